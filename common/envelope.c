@@ -1,0 +1,258 @@
+/* envelope: build and parse requests, replies and events; see envelope.h. */
+#include "envelope.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t
+env_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool
+env_id_valid (const char *id)
+{
+    if (!id)
+        return false;
+    size_t n = 0;
+    for (const char *p = id; *p; p++, n++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+              || c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return n >= 1 && n <= ENVELOPE_ID_MAX;
+}
+
+static const cJSON s_empty_object = { .type = cJSON_Object };
+
+int
+env_request_parse (const char *json, size_t len, env_request_t *req, char err[128])
+{
+    memset (req, 0, sizeof *req);
+    req->root = cJSON_ParseWithLength (json, len);
+    if (!cJSON_IsObject (req->root)) {
+        snprintf (err, 128, "request is not a JSON object");
+        goto fail;
+    }
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (req->root, "v");
+    if (!cJSON_IsNumber (v) || v->valueint != ENVELOPE_VERSION) {
+        snprintf (err, 128, "unsupported envelope version");
+        goto fail;
+    }
+    req->id = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (req->root, "id"));
+    req->method = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (req->root, "method"));
+    if (!env_id_valid (req->id) || !req->method || !*req->method) {
+        snprintf (err, 128, "request needs an id and a method");
+        goto fail;
+    }
+    const cJSON *deadline = cJSON_GetObjectItemCaseSensitive (req->root, "deadline");
+    req->deadline_ms = cJSON_IsNumber (deadline) ? (int64_t) deadline->valuedouble : 0;
+
+    const cJSON *caller = cJSON_GetObjectItemCaseSensitive (req->root, "caller");
+    req->caller.user_id = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (caller, "user_id"));
+    req->caller.role = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (caller, "role"));
+    const cJSON *pids = cJSON_GetObjectItemCaseSensitive (caller, "property_ids");
+    req->caller.property_ids = cJSON_IsArray (pids) ? pids : NULL;
+    if (!req->caller.role)
+        req->caller.role = "";
+
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive (req->root, "body");
+    req->body = cJSON_IsObject (body) ? body : &s_empty_object;
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive (req->body, "params");
+    req->params = cJSON_IsObject (params) ? params : &s_empty_object;
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive (req->body, "data");
+    req->data = cJSON_IsNull (data) ? NULL : data;
+    return 0;
+fail:
+    cJSON_Delete (req->root);
+    memset (req, 0, sizeof *req);
+    return -1;
+}
+
+void
+env_request_destroy (env_request_t *req)
+{
+    cJSON_Delete (req->root);
+    memset (req, 0, sizeof *req);
+}
+
+char *
+env_request_build (const char *id, const char *method, const env_caller_t *caller,
+                   int64_t deadline_ms, cJSON *body)
+{
+    cJSON *root = cJSON_CreateObject ();
+    cJSON_AddNumberToObject (root, "v", ENVELOPE_VERSION);
+    cJSON_AddStringToObject (root, "id", id);
+    cJSON_AddStringToObject (root, "method", method);
+    cJSON *c = cJSON_AddObjectToObject (root, "caller");
+    if (caller) {
+        if (caller->user_id)
+            cJSON_AddStringToObject (c, "user_id", caller->user_id);
+        cJSON_AddStringToObject (c, "role", caller->role ? caller->role : "");
+        cJSON_AddItemToObject (c, "property_ids",
+                               caller->property_ids ? cJSON_Duplicate (caller->property_ids, 1)
+                                                    : cJSON_CreateArray ());
+    }
+    if (deadline_ms)
+        cJSON_AddNumberToObject (root, "deadline", (double) deadline_ms);
+    cJSON_AddItemToObject (root, "body", body ? body : cJSON_CreateObject ());
+    char *out = cJSON_PrintUnformatted (root);
+    cJSON_Delete (root);
+    return out;
+}
+
+const char *
+env_param (const env_request_t *req, const char *name)
+{
+    return cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (req->params, name));
+}
+
+bool
+env_caller_has_property (const env_caller_t *caller, const char *property_id)
+{
+    if (!caller->role || !property_id)
+        return false;
+    if (strcmp (caller->role, "admin") == 0 || strcmp (caller->role, "service") == 0)
+        return true;
+    const cJSON *p;
+    cJSON_ArrayForEach (p, caller->property_ids)
+        if (cJSON_IsString (p) && strcmp (p->valuestring, property_id) == 0)
+            return true;
+    return false;
+}
+
+void
+env_reply_reset (env_reply_t *rep)
+{
+    cJSON_Delete (rep->body);
+    cJSON_Delete (rep->details);
+    memset (rep, 0, sizeof *rep);
+}
+
+void
+env_reply_ok (env_reply_t *rep, int status, cJSON *body)
+{
+    env_reply_reset (rep);
+    rep->status = status;
+    rep->body = body;
+}
+
+void
+env_reply_error (env_reply_t *rep, int status, const char *code, cJSON *details,
+                 const char *fmt, ...)
+{
+    env_reply_reset (rep);
+    rep->status = status;
+    rep->code = code ? code : env_status_code (status);
+    rep->details = details;
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (rep->message, sizeof rep->message, fmt, ap);
+    va_end (ap);
+}
+
+const char *
+env_status_code (int status)
+{
+    switch (status) {
+    case 400: return "bad_json";
+    case 401: return "unauthenticated";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 409: return "conflict";
+    case 413: return "payload_too_large";
+    case 415: return "unsupported_media_type";
+    case 422: return "validation_failed";
+    case 429: return "rate_limited";
+    case 503: return "service_unavailable";
+    case 504: return "timeout";
+    default:  return status >= 500 ? "internal" : "bad_request";
+    }
+}
+
+static cJSON *
+s_error_object (const char *code, const char *message, const cJSON *details)
+{
+    cJSON *err = cJSON_CreateObject ();
+    cJSON_AddStringToObject (err, "code", code);
+    cJSON_AddStringToObject (err, "message", message ? message : "");
+    cJSON_AddItemToObject (err, "details",
+                           details ? cJSON_Duplicate (details, 1) : cJSON_CreateArray ());
+    return err;
+}
+
+char *
+env_reply_build (const char *id, const env_reply_t *rep)
+{
+    cJSON *root = cJSON_CreateObject ();
+    cJSON_AddNumberToObject (root, "v", ENVELOPE_VERSION);
+    cJSON_AddStringToObject (root, "id", id ? id : "");
+    cJSON_AddNumberToObject (root, "status", rep->status);
+    if (rep->code)
+        cJSON_AddItemToObject (root, "error", s_error_object (rep->code, rep->message, rep->details));
+    else
+        cJSON_AddItemToObject (root, "body", rep->body ? cJSON_Duplicate (rep->body, 1)
+                                                       : cJSON_CreateObject ());
+    char *out = cJSON_PrintUnformatted (root);
+    cJSON_Delete (root);
+    return out;
+}
+
+int
+env_reply_parse (const char *json, size_t len, char id[ENVELOPE_ID_MAX + 1], env_reply_t *rep)
+{
+    memset (rep, 0, sizeof *rep);
+    id[0] = 0;
+    cJSON *root = cJSON_ParseWithLength (json, len);
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive (root, "status");
+    if (!cJSON_IsObject (root) || !cJSON_IsNumber (status)) {
+        cJSON_Delete (root);
+        return -1;
+    }
+    const char *rid = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (root, "id"));
+    if (rid)
+        snprintf (id, ENVELOPE_ID_MAX + 1, "%s", rid);
+    rep->status = status->valueint;
+    cJSON *err = cJSON_GetObjectItemCaseSensitive (root, "error");
+    if (cJSON_IsObject (err)) {
+        const char *code = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (err, "code"));
+        const char *msg = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (err, "message"));
+        /* codes come from a fixed vocabulary; keep a static string */
+        rep->code = env_status_code (rep->status);
+        static const char *const known[] = {
+            "bad_json", "validation_failed", "unauthenticated", "forbidden", "not_found",
+            "conflict", "invalid_transition", "idempotency_mismatch", "payload_too_large",
+            "unsupported_media_type", "rate_limited", "service_unavailable", "timeout",
+            "internal", "method_not_allowed", "bad_request", NULL };
+        for (int i = 0; code && known[i]; i++)
+            if (strcmp (code, known[i]) == 0)
+                rep->code = known[i];
+        snprintf (rep->message, sizeof rep->message, "%s", msg ? msg : "");
+        cJSON *details = cJSON_DetachItemFromObjectCaseSensitive (err, "details");
+        rep->details = cJSON_IsArray (details) ? details : (cJSON_Delete (details), NULL);
+    }
+    else
+        rep->body = cJSON_DetachItemFromObjectCaseSensitive (root, "body");
+    cJSON_Delete (root);
+    return 0;
+}
+
+char *
+env_error_body (const char *code, const char *message, const cJSON *details,
+                const char *request_id)
+{
+    cJSON *root = cJSON_CreateObject ();
+    cJSON_AddItemToObject (root, "error", s_error_object (code, message, details));
+    cJSON_AddStringToObject (root, "request_id", request_id ? request_id : "");
+    char *out = cJSON_PrintUnformatted (root);
+    cJSON_Delete (root);
+    return out;
+}

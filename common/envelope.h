@@ -1,0 +1,93 @@
+/* envelope: the JSON messages services exchange (DESIGN.md, "Messages"),
+ * built and parsed here and nowhere else.
+ *
+ *   request {"v":1,"id","method","caller":{"user_id","role","property_ids"},
+ *            "deadline":<epoch ms>,"body":{"params":{...},"data":...}}
+ *   reply   {"v":1,"id","status":201,"body":{...}}
+ *        or {"v":1,"id","status":409,"error":{"code","message","details"}}
+ *   event   {"v":1,"id":<uuid>,"type","occurred_at","property_id","producer","seq","data"}
+ *
+ * A request body is always an object with "params" (path and query values,
+ * all strings) and "data" (the client's JSON body, a CSV string, or null).
+ * Schemas: proto/request.schema.json, reply.schema.json, event.schema.json. */
+#ifndef PM_ENVELOPE_H
+#define PM_ENVELOPE_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ENVELOPE_VERSION 1
+#define ENVELOPE_ID_MAX  64          /* request ids: [A-Za-z0-9._-], 1..64 chars */
+
+/* Who asks. property_ids is an array of strings; admin sees every property. */
+typedef struct {
+    const char *user_id;
+    const char *role;                /* admin manager agent technician integration service */
+    const cJSON *property_ids;
+} env_caller_t;
+
+/* A parsed request; every pointer borrows from the parsed document. */
+typedef struct {
+    cJSON *root;                     /* owned: freed by env_request_destroy */
+    const char *id;
+    const char *method;
+    int64_t deadline_ms;             /* epoch ms; 0 = none */
+    env_caller_t caller;
+    const cJSON *body;               /* object, never NULL */
+    const cJSON *params;             /* object, never NULL */
+    const cJSON *data;               /* may be NULL */
+} env_request_t;
+
+/* What a handler answers: a success body or an error. */
+typedef struct {
+    int status;                      /* HTTP meaning */
+    cJSON *body;                     /* success body (owned), may be NULL */
+    const char *code;                /* error code of API.md, NULL on success */
+    char message[256];
+    cJSON *details;                  /* array of {"field","problem"} (owned), may be NULL */
+} env_reply_t;
+
+/* Parses a request. Returns 0, or -1 with a reason in err (the message is
+ * then answered with 400 by the caller). */
+int env_request_parse (const char *json, size_t len, env_request_t *req, char err[128]);
+void env_request_destroy (env_request_t *req);
+
+/* Builds a request document; body is consumed (NULL means {}). Returns the
+ * serialized JSON (caller frees). */
+char *env_request_build (const char *id, const char *method, const env_caller_t *caller,
+                         int64_t deadline_ms, cJSON *body);
+
+/* A param as a string, or NULL. */
+const char *env_param (const env_request_t *req, const char *name);
+
+/* True when the caller may see this property (admin, "service", or listed). */
+bool env_caller_has_property (const env_caller_t *caller, const char *property_id);
+
+/* Reply helpers. env_reply_ok consumes body. */
+void env_reply_ok (env_reply_t *rep, int status, cJSON *body);
+void env_reply_error (env_reply_t *rep, int status, const char *code, cJSON *details,
+                      const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
+void env_reply_reset (env_reply_t *rep);     /* frees body and details */
+
+/* Serializes a reply to JSON (caller frees). */
+char *env_reply_build (const char *id, const env_reply_t *rep);
+
+/* Parses a reply document into rep (rep->body / details become owned copies). */
+int env_reply_parse (const char *json, size_t len, char id[ENVELOPE_ID_MAX + 1], env_reply_t *rep);
+
+/* The error body of API.md: {"error":{"code","message","details"},"request_id"}.
+ * Returns serialized JSON (caller frees). */
+char *env_error_body (const char *code, const char *message, const cJSON *details,
+                      const char *request_id);
+
+/* Default code for a status (404 -> "not_found", 503 -> "service_unavailable", ...). */
+const char *env_status_code (int status);
+
+/* True for a usable request id: 1..64 of [A-Za-z0-9._-]. */
+bool env_id_valid (const char *id);
+
+/* Epoch milliseconds now (CLOCK_REALTIME). */
+int64_t env_now_ms (void);
+
+#endif

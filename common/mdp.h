@@ -1,0 +1,41 @@
+/* mdp: the Majordomo-style protocol between clients, the broker and workers
+ * (after ZeroMQ RFC 7, MDP/0.1). All peers use DEALER sockets connected to
+ * the broker's ROUTER at config_broker_endpoint ().
+ *
+ * Client -> broker:  "" | "MDPC01" | service | request_id | request JSON
+ * Broker -> client:  "" | "MDPC01" | service | request_id | reply JSON
+ * Worker -> broker:  "" | "MDPW01" | READY     | service
+ *                    "" | "MDPW01" | REPLY     | client | "" | request_id | reply JSON
+ *                    "" | "MDPW01" | HEARTBEAT
+ *                    "" | "MDPW01" | DISCONNECT
+ * Broker -> worker:  "" | "MDPW01" | REQUEST   | client | "" | request_id | request JSON
+ *                    "" | "MDPW01" | HEARTBEAT
+ *                    "" | "MDPW01" | DISCONNECT
+ *
+ * The request_id frame lets the broker answer 503 for a request it cannot
+ * place without parsing JSON, and lets clients match replies to requests. */
+#ifndef PM_MDP_H
+#define PM_MDP_H
+
+#define MDP_CLIENT "MDPC01"
+#define MDP_WORKER "MDPW01"
+
+#define MDP_READY      "\001"
+#define MDP_REQUEST    "\002"
+#define MDP_REPLY      "\003"
+#define MDP_HEARTBEAT  "\004"
+#define MDP_DISCONNECT "\005"
+
+/* Both sides heartbeat every MDP_HEARTBEAT_MS; a peer silent for
+ * MDP_HEARTBEAT_LIVENESS intervals is dead. */
+#define MDP_HEARTBEAT_MS       300
+#define MDP_HEARTBEAT_LIVENESS 3
+
+/* How long the broker holds a request for a service with no live worker
+ * before answering 503 (a restarting worker gets this long to come back). */
+#define MDP_NO_WORKER_WAIT_MS  700
+
+/* Service names: 1..32 of [a-z0-9_-]. */
+#define MDP_SERVICE_MAX 32
+
+#endif

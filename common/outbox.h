@@ -1,0 +1,69 @@
+/* outbox: events, at least once and never skipped (DESIGN.md, "Events").
+ *
+ * A producer writes its change and its event in one transaction:
+ *
+ *   db_begin (db);  ... INSERT the unit ...
+ *   outbox_add (ob, "unit.created", property_id, data);   // same transaction
+ *   db_commit (db);
+ *   outbox_wake (ob);                                      // after commit
+ *
+ * Each event row carries the inserting transaction's xid
+ * (pg_current_xact_id()) and a seq from a sequence. A reader sees only rows
+ * whose xid is below pg_snapshot_xmin(pg_current_snapshot()): every
+ * transaction that could still commit a smaller position is then finished,
+ * so an event that commits late is never skipped. Rows are ordered by
+ * (xid, seq) and the cursor is that pair, written "xid:seq".
+ * (We chose the xid method over a single-row counter under lock because it
+ * does not serialise writers.)
+ *
+ * The producer's schema needs the table of outbox_migration_sql (its own
+ * migration includes it). Readers call "<service>.events.read"
+ * {"after":"xid:seq"|null,"limit":n} -> {"events":[...],"next":"xid:seq"}.
+ *
+ * After commit a producer publishes its service name on a PUB socket connected
+ * to config_events_in_endpoint (); consumers subscribe at
+ * config_events_out_endpoint () and poll at once instead of waiting. */
+#ifndef PM_OUTBOX_H
+#define PM_OUTBOX_H
+
+#include "db.h"
+#include "envelope.h"
+#include <uv.h>
+
+/* SQL a producer's first migration runs to create its outbox table. */
+#define OUTBOX_TABLE_SQL                                                        \
+    "CREATE TABLE outbox (\n"                                                   \
+    "  seq         bigserial PRIMARY KEY,\n"                                    \
+    "  xid         xid8 NOT NULL DEFAULT pg_current_xact_id(),\n"               \
+    "  id          uuid NOT NULL UNIQUE DEFAULT gen_random_uuid(),\n"           \
+    "  type        text NOT NULL,\n"                                            \
+    "  property_id uuid,\n"                                                     \
+    "  occurred_at timestamptz NOT NULL DEFAULT now(),\n"                      \
+    "  data        jsonb NOT NULL\n"                                            \
+    ");\n"                                                                      \
+    "CREATE INDEX outbox_xid_seq ON outbox (xid, seq);\n"
+
+#define OUTBOX_READ_MAX 1000
+
+typedef struct outbox outbox_t;
+
+/* producer: the service name (written in each event's "producer"). Prepares
+ * its statements on db and connects the wake-up PUB. */
+outbox_t *outbox_new (db_t *db, const char *producer);
+void outbox_destroy (outbox_t **self_p);
+
+/* Inside the caller's transaction. data is borrowed. 0 or -1. */
+int outbox_add (outbox_t *self, const char *type, const char *property_id, const cJSON *data);
+
+/* After commit: tells consumers there is something to read. */
+void outbox_wake (outbox_t *self);
+
+/* Handler body for "<service>.events.read"; add it to the worker's methods
+ * through a small wrapper that passes the service's outbox. */
+void outbox_read (outbox_t *self, const env_request_t *req, env_reply_t *rep);
+
+/* Pure: parse "xid:seq" (or NULL/"" for the beginning) into two decimal
+ * strings; false when malformed. */
+bool outbox_cursor_parse (const char *cursor, char xid[24], char seq[24]);
+
+#endif

@@ -1,0 +1,42 @@
+/* worker: a service process's link to the broker.
+ *
+ * Connects a DEALER to the broker, says READY for its service, heartbeats,
+ * reconnects (and says READY again) when the broker goes silent, and
+ * dispatches each request's "method" to a handler from a table. A request
+ * whose deadline has passed is skipped (no reply: the caller already gave up).
+ * One request at a time: a handler runs to completion and its reply is sent.
+ *
+ *   static const worker_method_t methods[] = {
+ *       { "tenants.units.create", s_units_create },
+ *       { NULL, NULL } };
+ *   worker_t *w = worker_new (loop, "tenants", methods, app);
+ *   uv_run (loop, UV_RUN_DEFAULT);
+ *   worker_destroy (&w);
+ *
+ * Every worker also answers "<service>.ping" with {"service","pid"}.
+ * An unknown method is answered 404 not_found; a request that does not parse, 400. */
+#ifndef PM_WORKER_H
+#define PM_WORKER_H
+
+#include "envelope.h"
+#include <uv.h>
+
+typedef void (worker_handler_fn) (void *app, const env_request_t *req, env_reply_t *rep);
+
+typedef struct {
+    const char *method;
+    worker_handler_fn *handler;
+} worker_method_t;
+
+typedef struct worker worker_t;
+
+/* methods: NULL-terminated, must outlive the worker. Endpoint from config_broker_endpoint (). */
+worker_t *worker_new (uv_loop_t *loop, const char *service, const worker_method_t *methods, void *app);
+/* Says DISCONNECT to the broker and stops watching; does not run the loop. */
+void worker_destroy (worker_t **self_p);
+
+/* Stops taking new requests (used on SIGTERM: in-flight work finishes first,
+ * since a handler runs to completion). */
+void worker_stop (worker_t *self);
+
+#endif

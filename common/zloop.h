@@ -1,0 +1,45 @@
+/* zloop: a ZeroMQ socket carried by a libuv loop.
+ *
+ * ZMQ_FD is edge-triggered and only says "look at ZMQ_EVENTS": after any
+ * zmq_send/zmq_recv on the socket, pending input may already sit in the
+ * socket without a new edge. zloop watches the fd with uv_poll and also runs
+ * a prepare/check/idle trio (as flux-core's ev_zmq does for libev) so that
+ * the socket is drained whenever ZMQ_EVENTS says POLLIN, whoever sent last.
+ *
+ *   zloop_sock_t *zs = zloop_sock_new (loop, sock, on_readable, arg);
+ *   ...  on_readable (zs, arg) is called while ZMQ_POLLIN is set; it should
+ *        receive ONE message with ZMQ_DONTWAIT and return;
+ *   zloop_sock_destroy (&zs);   // stops watching; does not close sock
+ */
+#ifndef PM_ZLOOP_H
+#define PM_ZLOOP_H
+
+#include <uv.h>
+
+typedef struct zloop_sock zloop_sock_t;
+typedef void (zloop_fn) (zloop_sock_t *zs, void *arg);
+
+zloop_sock_t *zloop_sock_new (uv_loop_t *loop, void *zmq_socket, zloop_fn *on_readable, void *arg);
+void zloop_sock_destroy (zloop_sock_t **self_p);
+void *zloop_sock_socket (zloop_sock_t *zs);
+
+/* Multipart helpers. A message is an array of frames. */
+typedef struct {
+    int count;
+    struct { void *data; size_t size; } frame[16];   /* frames beyond 16 are dropped */
+} zmsg_t;
+
+/* Receives a whole multipart message without blocking: 0, or -1 (EAGAIN or error). */
+int zmsg_recv (void *sock, zmsg_t *msg);
+/* Sends count frames; sizes of (size_t)-1 mean strlen. 0 or -1. */
+int zmsg_send (void *sock, int count, const void *const *data, const size_t *sizes);
+void zmsg_free (zmsg_t *msg);
+/* Frame i as a NUL-terminated copy into buf (truncated); returns buf. */
+char *zmsg_str (const zmsg_t *msg, int i, char *buf, size_t cap);
+int zmsg_eq (const zmsg_t *msg, int i, const char *s);
+
+/* Stops the loop on SIGINT and SIGTERM, calling on_stop first (may be NULL). */
+typedef void (zloop_stop_fn) (void *arg);
+void zloop_handle_signals (uv_loop_t *loop, zloop_stop_fn *on_stop, void *arg);
+
+#endif
