@@ -22,15 +22,24 @@ client_t *client_new (uv_loop_t *loop);
 void client_destroy (client_t **self_p);          /* pending callbacks get 503 */
 
 /* request: a serialized request envelope with this id; deadline_ms: epoch ms.
- * service is the method's prefix up to the first dot. Returns 0 or -1. */
+ * service is the method's prefix up to the first dot. Returns 0, or -1 with
+ * errno (EINVAL bad arguments, EEXIST a request with this id is pending,
+ * EAGAIN the socket's queue is full); after -1 the callback never runs.
+ * The callback never runs from inside client_send (a request already past
+ * its deadline is not sent; its 504 comes on the next loop iteration). */
 int client_send (client_t *self, const char *service, const char *request_id,
                  const char *request, int64_t deadline_ms, client_reply_fn *cb, void *arg);
 
 /* Requests waiting for a reply (for /metrics). */
 size_t client_pending (const client_t *self);
 
-/* Synchronous call: builds the request (body consumed), waits, fills rep.
- * Returns 0 (rep filled, any status) or -1 (rep holds a 5xx). */
+/* Synchronous call: builds the request (body consumed), waits, fills rep
+ * (rep is overwritten, not freed: pass an empty one; env_reply_reset it after).
+ * deadline_ms 0 means now + PM_REQUEST_TIMEOUT_MS (default 5000).
+ * Returns 0 when a reply came (any status, including the broker's 503 for a
+ * service without workers) or -1 when none did (rep then holds 504 timeout,
+ * 503 broker unreachable, 502 malformed reply, or 500 bad arguments).
+ * Uses a DEALER cached per thread; safe to call from a worker's handler. */
 int client_call (const char *method, const env_caller_t *caller, const char *request_id,
                  int64_t deadline_ms, cJSON *body, env_reply_t *rep);
 

@@ -9,9 +9,17 @@
  *   reconnect (they die with the session);
  * - on a broken connection reconnects with backoff; a statement outside a
  *   transaction that failed because the connection broke is retried once
- *   only if it was registered as idempotent (a read);
- * - maps SQLSTATE to the contract's status and code (23505 -> 409 conflict,
- *   23503/23514/22xxx -> 422, 40001/40P01 -> retried, others -> 500).
+ *   only if it was registered as idempotent (a read). Inside a transaction
+ *   nothing reconnects: every statement (and db_commit) fails until
+ *   db_rollback, so a transaction is never half run on a new connection.
+ *   While the database is away, statements fail at once (db_reply_error: 503)
+ *   and a reconnect is tried at most once per backoff step (100 ms .. 2 s);
+ * - retries 40001/40P01 (a few times) for single statements outside transactions;
+ * - maps SQLSTATE to the contract's status and code (db_sqlstate_status);
+ * - never logs parameter values (they may be personal data).
+ *
+ * Migration files may hold several statements but no BEGIN/COMMIT; each runs
+ * in its own transaction (statement_timeout off) with its schema_migrations row.
  *
  *   db_t *db = db_new ("tenants", config_db_dsn ("tenants"), pm_migrations);
  *   db_prepare (db, "unit_get", "SELECT ... WHERE property_id = $1::uuid AND id = $2::uuid", true);
@@ -42,7 +50,9 @@ void db_destroy (db_t **self_p);
 PGconn *db_conn (db_t *self);
 
 /* Registers a prepared statement by name (prepared now and after every reconnect).
- * idempotent: safe to retry after the connection dropped. 0 or -1. */
+ * idempotent: safe to retry after the connection dropped. 0 or -1 (the SQL
+ * does not prepare, or the name is taken by a different statement; the same
+ * name, SQL and flag again is a no-op). */
 int db_prepare (db_t *self, const char *name, const char *sql, bool idempotent);
 
 /* Executes a prepared statement with text parameters (NULL = SQL NULL).
@@ -65,8 +75,15 @@ void db_rollback (db_t *self);
  * and logs the SQLSTATE and message. */
 void db_reply_error (const PGresult *res, env_reply_t *rep, const char *request_id);
 
-/* The status and code a SQLSTATE maps to; pure, unit-tested. */
+/* The status and code a SQLSTATE maps to; pure, unit-tested.
+ * 23505/23P01 -> 409 conflict; 23503/23514/22xxx -> 422 validation_failed;
+ * 57014 -> 504 timeout; 08xxx, 57P01-57P03, 40001/40P01 -> 503
+ * service_unavailable; anything else (or NULL) -> 500 internal. */
 int db_sqlstate_status (const char *sqlstate, const char **code);
+
+/* The SQLSTATE of a failed result, or "" (libpq's own errors, e.g. a lost
+ * connection, have none). Never NULL. */
+const char *db_sqlstate (const PGresult *res);
 
 /* True while the connection is up (for readiness). Pings with SELECT 1. */
 bool db_alive (db_t *self);

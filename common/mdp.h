@@ -13,7 +13,12 @@
  *                    "" | "MDPW01" | DISCONNECT
  *
  * The request_id frame lets the broker answer 503 for a request it cannot
- * place without parsing JSON, and lets clients match replies to requests. */
+ * place without parsing JSON, and lets clients match replies to requests.
+ *
+ * A REPLY with an empty reply frame means "skipped, nothing to deliver"
+ * (the request's deadline had passed when the worker got it): the broker
+ * marks the worker idle and forwards nothing. A worker heartbeats while it
+ * is busy too, so that a long handler does not get it expired. */
 #ifndef PM_MDP_H
 #define PM_MDP_H
 

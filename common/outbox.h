@@ -16,9 +16,14 @@
  * (We chose the xid method over a single-row counter under lock because it
  * does not serialise writers.)
  *
- * The producer's schema needs the table of outbox_migration_sql (its own
- * migration includes it). Readers call "<service>.events.read"
- * {"after":"xid:seq"|null,"limit":n} -> {"events":[...],"next":"xid:seq"}.
+ * The producer's schema needs the table of OUTBOX_TABLE_SQL (its own
+ * migration carries that text verbatim). Readers call "<service>.events.read"
+ * {"after":"xid:seq"|null,"limit":n} -> {"events":[...],"next":"xid:seq"}:
+ * role "service" (or "admin") only, limit 1..OUTBOX_READ_MAX (default
+ * OUTBOX_READ_DEFAULT); each event is the envelope of proto/event.schema.json
+ * plus its own "cursor"; "next" is the last event's cursor, or the request's
+ * ("0:0" from the start) when there is nothing new. common/consumer.h is the
+ * other side.
  *
  * After commit a producer publishes its service name on a PUB socket connected
  * to config_events_in_endpoint (); consumers subscribe at
@@ -43,7 +48,8 @@
     ");\n"                                                                      \
     "CREATE INDEX outbox_xid_seq ON outbox (xid, seq);\n"
 
-#define OUTBOX_READ_MAX 1000
+#define OUTBOX_READ_MAX     1000
+#define OUTBOX_READ_DEFAULT 100
 
 typedef struct outbox outbox_t;
 
@@ -55,7 +61,8 @@ void outbox_destroy (outbox_t **self_p);
 /* Inside the caller's transaction. data is borrowed. 0 or -1. */
 int outbox_add (outbox_t *self, const char *type, const char *property_id, const cJSON *data);
 
-/* After commit: tells consumers there is something to read. */
+/* After commit: tells consumers there is something to read (one frame, the
+ * producer's name, on a PUB of the process context of zloop.h). */
 void outbox_wake (outbox_t *self);
 
 /* Handler body for "<service>.events.read"; add it to the worker's methods

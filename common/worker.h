@@ -13,8 +13,11 @@
  *   uv_run (loop, UV_RUN_DEFAULT);
  *   worker_destroy (&w);
  *
- * Every worker also answers "<service>.ping" with {"service","pid"}.
- * An unknown method is answered 404 not_found; a request that does not parse, 400. */
+ * Every worker also answers "<service>.ping" with {"service","pid"} (unless the
+ * table has that method). An unknown method is answered 404 not_found; a
+ * request that does not parse, 400 bad_request; a handler that sets no
+ * status, 500. Handlers run on the loop thread and may block (libpq,
+ * client_call): meanwhile a helper thread keeps the broker's heartbeats going. */
 #ifndef PM_WORKER_H
 #define PM_WORKER_H
 

@@ -10,11 +10,19 @@
  *   ...  on_readable (zs, arg) is called while ZMQ_POLLIN is set; it should
  *        receive ONE message with ZMQ_DONTWAIT and return;
  *   zloop_sock_destroy (&zs);   // stops watching; does not close sock
- */
+ *
+ * Destroy the watcher before closing its socket (the fd dies with it).
+ * zloop_sock_destroy may be called from inside on_readable. */
 #ifndef PM_ZLOOP_H
 #define PM_ZLOOP_H
 
 #include <uv.h>
+
+/* The one ZeroMQ context of the process (created on first use; a forked
+ * child gets its own). Never terminated: sockets are made with linger 0. */
+void *pm_zmq_ctx (void);
+/* A socket of the process context with ZMQ_LINGER 0, or NULL. */
+void *pm_zmq_socket (int type);
 
 typedef struct zloop_sock zloop_sock_t;
 typedef void (zloop_fn) (zloop_sock_t *zs, void *arg);
@@ -23,7 +31,9 @@ zloop_sock_t *zloop_sock_new (uv_loop_t *loop, void *zmq_socket, zloop_fn *on_re
 void zloop_sock_destroy (zloop_sock_t **self_p);
 void *zloop_sock_socket (zloop_sock_t *zs);
 
-/* Multipart helpers. A message is an array of frames. */
+/* Multipart helpers. A message is an array of frames; each frame's data is
+ * a malloc'd copy followed by a NUL (not counted in size), so text frames
+ * can be used as strings (check strlen == size where it matters). */
 typedef struct {
     int count;
     struct { void *data; size_t size; } frame[16];   /* frames beyond 16 are dropped */

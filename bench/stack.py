@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""stack.py: a benchmark stack for bench/run.sh, through tests/blackbox/harness.py.
+
+Starts a Stack (own PostgreSQL, broker, services, gateway on a free port), logs in,
+creates one property and one unit, prints one line
+    <base_url> <token> <property_id> <unit_id> <tmpdir>
+and keeps everything running until its standard input closes (or SIGTERM/SIGINT),
+then stops it all. Environment: PM_BENCH_SCALE_TENANTS (2), PM_BENCH_LOG_LEVEL (warn), BUILD.
+"""
+
+import os
+import signal
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "blackbox"))
+import harness  # noqa: E402
+
+
+def main():
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+    scale = {"tenants": int(os.environ.get("PM_BENCH_SCALE_TENANTS", "2"))}
+    env = {"PM_LOG_LEVEL": os.environ.get("PM_BENCH_LOG_LEVEL", "warn")}
+    stack = harness.Stack(scale=scale, env=env)
+    try:
+        token = stack.admin_token
+        r = stack.http("POST", "/v1/properties", token=token,
+                       body={"code": "BENCH-1", "name": "压测大厦", "timezone": "Asia/Shanghai"})
+        assert r.status == 201, "create property: %r" % r
+        pid = r.json()["id"]
+        r = stack.http("POST", "/v1/properties/%s/units" % pid, token=token,
+                       body={"code": "A-1201", "building": "A", "floor": "12", "area_m2": 128.46,
+                             "use": "office"})
+        assert r.status == 201, "create unit: %r" % r
+        uid = r.json()["id"]
+        print(stack.base_url, token, pid, uid, stack.tmpdir, flush=True)
+        sys.stdin.read()  # until bench/run.sh closes our stdin
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (AssertionError, harness.StackError) as e:
+        print("bench stack: %s" % e, file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,394 @@
+/* worker: a service process's link to the broker; see worker.h and mdp.h.
+ *
+ * Heartbeats. The loop's timer sends HEARTBEAT every MDP_HEARTBEAT_MS and
+ * counts down the broker's liveness (reset by anything the broker sends);
+ * at zero the worker closes its DEALER, opens a fresh one and says READY
+ * again, which is how a restarted broker learns about it. A handler runs to
+ * completion on the loop thread and may take longer than the broker's
+ * patience (a slow query, a call to another service), so while one runs a
+ * small thread sends the heartbeats instead. ZeroMQ sockets may change
+ * threads across a full memory barrier: the mutex is that barrier, and the
+ * loop thread does not touch the socket while `busy` is set.
+ *
+ * A request whose deadline has passed is skipped: the handler does not run
+ * and the broker gets a REPLY with an empty body frame, which frees this
+ * worker for the next request and is forwarded to nobody. */
+#include "worker.h"
+
+#include "config.h"
+#include "log.h"
+#include "mdp.h"
+#include "zloop.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define WORKER_CLOSE_LINGER_MS 200
+
+struct worker {
+    uv_loop_t *loop;
+    char service[MDP_SERVICE_MAX + 1];
+    char ping_method[MDP_SERVICE_MAX + 8];
+    const worker_method_t *methods;
+    void *app;
+    void *sock;
+    zloop_sock_t *zs;
+    uv_timer_t timer;
+    int liveness;
+    bool heard;                      /* the broker spoke since the last (re)connect */
+    bool stopped;
+    /* the heartbeat thread, active while a handler runs */
+    pthread_t hb_thread;
+    bool hb_started;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool busy;
+    bool quit;
+};
+
+static int64_t
+s_mono_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+s_send_command (void *sock, const char *command)
+{
+    const void *data[] = { "", MDP_WORKER, command };
+    size_t sizes[] = { 0, (size_t) -1, 1 };
+    return zmsg_send (sock, 3, data, sizes);
+}
+
+/* ---- heartbeats while a handler runs --------------------------------- */
+
+static void *
+s_hb_main (void *arg)
+{
+    worker_t *self = arg;
+    pthread_mutex_lock (&self->lock);
+    int64_t due = 0;
+    while (!self->quit) {
+        if (!self->busy) {
+            due = 0;
+            pthread_cond_wait (&self->cond, &self->lock);
+            continue;
+        }
+        int64_t now = s_mono_ms ();
+        if (due == 0)
+            due = now + MDP_HEARTBEAT_MS;       /* the loop sent one at most an interval ago */
+        if (now >= due) {
+            if (self->sock)
+                s_send_command (self->sock, MDP_HEARTBEAT);
+            due = now + MDP_HEARTBEAT_MS;
+        }
+        struct timespec ts;
+        clock_gettime (CLOCK_MONOTONIC, &ts);
+        int64_t wait_ms = due - now;
+        ts.tv_sec += wait_ms / 1000;
+        ts.tv_nsec += (long) (wait_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait (&self->cond, &self->lock, &ts);
+    }
+    pthread_mutex_unlock (&self->lock);
+    return NULL;
+}
+
+static void
+s_set_busy (worker_t *self, bool busy)
+{
+    pthread_mutex_lock (&self->lock);
+    self->busy = busy;
+    pthread_cond_signal (&self->cond);
+    pthread_mutex_unlock (&self->lock);
+}
+
+/* ---- the connection -------------------------------------------------- */
+
+static void s_on_message (zloop_sock_t *zs, void *arg);
+
+/* linger_ms: 0 when reconnecting (stale messages go), a little at the end
+ * so that DISCONNECT still reaches the broker. */
+static void
+s_close_socket (worker_t *self, int linger_ms)
+{
+    zloop_sock_destroy (&self->zs);
+    pthread_mutex_lock (&self->lock);
+    if (self->sock) {
+        zmq_setsockopt (self->sock, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
+        zmq_close (self->sock);
+    }
+    self->sock = NULL;
+    pthread_mutex_unlock (&self->lock);
+}
+
+/* A fresh DEALER that says READY. Messages still queued in an old one
+ * (heartbeats, stale replies) are thrown away with it. */
+static int
+s_connect (worker_t *self)
+{
+    s_close_socket (self, 0);
+    self->liveness = MDP_HEARTBEAT_LIVENESS;
+    const char *endpoint = config_broker_endpoint ();
+    void *sock = pm_zmq_socket (ZMQ_DEALER);
+    if (!sock) {
+        log_error (NULL, "cannot create a socket: %s", zmq_strerror (errno));
+        return -1;
+    }
+    if (zmq_connect (sock, endpoint) != 0) {
+        log_error (NULL, "cannot connect to the broker at %s: %s", endpoint,
+                   zmq_strerror (errno));
+        zmq_close (sock);
+        return -1;
+    }
+    self->zs = zloop_sock_new (self->loop, sock, s_on_message, self);
+    if (!self->zs) {
+        log_error (NULL, "cannot watch the broker socket");
+        zmq_close (sock);
+        return -1;
+    }
+    pthread_mutex_lock (&self->lock);
+    self->sock = sock;
+    pthread_mutex_unlock (&self->lock);
+    const void *data[] = { "", MDP_WORKER, MDP_READY, self->service };
+    size_t sizes[] = { 0, (size_t) -1, 1, (size_t) -1 };
+    if (zmsg_send (sock, 4, data, sizes) != 0)
+        log_warn (NULL, "READY not sent: %s", zmq_strerror (errno));
+    log_debug (NULL, "worker for %s connecting to %s", self->service, endpoint);
+    return 0;
+}
+
+static void
+s_on_timer (uv_timer_t *t)
+{
+    worker_t *self = t->data;
+    if (self->stopped)
+        return;
+    if (!self->sock || --self->liveness <= 0) {
+        /* Once per outage, not at every attempt. */
+        if (self->heard)
+            log_warn (NULL, "broker silent for %d ms, reconnecting until it answers",
+                      MDP_HEARTBEAT_MS * MDP_HEARTBEAT_LIVENESS);
+        self->heard = false;
+        s_connect (self);
+        return;
+    }
+    if (s_send_command (self->sock, MDP_HEARTBEAT) != 0)
+        log_debug (NULL, "heartbeat not sent: %s", zmq_strerror (errno));
+}
+
+/* ---- requests -------------------------------------------------------- */
+
+static void
+s_ping (worker_t *self, env_reply_t *rep)
+{
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddStringToObject (body, "service", self->service);
+    cJSON_AddNumberToObject (body, "pid", (double) getpid ());
+    env_reply_ok (rep, 200, body);
+}
+
+static void
+s_send_reply (worker_t *self, const zmsg_t *m, const char *request_id, const char *json)
+{
+    const void *data[] = { "", MDP_WORKER, MDP_REPLY, m->frame[3].data, "", request_id,
+                           json ? json : "" };
+    size_t sizes[] = { 0, (size_t) -1, 1, m->frame[3].size, 0, (size_t) -1, (size_t) -1 };
+    if (zmsg_send (self->sock, 7, data, sizes) != 0)
+        log_warn (request_id, "reply not sent: %s", zmq_strerror (errno));
+}
+
+/* "" | MDPW01 | REQUEST | client | "" | request_id | request JSON */
+static void
+s_request (worker_t *self, const zmsg_t *m)
+{
+    int64_t started = s_mono_ms ();
+    char request_id[ENVELOPE_ID_MAX + 1];
+    zmsg_str (m, 5, request_id, sizeof request_id);
+    if (!env_id_valid (request_id) || m->frame[4].size != 0) {
+        log_warn (NULL, "malformed REQUEST from the broker dropped");
+        return;
+    }
+    env_request_t req = { 0 };
+    env_reply_t rep = { 0 };
+    char err[128];
+    const char *method = "-";
+    if (env_request_parse (m->frame[6].data, m->frame[6].size, &req, err) != 0)
+        env_reply_error (&rep, 400, "bad_request", NULL, "%s", err);
+    else {
+        method = req.method;
+        if (req.deadline_ms && env_now_ms () > req.deadline_ms) {
+            log_info (request_id, "%s skipped: deadline passed %lld ms ago", method,
+                      (long long) (env_now_ms () - req.deadline_ms));
+            s_send_reply (self, m, request_id, NULL);
+            env_request_destroy (&req);
+            return;
+        }
+        const worker_method_t *found = NULL;
+        for (const worker_method_t *mt = self->methods; mt && mt->method; mt++)
+            if (strcmp (mt->method, method) == 0) {
+                found = mt;
+                break;
+            }
+        if (found) {
+            s_set_busy (self, true);
+            found->handler (self->app, &req, &rep);
+            s_set_busy (self, false);
+            /* We did not listen while the handler ran: do not count that
+             * time against the broker. */
+            self->liveness = MDP_HEARTBEAT_LIVENESS;
+            if (rep.status < 100 || rep.status > 599) {
+                log_error (request_id, "%s: handler set no valid status (%d)", method,
+                           rep.status);
+                env_reply_error (&rep, 500, "internal", NULL, "internal error");
+            }
+        }
+        else
+        if (strcmp (method, self->ping_method) == 0)
+            s_ping (self, &rep);
+        else
+            env_reply_error (&rep, 404, "not_found", NULL, "unknown method");
+    }
+    char *json = env_reply_build (request_id, &rep);
+    if (json)
+        s_send_reply (self, m, request_id, json);
+    else
+        log_error (request_id, "%s: cannot serialize the reply", method);
+    long long elapsed = (long long) (s_mono_ms () - started);
+    if (rep.status >= 500)
+        log_info (request_id, "%s -> %d (%lld ms)", method, rep.status, elapsed);
+    else
+        log_debug (request_id, "%s -> %d (%lld ms)", method, rep.status, elapsed);
+    free (json);
+    env_reply_reset (&rep);
+    env_request_destroy (&req);          /* method pointed into it */
+}
+
+static void
+s_on_message (zloop_sock_t *zs, void *arg)
+{
+    worker_t *self = arg;
+    zmsg_t m;
+    if (zmsg_recv (zloop_sock_socket (zs), &m) != 0)
+        return;
+    if (m.count < 3 || m.frame[0].size != 0 || !zmsg_eq (&m, 1, MDP_WORKER)) {
+        log_warn (NULL, "message without an MDP worker header dropped");
+        goto out;
+    }
+    self->liveness = MDP_HEARTBEAT_LIVENESS;
+    if (!self->heard) {
+        self->heard = true;
+        log_info (NULL, "worker for %s connected to the broker", self->service);
+    }
+    if (zmsg_eq (&m, 2, MDP_REQUEST) && m.count == 7) {
+        if (!self->stopped)
+            s_request (self, &m);
+    }
+    else
+    if (zmsg_eq (&m, 2, MDP_HEARTBEAT))
+        ;
+    else
+    if (zmsg_eq (&m, 2, MDP_DISCONNECT)) {
+        if (!self->stopped) {
+            log_info (NULL, "broker asked to register again");
+            self->heard = false;
+            s_connect (self);        /* destroys zs: nothing may touch it after */
+        }
+    }
+    else
+        log_warn (NULL, "unexpected command from the broker dropped");
+out:
+    zmsg_free (&m);
+}
+
+/* ---- life cycle ------------------------------------------------------ */
+
+worker_t *
+worker_new (uv_loop_t *loop, const char *service, const worker_method_t *methods, void *app)
+{
+    size_t n = service ? strlen (service) : 0;
+    if (n < 1 || n > MDP_SERVICE_MAX || strspn (service, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
+        log_error (NULL, "invalid service name");
+        return NULL;
+    }
+    worker_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->loop = loop;
+    snprintf (self->service, sizeof self->service, "%s", service);
+    snprintf (self->ping_method, sizeof self->ping_method, "%s.ping", service);
+    self->methods = methods;
+    self->app = app;
+    pthread_mutex_init (&self->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init (&attr);
+    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
+    pthread_cond_init (&self->cond, &attr);
+    pthread_condattr_destroy (&attr);
+    if (pthread_create (&self->hb_thread, NULL, s_hb_main, self) != 0) {
+        log_error (NULL, "cannot start the heartbeat thread");
+        pthread_cond_destroy (&self->cond);
+        pthread_mutex_destroy (&self->lock);
+        free (self);
+        return NULL;
+    }
+    self->hb_started = true;
+    uv_timer_init (loop, &self->timer);
+    self->timer.data = self;
+    /* A failed first connect is retried by the timer. */
+    s_connect (self);
+    uv_timer_start (&self->timer, s_on_timer, MDP_HEARTBEAT_MS, MDP_HEARTBEAT_MS);
+    return self;
+}
+
+void
+worker_stop (worker_t *self)
+{
+    if (!self || self->stopped)
+        return;
+    self->stopped = true;
+    uv_timer_stop (&self->timer);
+    zloop_sock_destroy (&self->zs);
+    if (self->sock && s_send_command (self->sock, MDP_DISCONNECT) != 0)
+        log_debug (NULL, "DISCONNECT not sent: %s", zmq_strerror (errno));
+    log_info (NULL, "worker for %s stopped taking requests", self->service);
+}
+
+static void
+s_on_timer_closed (uv_handle_t *h)
+{
+    free (h->data);
+}
+
+void
+worker_destroy (worker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    worker_t *self = *self_p;
+    *self_p = NULL;
+    worker_stop (self);
+    if (self->hb_started) {
+        pthread_mutex_lock (&self->lock);
+        self->quit = true;
+        pthread_cond_signal (&self->cond);
+        pthread_mutex_unlock (&self->lock);
+        pthread_join (self->hb_thread, NULL);
+    }
+    s_close_socket (self, WORKER_CLOSE_LINGER_MS);
+    pthread_cond_destroy (&self->cond);
+    pthread_mutex_destroy (&self->lock);
+    uv_close ((uv_handle_t *) &self->timer, s_on_timer_closed);
+}

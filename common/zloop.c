@@ -1,0 +1,339 @@
+/* zloop: a ZeroMQ socket carried by a libuv loop; see zloop.h.
+ *
+ * ZMQ_FD only signals "ZMQ_EVENTS may have changed" and is edge-triggered:
+ * once a send or a receive (on this socket, by anyone) has consumed the
+ * edge, input can sit in the socket with the fd quiet. So, as flux-core's
+ * ev_zmq does for libev:
+ *   - prepare (before the loop blocks): if ZMQ_EVENTS says POLLIN, start an
+ *     idle handle so the loop polls without blocking;
+ *   - check (right after polling): stop the idle handle and call on_readable
+ *     while ZMQ_EVENTS says POLLIN, at most ZLOOP_BATCH times so that other
+ *     sockets and timers get their turn (the next prepare sees what is left);
+ *   - the uv_poll on ZMQ_FD wakes the loop when new input arrives.
+ * Reading ZMQ_EVENTS also makes libzmq process its command mailbox, which
+ * clears ZMQ_FD; libuv's epoll is level-triggered, so without that the loop
+ * would spin. */
+#include "zloop.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define ZLOOP_BATCH 64
+
+struct zloop_sock {
+    uv_poll_t poll;
+    uv_prepare_t prepare;
+    uv_check_t check;
+    uv_idle_t idle;
+    void *sock;
+    zloop_fn *fn;
+    void *arg;
+    int open_handles;                /* freed when the last close callback ran */
+    int destroyed;
+};
+
+/* ---- the process-wide context ---------------------------------------- */
+
+static pthread_mutex_t s_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *s_ctx;
+static pid_t s_ctx_pid;
+
+void *
+pm_zmq_ctx (void)
+{
+    pthread_mutex_lock (&s_ctx_lock);
+    /* A forked child cannot use its parent's context (the I/O threads did
+     * not follow it): it gets its own. The parent's copy is abandoned, not
+     * terminated, since terminating it would wait on threads that do not
+     * exist here. */
+    if (!s_ctx || s_ctx_pid != getpid ()) {
+        s_ctx = zmq_ctx_new ();
+        s_ctx_pid = getpid ();
+        if (s_ctx)
+            zmq_ctx_set (s_ctx, ZMQ_BLOCKY, 0);
+    }
+    void *ctx = s_ctx;
+    pthread_mutex_unlock (&s_ctx_lock);
+    return ctx;
+}
+
+void *
+pm_zmq_socket (int type)
+{
+    void *ctx = pm_zmq_ctx ();
+    if (!ctx)
+        return NULL;
+    void *sock = zmq_socket (ctx, type);
+    if (sock) {
+        int zero = 0;
+        zmq_setsockopt (sock, ZMQ_LINGER, &zero, sizeof zero);
+    }
+    return sock;
+}
+
+/* ---- watching a socket ----------------------------------------------- */
+
+static void
+s_drain (zloop_sock_t *zs)
+{
+    for (int i = 0; i < ZLOOP_BATCH && !zs->destroyed; i++) {
+        uint32_t events = 0;
+        size_t size = sizeof events;
+        if (zmq_getsockopt (zs->sock, ZMQ_EVENTS, &events, &size) != 0)
+            return;
+        if (!(events & ZMQ_POLLIN))
+            return;
+        zs->fn (zs, zs->arg);
+    }
+}
+
+static void
+s_on_poll (uv_poll_t *h, int status, int events)
+{
+    (void) status;
+    (void) events;
+    /* Errors on ZMQ_FD (it is an eventfd) are not expected; reading
+     * ZMQ_EVENTS in s_drain is the right reaction either way. */
+    s_drain (h->data);
+}
+
+static void
+s_on_idle (uv_idle_t *h)
+{
+    (void) h;                        /* exists only to keep the loop from blocking */
+}
+
+static void
+s_on_prepare (uv_prepare_t *h)
+{
+    zloop_sock_t *zs = h->data;
+    if (zs->destroyed)
+        return;
+    uint32_t events = 0;
+    size_t size = sizeof events;
+    /* An error (the socket closed under us: API misuse) must not make the
+     * loop spin; the uv_poll alone remains. */
+    if (zmq_getsockopt (zs->sock, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN))
+        uv_idle_start (&zs->idle, s_on_idle);
+}
+
+static void
+s_on_check (uv_check_t *h)
+{
+    zloop_sock_t *zs = h->data;
+    if (zs->destroyed)
+        return;
+    uv_idle_stop (&zs->idle);
+    s_drain (zs);
+}
+
+static void
+s_on_close (uv_handle_t *h)
+{
+    zloop_sock_t *zs = h->data;
+    if (--zs->open_handles == 0)
+        free (zs);
+}
+
+zloop_sock_t *
+zloop_sock_new (uv_loop_t *loop, void *zmq_socket, zloop_fn *on_readable, void *arg)
+{
+    int fd;
+    size_t size = sizeof fd;
+    if (!zmq_socket || !on_readable || zmq_getsockopt (zmq_socket, ZMQ_FD, &fd, &size) != 0)
+        return NULL;
+    zloop_sock_t *zs = calloc (1, sizeof *zs);
+    if (!zs)
+        return NULL;
+    zs->sock = zmq_socket;
+    zs->fn = on_readable;
+    zs->arg = arg;
+    if (uv_poll_init (loop, &zs->poll, fd) != 0) {
+        free (zs);
+        return NULL;
+    }
+    uv_prepare_init (loop, &zs->prepare);
+    uv_check_init (loop, &zs->check);
+    uv_idle_init (loop, &zs->idle);
+    zs->poll.data = zs->prepare.data = zs->check.data = zs->idle.data = zs;
+    zs->open_handles = 4;
+    uv_poll_start (&zs->poll, UV_READABLE, s_on_poll);
+    uv_prepare_start (&zs->prepare, s_on_prepare);
+    uv_check_start (&zs->check, s_on_check);
+    return zs;
+}
+
+void
+zloop_sock_destroy (zloop_sock_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zloop_sock_t *zs = *self_p;
+    *self_p = NULL;
+    /* May run inside on_readable: s_drain sees `destroyed` and stops; the
+     * memory lives until the close callbacks, which run later. */
+    zs->destroyed = 1;
+    uv_close ((uv_handle_t *) &zs->poll, s_on_close);
+    uv_close ((uv_handle_t *) &zs->prepare, s_on_close);
+    uv_close ((uv_handle_t *) &zs->check, s_on_close);
+    uv_close ((uv_handle_t *) &zs->idle, s_on_close);
+}
+
+void *
+zloop_sock_socket (zloop_sock_t *zs)
+{
+    return zs ? zs->sock : NULL;
+}
+
+/* ---- multipart messages ---------------------------------------------- */
+
+int
+zmsg_recv (void *sock, zmsg_t *msg)
+{
+    memset (msg, 0, sizeof *msg);
+    int more = 1;
+    int oom = 0;
+    while (more) {
+        zmq_msg_t part;
+        zmq_msg_init (&part);
+        /* Parts of a multipart message arrive together: only the first can
+         * be EAGAIN. */
+        if (zmq_msg_recv (&part, sock, ZMQ_DONTWAIT) < 0) {
+            int err = errno;
+            zmq_msg_close (&part);
+            if (msg->count > 0) {
+                zmsg_free (msg);
+            }
+            errno = err;
+            return -1;
+        }
+        more = zmq_msg_more (&part);
+        if (msg->count < (int) (sizeof msg->frame / sizeof msg->frame[0])) {
+            size_t size = zmq_msg_size (&part);
+            char *copy = malloc (size + 1);
+            if (copy) {
+                memcpy (copy, zmq_msg_data (&part), size);
+                copy[size] = 0;          /* frames can be read as strings */
+                msg->frame[msg->count].data = copy;
+                msg->frame[msg->count].size = size;
+                msg->count++;
+            }
+            else
+                oom = 1;                 /* drain the message, then fail */
+        }
+        zmq_msg_close (&part);
+    }
+    if (oom) {
+        zmsg_free (msg);
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+int
+zmsg_send (void *sock, int count, const void *const *data, const size_t *sizes)
+{
+    for (int i = 0; i < count; i++) {
+        size_t size = sizes && sizes[i] != (size_t) -1 ? sizes[i]
+                                                       : (data[i] ? strlen (data[i]) : 0);
+        int flags = ZMQ_DONTWAIT | (i + 1 < count ? ZMQ_SNDMORE : 0);
+        if (zmq_send (sock, data[i], size, flags) < 0) {
+            /* Only the first part of a message can fail (HWM, unroutable
+             * identity): later parts follow it atomically. */
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void
+zmsg_free (zmsg_t *msg)
+{
+    for (int i = 0; i < msg->count; i++)
+        free (msg->frame[i].data);
+    memset (msg, 0, sizeof *msg);
+}
+
+char *
+zmsg_str (const zmsg_t *msg, int i, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return buf;
+    buf[0] = 0;
+    if (i < 0 || i >= msg->count)
+        return buf;
+    size_t n = msg->frame[i].size < cap - 1 ? msg->frame[i].size : cap - 1;
+    memcpy (buf, msg->frame[i].data, n);
+    buf[n] = 0;
+    return buf;
+}
+
+int
+zmsg_eq (const zmsg_t *msg, int i, const char *s)
+{
+    if (i < 0 || i >= msg->count)
+        return 0;
+    size_t n = strlen (s);
+    return msg->frame[i].size == n && memcmp (msg->frame[i].data, s, n) == 0;
+}
+
+/* ---- signals --------------------------------------------------------- */
+
+typedef struct {
+    uv_signal_t sig[2];
+    uv_loop_t *loop;
+    zloop_stop_fn *on_stop;
+    void *arg;
+    int open_handles;
+} s_signals_t;
+
+static void
+s_signals_closed (uv_handle_t *h)
+{
+    s_signals_t *s = h->data;
+    if (--s->open_handles == 0)
+        free (s);
+}
+
+static void
+s_on_signal (uv_signal_t *h, int signum)
+{
+    (void) signum;
+    s_signals_t *s = h->data;
+    if (s->on_stop)
+        s->on_stop (s->arg);
+    /* Closing the handles restores the default action: a second Ctrl-C
+     * while shutting down ends the process at once. */
+    for (int i = 0; i < 2; i++)
+        if (!uv_is_closing ((uv_handle_t *) &s->sig[i]))
+            uv_close ((uv_handle_t *) &s->sig[i], s_signals_closed);
+    uv_stop (s->loop);
+}
+
+void
+zloop_handle_signals (uv_loop_t *loop, zloop_stop_fn *on_stop, void *arg)
+{
+    signal (SIGPIPE, SIG_IGN);
+    s_signals_t *s = calloc (1, sizeof *s);
+    if (!s)
+        return;
+    s->loop = loop;
+    s->on_stop = on_stop;
+    s->arg = arg;
+    static const int signums[2] = { SIGINT, SIGTERM };
+    for (int i = 0; i < 2; i++) {
+        uv_signal_init (loop, &s->sig[i]);
+        s->sig[i].data = s;
+        uv_signal_start (&s->sig[i], s_on_signal, signums[i]);
+        /* Signals alone must not keep the loop running. */
+        uv_unref ((uv_handle_t *) &s->sig[i]);
+        s->open_handles++;
+    }
+}

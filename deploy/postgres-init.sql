@@ -1,0 +1,35 @@
+-- postgres-init.sql: roles and schemas of the platform, run as a superuser
+-- connected to database `pm`. The one source of truth for both scripts/pg.sh
+-- setup (local clusters, tests) and the postgres container of docker-compose.yml
+-- (mounted into /docker-entrypoint-initdb.d). Idempotent: safe to run again.
+--
+-- One role per service, pm_<service>, LOGIN, owning schema <service>, with its
+-- search_path set to that schema. A role can touch only its own schema: nobody
+-- gets rights on another service's schema, and nobody may create in public.
+-- Tables come from each service's migrations, applied by the service at start.
+
+DO $$
+DECLARE
+    svc  text;
+    role text;
+BEGIN
+    FOREACH svc IN ARRAY ARRAY['gateway', 'tenants', 'tickets', 'billing', 'notifications'] LOOP
+        role := 'pm_' || svc;
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role) THEN
+            EXECUTE format('CREATE ROLE %I LOGIN', role);
+        END IF;
+        EXECUTE format('ALTER ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE', role);
+        EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I', svc, role);
+        EXECUTE format('ALTER SCHEMA %I OWNER TO %I', svc, role);
+        EXECUTE format('REVOKE ALL ON SCHEMA %I FROM PUBLIC', svc);
+        EXECUTE format('ALTER ROLE %I SET search_path = %I', role, svc);
+        EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', current_database(), role);
+    END LOOP;
+    -- only the service roles (and superusers) may connect to this database
+    EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
+END
+$$;
+
+-- No shared scratch space: public is the superuser's only.
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+REVOKE USAGE ON SCHEMA public FROM PUBLIC;

@@ -1,0 +1,55 @@
+#!/bin/sh
+# deps.sh: installs the Debian 12 packages the build, `make run`, the tests, the
+# benchmark and CI need, and nothing when they are all there already.
+#
+#   sh scripts/deps.sh            (make deps; make run/test/asan/bench call it)
+#   PM_DEPS_SKIP=1                skip the check altogether (offline machines)
+#
+# Checks with dpkg-query first, so it costs ~50 ms when nothing is missing, and
+# runs `apt-get update` only when something has to be installed. As root it
+# installs; otherwise it prints the exact command and fails.
+set -eu
+
+[ "${PM_DEPS_SKIP:-0}" = 1 ] && exit 0
+
+# build: compilers and the libraries the C code links against
+BUILD_PKGS="gcc make pkg-config libzmq3-dev libuv1-dev libpq-dev libcjson-dev libhttp-parser-dev
+            libsodium-dev libcmocka-dev"
+# run and test: the database server, the test runner (Debian's python3, stdlib only),
+# ps/pgrep for the scripts, util-linux for runuser/setsid (essential, listed for clarity)
+RUN_PKGS="postgresql-15 python3 procps util-linux"
+# bench: the load generator and the nginx baseline
+BENCH_PKGS="wrk nginx-light"
+# CI: compose file validation and the OpenAPI lint (npx @redocly/cli)
+CI_PKGS="docker-compose"
+
+missing=""
+for p in $BUILD_PKGS $RUN_PKGS $BENCH_PKGS $CI_PKGS; do
+    st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+    case "$st" in
+        ii*) ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+# Node.js may come from another packaging that bundles npm (and conflicts with
+# Debian's npm package): what matters is that node and npx run.
+if ! command -v node >/dev/null 2>&1 || ! command -v npx >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
+
+[ -z "$missing" ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing Debian packages:$missing" >&2
+    echo "deps: run as root:  apt-get update && $cmd" >&2
+    exit 1
+fi
+echo "deps: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >&2
+# The postgresql package may start a cluster of its own on 5432 via its init
+# script; ours run under their own data directories, so it does not matter.
+echo "deps: done" >&2

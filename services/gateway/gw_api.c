@@ -1,0 +1,580 @@
+/* gw_api: the route table and what happens to a request between the HTTP
+ * layer and an answer: route, authenticate, check role and media type,
+ * parse the body, collect parameters, check the property scope, honour
+ * Idempotency-Key, then a local handler or a call to a service through the
+ * broker, whose reply becomes the HTTP answer. */
+#include "gw.h"
+
+#include "gw_auth.h"
+#include "gw_idem.h"
+#include "gw_ops.h"
+#include "gw_static.h"
+#include "http_response.h"
+#include "jv.h"
+#include "log.h"
+#include "url.h"
+
+#include <http_parser.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The public routes. A service route names the method the request becomes;
+ * the services check their own rules again (roles, scope) in the data layer.
+ * Roles here are the coarse gate: who may call this at all. */
+const gw_route_t gw_routes[] = {
+    /* operations: no token */
+    { { "GET", "/healthz" }, NULL, gw_ops_healthz, 0, 0 },
+    { { "GET", "/readyz" }, NULL, gw_ops_readyz, 0, 0 },
+    { { "GET", "/metrics" }, NULL, gw_ops_metrics, 0, 0 },
+    /* auth; login and logout ignore Idempotency-Key: a token is a secret
+     * that must not be stored for a replay, and logout is idempotent anyway */
+    { { "POST", "/v1/auth/login" }, NULL, gw_auth_login, 0, GW_ROUTE_NO_IDEM },
+    { { "POST", "/v1/auth/logout" }, NULL, gw_auth_logout, GW_ROLES_ALL, GW_ROUTE_NO_IDEM },
+    { { "GET", "/v1/auth/me" }, NULL, gw_auth_me, GW_ROLES_ALL, 0 },
+    { { "POST", "/v1/users" }, NULL, gw_users_create, GW_ROLE_ADMIN, 0 },
+    { { "GET", "/v1/users" }, NULL, gw_users_list, GW_ROLE_ADMIN, 0 },
+    /* an API key is shown once and stored hashed: a replay cannot show it again */
+    { { "POST", "/v1/api-keys" }, NULL, gw_keys_create, GW_ROLE_ADMIN, GW_ROUTE_NO_IDEM },
+    { { "GET", "/v1/api-keys" }, NULL, gw_keys_list, GW_ROLE_ADMIN, 0 },
+    { { "DELETE", "/v1/api-keys/{id}" }, NULL, gw_keys_revoke, GW_ROLE_ADMIN, 0 },
+    /* tenants */
+    { { "POST", "/v1/properties" }, "tenants.properties.create", NULL, GW_ROLE_ADMIN, 0 },
+    { { "GET", "/v1/properties" }, "tenants.properties.list", NULL, GW_ROLES_ALL, 0 },
+    { { "GET", "/v1/properties/{pid}" }, "tenants.properties.get", NULL, GW_ROLES_ALL, 0 },
+    { { "POST", "/v1/properties/{pid}/units" }, "tenants.units.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "GET", "/v1/properties/{pid}/units" }, "tenants.units.list", NULL, GW_ROLES_ALL, 0 },
+    { { "GET", "/v1/properties/{pid}/units/{uid}" }, "tenants.units.get", NULL, GW_ROLES_ALL, 0 },
+    { { "PATCH", "/v1/properties/{pid}/units/{uid}" }, "tenants.units.update", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+};
+const size_t gw_nroutes = sizeof gw_routes / sizeof gw_routes[0];
+
+/* --- contexts ---------------------------------------------------------------- */
+
+static gw_ctx_t *
+s_ctx_take (gw_t *gw)
+{
+    gw_ctx_t *ctx = gw->pool;
+    if (ctx)
+        gw->pool = ctx->pool_next;
+    else
+        ctx = malloc (sizeof *ctx);
+    if (!ctx)
+        return NULL;
+    /* the match buffer is large and always written before it is read */
+    memset (ctx, 0, offsetof (gw_ctx_t, match));
+    memset ((char *) ctx + offsetof (gw_ctx_t, match) + sizeof ctx->match, 0,
+            sizeof *ctx - offsetof (gw_ctx_t, match) - sizeof ctx->match);
+    ctx->match.index = -1;
+    ctx->match.nparams = 0;
+    ctx->gw = gw;
+    gw->ctx_live++;
+    return ctx;
+}
+
+static void
+s_ctx_give (gw_ctx_t *ctx)
+{
+    gw_t *gw = ctx->gw;
+    cJSON_Delete (ctx->params);
+    cJSON_Delete (ctx->data);
+    cJSON_Delete (ctx->ops_stats);
+    free (ctx->envelope);
+    ctx->params = ctx->data = ctx->ops_stats = NULL;
+    ctx->envelope = NULL;
+    ctx->req = NULL;
+    ctx->pool_next = gw->pool;
+    gw->pool = ctx;
+    gw->ctx_live--;
+}
+
+/* --- answers ----------------------------------------------------------------- */
+
+void
+gw_fresh_id (char out[ENVELOPE_ID_MAX + 1])
+{
+    http_request_id (NULL, out);
+}
+
+void
+gw_finish_raw (gw_ctx_t *ctx, int status, const char *content_type, char *body, size_t len,
+               unsigned flags, const char *extra)
+{
+    http_respond (ctx->req, status, content_type, body, len, flags, extra);
+    s_ctx_give (ctx);
+}
+
+void
+gw_finish (gw_ctx_t *ctx, int status, char *body, const char *extra)
+{
+    if (ctx->idem_claimed) {
+        gw_idem_finish (ctx->gw->db, ctx->idem_key, ctx->caller.id, status, body,
+                        ctx->req->request_id);
+        ctx->idem_claimed = false;
+    }
+    /* API answers are per caller and may hold secrets (a login's token):
+     * no cache keeps them */
+    char headers[HTTP_EXTRA_MAX];
+    snprintf (headers, sizeof headers, "Cache-Control: no-store\r\n%s", extra ? extra : "");
+    gw_finish_raw (ctx, status, body ? "application/json" : NULL, body, body ? strlen (body) : 0,
+                   HTTP_FREE_BODY | (status == 413 ? HTTP_CLOSE : 0), headers);
+}
+
+void
+gw_finish_json (gw_ctx_t *ctx, int status, cJSON *json)
+{
+    char *body = json ? cJSON_PrintUnformatted (json) : NULL;
+    cJSON_Delete (json);
+    if (json && !body) {
+        gw_finish_error (ctx, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    gw_finish (ctx, status, body, NULL);
+}
+
+static void
+s_finish_error_extra (gw_ctx_t *ctx, int status, const char *code, cJSON *details,
+                      const char *extra, const char *message)
+{
+    char *body = env_error_body (code ? code : env_status_code (status), message, details,
+                                 ctx->req->request_id);
+    cJSON_Delete (details);
+    gw_finish (ctx, status, body, extra);
+}
+
+void
+gw_finish_error (gw_ctx_t *ctx, int status, const char *code, cJSON *details,
+                 const char *fmt, ...)
+{
+    char message[256];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (message, sizeof message, fmt, ap);
+    va_end (ap);
+    s_finish_error_extra (ctx, status, code, details, NULL, message);
+}
+
+/* --- wire ids in flight -------------------------------------------------------
+ * The broker and the client match a reply to its request by id. Ids we
+ * generate are random, but a client's X-Request-Id is echoed and becomes the
+ * envelope id, and two clients (or one careless benchmark) may send the same
+ * one at once: such a call gets a fresh id on the wire, and a log line ties
+ * the two together, so replies can never cross. */
+
+static unsigned
+s_id_hash (const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char) *s) * 16777619u;
+    return h & (sizeof ((gw_t *) 0)->inflight / sizeof (gw_ctx_t *) - 1);
+}
+
+static bool
+s_inflight_has (gw_t *gw, const char *id)
+{
+    for (gw_ctx_t *c = gw->inflight[s_id_hash (id)]; c; c = c->inflight_next)
+        if (strcmp (c->wire_id, id) == 0)
+            return true;
+    return false;
+}
+
+static void
+s_inflight_add (gw_t *gw, gw_ctx_t *ctx)
+{
+    snprintf (ctx->wire_id, sizeof ctx->wire_id, "%s", ctx->req->request_id);
+    if (s_inflight_has (gw, ctx->wire_id)) {
+        gw_fresh_id (ctx->wire_id);
+        log_info (ctx->req->request_id, "request id already in flight: sent as %s", ctx->wire_id);
+    }
+    unsigned h = s_id_hash (ctx->wire_id);
+    ctx->inflight_next = gw->inflight[h];
+    gw->inflight[h] = ctx;
+}
+
+static void
+s_inflight_remove (gw_t *gw, gw_ctx_t *ctx)
+{
+    for (gw_ctx_t **p = &gw->inflight[s_id_hash (ctx->wire_id)]; *p; p = &(*p)->inflight_next)
+        if (*p == ctx) {
+            *p = ctx->inflight_next;
+            break;
+        }
+    ctx->inflight_next = NULL;
+}
+
+/* --- forwarding -------------------------------------------------------------- */
+
+static void s_on_reply (void *arg, env_reply_t *rep);
+
+static void
+s_send (gw_ctx_t *ctx)
+{
+    gw_t *gw = ctx->gw;
+    ctx->attempts++;
+    ctx->sent_ms = uv_now (gw->loop);
+    if (client_send (gw->client, ctx->service, ctx->wire_id, ctx->envelope, ctx->deadline_ms,
+                     s_on_reply, ctx) != 0) {
+        s_inflight_remove (gw, ctx);
+        gw_finish_error (ctx, 503, "service_unavailable", NULL, "the %s service cannot be reached",
+                         ctx->service);
+    }
+}
+
+static void
+s_on_retry_timer (uv_timer_t *t)
+{
+    gw_t *gw = t->data;
+    gw_ctx_t *list = gw->retry_head;
+    gw->retry_head = gw->retry_tail = NULL;
+    while (list) {
+        gw_ctx_t *ctx = list;
+        list = ctx->retry_next;
+        ctx->retry_next = NULL;
+        if (gw->stopping || http_req_gone (ctx->req)) {
+            s_inflight_remove (gw, ctx);
+            gw_finish_error (ctx, 503, "service_unavailable", NULL, "the %s service is unavailable",
+                             ctx->service);
+        }
+        else
+            s_send (ctx);
+    }
+}
+
+static void
+s_on_reply (void *arg, env_reply_t *rep)
+{
+    gw_ctx_t *ctx = arg;
+    gw_t *gw = ctx->gw;
+    /* DESIGN.md: a GET may be retried once on another worker. Only a 503
+     * that came back fast (a worker that could not serve, e.g. its database
+     * is down), not the broker's "no live worker" answer after it waited:
+     * that must reach the client in under a second. The retry runs from a
+     * timer, not from inside the client's callback. */
+    if (rep->status == 503 && ctx->req->method == HTTP_GET && ctx->attempts == 1 && !gw->stopping
+        && uv_now (gw->loop) - ctx->sent_ms < GW_RETRY_WINDOW_MS
+        && env_now_ms () + 100 < ctx->deadline_ms && !http_req_gone (ctx->req)) {
+        if (gw->retry_tail)
+            gw->retry_tail->retry_next = ctx;
+        else
+            gw->retry_head = ctx;
+        gw->retry_tail = ctx;
+        uv_timer_start (&gw->retry_timer, s_on_retry_timer, 0, 0);
+        return;
+    }
+    s_inflight_remove (gw, ctx);
+    int status = rep->status;
+    if (rep->code) {
+        if (status < 400 || status > 599)
+            status = 502;
+        char *body = env_error_body (rep->code, rep->message, rep->details, ctx->req->request_id);
+        gw_finish (ctx, status, body, NULL);
+        return;
+    }
+    if (status < 200 || status > 299) {
+        log_warn (ctx->req->request_id, "%s answered status %d without an error", ctx->service, status);
+        gw_finish_error (ctx, 502, "internal", NULL, "the %s service answered badly", ctx->service);
+        return;
+    }
+    char *body = NULL;
+    if (status != 204) {
+        body = rep->body ? cJSON_PrintUnformatted (rep->body) : strdup ("{}");
+        if (!body) {
+            gw_finish_error (ctx, 500, "internal", NULL, "out of memory");
+            return;
+        }
+    }
+    gw_finish (ctx, status, body, NULL);
+}
+
+static void
+s_forward (gw_t *gw, gw_ctx_t *ctx)
+{
+    const char *method = ctx->route->service_method;
+    const char *dot = strchr (method, '.');
+    size_t slen = dot ? (size_t) (dot - method) : strlen (method);
+    if (slen >= sizeof ctx->service)
+        slen = sizeof ctx->service - 1;
+    memcpy (ctx->service, method, slen);
+    ctx->service[slen] = 0;
+
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddItemToObject (body, "params", ctx->params);
+    cJSON_AddItemToObject (body, "data", ctx->data ? ctx->data : cJSON_CreateNull ());
+    ctx->params = ctx->data = NULL;
+    env_caller_t caller = { .user_id = ctx->caller.id, .role = ctx->caller.role,
+                            .property_ids = ctx->caller.property_ids };
+    ctx->deadline_ms = env_now_ms () + gw->timeout_ms;
+    s_inflight_add (gw, ctx);
+    ctx->envelope = env_request_build (ctx->wire_id, method, &caller, ctx->deadline_ms, body);
+    ctx->caller.property_ids = NULL;     /* borrowed: not beyond this point */
+    if (!ctx->envelope) {
+        s_inflight_remove (gw, ctx);
+        gw_finish_error (ctx, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    s_send (ctx);
+}
+
+/* --- dispatch ---------------------------------------------------------------- */
+
+static bool
+s_is_api_path (const char *path, size_t len)
+{
+    return (len >= 3 && memcmp (path, "/v1", 3) == 0 && (len == 3 || path[3] == '/'));
+}
+
+/* Parses the body as JSON (or keeps CSV text); 0, or -1 after answering. */
+static int
+s_body (gw_ctx_t *ctx)
+{
+    http_req_t *req = ctx->req;
+    if (!req->has_body && req->body_len == 0)
+        return 0;
+    bool csv = (ctx->route->flags & GW_ROUTE_CSV) && http_media_type_is (req->content_type, "text/csv");
+    if (!csv && !http_media_type_is (req->content_type, "application/json")) {
+        gw_finish_error (ctx, 415, "unsupported_media_type", NULL,
+                         (ctx->route->flags & GW_ROUTE_CSV)
+                             ? "send the body as application/json or text/csv"
+                             : "send the body as application/json");
+        return -1;
+    }
+    if (!jv_is_utf8 (req->body, req->body_len) || memchr (req->body, 0, req->body_len)) {
+        gw_finish_error (ctx, 400, "bad_json", NULL, "the body is not valid UTF-8");
+        return -1;
+    }
+    if (csv) {
+        ctx->data = cJSON_CreateString (req->body);
+        return ctx->data ? 0 : (gw_finish_error (ctx, 500, "internal", NULL, "out of memory"), -1);
+    }
+    const char *end = NULL;
+    ctx->data = cJSON_ParseWithLengthOpts (req->body, req->body_len, &end, false);
+    if (ctx->data && end)
+        while (end < req->body + req->body_len
+               && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+            end++;
+    if (!ctx->data || end != req->body + req->body_len) {
+        size_t at = end && end >= req->body ? (size_t) (end - req->body) : 0;
+        if (!ctx->data) {
+            const char *e = cJSON_GetErrorPtr ();
+            at = e && e >= req->body && e <= req->body + req->body_len ? (size_t) (e - req->body) : 0;
+        }
+        gw_finish_error (ctx, 400, "bad_json", NULL, "the body is not valid JSON (near byte %zu)", at);
+        return -1;
+    }
+    return 0;
+}
+
+/* Path and query parameters; 0, or -1 after answering. */
+static int
+s_params (gw_ctx_t *ctx, const char *query, size_t qlen)
+{
+    ctx->params = cJSON_CreateObject ();
+    if (!ctx->params) {
+        gw_finish_error (ctx, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < ctx->match.nparams; i++) {
+        char *value = (char *) ctx->match.param[i].value;   /* in match.buf: ours */
+        if (strcmp (ctx->match.param[i].name, "pid") == 0) {
+            /* a property id names a row of another service: anything but a
+             * UUID names nothing; lower case, as the caller's list holds them */
+            if (!jv_is_uuid (value)) {
+                gw_finish_error (ctx, 404, "not_found", NULL, "no such property");
+                return -1;
+            }
+            for (char *p = value; *p; p++)
+                if (*p >= 'A' && *p <= 'F')
+                    *p = (char) (*p - 'A' + 'a');
+        }
+        cJSON_AddStringToObject (ctx->params, ctx->match.param[i].name, value);
+    }
+    char err[128];
+    if (url_query_params (query, qlen, ctx->params, err) != 0) {
+        gw_finish_error (ctx, 400, "bad_request", NULL, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Idempotency-Key; 0 to go on, or -1 after answering (replay or refusal). */
+static int
+s_idempotency (gw_t *gw, gw_ctx_t *ctx)
+{
+    http_req_t *req = ctx->req;
+    if (req->method != HTTP_POST || !req->idempotency_key || !ctx->authenticated
+        || (ctx->route->flags & GW_ROUTE_NO_IDEM))
+        return 0;
+    if (!gw_idem_key_valid (req->idempotency_key)) {
+        gw_finish_error (ctx, 400, "bad_request", NULL,
+                         "Idempotency-Key must be 1 to %d visible ASCII characters", GW_IDEM_KEY_MAX);
+        return -1;
+    }
+    const char *path;
+    size_t plen;
+    const char *q;
+    size_t qlen;
+    url_split (req->target, req->target_len, &path, &plen, &q, &qlen);
+    char route[ROUTER_PATH_MAX + 16];
+    snprintf (route, sizeof route, "%s %.*s", req->method_name, (int) plen, path);
+    char hash[GW_IDEM_HASH_HEX];
+    gw_idem_hash (req->body, req->body_len, hash);
+    int status = 0;
+    char *response = NULL;
+    gw_idem_result_t r = gw_idem_begin (gw->db, req->idempotency_key, ctx->caller.id, route, hash,
+                                        (int) (gw->timeout_ms / 1000) + 30, &status, &response,
+                                        req->request_id);
+    switch (r) {
+    case GW_IDEM_CLAIMED:
+        ctx->idem_claimed = true;
+        snprintf (ctx->idem_key, sizeof ctx->idem_key, "%s", req->idempotency_key);
+        return 0;
+    case GW_IDEM_REPLAY:
+        gw_finish_raw (ctx, status, response ? "application/json" : NULL, response,
+                       response ? strlen (response) : 0, HTTP_FREE_BODY, "Idempotent-Replayed: true\r\n");
+        return -1;
+    case GW_IDEM_MISMATCH:
+        gw_finish_error (ctx, 409, "idempotency_mismatch", NULL,
+                         "this Idempotency-Key was used with a different request");
+        return -1;
+    case GW_IDEM_IN_PROGRESS:
+        gw_finish_error (ctx, 409, "conflict", NULL,
+                         "a request with this Idempotency-Key is still in progress");
+        return -1;
+    default:
+        gw_finish_error (ctx, 503, "service_unavailable", NULL, "the gateway database is unavailable");
+        return -1;
+    }
+}
+
+void
+gw_on_request (void *app, http_req_t *req)
+{
+    gw_t *gw = app;
+    gw_ctx_t *ctx = s_ctx_take (gw);
+    if (!ctx) {
+        http_respond_error (req, 503, "service_unavailable", NULL, "out of memory", NULL);
+        return;
+    }
+    ctx->req = req;
+    req->user = ctx;
+    req->route = GW_LABEL_UNMATCHED (gw);
+
+    const char *path, *query;
+    size_t plen, qlen;
+    if (url_split (req->target, req->target_len, &path, &plen, &query, &qlen) != 0) {
+        gw_finish_error (ctx, 400, "bad_request", NULL, "the request target must be a path");
+        return;
+    }
+    /* HEAD is GET without the body (http_respond drops it) */
+    const char *method = req->method == HTTP_HEAD ? "GET" : req->method_name;
+    router_result_t rr = router_match (gw->router, method, path, plen, &ctx->match);
+    if (rr == ROUTER_NOT_FOUND && !s_is_api_path (path, plen)) {
+        if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
+            req->route = GW_LABEL_STATIC (gw);
+            gw_static_serve (gw, ctx, path, plen);
+            return;
+        }
+        s_finish_error_extra (ctx, 405, "method_not_allowed", NULL, "Allow: GET, HEAD\r\n",
+                              "the console's files are read with GET");
+        return;
+    }
+    if (rr == ROUTER_NOT_FOUND) {
+        gw_finish_error (ctx, 404, "not_found", NULL, "no such resource");
+        return;
+    }
+    if (rr == ROUTER_BAD_PATH) {
+        gw_finish_error (ctx, 400, "bad_request", NULL, "the path has invalid percent-encoding or UTF-8");
+        return;
+    }
+    if (rr == ROUTER_BAD_METHOD) {
+        char extra[sizeof ctx->match.allow + 16];
+        snprintf (extra, sizeof extra, "Allow: %s\r\n", ctx->match.allow);
+        char message[200];
+        snprintf (message, sizeof message, "%s is not allowed here; allowed: %s", req->method_name,
+                  ctx->match.allow);
+        s_finish_error_extra (ctx, 405, "method_not_allowed", NULL, extra, message);
+        return;
+    }
+    const gw_route_t *route = &gw->routes[ctx->match.index];
+    ctx->route = route;
+    req->route = ctx->match.index;
+
+    if (route->roles) {
+        int rc = gw_auth_caller (gw->auth, req->authorization, &ctx->caller, req->request_id);
+        if (rc == GW_AUTH_UNAVAILABLE) {
+            gw_finish_error (ctx, 503, "service_unavailable", NULL, "the gateway database is unavailable");
+            return;
+        }
+        if (rc != 0) {
+            s_finish_error_extra (ctx, 401, "unauthenticated", NULL, "WWW-Authenticate: Bearer\r\n",
+                                  req->authorization ? "the token is not valid (expired or revoked?)"
+                                                     : "send Authorization: Bearer <token>");
+            return;
+        }
+        ctx->authenticated = true;
+        if (!(gw_role_bit (ctx->caller.role) & route->roles)) {
+            gw_finish_error (ctx, 403, "forbidden", NULL, "the role %s may not do this", ctx->caller.role);
+            return;
+        }
+    }
+    if (s_body (ctx) != 0 || s_params (ctx, query, qlen) != 0)
+        return;
+    const char *pid = router_param (&ctx->match, "pid");
+    if (pid && ctx->authenticated) {
+        env_caller_t c = { .user_id = ctx->caller.id, .role = ctx->caller.role,
+                           .property_ids = ctx->caller.property_ids };
+        /* another property's resource is "not found", not "forbidden", so
+         * that its existence does not leak */
+        if (!env_caller_has_property (&c, pid)) {
+            gw_finish_error (ctx, 404, "not_found", NULL, "no such property");
+            return;
+        }
+    }
+    if (s_idempotency (gw, ctx) != 0)
+        return;
+    if (route->handler)
+        route->handler (gw, ctx);
+    else
+        s_forward (gw, ctx);
+}
+
+/* --- life -------------------------------------------------------------------- */
+
+int
+gw_api_init (gw_t *gw)
+{
+    gw->routes = gw_routes;
+    gw->nroutes = gw_nroutes;
+    uv_timer_init (gw->loop, &gw->retry_timer);
+    gw->retry_timer.data = gw;
+    gw->api_ready = true;
+    gw->router = router_new (gw_routes, gw_nroutes, sizeof gw_routes[0]);
+    return gw->router ? 0 : -1;
+}
+
+void
+gw_api_shutdown (gw_t *gw)
+{
+    if (!gw->api_ready)
+        return;
+    gw->api_ready = false;
+    /* pending retries are answered (503) before the client goes */
+    if (gw->retry_head)
+        s_on_retry_timer (&gw->retry_timer);
+    uv_close ((uv_handle_t *) &gw->retry_timer, NULL);
+    router_destroy (&gw->router);
+}
+
+void
+gw_api_free_pool (gw_t *gw)
+{
+    while (gw->pool) {
+        gw_ctx_t *next = gw->pool->pool_next;
+        free (gw->pool);
+        gw->pool = next;
+    }
+}

@@ -1,0 +1,847 @@
+/* http_conn: the HTTP/1.1 server and its connections; see http_conn.h.
+ *
+ * A connection is in one of these states:
+ *   READING     waiting for / parsing a request; the idle timer runs
+ *   PROCESSING  the application has the request; reading is stopped, no timer
+ *   WRITING     the response is being written; the timer catches a client
+ *               that does not read
+ *   LINGER      an answer that ends the connection was written: write side
+ *               shut, input dropped until EOF or HTTP_LINGER_MS
+ * Closing is separate: once uv_close is called the connection is freed when
+ * both its handles are closed and the application no longer holds its request. */
+#include "http_conn.h"
+
+#include "http_response.h"
+#include "log.h"
+
+#include <assert.h>
+#include <http_parser.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} s_buf_t;
+
+/* The headers we keep; all others are only counted. */
+enum { H_CONTENT_TYPE, H_AUTHORIZATION, H_REQUEST_ID, H_IDEMPOTENCY_KEY, H_EXPECT, H_COUNT };
+static const char *const s_header_names[H_COUNT] = {
+    "content-type", "authorization", "x-request-id", "idempotency-key", "expect"
+};
+
+typedef enum { S_READING, S_PROCESSING, S_WRITING, S_LINGER } s_state_t;
+
+typedef struct s_conn s_conn_t;
+struct s_conn {
+    uv_tcp_t tcp;                    /* first: the handle's address is the connection's */
+    uv_timer_t timer;
+    uv_write_t write_req;
+    uv_write_t continue_req;         /* "100 Continue" */
+    uv_shutdown_t shutdown_req;
+    http_parser parser;
+    http_server_t *server;
+    s_conn_t *prev, *next;
+    s_state_t state;
+    int handles_open;                /* 2 until both close callbacks ran */
+    bool closing;                    /* uv_close called */
+    bool in_app;                     /* the application holds req */
+    bool close_after;                /* close once the current response is written */
+    bool peer_eof;
+    /* parsing of the current request */
+    bool in_message;                 /* bytes of a request arrived */
+    bool ready;                      /* on_message_complete ran */
+    bool in_field;                   /* a header name is being read (maybe in pieces) */
+    int fail_status;                 /* 400, 413, 431 set by a callback that refused */
+    int cur_header;                  /* index into s_header_names, -1 for others */
+    unsigned seen;                   /* bit per kept header */
+    size_t header_bytes;
+    size_t field_len;
+    char field[32];
+    s_buf_t url, body, hdr[H_COUNT];
+    /* bytes read past the current request (pipelining) */
+    s_buf_t pend;
+    size_t pend_off;
+    /* the response being written */
+    char head[HTTP_HEAD_MAX];
+    char *resp_body;
+    bool resp_body_owned;
+    http_req_t req;
+};
+
+struct http_server {
+    uv_tcp_t listener;
+    uv_loop_t *loop;
+    http_server_cfg_t cfg;
+    bool listening;
+    bool stopping;
+    s_conn_t *conns;
+    size_t nconns;
+    void (*on_drained) (void *arg);
+    void *drained_arg;
+    int port;
+    /* one read buffer for all connections: a read callback consumes it
+     * before the next read, and what a paused parser left goes to pend */
+    char rbuf[64 * 1024];
+    uint64_t date_sec;
+    char date[32];
+};
+
+static http_parser_settings s_settings;
+
+static void s_close (s_conn_t *c);
+static void s_resume (s_conn_t *c);
+static void s_fail (s_conn_t *c, int status);
+
+/* --- small buffers --------------------------------------------------------- */
+
+static int
+s_buf_append (s_buf_t *b, const char *data, size_t len)
+{
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + len + 1)
+            cap *= 2;
+        char *p = realloc (b->data, cap);
+        if (!p)
+            return -1;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy (b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = 0;
+    return 0;
+}
+
+static void
+s_buf_free (s_buf_t *b)
+{
+    free (b->data);
+    memset (b, 0, sizeof *b);
+}
+
+/* Keeps small buffers across requests (no allocation on the hot path) but
+ * gives back big ones, so an idle connection does not hold a megabyte. */
+static void
+s_buf_reset (s_buf_t *b, size_t keep)
+{
+    if (b->cap > keep)
+        s_buf_free (b);
+    b->len = 0;
+    if (b->data)
+        b->data[0] = 0;
+}
+
+/* --- the date header, formatted once a second ----------------------------- */
+
+static const char *
+s_date (http_server_t *srv)
+{
+    uint64_t now = uv_now (srv->loop) / 1000;
+    if (now != srv->date_sec || !srv->date[0]) {
+        srv->date_sec = now;
+        http_date (time (NULL), srv->date);
+    }
+    return srv->date;
+}
+
+/* --- parser callbacks ------------------------------------------------------ */
+
+static int
+s_count (s_conn_t *c, size_t len)
+{
+    c->header_bytes += len;
+    if (c->header_bytes > c->server->cfg.max_header_bytes) {
+        c->fail_status = 431;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_on_message_begin (http_parser *p)
+{
+    s_conn_t *c = p->data;
+    c->in_message = true;
+    c->req.start_ns = uv_hrtime ();
+    return 0;
+}
+
+static int
+s_on_url (http_parser *p, const char *at, size_t len)
+{
+    s_conn_t *c = p->data;
+    if (s_count (c, len) || s_buf_append (&c->url, at, len))
+        return -1;
+    return 0;
+}
+
+static int
+s_on_header_field (http_parser *p, const char *at, size_t len)
+{
+    s_conn_t *c = p->data;
+    if (s_count (c, len))
+        return -1;
+    if (!c->in_field) {              /* a new name; else the rest of one split across reads */
+        c->in_field = true;
+        c->field_len = 0;
+    }
+    /* the names we keep are short: a longer one is simply not ours */
+    if (c->field_len + len < sizeof c->field)
+        memcpy (c->field + c->field_len, at, len);
+    c->field_len += len;
+    return 0;
+}
+
+static int
+s_on_header_value (http_parser *p, const char *at, size_t len)
+{
+    s_conn_t *c = p->data;
+    if (s_count (c, len))
+        return -1;
+    if (c->in_field) {               /* the name is complete: which header is it? */
+        c->in_field = false;
+        c->cur_header = -1;
+        if (c->field_len < sizeof c->field)
+            for (int i = 0; i < H_COUNT; i++)
+                if (strlen (s_header_names[i]) == c->field_len
+                    && strncasecmp (c->field, s_header_names[i], c->field_len) == 0) {
+                    /* two Authorization or Content-Type headers: which one
+                     * would a proxy in front of us have looked at? Refuse. */
+                    if (c->seen & (1u << i)) {
+                        c->fail_status = 400;
+                        return -1;
+                    }
+                    c->seen |= 1u << i;
+                    c->cur_header = i;
+                    break;
+                }
+    }
+    if (c->cur_header >= 0 && s_buf_append (&c->hdr[c->cur_header], at, len))
+        return -1;
+    return 0;
+}
+
+static const char *
+s_header (s_conn_t *c, int i)
+{
+    if (!(c->seen & (1u << i)))
+        return NULL;
+    s_buf_t *b = &c->hdr[i];
+    if (!b->data && s_buf_append (b, "", 0))
+        return NULL;
+    while (b->len && (b->data[b->len - 1] == ' ' || b->data[b->len - 1] == '\t'))
+        b->data[--b->len] = 0;
+    return b->data;
+}
+
+static void s_on_continue_written (uv_write_t *w, int status) { (void) w; (void) status; }
+
+static int
+s_on_headers_complete (http_parser *p)
+{
+    s_conn_t *c = p->data;
+    http_req_t *r = &c->req;
+    if (p->http_major != 1) {
+        c->fail_status = 400;        /* HTTP/1.0 and 1.1 only */
+        return -1;
+    }
+    if (!c->url.data && s_buf_append (&c->url, "", 0))
+        return -1;
+    r->method = p->method;
+    r->method_name = http_method_str (p->method);
+    r->target = c->url.data;
+    r->target_len = c->url.len;
+    r->content_type = s_header (c, H_CONTENT_TYPE);
+    r->authorization = s_header (c, H_AUTHORIZATION);
+    r->idempotency_key = s_header (c, H_IDEMPOTENCY_KEY);
+    http_request_id (s_header (c, H_REQUEST_ID), r->request_id);
+
+    bool chunked = p->flags & F_CHUNKED;
+    bool has_length = p->flags & F_CONTENTLENGTH;
+    r->has_body = chunked || (has_length && p->content_length > 0);
+    if (!chunked && has_length && p->content_length > c->server->cfg.max_body_bytes) {
+        /* -1, not 1: 1 would mean "no body" and the body would be parsed as
+         * the next request */
+        c->fail_status = 413;
+        return -1;
+    }
+    if (has_length && p->content_length > 0 && s_buf_append (&c->body, "", 0) == 0
+        && c->body.cap < p->content_length + 1) {
+        char *b = realloc (c->body.data, p->content_length + 1);
+        if (!b)
+            return -1;
+        c->body.data = b;
+        c->body.cap = p->content_length + 1;
+    }
+    /* a client that waits for "100 Continue" before sending its body */
+    const char *expect = s_header (c, H_EXPECT);
+    if (expect && r->has_body && strcasecmp (expect, "100-continue") == 0
+        && (p->http_major > 1 || p->http_minor >= 1)) {
+        static char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        uv_buf_t buf = uv_buf_init (cont, sizeof cont - 1);
+        uv_write (&c->continue_req, (uv_stream_t *) &c->tcp, &buf, 1, s_on_continue_written);
+    }
+    return 0;
+}
+
+static int
+s_on_body (http_parser *p, const char *at, size_t len)
+{
+    s_conn_t *c = p->data;
+    if (c->body.len + len > c->server->cfg.max_body_bytes) {
+        c->fail_status = 413;        /* chunked bodies are counted here */
+        return -1;
+    }
+    return s_buf_append (&c->body, at, len);
+}
+
+static int
+s_on_message_complete (http_parser *p)
+{
+    s_conn_t *c = p->data;
+    if (!c->body.data && s_buf_append (&c->body, "", 0))
+        return -1;
+    c->req.body = c->body.data;
+    c->req.body_len = c->body.len;
+    if (!http_should_keep_alive (p))
+        c->close_after = true;
+    c->ready = true;
+    /* one request at a time: the rest waits until this one is answered */
+    http_parser_pause (p, 1);
+    return 0;
+}
+
+/* --- connection life ------------------------------------------------------- */
+
+static void
+s_free (s_conn_t *c)
+{
+    http_server_t *srv = c->server;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->nconns--;
+    s_buf_free (&c->url);
+    s_buf_free (&c->body);
+    s_buf_free (&c->pend);
+    for (int i = 0; i < H_COUNT; i++)
+        s_buf_free (&c->hdr[i]);
+    if (c->resp_body_owned)
+        free (c->resp_body);
+    free (c);
+    if (srv->stopping && srv->nconns == 0 && srv->on_drained) {
+        void (*fn) (void *) = srv->on_drained;
+        srv->on_drained = NULL;
+        fn (srv->drained_arg);
+    }
+}
+
+static void
+s_on_close (uv_handle_t *h)
+{
+    s_conn_t *c = h->data;
+    if (--c->handles_open == 0 && !c->in_app)
+        s_free (c);
+}
+
+static void
+s_close (s_conn_t *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    uv_timer_stop (&c->timer);
+    uv_close ((uv_handle_t *) &c->tcp, s_on_close);
+    uv_close ((uv_handle_t *) &c->timer, s_on_close);
+}
+
+static void
+s_on_timer (uv_timer_t *t)
+{
+    s_conn_t *c = t->data;
+    /* READING: idle keep-alive or a request too slow to arrive; WRITING: a
+     * client that does not read; LINGER: done waiting */
+    s_close (c);
+}
+
+static void
+s_arm (s_conn_t *c, uint64_t ms)
+{
+    uv_timer_start (&c->timer, s_on_timer, ms, 0);
+}
+
+static void
+s_on_alloc (uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void) suggested;
+    s_conn_t *c = h->data;
+    buf->base = c->server->rbuf;
+    buf->len = sizeof c->server->rbuf;
+}
+
+static void s_on_read (uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void
+s_on_shutdown (uv_shutdown_t *req, int status)
+{
+    (void) req;
+    (void) status;
+}
+
+/* The answer was the last: shut the write side so the client sees EOF, and
+ * keep reading (and dropping) what it still sends, so its unread bytes do not
+ * make our kernel answer with a reset that could destroy the response. */
+static void
+s_linger (s_conn_t *c)
+{
+    if (c->closing)
+        return;
+    if (c->peer_eof) {
+        s_close (c);
+        return;
+    }
+    c->state = S_LINGER;
+    if (uv_shutdown (&c->shutdown_req, (uv_stream_t *) &c->tcp, s_on_shutdown) != 0
+        || uv_read_start ((uv_stream_t *) &c->tcp, s_on_alloc, s_on_read) != 0) {
+        s_close (c);
+        return;
+    }
+    s_arm (c, HTTP_LINGER_MS);
+}
+
+static void
+s_req_reset (s_conn_t *c)
+{
+    s_buf_reset (&c->url, 4096);
+    s_buf_reset (&c->body, 64 * 1024);
+    for (int i = 0; i < H_COUNT; i++)
+        s_buf_reset (&c->hdr[i], 1024);
+    c->in_message = false;
+    c->ready = false;
+    c->in_field = false;
+    c->fail_status = 0;
+    c->cur_header = -1;
+    c->seen = 0;
+    c->header_bytes = 0;
+    c->field_len = 0;
+    memset (&c->req, 0, sizeof c->req);
+    c->req.route = -1;
+    c->req.target = "";
+    c->req.body = "";
+    c->req.method_name = "";
+}
+
+/* Hands the complete request to the application. */
+static void
+s_dispatch (s_conn_t *c)
+{
+    c->state = S_PROCESSING;
+    c->in_app = true;
+    uv_timer_stop (&c->timer);
+    if (c->parser.upgrade)
+        c->close_after = true;       /* we speak no other protocol: what follows is not ours */
+    c->server->cfg.on_request (c->server->cfg.app, &c->req);
+}
+
+/* Feeds bytes to the parser; returns how many it took. Afterwards either
+ * c->ready (a request to dispatch), or a failure was answered, or all was taken. */
+static size_t
+s_feed (s_conn_t *c, const char *data, size_t len)
+{
+    size_t n = http_parser_execute (&c->parser, &s_settings, data, len);
+    enum http_errno e = HTTP_PARSER_ERRNO (&c->parser);
+    if (e == HPE_PAUSED && c->ready)
+        return n;
+    if (e != HPE_OK) {
+        int status = c->fail_status ? c->fail_status : e == HPE_HEADER_OVERFLOW ? 431 : 400;
+        s_fail (c, status);
+        return len;
+    }
+    return n;
+}
+
+static void
+s_on_read (uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    s_conn_t *c = s->data;
+    if (nread == 0 || c->closing)
+        return;
+    if (nread < 0) {
+        /* EOF or reset: whatever was half received is dropped */
+        if (nread == UV_EOF && c->state == S_READING && !c->in_message)
+            c->peer_eof = true;
+        s_close (c);
+        return;
+    }
+    if (c->state == S_LINGER)
+        return;
+    assert (c->state == S_READING);
+    size_t n = s_feed (c, buf->base, (size_t) nread);
+    if (!c->ready)
+        return;
+    /* a complete request: keep what follows for later and stop reading
+     * until it is answered */
+    if (n < (size_t) nread && s_buf_append (&c->pend, buf->base + n, (size_t) nread - n) != 0) {
+        s_close (c);
+        return;
+    }
+    uv_read_stop (s);
+    s_dispatch (c);
+}
+
+/* The response is out: next request, from the bytes already here or the socket. */
+static void
+s_resume (s_conn_t *c)
+{
+    c->state = S_READING;
+    s_req_reset (c);
+    if (c->close_after || c->server->stopping) {
+        s_linger (c);
+        return;
+    }
+    http_parser_pause (&c->parser, 0);
+    while (c->pend_off < c->pend.len) {
+        size_t n = s_feed (c, c->pend.data + c->pend_off, c->pend.len - c->pend_off);
+        c->pend_off += n;
+        if (c->state != S_READING)
+            return;                  /* failed and answered */
+        if (c->ready) {
+            s_dispatch (c);
+            return;
+        }
+    }
+    c->pend_off = 0;
+    s_buf_reset (&c->pend, 64 * 1024);
+    if (uv_read_start ((uv_stream_t *) &c->tcp, s_on_alloc, s_on_read) != 0) {
+        s_close (c);
+        return;
+    }
+    s_arm (c, c->server->cfg.idle_timeout_ms);
+}
+
+static void
+s_on_written (uv_write_t *w, int status)
+{
+    s_conn_t *c = w->data;
+    if (c->resp_body_owned)
+        free (c->resp_body);
+    c->resp_body = NULL;
+    c->resp_body_owned = false;
+    if (c->closing)
+        return;
+    if (status < 0) {
+        s_close (c);
+        return;
+    }
+    uv_timer_stop (&c->timer);
+    s_resume (c);
+}
+
+/* Writes head + body; the connection goes to WRITING. */
+static void
+s_write (s_conn_t *c, int status, const char *content_type, char *body, size_t len,
+         bool owned, const char *extra, bool head_only)
+{
+    http_server_t *srv = c->server;
+    if (srv->stopping)
+        c->close_after = true;
+    http_conn_mode_t mode = c->close_after ? HTTP_CONN_CLOSE
+                          : (c->parser.http_major == 1 && c->parser.http_minor == 0)
+                                ? HTTP_CONN_KEEP_ALIVE : HTTP_CONN_KEEP;
+    char safe_extra[HTTP_EXTRA_MAX + 1];
+    if (extra && strlen (extra) > HTTP_EXTRA_MAX)
+        extra = NULL;                /* a programming error; the response still goes out */
+    if (extra) {
+        snprintf (safe_extra, sizeof safe_extra, "%s", extra);
+        extra = safe_extra;
+    }
+    int n = http_format_head (c->head, sizeof c->head, status, content_type, len,
+                              c->req.request_id[0] ? c->req.request_id : "-", mode,
+                              s_date (srv), extra);
+    if (n < 0) {
+        if (owned)
+            free (body);
+        s_close (c);
+        return;
+    }
+    c->resp_body = body;
+    c->resp_body_owned = owned;
+    uv_buf_t bufs[2] = { uv_buf_init (c->head, (unsigned) n), uv_buf_init (body, (unsigned) len) };
+    int nbufs = (body && len && !head_only) ? 2 : 1;
+    c->state = S_WRITING;
+    c->write_req.data = c;
+    if (uv_write (&c->write_req, (uv_stream_t *) &c->tcp, bufs, (unsigned) nbufs, s_on_written) != 0) {
+        if (owned)
+            free (body);
+        c->resp_body = NULL;
+        c->resp_body_owned = false;
+        s_close (c);
+        return;
+    }
+    s_arm (c, srv->cfg.idle_timeout_ms);
+}
+
+/* The server answers a request it could not parse or accept, and closes. */
+static void
+s_fail (s_conn_t *c, int status)
+{
+    http_server_t *srv = c->server;
+    uv_read_stop ((uv_stream_t *) &c->tcp);
+    c->close_after = true;
+    if (!c->req.request_id[0])
+        http_request_id (NULL, c->req.request_id);
+    const char *code = status == 413 ? "payload_too_large" : "bad_request";
+    char msg[96];
+    if (status == 413)
+        snprintf (msg, sizeof msg, "the body is larger than %zu bytes", srv->cfg.max_body_bytes);
+    else
+        snprintf (msg, sizeof msg, status == 431 ? "the request's header block is larger than %zu bytes"
+                                                 : "the request is not valid HTTP/1.1",
+                  srv->cfg.max_header_bytes);
+    char *body = env_error_body (code, msg, NULL, c->req.request_id);
+    if (srv->cfg.on_done)
+        srv->cfg.on_done (srv->cfg.app, &c->req, status);
+    log_info (c->req.request_id, "http %d: %s", status,
+              c->fail_status ? msg : http_errno_description (HTTP_PARSER_ERRNO (&c->parser)));
+    s_write (c, status, "application/json", body, body ? strlen (body) : 0, true, NULL, false);
+}
+
+/* --- accepting ------------------------------------------------------------- */
+
+static void
+s_on_connection (uv_stream_t *listener, int status)
+{
+    http_server_t *srv = listener->data;
+    if (status < 0) {
+        log_warn (NULL, "accept: %s", uv_strerror (status));
+        return;
+    }
+    s_conn_t *c = calloc (1, sizeof *c);
+    if (!c)
+        return;
+    c->server = srv;
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->handles_open = 2;
+    uv_tcp_init (srv->loop, &c->tcp);
+    uv_timer_init (srv->loop, &c->timer);
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    if (uv_accept (listener, (uv_stream_t *) &c->tcp) != 0) {
+        s_close (c);
+        return;
+    }
+    if (srv->nconns > srv->cfg.max_connections || srv->stopping) {
+        s_close (c);                 /* over the limit: refuse by closing */
+        return;
+    }
+    uv_tcp_nodelay (&c->tcp, 1);
+    http_parser_init (&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    s_req_reset (c);
+    c->state = S_READING;
+    if (uv_read_start ((uv_stream_t *) &c->tcp, s_on_alloc, s_on_read) != 0) {
+        s_close (c);
+        return;
+    }
+    s_arm (c, srv->cfg.idle_timeout_ms);
+}
+
+static void
+s_on_listener_closed (uv_handle_t *h)
+{
+    free (h->data);
+}
+
+http_server_t *
+http_server_new (uv_loop_t *loop, const http_server_cfg_t *cfg, int *err)
+{
+    s_settings.on_message_begin = s_on_message_begin;
+    s_settings.on_url = s_on_url;
+    s_settings.on_header_field = s_on_header_field;
+    s_settings.on_header_value = s_on_header_value;
+    s_settings.on_headers_complete = s_on_headers_complete;
+    s_settings.on_body = s_on_body;
+    s_settings.on_message_complete = s_on_message_complete;
+
+    http_server_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        *err = UV_ENOMEM;
+        return NULL;
+    }
+    self->loop = loop;
+    self->cfg = *cfg;
+    if (!self->cfg.max_header_bytes)
+        self->cfg.max_header_bytes = HTTP_MAX_HEADER_BYTES;
+    if (!self->cfg.max_body_bytes)
+        self->cfg.max_body_bytes = HTTP_MAX_BODY_BYTES;
+    if (!self->cfg.idle_timeout_ms)
+        self->cfg.idle_timeout_ms = HTTP_IDLE_TIMEOUT_MS;
+    if (!self->cfg.max_connections)
+        self->cfg.max_connections = HTTP_MAX_CONNECTIONS;
+    /* our own count (request line + header names and values) decides 431;
+     * the parser's limit (which also counts CRLFs) sits a little above it */
+    http_parser_set_max_header_size ((uint32_t) self->cfg.max_header_bytes + 16 * 1024);
+
+    struct sockaddr_storage addr;
+    int rc = uv_ip4_addr (cfg->host, cfg->port, (struct sockaddr_in *) &addr);
+    if (rc != 0)
+        rc = uv_ip6_addr (cfg->host, cfg->port, (struct sockaddr_in6 *) &addr);
+    if (rc == 0)
+        rc = uv_tcp_init (loop, &self->listener);
+    if (rc != 0) {
+        *err = rc;
+        free (self);
+        return NULL;
+    }
+    self->listener.data = self;
+    rc = uv_tcp_bind (&self->listener, (const struct sockaddr *) &addr, 0);
+    if (rc == 0)
+        rc = uv_listen ((uv_stream_t *) &self->listener, 1024, s_on_connection);
+    if (rc != 0) {
+        *err = rc;
+        /* the handle's memory may go only in its close callback */
+        uv_close ((uv_handle_t *) &self->listener, s_on_listener_closed);
+        return NULL;
+    }
+    struct sockaddr_storage bound;
+    int blen = sizeof bound;
+    if (uv_tcp_getsockname (&self->listener, (struct sockaddr *) &bound, &blen) == 0)
+        self->port = bound.ss_family == AF_INET6
+                         ? ntohs (((struct sockaddr_in6 *) &bound)->sin6_port)
+                         : ntohs (((struct sockaddr_in *) &bound)->sin_port);
+    self->listening = true;
+    *err = 0;
+    return self;
+}
+
+void
+http_server_stop (http_server_t *self, void (*on_drained) (void *arg), void *arg)
+{
+    if (self->stopping)
+        return;
+    self->stopping = true;
+    self->on_drained = on_drained;
+    self->drained_arg = arg;
+    if (self->listening) {
+        self->listening = false;
+        uv_close ((uv_handle_t *) &self->listener, NULL);
+    }
+    for (s_conn_t *c = self->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == S_READING && !c->in_message)
+            s_close (c);             /* idle */
+        else
+            c->close_after = true;   /* finishes its current exchange */
+    }
+    if (self->nconns == 0 && self->on_drained) {
+        self->on_drained = NULL;
+        on_drained (arg);
+    }
+}
+
+void
+http_server_close_all (http_server_t *self)
+{
+    for (s_conn_t *c = self->conns; c; c = c->next)
+        s_close (c);
+}
+
+void
+http_server_destroy (http_server_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free (*self_p);
+    *self_p = NULL;
+}
+
+size_t
+http_server_connections (const http_server_t *self)
+{
+    return self->nconns;
+}
+
+int
+http_server_port (const http_server_t *self)
+{
+    return self->port;
+}
+
+/* --- answering ------------------------------------------------------------- */
+
+static s_conn_t *
+s_conn_of (http_req_t *req)
+{
+    return (s_conn_t *) ((char *) req - offsetof (s_conn_t, req));
+}
+
+bool
+http_req_gone (const http_req_t *req)
+{
+    return s_conn_of ((http_req_t *) req)->closing;
+}
+
+void
+http_respond (http_req_t *req, int status, const char *content_type, char *body, size_t len,
+              unsigned flags, const char *extra)
+{
+    s_conn_t *c = s_conn_of (req);
+    assert (c->in_app && c->state == S_PROCESSING);
+    http_server_t *srv = c->server;
+    c->in_app = false;
+    if (srv->cfg.on_done)
+        srv->cfg.on_done (srv->cfg.app, req, status);
+    if (c->closing) {
+        /* the client left while we worked: drop the answer */
+        if (flags & HTTP_FREE_BODY)
+            free (body);
+        if (c->handles_open == 0)
+            s_free (c);
+        return;
+    }
+    if (flags & HTTP_CLOSE)
+        c->close_after = true;
+    /* 204 and 304 have no body by definition */
+    if (status == 204 || status == 304) {
+        if (flags & HTTP_FREE_BODY)
+            free (body);
+        body = NULL;
+        len = 0;
+        flags &= ~HTTP_FREE_BODY;
+        content_type = NULL;
+    }
+    s_write (c, status, content_type, body, len, flags & HTTP_FREE_BODY, extra,
+             req->method == HTTP_HEAD);
+}
+
+void
+http_respond_error (http_req_t *req, int status, const char *code, const cJSON *details,
+                    const char *message, const char *extra)
+{
+    char *body = env_error_body (code ? code : env_status_code (status), message, details,
+                                 req->request_id);
+    http_respond (req, status, "application/json", body, body ? strlen (body) : 0,
+                  HTTP_FREE_BODY | (status == 413 ? HTTP_CLOSE : 0), extra);
+}
+
+void
+http_respond_json (http_req_t *req, int status, const cJSON *json, const char *extra)
+{
+    char *body = cJSON_PrintUnformatted (json);
+    if (!body) {
+        http_respond_error (req, 500, "internal", NULL, "out of memory", extra);
+        return;
+    }
+    http_respond (req, status, "application/json", body, strlen (body), HTTP_FREE_BODY, extra);
+}

@@ -1,0 +1,117 @@
+/* http_conn: the HTTP/1.1 server: a libuv TCP listener and its connections,
+ * parsed with http-parser 2.9.
+ *
+ * - keep-alive and pipelining: the parser is paused in on_message_complete and
+ *   resumed when the response is written, so a connection has at most one
+ *   request with the application and responses leave strictly in order;
+ *   bytes of the next requests wait in the connection (and reading stops, so
+ *   the kernel's buffers push back on a client that sends faster than we answer);
+ * - limits: header block (request line + headers) over max_header_bytes -> 431,
+ *   body over max_body_bytes (Content-Length or chunked) -> 413, anything the
+ *   parser refuses -> 400; each with Connection: close, then a lingering close
+ *   (write side shut, input read and dropped for a moment) so the client gets
+ *   to read the answer instead of a reset;
+ * - an idle or stalled connection (no complete request, or a response the client
+ *   does not read, within idle_timeout_ms) is closed;
+ * - a client that goes away mid-request costs nothing but cleanup.
+ *
+ * The application gets each complete request through on_request and must
+ * answer it exactly once with http_respond, now or later (even when the
+ * client has gone: the connection's memory lives until then). */
+#ifndef GW_HTTP_CONN_H
+#define GW_HTTP_CONN_H
+
+#include "envelope.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define HTTP_MAX_HEADER_BYTES (80 * 1024)
+#define HTTP_MAX_BODY_BYTES   (1024 * 1024)
+#define HTTP_IDLE_TIMEOUT_MS  60000
+#define HTTP_LINGER_MS        2000   /* how long a closing connection's input is drained */
+#define HTTP_MAX_CONNECTIONS  10000
+
+typedef struct http_server http_server_t;
+
+/* A request, valid from on_request until http_respond. */
+typedef struct {
+    int method;                      /* enum http_method */
+    const char *method_name;         /* "GET" */
+    const char *target;              /* raw request target, NUL-terminated */
+    size_t target_len;
+    /* header values (NUL-terminated, trailing blanks trimmed) or NULL when absent */
+    const char *content_type;
+    const char *authorization;
+    const char *idempotency_key;
+    const char *body;                /* NUL-terminated; "" when none */
+    size_t body_len;
+    bool has_body;                   /* a body was announced (Content-Length > 0 or chunked) */
+    char request_id[ENVELOPE_ID_MAX + 1];
+    uint64_t start_ns;               /* uv_hrtime () when the request began */
+    /* for the application */
+    int route;                       /* metrics label, -1 until set */
+    void *user;
+} http_req_t;
+
+typedef void (http_request_fn) (void *app, http_req_t *req);
+/* Called once per response (also those the server makes itself: 400, 413,
+ * 431), with the request as far as it was parsed (route -1 then). */
+typedef void (http_done_fn) (void *app, const http_req_t *req, int status);
+
+typedef struct {
+    const char *host;                /* "0.0.0.0" */
+    int port;
+    size_t max_header_bytes;         /* 0 = HTTP_MAX_HEADER_BYTES */
+    size_t max_body_bytes;           /* 0 = HTTP_MAX_BODY_BYTES */
+    uint64_t idle_timeout_ms;        /* 0 = HTTP_IDLE_TIMEOUT_MS */
+    size_t max_connections;          /* 0 = HTTP_MAX_CONNECTIONS */
+    http_request_fn *on_request;
+    http_done_fn *on_done;           /* may be NULL */
+    void *app;
+} http_server_cfg_t;
+
+/* Binds and listens. NULL with *err set to a libuv error code on failure. */
+http_server_t *http_server_new (uv_loop_t *loop, const http_server_cfg_t *cfg, int *err);
+
+/* Stops accepting, closes idle connections, lets each busy one finish its
+ * current response (sent with Connection: close); on_drained runs once no
+ * connection is left (maybe before this returns). */
+void http_server_stop (http_server_t *self, void (*on_drained) (void *arg), void *arg);
+
+/* Closes every connection at once (after a drain that took too long). */
+void http_server_close_all (http_server_t *self);
+
+/* Frees the server once its handles are closed (call after the loop has run
+ * the close callbacks, e.g. after uv_run returns). */
+void http_server_destroy (http_server_t **self_p);
+
+size_t http_server_connections (const http_server_t *self);
+
+/* The port actually bound (useful with port 0). */
+int http_server_port (const http_server_t *self);
+
+/* Response flags. */
+#define HTTP_FREE_BODY 1u            /* free () the body once written */
+#define HTTP_CLOSE     2u            /* close the connection after this response */
+
+/* Answers the request. body (len bytes) may be NULL; content_type NULL means
+ * no Content-Type; extra: complete header lines ("Allow: GET\r\n"), up to
+ * HTTP_EXTRA_MAX bytes, or NULL. A HEAD request gets the headers only. */
+void http_respond (http_req_t *req, int status, const char *content_type, char *body,
+                   size_t len, unsigned flags, const char *extra);
+
+/* The error body of API.md as the answer: {"error":{...},"request_id"}.
+ * details (may be NULL) is borrowed. */
+void http_respond_error (http_req_t *req, int status, const char *code, const cJSON *details,
+                         const char *message, const char *extra);
+
+/* Serializes json (borrowed) as the body, application/json. */
+void http_respond_json (http_req_t *req, int status, const cJSON *json, const char *extra);
+
+/* True when the client is gone: the response will be dropped. */
+bool http_req_gone (const http_req_t *req);
+
+#endif

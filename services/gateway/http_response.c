@@ -1,0 +1,117 @@
+/* http_response: status text, header block, request ids; see http_response.h. */
+#include "http_response.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+const char *
+http_status_text (int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default:  return "Unknown";
+    }
+}
+
+/* Random bytes come from a pool refilled 256 ids at a time: one getrandom ()
+ * per 256 requests instead of one per request. */
+static unsigned char s_pool[4096];
+static size_t s_pool_used = sizeof s_pool;
+
+void
+http_request_id (const char *client_value, char out[ENVELOPE_ID_MAX + 1])
+{
+    if (client_value && env_id_valid (client_value)) {
+        snprintf (out, ENVELOPE_ID_MAX + 1, "%s", client_value);
+        return;
+    }
+    if (s_pool_used + 16 > sizeof s_pool) {
+        randombytes_buf (s_pool, sizeof s_pool);
+        s_pool_used = 0;
+    }
+    sodium_bin2hex (out, ENVELOPE_ID_MAX + 1, s_pool + s_pool_used, 16);
+    sodium_memzero (s_pool + s_pool_used, 16);
+    s_pool_used += 16;
+}
+
+bool
+http_media_type_is (const char *content_type, const char *type)
+{
+    if (!content_type)
+        return false;
+    const char *p = content_type;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t n = strlen (type);
+    if (strncasecmp (p, type, n) != 0)
+        return false;
+    p += n;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return *p == 0 || *p == ';';
+}
+
+void
+http_date (time_t t, char out[32])
+{
+    struct tm tm;
+    gmtime_r (&t, &tm);
+    strftime (out, 32, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+int
+http_format_head (char *buf, size_t cap, int status, const char *content_type,
+                  size_t content_length, const char *request_id, http_conn_mode_t mode,
+                  const char *date, const char *extra)
+{
+    static const char *const conn[] = { "", "Connection: keep-alive\r\n", "Connection: close\r\n" };
+    char type_line[128] = "";
+    if (content_type)
+        snprintf (type_line, sizeof type_line, "Content-Type: %s\r\n", content_type);
+    /* a 204 must not carry Content-Length (RFC 9110 8.6) */
+    char length_line[48] = "";
+    if (status != 204 && status >= 200)
+        snprintf (length_line, sizeof length_line, "Content-Length: %zu\r\n", content_length);
+    int n = snprintf (buf, cap,
+                      "HTTP/1.1 %d %s\r\n"
+                      "Date: %s\r\n"
+                      "%s"
+                      "%s"
+                      "X-Request-Id: %s\r\n"
+                      "X-Content-Type-Options: nosniff\r\n"
+                      "Content-Security-Policy: " HTTP_CSP "\r\n"
+                      "Referrer-Policy: no-referrer\r\n"
+                      "%s%s\r\n",
+                      status, http_status_text (status), date, type_line, length_line,
+                      request_id, conn[mode], extra ? extra : "");
+    if (n < 0 || (size_t) n >= cap)
+        return -1;
+    return n;
+}

@@ -1,0 +1,68 @@
+/* pm-tenants: the tenants worker. Connects to its schema (applying
+ * migrations), registers with the broker, and serves until SIGTERM. */
+#include "config.h"
+#include "log.h"
+#include "tenants.h"
+#include "tenants_store.h"
+#include "worker.h"
+#include "zloop.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static const worker_method_t s_methods[] = {
+    { "tenants.properties.create", tn_properties_create },
+    { "tenants.properties.list",   tn_properties_list },
+    { "tenants.properties.get",    tn_properties_get },
+    { "tenants.units.create",      tn_units_create },
+    { "tenants.units.list",        tn_units_list },
+    { "tenants.units.get",         tn_units_get },
+    { "tenants.units.update",      tn_units_update },
+    { "tenants.events.read",       tn_events_read },
+    { "tenants.ping",              tn_ping },
+    { NULL, NULL }
+};
+
+static void
+s_on_stop (void *arg)
+{
+    worker_t *worker = arg;
+    log_info (NULL, "stopping: finishing what is in flight");
+    worker_stop (worker);
+}
+
+int
+main (void)
+{
+    log_init ("tenants");
+    int rc = EXIT_FAILURE;
+    tenants_t app = { 0 };
+    worker_t *worker = NULL;
+    uv_loop_t *loop = uv_default_loop ();
+
+    app.db = db_new ("tenants", config_db_dsn ("tenants"), pm_migrations);
+    if (!app.db) {
+        log_error (NULL, "cannot start without the database");
+        goto out;
+    }
+    if (tn_store_prepare (app.db))
+        goto out;
+    app.outbox = outbox_new (app.db, "tenants");
+    if (!app.outbox)
+        goto out;
+    worker = worker_new (loop, "tenants", s_methods, &app);
+    if (!worker) {
+        log_error (NULL, "cannot reach the broker at %s", config_broker_endpoint ());
+        goto out;
+    }
+    zloop_handle_signals (loop, s_on_stop, worker);
+    log_info (NULL, "serving tenants (pid %d)", (int) getpid ());
+    uv_run (loop, UV_RUN_DEFAULT);
+    rc = EXIT_SUCCESS;
+out:
+    worker_destroy (&worker);
+    outbox_destroy (&app.outbox);
+    db_destroy (&app.db);
+    log_info (NULL, "stopped");
+    return rc;
+}

@@ -1,0 +1,209 @@
+/* property_handlers: tenants.properties.*, plus the service-to-service
+ * methods (events.read, ping). Each handler: validate -> load -> decide ->
+ * store (+ outbox) -> reply. */
+#include "tenants.h"
+#include "tenants_store.h"
+#include "unit_rules.h"
+
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *
+tn_visible_property (const env_request_t *req)
+{
+    const char *pid = env_param (req, "pid");
+    if (!pid || !jv_is_uuid (pid) || !env_caller_has_property (&req->caller, pid))
+        return NULL;
+    return pid;
+}
+
+void
+tn_fail (tenants_t *app, const env_request_t *req, env_reply_t *rep, const char *what)
+{
+    db_rollback (app->db);
+    PGconn *conn = db_conn (app->db);
+    if (!conn || PQstatus (conn) != CONNECTION_OK) {
+        log_error (req->id, "%s: database connection lost", what);
+        env_reply_error (rep, 503, "service_unavailable", NULL, "database unavailable, try again");
+    }
+    else {
+        log_error (req->id, "%s failed", what);
+        env_reply_error (rep, 500, "internal", NULL, "%s failed", what);
+    }
+}
+
+cJSON *
+tn_detail (const char *field, const char *problem)
+{
+    cJSON *details = cJSON_CreateArray ();
+    cJSON *d = cJSON_CreateObject ();
+    cJSON_AddStringToObject (d, "field", field);
+    cJSON_AddStringToObject (d, "problem", problem);
+    cJSON_AddItemToArray (details, d);
+    return details;
+}
+
+void
+tn_properties_create (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tenants_t *app = app_;
+    PGresult *res = NULL;
+    if (strcmp (req->caller.role, "admin") != 0) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only an admin creates properties");
+        return;
+    }
+    jv_t v = JV_INIT;
+    tn_property_input_t in;
+    if (!tn_property_input (&v, req->data, &in)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid property");
+        return;
+    }
+    res = tn_timezone_find (app->db, in.timezone);
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        goto out;
+    }
+    if (PQntuples (res) == 0) {
+        env_reply_error (rep, 422, "validation_failed",
+                         tn_detail ("timezone", "must be a time zone name such as Asia/Shanghai"),
+                         "invalid property");
+        goto out;
+    }
+    PQclear (res);
+    res = NULL;
+
+    if (db_begin (app->db)) {
+        tn_fail (app, req, rep, "begin");
+        goto out;
+    }
+    res = tn_property_insert (app->db, &in);
+    if (!db_ok (res)) {
+        if (strcmp (db_sqlstate (res), "23505") == 0)
+            env_reply_error (rep, 409, "conflict", tn_detail ("code", "already exists"),
+                             "a property with this code exists");
+        else
+            db_reply_error (res, rep, req->id);
+        db_rollback (app->db);
+        goto out;
+    }
+    cJSON *property = tn_property_json (res, 0);
+    if (outbox_add (app->outbox, "property.created", PQgetvalue (res, 0, 0), property)
+        || db_commit (app->db)) {
+        cJSON_Delete (property);
+        tn_fail (app, req, rep, "create property");
+        goto out;
+    }
+    outbox_wake (app->outbox);
+    log_info (req->id, "property %s created", PQgetvalue (res, 0, 0));
+    env_reply_ok (rep, 201, property);
+out:
+    PQclear (res);
+}
+
+/* {"items":[...],"next_cursor"} from a result fetched with limit + 1 rows. */
+static cJSON *
+s_page (const PGresult *res, int limit, cJSON *(*to_json) (const PGresult *, int))
+{
+    cJSON *body = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (body, "items");
+    int n = PQntuples (res);
+    for (int i = 0; i < n && i < limit; i++)
+        cJSON_AddItemToArray (items, to_json (res, i));
+    char *next = n > limit ? tn_cursor_encode (tn_row_code (res, limit - 1)) : NULL;
+    if (next)
+        cJSON_AddStringToObject (body, "next_cursor", next);
+    else
+        cJSON_AddNullToObject (body, "next_cursor");
+    free (next);
+    return body;
+}
+
+bool
+tn_page_params (jv_t *v, const env_request_t *req, int *limit, char *after, size_t cap)
+{
+    if (!tn_limit_parse (env_param (req, "limit"), limit))
+        jv_problem (v, "limit", "must be an integer from 1 to %d", TN_LIMIT_MAX);
+    const char *cursor = env_param (req, "cursor");
+    after[0] = 0;
+    if (cursor && *cursor && !tn_cursor_decode (cursor, after, cap))
+        jv_problem (v, "cursor", "is not a cursor this list gave out");
+    return jv_ok (v);
+}
+
+void
+tn_properties_list (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tenants_t *app = app_;
+    jv_t v = JV_INIT;
+    int limit;
+    char after[TN_PROPERTY_CODE_MAX * 2 + 1];
+    if (!tn_page_params (&v, req, &limit, after, sizeof after)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+        return;
+    }
+    const char *role = req->caller.role;
+    bool all = strcmp (role, "admin") == 0 || strcmp (role, "service") == 0;
+    char *ids = all ? NULL : tn_uuid_array (req->caller.property_ids);
+    if (!all && !ids) {
+        env_reply_error (rep, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    PGresult *res = tn_property_list (app->db, all, ids, *after ? after : NULL, limit + 1);
+    free (ids);
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else
+        env_reply_ok (rep, 200, s_page (res, limit, tn_property_json));
+    PQclear (res);
+}
+
+void
+tn_properties_get (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tenants_t *app = app_;
+    const char *pid = tn_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    PGresult *res = tn_property_get (app->db, pid);
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (PQntuples (res) == 0)
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    else
+        env_reply_ok (rep, 200, tn_property_json (res, 0));
+    PQclear (res);
+}
+
+cJSON *
+tn_unit_page (const PGresult *res, int limit)
+{
+    return s_page (res, limit, tn_unit_json);
+}
+
+void
+tn_events_read (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tenants_t *app = app_;
+    outbox_read (app->outbox, req, rep);
+}
+
+void
+tn_ping (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    (void) req;
+    tenants_t *app = app_;
+    if (!db_alive (app->db)) {
+        env_reply_error (rep, 503, "service_unavailable", NULL, "database unavailable");
+        return;
+    }
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddStringToObject (body, "service", "tenants");
+    cJSON_AddNumberToObject (body, "pid", (double) getpid ());
+    cJSON_AddStringToObject (body, "db", "ok");
+    env_reply_ok (rep, 200, body);
+}

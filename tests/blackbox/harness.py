@@ -1,0 +1,447 @@
+"""harness: a whole platform stack in a temp dir, for black-box tests.
+
+    stack = Stack(scale={"tenants": 2}, env={"PM_REQUEST_TIMEOUT_MS": "1000"})
+    try:
+        r = stack.http("GET", "/v1/properties", token=stack.admin_token)
+        assert r.status == 200, r
+    finally:
+        stack.stop()
+
+A Stack starts PostgreSQL (scripts/pg.sh, unix socket in the temp dir, free port,
+fsync off), runs scripts/pg.sh setup, then pm-broker, every service (times its
+scale) and pm-gateway on a free HTTP port from $BUILD/bin (env BUILD, default
+build), with PM_DATA_DIR = the temp dir so every ipc:// endpoint lives there,
+and waits for GET /readyz 200. Each process writes stderr to
+<tmp>/logs/<name>-<n>.log (n counts starts of that name). Nothing restarts a
+process that dies: tests kill and start processes themselves.
+
+stop() always ends what was started (SIGTERM, then SIGKILL after 5 s, then
+PostgreSQL with pg_ctl stop -m fast) and removes the temp dir, unless
+PM_TEST_KEEP=1 and the stack was marked failed (stack.failed = True).
+stack.unclean then lists the processes that did not exit with status 0 (or by
+SIGTERM itself) within 5 s of SIGTERM: run.py counts that as a failure.
+Python 3 standard library only.
+"""
+
+import ctypes
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SERVICES = ["tenants", "tickets", "billing", "notifications"]
+ALL = ["broker"] + SERVICES + ["gateway"]
+PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
+READY_TIMEOUT = float(os.environ.get("PM_TEST_READY_TIMEOUT", "30"))
+STOP_GRACE = 5.0
+
+_live_stacks = []  # for the atexit / signal safety net
+
+
+class StackError(Exception):
+    """The stack could not start (or a helper failed); the message says why."""
+
+
+def free_port():
+    """A TCP port that nothing listens on right now on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tail(path, lines=20):
+    """The last lines of a file, as one string ('' when missing)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 64 * 1024))
+            data = f.read()
+    except OSError:
+        return ""
+    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+
+
+class Response:
+    def __init__(self, status, headers, body, elapsed):
+        self.status = status
+        self.headers = headers  # dict, lower-case keys
+        self.body = body  # bytes
+        self.elapsed = elapsed  # seconds
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def __repr__(self):
+        body = self.text
+        if len(body) > 500:
+            body = body[:500] + "..."
+        return "<Response %s %s>" % (self.status, body)
+
+
+def _set_pdeathsig():
+    # The child gets SIGTERM if the test runner dies without cleaning up.
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+class Proc:
+    """One started daemon: .name, .index, .pid, .log_path, .popen."""
+
+    def __init__(self, name, index, popen, log_path):
+        self.name = name
+        self.index = index
+        self.popen = popen
+        self.pid = popen.pid
+        self.log_path = log_path
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def tail(self, lines=20):
+        return tail(self.log_path, lines)
+
+    def __repr__(self):
+        state = "alive" if self.alive() else "exit %s" % self.popen.returncode
+        return "<pm-%s #%d pid %d %s>" % (self.name, self.index, self.pid, state)
+
+
+class Stack:
+    def __init__(self, tmpdir=None, scale=None, env=None, build=None, services=None,
+                 ready_timeout=READY_TIMEOUT):
+        self.failed = False
+        self.unclean = []  # after stop(): processes that did not exit cleanly on SIGTERM
+        self.procs = {name: [] for name in ALL}
+        self._starts = {name: 0 for name in ALL}
+        self._lock = threading.Lock()
+        self._pg_started = False
+        self._stopped = False
+        self._token = None
+        self._own_tmp = tmpdir is None
+        self.tmpdir = os.path.abspath(tmpdir or tempfile.mkdtemp(prefix="pm-test-"))
+        os.makedirs(self.tmpdir, exist_ok=True)
+        # PostgreSQL runs as user postgres when we are root: it must reach the dir.
+        os.chmod(self.tmpdir, 0o755)
+        self.logdir = os.path.join(self.tmpdir, "logs")
+        os.makedirs(self.logdir, exist_ok=True)
+        build = build or os.environ.get("BUILD", "build")
+        self.bindir = os.path.join(ROOT, build, "bin")
+        self.services = list(services or SERVICES)
+        self.scale = {s: 1 for s in self.services}
+        self.scale["gateway"] = 1
+        self.scale.update(scale or {})
+        self.pg_dir = os.path.join(self.tmpdir, "pg")
+        self.pg_port = free_port()
+        self.http_port = free_port()
+        self.admin_user = "admin"
+        self.admin_password = "test-" + secrets.token_urlsafe(12)
+
+        e = dict(os.environ)
+        for k in list(e):  # a developer's shell must not leak settings into the stack
+            if k.startswith("PM_") and not k.startswith("PM_TEST_"):
+                del e[k]
+        e.update({
+            "PM_DATA_DIR": self.tmpdir,
+            "PM_HTTP_PORT": str(self.http_port),
+            "PM_ADMIN_USER": self.admin_user,
+            "PM_ADMIN_PASSWORD": self.admin_password,
+            "PM_WEB_DIR": os.path.join(ROOT, "services", "gateway", "web"),
+            "PM_LOG_LEVEL": "info",
+        })
+        for s in ["gateway"] + SERVICES:
+            e["PM_DB_DSN_" + s.upper()] = "host=%s port=%d dbname=pm user=pm_%s" % (
+                self.pg_dir, self.pg_port, s)
+        e.update(env or {})
+        if "PM_HTTP_PORT" in (env or {}):
+            self.http_port = int(e["PM_HTTP_PORT"])
+        if "PM_ADMIN_PASSWORD" in (env or {}):
+            self.admin_password = e["PM_ADMIN_PASSWORD"]
+        if "PM_ADMIN_USER" in (env or {}):
+            self.admin_user = e["PM_ADMIN_USER"]
+        self.env = e
+
+        _live_stacks.append(self)
+        try:
+            self._start_all(ready_timeout)
+        except BaseException:
+            self.failed = True
+            self.stop()
+            raise
+
+    # ------------------------------------------------------------ start-up
+    def _start_all(self, ready_timeout):
+        missing = [n for n in ["broker"] + self.services + ["gateway"]
+                   if not os.access(self._bin(n), os.X_OK)]
+        if missing:
+            raise StackError("missing binaries in %s: %s (build with make)" % (
+                self.bindir, ", ".join("pm-" + n for n in missing)))
+        self._pg("start", str(self.pg_port))
+        self._pg_started = True
+        self._pg("setup", str(self.pg_port))
+        self.start("broker")
+        for s in self.services:
+            for _ in range(self.scale.get(s, 1)):
+                self.start(s)
+        for _ in range(self.scale.get("gateway", 1)):
+            self.start("gateway")
+        self.wait_ready(ready_timeout)
+
+    def _pg(self, *args):
+        env = dict(os.environ, PM_PG_FSYNC="off")
+        cmd = ["bash", os.path.join(ROOT, "scripts", "pg.sh"), args[0], self.pg_dir] + list(args[1:])
+        r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120)
+        if r.returncode != 0:
+            raise StackError("pg.sh %s failed (exit %d):\n%s" % (
+                args[0], r.returncode, r.stdout.decode("utf-8", "replace")[-3000:]))
+        return r.stdout.decode()
+
+    def _bin(self, name):
+        return os.path.join(self.bindir, "pm-" + name)
+
+    def start(self, name, env=None):
+        """Starts one more process of `name` (broker, gateway or a service); returns its Proc."""
+        if name not in self.procs:
+            raise StackError("unknown process name %r (one of %s)" % (name, ", ".join(ALL)))
+        with self._lock:
+            n = self._starts[name]
+            self._starts[name] += 1
+        log_path = os.path.join(self.logdir, "%s-%d.log" % (name, n))
+        penv = dict(self.env, **(env or {}))
+        with open(log_path, "ab") as log:
+            popen = subprocess.Popen(
+                [self._bin(name)], env=penv, cwd=ROOT, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=log, start_new_session=True,
+                preexec_fn=_set_pdeathsig if threading.current_thread() is threading.main_thread() else None)
+        p = Proc(name, n, popen, log_path)
+        with self._lock:
+            self.procs[name].append(p)
+        return p
+
+    def kill(self, name, sig=signal.SIGKILL, index=0, wait=True, timeout=10.0):
+        """Sends sig to stack.procs[name][index]; with wait, reaps it (SIGKILL after timeout)
+        and removes it from stack.procs[name]. Returns the Proc."""
+        with self._lock:
+            if index >= len(self.procs[name]):
+                raise StackError("no pm-%s #%d: %d running" % (name, index, len(self.procs[name])))
+            p = self.procs[name][index]
+        try:
+            os.kill(p.pid, sig)
+        except ProcessLookupError:
+            pass
+        if wait:
+            try:
+                p.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.popen.kill()
+                p.popen.wait(5)
+            with self._lock:
+                if p in self.procs[name]:
+                    self.procs[name].remove(p)
+        return p
+
+    def restart_broker(self, sig=signal.SIGTERM):
+        """Stops the broker (sig, then SIGKILL after 5 s) and starts a new one; workers stay."""
+        while self.procs["broker"]:
+            self.kill("broker", sig=sig, index=0, timeout=STOP_GRACE)
+        return self.start("broker")
+
+    def dead(self):
+        """Procs that have exited although nobody killed them through the harness."""
+        with self._lock:
+            return [p for ps in self.procs.values() for p in ps if not p.alive()]
+
+    def wait_ready(self, timeout=READY_TIMEOUT):
+        """Polls GET /readyz until 200; raises StackError naming a dead process, or on timeout."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while True:
+            dead = self.dead()
+            if dead:
+                p = dead[0]
+                raise StackError("pm-%s (pid %d) exited with status %s before the stack was ready; "
+                                 "last lines of %s:\n%s" % (p.name, p.pid, p.popen.returncode,
+                                                            p.log_path, p.tail(30)))
+            try:
+                r = self.http("GET", "/readyz", timeout=2)
+                if r.status == 200:
+                    return
+                last = "%d %s" % (r.status, r.text[:300])
+            except OSError as e:
+                last = str(e)
+            if time.monotonic() > deadline:
+                logs = "\n".join("--- %s\n%s" % (p.log_path, p.tail(8))
+                                 for ps in self.procs.values() for p in ps)
+                raise StackError("GET /readyz not 200 after %.0f s (last: %s)\n%s" % (timeout, last, logs))
+            time.sleep(0.1)
+
+    # ------------------------------------------------------------ clients
+    @property
+    def base_url(self):
+        return "http://127.0.0.1:%d" % self.http_port
+
+    def http(self, method, path, body=None, token=None, headers=None, raw=None, timeout=15):
+        """One HTTP request on a new connection. body: JSON-encoded; raw: bytes or str sent as is.
+        token: sent as 'Authorization: Bearer <token>'. Returns a Response (never raises on status)."""
+        h = {}
+        data = None
+        if raw is not None:
+            data = raw.encode("utf-8") if isinstance(raw, str) else raw
+        elif body is not None:
+            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            h["Content-Type"] = "application/json"
+        if token:
+            h["Authorization"] = "Bearer " + token
+        h.update(headers or {})
+        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+        t0 = time.monotonic()
+        try:
+            conn.request(method, path, body=data, headers=h)
+            r = conn.getresponse()
+            payload = r.read()
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+            return Response(r.status, hdrs, payload, time.monotonic() - t0)
+        finally:
+            conn.close()
+
+    def login(self, user, password):
+        """POST /v1/auth/login; returns the token, raises AssertionError otherwise."""
+        r = self.http("POST", "/v1/auth/login", body={"username": user, "password": password})
+        assert r.status == 200, "login as %s: %r" % (user, r)
+        return r.json()["token"]
+
+    @property
+    def admin_token(self):
+        if self._token is None:
+            self._token = self.login(self.admin_user, self.admin_password)
+        return self._token
+
+    def psql(self, sql):
+        """Runs sql as superuser on database pm; returns the rows of the last statement as
+        tuples of strings (NULL as None)."""
+        null = "\x01NULL\x01"
+        cmd = [os.path.join(PGBIN, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+               "-P", "null=" + null, "-F", "\x1f", "-R", "\x1e",
+               "-h", self.pg_dir, "-p", str(self.pg_port), "-U", "postgres", "-d", "pm", "-c", sql]
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        if r.returncode != 0:
+            raise StackError("psql failed: %s\n%s" % (sql[:200], r.stderr.decode("utf-8", "replace")))
+        out = r.stdout.decode("utf-8")
+        if out.endswith("\n"):
+            out = out[:-1]
+        if not out:
+            return []
+        return [tuple(None if c == null else c for c in rec.split("\x1f"))
+                for rec in out.split("\x1e")]
+
+    def metrics(self):
+        """GET /metrics as {'name{labels}': float}."""
+        r = self.http("GET", "/metrics")
+        assert r.status == 200, "GET /metrics: %r" % r
+        out = {}
+        for line in r.text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            key, _, val = line.rpartition(" ")
+            try:
+                out[key.strip()] = float(val)
+            except ValueError:
+                pass
+        return out
+
+    def logs(self, name=None):
+        """Paths of every process log file (of one process name, if given), sorted."""
+        files = sorted(os.listdir(self.logdir))
+        if name:
+            files = [f for f in files if f.startswith(name + "-")]
+        return [os.path.join(self.logdir, f) for f in files]
+
+    # ------------------------------------------------------------ shutdown
+    def stop(self):
+        """Stops everything this stack started; idempotent; never raises."""
+        if self._stopped:
+            return
+        self._stopped = True
+        with self._lock:
+            order = [p for n in ["gateway"] + SERVICES + ["broker"] for p in self.procs.get(n, [])]
+        for p in order:
+            if p.alive():
+                try:
+                    p.popen.send_signal(signal.SIGTERM)
+                except OSError:
+                    pass
+        deadline = time.monotonic() + STOP_GRACE
+        for p in order:
+            try:
+                p.popen.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.unclean.append("pm-%s pid %d ignored SIGTERM for %.0f s (SIGKILL)"
+                                    % (p.name, p.pid, STOP_GRACE))
+                p.popen.kill()
+                try:
+                    p.popen.wait(5)
+                except subprocess.TimeoutExpired:
+                    pass
+                continue
+            rc = p.popen.returncode
+            if rc not in (0, -signal.SIGTERM):
+                self.unclean.append("pm-%s pid %d exited with status %s on SIGTERM; last lines of %s:\n%s"
+                                    % (p.name, p.pid, rc, p.log_path, p.tail(10)))
+        if self._pg_started:
+            try:
+                self._pg("stop")
+            except Exception as e:  # keep going: the temp dir must still go
+                sys.stderr.write("harness: %s\n" % e)
+        if self in _live_stacks:
+            _live_stacks.remove(self)
+        if self.unclean:
+            self.failed = True
+        keep = self.failed and os.environ.get("PM_TEST_KEEP") == "1"
+        if keep:
+            sys.stderr.write("harness: kept %s (PM_TEST_KEEP=1)\n" % self.tmpdir)
+        elif self._own_tmp:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.failed = True
+        self.stop()
+        return False
+
+
+def stop_all():
+    """Stops every Stack still running (for signal handlers and atexit)."""
+    for s in list(_live_stacks):
+        s.stop()
+
+
+import atexit  # noqa: E402  (kept next to its only use)
+
+atexit.register(stop_all)

@@ -1,0 +1,145 @@
+"""test_events: the tenants outbox, its reader and a consumer, against the real
+cluster of a Stack.
+
+- unit.created / unit.updated are written with the change, in (xid, seq) order,
+  with the full unit as data;
+- tests/unit/test_outbox (the real outbox_read, db and consumer code) runs
+  against this Stack's PostgreSQL with many concurrent writers holding
+  transactions open at random, and must see every committed event exactly
+  once, in order, and nothing rolled back; its consumer test fetches
+  tenants.events.read through the broker from the live pm-tenants;
+- pm-tenants survives its database connections being killed, and a restart
+  does not apply its migrations twice.
+"""
+
+import json
+import os
+import secrets
+import subprocess
+import tempfile
+import time
+
+import harness
+
+STACK = dict()
+
+STATE = {}
+
+
+def _ok(r, status, what):
+    assert r.status == status, "%s: expected %d, got %r" % (what, status, r)
+    return r.json()
+
+
+def _test_binary(stack, name):
+    path = os.path.join(os.path.dirname(stack.bindir), "tests", name)
+    assert os.access(path, os.X_OK), "%s is missing: build with make" % path
+    return path
+
+
+def _superuser_dsn(stack):
+    return "host=%s port=%d dbname=pm user=postgres" % (stack.pg_dir, stack.pg_port)
+
+
+def test_unit_events_in_order(stack):
+    token = stack.admin_token
+    p = _ok(stack.http("POST", "/v1/properties", token=token,
+                       body={"code": "EV-" + secrets.token_hex(3), "name": "事件测试"}), 201, "property")
+    pid = p["id"]
+    units = []
+    for code in ("E-1", "E-2", "E-3"):
+        units.append(_ok(stack.http("POST", "/v1/properties/%s/units" % pid, token=token,
+                                    body={"code": code, "area_m2": 50.5, "use": "office"}), 201, code))
+    patched = _ok(stack.http("PATCH", "/v1/properties/%s/units/%s" % (pid, units[0]["id"]), token=token,
+                             body={"area_m2": 60.75, "floor": "3"}), 200, "patch")
+    # a PATCH that changes nothing writes no event
+    _ok(stack.http("PATCH", "/v1/properties/%s/units/%s" % (pid, units[0]["id"]), token=token,
+                   body={"area_m2": 60.75}), 200, "empty patch")
+    # a rejected one neither
+    r = stack.http("POST", "/v1/properties/%s/units" % pid, token=token,
+                   body={"code": "E-1", "area_m2": 1, "use": "office"})
+    assert r.status == 409, r
+
+    rows = stack.psql("SELECT type, data::text, xid::text, seq::text FROM tenants.outbox "
+                      "WHERE property_id = '%s' ORDER BY xid, seq" % pid)
+    types = [r[0] for r in rows]
+    assert types == ["property.created", "unit.created", "unit.created", "unit.created", "unit.updated"], types
+    datas = [json.loads(r[1]) for r in rows[1:]]
+    assert [d["code"] for d in datas] == ["E-1", "E-2", "E-3", "E-1"], datas
+    for d, u in zip(datas[:3], units):
+        assert d == u, "event data is not the unit as created: %r vs %r" % (d, u)
+    assert datas[3] == patched, "unit.updated data is not the unit after the change: %r" % datas[3]
+    assert datas[3]["area_m2"] == 60.75 and datas[3]["floor"] == "3", datas[3]
+    STATE["pid"] = pid
+    STATE["units"] = [u["id"] for u in units]
+
+
+def test_concurrent_writers_and_consumer(stack):
+    """Runs the C reader against this cluster: see tests/unit/test_outbox.c."""
+    binary = _test_binary(stack, "test_outbox")
+    out = tempfile.NamedTemporaryFile(prefix="events-", suffix=".jsonl", dir=stack.tmpdir, delete=False)
+    out.close()
+    env = dict(stack.env, PM_TEST_DSN=_superuser_dsn(stack), PM_TEST_WRITERS="12", PM_TEST_TXNS="50",
+               PM_TEST_CONSUME_FROM="tenants", PM_TEST_EVENTS_OUT=out.name, PM_TEST_PROPERTY=STATE["pid"], PM_LOG_LEVEL="warn")
+    r = subprocess.run([binary], env=env, cwd=harness.ROOT, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    text = r.stdout.decode("utf-8", "replace")
+    summary = [line for line in text.splitlines() if line.startswith("# ")]
+    assert r.returncode == 0, "test_outbox exit %d:\n%s" % (r.returncode, text[-3000:])
+    assert "FAILED" not in text and "SKIPPED ] test_concurrent" not in text, text[-3000:]
+    assert "SKIPPED ] test_consume_via_broker" not in text, "the consumer test did not run:\n" + text[-2000:]
+    assert "SKIPPED ] test_wakeup_via_broker" not in text, "the wake-up test did not run:\n" + text[-2000:]
+    assert any("missing 0, duplicated 0" in s for s in summary), "no concurrency summary:\n" + text[-2000:]
+
+    # what the consumer applied through tenants.events.read: our property's events, in order, once
+    with open(out.name, encoding="utf-8") as f:
+        events = [json.loads(line) for line in f if line.strip()]
+    assert events, "the consumer applied nothing"
+    ids = [e["id"] for e in events]
+    assert len(ids) == len(set(ids)), "an event applied twice"
+    mine = [e for e in events if e.get("property_id") == STATE["pid"]]
+    assert [e["type"] for e in mine] == ["property.created", "unit.created", "unit.created",
+                                         "unit.created", "unit.updated"], mine
+    for e in mine:
+        assert e["v"] == 1 and e["producer"] == "tenants", e
+        assert set(e) >= {"id", "type", "occurred_at", "property_id", "producer", "seq", "data"}, e
+        assert e["occurred_at"].endswith("Z"), e
+    assert mine[-1]["data"]["id"] == STATE["units"][0] and mine[-1]["data"]["area_m2"] == 60.75, mine[-1]
+
+
+def test_survives_lost_connections(stack):
+    token = stack.admin_token
+    pid = STATE["pid"]
+    path = "/v1/properties/%s/units" % pid
+    for round_ in range(3):
+        killed = stack.psql("SELECT count(pg_terminate_backend (pid)) FROM pg_stat_activity "
+                            "WHERE usename = 'pm_tenants'")
+        assert int(killed[0][0]) >= 1, "no pm_tenants connection to kill: %r" % killed
+        # a read is retried on a new connection at once
+        r = stack.http("GET", path, token=token)
+        assert r.status == 200, "list after killing the connection (round %d): %r" % (round_, r)
+    stack.psql("SELECT pg_terminate_backend (pid) FROM pg_stat_activity WHERE usename = 'pm_tenants'")
+    # a write starts with BEGIN, which is safe to repeat on a new connection
+    r = stack.http("POST", path, token=token, body={"code": "AFTER-KILL", "area_m2": 1, "use": "office"})
+    assert r.status == 201, "create after killing the connection: %r" % r
+    assert stack.psql("SELECT count(*) FROM tenants.outbox WHERE data->>'code' = 'AFTER-KILL'") == [("1",)]
+
+
+def test_restart_applies_migrations_once(stack):
+    before = stack.psql("SELECT name, applied_at::text FROM tenants.schema_migrations ORDER BY name")
+    assert before and before[0][0] == "001_init", before
+    stack.kill("tenants", index=0)
+    proc = stack.start("tenants")
+    deadline = time.monotonic() + 30
+    while "serving tenants" not in proc.log() and time.monotonic() < deadline:
+        assert proc.alive(), "pm-tenants died on restart:\n" + proc.tail(20)
+        time.sleep(0.1)
+    assert "serving tenants" in proc.log(), "pm-tenants did not come back:\n" + proc.tail(20)
+    assert "migration 001_init applied" not in proc.log(), proc.tail(20)
+    stack.wait_ready(30)
+    after = stack.psql("SELECT name, applied_at::text FROM tenants.schema_migrations ORDER BY name")
+    assert after == before, "migrations changed on restart: %r -> %r" % (before, after)
+    r = stack.http("GET", "/v1/properties/%s/units" % STATE["pid"], token=stack.admin_token)
+    codes = sorted(u["code"] for u in r.json()["items"]) if r.status == 200 else r
+    assert codes[:4] == ["AFTER-KILL", "E-1", "E-2", "E-3"] and len(codes) == 5 \
+        and codes[4].startswith("WAKE-"), codes
