@@ -61,6 +61,7 @@ s_on_wakeup (zloop_sock_t *zs, void *arg)
 #define ST_LOCK "consumer_cursor_lock"
 #define ST_MARK "consumer_event_mark"
 #define ST_SET  "consumer_cursor_set"
+#define ST_INIT "consumer_cursor_init"
 
 static int
 s_prepare (consumer_t *self)
@@ -74,17 +75,14 @@ s_prepare (consumer_t *self)
                        "VALUES ($1::uuid, $2::text, $3::text) ON CONFLICT (event_id) DO NOTHING", false)
         || db_prepare (self->db, ST_SET,
                        "UPDATE consumer_cursors SET cursor = $2::text, updated_at = now() "
-                       "WHERE producer = $1::text", false))
+                       "WHERE producer = $1::text", false)
+        || db_prepare (self->db, ST_INIT,
+                       "INSERT INTO consumer_cursors (producer) VALUES ($1::text) "
+                       "ON CONFLICT (producer) DO NOTHING", true))
         return -1;
     /* The row every later transaction locks; created once, whoever comes first. */
-    char *lit = PQescapeLiteral (db_conn (self->db), self->producer, strlen (self->producer));
-    if (!lit)
-        return -1;
-    char sql[256];
-    snprintf (sql, sizeof sql,
-              "INSERT INTO consumer_cursors (producer) VALUES (%s) ON CONFLICT (producer) DO NOTHING", lit);
-    PQfreemem (lit);
-    PGresult *res = db_query (self->db, sql);
+    const char *params[] = { self->producer };
+    PGresult *res = db_exec (self->db, ST_INIT, 1, params);
     int rc = db_ok (res) ? 0 : -1;
     if (rc)
         log_error (NULL, "consumer %s: cannot create its cursor (sqlstate %s)", self->producer,

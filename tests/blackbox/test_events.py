@@ -9,7 +9,8 @@ cluster of a Stack.
   once, in order, and nothing rolled back; its consumer test fetches
   tenants.events.read through the broker from the live pm-tenants;
 - pm-tenants survives its database connections being killed, and a restart
-  does not apply its migrations twice.
+  does not apply its migrations twice;
+- tests/unit/test_tenants_handlers runs on this cluster too.
 """
 
 import json
@@ -107,6 +108,18 @@ def test_concurrent_writers_and_consumer(stack):
     assert mine[-1]["data"]["id"] == STATE["units"][0] and mine[-1]["data"]["area_m2"] == 60.75, mine[-1]
 
 
+def test_handlers_against_this_cluster(stack):
+    """tests/unit/test_tenants_handlers (the handlers without broker or gateway,
+    on the real migrations, in a scratch schema) needs a database: run it here."""
+    binary = _test_binary(stack, "test_tenants_handlers")
+    env = dict(stack.env, PM_TEST_DSN=_superuser_dsn(stack), PM_LOG_LEVEL="warn")
+    r = subprocess.run([binary], env=env, cwd=harness.ROOT, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    text = r.stdout.decode("utf-8", "replace")
+    assert r.returncode == 0 and "FAILED" not in text and "SKIPPED" not in text, \
+        "test_tenants_handlers exit %d:\n%s" % (r.returncode, text[-3000:])
+
+
 def test_survives_lost_connections(stack):
     token = stack.admin_token
     pid = STATE["pid"]
@@ -123,6 +136,60 @@ def test_survives_lost_connections(stack):
     r = stack.http("POST", path, token=token, body={"code": "AFTER-KILL", "area_m2": 1, "use": "office"})
     assert r.status == 201, "create after killing the connection: %r" % r
     assert stack.psql("SELECT count(*) FROM tenants.outbox WHERE data->>'code' = 'AFTER-KILL'") == [("1",)]
+
+
+def test_tenants_database_refused(stack):
+    """Only pm-tenants loses its database (its role may not log in): it answers 503
+    at once, its ping fails readiness, and it comes back on its own."""
+    token = stack.admin_token
+    path = "/v1/properties/%s/units" % STATE["pid"]
+    stack.psql("ALTER ROLE pm_tenants NOLOGIN")
+    try:
+        stack.psql("SELECT pg_terminate_backend (pid) FROM pg_stat_activity WHERE usename = 'pm_tenants'")
+        t0 = time.monotonic()
+        r = stack.http("GET", path, token=token)
+        assert r.status == 503 and r.json()["error"]["code"] == "service_unavailable", r
+        assert time.monotonic() - t0 < 3, "503 took too long"
+        r = stack.http("GET", "/readyz")
+        assert r.status == 503 and "tenants" in r.text, "readyz with tenants' database gone: %r" % r
+        logs = "".join(p.log() for p in stack.procs["tenants"])
+        assert "database unavailable" in logs, "pm-tenants did not log its database trouble"
+    finally:
+        stack.psql("ALTER ROLE pm_tenants LOGIN")
+    deadline = time.monotonic() + 10
+    while True:
+        r = stack.http("GET", path, token=token)
+        if r.status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert r.status == 200, "pm-tenants did not reconnect: %r" % r
+    stack.wait_ready(10)
+
+
+def test_database_restart(stack):
+    """PostgreSQL goes away: 503 at once (not a hang); back: served again without a restart."""
+    token = stack.admin_token
+    path = "/v1/properties/%s/units" % STATE["pid"]
+    stack._pg("stop")
+    try:
+        t0 = time.monotonic()
+        r = stack.http("GET", path, token=token)
+        took = time.monotonic() - t0
+        assert r.status == 503, "with the database down: %r" % r
+        assert r.json()["error"]["code"] == "service_unavailable", r
+        assert took < 3, "503 took %.1f s" % took
+        r = stack.http("POST", path, token=token, body={"code": "DOWN", "area_m2": 1, "use": "office"})
+        assert r.status == 503, "a write with the database down: %r" % r
+    finally:
+        stack._pg("start", str(stack.pg_port))
+    deadline = time.monotonic() + 15
+    while True:
+        r = stack.http("GET", path, token=token)
+        if r.status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert r.status == 200, "not served again after the database came back: %r" % r
+    assert stack.psql("SELECT count(*) FROM tenants.units WHERE code = 'DOWN'") == [("0",)]
 
 
 def test_restart_applies_migrations_once(stack):

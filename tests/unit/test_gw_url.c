@@ -115,15 +115,14 @@ test_query_params (void **state)
     cJSON_Delete (p);
 
     /* a long value takes the heap path */
-    char *longq = malloc (3000);
-    memcpy (longq, "k=", 2);
-    memset (longq + 2, 'x', 2997);
-    longq[2999] = 0;
+    static char longq[3000];
+    memset (longq, 'x', sizeof longq - 1);
+    longq[0] = 'k';
+    longq[1] = '=';
     p = cJSON_CreateObject ();
     assert_int_equal (url_query_params (longq, strlen (longq), p, err), 0);
     assert_int_equal (strlen (cJSON_GetStringValue (cJSON_GetObjectItem (p, "k"))), 2997);
     cJSON_Delete (p);
-    free (longq);
 }
 
 static void

@@ -74,6 +74,7 @@ static int
 s_setup (void **state)
 {
     (void) state;
+    log_init ("test_tenants_handlers");
     s_dsn = getenv ("PM_TEST_DSN");
     if (!s_dsn || !*s_dsn) {
         s_dsn = NULL;
