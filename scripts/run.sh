@@ -241,10 +241,17 @@ if [[ ${PM_DEMO:-0} == 1 ]]; then
     DEMO_PID=$!
 fi
 
-# Sleep until a signal; the supervisors never end on their own.
+# Sleep until a signal; the supervisors never end on their own. A SIGTERM
+# sent to `make run` stops make, not us: when our parent goes away, stop too.
+PARENT=$PPID
 while :; do
-    wait "${SUP_PIDS[@]}" || true
+    sleep 1 &
+    wait $! || true
     (( STOPPING )) && break
+    if [[ $(ps -o ppid= -p $$ | tr -d ' ') != "$PARENT" ]]; then
+        note "parent process $PARENT ended; stopping"
+        cleanup 143
+    fi
     alive=0
     for p in "${SUP_PIDS[@]}"; do kill -0 "$p" 2> /dev/null && alive=1; done
     (( alive )) || { note "every supervisor ended"; cleanup 1; }
