@@ -33,3 +33,19 @@ $$;
 -- No shared scratch space: public is the superuser's only.
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 REVOKE USAGE ON SCHEMA public FROM PUBLIC;
+
+-- Extensions the services' migrations use, in a schema of their own that every
+-- service role may use (CREATE EXTENSION needs a superuser; migrations run as
+-- the service's role). btree_gist: tenants' parking_leases exclusion
+-- constraint (uuid equality inside a gist index).
+CREATE SCHEMA IF NOT EXISTS ext;
+CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA ext;
+DO $$
+DECLARE
+    svc text;
+BEGIN
+    FOREACH svc IN ARRAY ARRAY['gateway', 'tenants', 'tickets', 'billing', 'notifications'] LOOP
+        EXECUTE format('GRANT USAGE ON SCHEMA ext TO %I', 'pm_' || svc);
+    END LOOP;
+END
+$$;
