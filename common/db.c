@@ -121,8 +121,10 @@ s_command (PGconn *conn, const char *sql)
     return rc;
 }
 
-/* What every new session needs: our schema first, a statement timeout, and
- * the registered prepared statements (they die with the session). */
+/* What every new session needs: our schema first, then "ext" (the shared
+ * extensions: btree_gist, pg_trgm; see deploy/postgres-init.sql), a
+ * statement timeout, and the registered prepared statements (they die with
+ * the session). */
 static int
 s_session_setup (db_t *self)
 {
@@ -130,7 +132,7 @@ s_session_setup (db_t *self)
     if (!ident)
         return -1;
     char sql[512];
-    snprintf (sql, sizeof sql, "SET search_path TO %s", ident);
+    snprintf (sql, sizeof sql, "SET search_path TO %s, ext", ident);
     PQfreemem (ident);
     if (s_command (self->conn, sql))
         return -1;

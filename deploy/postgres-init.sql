@@ -22,7 +22,7 @@ BEGIN
         EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I', svc, role);
         EXECUTE format('ALTER SCHEMA %I OWNER TO %I', svc, role);
         EXECUTE format('REVOKE ALL ON SCHEMA %I FROM PUBLIC', svc);
-        EXECUTE format('ALTER ROLE %I SET search_path = %I', role, svc);
+        EXECUTE format('ALTER ROLE %I SET search_path = %I, ext', role, svc);
         EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', current_database(), role);
     END LOOP;
     -- only the service roles (and superusers) may connect to this database
@@ -37,9 +37,11 @@ REVOKE USAGE ON SCHEMA public FROM PUBLIC;
 -- Extensions the services' migrations use, in a schema of their own that every
 -- service role may use (CREATE EXTENSION needs a superuser; migrations run as
 -- the service's role). btree_gist: tenants' parking_leases exclusion
--- constraint (uuid equality inside a gist index).
+-- constraint (uuid equality inside a gist index); pg_trgm: tickets' FAQ
+-- search (trigram matching finds Chinese text without a word splitter).
 CREATE SCHEMA IF NOT EXISTS ext;
 CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA ext;
+CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA ext;
 DO $$
 DECLARE
     svc text;
