@@ -1,4 +1,12 @@
-/* envelope: build and parse requests, replies and events; see envelope.h. */
+/* envelope: build and parse requests, replies and events; see envelope.h.
+ *
+ * Every forwarded request is built once (gateway), parsed once (worker), its
+ * reply built once (worker) and parsed once (gateway). Building them as
+ * cJSON trees cost a deep copy of the body and a printf plus sscanf round
+ * trip per number; the usual cases are therefore written straight to text
+ * here, byte for byte what cJSON_PrintUnformatted printed for the same
+ * document (test_envelope_text checks that), and anything unusual takes
+ * the cJSON path as before. */
 #include "envelope.h"
 
 #include <stdarg.h>
@@ -6,6 +14,98 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* ---- text, as cJSON prints it ------------------------------------------- */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    bool failed;                     /* out of memory: the result is NULL */
+} s_text_t;
+
+static void
+s_put (s_text_t *t, const char *s, size_t n)
+{
+    if (t->failed)
+        return;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 256;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *buf = realloc (t->buf, cap);
+        if (!buf) {
+            t->failed = true;
+            return;
+        }
+        t->buf = buf;
+        t->cap = cap;
+    }
+    memcpy (t->buf + t->len, s, n);
+    t->len += n;
+    t->buf[t->len] = 0;
+}
+
+static void
+s_puts (s_text_t *t, const char *s)
+{
+    s_put (t, s, strlen (s));
+}
+
+/* A JSON string escaped as cJSON's print_string does: quote, backslash and
+ * the short escapes, \u00XX for other control characters, every other
+ * byte (UTF-8 included) as is. */
+static void
+s_put_string (s_text_t *t, const char *s)
+{
+    s_put (t, "\"", 1);
+    const char *run = s;
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        if (*p >= 32 && *p != '"' && *p != '\\')
+            continue;
+        s_put (t, run, (size_t) ((const char *) p - run));
+        char esc[8];
+        switch (*p) {
+        case '"':  s_put (t, "\\\"", 2); break;
+        case '\\': s_put (t, "\\\\", 2); break;
+        case '\b': s_put (t, "\\b", 2); break;
+        case '\f': s_put (t, "\\f", 2); break;
+        case '\n': s_put (t, "\\n", 2); break;
+        case '\r': s_put (t, "\\r", 2); break;
+        case '\t': s_put (t, "\\t", 2); break;
+        default:
+            snprintf (esc, sizeof esc, "\\u%04x", *p);
+            s_put (t, esc, 6);
+        }
+        run = (const char *) p + 1;
+    }
+    s_puts (t, run);
+    s_put (t, "\"", 1);
+}
+
+/* Appends a document printed by cJSON (freed), or fails the text. */
+static void
+s_put_printed (s_text_t *t, char *printed)
+{
+    if (!printed)
+        t->failed = true;
+    else
+        s_puts (t, printed);
+    free (printed);
+}
+
+static char *
+s_text_take (s_text_t *t)
+{
+    if (t->failed) {
+        free (t->buf);
+        return NULL;
+    }
+    return t->buf;
+}
+
+/* cJSON prints an integral number below 2^53 in magnitude as its digits;
+ * past 1e15 its "%1.15g" would switch to an exponent: not our fast path. */
+#define S_PLAIN_INTEGER_MAX 999999999999999LL
 
 int64_t
 env_now_ms (void)
@@ -83,10 +183,78 @@ env_request_destroy (env_request_t *req)
     memset (req, 0, sizeof *req);
 }
 
+/* True when the fast path prints this request as cJSON would. */
+static bool
+s_request_plain (const char *id, const char *method, const env_caller_t *caller,
+                 int64_t deadline_ms)
+{
+    if (!id || !method || deadline_ms > S_PLAIN_INTEGER_MAX || deadline_ms < -S_PLAIN_INTEGER_MAX)
+        return false;
+    if (caller && caller->property_ids) {
+        if (!cJSON_IsArray (caller->property_ids))
+            return false;
+        const cJSON *p;
+        cJSON_ArrayForEach (p, caller->property_ids)
+            if (!cJSON_IsString (p) || !p->valuestring)
+                return false;
+    }
+    return true;
+}
+
+/* The same document as below, written directly. */
+static char *
+s_request_text (const char *id, const char *method, const env_caller_t *caller,
+                int64_t deadline_ms, cJSON *body)
+{
+    s_text_t t = { 0 };
+    char num[32];
+    snprintf (num, sizeof num, "{\"v\":%d,\"id\":", ENVELOPE_VERSION);
+    s_puts (&t, num);
+    s_put_string (&t, id);
+    s_puts (&t, ",\"method\":");
+    s_put_string (&t, method);
+    s_puts (&t, ",\"caller\":{");
+    if (caller) {
+        if (caller->user_id) {
+            s_puts (&t, "\"user_id\":");
+            s_put_string (&t, caller->user_id);
+            s_puts (&t, ",");
+        }
+        s_puts (&t, "\"role\":");
+        s_put_string (&t, caller->role ? caller->role : "");
+        s_puts (&t, ",\"property_ids\":[");
+        const cJSON *p;
+        bool first = true;
+        if (caller->property_ids)
+            cJSON_ArrayForEach (p, caller->property_ids) {
+                if (!first)
+                    s_puts (&t, ",");
+                s_put_string (&t, p->valuestring);
+                first = false;
+            }
+        s_puts (&t, "]");
+    }
+    s_puts (&t, "}");
+    if (deadline_ms) {
+        snprintf (num, sizeof num, ",\"deadline\":%lld", (long long) deadline_ms);
+        s_puts (&t, num);
+    }
+    s_puts (&t, ",\"body\":");
+    if (body)
+        s_put_printed (&t, cJSON_PrintUnformatted (body));
+    else
+        s_puts (&t, "{}");
+    s_puts (&t, "}");
+    cJSON_Delete (body);
+    return s_text_take (&t);
+}
+
 char *
 env_request_build (const char *id, const char *method, const env_caller_t *caller,
                    int64_t deadline_ms, cJSON *body)
 {
+    if (s_request_plain (id, method, caller, deadline_ms))
+        return s_request_text (id, method, caller, deadline_ms, body);
     cJSON *root = cJSON_CreateObject ();
     cJSON_AddNumberToObject (root, "v", ENVELOPE_VERSION);
     cJSON_AddStringToObject (root, "id", id);
@@ -133,6 +301,7 @@ env_reply_reset (env_reply_t *rep)
 {
     cJSON_Delete (rep->body);
     cJSON_Delete (rep->details);
+    free (rep->body_json);
     memset (rep, 0, sizeof *rep);
 }
 
@@ -192,6 +361,22 @@ s_error_object (const char *code, const char *message, const cJSON *details)
 char *
 env_reply_build (const char *id, const env_reply_t *rep)
 {
+    if (!rep->code) {
+        /* a success: the body is printed in place, not copied first */
+        s_text_t t = { 0 };
+        char num[48];
+        snprintf (num, sizeof num, "{\"v\":%d,\"id\":", ENVELOPE_VERSION);
+        s_puts (&t, num);
+        s_put_string (&t, id ? id : "");
+        snprintf (num, sizeof num, ",\"status\":%d,\"body\":", rep->status);
+        s_puts (&t, num);
+        if (rep->body)
+            s_put_printed (&t, cJSON_PrintUnformatted (rep->body));
+        else
+            s_puts (&t, "{}");
+        s_puts (&t, "}");
+        return s_text_take (&t);
+    }
     cJSON *root = cJSON_CreateObject ();
     cJSON_AddNumberToObject (root, "v", ENVELOPE_VERSION);
     cJSON_AddStringToObject (root, "id", id ? id : "");
@@ -204,6 +389,98 @@ env_reply_build (const char *id, const env_reply_t *rep)
     char *out = cJSON_PrintUnformatted (root);
     cJSON_Delete (root);
     return out;
+}
+
+/* ---- cutting the body out of a reply's text -------------------------- */
+
+static const char *
+s_skip_ws (const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* Past the string starting at p ('"'), or NULL. */
+static const char *
+s_skip_string (const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\')
+            p++;
+        else if (*p == '"')
+            return p + 1;
+    }
+    return NULL;
+}
+
+/* Past the value starting at p, or NULL. Only for text cJSON accepted. */
+static const char *
+s_skip_value (const char *p, const char *end)
+{
+    if (p >= end)
+        return NULL;
+    if (*p == '"')
+        return s_skip_string (p, end);
+    if (*p == '{' || *p == '[') {
+        int depth = 0;
+        while (p < end) {
+            if (*p == '"') {
+                p = s_skip_string (p, end);
+                if (!p)
+                    return NULL;
+                continue;
+            }
+            if (*p == '{' || *p == '[')
+                depth++;
+            else if (*p == '}' || *p == ']') {
+                if (--depth == 0)
+                    return p + 1;
+            }
+            p++;
+        }
+        return NULL;
+    }
+    while (p < end && !strchr (",}] \t\r\n", *p))
+        p++;
+    return p;
+}
+
+/* A copy of the first top-level "body" member's text, or NULL (absent,
+ * out of memory, or a key written with escapes, which cJSON would match
+ * and a byte comparison would not). */
+static char *
+s_body_text (const char *json, size_t len)
+{
+    const char *p = json, *end = json + len;
+    p = s_skip_ws (p, end);
+    if (p >= end || *p != '{')
+        return NULL;
+    p++;
+    for (;;) {
+        p = s_skip_ws (p, end);
+        if (p >= end || *p != '"')
+            return NULL;
+        const char *key = p + 1;
+        p = s_skip_string (p, end);
+        if (!p || memchr (key, '\\', (size_t) (p - 1 - key)))
+            return NULL;
+        bool is_body = p - 1 - key == 4 && memcmp (key, "body", 4) == 0;
+        p = s_skip_ws (p, end);
+        if (p >= end || *p != ':')
+            return NULL;
+        p = s_skip_ws (p + 1, end);
+        const char *value = p;
+        p = s_skip_value (p, end);
+        if (!p)
+            return NULL;
+        if (is_body)
+            return strndup (value, (size_t) (p - value));
+        p = s_skip_ws (p, end);
+        if (p >= end || *p != ',')
+            return NULL;
+        p++;
+    }
 }
 
 int
@@ -239,8 +516,11 @@ env_reply_parse (const char *json, size_t len, char id[ENVELOPE_ID_MAX + 1], env
         cJSON *details = cJSON_DetachItemFromObjectCaseSensitive (err, "details");
         rep->details = cJSON_IsArray (details) ? details : (cJSON_Delete (details), NULL);
     }
-    else
+    else {
         rep->body = cJSON_DetachItemFromObjectCaseSensitive (root, "body");
+        if (rep->body)
+            rep->body_json = s_body_text (json, len);
+    }
     cJSON_Delete (root);
     return 0;
 }

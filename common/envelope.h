@@ -46,6 +46,8 @@ typedef struct {
     const char *code;                /* error code of API.md, NULL on success */
     char message[256];
     cJSON *details;                  /* array of {"field","problem"} (owned), may be NULL */
+    char *body_json;                 /* env_reply_parse: the body's JSON text as received
+                                      * (owned, may be NULL); spares a re-print */
 } env_reply_t;
 
 /* Parses a request. Returns 0, or -1 with a reason in err (the message is
@@ -73,7 +75,8 @@ void env_reply_reset (env_reply_t *rep);     /* frees body and details */
 /* Serializes a reply to JSON (caller frees). */
 char *env_reply_build (const char *id, const env_reply_t *rep);
 
-/* Parses a reply document into rep (rep->body / details become owned copies). */
+/* Parses a reply document into rep (rep->body / details become owned copies;
+ * rep->body_json holds the body's text when it could be cut out as is). */
 int env_reply_parse (const char *json, size_t len, char id[ENVELOPE_ID_MAX + 1], env_reply_t *rep);
 
 /* The error body of API.md: {"error":{"code","message","details"},"request_id"}.

@@ -12,11 +12,23 @@
  *   - the uv_poll on ZMQ_FD wakes the loop when new input arrives.
  * Reading ZMQ_EVENTS also makes libzmq process its command mailbox, which
  * clears ZMQ_FD; libuv's epoll is level-triggered, so without that the loop
- * would spin. */
+ * would spin.
+ *
+ * Each ZMQ_EVENTS read costs two system calls (libzmq polls its mailbox and
+ * checks getpid for fork safety), and prepare and check run on every loop
+ * iteration for every watched socket, HTTP events included. So a socket is
+ * asked only when the answer can have changed without ZMQ_FD saying so:
+ * input can hide only behind a libzmq call on that socket that processed
+ * its mailbox, i.e. a send or receive since ZMQ_EVENTS last said "no
+ * POLLIN". zmsg_send and zmsg_recv mark the socket `dirty` (any thread:
+ * the worker's heartbeat thread sends too); prepare reads ZMQ_EVENTS only
+ * for a dirty socket, and check drains only when prepare found input. A
+ * quiet socket costs nothing per iteration; new input on it raises ZMQ_FD. */
 #include "zloop.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +48,8 @@ struct zloop_sock {
     void *arg;
     int open_handles;                /* freed when the last close callback ran */
     int destroyed;
+    atomic_int dirty;                /* a send/receive since ZMQ_EVENTS said "no POLLIN" */
+    zloop_sock_t *watched_next;      /* in s_watched */
 };
 
 /* ---- the process-wide context ---------------------------------------- */
@@ -77,19 +91,70 @@ pm_zmq_socket (int type)
     return sock;
 }
 
+/* ---- watched sockets, so that sends and receives can mark them ------- */
+
+static pthread_mutex_t s_watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static zloop_sock_t *s_watched;      /* a handful per process */
+
+static void
+s_watch (zloop_sock_t *zs)
+{
+    pthread_mutex_lock (&s_watch_lock);
+    zs->watched_next = s_watched;
+    s_watched = zs;
+    pthread_mutex_unlock (&s_watch_lock);
+}
+
+static void
+s_unwatch (zloop_sock_t *zs)
+{
+    pthread_mutex_lock (&s_watch_lock);
+    for (zloop_sock_t **pp = &s_watched; *pp; pp = &(*pp)->watched_next)
+        if (*pp == zs) {
+            *pp = zs->watched_next;
+            break;
+        }
+    pthread_mutex_unlock (&s_watch_lock);
+}
+
+void
+zloop_touch (void *sock)
+{
+    pthread_mutex_lock (&s_watch_lock);
+    for (zloop_sock_t *zs = s_watched; zs; zs = zs->watched_next)
+        if (zs->sock == sock)
+            atomic_store (&zs->dirty, 1);
+    pthread_mutex_unlock (&s_watch_lock);
+}
+
 /* ---- watching a socket ----------------------------------------------- */
+
+/* 1 when ZMQ_EVENTS says POLLIN, 0 when not, -1 on error (the socket closed
+ * under us: API misuse; treated as "no input" so the loop cannot spin). */
+static int
+s_pollin (zloop_sock_t *zs)
+{
+    /* cleared before the read: a send from another thread after it marks
+     * the socket again */
+    atomic_store (&zs->dirty, 0);
+    uint32_t events = 0;
+    size_t size = sizeof events;
+    if (zmq_getsockopt (zs->sock, ZMQ_EVENTS, &events, &size) != 0)
+        return -1;
+    return (events & ZMQ_POLLIN) ? 1 : 0;
+}
 
 static void
 s_drain (zloop_sock_t *zs)
 {
+    /* After ZLOOP_BATCH messages the socket stays dirty, so the next
+     * prepare looks again (marked here too, in case on_readable read with
+     * something other than zmsg_recv). */
     for (int i = 0; i < ZLOOP_BATCH && !zs->destroyed; i++) {
-        uint32_t events = 0;
-        size_t size = sizeof events;
-        if (zmq_getsockopt (zs->sock, ZMQ_EVENTS, &events, &size) != 0)
-            return;
-        if (!(events & ZMQ_POLLIN))
+        if (s_pollin (zs) != 1)
             return;
         zs->fn (zs, zs->arg);
+        atomic_store (&zs->dirty, 1);
     }
 }
 
@@ -113,13 +178,9 @@ static void
 s_on_prepare (uv_prepare_t *h)
 {
     zloop_sock_t *zs = h->data;
-    if (zs->destroyed)
-        return;
-    uint32_t events = 0;
-    size_t size = sizeof events;
-    /* An error (the socket closed under us: API misuse) must not make the
-     * loop spin; the uv_poll alone remains. */
-    if (zmq_getsockopt (zs->sock, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN))
+    if (zs->destroyed || !atomic_load (&zs->dirty))
+        return;                      /* nothing can hide behind a quiet ZMQ_FD */
+    if (s_pollin (zs) == 1)
         uv_idle_start (&zs->idle, s_on_idle);
 }
 
@@ -127,7 +188,10 @@ static void
 s_on_check (uv_check_t *h)
 {
     zloop_sock_t *zs = h->data;
-    if (zs->destroyed)
+    /* Only input prepare saw: new input raises ZMQ_FD (s_on_poll), and a
+     * send made by a callback of this iteration marked the socket for the
+     * next prepare. */
+    if (zs->destroyed || !uv_is_active ((uv_handle_t *) &zs->idle))
         return;
     uv_idle_stop (&zs->idle);
     s_drain (zs);
@@ -163,6 +227,8 @@ zloop_sock_new (uv_loop_t *loop, void *zmq_socket, zloop_fn *on_readable, void *
     uv_idle_init (loop, &zs->idle);
     zs->poll.data = zs->prepare.data = zs->check.data = zs->idle.data = zs;
     zs->open_handles = 4;
+    atomic_init (&zs->dirty, 1);     /* connect/bind may have hidden input already */
+    s_watch (zs);
     uv_poll_start (&zs->poll, UV_READABLE, s_on_poll);
     uv_prepare_start (&zs->prepare, s_on_prepare);
     uv_check_start (&zs->check, s_on_check);
@@ -179,6 +245,7 @@ zloop_sock_destroy (zloop_sock_t **self_p)
     /* May run inside on_readable: s_drain sees `destroyed` and stops; the
      * memory lives until the close callbacks, which run later. */
     zs->destroyed = 1;
+    s_unwatch (zs);
     uv_close ((uv_handle_t *) &zs->poll, s_on_close);
     uv_close ((uv_handle_t *) &zs->prepare, s_on_close);
     uv_close ((uv_handle_t *) &zs->check, s_on_close);
@@ -196,6 +263,7 @@ zloop_sock_socket (zloop_sock_t *zs)
 int
 zmsg_recv (void *sock, zmsg_t *msg)
 {
+    zloop_touch (sock);
     memset (msg, 0, sizeof *msg);
     int more = 1;
     int oom = 0;
@@ -240,6 +308,7 @@ zmsg_recv (void *sock, zmsg_t *msg)
 int
 zmsg_send (void *sock, int count, const void *const *data, const size_t *sizes)
 {
+    zloop_touch (sock);
     for (int i = 0; i < count; i++) {
         size_t size = sizes && sizes[i] != (size_t) -1 ? sizes[i]
                                                        : (data[i] ? strlen (data[i]) : 0);

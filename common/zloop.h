@@ -12,7 +12,12 @@
  *   zloop_sock_destroy (&zs);   // stops watching; does not close sock
  *
  * Destroy the watcher before closing its socket (the fd dies with it).
- * zloop_sock_destroy may be called from inside on_readable. */
+ * zloop_sock_destroy may be called from inside on_readable.
+ *
+ * Send and receive on a watched socket with zmsg_send / zmsg_recv (from any
+ * thread): they tell zloop that input may now hide behind a quiet ZMQ_FD.
+ * Code that calls zmq_send / zmq_recv / zmq_connect on a watched socket
+ * directly must call zloop_touch (sock) after it. */
 #ifndef PM_ZLOOP_H
 #define PM_ZLOOP_H
 
@@ -30,6 +35,8 @@ typedef void (zloop_fn) (zloop_sock_t *zs, void *arg);
 zloop_sock_t *zloop_sock_new (uv_loop_t *loop, void *zmq_socket, zloop_fn *on_readable, void *arg);
 void zloop_sock_destroy (zloop_sock_t **self_p);
 void *zloop_sock_socket (zloop_sock_t *zs);
+/* Marks every watcher of sock to re-read ZMQ_EVENTS before the loop blocks. */
+void zloop_touch (void *sock);
 
 /* Multipart helpers. A message is an array of frames; each frame's data is
  * a malloc'd copy followed by a NUL (not counted in size), so text frames

@@ -129,6 +129,7 @@ cleanup() {
     stop_sups "${SERVICES[@]}"
     stop_sups broker
     [[ -n ${DEMO_PID:-} ]] && kill -TERM "$DEMO_PID" 2> /dev/null || true
+    [[ -n ${NAP_PID:-} ]] && kill "$NAP_PID" 2> /dev/null || true
     if (( PG_STARTED )); then
         bash "$ROOT/scripts/pg.sh" stop "$PGDIR" 9>&- || note "PostgreSQL did not stop cleanly"
     fi
@@ -246,7 +247,8 @@ fi
 PARENT=$PPID
 while :; do
     sleep 1 &
-    wait $! || true
+    NAP_PID=$!
+    wait "$NAP_PID" || true
     (( STOPPING )) && break
     if [[ $(ps -o ppid= -p $$ | tr -d ' ') != "$PARENT" ]]; then
         note "parent process $PARENT ended; stopping"

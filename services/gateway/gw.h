@@ -26,6 +26,15 @@
 #define GW_RETRY_WINDOW_MS    250    /* a GET answered 503 faster than this is retried once */
 #define GW_READY_SERVICES     "tenants,tickets,billing,notifications"
 #define GW_MAX_SERVICES       16
+/* Bulk imports (GW_ROUTE_IMPORT): a bigger body and a longer deadline. */
+#define GW_IMPORT_MAX_BYTES   (20 * 1024 * 1024)   /* PM_IMPORT_MAX_BYTES */
+#define GW_IMPORT_MAX_CEILING (40 * 1024 * 1024)   /* the most PM_IMPORT_MAX_BYTES may say */
+#define GW_IMPORT_TIMEOUT_MS  120000               /* PM_IMPORT_TIMEOUT_MS */
+/* The broker drops a peer that sends a message over BROKER_MAX_MSG_SIZE
+ * (64 MiB, services/broker/broker.h): a request envelope bigger than this
+ * is answered 413 here instead (a CSV of control characters grows 6x as a
+ * JSON string). */
+#define GW_ENVELOPE_MAX_BYTES (60 * 1024 * 1024)
 
 /* Roles, as bits, for the route table. */
 #define GW_ROLE_ADMIN       (1u << 0)
@@ -39,6 +48,7 @@
 /* Route flags. */
 #define GW_ROUTE_CSV        (1u << 0) /* accepts text/csv besides JSON */
 #define GW_ROUTE_NO_IDEM    (1u << 1) /* ignores Idempotency-Key (see the route's comment) */
+#define GW_ROUTE_IMPORT     (1u << 2) /* bulk import: body up to PM_IMPORT_MAX_BYTES, deadline PM_IMPORT_TIMEOUT_MS */
 
 typedef struct gw gw_t;
 typedef struct gw_ctx gw_ctx_t;
@@ -115,6 +125,8 @@ struct gw {
     size_t nroutes;
     char web_root[PATH_MAX];         /* realpath of PM_WEB_DIR, "" when missing */
     int64_t timeout_ms;
+    int64_t import_timeout_ms;       /* GW_ROUTE_IMPORT routes */
+    size_t import_max_bytes;         /* GW_ROUTE_IMPORT routes */
     int64_t token_ttl_s;
     char *ready_services[GW_MAX_SERVICES];
     int nready_services;
@@ -142,6 +154,8 @@ void gw_api_free_pool (gw_t *gw);    /* after the loop has ended */
 
 /* http_conn's on_request. */
 void gw_on_request (void *app, http_req_t *req);
+/* http_conn's on_headers: the body limit of the route the request goes to. */
+void gw_on_headers (void *app, http_req_t *req);
 
 /* Answers and gives the context back. body: serialized JSON (consumed), or
  * NULL for no body. Stores the answer for an Idempotency-Key claimed by this

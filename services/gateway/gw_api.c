@@ -5,6 +5,7 @@
  * broker, whose reply becomes the HTTP answer. */
 #include "gw.h"
 
+#include "csv.h"
 #include "gw_auth.h"
 #include "gw_idem.h"
 #include "gw_ops.h"
@@ -49,6 +50,77 @@ const gw_route_t gw_routes[] = {
     { { "GET", "/v1/properties/{pid}/units/{uid}" }, "tenants.units.get", NULL, GW_ROLES_ALL, 0 },
     { { "PATCH", "/v1/properties/{pid}/units/{uid}" }, "tenants.units.update", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    /* parties (业户) and move-in/move-out (入伙/迁出); who sees personal data
+     * whole, and the audit of it, is the service's rule */
+    { { "POST", "/v1/properties/{pid}/parties" }, "tenants.parties.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/parties" }, "tenants.parties.list", NULL, GW_ROLES_ALL, 0 },
+    { { "GET", "/v1/properties/{pid}/parties/{party_id}" }, "tenants.parties.get", NULL, GW_ROLES_ALL, 0 },
+    { { "PATCH", "/v1/properties/{pid}/parties/{party_id}" }, "tenants.parties.update", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "POST", "/v1/properties/{pid}/units/{uid}/occupancies" }, "tenants.occupancies.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/units/{uid}/occupancies" }, "tenants.occupancies.list", NULL,
+      GW_ROLES_ALL, 0 },
+    { { "POST", "/v1/properties/{pid}/occupancies/{oid}/end" }, "tenants.occupancies.end", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/pii-reads" }, "tenants.pii_reads.list", NULL, GW_ROLE_ADMIN, 0 },
+    /* parking (车位, 车位租赁) */
+    { { "POST", "/v1/properties/{pid}/parking-spaces" }, "tenants.parking.spaces.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/parking-spaces" }, "tenants.parking.spaces.list", NULL,
+      GW_ROLES_ALL, 0 },
+    { { "POST", "/v1/properties/{pid}/parking-leases" }, "tenants.parking.leases.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/parking-leases" }, "tenants.parking.leases.list", NULL,
+      GW_ROLES_ALL, 0 },
+    { { "POST", "/v1/properties/{pid}/parking-leases/{id}/end" }, "tenants.parking.leases.end", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    /* bulk onboarding: a CSV file (up to PM_IMPORT_MAX_BYTES, PM_IMPORT_TIMEOUT_MS) */
+    { { "POST", "/v1/properties/{pid}/imports/units" }, "tenants.units.import", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, GW_ROUTE_CSV | GW_ROUTE_IMPORT },
+    { { "POST", "/v1/properties/{pid}/imports/parties" }, "tenants.parties.import", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, GW_ROUTE_CSV | GW_ROUTE_IMPORT },
+    /* tickets (工单); a technician sees and acts on the tickets assigned to
+     * them (the service's rule). callbacks before {tid}: the first match wins */
+    { { "POST", "/v1/properties/{pid}/tickets" }, "tickets.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/tickets" }, "tickets.list", NULL, GW_ROLES_STAFF, 0 },
+    { { "GET", "/v1/properties/{pid}/tickets/callbacks" }, "tickets.callbacks.list", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/tickets/{tid}" }, "tickets.get", NULL, GW_ROLES_STAFF, 0 },
+    { { "POST", "/v1/properties/{pid}/tickets/{tid}/actions" }, "tickets.actions.create", NULL,
+      GW_ROLES_STAFF, 0 },
+    { { "POST", "/v1/properties/{pid}/tickets/{tid}/comments" }, "tickets.comments.create", NULL,
+      GW_ROLES_STAFF, 0 },
+    { { "POST", "/v1/properties/{pid}/tickets/{tid}/feedback" }, "tickets.feedback.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    /* SLA policies and calendars: everyone on staff reads them, managers change them */
+    { { "GET", "/v1/properties/{pid}/sla-policies" }, "tickets.sla.policies.get", NULL, GW_ROLES_STAFF, 0 },
+    { { "PUT", "/v1/properties/{pid}/sla-policies" }, "tickets.sla.policies.put", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "POST", "/v1/properties/{pid}/sla-calendars" }, "tickets.sla.calendars.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "GET", "/v1/properties/{pid}/sla-calendars" }, "tickets.sla.calendars.list", NULL, GW_ROLES_STAFF, 0 },
+    { { "GET", "/v1/properties/{pid}/sla-calendars/{cid}" }, "tickets.sla.calendars.get", NULL,
+      GW_ROLES_STAFF, 0 },
+    { { "PUT", "/v1/properties/{pid}/sla-calendars/{cid}" }, "tickets.sla.calendars.update", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    /* the duty roster (值班表) */
+    { { "POST", "/v1/properties/{pid}/duty-shifts" }, "tickets.roster.shifts.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "GET", "/v1/properties/{pid}/duty-shifts" }, "tickets.roster.shifts.list", NULL, GW_ROLES_STAFF, 0 },
+    { { "DELETE", "/v1/properties/{pid}/duty-shifts/{shift_id}" }, "tickets.roster.shifts.delete", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "GET", "/v1/properties/{pid}/duty-roster/gaps" }, "tickets.roster.gaps", NULL, GW_ROLES_STAFF, 0 },
+    /* FAQ (答客问) */
+    { { "POST", "/v1/properties/{pid}/faq" }, "tickets.faq.create", NULL, GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "GET", "/v1/properties/{pid}/faq" }, "tickets.faq.search", NULL, GW_ROLES_STAFF, 0 },
+    { { "GET", "/v1/properties/{pid}/faq/{faq_id}" }, "tickets.faq.get", NULL, GW_ROLES_STAFF, 0 },
+    { { "PATCH", "/v1/properties/{pid}/faq/{faq_id}" }, "tickets.faq.update", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "GET", "/v1/properties/{pid}/reports/service" }, "tickets.reports.service", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
 };
 const size_t gw_nroutes = sizeof gw_routes / sizeof gw_routes[0];
 
@@ -281,13 +353,25 @@ s_on_reply (void *arg, env_reply_t *rep)
     }
     char *body = NULL;
     if (status != 204) {
-        body = rep->body ? cJSON_PrintUnformatted (rep->body) : strdup ("{}");
+        /* the service printed the body already: its text, not a re-print */
+        if (rep->body && rep->body_json) {
+            body = rep->body_json;
+            rep->body_json = NULL;
+        }
+        else
+            body = rep->body ? cJSON_PrintUnformatted (rep->body) : strdup ("{}");
         if (!body) {
             gw_finish_error (ctx, 500, "internal", NULL, "out of memory");
             return;
         }
     }
     gw_finish (ctx, status, body, NULL);
+}
+
+static int64_t
+s_route_timeout_ms (const gw_t *gw, const gw_route_t *route)
+{
+    return route && (route->flags & GW_ROUTE_IMPORT) ? gw->import_timeout_ms : gw->timeout_ms;
 }
 
 static void
@@ -307,13 +391,22 @@ s_forward (gw_t *gw, gw_ctx_t *ctx)
     ctx->params = ctx->data = NULL;
     env_caller_t caller = { .user_id = ctx->caller.id, .role = ctx->caller.role,
                             .property_ids = ctx->caller.property_ids };
-    ctx->deadline_ms = env_now_ms () + gw->timeout_ms;
+    /* the service's worker skips a request past this deadline, so a bulk
+     * import carries its own, longer one */
+    ctx->deadline_ms = env_now_ms () + s_route_timeout_ms (gw, ctx->route);
     s_inflight_add (gw, ctx);
     ctx->envelope = env_request_build (ctx->wire_id, method, &caller, ctx->deadline_ms, body);
     ctx->caller.property_ids = NULL;     /* borrowed: not beyond this point */
     if (!ctx->envelope) {
         s_inflight_remove (gw, ctx);
         gw_finish_error (ctx, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    if (strlen (ctx->envelope) > GW_ENVELOPE_MAX_BYTES) {
+        s_inflight_remove (gw, ctx);
+        gw_finish_error (ctx, 413, "payload_too_large", NULL,
+                         "the request is larger than %d bytes once encoded for the service",
+                         GW_ENVELOPE_MAX_BYTES);
         return;
     }
     s_send (ctx);
@@ -325,6 +418,77 @@ static bool
 s_is_api_path (const char *path, size_t len)
 {
     return (len >= 3 && memcmp (path, "/v1", 3) == 0 && (len == 3 || path[3] == '/'));
+}
+
+/* A details array with one {"field","problem"}. */
+static cJSON *
+s_detail (const char *field, const char *problem)
+{
+    cJSON *details = cJSON_CreateArray ();
+    cJSON *d = cJSON_CreateObject ();
+    cJSON_AddStringToObject (d, "field", field);
+    cJSON_AddStringToObject (d, "problem", problem);
+    cJSON_AddItemToArray (details, d);
+    return details;
+}
+
+/* A text/csv body becomes data, a JSON string of UTF-8 text: converted
+ * from GB18030/GBK when the charset parameter says so (Excel in China saves
+ * CSV that way), refused with the row of the first bad byte when it is not
+ * text, 415 for another charset. 0, or -1 after answering. */
+static int
+s_csv_body (gw_ctx_t *ctx)
+{
+    http_req_t *req = ctx->req;
+    char label[41] = "";
+    int found = http_media_type_param (req->content_type, "charset", label, sizeof label);
+    const char *charset = found == 0 ? "UTF-8" : found > 0 ? csv_charset (label) : NULL;
+    if (!charset) {
+        bool shown = found > 0;      /* the label goes back only as printable ASCII */
+        for (const char *p = label; shown && *p; p++)
+            shown = *p > 0x20 && *p < 0x7f;
+        gw_finish_error (ctx, 415, "unsupported_media_type", NULL,
+                         "charset %s is not supported: send UTF-8 (the default) or GB18030/GBK",
+                         shown ? label : "(malformed)");
+        return -1;
+    }
+    const char *text = req->body;
+    size_t len = req->body_len, bad = 0;
+    char *converted = NULL;
+    if (strcmp (charset, "UTF-8") != 0) {
+        if (csv_to_utf8 (charset, req->body, req->body_len, &converted, &len, &bad) != 0) {
+            if (bad == (size_t) -1) {
+                gw_finish_error (ctx, 500, "internal", NULL, "cannot convert from %s", label);
+                return -1;
+            }
+            size_t row = csv_row_at (req->body, req->body_len, bad);
+            char problem[96];
+            snprintf (problem, sizeof problem, "line %zu: not %s text", row, label);
+            gw_finish_error (ctx, 422, "validation_failed", s_detail ("body", problem),
+                             "the file is not valid %s text (line %zu)", label, row);
+            return -1;
+        }
+        text = converted;
+    }
+    if (!csv_utf8_ok (text, len, &bad)) {
+        size_t row = csv_row_at (text, len, bad);
+        bool nul = text[bad] == 0;
+        char problem[160];
+        snprintf (problem, sizeof problem, "line %zu: %s", row,
+                  nul ? "contains a NUL byte"
+                      : "not UTF-8 text (save as \"CSV UTF-8\", or send charset=gb18030)");
+        gw_finish_error (ctx, 422, "validation_failed", s_detail ("body", problem),
+                         "the file is not valid UTF-8 text (line %zu)", row);
+        free (converted);
+        return -1;
+    }
+    ctx->data = cJSON_CreateString (text);
+    free (converted);
+    if (!ctx->data) {
+        gw_finish_error (ctx, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 /* Parses the body as JSON (or keeps CSV text); 0, or -1 after answering. */
@@ -342,13 +506,11 @@ s_body (gw_ctx_t *ctx)
                              : "send the body as application/json");
         return -1;
     }
+    if (csv)
+        return s_csv_body (ctx);
     if (!jv_is_utf8 (req->body, req->body_len) || memchr (req->body, 0, req->body_len)) {
         gw_finish_error (ctx, 400, "bad_json", NULL, "the body is not valid UTF-8");
         return -1;
-    }
-    if (csv) {
-        ctx->data = cJSON_CreateString (req->body);
-        return ctx->data ? 0 : (gw_finish_error (ctx, 500, "internal", NULL, "out of memory"), -1);
     }
     const char *end = NULL;
     ctx->data = cJSON_ParseWithLengthOpts (req->body, req->body_len, &end, false);
@@ -425,7 +587,8 @@ s_idempotency (gw_t *gw, gw_ctx_t *ctx)
     int status = 0;
     char *response = NULL;
     gw_idem_result_t r = gw_idem_begin (gw->db, req->idempotency_key, ctx->caller.id, route, hash,
-                                        (int) (gw->timeout_ms / 1000) + 30, &status, &response,
+                                        (int) (s_route_timeout_ms (gw, ctx->route) / 1000) + 30,
+                                        &status, &response,
                                         req->request_id);
     switch (r) {
     case GW_IDEM_CLAIMED:
@@ -448,6 +611,25 @@ s_idempotency (gw_t *gw, gw_ctx_t *ctx)
         gw_finish_error (ctx, 503, "service_unavailable", NULL, "the gateway database is unavailable");
         return -1;
     }
+}
+
+void
+gw_on_headers (void *app, http_req_t *req)
+{
+    gw_t *gw = app;
+    /* only a request with a body can need more than the default; the full
+     * routing (and every check) comes again in gw_on_request */
+    if (!req->has_body || !gw->router)
+        return;
+    const char *path, *query;
+    size_t plen, qlen;
+    if (url_split (req->target, req->target_len, &path, &plen, &query, &qlen) != 0)
+        return;
+    router_match_t m;
+    if (router_match (gw->router, req->method_name, path, plen, &m) != ROUTER_OK)
+        return;
+    if (gw->routes[m.index].flags & GW_ROUTE_IMPORT)
+        req->max_body_bytes = gw->import_max_bytes;
 }
 
 void

@@ -263,19 +263,30 @@ s_on_headers_complete (http_parser *p)
     bool chunked = p->flags & F_CHUNKED;
     bool has_length = p->flags & F_CONTENTLENGTH;
     r->has_body = chunked || (has_length && p->content_length > 0);
-    if (!chunked && has_length && p->content_length > c->server->cfg.max_body_bytes) {
+    /* the application may raise (or lower) the limit for this request,
+     * now that it knows the target; nothing of the body is read yet */
+    r->max_body_bytes = c->server->cfg.max_body_bytes;
+    if (c->server->cfg.on_headers)
+        c->server->cfg.on_headers (c->server->cfg.app, r);
+    if (!chunked && has_length && p->content_length > r->max_body_bytes) {
         /* -1, not 1: 1 would mean "no body" and the body would be parsed as
          * the next request */
         c->fail_status = 413;
         return -1;
     }
-    if (has_length && p->content_length > 0 && s_buf_append (&c->body, "", 0) == 0
-        && c->body.cap < p->content_length + 1) {
-        char *b = realloc (c->body.data, p->content_length + 1);
-        if (!b)
-            return -1;
-        c->body.data = b;
-        c->body.cap = p->content_length + 1;
+    /* room for the announced body, but only up to HTTP_BODY_PREALLOC_MAX:
+     * an announced size must cost nothing until its bytes arrive (s_on_body
+     * grows the buffer as they do) */
+    if (has_length && p->content_length > 0 && s_buf_append (&c->body, "", 0) == 0) {
+        size_t want = (p->content_length < HTTP_BODY_PREALLOC_MAX ? (size_t) p->content_length
+                                                                  : HTTP_BODY_PREALLOC_MAX) + 1;
+        if (c->body.cap < want) {
+            char *b = realloc (c->body.data, want);
+            if (!b)
+                return -1;
+            c->body.data = b;
+            c->body.cap = want;
+        }
     }
     /* a client that waits for "100 Continue" before sending its body */
     const char *expect = s_header (c, H_EXPECT);
@@ -292,9 +303,23 @@ static int
 s_on_body (http_parser *p, const char *at, size_t len)
 {
     s_conn_t *c = p->data;
-    if (c->body.len + len > c->server->cfg.max_body_bytes) {
+    if (c->body.len + len > c->req.max_body_bytes) {
         c->fail_status = 413;        /* chunked bodies are counted here */
         return -1;
+    }
+    /* a large announced body: grow once to what is still to come, not by
+     * doubling (content_length is what the parser has yet to read) */
+    if (!(p->flags & F_CHUNKED) && c->body.len + len + 1 > c->body.cap) {
+        size_t want = c->body.len + len + (size_t) p->content_length + 1;
+        if (want > c->req.max_body_bytes + 1)
+            want = c->req.max_body_bytes + 1;
+        if (want > c->body.cap) {
+            char *b = realloc (c->body.data, want);
+            if (!b)
+                return -1;
+            c->body.data = b;
+            c->body.cap = want;
+        }
     }
     return s_buf_append (&c->body, at, len);
 }
@@ -600,7 +625,8 @@ s_fail (s_conn_t *c, int status)
     const char *code = status == 413 ? "payload_too_large" : "bad_request";
     char msg[96];
     if (status == 413)
-        snprintf (msg, sizeof msg, "the body is larger than %zu bytes", srv->cfg.max_body_bytes);
+        snprintf (msg, sizeof msg, "the body is larger than %zu bytes",
+                  c->req.max_body_bytes ? c->req.max_body_bytes : srv->cfg.max_body_bytes);
     else
         snprintf (msg, sizeof msg, status == 431 ? "the request's header block is larger than %zu bytes"
                                                  : "the request is not valid HTTP/1.1",

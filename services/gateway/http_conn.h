@@ -7,7 +7,10 @@
  *   bytes of the next requests wait in the connection (and reading stops, so
  *   the kernel's buffers push back on a client that sends faster than we answer);
  * - limits: header block (request line + headers) over max_header_bytes -> 431,
- *   body over max_body_bytes (Content-Length or chunked) -> 413, anything the
+ *   body over the request's max_body_bytes (Content-Length or chunked) -> 413,
+ *   decided as soon as the headers are in (a body announced too large is
+ *   never read, let alone buffered); the limit is the server's
+ *   max_body_bytes unless on_headers changed it for this request; anything the
  *   parser refuses -> 400; each with Connection: close, then a lingering close
  *   (write side shut, input read and dropped for a moment) so the client gets
  *   to read the answer instead of a reset;
@@ -30,6 +33,7 @@
 
 #define HTTP_MAX_HEADER_BYTES (80 * 1024)
 #define HTTP_MAX_BODY_BYTES   (1024 * 1024)
+#define HTTP_BODY_PREALLOC_MAX (1024 * 1024) /* buffer reserved for an announced body before it arrives */
 #define HTTP_IDLE_TIMEOUT_MS  60000
 #define HTTP_LINGER_MS        2000   /* how long a closing connection's input is drained */
 #define HTTP_MAX_CONNECTIONS  10000
@@ -49,6 +53,7 @@ typedef struct {
     const char *body;                /* NUL-terminated; "" when none */
     size_t body_len;
     bool has_body;                   /* a body was announced (Content-Length > 0 or chunked) */
+    size_t max_body_bytes;           /* this request's body limit (see on_headers) */
     char request_id[ENVELOPE_ID_MAX + 1];
     uint64_t start_ns;               /* uv_hrtime () when the request began */
     /* for the application */
@@ -57,6 +62,11 @@ typedef struct {
 } http_req_t;
 
 typedef void (http_request_fn) (void *app, http_req_t *req);
+/* Called when a request's headers are complete, before any body byte is
+ * read: method, target, the kept headers, has_body and max_body_bytes are
+ * set. It may change req->max_body_bytes (a route that takes bulk uploads)
+ * and must not answer: on_request still comes. */
+typedef void (http_headers_fn) (void *app, http_req_t *req);
 /* Called once per response (also those the server makes itself: 400, 413,
  * 431), with the request as far as it was parsed (route -1 then). */
 typedef void (http_done_fn) (void *app, const http_req_t *req, int status);
@@ -69,6 +79,7 @@ typedef struct {
     uint64_t idle_timeout_ms;        /* 0 = HTTP_IDLE_TIMEOUT_MS */
     size_t max_connections;          /* 0 = HTTP_MAX_CONNECTIONS */
     http_request_fn *on_request;
+    http_headers_fn *on_headers;     /* may be NULL: every request gets max_body_bytes */
     http_done_fn *on_done;           /* may be NULL */
     void *app;
 } http_server_cfg_t;

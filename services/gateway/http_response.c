@@ -78,6 +78,65 @@ http_media_type_is (const char *content_type, const char *type)
     return *p == 0 || *p == ';';
 }
 
+int
+http_media_type_param (const char *content_type, const char *name, char *out, size_t cap)
+{
+    if (!content_type || cap == 0)
+        return 0;
+    const char *p = strchr (content_type, ';');
+    size_t nlen = strlen (name);
+    while (p && *p == ';') {
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *key = p;
+        while (*p && *p != '=' && *p != ';' && *p != ' ' && *p != '\t')
+            p++;
+        size_t klen = (size_t) (p - key);
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p != '=')
+            return -1;               /* a parameter without a value */
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t n = 0;
+        bool want = klen == nlen && strncasecmp (key, name, nlen) == 0;
+        if (*p == '"') {             /* quoted-string, with \-escapes */
+            p++;
+            while (*p && *p != '"') {
+                if (*p == '\\' && p[1])
+                    p++;
+                if (want && n + 1 >= cap)
+                    return -1;
+                if (want)
+                    out[n++] = *p;
+                p++;
+            }
+            if (*p != '"')
+                return -1;
+            p++;
+        }
+        else
+            while (*p && *p != ';' && *p != ' ' && *p != '\t') {
+                if (want && n + 1 >= cap)
+                    return -1;
+                if (want)
+                    out[n++] = *p;
+                p++;
+            }
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (want) {
+            out[n] = 0;
+            return n ? 1 : -1;
+        }
+        if (*p && *p != ';')
+            return -1;
+    }
+    return 0;
+}
+
 void
 http_date (time_t t, char out[32])
 {

@@ -29,6 +29,12 @@ void http_request_id (const char *client_value, char out[ENVELOPE_ID_MAX + 1]);
  * ("application/json; charset=utf-8" is "application/json"); case-insensitive. */
 bool http_media_type_is (const char *content_type, const char *type);
 
+/* The value of a parameter of a Content-Type header value ("charset" of
+ * "text/csv; charset=GBK" is "GBK"; a quoted value is unquoted) into
+ * out[cap]. 1 when found, 0 when absent, -1 when malformed or longer than
+ * cap - 1. Names are case-insensitive; the value is returned as sent. */
+int http_media_type_param (const char *content_type, const char *name, char *out, size_t cap);
+
 /* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into out[32]. */
 void http_date (time_t t, char out[32]);
 

@@ -174,6 +174,9 @@ main (void)
     const char *host = config_str ("PM_HTTP_HOST", "0.0.0.0");
     gw->timeout_ms = config_int ("PM_REQUEST_TIMEOUT_MS", GW_REQUEST_TIMEOUT_MS, 10, 600000);
     gw->token_ttl_s = config_int ("PM_TOKEN_TTL_S", GW_TOKEN_TTL_S, 60, 366 * 86400);
+    gw->import_timeout_ms = config_int ("PM_IMPORT_TIMEOUT_MS", GW_IMPORT_TIMEOUT_MS, 10, 600000);
+    gw->import_max_bytes = (size_t) config_int ("PM_IMPORT_MAX_BYTES", GW_IMPORT_MAX_BYTES,
+                                                HTTP_MAX_BODY_BYTES, GW_IMPORT_MAX_CEILING);
     int64_t idle_ms = config_int ("PM_HTTP_IDLE_TIMEOUT_MS", HTTP_IDLE_TIMEOUT_MS, 100, 3600000);
     int64_t max_conns = config_int ("PM_HTTP_MAX_CONNECTIONS", HTTP_MAX_CONNECTIONS, 1, 1000000);
     const char *web = config_str ("PM_WEB_DIR", "services/gateway/web");
@@ -205,7 +208,8 @@ main (void)
     }
     http_server_cfg_t cfg = {
         .host = host, .port = port, .idle_timeout_ms = (uint64_t) idle_ms,
-        .max_connections = (size_t) max_conns, .on_request = gw_on_request, .on_done = s_on_done,
+        .max_connections = (size_t) max_conns, .on_request = gw_on_request,
+        .on_headers = gw_on_headers, .on_done = s_on_done,
         .app = app,
     };
     /* the server calls back with app as its argument: gw_on_request takes a

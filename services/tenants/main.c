@@ -4,6 +4,9 @@
 #include "log.h"
 #include "tenants.h"
 #include "tenants_store.h"
+#include "party_store.h"
+#include "import_store.h"
+#include "parking_store.h"
 #include "worker.h"
 #include "zloop.h"
 
@@ -18,6 +21,23 @@ static const worker_method_t s_methods[] = {
     { "tenants.units.list",        tn_units_list },
     { "tenants.units.get",         tn_units_get },
     { "tenants.units.update",      tn_units_update },
+    { "tenants.parties.create",    tn_parties_create },
+    { "tenants.parties.list",      tn_parties_list },
+    { "tenants.parties.get",       tn_parties_get },
+    { "tenants.parties.update",    tn_parties_update },
+    { "tenants.pii_reads.list",    tn_pii_reads_list },
+    { "tenants.occupancies.create", tn_occupancies_create },
+    { "tenants.occupancies.list",  tn_occupancies_list },
+    { "tenants.occupancies.end",   tn_occupancies_end },
+    { "tenants.unit.get",          tn_unit_get_service },
+    { "tenants.units.occupants",   tn_units_occupants },
+    { "tenants.units.import",      tn_units_import },
+    { "tenants.parties.import",    tn_parties_import },
+    { "tenants.parking.spaces.create", tn_parking_spaces_create },
+    { "tenants.parking.spaces.list",   tn_parking_spaces_list },
+    { "tenants.parking.leases.create", tn_parking_leases_create },
+    { "tenants.parking.leases.list",   tn_parking_leases_list },
+    { "tenants.parking.leases.end",    tn_parking_leases_end },
     { "tenants.events.read",       tn_events_read },
     { "tenants.ping",              tn_ping },
     { NULL, NULL }
@@ -45,7 +65,8 @@ main (void)
         log_error (NULL, "cannot start without the database");
         goto out;
     }
-    if (tn_store_prepare (app.db))
+    if (tn_store_prepare (app.db) || tn_party_store_prepare (app.db) || tn_parking_store_prepare (app.db)
+        || tn_import_store_prepare (app.db))
         goto out;
     app.outbox = outbox_new (app.db, "tenants");
     if (!app.outbox)

@@ -48,4 +48,46 @@ cJSON *tn_detail (const char *field, const char *problem);
  * and 500 otherwise. */
 void tn_fail (tenants_t *app, const env_request_t *req, env_reply_t *rep, const char *what);
 
+/* parking_handlers.c: parking spaces and leases (车位, 车位租赁) */
+void tn_parking_spaces_create (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_parking_spaces_list (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_parking_leases_create (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_parking_leases_list (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_parking_leases_end (void *app, const env_request_t *req, env_reply_t *rep);
+
+/* import_handlers.c: bulk onboarding from CSV */
+void tn_units_import (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_parties_import (void *app, const env_request_t *req, env_reply_t *rep);
+
+/* party_handlers.c: parties (业户) and the PII read audit */
+void tn_parties_create (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_parties_list (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_parties_get (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_parties_update (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_pii_reads_list (void *app, const env_request_t *req, env_reply_t *rep);
+
+/* Writes one pii_reads row per party id at column col of res's rows [0, n),
+ * for req's caller and method, inside the caller's transaction; 0 or -1. */
+int tn_pii_audit (tenants_t *app, const env_request_t *req, const char *pid, const PGresult *res,
+                  int col, int n);
+
+/* {"items":[item (res, i, arg)],"next_cursor"} from a result fetched with
+ * limit + 1 rows; key writes row's cursor key. */
+cJSON *tn_keyset_page (const PGresult *res, int limit, cJSON *(*item) (const PGresult *, int, void *),
+                       void *arg, void (*key) (const PGresult *, int, char *, size_t));
+
+/* occupancy_handlers.c: move-in and move-out (入伙/迁出) */
+void tn_occupancies_create (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_occupancies_end (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_occupancies_list (void *app, const env_request_t *req, env_reply_t *rep);
+/* service-to-service: a unit with its occupants' full contacts */
+void tn_unit_get_service (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_units_occupants (void *app, const env_request_t *req, env_reply_t *rep);
+
+/* Adds "occupants" (current, phones masked or whole per the caller's role,
+ * whole reads audited) and, with history, "history" (ended occupancies) to
+ * unit; 0, or -1 with rep filled. */
+int tn_unit_occupants_attach (tenants_t *app, const env_request_t *req, const char *pid,
+                              const char *uid, cJSON *unit, bool history, env_reply_t *rep);
+
 #endif

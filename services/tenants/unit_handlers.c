@@ -149,9 +149,11 @@ tn_units_get (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 404, "not_found", NULL, "no such unit");
     else {
         cJSON *unit = tn_unit_json (res, 0);
-        /* occupancies arrive with a later slice; the field is part of the contract now */
-        cJSON_AddArrayToObject (unit, "occupants");
-        env_reply_ok (rep, 200, unit);
+        /* current occupants (masked or whole per role, whole reads audited) and history */
+        if (tn_unit_occupants_attach (app, req, pid, uid, unit, true, rep))
+            cJSON_Delete (unit);
+        else
+            env_reply_ok (rep, 200, unit);
     }
     PQclear (res);
 }

@@ -932,7 +932,34 @@ def test_every_openapi_operation_answers_as_documented(stack):
         ("POST", "/v1/properties/{pid}/units"): {"code": "B-0101", "building": "B", "floor": "1",
                                                  "area_m2": 120.05, "use": "retail"},
         ("PATCH", "/v1/properties/{pid}/units/{uid}"): {"use": "hotel"},
+        ("POST", "/v1/properties/{pid}/parties"): {"kind": "person", "name": "协议测试", "phone": "13800138000"},
+        ("PATCH", "/v1/properties/{pid}/parties/{party_id}"): {"email": "proto@example.com"},
     }
+    # path ids that name something real: a party, moved into the unit
+    path_ids = {}
+    r = stack.http("POST", "/v1/properties/%s/parties" % pid, body={"kind": "company", "name": "协议测试公司"},
+                   token=tok)
+    if r.status == 201:
+        path_ids["{party_id}"] = r.json()["id"]
+        r = stack.http("POST", "/v1/properties/%s/units/%s/occupancies" % (pid, uid), token=tok,
+                       body={"party_id": path_ids["{party_id}"], "role": "tenant", "start_date": "2026-01-01"})
+        if r.status == 201:
+            path_ids["{oid}"] = r.json()["id"]
+    # a ticket, for the {tid} routes
+    r = stack.http("POST", "/v1/properties/%s/tickets" % pid, body={"type": "repair", "title": "协议测试报修"},
+                   token=tok)
+    if r.status == 201:
+        path_ids["{tid}"] = r.json()["id"]
+    # an SLA calendar, a duty shift and an FAQ entry, for the {cid}, {shift_id}, {faq_id} routes
+    for name, sub, body in (
+            ("{cid}", "sla-calendars", {"name": "协议测试", "timezone": "Asia/Shanghai",
+                                        "weekly": {"mon": [["09:00", "18:00"]]}}),
+            ("{shift_id}", "duty-shifts", {"post": "repair", "user_id": "proto", "key_post": True,
+                                           "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2026-01-01T08:00:00Z"}),
+            ("{faq_id}", "faq", {"question": "协议测试？", "answer": "是。"})):
+        r = stack.http("POST", "/v1/properties/%s/%s" % (pid, sub), body=body, token=tok)
+        if r.status == 201:
+            path_ids[name] = r.json()["id"]
     problems = []
     made = {}
     k = 0
@@ -940,6 +967,8 @@ def test_every_openapi_operation_answers_as_documented(stack):
         k += 1
         rid = "proto-probe%d-%s" % (k, RUN)
         url = path.replace("{pid}", pid).replace("{uid}", uid).replace("{id}", made.get("api-key", ""))
+        for name, value in path_ids.items():
+            url = url.replace(name, value)
         token = spare if path == "/v1/auth/logout" else (None if op.get("security") == [] else tok)
         body = bodies.get((method, path), {} if method in ("POST", "PATCH", "PUT") else None)
         r = stack.http(method, url, body=body, token=token, headers={"X-Request-Id": rid})

@@ -76,6 +76,33 @@ test_media_type (void **state)
 }
 
 static void
+test_media_type_param (void **state)
+{
+    (void) state;
+    char v[16];
+    assert_int_equal (http_media_type_param ("text/csv; charset=GBK", "charset", v, sizeof v), 1);
+    assert_string_equal (v, "GBK");
+    assert_int_equal (http_media_type_param ("text/csv;CharSet=\"utf-8\" ; header=present", "charset", v,
+                                             sizeof v), 1);
+    assert_string_equal (v, "utf-8");
+    assert_int_equal (http_media_type_param ("text/csv; header=present;charset = gb18030", "charset", v,
+                                             sizeof v), 1);
+    assert_string_equal (v, "gb18030");
+    assert_int_equal (http_media_type_param ("text/csv; q=\"a;b\\\"c\"; charset=x", "charset", v, sizeof v), 1);
+    assert_string_equal (v, "x");
+    assert_int_equal (http_media_type_param ("text/csv", "charset", v, sizeof v), 0);
+    assert_int_equal (http_media_type_param (NULL, "charset", v, sizeof v), 0);
+    assert_int_equal (http_media_type_param ("text/csv; header=present", "charset", v, sizeof v), 0);
+    /* malformed or too long: -1, never a half value */
+    assert_int_equal (http_media_type_param ("text/csv; charset", "charset", v, sizeof v), -1);
+    assert_int_equal (http_media_type_param ("text/csv; charset=", "charset", v, sizeof v), -1);
+    assert_int_equal (http_media_type_param ("text/csv; charset=\"utf-8", "charset", v, sizeof v), -1);
+    assert_int_equal (http_media_type_param ("text/csv; charset=abcdefghijklmnopq", "charset", v, sizeof v), -1);
+    assert_int_equal (http_media_type_param ("text/csv; charset=a b", "charset", v, sizeof v), 1);
+    assert_string_equal (v, "a");
+}
+
+static void
 test_head_format (void **state)
 {
     (void) state;
@@ -491,6 +518,72 @@ test_limits (void **state)
     assert_int_equal (env.done_calls, 5);
 }
 
+/* on_headers: requests to /bulk may carry 5000 bytes, the rest the server's 1000 */
+static void
+s_on_headers_bulk (void *app, http_req_t *req)
+{
+    (void) app;
+    if (strncmp (req->target, "/bulk", 5) == 0)
+        req->max_body_bytes = 5000;
+}
+
+static void
+s_client_route_limits (void *arg)
+{
+    s_env_t *env = arg;
+    static s_in_t in;
+    static char body[6000];
+    memset (body, 'b', sizeof body);
+    s_ngot = 0;
+    s_closed_flag = true;
+    char head[128];
+    const char *targets[] = { "/bulk", "/x", "/bulk" };
+    const int lens[] = { 4000, 4000, 6000 };
+    for (int i = 0; i < 3; i++) {
+        int fd = s_connect (env->port);
+        snprintf (head, sizeof head, "POST %s HTTP/1.1\r\nContent-Length: %d\r\n\r\n", targets[i], lens[i]);
+        s_send (fd, head, strlen (head));
+        if (i == 0)
+            s_send (fd, body, (size_t) lens[i]);
+        in.len = 0;
+        if (s_read (fd, &in, &s_got[s_ngot]) == 0)
+            s_ngot++;
+        if (i > 0)
+            s_closed_flag &= s_closed (fd);
+        close (fd);
+    }
+    /* chunked to /bulk: counted against its own limit */
+    int fd = s_connect (env->port);
+    const char *r = "POST /bulk HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nBB8\r\n";
+    s_send (fd, r, strlen (r));
+    s_send (fd, body, 3000);
+    s_send (fd, "\r\n0\r\n\r\n", 7);
+    in.len = 0;
+    if (s_read (fd, &in, &s_got[s_ngot]) == 0)
+        s_ngot++;
+    close (fd);
+}
+
+static void
+test_route_limits (void **state)
+{
+    (void) state;
+    s_env_t env = { 0 };
+    http_server_cfg_t cfg = { .max_body_bytes = 1000, .on_headers = s_on_headers_bulk };
+    s_run (&env, cfg, s_client_route_limits);
+    assert_int_equal (s_ngot, 4);
+    assert_int_equal (s_got[0].status, 200);
+    assert_string_equal (s_got[0].body, "{\"target\":\"/bulk\",\"n\":4000}");
+    assert_int_equal (s_got[1].status, 413);
+    assert_non_null (strstr (s_got[1].body, "larger than 1000 bytes"));
+    assert_int_equal (s_got[2].status, 413);
+    assert_non_null (strstr (s_got[2].body, "larger than 5000 bytes"));
+    assert_true (s_closed_flag);
+    assert_int_equal (s_got[3].status, 200);
+    assert_string_equal (s_got[3].body, "{\"target\":\"/bulk\",\"n\":3000}");
+    assert_int_equal (env.requests, 2);
+}
+
 static void
 s_client_vanish (void *arg)
 {
@@ -568,10 +661,12 @@ main (void)
         cmocka_unit_test (test_status_text),
         cmocka_unit_test (test_request_id),
         cmocka_unit_test (test_media_type),
+        cmocka_unit_test (test_media_type_param),
         cmocka_unit_test (test_head_format),
         cmocka_unit_test (test_pipelining_order),
         cmocka_unit_test (test_split_bytes),
         cmocka_unit_test (test_limits),
+        cmocka_unit_test (test_route_limits),
         cmocka_unit_test (test_client_vanishes),
         cmocka_unit_test (test_idle_timeout),
     };

@@ -20,6 +20,11 @@
 #include "../../services/tenants/tenants_store.c"
 #include "../../services/tenants/unit_handlers.c"
 #include "../../services/tenants/unit_rules.c"
+/* units.get shows occupants: the parties' modules come along */
+#include "../../services/tenants/occupancy_handlers.c"
+#include "../../services/tenants/party_handlers.c"
+#include "../../services/tenants/party_rules.c"
+#include "../../services/tenants/party_store.c"
 
 /* The binary carries no generated migrations table: read the files. */
 const db_migration_t pm_migrations[] = { { NULL, NULL } };
@@ -28,6 +33,7 @@ static const char *s_dsn;
 static char s_schema[64];
 static tenants_t s_app;
 static char *s_init_sql;
+static char *s_parties_sql;                  /* 002: parties, occupancies, pii_reads, parking */
 static char s_p1[40], s_p2[40];              /* two properties */
 
 #define SKIP_WITHOUT_DB() do { if (!s_dsn) skip (); } while (0)
@@ -81,7 +87,8 @@ s_setup (void **state)
         return 0;
     }
     s_init_sql = s_read_source ("services/tenants/migrations/001_init.sql");
-    if (!s_init_sql)
+    s_parties_sql = s_read_source ("services/tenants/migrations/002_parties_occupancies_parking.sql");
+    if (!s_init_sql || !s_parties_sql)
         return -1;
     snprintf (s_schema, sizeof s_schema, "tenants_test_%d", (int) getpid ());
     char sql[256];
@@ -89,9 +96,10 @@ s_setup (void **state)
               "CREATE SCHEMA %s", s_schema, s_schema);
     if (s_psql (sql))
         return -1;
-    db_migration_t migs[] = { { "001_init", s_init_sql }, { NULL, NULL } };
+    db_migration_t migs[] = { { "001_init", s_init_sql },
+                              { "002_parties_occupancies_parking", s_parties_sql }, { NULL, NULL } };
     s_app.db = db_new (s_schema, s_dsn, migs);
-    if (!s_app.db || tn_store_prepare (s_app.db))
+    if (!s_app.db || tn_store_prepare (s_app.db) || tn_party_store_prepare (s_app.db))
         return -1;
     s_app.outbox = outbox_new (s_app.db, "tenants");
     return s_app.outbox ? 0 : -1;
@@ -104,6 +112,7 @@ s_teardown (void **state)
     outbox_destroy (&s_app.outbox);
     db_destroy (&s_app.db);
     free (s_init_sql);
+    free (s_parties_sql);
     if (s_dsn) {
         char sql[200];
         snprintf (sql, sizeof sql, "SET client_min_messages = warning; SET lock_timeout = '10s'; "

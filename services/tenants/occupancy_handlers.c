@@ -1,0 +1,392 @@
+/* occupancy_handlers: move-in and move-out (入伙/迁出), a unit's occupants,
+ * and the two methods other services call for a unit's contacts. Each
+ * handler: validate -> load -> decide -> store (+ outbox, same transaction)
+ * -> reply. Occupancies are ended, never deleted: they are the unit's
+ * history. Events carry the unit and the party as well, so billing keeps
+ * its own copy without calling back. */
+#include "tenants.h"
+#include "party_rules.h"
+#include "party_store.h"
+#include "tenants_store.h"
+#include "unit_rules.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* An occupancy list's cursor key: date|timestamp to the microsecond|uuid. */
+#define TN_OCC_KEY_MAX (10 + 1 + 32 + 1 + 36)
+
+/* The path's unit of a visible property, or NULL after a 404. */
+static const char *
+s_occ_unit_id (const env_request_t *req, env_reply_t *rep, const char **pid)
+{
+    *pid = tn_visible_property (req);
+    const char *uid = env_param (req, "uid");
+    if (!*pid || !uid || !jv_is_uuid (uid)) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such unit");
+        return NULL;
+    }
+    return uid;
+}
+
+/* Whether the unit exists in the property; false after filling rep. */
+static bool
+s_unit_exists (tenants_t *app, const env_request_t *req, const char *pid, const char *uid, env_reply_t *rep)
+{
+    PGresult *res = tn_unit_get (app->db, pid, uid, false);
+    bool ok = db_ok (res) && PQntuples (res) == 1;
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (!ok)
+        env_reply_error (rep, 404, "not_found", NULL, "no such unit");
+    PQclear (res);
+    return ok;
+}
+
+/* The occupancy (with its unit and party) as the event's data, after the
+ * change, and the event written; 0 or -1. *row receives the loaded row. */
+static int
+s_occ_publish (tenants_t *app, const char *type, const char *pid, const char *oid, PGresult **row)
+{
+    *row = tn_occupancy_get (app->db, pid, oid, false);
+    if (!db_ok (*row) || PQntuples (*row) != 1)
+        return -1;
+    cJSON *data = tn_occupancy_event_json (*row, 0);
+    int rc = outbox_add (app->outbox, type, pid, data);
+    cJSON_Delete (data);
+    return rc;
+}
+
+/* --- move-in ------------------------------------------------------------------ */
+
+void
+tn_occupancies_create (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tenants_t *app = app_;
+    PGresult *unit = NULL, *party = NULL, *res = NULL, *row = NULL;
+    const char *pid, *uid = s_occ_unit_id (req, rep, &pid);
+    if (!uid)
+        return;
+    jv_t v = JV_INIT;
+    const char *party_id = NULL, *role = NULL, *start = NULL;
+    if (jv_object (&v, req->data)) {
+        party_id = jv_uuid (&v, req->data, "party_id", JV_REQUIRED);
+        role = jv_enum (&v, req->data, "role", JV_REQUIRED, tn_occupancy_roles);
+        start = jv_date (&v, req->data, "start_date", JV_REQUIRED);
+    }
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid occupancy");
+        return;
+    }
+    if (db_begin (app->db)) {
+        tn_fail (app, req, rep, "begin");
+        return;
+    }
+    unit = tn_unit_get (app->db, pid, uid, false);
+    if (!db_ok (unit)) {
+        db_reply_error (unit, rep, req->id);
+        goto fail;
+    }
+    if (PQntuples (unit) == 0) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such unit");
+        goto fail;
+    }
+    party = tn_party_get (app->db, pid, party_id, false);
+    if (!db_ok (party)) {
+        db_reply_error (party, rep, req->id);
+        goto fail;
+    }
+    if (PQntuples (party) == 0) {
+        env_reply_error (rep, 422, "validation_failed", tn_detail ("party_id", "no such party"),
+                         "invalid occupancy");
+        goto fail;
+    }
+    res = tn_occupancy_insert (app->db, pid, uid, party_id, role, start);
+    if (!db_ok (res)) {
+        if (strcmp (db_sqlstate (res), "23505") == 0) {
+            char problem[96];
+            snprintf (problem, sizeof problem, "is a current %s of this unit already", role);
+            env_reply_error (rep, 409, "conflict", tn_detail ("party_id", problem),
+                             "this party already occupies the unit in this role");
+        }
+        else if (strcmp (db_sqlstate (res), "23503") == 0)
+            env_reply_error (rep, 404, "not_found", NULL, "no such unit");
+        else
+            db_reply_error (res, rep, req->id);
+        goto fail;
+    }
+    const char *oid = PQgetvalue (res, 0, 0);
+    if (s_occ_publish (app, "occupancy.started", pid, oid, &row) || db_commit (app->db)) {
+        tn_fail (app, req, rep, "move in");
+        goto out;
+    }
+    outbox_wake (app->outbox);
+    log_info (req->id, "occupancy %s started: unit %s, party %s", oid, uid, party_id);
+    env_reply_ok (rep, 201, tn_occupancy_json (row, 0));
+    goto out;
+fail:
+    db_rollback (app->db);
+out:
+    PQclear (unit);
+    PQclear (party);
+    PQclear (res);
+    PQclear (row);
+}
+
+/* --- move-out ----------------------------------------------------------------- */
+
+void
+tn_occupancies_end (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tenants_t *app = app_;
+    PGresult *cur = NULL, *res = NULL, *row = NULL;
+    const char *pid = tn_visible_property (req);
+    const char *oid = env_param (req, "oid");
+    if (!pid || !oid || !jv_is_uuid (oid)) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such occupancy");
+        return;
+    }
+    jv_t v = JV_INIT;
+    const char *end = NULL;
+    if (jv_object (&v, req->data))
+        end = jv_date (&v, req->data, "end_date", JV_REQUIRED);
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid move-out");
+        return;
+    }
+    if (db_begin (app->db)) {
+        tn_fail (app, req, rep, "begin");
+        return;
+    }
+    cur = tn_occupancy_get (app->db, pid, oid, true);
+    if (!db_ok (cur)) {
+        db_reply_error (cur, rep, req->id);
+        goto fail;
+    }
+    if (PQntuples (cur) == 0) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such occupancy");
+        goto fail;
+    }
+    if (tn_occupancy_row_ended (cur, 0)) {
+        env_reply_error (rep, 409, "conflict", tn_detail ("end_date", "the occupancy has ended already"),
+                         "the occupancy has ended already");
+        goto fail;
+    }
+    /* YYYY-MM-DD compare as dates do */
+    const char *start = tn_occupancy_row_start (cur, 0);
+    if (strcmp (end, start) < 0) {
+        char problem[96];
+        snprintf (problem, sizeof problem, "must not be before the start_date %s", start);
+        env_reply_error (rep, 422, "validation_failed", tn_detail ("end_date", problem), "invalid move-out");
+        goto fail;
+    }
+    res = tn_occupancy_end (app->db, pid, oid, end);
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        goto fail;
+    }
+    if (PQntuples (res) != 1) {
+        /* cannot happen under the row lock; answer as for a second move-out */
+        env_reply_error (rep, 409, "conflict", NULL, "the occupancy has ended already");
+        goto fail;
+    }
+    if (s_occ_publish (app, "occupancy.ended", pid, oid, &row) || db_commit (app->db)) {
+        tn_fail (app, req, rep, "move out");
+        goto out;
+    }
+    outbox_wake (app->outbox);
+    log_info (req->id, "occupancy %s ended", oid);
+    env_reply_ok (rep, 200, tn_occupancy_json (row, 0));
+    goto out;
+fail:
+    db_rollback (app->db);
+out:
+    PQclear (cur);
+    PQclear (res);
+    PQclear (row);
+}
+
+/* --- a unit's history --------------------------------------------------------- */
+
+static cJSON *
+s_occ_item (const PGresult *res, int row, void *arg)
+{
+    (void) arg;
+    return tn_occupancy_json (res, row);
+}
+
+void
+tn_occupancies_list (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tenants_t *app = app_;
+    const char *pid, *uid = s_occ_unit_id (req, rep, &pid);
+    if (!uid)
+        return;
+    jv_t v = JV_INIT;
+    int limit;
+    char after[TN_OCC_KEY_MAX + 1];
+    const char *a_date = NULL, *a_created = NULL, *a_id = NULL;
+    if (tn_page_params (&v, req, &limit, after, sizeof after) && *after) {
+        /* date|timestamp|uuid, as tn_occupancy_row_key wrote it */
+        char *b1 = strchr (after, '|'), *b2 = b1 ? strchr (b1 + 1, '|') : NULL;
+        if (b1)
+            *b1 = 0;
+        if (b2)
+            *b2 = 0;
+        if (!b1 || !b2 || !jv_is_date (after) || !jv_is_uuid (b2 + 1) || strlen (b1 + 1) < 20
+            || strspn (b1 + 1, "0123456789-:.TZ") != strlen (b1 + 1))
+            jv_problem (&v, "cursor", "is not a cursor this list gave out");
+        else {
+            a_date = after;
+            a_created = b1 + 1;
+            a_id = b2 + 1;
+        }
+    }
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+        return;
+    }
+    if (!s_unit_exists (app, req, pid, uid, rep))
+        return;
+    PGresult *res = tn_occupancy_list_unit (app->db, pid, uid, a_date, a_created, a_id, limit + 1);
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else
+        env_reply_ok (rep, 200, tn_keyset_page (res, limit, s_occ_item, NULL, tn_occupancy_row_key));
+    PQclear (res);
+}
+
+/* --- occupants ---------------------------------------------------------------- */
+
+/* The current occupants (role NULL = any) as an array, read whole or masked
+ * per the caller's role; whole reads by people are audited in the same
+ * transaction. full adds the identity document (for services). 0, or -1
+ * (rolled back; the caller answers with tn_fail). */
+static int
+s_occupants (tenants_t *app, const env_request_t *req, const char *pid, const char *uid, const char *role,
+             bool full, cJSON **out, PGresult **history)
+{
+    bool whole = tn_role_sees_pii (req->caller.role);
+    bool audited = tn_role_audited (req->caller.role);
+    PGresult *res = NULL;
+    int rc = -1;
+    *out = NULL;
+    if (audited && db_begin (app->db))
+        return -1;
+    res = tn_occupants_current (app->db, pid, uid, role);
+    if (!db_ok (res))
+        goto out;
+    if (history) {
+        *history = tn_occupancy_history (app->db, pid, uid);
+        if (!db_ok (*history))
+            goto out;
+    }
+    if (audited && (tn_pii_audit (app, req, pid, res, TN_OCCUPANT_PARTY_COL, PQntuples (res)) || db_commit (app->db)))
+        goto out;
+    *out = cJSON_CreateArray ();
+    for (int i = 0; i < PQntuples (res); i++)
+        cJSON_AddItemToArray (*out, tn_occupant_json (res, i, whole, full));
+    rc = 0;
+out:
+    if (rc && audited)
+        db_rollback (app->db);
+    PQclear (res);
+    return rc;
+}
+
+int
+tn_unit_occupants_attach (tenants_t *app, const env_request_t *req, const char *pid, const char *uid,
+                          cJSON *unit, bool history, env_reply_t *rep)
+{
+    cJSON *occupants = NULL;
+    PGresult *past = NULL;
+    bool full = strcmp (req->caller.role, "service") == 0;
+    if (s_occupants (app, req, pid, uid, NULL, full, &occupants, history ? &past : NULL)) {
+        tn_fail (app, req, rep, "read the occupants");
+        PQclear (past);
+        return -1;
+    }
+    cJSON_AddItemToObject (unit, "occupants", occupants);
+    if (history) {
+        cJSON *list = cJSON_AddArrayToObject (unit, "history");
+        for (int i = 0; i < PQntuples (past); i++)
+            cJSON_AddItemToArray (list, tn_occupancy_json (past, i));
+    }
+    PQclear (past);
+    return 0;
+}
+
+/* Other services (and admins) only: these answer whole contacts. */
+static bool
+s_service_caller (const env_request_t *req, env_reply_t *rep)
+{
+    if (strcmp (req->caller.role, "service") == 0 || strcmp (req->caller.role, "admin") == 0)
+        return true;
+    env_reply_error (rep, 403, "forbidden", NULL, "for other services only");
+    return false;
+}
+
+void
+tn_unit_get_service (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tenants_t *app = app_;
+    if (!s_service_caller (req, rep))
+        return;
+    const char *pid, *uid = s_occ_unit_id (req, rep, &pid);
+    if (!uid)
+        return;
+    PGresult *res = tn_unit_get (app->db, pid, uid, false);
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (PQntuples (res) == 0)
+        env_reply_error (rep, 404, "not_found", NULL, "no such unit");
+    else {
+        cJSON *unit = tn_unit_json (res, 0);
+        cJSON *occupants = NULL;
+        if (s_occupants (app, req, pid, uid, NULL, true, &occupants, NULL)) {
+            cJSON_Delete (unit);
+            tn_fail (app, req, rep, "read the occupants");
+        }
+        else {
+            cJSON_AddItemToObject (unit, "occupants", occupants);
+            env_reply_ok (rep, 200, unit);
+        }
+    }
+    PQclear (res);
+}
+
+void
+tn_units_occupants (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tenants_t *app = app_;
+    if (!s_service_caller (req, rep))
+        return;
+    const char *pid, *uid = s_occ_unit_id (req, rep, &pid);
+    if (!uid)
+        return;
+    const char *role = env_param (req, "role");
+    if (role && !*role)
+        role = NULL;
+    if (role) {
+        bool known = false;
+        for (int i = 0; tn_occupancy_roles[i]; i++)
+            known = known || strcmp (role, tn_occupancy_roles[i]) == 0;
+        if (!known) {
+            env_reply_error (rep, 422, "validation_failed",
+                             tn_detail ("role", "must be one of: owner, tenant, resident"), "invalid role");
+            return;
+        }
+    }
+    if (!s_unit_exists (app, req, pid, uid, rep))
+        return;
+    cJSON *items = NULL;
+    if (s_occupants (app, req, pid, uid, role, true, &items, NULL)) {
+        tn_fail (app, req, rep, "read the occupants");
+        return;
+    }
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddItemToObject (body, "items", items);
+    env_reply_ok (rep, 200, body);
+}

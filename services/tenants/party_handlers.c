@@ -1,0 +1,501 @@
+/* party_handlers: tenants.parties.* and tenants.pii_reads.list. Each handler:
+ * validate -> load -> decide -> store (+ outbox, same transaction) -> reply.
+ *
+ * Privacy: agents, technicians and integrations see phones and ID numbers
+ * masked (party_rules.h); managers and admins see them whole, and each such
+ * read writes a pii_reads row in the transaction of the read, so a read that
+ * cannot be audited is not answered. Log lines carry ids, never names,
+ * phones or ID numbers. */
+#include "tenants.h"
+#include "party_rules.h"
+#include "party_store.h"
+#include "tenants_store.h"
+#include "unit_rules.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A cursor key of a party list: the id (36 characters), then the name. */
+#define TN_PARTY_KEY_MAX (36 + TN_PARTY_NAME_MAX)
+/* A cursor key of the audit: a timestamp to the microsecond, |, a bigint. */
+#define TN_PII_KEY_MAX 64
+
+int
+tn_pii_audit (tenants_t *app, const env_request_t *req, const char *pid, const PGresult *res, int col, int n)
+{
+    if (n <= 0)
+        return 0;
+    char *ids = tn_uuid_list (res, col, n);
+    if (!ids)
+        return -1;
+    const char *user = req->caller.user_id && *req->caller.user_id ? req->caller.user_id : "unknown";
+    PGresult *r = tn_pii_reads_insert (app->db, pid, ids, user, req->caller.role, req->id, req->method);
+    free (ids);
+    int rc = db_ok (r) ? 0 : -1;
+    PQclear (r);
+    return rc;
+}
+
+cJSON *
+tn_keyset_page (const PGresult *res, int limit, cJSON *(*item) (const PGresult *, int, void *), void *arg,
+                void (*key) (const PGresult *, int, char *, size_t))
+{
+    cJSON *body = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (body, "items");
+    int n = PQntuples (res);
+    for (int i = 0; i < n && i < limit; i++)
+        cJSON_AddItemToArray (items, item (res, i, arg));
+    char *next = NULL;
+    if (n > limit) {
+        char k[512];
+        key (res, limit - 1, k, sizeof k);
+        next = tn_cursor_encode (k);
+    }
+    if (next)
+        cJSON_AddStringToObject (body, "next_cursor", next);
+    else
+        cJSON_AddNullToObject (body, "next_cursor");
+    free (next);
+    return body;
+}
+
+/* --- helpers ------------------------------------------------------------------ */
+
+static bool
+s_whole (const env_request_t *req)
+{
+    return tn_role_sees_pii (req->caller.role);
+}
+
+static bool
+s_audited (const env_request_t *req)
+{
+    return tn_role_audited (req->caller.role);
+}
+
+/* The path's party of a visible property, or NULL after a 404. */
+static const char *
+s_party_id (const env_request_t *req, env_reply_t *rep, const char **pid)
+{
+    *pid = tn_visible_property (req);
+    const char *id = env_param (req, "party_id");
+    if (!*pid || !id || !jv_is_uuid (id)) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such party");
+        return NULL;
+    }
+    return id;
+}
+
+/* The phones as a JSON array text, and their tails as another; caller frees both. */
+static int
+s_phone_arrays (const tn_party_values_t *v, char **phones, char **tails)
+{
+    cJSON *p = cJSON_CreateArray (), *t = cJSON_CreateArray ();
+    for (int i = 0; i < v->nphones; i++) {
+        char tail[5];
+        tn_phone_tail (v->phones[i], tail);
+        cJSON_AddItemToArray (p, cJSON_CreateString (v->phones[i]));
+        if (strlen (tail) == 4)
+            cJSON_AddItemToArray (t, cJSON_CreateString (tail));
+    }
+    *phones = cJSON_PrintUnformatted (p);
+    *tails = cJSON_PrintUnformatted (t);
+    cJSON_Delete (p);
+    cJSON_Delete (t);
+    if (!*phones || !*tails) {
+        free (*phones);
+        free (*tails);
+        *phones = *tails = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* A failed party write: 409 for a document another party holds, 404 for a
+ * property that vanished, else the usual mapping. */
+static void
+s_party_store_error (const PGresult *res, const env_request_t *req, env_reply_t *rep)
+{
+    const char *state = db_sqlstate (res);
+    if (strcmp (state, "23505") == 0)
+        env_reply_error (rep, 409, "conflict",
+                         tn_detail ("id_number", "already belongs to another party of this property"),
+                         "a party with this identity document exists in this property");
+    else if (strcmp (state, "23503") == 0)
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    else
+        db_reply_error (res, rep, req->id);
+}
+
+/* Whether the property exists; false after filling rep. */
+static bool
+s_property_exists (tenants_t *app, const env_request_t *req, const char *pid, env_reply_t *rep)
+{
+    PGresult *res = tn_property_get (app->db, pid);
+    bool ok = db_ok (res) && PQntuples (res) == 1;
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (!ok)
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    PQclear (res);
+    return ok;
+}
+
+/* --- create ------------------------------------------------------------------- */
+
+void
+tn_parties_create (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tenants_t *app = app_;
+    PGresult *res = NULL;
+    char *phones = NULL, *tails = NULL;
+    cJSON *party = NULL;
+    const char *pid = tn_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    jv_t v = JV_INIT;
+    tn_party_input_t in;
+    if (!tn_party_input (&v, req->data, NULL, &in)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid party");
+        return;
+    }
+    if ((in.key_customer || in.key_customer_note) && !tn_role_sets_key_customer (req->caller.role)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin marks key customers");
+        return;
+    }
+    tn_party_values_t val = { .kind = in.kind, .name = in.name, .nphones = in.nphones,
+                              .email = in.email, .key_customer = in.key_customer,
+                              .key_customer_note = in.key_customer_note };
+    memcpy (val.phones, in.phones, sizeof val.phones);
+    if (in.id_number[0]) {
+        val.id_type = in.id_type;
+        val.id_number = in.id_number;
+    }
+    if (s_phone_arrays (&val, &phones, &tails)) {
+        env_reply_error (rep, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    if (db_begin (app->db)) {
+        tn_fail (app, req, rep, "begin");
+        goto out;
+    }
+    /* the property's existence is checked by the foreign key (23503 -> 404) */
+    res = tn_party_insert (app->db, pid, &val, phones);
+    if (!db_ok (res)) {
+        s_party_store_error (res, req, rep);
+        db_rollback (app->db);
+        goto out;
+    }
+    /* consumers inside the system (notifications, billing) need the contacts */
+    party = tn_party_json (res, 0, true);
+    if (tn_party_tails_set (app->db, pid, tn_party_row_id (res, 0), tails)
+        || outbox_add (app->outbox, "party.created", pid, party) || db_commit (app->db)) {
+        tn_fail (app, req, rep, "create party");
+        goto out;
+    }
+    outbox_wake (app->outbox);
+    log_info (req->id, "party %s created in property %s", tn_party_row_id (res, 0), pid);
+    env_reply_ok (rep, 201, s_whole (req) ? party : tn_party_json (res, 0, false));
+    if (s_whole (req))
+        party = NULL;
+out:
+    cJSON_Delete (party);
+    PQclear (res);
+    free (phones);
+    free (tails);
+}
+
+/* --- list --------------------------------------------------------------------- */
+
+static cJSON *
+s_party_item (const PGresult *res, int row, void *whole)
+{
+    return tn_party_json (res, row, *(bool *) whole);
+}
+
+static void
+s_party_key (const PGresult *res, int row, char *out, size_t cap)
+{
+    snprintf (out, cap, "%s%s", tn_party_row_id (res, row), tn_party_row_name (res, row));
+}
+
+/* A text parameter trimmed of spaces, in buf; NULL when absent or blank. */
+static const char *
+s_trimmed (const char *s, char *buf, size_t cap)
+{
+    if (!s)
+        return NULL;
+    while (*s == ' ')
+        s++;
+    size_t n = strlen (s);
+    while (n > 0 && s[n - 1] == ' ')
+        n--;
+    if (n == 0 || n >= cap)
+        return n == 0 ? NULL : s;       /* too long: the caller's check reports it */
+    memcpy (buf, s, n);
+    buf[n] = 0;
+    return buf;
+}
+
+void
+tn_parties_list (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tenants_t *app = app_;
+    PGresult *res = NULL;
+    bool in_tx = false;
+    const char *pid = tn_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    jv_t v = JV_INIT;
+    int limit;
+    char after[TN_PARTY_KEY_MAX + 1], after_id[37] = "";
+    const char *after_name = NULL;
+    if (tn_page_params (&v, req, &limit, after, sizeof after) && *after) {
+        /* a client can forge a cursor: check what it decodes to */
+        if (strlen (after) > 36)
+            memcpy (after_id, after, 36);
+        if (!jv_is_uuid (after_id) || !jv_is_utf8 (after + 36, strlen (after + 36)))
+            jv_problem (&v, "cursor", "is not a cursor this list gave out");
+        after_name = after + 36;
+    }
+    char qbuf[TN_PARTY_QUERY_MAX + 1];
+    const char *q = s_trimmed (env_param (req, "q"), qbuf, sizeof qbuf);
+    if (q && (strlen (q) > TN_PARTY_QUERY_MAX || !jv_is_utf8 (q, strlen (q))))
+        jv_problem (&v, "q", "must be valid UTF-8 of at most %d bytes", TN_PARTY_QUERY_MAX);
+    const char *key = env_param (req, "key_customer");
+    if (key && !*key)
+        key = NULL;
+    if (key && strcmp (key, "true") != 0 && strcmp (key, "false") != 0)
+        jv_problem (&v, "key_customer", "must be true or false");
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+        return;
+    }
+    if (!s_property_exists (app, req, pid, rep))
+        return;
+    bool whole = s_whole (req);
+    if (s_audited (req)) {
+        if (db_begin (app->db)) {
+            tn_fail (app, req, rep, "begin");
+            return;
+        }
+        in_tx = true;
+    }
+    res = tn_party_list (app->db, pid, q, key, *after ? after_name : NULL, *after ? after_id : NULL,
+                         limit + 1);
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        goto out;
+    }
+    int shown = PQntuples (res) < limit ? PQntuples (res) : limit;
+    if (in_tx && (tn_pii_audit (app, req, pid, res, 0, shown) || db_commit (app->db))) {
+        tn_fail (app, req, rep, "audit the read");
+        goto out;
+    }
+    in_tx = false;
+    env_reply_ok (rep, 200, tn_keyset_page (res, limit, s_party_item, &whole, s_party_key));
+out:
+    if (in_tx)
+        db_rollback (app->db);
+    PQclear (res);
+}
+
+/* --- get ---------------------------------------------------------------------- */
+
+void
+tn_parties_get (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tenants_t *app = app_;
+    PGresult *res = NULL, *units = NULL;
+    bool in_tx = false;
+    const char *pid, *id = s_party_id (req, rep, &pid);
+    if (!id)
+        return;
+    if (s_audited (req)) {
+        if (db_begin (app->db)) {
+            tn_fail (app, req, rep, "begin");
+            return;
+        }
+        in_tx = true;
+    }
+    res = tn_party_get (app->db, pid, id, false);
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        goto out;
+    }
+    if (PQntuples (res) == 0) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such party");
+        goto out;
+    }
+    units = tn_occupancy_list_party (app->db, pid, id);
+    if (!db_ok (units)) {
+        db_reply_error (units, rep, req->id);
+        goto out;
+    }
+    if (in_tx && (tn_pii_audit (app, req, pid, res, 0, 1) || db_commit (app->db))) {
+        tn_fail (app, req, rep, "audit the read");
+        goto out;
+    }
+    in_tx = false;
+    cJSON *party = tn_party_json (res, 0, s_whole (req));
+    cJSON *list = cJSON_AddArrayToObject (party, "units");
+    for (int i = 0; i < PQntuples (units); i++)
+        cJSON_AddItemToArray (list, tn_party_unit_json (units, i));
+    env_reply_ok (rep, 200, party);
+out:
+    if (in_tx)
+        db_rollback (app->db);
+    PQclear (res);
+    PQclear (units);
+}
+
+/* --- update ------------------------------------------------------------------- */
+
+void
+tn_parties_update (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tenants_t *app = app_;
+    PGresult *cur = NULL, *res = NULL;
+    char *phones = NULL, *tails = NULL;
+    cJSON *party = NULL;
+    const char *pid, *id = s_party_id (req, rep, &pid);
+    if (!id)
+        return;
+    jv_t v = JV_INIT;
+    if (!jv_object (&v, req->data)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid party");
+        return;
+    }
+    if (db_begin (app->db)) {
+        tn_fail (app, req, rep, "begin");
+        return;
+    }
+    cur = tn_party_get (app->db, pid, id, true);
+    if (!db_ok (cur)) {
+        db_reply_error (cur, rep, req->id);
+        goto fail;
+    }
+    if (PQntuples (cur) == 0) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such party");
+        goto fail;
+    }
+    tn_party_values_t before, after;
+    tn_party_values (cur, 0, &before);
+    tn_party_input_t in;
+    if (!tn_party_input (&v, req->data, &before, &in)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid party");
+        goto fail;
+    }
+    bool key_changed;
+    bool changed = tn_party_patch (&before, &in, &after, &key_changed);
+    if (key_changed && !tn_role_sets_key_customer (req->caller.role)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin changes key customers");
+        goto fail;
+    }
+    const PGresult *shown = cur;
+    if (changed) {
+        if (s_phone_arrays (&after, &phones, &tails)) {
+            env_reply_error (rep, 500, "internal", NULL, "out of memory");
+            goto fail;
+        }
+        res = tn_party_update (app->db, pid, id, &after, phones);
+        if (!db_ok (res) || PQntuples (res) != 1) {
+            if (db_ok (res))
+                env_reply_error (rep, 404, "not_found", NULL, "no such party");
+            else
+                s_party_store_error (res, req, rep);
+            goto fail;
+        }
+        party = tn_party_json (res, 0, true);
+        if (tn_party_tails_set (app->db, pid, id, tails)
+            || outbox_add (app->outbox, "party.updated", pid, party)) {
+            tn_fail (app, req, rep, "update party");
+            goto out;
+        }
+        shown = res;
+    }
+    /* the answer shows the stored party whole to a manager: that is a read too */
+    if ((s_audited (req) && tn_pii_audit (app, req, pid, shown, 0, 1)) || db_commit (app->db)) {
+        tn_fail (app, req, rep, "update party");
+        goto out;
+    }
+    if (changed) {
+        outbox_wake (app->outbox);
+        log_info (req->id, "party %s updated in property %s", id, pid);
+    }
+    env_reply_ok (rep, 200, tn_party_json (shown, 0, s_whole (req)));
+    goto out;
+fail:
+    db_rollback (app->db);
+out:
+    cJSON_Delete (party);
+    PQclear (cur);
+    PQclear (res);
+    free (phones);
+    free (tails);
+}
+
+/* --- the audit ---------------------------------------------------------------- */
+
+static cJSON *
+s_pii_item (const PGresult *res, int row, void *arg)
+{
+    (void) arg;
+    return tn_pii_read_json (res, row);
+}
+
+void
+tn_pii_reads_list (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tenants_t *app = app_;
+    if (strcmp (req->caller.role, "admin") != 0) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only an admin reads the audit of personal data");
+        return;
+    }
+    const char *pid = tn_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    jv_t v = JV_INIT;
+    int limit;
+    char after[TN_PII_KEY_MAX + 1];
+    const char *after_at = NULL, *after_id = NULL;
+    if (tn_page_params (&v, req, &limit, after, sizeof after) && *after) {
+        char *bar = strchr (after, '|');
+        size_t nat = bar ? (size_t) (bar - after) : 0;
+        bool ok = bar && nat >= 20 && strspn (after, "0123456789-:.TZ") == nat
+                  && bar[1] && strspn (bar + 1, "0123456789") == strlen (bar + 1) && strlen (bar + 1) <= 18;
+        if (!ok)
+            jv_problem (&v, "cursor", "is not a cursor this list gave out");
+        else {
+            *bar = 0;
+            after_at = after;
+            after_id = bar + 1;
+        }
+    }
+    const char *party = env_param (req, "party_id");
+    if (party && !*party)
+        party = NULL;
+    if (party && !jv_is_uuid (party))
+        jv_problem (&v, "party_id", "must be an id (UUID)");
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+        return;
+    }
+    if (!s_property_exists (app, req, pid, rep))
+        return;
+    PGresult *res = tn_pii_reads_select (app->db, pid, party, after_at, after_id, limit + 1);
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else
+        env_reply_ok (rep, 200, tn_keyset_page (res, limit, s_pii_item, NULL, tn_pii_read_row_key));
+    PQclear (res);
+}

@@ -1,0 +1,139 @@
+/* party_rules: what a valid party (业户) is, and what each role may see of it.
+ * Pure functions (no database), unit-tested in tests/unit/test_party_rules.c:
+ * phone numbers (normalised for storage and search), identity documents (the
+ * 18-character resident ID with its ISO 7064 MOD 11-2 check character, the
+ * unified social credit code of a company), e-mail sanity, the masks shown to
+ * roles without full access to personal data, and the create/PATCH inputs.
+ * The CHECK constraints of migrations/002_parties_occupancies_parking.sql
+ * mirror these limits. */
+#ifndef TN_PARTY_RULES_H
+#define TN_PARTY_RULES_H
+
+#include "jv.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#define TN_PARTY_NAME_MAX     200    /* bytes of UTF-8 */
+#define TN_PHONES_MAX         5      /* per party; the first is the primary */
+#define TN_PHONE_INPUT_MAX    40     /* bytes a client may send for one number */
+#define TN_PHONE_MAX          24     /* a normalised number: "0755-88881234-123456" */
+#define TN_PHONE_EXT_MAX      6      /* digits of a landline extension */
+#define TN_EMAIL_MAX          254
+#define TN_ID_NUMBER_MIN      3
+#define TN_ID_NUMBER_MAX      32
+#define TN_KEY_NOTE_MAX       1000
+#define TN_PARTY_QUERY_MAX    64     /* ?q= */
+
+/* NULL-terminated value lists. */
+extern const char *const tn_party_kinds[];       /* person company */
+extern const char *const tn_id_types[];          /* resident_id passport other credit_code */
+extern const char *const tn_occupancy_roles[];   /* owner tenant resident */
+
+/* A phone number as the client typed it -> its stored form, in out:
+ *   mobile     1[3-9] + 9 digits             "13800138000" (also from +86 / 0086 / 86 forms)
+ *   landline   0 + area code + 7..8 digits   "0755-88881234", "010-62345678"
+ *              with an optional extension    "0755-88881234-801" (after -, ext, x, #, 转)
+ *   other      + then 8..15 digits           "+85291234567"
+ * Spaces and dashes between digits are ignored. False for anything else. */
+bool tn_phone_normalize (const char *in, char out[TN_PHONE_MAX + 1]);
+
+/* The last 4 digits of a normalised number's subscriber part (not of its
+ * extension): what a caller reads out when asked "the last four digits". */
+void tn_phone_tail (const char *phone, char out[5]);
+
+/* "138****5678": the first 3 characters, ****, the last 4 digits of the number,
+ * then a landline's extension as it is ("075****1234-801"). */
+void tn_phone_mask (const char *phone, char out[TN_PHONE_MAX + 8]);
+
+/* "110***********1234": the first 3 and last 4 characters, the middle masked,
+ * the same length; all '*' for 7 characters or fewer. id is ASCII (ids are
+ * validated to [A-Z0-9-]). */
+void tn_id_mask (const char *id, char out[TN_ID_NUMBER_MAX + 1]);
+
+/* 18 characters: 17 digits (the 6-digit area, a birth date YYYYMMDD that
+ * exists, a sequence) and the ISO 7064 MOD 11-2 check character, a digit or
+ * X. Upper case expected (tn_id_normalize makes it so). */
+bool tn_resident_id_ok (const char *id);
+
+/* The 18-character unified social credit code (统一社会信用代码, GB 32100):
+ * characters of 0-9 A-H J-N P-R T U W-Y, the last a MOD 31 check character. */
+bool tn_credit_code_ok (const char *code);
+
+/* Validates id (trimmed, upper-cased into out) for its type; NULL when it
+ * is fine, else the problem to report. */
+const char *tn_id_normalize (const char *type, const char *id, char out[TN_ID_NUMBER_MAX + 1]);
+
+/* A plausible address: local@domain, one @, no spaces or control
+ * characters, a dot inside the domain, no empty labels, 3..254 bytes. */
+bool tn_email_ok (const char *email);
+
+/* A party's stored values (text; NULL = none), as the PATCH rules see them. */
+typedef struct {
+    const char *kind;
+    const char *name;
+    char phones[TN_PHONES_MAX][TN_PHONE_MAX + 1];
+    int nphones;
+    const char *email;
+    const char *id_type;
+    const char *id_number;
+    bool key_customer;
+    const char *key_customer_note;
+} tn_party_values_t;
+
+/* A party's input: which fields were sent and their values. Strings borrow
+ * from the request data (or from cur), except phones and id_number, which
+ * are normalised copies. */
+typedef struct {
+    bool has_name, has_phones, has_email, has_id, has_key, has_key_note;
+    bool phone_primary_only;         /* PATCH "phone": replaces the primary number only */
+    const char *kind;
+    const char *name;
+    char phones[TN_PHONES_MAX][TN_PHONE_MAX + 1];
+    int nphones;
+    const char *email;               /* NULL = none */
+    const char *id_type;             /* NULL = none */
+    char id_number[TN_ID_NUMBER_MAX + 1];   /* "" = none */
+    bool key_customer;
+    const char *key_customer_note;   /* NULL = none */
+} tn_party_input_t;
+
+/* Validates POST .../parties data (cur NULL: kind and name required) or
+ * PATCH data (cur = the party now: any subset; kind cannot change; an
+ * id_number without id_type keeps the stored type). phone (a string) and
+ * phones (an array, at most TN_PHONES_MAX) are exclusive; numbers are
+ * normalised and repeated ones dropped. An id_number without id_type is a
+ * resident_id for a person, a credit_code for a company. Every problem goes
+ * into v, phones as "phone" or "phones[i]". */
+bool tn_party_input (jv_t *v, const cJSON *data, const tn_party_values_t *cur,
+                     tn_party_input_t *out);
+
+/* The default document type for a kind: resident_id for a person,
+ * credit_code for a company. */
+const char *tn_id_type_default (const char *kind);
+
+/* Whether a document type suits a kind (a person: resident_id, passport,
+ * other; a company: credit_code, other). */
+bool tn_id_type_fits (const char *kind, const char *type);
+
+/* The party after a PATCH: next = cur with in applied (next borrows from
+ * both). Returns true when anything differs from cur; *key_changed tells
+ * whether the key-customer flag or note differs (only managers and admins
+ * may change them). */
+bool tn_party_patch (const tn_party_values_t *cur, const tn_party_input_t *in,
+                     tn_party_values_t *next, bool *key_changed);
+
+/* Whether a role sees personal data whole (admin, manager, service); the
+ * others (agent, technician, integration, anything unknown) see masks. */
+bool tn_role_sees_pii (const char *role);
+
+/* Whether reading whole personal data is written to pii_reads: for the human
+ * roles that see it (admin, manager). "service" is the system itself acting
+ * (billing printing a bill, notifications sending an SMS): its reads follow
+ * from events and rules, not from a person looking someone up, so they are
+ * not audited. */
+bool tn_role_audited (const char *role);
+
+/* Whether a role may change the key-customer flag and note. */
+bool tn_role_sets_key_customer (const char *role);
+
+#endif

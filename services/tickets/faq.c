@@ -1,0 +1,295 @@
+/* faq: 答客问, the standard answers of a property; see faq.h.
+ *
+ * Search runs over question || ' ' || answer, the expression of the GIN
+ * trigram index faq_entries_trgm. pg_trgm treats CJK characters as word
+ * characters under the cluster's C.UTF-8 locale, so "电梯" finds
+ * "电梯坏了怎么办" without a word splitter; word similarity (<%) catches a
+ * query that is part of a longer text (at FAQ_WORD_THRESHOLD, set per
+ * search because a reconnect forgets it), and a plain substring match (ILIKE,
+ * also served by the index) keeps one- and two-character queries, whose
+ * trigram similarity is weak, from missing. Substring hits rank first, then
+ * by word similarity, then by hits. */
+#include "faq.h"
+
+#include "jv.h"
+#include "log.h"
+#include "sla.h"
+#include "tickets.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_TS(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define S_DOC "(question || ' ' || answer)"
+#define S_FAQ_COLS \
+    "id::text, question, answer, array_to_json (tags)::text, hits::text, " \
+    S_TS ("created_at") ", " S_TS ("updated_at")
+enum { F_ID, F_QUESTION, F_ANSWER, F_TAGS, F_HITS, F_CREATED, F_UPDATED, F_SCORE };
+
+#define FAQ_WORD_THRESHOLD "'0.3'"
+#define FAQ_LIMIT_DEFAULT 20
+#define FAQ_LIMIT_MAX     100
+
+/* $2 as an ILIKE pattern matching itself anywhere */
+#define S_LIKE "'%' || replace (replace (replace ($2::text, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'"
+
+static const struct {
+    const char *name;
+    const char *sql;
+    bool idempotent;
+} s_statements[] = {
+    { "faq_insert",
+      "INSERT INTO faq_entries (property_id, question, answer, tags, created_by) "
+      "VALUES ($1::uuid, $2::text, $3::text, ARRAY (SELECT jsonb_array_elements_text ($4::jsonb)), "
+      "  $5::text) RETURNING " S_FAQ_COLS, false },
+    { "faq_get",
+      "SELECT " S_FAQ_COLS " FROM faq_entries WHERE property_id = $1::uuid AND id = $2::uuid", true },
+    { "faq_update",
+      "UPDATE faq_entries SET question = coalesce ($3::text, question), "
+      "  answer = coalesce ($4::text, answer), "
+      "  tags = CASE WHEN $5::jsonb IS NULL THEN tags "
+      "    ELSE ARRAY (SELECT jsonb_array_elements_text ($5::jsonb)) END, "
+      "  updated_at = now () "
+      "WHERE property_id = $1::uuid AND id = $2::uuid RETURNING " S_FAQ_COLS, false },
+    { "faq_search",
+      "SELECT " S_FAQ_COLS ", "
+      "  round ((CASE WHEN " S_DOC " ILIKE " S_LIKE " THEN 1 ELSE 0 END "
+      "    + word_similarity ($2::text, " S_DOC "))::numeric / 2, 3)::text "
+      "FROM faq_entries "
+      "WHERE property_id = $1::uuid AND ($2::text <% " S_DOC " OR " S_DOC " ILIKE " S_LIKE ") "
+      "ORDER BY (" S_DOC " ILIKE " S_LIKE ") DESC, word_similarity ($2::text, " S_DOC ") DESC, "
+      "  similarity ($2::text, " S_DOC ") DESC, hits DESC, id "
+      "LIMIT $3::int", true },
+    { "faq_top",
+      "SELECT " S_FAQ_COLS ", NULL FROM faq_entries WHERE property_id = $1::uuid "
+      "ORDER BY hits DESC, updated_at DESC, id LIMIT $2::int", true },
+    /* the word-similarity cut-off of <% for this session: pg_trgm's 0.6
+     * misses Chinese questions put in other words ("停车月卡" for
+     * "停车场月卡如何办理"), whose characters make few trigrams */
+    { "faq_threshold",
+      "SELECT set_config ('pg_trgm.word_similarity_threshold', " FAQ_WORD_THRESHOLD ", false)", true },
+    { "faq_hit",
+      "UPDATE faq_entries SET hits = hits + 1 WHERE property_id = $1::uuid AND id = $2::uuid "
+      "RETURNING hits::text", false },
+};
+
+int
+faq_prepare (db_t *db)
+{
+    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
+        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent))
+            return -1;
+    return 0;
+}
+
+int
+faq_record_hit (db_t *db, const char *property_id, const char *faq_id)
+{
+    if (!faq_id || !jv_is_uuid (faq_id))
+        return 0;
+    PGresult *res = db_exec (db, "faq_hit", 2, (const char *[]) { property_id, faq_id });
+    int rc = db_ok (res) ? PQntuples (res) > 0 : -1;
+    PQclear (res);
+    return rc;
+}
+
+static cJSON *
+s_faq_json (const PGresult *res, int row)
+{
+    cJSON *f = cJSON_CreateObject ();
+    cJSON_AddStringToObject (f, "id", PQgetvalue (res, row, F_ID));
+    cJSON_AddStringToObject (f, "question", PQgetvalue (res, row, F_QUESTION));
+    cJSON_AddStringToObject (f, "answer", PQgetvalue (res, row, F_ANSWER));
+    cJSON *tags = cJSON_Parse (PQgetvalue (res, row, F_TAGS));
+    cJSON_AddItemToObject (f, "tags", tags ? tags : cJSON_CreateArray ());
+    cJSON_AddNumberToObject (f, "hits", strtod (PQgetvalue (res, row, F_HITS), NULL));
+    if (PQnfields (res) > F_SCORE && !PQgetisnull (res, row, F_SCORE))
+        cJSON_AddNumberToObject (f, "score", strtod (PQgetvalue (res, row, F_SCORE), NULL));
+    cJSON_AddStringToObject (f, "created_at", PQgetvalue (res, row, F_CREATED));
+    cJSON_AddStringToObject (f, "updated_at", PQgetvalue (res, row, F_UPDATED));
+    return f;
+}
+
+/* The entry's fields; partial: none required. tags_text: JSON array text
+ * (caller frees) or NULL when absent. */
+static bool
+s_faq_input (jv_t *v, const cJSON *data, bool partial, const char **question, const char **answer,
+             char **tags_text)
+{
+    *tags_text = NULL;
+    if (!jv_object (v, data))
+        return false;
+    *question = jv_string (v, data, "question", !partial, FAQ_QUESTION_MAX);
+    *answer = jv_string (v, data, "answer", !partial, FAQ_ANSWER_MAX);
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive (data, "tags");
+    if (tags && !cJSON_IsNull (tags)) {
+        if (!cJSON_IsArray (tags) || cJSON_GetArraySize (tags) > FAQ_TAGS_MAX)
+            jv_problem (v, "tags", "must be an array of at most %d texts", FAQ_TAGS_MAX);
+        else {
+            int i = 0;
+            const cJSON *t;
+            cJSON_ArrayForEach (t, tags) {
+                const char *s = cJSON_GetStringValue (t);
+                if (!s || !*s || strlen (s) > FAQ_TAG_MAX || !jv_is_utf8 (s, strlen (s)))
+                    jv_problem (v, "tags", "tags[%d] must be a text of 1 to %d bytes", i, FAQ_TAG_MAX);
+                i++;
+            }
+        }
+        if (jv_ok (v))
+            *tags_text = cJSON_PrintUnformatted (tags);
+    }
+    if (partial && jv_ok (v) && !*question && !*answer && !*tags_text)
+        jv_problem (v, "body", "nothing to change: give question, answer or tags");
+    return jv_ok (v);
+}
+
+static bool
+s_can_write (const env_request_t *req, env_reply_t *rep)
+{
+    if (sla_is_manager (req))
+        return true;
+    env_reply_error (rep, 403, "forbidden", NULL, "only a manager edits the FAQ");
+    return false;
+}
+
+void
+faq_create (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    const char *pid = sla_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    if (!s_can_write (req, rep))
+        return;
+    jv_t v = JV_INIT;
+    const char *question = NULL, *answer = NULL;
+    char *tags = NULL;
+    if (!s_faq_input (&v, req->data, false, &question, &answer, &tags)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid FAQ entry");
+        free (tags);
+        return;
+    }
+    PGresult *res = db_exec (app->db, "faq_insert", 5,
+                             (const char *[]) { pid, question, answer, tags ? tags : "[]",
+                                                req->caller.user_id });
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else {
+        log_info (req->id, "FAQ entry %s added in property %s", PQgetvalue (res, 0, F_ID), pid);
+        env_reply_ok (rep, 201, s_faq_json (res, 0));
+    }
+    PQclear (res);
+    free (tags);
+}
+
+/* The path's entry id of a visible property, or NULL after a 404. */
+static const char *
+s_faq_id (const env_request_t *req, env_reply_t *rep, const char **pid)
+{
+    *pid = sla_visible_property (req);
+    const char *id = env_param (req, "faq_id");
+    if (!*pid || !id || !jv_is_uuid (id)) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such FAQ entry");
+        return NULL;
+    }
+    return id;
+}
+
+void
+faq_get (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    const char *pid, *id = s_faq_id (req, rep, &pid);
+    if (!id)
+        return;
+    PGresult *res = db_exec (app->db, "faq_get", 2, (const char *[]) { pid, id });
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (PQntuples (res) == 0)
+        env_reply_error (rep, 404, "not_found", NULL, "no such FAQ entry");
+    else
+        env_reply_ok (rep, 200, s_faq_json (res, 0));
+    PQclear (res);
+}
+
+void
+faq_update (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    const char *pid, *id = s_faq_id (req, rep, &pid);
+    if (!id || !s_can_write (req, rep))
+        return;
+    jv_t v = JV_INIT;
+    const char *question = NULL, *answer = NULL;
+    char *tags = NULL;
+    if (!s_faq_input (&v, req->data, true, &question, &answer, &tags)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid FAQ entry");
+        free (tags);
+        return;
+    }
+    PGresult *res = db_exec (app->db, "faq_update", 5, (const char *[]) { pid, id, question, answer, tags });
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (PQntuples (res) == 0)
+        env_reply_error (rep, 404, "not_found", NULL, "no such FAQ entry");
+    else
+        env_reply_ok (rep, 200, s_faq_json (res, 0));
+    PQclear (res);
+    free (tags);
+}
+
+void
+faq_search (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    PGresult *res = NULL;
+    const char *pid = sla_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    static const char *const names[] = { "q", "limit", NULL };
+    cJSON *q = sla_query_object (req, names);
+    jv_t v = JV_INIT;
+    const char *text = jv_string (&v, q, "q", JV_OPTIONAL, FAQ_QUERY_MAX);
+    long limit = FAQ_LIMIT_DEFAULT;
+    const char *lim = cJSON_GetStringValue (cJSON_GetObjectItem (q, "limit"));
+    if (lim) {
+        char *end;
+        limit = strtol (lim, &end, 10);
+        if (*end || limit < 1 || limit > FAQ_LIMIT_MAX)
+            jv_problem (&v, "limit", "must be an integer from 1 to %d", FAQ_LIMIT_MAX);
+    }
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid search");
+        goto out;
+    }
+    char lim_s[16];
+    snprintf (lim_s, sizeof lim_s, "%ld", limit);
+    if (text) {
+        res = db_exec (app->db, "faq_threshold", 0, NULL);
+        if (db_ok (res)) {
+            PQclear (res);
+            res = db_exec (app->db, "faq_search", 3, (const char *[]) { pid, text, lim_s });
+        }
+    }
+    else
+        res = db_exec (app->db, "faq_top", 2, (const char *[]) { pid, lim_s });
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        goto out;
+    }
+    cJSON *body = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (body, "items");
+    for (int i = 0; i < PQntuples (res); i++)
+        cJSON_AddItemToArray (items, s_faq_json (res, i));
+    /* ranked results are one page: the best `limit` matches */
+    cJSON_AddNullToObject (body, "next_cursor");
+    env_reply_ok (rep, 200, body);
+out:
+    PQclear (res);
+    cJSON_Delete (q);
+}

@@ -1,0 +1,31 @@
+/* faq: the standard answers of a property (答客问), searched by trigram
+ * similarity (pg_trgm) with a substring fallback for short Chinese queries,
+ * and their hit counts. All its SQL lives in faq.c (statements registered
+ * by sla_prepare). */
+#ifndef TK_FAQ_H
+#define TK_FAQ_H
+
+#include "db.h"
+#include "envelope.h"
+
+#define FAQ_QUESTION_MAX 2000
+#define FAQ_ANSWER_MAX   20000
+#define FAQ_QUERY_MAX    200
+#define FAQ_TAGS_MAX     20
+#define FAQ_TAG_MAX      64
+
+/* Registers faq.c's statements (sla_prepare calls it); 0 or -1. */
+int faq_prepare (db_t *db);
+
+/* An inquiry was answered with entry faq_id: counts a hit. Inside the
+ * caller's transaction. 1 counted, 0 no such entry in this property (answer
+ * 422 on the faq_id field), -1 database error. */
+int faq_record_hit (db_t *db, const char *property_id, const char *faq_id);
+
+/* Handlers (app is the tickets service's tickets_t). */
+void faq_create (void *app, const env_request_t *req, env_reply_t *rep);
+void faq_search (void *app, const env_request_t *req, env_reply_t *rep);
+void faq_get (void *app, const env_request_t *req, env_reply_t *rep);
+void faq_update (void *app, const env_request_t *req, env_reply_t *rep);
+
+#endif

@@ -1,0 +1,368 @@
+/* roster: the duty roster (值班表); see roster.h. The gaps of a key post are
+ * computed in SQL with multiranges: the window minus the union (range_agg)
+ * of the post's shifts, so overlapping and adjacent shifts merge for free. */
+#include "roster.h"
+
+#include "jv.h"
+#include "log.h"
+#include "sla.h"
+#include "tickets.h"
+#include "tk_clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_TS(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define S_SHIFT_COLS \
+    "id::text, post, user_id, " S_TS ("starts_at") ", " S_TS ("ends_at") ", key_post::text, " \
+    S_TS ("created_at")
+enum { R_ID, R_POST, R_USER, R_STARTS, R_ENDS, R_KEY, R_CREATED };
+
+#define ROSTER_SHIFT_MAX_S   (31 * 86400)     /* a shift longer than a month is a typo */
+#define ROSTER_WINDOW_MAX_S  (92 * 86400)     /* gaps over at most a quarter */
+#define ROSTER_LIMIT_DEFAULT 50
+#define ROSTER_LIMIT_MAX     500
+
+static const struct {
+    const char *name;
+    const char *sql;
+    bool idempotent;
+} s_statements[] = {
+    { "roster_shift_insert",
+      "INSERT INTO duty_shifts (property_id, post, user_id, starts_at, ends_at, key_post) "
+      "VALUES ($1::uuid, $2::text, $3::text, to_timestamp ($4::bigint), to_timestamp ($5::bigint), "
+      "  $6::boolean) RETURNING " S_SHIFT_COLS, false },
+    { "roster_shift_delete",
+      "DELETE FROM duty_shifts WHERE property_id = $1::uuid AND id = $2::uuid RETURNING id::text", false },
+    /* shifts overlapping [from, to), in start order, keyset (starts_at, id) */
+    { "roster_shift_list",
+      "SELECT " S_SHIFT_COLS ", extract (epoch FROM starts_at)::bigint::text FROM duty_shifts "
+      "WHERE property_id = $1::uuid "
+      "  AND ($2::bigint IS NULL OR ends_at > to_timestamp ($2::bigint)) "
+      "  AND ($3::bigint IS NULL OR starts_at < to_timestamp ($3::bigint)) "
+      "  AND ($4::text IS NULL OR post = $4::text) "
+      "  AND ($5::bigint IS NULL OR (starts_at, id) > (to_timestamp ($5::bigint), $6::uuid)) "
+      "ORDER BY starts_at, id LIMIT $7::int", true },
+    /* every key post (a post with any key_post shift), with its uncovered
+     * intervals in [from, to); a post with none has one row of NULLs */
+    { "roster_gaps",
+      "WITH posts AS ("
+      "  SELECT DISTINCT post FROM duty_shifts WHERE property_id = $1::uuid AND key_post "
+      "    AND ($4::text IS NULL OR post = $4::text)), "
+      "cover AS ("
+      "  SELECT p.post, coalesce (range_agg (tstzrange (s.starts_at, s.ends_at)) "
+      "    FILTER (WHERE s.id IS NOT NULL), '{}'::tstzmultirange) AS m "
+      "  FROM posts p LEFT JOIN duty_shifts s ON s.property_id = $1::uuid AND s.post = p.post "
+      "    AND s.starts_at < to_timestamp ($3::bigint) AND s.ends_at > to_timestamp ($2::bigint) "
+      "  GROUP BY p.post) "
+      "SELECT c.post, " S_TS ("lower (g)") ", " S_TS ("upper (g)") ", "
+      "  (extract (epoch FROM upper (g) - lower (g)) / 60)::bigint::text "
+      "FROM cover c LEFT JOIN LATERAL unnest (tstzmultirange (tstzrange (to_timestamp ($2::bigint), "
+      "  to_timestamp ($3::bigint))) - c.m) g ON true "
+      "ORDER BY c.post, lower (g)", true },
+    /* on duty now; among several, the one with the fewest open tickets, then the earliest start */
+    { "roster_on_duty",
+      "SELECT s.user_id FROM duty_shifts s "
+      "WHERE s.property_id = $1::uuid AND s.post = $2::text "
+      "  AND s.starts_at <= to_timestamp ($3::bigint) AND s.ends_at > to_timestamp ($3::bigint) "
+      "ORDER BY (SELECT count (*) FROM tickets t WHERE t.property_id = $1::uuid "
+      "  AND t.assignee_id = s.user_id AND t.resolved_at IS NULL AND t.closed_at IS NULL), "
+      "  s.starts_at, s.id LIMIT 1", true },
+};
+
+int
+roster_prepare (db_t *db)
+{
+    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
+        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent))
+            return -1;
+    return 0;
+}
+
+int
+roster_on_duty (db_t *db, const char *property_id, const char *post, int64_t now,
+                char user_id[ROSTER_USER_MAX + 1])
+{
+    char at[24];
+    snprintf (at, sizeof at, "%lld", (long long) now);
+    user_id[0] = 0;
+    PGresult *res = db_exec (db, "roster_on_duty", 3, (const char *[]) { property_id, post, at });
+    int rc = -1;
+    if (db_ok (res)) {
+        rc = PQntuples (res) > 0;
+        if (rc)
+            snprintf (user_id, ROSTER_USER_MAX + 1, "%s", PQgetvalue (res, 0, 0));
+    }
+    PQclear (res);
+    return rc;
+}
+
+int
+roster_pick_assignee (db_t *db, const char *property_id, const char *type, int64_t now,
+                      char user_id[ROSTER_USER_MAX + 1])
+{
+    int rc = roster_on_duty (db, property_id, type, now, user_id);
+    if (rc == 0)
+        rc = roster_on_duty (db, property_id, ROSTER_FALLBACK_POST, now, user_id);
+    return rc;
+}
+
+static cJSON *
+s_shift_json (const PGresult *res, int row)
+{
+    cJSON *s = cJSON_CreateObject ();
+    cJSON_AddStringToObject (s, "id", PQgetvalue (res, row, R_ID));
+    cJSON_AddStringToObject (s, "post", PQgetvalue (res, row, R_POST));
+    cJSON_AddStringToObject (s, "user_id", PQgetvalue (res, row, R_USER));
+    cJSON_AddStringToObject (s, "starts_at", PQgetvalue (res, row, R_STARTS));
+    cJSON_AddStringToObject (s, "ends_at", PQgetvalue (res, row, R_ENDS));
+    cJSON_AddBoolToObject (s, "key_post", strcmp (PQgetvalue (res, row, R_KEY), "true") == 0);
+    cJSON_AddStringToObject (s, "created_at", PQgetvalue (res, row, R_CREATED));
+    return s;
+}
+
+/* A time field of obj (RFC 3339) into out; false after a problem. */
+static bool
+s_time (jv_t *v, const cJSON *obj, const char *field, bool required, int64_t *out)
+{
+    const char *s = jv_string (v, obj, field, required, 40);
+    if (!s)
+        return false;
+    if (!sla_parse_time (s, false, out)) {
+        jv_problem (v, field, "must be an RFC 3339 time (2026-11-27T08:00:00Z)");
+        return false;
+    }
+    return true;
+}
+
+void
+roster_shifts_create (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    const char *pid = sla_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    if (!sla_is_manager (req)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only a manager changes the duty roster");
+        return;
+    }
+    jv_t v = JV_INIT;
+    const char *post = NULL, *user = NULL;
+    int64_t starts = 0, ends = 0;
+    bool key = false;
+    if (jv_object (&v, req->data)) {
+        post = jv_string (&v, req->data, "post", JV_REQUIRED, ROSTER_POST_MAX);
+        user = jv_string (&v, req->data, "user_id", JV_REQUIRED, ROSTER_USER_MAX);
+        bool has_s = s_time (&v, req->data, "starts_at", JV_REQUIRED, &starts);
+        bool has_e = s_time (&v, req->data, "ends_at", JV_REQUIRED, &ends);
+        if (has_s && has_e && ends <= starts)
+            jv_problem (&v, "ends_at", "must be after starts_at");
+        else if (has_s && has_e && ends - starts > ROSTER_SHIFT_MAX_S)
+            jv_problem (&v, "ends_at", "a shift lasts at most 31 days");
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive (req->data, "key_post");
+        if (k && !cJSON_IsNull (k) && !cJSON_IsBool (k))
+            jv_problem (&v, "key_post", "must be true or false");
+        key = cJSON_IsTrue (k);
+    }
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid shift");
+        return;
+    }
+    char s_at[24], e_at[24];
+    snprintf (s_at, sizeof s_at, "%lld", (long long) starts);
+    snprintf (e_at, sizeof e_at, "%lld", (long long) ends);
+    PGresult *res = db_exec (app->db, "roster_shift_insert", 6,
+                             (const char *[]) { pid, post, user, s_at, e_at, key ? "true" : "false" });
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else {
+        log_info (req->id, "duty shift %s added in property %s", PQgetvalue (res, 0, R_ID), pid);
+        env_reply_ok (rep, 201, s_shift_json (res, 0));
+    }
+    PQclear (res);
+}
+
+void
+roster_shifts_delete (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    const char *pid = sla_visible_property (req);
+    const char *id = env_param (req, "shift_id");
+    if (!pid || !id || !jv_is_uuid (id)) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such shift");
+        return;
+    }
+    if (!sla_is_manager (req)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only a manager changes the duty roster");
+        return;
+    }
+    PGresult *res = db_exec (app->db, "roster_shift_delete", 2, (const char *[]) { pid, id });
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (PQntuples (res) == 0)
+        env_reply_error (rep, 404, "not_found", NULL, "no such shift");
+    else {
+        log_info (req->id, "duty shift %s removed in property %s", id, pid);
+        env_reply_ok (rep, 204, NULL);
+    }
+    PQclear (res);
+}
+
+/* ?from= ?to= (RFC 3339, or a date: its 00:00 UTC) into the query object's checks. */
+static bool
+s_window (jv_t *v, const cJSON *q, bool required, int64_t *from, int64_t *to, bool *has_from,
+          bool *has_to)
+{
+    *has_from = *has_to = false;
+    const char *f = jv_string (v, q, "from", required, 40);
+    const char *t = jv_string (v, q, "to", required, 40);
+    if (f && !(*has_from = sla_parse_time (f, true, from)))
+        jv_problem (v, "from", "must be an RFC 3339 time or a date YYYY-MM-DD");
+    if (t && !(*has_to = sla_parse_time (t, true, to)))
+        jv_problem (v, "to", "must be an RFC 3339 time or a date YYYY-MM-DD");
+    if (*has_from && *has_to && *to <= *from)
+        jv_problem (v, "to", "must be after from");
+    return jv_ok (v);
+}
+
+void
+roster_shifts_list (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    PGresult *res = NULL;
+    const char *pid = sla_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    static const char *const names[] = { "from", "to", "post", "limit", "cursor", NULL };
+    cJSON *q = sla_query_object (req, names);
+    jv_t v = JV_INIT;
+    int64_t from = 0, to = 0, limit = ROSTER_LIMIT_DEFAULT;
+    bool has_from, has_to;
+    s_window (&v, q, false, &from, &to, &has_from, &has_to);
+    const char *post = jv_string (&v, q, "post", JV_OPTIONAL, ROSTER_POST_MAX);
+    const char *lim = cJSON_GetStringValue (cJSON_GetObjectItem (q, "limit"));
+    if (lim) {
+        char *end;
+        limit = strtoll (lim, &end, 10);
+        if (*end || limit < 1 || limit > ROSTER_LIMIT_MAX)
+            jv_problem (&v, "limit", "must be an integer from 1 to %d", ROSTER_LIMIT_MAX);
+    }
+    /* the cursor is "<epoch of starts_at>_<id>" of the last row given */
+    const char *cursor = cJSON_GetStringValue (cJSON_GetObjectItem (q, "cursor"));
+    char c_at[24] = "", c_id[40] = "";
+    if (cursor) {
+        const char *us = strchr (cursor, '_');
+        char *end;
+        long long at = us ? strtoll (cursor, &end, 10) : 0;
+        if (!us || end != us || !jv_is_uuid (us + 1) || us - cursor > 20)
+            jv_problem (&v, "cursor", "is not a cursor this list gave out");
+        else {
+            snprintf (c_at, sizeof c_at, "%lld", at);
+            snprintf (c_id, sizeof c_id, "%s", us + 1);
+        }
+    }
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+        goto out;
+    }
+    char f_at[24], t_at[24], lim_s[24];
+    snprintf (f_at, sizeof f_at, "%lld", (long long) from);
+    snprintf (t_at, sizeof t_at, "%lld", (long long) to);
+    snprintf (lim_s, sizeof lim_s, "%lld", (long long) limit + 1);
+    res = db_exec (app->db, "roster_shift_list", 7,
+                   (const char *[]) { pid, has_from ? f_at : NULL, has_to ? t_at : NULL, post,
+                                      *c_at ? c_at : NULL, *c_id ? c_id : NULL, lim_s });
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        goto out;
+    }
+    cJSON *body = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (body, "items");
+    int n = PQntuples (res);
+    for (int i = 0; i < n && i < limit; i++)
+        cJSON_AddItemToArray (items, s_shift_json (res, i));
+    if (n > limit) {
+        char next[80];
+        snprintf (next, sizeof next, "%s_%s", PQgetvalue (res, (int) limit - 1, R_CREATED + 1),
+                  PQgetvalue (res, (int) limit - 1, R_ID));
+        cJSON_AddStringToObject (body, "next_cursor", next);
+    }
+    else
+        cJSON_AddNullToObject (body, "next_cursor");
+    env_reply_ok (rep, 200, body);
+out:
+    PQclear (res);
+    cJSON_Delete (q);
+}
+
+void
+roster_gaps (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    PGresult *res = NULL;
+    const char *pid = sla_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    static const char *const names[] = { "from", "to", "post", NULL };
+    cJSON *q = sla_query_object (req, names);
+    jv_t v = JV_INIT;
+    int64_t from = 0, to = 0;
+    bool has_from, has_to;
+    if (s_window (&v, q, true, &from, &to, &has_from, &has_to) && to - from > ROSTER_WINDOW_MAX_S)
+        jv_problem (&v, "to", "the window is at most 92 days");
+    const char *post = jv_string (&v, q, "post", JV_OPTIONAL, ROSTER_POST_MAX);
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid roster window");
+        goto out;
+    }
+    char f_at[24], t_at[24];
+    snprintf (f_at, sizeof f_at, "%lld", (long long) from);
+    snprintf (t_at, sizeof t_at, "%lld", (long long) to);
+    res = db_exec (app->db, "roster_gaps", 4, (const char *[]) { pid, f_at, t_at, post });
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        goto out;
+    }
+    cJSON *body = cJSON_CreateObject ();
+    char text[32];
+    cJSON_AddStringToObject (body, "from", tk_clock_format (from, text));
+    cJSON_AddStringToObject (body, "to", tk_clock_format (to, text));
+    cJSON *posts = cJSON_AddArrayToObject (body, "posts");
+    cJSON *cur = NULL, *gaps = NULL;
+    int64_t total = 0;
+    for (int i = 0; i < PQntuples (res); i++) {
+        const char *p = PQgetvalue (res, i, 0);
+        const char *name = cur ? cJSON_GetStringValue (cJSON_GetObjectItem (cur, "post")) : NULL;
+        if (!name || strcmp (name, p) != 0) {
+            if (cur)
+                cJSON_AddNumberToObject (cur, "uncovered_minutes", (double) total);
+            cur = cJSON_CreateObject ();
+            cJSON_AddStringToObject (cur, "post", p);
+            gaps = cJSON_AddArrayToObject (cur, "gaps");
+            cJSON_AddItemToArray (posts, cur);
+            total = 0;
+        }
+        if (PQgetisnull (res, i, 1))
+            continue;
+        cJSON *g = cJSON_CreateObject ();
+        cJSON_AddStringToObject (g, "from", PQgetvalue (res, i, 1));
+        cJSON_AddStringToObject (g, "to", PQgetvalue (res, i, 2));
+        int64_t minutes = strtoll (PQgetvalue (res, i, 3), NULL, 10);
+        cJSON_AddNumberToObject (g, "minutes", (double) minutes);
+        cJSON_AddItemToArray (gaps, g);
+        total += minutes;
+    }
+    if (cur)
+        cJSON_AddNumberToObject (cur, "uncovered_minutes", (double) total);
+    env_reply_ok (rep, 200, body);
+out:
+    PQclear (res);
+    cJSON_Delete (q);
+}

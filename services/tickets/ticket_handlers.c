@@ -1,0 +1,757 @@
+/* ticket_handlers: tickets.create, .list, .get, .callbacks.list, and what
+ * every tickets handler shares (scope, errors, events). Each handler:
+ * validate -> load -> decide -> store (+ outbox, same transaction) -> reply.
+ * Every query names the property; a property the caller may not see, or a
+ * ticket a technician is not assigned to, answers 404. */
+#include "tickets.h"
+
+#include "faq.h"
+#include "sla.h"
+#include "ticket_store.h"
+#include "tk_clock.h"
+#include "workflow.h"
+
+#include "client.h"
+#include "log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* --- shared ------------------------------------------------------------------ */
+
+const char *
+tk_visible_property (const env_request_t *req)
+{
+    const char *pid = env_param (req, "pid");
+    if (!pid || !jv_is_uuid (pid) || !env_caller_has_property (&req->caller, pid))
+        return NULL;
+    return pid;
+}
+
+bool
+tk_is_technician (const env_request_t *req)
+{
+    return req->caller.role && strcmp (req->caller.role, "technician") == 0;
+}
+
+bool
+tk_is_manager (const env_request_t *req)
+{
+    const char *r = req->caller.role;
+    return r && (strcmp (r, "admin") == 0 || strcmp (r, "manager") == 0);
+}
+
+cJSON *
+tk_detail (const char *field, const char *problem)
+{
+    cJSON *details = cJSON_CreateArray ();
+    cJSON *d = cJSON_CreateObject ();
+    cJSON_AddStringToObject (d, "field", field);
+    cJSON_AddStringToObject (d, "problem", problem);
+    cJSON_AddItemToArray (details, d);
+    return details;
+}
+
+void
+tk_fail (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *what)
+{
+    db_rollback (app->db);
+    PGconn *conn = db_conn (app->db);
+    if (!conn || PQstatus (conn) != CONNECTION_OK) {
+        log_error (req->id, "%s: database connection lost", what);
+        env_reply_error (rep, 503, "service_unavailable", NULL, "database unavailable, try again");
+    }
+    else {
+        log_error (req->id, "%s failed", what);
+        env_reply_error (rep, 500, "internal", NULL, "%s failed", what);
+    }
+}
+
+void
+tk_event (cJSON *events, const char *type, cJSON *data)
+{
+    cJSON *e = cJSON_CreateObject ();
+    cJSON_AddStringToObject (e, "type", type);
+    cJSON_AddItemToObject (e, "data", data);
+    cJSON_AddItemToArray (events, e);
+}
+
+int
+tk_publish (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+            cJSON *events)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach (e, events) {
+        const char *type = cJSON_GetStringValue (cJSON_GetObjectItem (e, "type"));
+        if (outbox_add (app->outbox, type, pid, cJSON_GetObjectItem (e, "data"))) {
+            cJSON_Delete (events);
+            tk_fail (app, req, rep, type);
+            return -1;
+        }
+    }
+    if (db_commit (app->db)) {
+        cJSON_Delete (events);
+        tk_fail (app, req, rep, "commit");
+        return -1;
+    }
+    cJSON_Delete (events);
+    outbox_wake (app->outbox);
+    return 0;
+}
+
+static void
+s_copy (cJSON *to, const cJSON *from, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (from, name);
+    cJSON_AddItemToObject (to, name, v ? cJSON_Duplicate (v, 1) : cJSON_CreateNull ());
+}
+
+cJSON *
+tk_event_data (const cJSON *ticket)
+{
+    cJSON *d = cJSON_CreateObject ();
+    static const char *const fields[] = {
+        "id", "number", "type", "status", "property_id", "unit_id", "unit_code", "party_id",
+        "assignee_id", "priority", "category", "title", "channel", NULL
+    };
+    for (const char *const *f = fields; *f; f++)
+        s_copy (d, ticket, *f);
+    const cJSON *sla = cJSON_GetObjectItemCaseSensitive (ticket, "sla");
+    cJSON *s = cJSON_AddObjectToObject (d, "sla");
+    s_copy (s, sla, "respond_by");
+    s_copy (s, sla, "resolve_by");
+    s_copy (s, sla, "breached");
+    return d;
+}
+
+const char *
+tk_time_param (int64_t us, char out[40])
+{
+    char base[32];
+    int64_t s = us / 1000000, frac = us % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        s -= 1;
+    }
+    tk_clock_format (s, base);
+    /* "2026-11-27T03:14:00Z" -> "2026-11-27T03:14:00.123456Z" */
+    snprintf (out, 40, "%.19s.%06" PRId64 "Z", base, frac);
+    return out;
+}
+
+/* --- the unit, asked of tenants ------------------------------------------------ */
+
+int
+tk_unit_fetch (const env_request_t *req, const char *pid, const char *uid, cJSON **unit,
+               env_reply_t *rep)
+{
+    *unit = NULL;
+    cJSON *body = cJSON_CreateObject ();
+    cJSON *params = cJSON_AddObjectToObject (body, "params");
+    cJSON_AddStringToObject (params, "pid", pid);
+    cJSON_AddStringToObject (params, "uid", uid);
+    cJSON_AddNullToObject (body, "data");
+    env_caller_t caller = { "tickets", "service", NULL };
+    env_reply_t r = { 0 };
+    client_call ("tenants.unit.get", &caller, req->id, req->deadline_ms, body, &r);
+    int rc;
+    if (r.status == 200 && cJSON_IsObject (r.body)) {
+        *unit = r.body;
+        r.body = NULL;
+        rc = 1;
+    }
+    else if (r.status == 404)
+        rc = 0;
+    else {
+        log_warn (req->id, "tenants.unit.get answered %d: %s", r.status, r.message);
+        env_reply_error (rep, 503, "service_unavailable", NULL,
+                         "the tenants service did not answer; try again");
+        rc = -1;
+    }
+    env_reply_reset (&r);
+    return rc;
+}
+
+/* --- create -------------------------------------------------------------------- */
+
+typedef struct {
+    const char *type, *title, *description, *unit_id, *party_id, *channel, *priority, *category;
+    bool resolve_now;
+    const char *faq_id, *answer;
+    cJSON *data;                     /* owned: the type-specific fields kept */
+} s_input_t;
+
+/* A non-negative amount in fen. */
+static void
+s_fen (jv_t *v, const cJSON *obj, const char *field, const char *path, cJSON *keep)
+{
+    int64_t n;
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive (obj, field);
+    if (!x || cJSON_IsNull (x))
+        return;
+    jv_t w = JV_INIT;
+    if (jv_int (&w, obj, field, JV_OPTIONAL, 0, TK_FEE_MAX, &n))
+        cJSON_AddNumberToObject (keep, field, (double) n);
+    else
+        jv_problem (v, path, "must be an integer amount in fen from 0 to %lld", TK_FEE_MAX);
+    jv_reset (&w);
+}
+
+/* An optional string of data, kept when valid. */
+static void
+s_data_string (jv_t *v, const cJSON *obj, const char *field, const char *path, size_t max,
+               cJSON *keep)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive (obj, field);
+    if (!x || cJSON_IsNull (x))
+        return;
+    jv_t w = JV_INIT;
+    const char *s = jv_string (&w, obj, field, JV_OPTIONAL, max);
+    if (s)
+        cJSON_AddStringToObject (keep, field, s);
+    else
+        jv_problem (v, path, "must be a string of 1 to %zu bytes", max);
+    jv_reset (&w);
+}
+
+/* The type-specific data: renovation and item_release know fields; the others take none. */
+static cJSON *
+s_type_data (jv_t *v, const char *type, const cJSON *data)
+{
+    cJSON *keep = cJSON_CreateObject ();
+    if (!data || cJSON_IsNull (data))
+        data = NULL;
+    else if (!cJSON_IsObject (data)) {
+        jv_problem (v, "data", "must be an object");
+        return keep;
+    }
+    if (type && strcmp (type, "renovation") == 0) {
+        s_fen (v, data, "deposit", "data.deposit", keep);
+        s_fen (v, data, "management_fee", "data.management_fee", keep);
+        s_data_string (v, data, "contractor", "data.contractor", 200, keep);
+        s_data_string (v, data, "scope", "data.scope", 4000, keep);
+        const char *dates[] = { "start_date", "end_date" };
+        for (int i = 0; i < 2; i++) {
+            jv_t w = JV_INIT;
+            const char *d = data ? jv_date (&w, data, dates[i], JV_OPTIONAL) : NULL;
+            if (d)
+                cJSON_AddStringToObject (keep, dates[i], d);
+            else if (!jv_ok (&w))
+                jv_problem (v, i ? "data.end_date" : "data.start_date", "must be a date YYYY-MM-DD");
+            jv_reset (&w);
+        }
+    }
+    else if (type && strcmp (type, "item_release") == 0) {
+        const cJSON *items = data ? cJSON_GetObjectItemCaseSensitive (data, "items") : NULL;
+        int n = cJSON_GetArraySize (items);
+        if (!cJSON_IsArray (items) || n < 1 || n > 100)
+            jv_problem (v, "data.items", "must list 1 to 100 items (strings of 1 to 200 bytes)");
+        else {
+            cJSON *out = cJSON_AddArrayToObject (keep, "items");
+            const cJSON *it;
+            cJSON_ArrayForEach (it, items) {
+                const char *s = cJSON_GetStringValue (it);
+                size_t len = s ? strlen (s) : 0;
+                if (!s || len < 1 || len > 200 || !jv_is_utf8 (s, len)) {
+                    jv_problem (v, "data.items", "must list 1 to 100 items (strings of 1 to 200 bytes)");
+                    break;
+                }
+                cJSON_AddItemToArray (out, cJSON_CreateString (s));
+            }
+        }
+        s_data_string (v, data, "carrier", "data.carrier", 100, keep);
+    }
+    else if (data && cJSON_GetArraySize (data) > 0)
+        jv_problem (v, "data", "only renovation and item_release tickets take data");
+    return keep;
+}
+
+/* An optional text: "" and null mean none. */
+static const char *
+s_opt_text (jv_t *v, const cJSON *data, const char *field, size_t max)
+{
+    const char *s = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (data, field));
+    if (s && !*s)
+        return NULL;
+    return jv_string (v, data, field, JV_OPTIONAL, max);
+}
+
+static bool
+s_create_input (jv_t *v, const cJSON *data, s_input_t *in)
+{
+    memset (in, 0, sizeof *in);
+    if (!jv_object (v, data))
+        return false;
+    in->type = jv_enum (v, data, "type", JV_REQUIRED, wf_types);
+    in->title = jv_string (v, data, "title", JV_REQUIRED, TK_TITLE_MAX);
+    in->description = s_opt_text (v, data, "description", TK_TEXT_MAX);
+    in->unit_id = jv_uuid (v, data, "unit_id", JV_OPTIONAL);
+    in->party_id = jv_uuid (v, data, "party_id", JV_OPTIONAL);
+    in->channel = jv_enum (v, data, "channel", JV_OPTIONAL, wf_channels);
+    in->priority = jv_enum (v, data, "priority", JV_OPTIONAL, wf_priorities);
+    in->category = s_opt_text (v, data, "category", TK_CATEGORY_MAX);
+    const cJSON *now = cJSON_GetObjectItemCaseSensitive (data, "resolve_now");
+    if (now && !cJSON_IsNull (now) && !cJSON_IsBool (now))
+        jv_problem (v, "resolve_now", "must be true or false");
+    in->resolve_now = cJSON_IsTrue (now);
+    in->faq_id = jv_uuid (v, data, "faq_id", JV_OPTIONAL);
+    in->answer = s_opt_text (v, data, "answer", TK_TEXT_MAX);
+    bool inquiry = in->type && strcmp (in->type, "inquiry") == 0;
+    if (in->type && !inquiry) {
+        if (in->resolve_now)
+            jv_problem (v, "resolve_now", "only an inquiry is resolved at creation");
+        if (in->faq_id)
+            jv_problem (v, "faq_id", "only an inquiry is answered from the FAQ");
+        if (in->answer)
+            jv_problem (v, "answer", "only an inquiry takes an answer");
+    }
+    else if (inquiry && !in->resolve_now && (in->faq_id || in->answer))
+        jv_problem (v, "resolve_now", "must be true when an answer or faq_id is given");
+    in->data = s_type_data (v, in->type, cJSON_GetObjectItemCaseSensitive (data, "data"));
+    if (!in->channel)
+        in->channel = "phone";
+    if (!in->priority)
+        in->priority = "normal";
+    return jv_ok (v);
+}
+
+void
+tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    PGresult *res = NULL;
+    cJSON *unit = NULL, *events = NULL;
+    s_input_t in = { 0 };
+    const char *pid = tk_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    if (tk_is_technician (req) || !req->caller.role || strcmp (req->caller.role, "integration") == 0) {
+        env_reply_error (rep, 403, "forbidden", NULL, "the front desk or a manager opens tickets");
+        return;
+    }
+    jv_t v = JV_INIT;
+    if (!s_create_input (&v, req->data, &in)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid ticket");
+        goto out;
+    }
+    /* the unit must be one of this property's: tenants knows */
+    const char *unit_code = NULL;
+    if (in.unit_id) {
+        int found = tk_unit_fetch (req, pid, in.unit_id, &unit, rep);
+        if (found < 0)
+            goto out;
+        if (found == 0) {
+            env_reply_error (rep, 422, "validation_failed", tk_detail ("unit_id", "no such unit"),
+                             "invalid ticket");
+            goto out;
+        }
+        unit_code = cJSON_GetStringValue (cJSON_GetObjectItem (unit, "code"));
+    }
+
+    int64_t now_us = tk_clock_now_us ();
+    char now[40];
+    tk_time_param (now_us, now);
+
+    if (db_begin (app->db)) {
+        tk_fail (app, req, rep, "begin");
+        goto out;
+    }
+    const char *prefix = wf_prefix (in.type);
+    res = tk_counter_next (app->db, pid, prefix, now, TK_NUMBER_TIMEZONE);
+    if (!db_ok (res) || PQntuples (res) != 1) {
+        db_reply_error (res, rep, req->id);
+        db_rollback (app->db);
+        goto out;
+    }
+    char number[48];
+    snprintf (number, sizeof number, "%s-%s-%06lld", prefix, PQgetvalue (res, 0, 1),
+              strtoll (PQgetvalue (res, 0, 0), NULL, 10));
+    PQclear (res);
+    res = NULL;
+
+    sla_terms_t terms;
+    if (sla_terms_for_ticket (app->db, pid, in.type, in.priority, now_us / 1000000, &terms)) {
+        tk_fail (app, req, rep, "sla terms");
+        goto out;
+    }
+    char rmin[16], smin[16], wmin[16], rby[40], sby[40];
+    snprintf (rmin, sizeof rmin, "%d", terms.respond_minutes);
+    snprintf (smin, sizeof smin, "%d", terms.resolve_minutes);
+    snprintf (wmin, sizeof wmin, "%d", terms.warn_minutes);
+    tk_time_param (terms.respond_by * 1000000, rby);
+    tk_time_param (terms.resolve_by * 1000000, sby);
+
+    if (in.resolve_now && in.answer)
+        cJSON_AddStringToObject (in.data, "answer", in.answer);
+    if (in.resolve_now && in.faq_id) {
+        int hit = faq_record_hit (app->db, pid, in.faq_id);
+        if (hit < 0) {
+            tk_fail (app, req, rep, "faq hit");
+            goto out;
+        }
+        if (hit == 0) {
+            db_rollback (app->db);
+            env_reply_error (rep, 422, "validation_failed",
+                             tk_detail ("faq_id", "no such FAQ entry in this property"), "invalid ticket");
+            goto out;
+        }
+    }
+    char *data_text = cJSON_PrintUnformatted (in.data);
+    tk_ticket_new_t t = {
+        .number = number, .type = in.type, .status = in.resolve_now ? "resolved" : "new",
+        .title = in.title, .description = in.description, .unit_id = in.unit_id,
+        .unit_code = unit_code, .party_id = in.party_id, .channel = in.channel,
+        .priority = in.priority, .category = in.category, .assignee_id = NULL,
+        .faq_id = in.resolve_now ? in.faq_id : NULL, .created_by = req->caller.user_id,
+        .created_at = now, .respond_minutes = rmin, .resolve_minutes = smin, .warn_minutes = wmin,
+        .calendar_id = terms.calendar_id[0] ? terms.calendar_id : NULL,
+        .respond_by = rby, .resolve_by = sby,
+        .responded_at = in.resolve_now ? now : NULL, .resolved_at = in.resolve_now ? now : NULL,
+        .data = data_text,
+    };
+    res = tk_ticket_insert (app->db, pid, &t);
+    free (data_text);
+    if (!db_ok (res) || PQntuples (res) != 1) {
+        db_reply_error (res, rep, req->id);
+        db_rollback (app->db);
+        goto out;
+    }
+    char tid[64];
+    snprintf (tid, sizeof tid, "%s", PQgetvalue (res, 0, 0));
+    PQclear (res);
+    res = tk_timeline_add (app->db, pid, tid, now, req->caller.user_id, req->caller.role, "create",
+                           NULL, "new", NULL, false, NULL);
+    if (!db_ok (res)) {
+        tk_fail (app, req, rep, "timeline");
+        goto out;
+    }
+    if (in.resolve_now) {
+        cJSON *d = cJSON_CreateObject ();
+        if (in.faq_id)
+            cJSON_AddStringToObject (d, "faq_id", in.faq_id);
+        char *dt = cJSON_PrintUnformatted (d);
+        cJSON_Delete (d);
+        PQclear (res);
+        res = tk_timeline_add (app->db, pid, tid, now, req->caller.user_id, req->caller.role,
+                               "resolve", "new", "resolved", in.answer, false, dt);
+        free (dt);
+        if (!db_ok (res)) {
+            tk_fail (app, req, rep, "timeline");
+            goto out;
+        }
+    }
+    PQclear (res);
+    res = tk_ticket_get (app->db, pid, tid, now, false);
+    if (!db_ok (res) || PQntuples (res) != 1) {
+        tk_fail (app, req, rep, "read back");
+        goto out;
+    }
+    cJSON *ticket = tk_ticket_json (res, 0);
+    events = cJSON_CreateArray ();
+    tk_event (events, "ticket.created", tk_event_data (ticket));
+    if (in.resolve_now)
+        tk_event (events, "ticket.resolved", tk_event_data (ticket));
+    int rc = tk_publish (app, req, rep, pid, events);
+    events = NULL;
+    if (rc) {
+        cJSON_Delete (ticket);
+        goto out;
+    }
+    log_info (req->id, "ticket %s (%s) created in property %s", number, tid, pid);
+    env_reply_ok (rep, 201, ticket);
+out:
+    PQclear (res);
+    cJSON_Delete (unit);
+    cJSON_Delete (events);
+    cJSON_Delete (in.data);
+}
+
+/* --- list ---------------------------------------------------------------------- */
+
+/* Cursors: hex of "created_at|id" (opaque to clients). */
+static char *
+s_cursor_encode (const char *at, const char *id)
+{
+    size_t n = strlen (at) + 1 + strlen (id);
+    char *out = malloc (2 * n + 1);
+    if (!out)
+        return NULL;
+    char *o = out;
+    for (const char *s = at; *s; s++, o += 2)
+        sprintf (o, "%02x", (unsigned char) *s);
+    sprintf (o, "%02x", '|');
+    o += 2;
+    for (const char *s = id; *s; s++, o += 2)
+        sprintf (o, "%02x", (unsigned char) *s);
+    *o = 0;
+    return out;
+}
+
+/* Fills at[40] and id[37]; false when the cursor is not one we gave out. */
+static bool
+s_cursor_decode (const char *cursor, char at[40], char id[37])
+{
+    char buf[80];
+    size_t n = strlen (cursor);
+    if (n == 0 || n % 2 || n / 2 >= sizeof buf)
+        return false;
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned x;
+        if (sscanf (cursor + 2 * i, "%2x", &x) != 1)
+            return false;
+        buf[i] = (char) x;
+    }
+    buf[n / 2] = 0;
+    if (strlen (buf) != n / 2)
+        return false;
+    char *bar = strchr (buf, '|');
+    if (!bar || bar - buf < 20 || bar - buf > 39 || !jv_is_uuid (bar + 1))
+        return false;
+    for (const char *s = buf; s < bar; s++)
+        if (!strchr ("0123456789-T:.Z", *s))
+            return false;
+    memcpy (at, buf, (size_t) (bar - buf));
+    at[bar - buf] = 0;
+    snprintf (id, 37, "%s", bar + 1);
+    return true;
+}
+
+static bool
+s_limit (const char *s, int *out)
+{
+    *out = TK_LIMIT_DEFAULT;
+    if (!s || !*s)
+        return true;
+    char *end;
+    long n = strtol (s, &end, 10);
+    if (*end || end == s || n < 1 || n > TK_LIMIT_MAX || s[0] == '+' || s[0] == ' ')
+        return false;
+    *out = (int) n;
+    return true;
+}
+
+/* ?limit and ?cursor; false after adding problems to v. */
+static bool
+s_page_params (jv_t *v, const env_request_t *req, int *limit, char at[40], char id[37])
+{
+    if (!s_limit (env_param (req, "limit"), limit))
+        jv_problem (v, "limit", "must be an integer from 1 to %d", TK_LIMIT_MAX);
+    const char *cursor = env_param (req, "cursor");
+    at[0] = id[0] = 0;
+    if (cursor && *cursor && !s_cursor_decode (cursor, at, id))
+        jv_problem (v, "cursor", "is not a cursor this list gave out");
+    return jv_ok (v);
+}
+
+/* {"items","next_cursor"} from rows fetched with limit + 1; key_col: the keyset's time. */
+static cJSON *
+s_page (const PGresult *res, int limit, int key_col)
+{
+    cJSON *body = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (body, "items");
+    int n = PQntuples (res);
+    for (int i = 0; i < n && i < limit; i++)
+        cJSON_AddItemToArray (items, tk_ticket_json (res, i));
+    char *next = n > limit ? s_cursor_encode (PQgetvalue (res, limit - 1, key_col),
+                                              PQgetvalue (res, limit - 1, TK_C_ID)) : NULL;
+    if (next)
+        cJSON_AddStringToObject (body, "next_cursor", next);
+    else
+        cJSON_AddNullToObject (body, "next_cursor");
+    free (next);
+    return body;
+}
+
+/* A query value, or NULL when absent or empty. */
+static const char *
+s_query (const env_request_t *req, const char *name)
+{
+    const char *s = env_param (req, name);
+    return s && *s ? s : NULL;
+}
+
+void
+tk_tickets_list (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    const char *pid = tk_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    jv_t v = JV_INIT;
+    int limit;
+    char at[40], id[37];
+    s_page_params (&v, req, &limit, at, id);
+    /* query values arrive as strings: check them as body fields are */
+    cJSON *q = cJSON_CreateObject ();
+    const char *names[] = { "status", "type", "assignee_id", "unit_id", "q" };
+    for (int i = 0; i < 5; i++)
+        if (s_query (req, names[i]))
+            cJSON_AddStringToObject (q, names[i], s_query (req, names[i]));
+    const char *status = jv_enum (&v, q, "status", JV_OPTIONAL, wf_statuses);
+    const char *type = jv_enum (&v, q, "type", JV_OPTIONAL, wf_types);
+    const char *assignee = jv_string (&v, q, "assignee_id", JV_OPTIONAL, TK_USER_ID_MAX);
+    const char *unit = jv_uuid (&v, q, "unit_id", JV_OPTIONAL);
+    const char *text = jv_string (&v, q, "q", JV_OPTIONAL, TK_QUERY_MAX);
+    const char *overdue = s_query (req, "overdue");
+    if (overdue && strcmp (overdue, "true") != 0 && strcmp (overdue, "false") != 0)
+        jv_problem (&v, "overdue", "must be true or false");
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+        cJSON_Delete (q);
+        return;
+    }
+    /* a technician sees the tickets assigned to them, whatever they ask for */
+    if (tk_is_technician (req))
+        assignee = req->caller.user_id;
+    char now[40];
+    tk_time_param (tk_clock_now_us (), now);
+    PGresult *res = tk_ticket_list (app->db, pid, status, type, assignee, unit,
+                                    overdue && strcmp (overdue, "true") == 0, text, now,
+                                    *at ? at : NULL, *id ? id : NULL, limit + 1);
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else
+        env_reply_ok (rep, 200, s_page (res, limit, TK_C_CREATED_AT));
+    PQclear (res);
+    cJSON_Delete (q);
+}
+
+/* --- get ----------------------------------------------------------------------- */
+
+/* The ticket with its timeline and feedback, as GET answers it; NULL on a
+ * database error. res: the ticket row. */
+cJSON *
+tk_ticket_full (tickets_t *app, const char *pid, const PGresult *res)
+{
+    const char *tid = PQgetvalue (res, 0, TK_C_ID);
+    PGresult *tl = tk_timeline_list (app->db, pid, tid, true);
+    PGresult *fb = db_ok (tl) ? tk_feedback_get (app->db, pid, tid) : NULL;
+    cJSON *t = NULL;
+    if (db_ok (tl) && db_ok (fb)) {
+        t = tk_ticket_json (res, 0);
+        cJSON *items = cJSON_AddArrayToObject (t, "timeline");
+        for (int i = 0; i < PQntuples (tl); i++)
+            cJSON_AddItemToArray (items, tk_timeline_json (tl, i));
+        if (PQntuples (fb) == 1)
+            cJSON_AddItemToObject (t, "feedback", tk_feedback_json (fb, 0));
+        else
+            cJSON_AddNullToObject (t, "feedback");
+    }
+    PQclear (tl);
+    PQclear (fb);
+    return t;
+}
+
+/* The path's ticket row (0 or 1 rows) for this caller: a technician finds
+ * only theirs. NULL after answering (404, or the database's error). */
+PGresult *
+tk_load (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char **pid,
+         const char *now, bool for_update)
+{
+    *pid = tk_visible_property (req);
+    const char *tid = env_param (req, "tid");
+    if (!*pid || !tid || !jv_is_uuid (tid)) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such ticket");
+        return NULL;
+    }
+    PGresult *res = tk_ticket_get (app->db, *pid, tid, now, for_update);
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        PQclear (res);
+        return NULL;
+    }
+    const char *assignee = PQntuples (res) == 1 ? tk_value (res, 0, TK_C_ASSIGNEE) : NULL;
+    if (PQntuples (res) != 1
+        || (tk_is_technician (req) && (!assignee || strcmp (assignee, req->caller.user_id) != 0))) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such ticket");
+        PQclear (res);
+        return NULL;
+    }
+    return res;
+}
+
+void
+tk_tickets_get (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    const char *pid;
+    char now[40];
+    tk_time_param (tk_clock_now_us (), now);
+    PGresult *res = tk_load (app, req, rep, &pid, now, false);
+    if (!res)
+        return;
+    cJSON *t = tk_ticket_full (app, pid, res);
+    if (t)
+        env_reply_ok (rep, 200, t);
+    else
+        tk_fail (app, req, rep, "read ticket");
+    PQclear (res);
+}
+
+/* --- callbacks (待回访) ----------------------------------------------------------- */
+
+void
+tk_callbacks_list (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    const char *pid = tk_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    if (tk_is_technician (req)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "follow-up calls are the front desk's");
+        return;
+    }
+    jv_t v = JV_INIT;
+    int limit;
+    char at[40], id[37];
+    if (!s_page_params (&v, req, &limit, at, id)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+        return;
+    }
+    int64_t now_us = tk_clock_now_us ();
+    char now[40], before[40];
+    tk_time_param (now_us, now);
+    tk_time_param (now_us - app->callback_after_s * 1000000, before);
+    PGresult *res = tk_callbacks_due (app->db, pid, before, now, *at ? at : NULL, *id ? id : NULL,
+                                       limit + 1);
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else
+        env_reply_ok (rep, 200, s_page (res, limit, TK_C_RESOLVED_AT));
+    PQclear (res);
+}
+
+/* --- service-to-service -------------------------------------------------------- */
+
+void
+tk_events_read (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    outbox_read (app->outbox, req, rep);
+}
+
+void
+tk_ping (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    (void) req;
+    tickets_t *app = app_;
+    if (!db_alive (app->db)) {
+        env_reply_error (rep, 503, "service_unavailable", NULL, "database unavailable");
+        return;
+    }
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddStringToObject (body, "service", "tickets");
+    cJSON_AddNumberToObject (body, "pid", (double) getpid ());
+    cJSON_AddStringToObject (body, "db", "ok");
+    env_reply_ok (rep, 200, body);
+}

@@ -1,0 +1,98 @@
+/* ticket_store: the SQL of tickets, their timeline, feedback and number
+ * counters, in one place (sla.c, roster.c, faq.c keep theirs), and the row
+ * -> JSON conversions. Every function returns db_exec's result: check
+ * db_ok, PQclear it. Every statement names the property.
+ *
+ * Times cross as text: RFC 3339 with microseconds ("2026-11-27T03:14:00.123456Z",
+ * tk_time_param) in and out, so a value read can be written back exactly. */
+#ifndef TK_TICKET_STORE_H
+#define TK_TICKET_STORE_H
+
+#include "db.h"
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Columns of a ticket row (tk_ticket_get, tk_ticket_list, tk_callbacks_list). */
+enum {
+    TK_C_ID, TK_C_PROPERTY, TK_C_NUMBER, TK_C_TYPE, TK_C_STATUS, TK_C_TITLE, TK_C_DESCRIPTION,
+    TK_C_UNIT, TK_C_UNIT_CODE, TK_C_PARTY, TK_C_CHANNEL, TK_C_PRIORITY, TK_C_CATEGORY,
+    TK_C_ASSIGNEE, TK_C_ESCALATED_TO, TK_C_ESCALATED_AT, TK_C_FAQ, TK_C_CREATED_BY,
+    TK_C_CREATED_AT, TK_C_UPDATED_AT, TK_C_RESPOND_MIN, TK_C_RESOLVE_MIN, TK_C_WARN_MIN,
+    TK_C_CALENDAR, TK_C_RESPOND_BY, TK_C_RESOLVE_BY, TK_C_RESPONDED_AT, TK_C_RESOLVED_AT,
+    TK_C_CLOSED_AT, TK_C_HOLD_SINCE, TK_C_FEE_AMOUNT, TK_C_FEE_ITEM, TK_C_DATA,
+    TK_C_RESPOND_BY_S, TK_C_RESOLVE_BY_S, TK_C_HOLD_SINCE_S,       /* epoch seconds */
+    TK_C_HELD_FROM, TK_C_HAS_FEEDBACK, TK_C_RESPOND_BREACHED, TK_C_RESOLVE_BREACHED,
+    TK_C_COUNT
+};
+
+/* What a new ticket is; NULL = SQL NULL. Times are tk_time_param text. */
+typedef struct {
+    const char *number, *type, *status, *title, *description, *unit_id, *unit_code, *party_id;
+    const char *channel, *priority, *category, *assignee_id, *faq_id, *created_by, *created_at;
+    const char *respond_minutes, *resolve_minutes, *warn_minutes, *calendar_id;
+    const char *respond_by, *resolve_by, *responded_at, *resolved_at, *data;
+} tk_ticket_new_t;
+
+/* The columns an action may change; NULL = SQL NULL. */
+typedef struct {
+    const char *status, *assignee_id, *escalated_to, *escalated_at, *responded_at, *resolved_at;
+    const char *closed_at, *hold_since, *respond_by, *resolve_by, *fee_amount, *fee_item_code;
+    const char *data, *updated_at;
+} tk_ticket_change_t;
+
+/* Registers the statements; 0 or -1. */
+int tk_store_prepare (db_t *db);
+
+/* The next number of (property, prefix) in the year of `at` in timezone tz:
+ * one row (last, year). Locks the counter row until the transaction ends. */
+PGresult *tk_counter_next (db_t *db, const char *property_id, const char *prefix,
+                           const char *at, const char *tz);
+
+/* One row: the new id. */
+PGresult *tk_ticket_insert (db_t *db, const char *property_id, const tk_ticket_new_t *t);
+
+/* The ticket (0 or 1 row of TK_C_* columns). now: for the breached flags. */
+PGresult *tk_ticket_get (db_t *db, const char *property_id, const char *id, const char *now,
+                         bool for_update);
+
+/* One row (the id) when it changed. */
+PGresult *tk_ticket_update (db_t *db, const char *property_id, const char *id,
+                            const tk_ticket_change_t *c);
+
+/* Filters NULL = any. overdue: open, not on hold, resolve_by before now.
+ * after_at/after_id: the keyset to continue after (newest first), or NULL. */
+PGresult *tk_ticket_list (db_t *db, const char *property_id, const char *status, const char *type,
+                          const char *assignee_id, const char *unit_id, bool overdue, const char *q,
+                          const char *now, const char *after_at, const char *after_id, int limit);
+
+/* Resolved tickets without feedback, resolved at or before `before`, oldest first. */
+PGresult *tk_callbacks_due (db_t *db, const char *property_id, const char *before,
+                             const char *now, const char *after_at, const char *after_id, int limit);
+
+/* One timeline row (TK_T_* columns) inserted. data: JSON text or NULL ("{}"). */
+PGresult *tk_timeline_add (db_t *db, const char *property_id, const char *ticket_id, const char *at,
+                           const char *actor_id, const char *actor_role, const char *action,
+                           const char *from_status, const char *to_status, const char *note,
+                           bool internal, const char *data);
+/* The timeline, oldest first; internal entries only when with_internal. */
+PGresult *tk_timeline_list (db_t *db, const char *property_id, const char *ticket_id,
+                            bool with_internal);
+enum { TK_T_ID, TK_T_AT, TK_T_ACTOR, TK_T_ROLE, TK_T_ACTION, TK_T_FROM, TK_T_TO, TK_T_NOTE,
+       TK_T_INTERNAL, TK_T_DATA };
+
+/* One row (TK_F_* columns) when recorded, none when the ticket has one already. */
+PGresult *tk_feedback_add (db_t *db, const char *property_id, const char *ticket_id, int rating,
+                           const char *comment, const char *called_by, const char *at);
+PGresult *tk_feedback_get (db_t *db, const char *property_id, const char *ticket_id);
+enum { TK_F_RATING, TK_F_COMMENT, TK_F_CALLED_BY, TK_F_AT };
+
+/* Rows as the API's JSON. */
+cJSON *tk_ticket_json (const PGresult *res, int row);
+cJSON *tk_timeline_json (const PGresult *res, int row);
+cJSON *tk_feedback_json (const PGresult *res, int row);
+
+/* A column's value, or NULL for SQL NULL (borrowed from res). */
+const char *tk_value (const PGresult *res, int row, int col);
+
+#endif

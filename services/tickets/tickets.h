@@ -1,0 +1,96 @@
+/* tickets: the service desk (工单): tickets of every type, their workflows,
+ * timeline, comments and follow-up calls; SLA, roster, FAQ and reports live
+ * in sla.h, roster.h, faq.h. One worker process: one libuv loop, one broker
+ * link, one PostgreSQL connection to schema "tickets". */
+#ifndef TK_TICKETS_H
+#define TK_TICKETS_H
+
+#include "db.h"
+#include "envelope.h"
+#include "jv.h"
+#include "outbox.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TK_TITLE_MAX          500    /* bytes; the CHECKs of migrations/001_init.sql */
+#define TK_TEXT_MAX           65536  /* description, note, comment body, answer */
+#define TK_CATEGORY_MAX       64
+#define TK_USER_ID_MAX        128    /* assignee ids are the gateway's user ids */
+#define TK_FEEDBACK_COMMENT_MAX 4000
+#define TK_QUERY_MAX          100    /* ?q= */
+#define TK_LIMIT_DEFAULT      50
+#define TK_LIMIT_MAX          500
+#define TK_FEE_MAX            100000000000LL   /* fen: a billion yuan is a typo */
+#define TK_NUMBER_TIMEZONE    "Asia/Shanghai"  /* the year of a ticket number */
+#define TK_CALLBACK_AFTER_MIN_DEFAULT 60       /* PM_CALLBACK_AFTER_MINUTES */
+
+/* What every handler gets as its app pointer. */
+typedef struct {
+    db_t *db;
+    outbox_t *outbox;
+    int64_t callback_after_s;        /* a resolved ticket waits this long for its follow-up call */
+} tickets_t;
+
+/* ticket_handlers.c */
+void tk_tickets_create (void *app, const env_request_t *req, env_reply_t *rep);
+void tk_tickets_list (void *app, const env_request_t *req, env_reply_t *rep);
+void tk_tickets_get (void *app, const env_request_t *req, env_reply_t *rep);
+void tk_callbacks_list (void *app, const env_request_t *req, env_reply_t *rep);
+void tk_events_read (void *app, const env_request_t *req, env_reply_t *rep);
+void tk_ping (void *app, const env_request_t *req, env_reply_t *rep);
+
+/* ticket_actions.c */
+void tk_actions_create (void *app, const env_request_t *req, env_reply_t *rep);
+void tk_comments_create (void *app, const env_request_t *req, env_reply_t *rep);
+void tk_feedback_create (void *app, const env_request_t *req, env_reply_t *rep);
+
+/* --- shared by the handlers (ticket_handlers.c) --- */
+
+/* The path's {pid} when the caller may see it, else NULL (answer 404). */
+const char *tk_visible_property (const env_request_t *req);
+
+/* True for the technician role: they see and act on their own tickets only. */
+bool tk_is_technician (const env_request_t *req);
+/* True for admin and manager. */
+bool tk_is_manager (const env_request_t *req);
+
+/* A details array with one {"field","problem"}. */
+cJSON *tk_detail (const char *field, const char *problem);
+
+/* Answers a failed write: rolls back, then 503 when the connection is gone
+ * and 500 otherwise. */
+void tk_fail (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *what);
+
+/* Writes the events (an array of {"type","data"}, consumed) and commits;
+ * 0, or -1 after rolling back and filling rep. */
+int tk_publish (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                cJSON *events);
+
+/* Appends {"type","data"} to events. data consumed. */
+void tk_event (cJSON *events, const char *type, cJSON *data);
+
+/* The ticket summary events carry, from a ticket's JSON (borrowed). */
+cJSON *tk_event_data (const cJSON *ticket);
+
+/* RFC 3339 text with microseconds of a tk_clock_now_us () time
+ * ("2026-11-27T03:14:00.123456Z"), as ticket_store takes times. */
+const char *tk_time_param (int64_t us, char out[40]);
+
+/* Asks tenants for the unit (tenants.unit.get, as role "service"): 1 found
+ * (*unit is the Unit with occupants, the caller's to free), 0 no such unit in
+ * this property, -1 tenants did not answer (rep holds a 503). */
+int tk_unit_fetch (const env_request_t *req, const char *pid, const char *uid, cJSON **unit,
+                   env_reply_t *rep);
+
+/* The path's ticket (one row of ticket_store's TK_C_* columns) for this
+ * caller: a technician finds only the tickets assigned to them. NULL after
+ * answering (404, or the database's error). now: tk_time_param text. */
+PGresult *tk_load (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char **pid,
+                   const char *now, bool for_update);
+
+/* The ticket of a tk_load row with its "timeline" and "feedback", as GET
+ * answers it; NULL on a database error. */
+cJSON *tk_ticket_full (tickets_t *app, const char *pid, const PGresult *res);
+
+#endif

@@ -1,0 +1,91 @@
+/* workflow: what may happen to a ticket, as data plus pure functions.
+ *
+ * One table per flow of (from status, action) -> to status; the types share
+ * flows (repair, complaint, inquiry, renovation, item_release, and the simple
+ * flow of suggestion, move_in, move_out, parking, other). No database, no
+ * clock: tests/unit/test_tk_workflow.c drives it directly.
+ *
+ *   wf_context_t ctx = { .held_from = "assigned", .has_feedback = false };
+ *   wf_result_t r;
+ *   switch (wf_next ("repair", "on_hold", "resume", &ctx, &r)) { case WF_OK: r.to ... }
+ *
+ * Decisions a reader might look for:
+ * - `assign` from `new` also accepts the ticket (it counts as the first
+ *   response); `assign` from assigned or in_progress is a reassignment and
+ *   lands in `assigned` (the new person starts again).
+ * - Every move out of `new` except `cancel` is the first response (WF_RESPONDS).
+ * - `hold` remembers the status it left (the caller keeps it: the hold's
+ *   timeline row); `resume` goes back there.
+ * - `reopen` (resolved -> in_progress, or accepted for the flows without work
+ *   in progress) clears the resolution; a complaint cannot `close` without a
+ *   feedback (WF_NEEDS_FEEDBACK); `reject` needs a note (WF_NEEDS_NOTE).
+ * - `escalate` (complaint) and `inspect` (renovation) keep the status. */
+#ifndef TK_WORKFLOW_H
+#define TK_WORKFLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* NULL-terminated lists of the API's values. */
+extern const char *const wf_types[];       /* repair complaint inquiry suggestion renovation ... */
+extern const char *const wf_channels[];    /* phone walk_in app wechat email hotline patrol */
+extern const char *const wf_priorities[];  /* low normal high urgent */
+extern const char *const wf_actions[];     /* every action of any flow */
+extern const char *const wf_statuses[];    /* every status of any flow */
+
+#define WF_MAX_ALLOWED 16                  /* actions possible from one status, at most */
+
+/* What a transition does besides changing the status (bit flags). */
+#define WF_RESPONDS        (1u << 0)       /* first response: responded_at if unset */
+#define WF_RESOLVES        (1u << 1)       /* resolved_at = now */
+#define WF_CLOSES          (1u << 2)       /* closed_at = now (final) */
+#define WF_HOLDS           (1u << 3)       /* hold_since = now; the SLA clock stops */
+#define WF_RESUMES         (1u << 4)       /* hold_since cleared; deadlines shifted */
+#define WF_UNRESOLVES      (1u << 5)       /* reopen: resolved_at cleared */
+#define WF_ASSIGNS         (1u << 6)       /* sets the assignee (given, or on duty) */
+#define WF_ESCALATES       (1u << 7)       /* escalated_to / escalated_at */
+#define WF_MANAGER_ONLY    (1u << 8)       /* admin or manager (item_release approve: or the party of record) */
+
+typedef struct {
+    const char *held_from;                 /* on_hold: the status the hold left, else NULL */
+    bool has_feedback;                     /* a follow-up call is recorded */
+    bool has_note;                         /* the action carries a non-empty note */
+} wf_context_t;
+
+typedef struct {
+    const char *to;                        /* the new status (static string) */
+    unsigned effects;                      /* WF_* flags */
+} wf_result_t;
+
+typedef enum {
+    WF_OK = 0,
+    WF_UNKNOWN_TYPE,                       /* 422 */
+    WF_UNKNOWN_ACTION,                     /* 422: not an action of any flow */
+    WF_NOT_ALLOWED,                        /* 409 invalid_transition */
+    WF_NEEDS_FEEDBACK,                     /* 409 invalid_transition: complaint close */
+    WF_NEEDS_NOTE                          /* 422: reject without a reason */
+} wf_verdict_t;
+
+/* True when value is in the NULL-terminated list. */
+bool wf_in (const char *const *list, const char *value);
+
+/* The number prefix of a type ("BX" for repair), or NULL for an unknown type. */
+const char *wf_prefix (const char *type);
+
+/* Decides a move. out is filled only on WF_OK. */
+wf_verdict_t wf_next (const char *type, const char *status, const char *action,
+                      const wf_context_t *ctx, wf_result_t *out);
+
+/* The actions the flow allows from status, in table order, into out[cap];
+ * returns how many. Actions refused only for a missing feedback or note are
+ * still listed (the caller explains those). */
+size_t wf_allowed (const char *type, const char *status, const wf_context_t *ctx,
+                   const char *out[], size_t cap);
+
+/* "accept, assign, cancel" (or "none") into buf; returns buf. */
+const char *wf_allowed_text (const char *const *actions, size_t n, char *buf, size_t cap);
+
+/* True for a status nothing more happens to (closed cancelled rejected released refused). */
+bool wf_is_final (const char *status);
+
+#endif
