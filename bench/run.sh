@@ -10,7 +10,10 @@
 # SECTIONS="nginx pg" DUR=10 RUNS=1. Prints one table: req/s, p50, p99 and the ratios.
 #
 # Environment: BUILD (build), PM_BENCH_DUR (10 s), PM_BENCH_CONNS (50), PM_BENCH_THREADS (2),
-# PM_BENCH_SCALE_TENANTS (2), PM_BENCH_BASELINE=0 (skip the baseline), BENCH_OUT (results dir).
+# PM_BENCH_SCALE_TENANTS (2), PM_BENCH_BASELINE=0 (skip the baseline), BENCH_OUT (results dir),
+# PM_BENCH_TICKETS=0 (skip bench/tickets.sh: POST/GET tickets and the overdue list at scale;
+# its own variables are in that file), PM_BENCH_BILLING=0 (skip bench/billing.sh: a bill run of
+# 100,000 units; its own variables are in that file).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -89,6 +92,24 @@ stop_stack
 [[ $u_bad == 0 ]] || log "WARNING: $u_bad failed requests (non-2xx or socket errors) on GET unit: see $OUT/get_unit.txt"
 [[ $h_bad == 0 ]] || log "WARNING: $h_bad failed requests on /healthz: see $OUT/healthz.txt"
 
+# ------------------------------------------------------------------ tickets
+# bench/tickets.sh: its own stack; POST and GET tickets, and the overdue list of a
+# property with 1,000,000 tickets (PM_BENCH_TICKETS=0 skips it)
+if [[ ${PM_BENCH_TICKETS:-1} != 0 ]]; then
+    log "tickets: bash bench/tickets.sh (POST, GET, overdue list at 1,000,000 tickets)"
+    bash bench/tickets.sh "$OUT/tickets" > "$OUT/tickets.txt" 2> "$OUT/tickets.log" \
+        || { log "tickets benchmark failed: see $OUT/tickets.log"; tail -n 5 "$OUT/tickets.log" >&2; }
+fi
+
+# ------------------------------------------------------------------ billing
+# bench/billing.sh: its own stack; a bill run of 100,000 occupied units beside a
+# bare INSERT ... SELECT of the same rows (PM_BENCH_BILLING=0 skips it)
+if [[ ${PM_BENCH_BILLING:-1} != 0 ]]; then
+    log "billing: bash bench/billing.sh (a bill run of ${PM_BENCH_BILLING_UNITS:-100000} units)"
+    bash bench/billing.sh > "$OUT/billing.txt" 2> "$OUT/billing.log" \
+        || { log "billing benchmark failed: see $OUT/billing.log"; tail -n 5 "$OUT/billing.log" >&2; }
+fi
+
 # ------------------------------------------------------------------ baseline
 n_rps=- n_p50=- n_p99=- p_rps=- p_p50=- p_p99=-
 if [[ ${PM_BENCH_BASELINE:-1} == 0 ]]; then
@@ -119,9 +140,16 @@ ratio() { [[ $1 == - || $2 == - || -z $1 || -z $2 || $2 == 0 ]] && echo - || awk
     printf '%-46s %10s %10s %10s %8s\n' test req/s p50 p99 "failed*"
     printf '%-46s %10s %10s %10s %8s\n' "ours: GET /v1/properties/{pid}/units/{uid}" "$u_rps" "$(ms "$u_p50")" "$(ms "$u_p99")" "$u_bad"
     printf '%-46s %10s %10s %10s %8s\n' "ours: GET /healthz" "$h_rps" "$(ms "$h_p50")" "$(ms "$h_p99")" "$h_bad"
+    if [[ -s $OUT/tickets/rows.tsv ]]; then
+        while IFS=$'\t' read -r t_name t_rps t_p50 t_p99 t_bad; do
+            printf '%-46s %10s %10s %10s %8s\n' "$t_name" "$t_rps" "$(ms "$t_p50")" "$(ms "$t_p99")" "$t_bad"
+        done < "$OUT/tickets/rows.tsv"
+    fi
     printf '%-46s %10s %10s %10s %8s\n' "baseline: nginx fixed 200 (w2, wrk -t2 -c50)" "$n_rps" "$(ms "$n_p50")" "$(ms "$n_p99")" -
     printf '%-46s %10s %10s %10s %8s\n' "baseline: pgbench -S prepared (c8 j2)" "$p_rps" "$(ms "$p_p50")" "$(ms "$p_p99")" -
     echo "ratios: GET unit / nginx $(ratio "$u_rps" "$n_rps"), GET unit / pgbench $(ratio "$u_rps" "$p_rps"), healthz / nginx $(ratio "$h_rps" "$n_rps")"
     echo "* failed: non-2xx answers + socket errors (wrk); figures with failures are not comparable"
+    [[ -s $OUT/tickets/overdue.txt ]] && { echo; cat "$OUT/tickets/overdue.txt"; }
+    [[ -s $OUT/billing.txt ]] && { echo; echo "billing (bench/billing.sh):"; tail -n 2 "$OUT/billing.txt"; }
     echo "raw output: $OUT"
 } | tee "$OUT/summary.txt"

@@ -2,7 +2,7 @@
 """stack.py: a benchmark stack for bench/run.sh, through tests/blackbox/harness.py.
 
 Starts a Stack (own PostgreSQL, broker, services, gateway on a free port), logs in,
-creates one property and one unit, prints one line
+creates one property, one unit and one occupant (a party moved in), prints one line
     <base_url> <token> <property_id> <unit_id> <tmpdir>
 and keeps everything running until its standard input closes (or SIGTERM/SIGINT),
 then stops it all. Environment: PM_BENCH_SCALE_TENANTS (2), PM_BENCH_LOG_LEVEL (warn), BUILD.
@@ -33,6 +33,14 @@ def main():
                              "use": "office"})
         assert r.status == 201, "create unit: %r" % r
         uid = r.json()["id"]
+        # one current occupant, so the measured GET reads occupants (and audits the admin's read)
+        r = stack.http("POST", "/v1/properties/%s/parties" % pid, token=token,
+                       body={"kind": "person", "name": "王建华", "phone": "13800138000",
+                             "id_type": "passport", "id_number": "E12345678"})
+        assert r.status == 201, "create party: %r" % r
+        r = stack.http("POST", "/v1/properties/%s/units/%s/occupancies" % (pid, uid), token=token,
+                       body={"party_id": r.json()["id"], "role": "owner", "start_date": "2024-01-01"})
+        assert r.status == 201, "move in: %r" % r
         print(stack.base_url, token, pid, uid, stack.tmpdir, flush=True)
         sys.stdin.read()  # until bench/run.sh closes our stdin
     finally:

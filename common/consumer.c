@@ -41,8 +41,12 @@ s_on_timer (uv_timer_t *t)
 {
     consumer_t *self = t->data;
     int n = consumer_poll (self);
+    /* more waiting: come back soon, but after a turn of the loop. Not 0: in
+     * libuv 1.44 (Debian 12) a timer restarted with 0 from its own callback
+     * is due at the cached loop time and runs again in the same pass, so a
+     * long catch-up never let signals, requests or heartbeats through. */
     if (n == CONSUMER_BATCH * CONSUMER_ROUND_MAX)
-        uv_timer_start (self->timer, s_on_timer, 0, (uint64_t) self->poll_ms);   /* more waiting: come back soon */
+        uv_timer_start (self->timer, s_on_timer, 1, (uint64_t) self->poll_ms);
 }
 
 /* A wake-up: drain it and poll at the next loop turn (several coalesce into one). */

@@ -1,33 +1,224 @@
-/* pm-billing: the billing service worker. For now it answers only the built-in
- * "billing.ping"; handlers join the methods table as they are written. */
+/* pm-billing: the billing service worker. Connects to its schema (applying
+ * migrations), follows tenants' events into its own copy of the archive,
+ * registers with the broker, and serves until SIGTERM. Also holds the small
+ * helpers every billing handler shares. */
+#include "archive_copy.h"
+#include "billing.h"
+#include "billing_run.h"
+#include "charges.h"
+#include "deposits.h"
+#include "exports.h"
+#include "imports.h"
+#include "late_fees.h"
+#include "ledger.h"
+#include "payments.h"
+#include "reports.h"
+#include "bills.h"
+#include "config.h"
+#include "fee_items.h"
 #include "log.h"
 #include "worker.h"
 #include "zloop.h"
 
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 static const worker_method_t s_methods[] = {
+    { "billing.settings.get",     bl_settings_get },
+    { "billing.settings.put",     bl_settings_put },
+    { "billing.fee_items.create", bl_fee_items_create },
+    { "billing.fee_items.list",   bl_fee_items_list },
+    { "billing.runs.create",      bl_runs_create },
+    { "billing.runs.list",        bl_runs_list },
+    { "billing.bills.list",       bl_bills_list },
+    { "billing.bills.get",        bl_bills_get },
+    { "billing.accounts.get",     bl_account_get },
+    /* payments, credit, charges, deposits (pay: ledger.h) */
+    { "billing.payments.create",  bl_payments_create },
+    { "billing.payments.get",     bl_payments_get },
+    { "billing.payments.reverse", bl_payments_reverse },
+    { "billing.payments.import",  bl_payments_import },
+    { "billing.credit.apply",     bl_credit_apply },
+    { "billing.charges.create",   bl_charges_create },
+    { "billing.deposits.create",  bl_deposits_create },
+    { "billing.deposits.get",     bl_deposits_get },
+    { "billing.deposits.refund",  bl_deposits_refund },
+    { "billing.late_fees.waive",  bl_late_fees_waive },
+    { "billing.reports.collection", bl_reports_collection },
+    { "billing.reports.arrears",  bl_reports_arrears },
+    { "billing.exports.bills",    bl_exports_bills },
+    { "billing.exports.payments", bl_exports_payments },
+    { "billing.exports.ledger",   bl_exports_ledger },
+    { "billing.events.read",      bl_events_read },
+    { "billing.ping",             bl_ping },
     { NULL, NULL }
 };
+
+const char *
+bl_visible_property (const env_request_t *req)
+{
+    const char *pid = env_param (req, "pid");
+    if (!pid || !jv_is_uuid (pid) || !env_caller_has_property (&req->caller, pid))
+        return NULL;
+    return pid;
+}
+
+bool
+bl_role_in (const env_request_t *req, const char *const *roles)
+{
+    const char *role = req->caller.role;
+    for (int i = 0; role && roles[i]; i++)
+        if (strcmp (role, roles[i]) == 0)
+            return true;
+    return false;
+}
+
+cJSON *
+bl_detail (const char *field, const char *problem)
+{
+    cJSON *details = cJSON_CreateArray ();
+    cJSON *d = cJSON_CreateObject ();
+    cJSON_AddStringToObject (d, "field", field);
+    cJSON_AddStringToObject (d, "problem", problem);
+    cJSON_AddItemToArray (details, d);
+    return details;
+}
+
+void
+bl_fail (billing_t *app, const env_request_t *req, env_reply_t *rep, const char *what)
+{
+    db_rollback (app->db);
+    PGconn *conn = db_conn (app->db);
+    if (!conn || PQstatus (conn) != CONNECTION_OK) {
+        log_error (req->id, "%s: database connection lost", what);
+        env_reply_error (rep, 503, "service_unavailable", NULL, "database unavailable, try again");
+    }
+    else {
+        log_error (req->id, "%s failed", what);
+        env_reply_error (rep, 500, "internal", NULL, "%s failed", what);
+    }
+}
+
+void
+bl_reply_json (PGresult *res, env_reply_t *rep, const env_request_t *req, int status,
+               const char *not_found)
+{
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (PQntuples (res) == 0 || PQgetisnull (res, 0, 0))
+        env_reply_error (rep, 404, "not_found", NULL, "%s", not_found);
+    else {
+        cJSON *body = cJSON_Parse (PQgetvalue (res, 0, 0));
+        if (body)
+            env_reply_ok (rep, status, body);
+        else
+            env_reply_error (rep, 500, "internal", NULL, "cannot build the reply");
+    }
+    PQclear (res);
+}
+
+int
+bl_property_known (billing_t *app, const char *pid, env_reply_t *rep, const env_request_t *req)
+{
+    PGresult *res = bl_settings_row (app->db, pid);
+    int known = 0;
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (PQntuples (res) == 0)
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    else
+        known = 1;
+    PQclear (res);
+    return known;
+}
+
+void
+bl_events_read (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    billing_t *app = app_;
+    outbox_read (app->outbox, req, rep);
+}
+
+void
+bl_ping (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    (void) req;
+    billing_t *app = app_;
+    if (!db_alive (app->db)) {
+        env_reply_error (rep, 503, "service_unavailable", NULL, "database unavailable");
+        return;
+    }
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddStringToObject (body, "service", "billing");
+    cJSON_AddNumberToObject (body, "pid", (double) getpid ());
+    cJSON_AddStringToObject (body, "db", "ok");
+    env_reply_ok (rep, 200, body);
+}
 
 static void
 s_on_stop (void *arg)
 {
-    worker_stop (arg);
+    worker_t *worker = arg;
+    log_info (NULL, "stopping: finishing what is in flight");
+    worker_stop (worker);
 }
 
 int
 main (void)
 {
     log_init ("billing");
-    uv_loop_t loop;
-    uv_loop_init (&loop);
-    worker_t *worker = worker_new (&loop, "billing", s_methods, NULL);
-    if (!worker)
-        return 1;
-    zloop_handle_signals (&loop, s_on_stop, worker);
-    uv_run (&loop, UV_RUN_DEFAULT);
+    int rc = EXIT_FAILURE;
+    billing_t app = { 0 };
+    worker_t *worker = NULL;
+    uv_loop_t *loop = uv_default_loop ();
 
+    app.db = db_new ("billing", config_db_dsn ("billing"), pm_migrations);
+    if (!app.db) {
+        log_error (NULL, "cannot start without the database");
+        goto out;
+    }
+    if (bl_archive_prepare (app.db) || bl_fee_items_prepare (app.db) || bl_run_prepare (app.db)
+        || bl_bills_prepare (app.db))
+        goto out;
+    if (bl_ledger_prepare (app.db) || bl_payments_prepare (app.db) || bl_charges_prepare (app.db)
+        || bl_deposits_prepare (app.db) || bl_late_fees_prepare (app.db)
+        || bl_reports_prepare (app.db) || bl_imports_prepare (app.db)
+        || bl_exports_prepare (app.db))
+        goto out;
+    app.outbox = outbox_new (app.db, "billing");
+    if (!app.outbox)
+        goto out;
+    worker = worker_new (loop, "billing", s_methods, &app);
+    if (!worker) {
+        log_error (NULL, "cannot reach the broker at %s", config_broker_endpoint ());
+        goto out;
+    }
+    app.tenants_events = consumer_new (loop, app.db, "billing", "tenants", bl_archive_apply, &app);
+    if (!app.tenants_events) {
+        log_error (NULL, "cannot follow tenants' events");
+        goto out;
+    }
+    app.tickets_events = consumer_new (loop, app.db, "billing", "tickets", bl_tickets_apply, &app);
+    if (!app.tickets_events) {
+        log_error (NULL, "cannot follow tickets' events");
+        goto out;
+    }
+    app.late_fees = bl_late_fees_new (loop, &app);
+    if (!app.late_fees)
+        goto out;
+    zloop_handle_signals (loop, s_on_stop, worker);
+    log_info (NULL, "serving billing (pid %d)", (int) getpid ());
+    uv_run (loop, UV_RUN_DEFAULT);
+    rc = EXIT_SUCCESS;
+out:
+    consumer_destroy (&app.tenants_events);
+    consumer_destroy (&app.tickets_events);
+    bl_late_fees_destroy (&app.late_fees);
     worker_destroy (&worker);
-    uv_run (&loop, UV_RUN_DEFAULT);              /* lets the close callbacks run */
-    uv_loop_close (&loop);
-    return 0;
+    uv_run (loop, UV_RUN_NOWAIT);                /* lets the close callbacks run */
+    outbox_destroy (&app.outbox);
+    db_destroy (&app.db);
+    log_info (NULL, "stopped");
+    return rc;
 }

@@ -49,6 +49,7 @@
 #define GW_ROUTE_CSV        (1u << 0) /* accepts text/csv besides JSON */
 #define GW_ROUTE_NO_IDEM    (1u << 1) /* ignores Idempotency-Key (see the route's comment) */
 #define GW_ROUTE_IMPORT     (1u << 2) /* bulk import: body up to PM_IMPORT_MAX_BYTES, deadline PM_IMPORT_TIMEOUT_MS */
+#define GW_ROUTE_FILE       (1u << 3) /* export: a 200 {"content_type":"text/csv...","filename","text"} is sent as that file */
 
 typedef struct gw gw_t;
 typedef struct gw_ctx gw_ctx_t;

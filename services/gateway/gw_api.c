@@ -121,6 +121,60 @@ const gw_route_t gw_routes[] = {
       GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
     { { "GET", "/v1/properties/{pid}/reports/service" }, "tickets.reports.service", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    /* billing: fee items, runs, settings (bill helper); bills readable by integration keys */
+    { { "GET", "/v1/properties/{pid}/billing-settings" }, "billing.settings.get", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "PUT", "/v1/properties/{pid}/billing-settings" }, "billing.settings.put", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "POST", "/v1/properties/{pid}/fee-items" }, "billing.fee_items.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "GET", "/v1/properties/{pid}/fee-items" }, "billing.fee_items.list", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
+    { { "POST", "/v1/properties/{pid}/billing-runs" }, "billing.runs.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "GET", "/v1/properties/{pid}/billing-runs" }, "billing.runs.list", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
+    { { "GET", "/v1/properties/{pid}/bills" }, "billing.bills.list", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
+    { { "GET", "/v1/properties/{pid}/bills/{bid}" }, "billing.bills.get", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
+    { { "GET", "/v1/properties/{pid}/units/{uid}/account" }, "billing.accounts.get", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
+    /* billing: payments (allocated oldest bill first, the rest is credit),
+     * reversals, charges and deposits; integration keys post payments of
+     * their properties (the property scope above every route) */
+    { { "POST", "/v1/properties/{pid}/payments" }, "billing.payments.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
+    { { "GET", "/v1/properties/{pid}/payments/{payment_id}" }, "billing.payments.get", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
+    { { "POST", "/v1/properties/{pid}/payments/{payment_id}/reverse" }, "billing.payments.reverse", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "POST", "/v1/properties/{pid}/units/{uid}/apply-credit" }, "billing.credit.apply", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
+    { { "POST", "/v1/properties/{pid}/imports/payments" }, "billing.payments.import", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_INTEGRATION, GW_ROUTE_CSV | GW_ROUTE_IMPORT },
+    { { "POST", "/v1/properties/{pid}/charges" }, "billing.charges.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "POST", "/v1/properties/{pid}/deposits" }, "billing.deposits.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/deposits/{deposit_id}" }, "billing.deposits.get", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "POST", "/v1/properties/{pid}/deposits/{deposit_id}/refund" }, "billing.deposits.refund", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "POST", "/v1/properties/{pid}/late-fees/{fee_id}/waive" }, "billing.late_fees.waive", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    /* collection (收缴率) and the dunning list (催缴): contacts whole for managers only */
+    { { "GET", "/v1/properties/{pid}/reports/collection" }, "billing.reports.collection", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
+    { { "GET", "/v1/properties/{pid}/reports/arrears" }, "billing.reports.arrears", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    /* exports for accounting systems: CSV (UTF-8 with BOM) or ?format=json */
+    { { "GET", "/v1/properties/{pid}/exports/bills" }, "billing.exports.bills", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_INTEGRATION, GW_ROUTE_FILE },
+    { { "GET", "/v1/properties/{pid}/exports/payments" }, "billing.exports.payments", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_INTEGRATION, GW_ROUTE_FILE },
+    { { "GET", "/v1/properties/{pid}/exports/ledger" }, "billing.exports.ledger", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_INTEGRATION, GW_ROUTE_FILE },
 };
 const size_t gw_nroutes = sizeof gw_routes / sizeof gw_routes[0];
 
@@ -316,6 +370,35 @@ s_on_retry_timer (uv_timer_t *t)
     }
 }
 
+
+/* An export route's file (GW_ROUTE_FILE): the service answers
+ * {"content_type":"text/csv...","filename","text"} and the client gets the
+ * text itself, as a download. false when the body is not such a file (it is
+ * then answered as JSON, e.g. format=json). */
+static bool
+s_finish_file (gw_ctx_t *ctx, const cJSON *body)
+{
+    const char *type = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (body, "content_type"));
+    const char *text = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (body, "text"));
+    const char *name = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (body, "filename"));
+    if (!type || !text || strncmp (type, "text/csv", 8) != 0)
+        return false;
+    char safe[80] = "export.csv";
+    size_t n = name ? strlen (name) : 0;
+    if (n > 0 && n < sizeof safe && strspn (name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n)
+        memcpy (safe, name, n + 1);
+    char *copy = strdup (text);
+    if (!copy) {
+        gw_finish_error (ctx, 500, "internal", NULL, "out of memory");
+        return true;
+    }
+    char headers[HTTP_EXTRA_MAX];
+    snprintf (headers, sizeof headers,
+              "Cache-Control: no-store\r\nContent-Disposition: attachment; filename=\"%s\"\r\n", safe);
+    gw_finish_raw (ctx, 200, "text/csv; charset=utf-8", copy, strlen (copy), HTTP_FREE_BODY, headers);
+    return true;
+}
+
 static void
 s_on_reply (void *arg, env_reply_t *rep)
 {
@@ -351,6 +434,9 @@ s_on_reply (void *arg, env_reply_t *rep)
         gw_finish_error (ctx, 502, "internal", NULL, "the %s service answered badly", ctx->service);
         return;
     }
+    if ((ctx->route->flags & GW_ROUTE_FILE) && status == 200 && rep->body && !ctx->idem_claimed
+        && s_finish_file (ctx, rep->body))
+        return;
     char *body = NULL;
     if (status != 204) {
         /* the service printed the body already: its text, not a re-print */

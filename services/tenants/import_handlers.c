@@ -101,7 +101,8 @@ s_im_report_free (s_im_report_t *r)
 static cJSON *
 s_im_report_json (s_im_report_t *r, cJSON *extra)
 {
-    qsort (r->errors, r->nerrors, sizeof *r->errors, s_im_by_line);
+    if (r->nerrors)                  /* qsort (NULL, 0, ...) is undefined behaviour */
+        qsort (r->errors, r->nerrors, sizeof *r->errors, s_im_by_line);
     cJSON *body = extra ? extra : cJSON_CreateObject ();
     cJSON_AddNumberToObject (body, "imported", (double) r->imported);
     cJSON_AddNumberToObject (body, "duplicates", (double) r->duplicates);

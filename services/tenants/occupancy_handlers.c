@@ -266,7 +266,7 @@ tn_occupancies_list (void *app_, const env_request_t *req, env_reply_t *rep)
  * (rolled back; the caller answers with tn_fail). */
 static int
 s_occupants (tenants_t *app, const env_request_t *req, const char *pid, const char *uid, const char *role,
-             bool full, cJSON **out, PGresult **history)
+             bool full, cJSON **out)
 {
     bool whole = tn_role_sees_pii (req->caller.role);
     bool audited = tn_role_audited (req->caller.role);
@@ -278,11 +278,6 @@ s_occupants (tenants_t *app, const env_request_t *req, const char *pid, const ch
     res = tn_occupants_current (app->db, pid, uid, role);
     if (!db_ok (res))
         goto out;
-    if (history) {
-        *history = tn_occupancy_history (app->db, pid, uid);
-        if (!db_ok (*history))
-            goto out;
-    }
     if (audited && (tn_pii_audit (app, req, pid, res, TN_OCCUPANT_PARTY_COL, PQntuples (res)) || db_commit (app->db)))
         goto out;
     *out = cJSON_CreateArray ();
@@ -296,26 +291,37 @@ out:
     return rc;
 }
 
-int
-tn_unit_occupants_attach (tenants_t *app, const env_request_t *req, const char *pid, const char *uid,
-                          cJSON *unit, bool history, env_reply_t *rep)
+void
+tn_unit_detail_reply (tenants_t *app, const env_request_t *req, const char *pid, const char *uid,
+                      bool full, bool history, env_reply_t *rep)
 {
-    cJSON *occupants = NULL;
-    PGresult *past = NULL;
-    bool full = strcmp (req->caller.role, "service") == 0;
-    if (s_occupants (app, req, pid, uid, NULL, full, &occupants, history ? &past : NULL)) {
+    bool whole = tn_role_sees_pii (req->caller.role);
+    const char *user = req->caller.user_id && *req->caller.user_id ? req->caller.user_id : "unknown";
+    /* as tn_pii_audit writes them */
+    tn_reader_t reader = { user, req->caller.role, req->id, req->method };
+    bool audited = tn_role_audited (req->caller.role);
+    PGresult *res = tn_unit_detail (app->db, pid, uid, history ? TN_HISTORY_MAX : 0, audited ? &reader : NULL);
+    if (!db_ok (res) && audited)
+        /* the audit could not be written (nothing was, nor is anything shown):
+         * our failure, not the client's, whatever the SQLSTATE */
         tn_fail (app, req, rep, "read the occupants");
-        PQclear (past);
-        return -1;
+    else if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (PQntuples (res) == 0)
+        env_reply_error (rep, 404, "not_found", NULL, "no such unit");
+    else {
+        cJSON *unit = tn_unit_json (res, 0);
+        cJSON_AddItemToObject (unit, "occupants",
+                               tn_occupants_json (PQgetvalue (res, 0, TN_DETAIL_OCCUPANTS_COL), whole, full));
+        if (history) {
+            cJSON *list = cJSON_Parse (PQgetvalue (res, 0, TN_DETAIL_HISTORY_COL));
+            cJSON_AddItemToObject (unit, "history", cJSON_IsArray (list) ? list : cJSON_CreateArray ());
+            if (!cJSON_IsArray (list))
+                cJSON_Delete (list);
+        }
+        env_reply_ok (rep, 200, unit);
     }
-    cJSON_AddItemToObject (unit, "occupants", occupants);
-    if (history) {
-        cJSON *list = cJSON_AddArrayToObject (unit, "history");
-        for (int i = 0; i < PQntuples (past); i++)
-            cJSON_AddItemToArray (list, tn_occupancy_json (past, i));
-    }
-    PQclear (past);
-    return 0;
+    PQclear (res);
 }
 
 /* Other services (and admins) only: these answer whole contacts. */
@@ -337,24 +343,7 @@ tn_unit_get_service (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *pid, *uid = s_occ_unit_id (req, rep, &pid);
     if (!uid)
         return;
-    PGresult *res = tn_unit_get (app->db, pid, uid, false);
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else if (PQntuples (res) == 0)
-        env_reply_error (rep, 404, "not_found", NULL, "no such unit");
-    else {
-        cJSON *unit = tn_unit_json (res, 0);
-        cJSON *occupants = NULL;
-        if (s_occupants (app, req, pid, uid, NULL, true, &occupants, NULL)) {
-            cJSON_Delete (unit);
-            tn_fail (app, req, rep, "read the occupants");
-        }
-        else {
-            cJSON_AddItemToObject (unit, "occupants", occupants);
-            env_reply_ok (rep, 200, unit);
-        }
-    }
-    PQclear (res);
+    tn_unit_detail_reply (app, req, pid, uid, true, false, rep);
 }
 
 void
@@ -382,7 +371,7 @@ tn_units_occupants (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!s_unit_exists (app, req, pid, uid, rep))
         return;
     cJSON *items = NULL;
-    if (s_occupants (app, req, pid, uid, role, true, &items, NULL)) {
+    if (s_occupants (app, req, pid, uid, role, true, &items)) {
         tn_fail (app, req, rep, "read the occupants");
         return;
     }

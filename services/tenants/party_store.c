@@ -105,10 +105,6 @@ static const struct {
       "WHERE o.property_id = $1::uuid AND o.unit_id = $2::uuid "
       "  AND ($3::date IS NULL OR (o.start_date, o.created_at, o.id) < ($3::date, $4::timestamptz, $5::uuid)) "
       "ORDER BY o.start_date DESC, o.created_at DESC, o.id DESC LIMIT $6::int", true },
-    { "tn_occupancy_history",
-      "SELECT " PS_OCC_COLUMNS PS_OCC_FROM
-      "WHERE o.property_id = $1::uuid AND o.unit_id = $2::uuid AND o.end_date IS NOT NULL "
-      "ORDER BY o.end_date DESC, o.ended_at DESC, o.id DESC LIMIT $3::int", true },
     { "tn_occupancy_list_party",
       "SELECT " PS_OCC_COLUMNS PS_OCC_FROM
       "WHERE o.property_id = $1::uuid AND o.party_id = $2::uuid "
@@ -225,14 +221,6 @@ tn_occupancy_list_unit (db_t *db, const char *property_id, const char *unit_id, 
     s_limit_text (limit, lim);
     const char *p[] = { property_id, unit_id, after_date, after_created, after_id, lim };
     return db_exec (db, "tn_occupancy_list_unit", 6, p);
-}
-
-PGresult *
-tn_occupancy_history (db_t *db, const char *property_id, const char *unit_id)
-{
-    char lim[16];
-    s_limit_text (TN_HISTORY_MAX, lim);
-    return db_exec (db, "tn_occupancy_history", 3, (const char *[]) { property_id, unit_id, lim });
 }
 
 PGresult *
@@ -457,6 +445,52 @@ tn_occupant_json (const PGresult *res, int row, bool whole, bool full)
     if (full)
         s_put_id (o, res, row, OT_PARTY, whole);
     return o;
+}
+
+/* "phone" and "phones" replaced by their masks, in place (keys keep their order). */
+static void
+s_mask_phones (cJSON *o)
+{
+    cJSON *phones = cJSON_CreateArray ();
+    const cJSON *item;
+    cJSON_ArrayForEach (item, cJSON_GetObjectItemCaseSensitive (o, "phones")) {
+        if (!cJSON_IsString (item))
+            continue;
+        char masked[TN_PHONE_MAX + 8];
+        tn_phone_mask (item->valuestring, masked);
+        cJSON_AddItemToArray (phones, cJSON_CreateString (masked));
+    }
+    const cJSON *first = cJSON_GetArrayItem (phones, 0);
+    cJSON_ReplaceItemInObjectCaseSensitive (o, "phone", first ? cJSON_CreateString (first->valuestring)
+                                                               : cJSON_CreateNull ());
+    cJSON_ReplaceItemInObjectCaseSensitive (o, "phones", phones);
+}
+
+cJSON *
+tn_occupants_json (const char *json, bool whole, bool full)
+{
+    cJSON *list = cJSON_Parse (json);
+    if (!cJSON_IsArray (list)) {
+        cJSON_Delete (list);
+        return cJSON_CreateArray ();
+    }
+    cJSON *o;
+    cJSON_ArrayForEach (o, list) {
+        if (!full) {
+            cJSON_DeleteItemFromObjectCaseSensitive (o, "id_type");
+            cJSON_DeleteItemFromObjectCaseSensitive (o, "id_number");
+        }
+        if (whole)
+            continue;
+        s_mask_phones (o);
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive (o, "id_number");
+        if (cJSON_IsString (id)) {
+            char masked[TN_ID_NUMBER_MAX + 1];
+            tn_id_mask (id->valuestring, masked);
+            cJSON_ReplaceItemInObjectCaseSensitive (o, "id_number", cJSON_CreateString (masked));
+        }
+    }
+    return list;
 }
 
 const char *

@@ -40,8 +40,6 @@ PGresult *tn_occupancy_end (db_t *db, const char *property_id, const char *id, c
 PGresult *tn_occupancy_list_unit (db_t *db, const char *property_id, const char *unit_id,
                                   const char *after_date, const char *after_created,
                                   const char *after_id, int limit);
-/* A unit's ended occupancies, latest end first, at most TN_HISTORY_MAX. */
-PGresult *tn_occupancy_history (db_t *db, const char *property_id, const char *unit_id);
 /* A party's occupancies, current first, then newest; at most TN_PARTY_UNITS_MAX. */
 PGresult *tn_occupancy_list_party (db_t *db, const char *property_id, const char *party_id);
 /* A unit's current occupants with their parties (role NULL = any): owners,
@@ -80,6 +78,10 @@ cJSON *tn_party_unit_json (const PGresult *res, int row);
  * "name","role","start_date","phone","phones","email","key_customer"}, plus
  * "id_type","id_number" when full (service callers), masked per whole. */
 cJSON *tn_occupant_json (const PGresult *res, int row, bool whole, bool full);
+/* Occupants as tn_occupant_json gives them, from the whole JSON array of
+ * tn_unit_detail (database output): masked unless whole, without
+ * "id_type","id_number" unless full. An empty array for anything else. */
+cJSON *tn_occupants_json (const char *json, bool whole, bool full);
 /* The column of an occupant row that holds the party id. */
 #define TN_OCCUPANT_PARTY_COL 3
 /* The party id of an occupant row. */

@@ -84,10 +84,11 @@ void tn_occupancies_list (void *app, const env_request_t *req, env_reply_t *rep)
 void tn_unit_get_service (void *app, const env_request_t *req, env_reply_t *rep);
 void tn_units_occupants (void *app, const env_request_t *req, env_reply_t *rep);
 
-/* Adds "occupants" (current, phones masked or whole per the caller's role,
- * whole reads audited) and, with history, "history" (ended occupancies) to
- * unit; 0, or -1 with rep filled. */
-int tn_unit_occupants_attach (tenants_t *app, const env_request_t *req, const char *pid,
-                              const char *uid, cJSON *unit, bool history, env_reply_t *rep);
+/* Answers the unit with "occupants" (current, phones masked or whole per
+ * the caller's role, the identity document when full, whole reads by people
+ * audited) and, with history, "history" (ended occupancies); 404 when the
+ * unit is not in the property. One statement: one database round trip. */
+void tn_unit_detail_reply (tenants_t *app, const env_request_t *req, const char *pid, const char *uid,
+                           bool full, bool history, env_reply_t *rep);
 
 #endif

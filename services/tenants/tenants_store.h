@@ -28,6 +28,29 @@ PGresult *tn_unit_update (db_t *db, const char *property_id, const char *id, con
 PGresult *tn_unit_list (db_t *db, const char *property_id, const char *q, const char *use,
                         const char *building, const char *after, int limit);
 
+/* Who reads whole personal data, for the pii_reads rows tn_unit_detail writes. */
+typedef struct {
+    const char *user_id;
+    const char *role;
+    const char *request_id;
+    const char *method;
+} tn_reader_t;
+
+/* A unit's detail in one statement (one round trip, atomic without BEGIN):
+ * no row when the unit is not in the property, else the columns of
+ * tn_unit_get (tn_unit_json reads them), then TN_DETAIL_OCCUPANTS_COL: the
+ * current occupants as a JSON array of {"occupancy_id","party_id","kind",
+ * "name","role","start_date","phone","phones","email","key_customer",
+ * "id_type","id_number"}, whole (owners, then tenants, then residents, by
+ * start date; tn_occupants_json masks them), then TN_DETAIL_HISTORY_COL: the
+ * latest history_max ended occupancies as a JSON array of occupancies
+ * (tn_occupancy_json's shape; "[]" for history_max 0). audit non-NULL: one
+ * pii_reads row per current occupant, in the same statement. */
+PGresult *tn_unit_detail (db_t *db, const char *property_id, const char *id, int history_max,
+                          const tn_reader_t *audit);
+#define TN_DETAIL_OCCUPANTS_COL 9
+#define TN_DETAIL_HISTORY_COL   10
+
 /* Rows of the above as the API's JSON. */
 cJSON *tn_property_json (const PGresult *res, int row);
 cJSON *tn_unit_json (const PGresult *res, int row);

@@ -142,20 +142,9 @@ tn_units_get (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *pid, *uid = s_unit_id (req, rep, &pid);
     if (!uid)
         return;
-    PGresult *res = tn_unit_get (app->db, pid, uid, false);
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else if (PQntuples (res) == 0)
-        env_reply_error (rep, 404, "not_found", NULL, "no such unit");
-    else {
-        cJSON *unit = tn_unit_json (res, 0);
-        /* current occupants (masked or whole per role, whole reads audited) and history */
-        if (tn_unit_occupants_attach (app, req, pid, uid, unit, true, rep))
-            cJSON_Delete (unit);
-        else
-            env_reply_ok (rep, 200, unit);
-    }
-    PQclear (res);
+    /* current occupants (masked or whole per role, whole reads audited; identity
+     * documents for services only) and history, in one round trip */
+    tn_unit_detail_reply (app, req, pid, uid, strcmp (req->caller.role, "service") == 0, true, rep);
 }
 
 void

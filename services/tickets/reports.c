@@ -4,8 +4,8 @@
  * A deadline counts as met when the answer came by it and the timer never
  * marked it breached, and as missed when it was marked breached or the
  * answer came late; tickets still inside their time (or cancelled before a
- * deadline) count as neither. Dates are days of TK_NUMBER_TIMEZONE (the
- * property desk's wall clock, as ticket numbers); `to` as a date includes
+ * deadline) count as neither. Dates are days in the property's timezone
+ * (the desk's wall clock, as ticket numbers: tk_property_tz); `to` as a date includes
  * that whole day. */
 #include "sla.h"
 
@@ -126,9 +126,12 @@ tk_reports_service (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid report window");
         goto out;
     }
+    char tz[64];
+    if (tk_property_tz (req, pid, tz, rep))
+        goto out;
     res = db_exec (app->db, "report_service", 6,
                    (const char *[]) { pid, from_date ? from : NULL, from_date ? NULL : from,
-                                      to_date ? to : NULL, to_date ? NULL : to, TK_NUMBER_TIMEZONE });
+                                      to_date ? to : NULL, to_date ? NULL : to, tz });
     if (!db_ok (res)) {
         db_reply_error (res, rep, req->id);
         goto out;

@@ -497,7 +497,8 @@ s_parse_days (sla_calendar_t *cal, const cJSON *days, char err[256])
                 return -1;
         i++;
     }
-    qsort (cal->days, (size_t) cal->ndays, sizeof *cal->days, s_exception_cmp);
+    if (cal->ndays)
+        qsort (cal->days, (size_t) cal->ndays, sizeof *cal->days, s_exception_cmp);
     for (int k = 1; k < cal->ndays; k++)
         if (cal->days[k].day == cal->days[k - 1].day) {
             char date[32];

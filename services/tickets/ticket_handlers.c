@@ -143,37 +143,93 @@ tk_time_param (int64_t us, char out[40])
     return out;
 }
 
-/* --- the unit, asked of tenants ------------------------------------------------ */
+/* --- the unit, the party and the property's timezone, asked of tenants ---------- */
 
-int
-tk_unit_fetch (const env_request_t *req, const char *pid, const char *uid, cJSON **unit,
-               env_reply_t *rep)
+/* `method` of tenants with params {pid, key: val} as this service: 1 with
+ * *out = the 200 body, 0 on 404, -1 after a 503 in rep. */
+static int
+s_tenants_get (const env_request_t *req, const char *method, const char *pid, const char *key,
+               const char *val, cJSON **out, env_reply_t *rep)
 {
-    *unit = NULL;
+    *out = NULL;
     cJSON *body = cJSON_CreateObject ();
     cJSON *params = cJSON_AddObjectToObject (body, "params");
     cJSON_AddStringToObject (params, "pid", pid);
-    cJSON_AddStringToObject (params, "uid", uid);
+    if (key)
+        cJSON_AddStringToObject (params, key, val);
     cJSON_AddNullToObject (body, "data");
     env_caller_t caller = { "tickets", "service", NULL };
     env_reply_t r = { 0 };
-    client_call ("tenants.unit.get", &caller, req->id, req->deadline_ms, body, &r);
+    client_call (method, &caller, req->id, req->deadline_ms, body, &r);
     int rc;
     if (r.status == 200 && cJSON_IsObject (r.body)) {
-        *unit = r.body;
+        *out = r.body;
         r.body = NULL;
         rc = 1;
     }
     else if (r.status == 404)
         rc = 0;
     else {
-        log_warn (req->id, "tenants.unit.get answered %d: %s", r.status, r.message);
+        log_warn (req->id, "%s answered %d: %s", method, r.status, r.message);
         env_reply_error (rep, 503, "service_unavailable", NULL,
                          "the tenants service did not answer; try again");
         rc = -1;
     }
     env_reply_reset (&r);
     return rc;
+}
+
+int
+tk_unit_fetch (const env_request_t *req, const char *pid, const char *uid, cJSON **unit,
+               env_reply_t *rep)
+{
+    return s_tenants_get (req, "tenants.unit.get", pid, "uid", uid, unit, rep);
+}
+
+/* The property's timezone (the year of a ticket number, the days of a
+ * report), cached per worker for TK_TZ_CACHE_S: it hardly ever changes. */
+#define TK_TZ_CACHE_N 64
+#define TK_TZ_CACHE_S 300
+static struct {
+    char pid[37];
+    char tz[64];
+    int64_t at;
+} s_tz_cache[TK_TZ_CACHE_N];
+
+int
+tk_property_tz (const env_request_t *req, const char *pid, char tz[64], env_reply_t *rep)
+{
+    int64_t now = tk_clock_now_us () / 1000000;
+    int oldest = 0;
+    for (int i = 0; i < TK_TZ_CACHE_N; i++) {
+        if (strcmp (s_tz_cache[i].pid, pid) == 0 && now - s_tz_cache[i].at < TK_TZ_CACHE_S
+            && now >= s_tz_cache[i].at) {
+            snprintf (tz, 64, "%s", s_tz_cache[i].tz);
+            return 0;
+        }
+        if (s_tz_cache[i].at < s_tz_cache[oldest].at)
+            oldest = i;
+    }
+    cJSON *prop = NULL;
+    int found = s_tenants_get (req, "tenants.properties.get", pid, NULL, NULL, &prop, rep);
+    if (found < 0)
+        return -1;
+    if (found == 0) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return -1;
+    }
+    const char *z = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (prop, "timezone"));
+    /* tenants validated it; the counter's AT TIME ZONE would reject junk anyway */
+    snprintf (tz, 64, "%s", z && *z && strlen (z) < 64 ? z : TK_NUMBER_TIMEZONE);
+    cJSON_Delete (prop);
+    int slot = oldest;
+    for (int i = 0; i < TK_TZ_CACHE_N; i++)
+        if (strcmp (s_tz_cache[i].pid, pid) == 0)
+            slot = i;
+    snprintf (s_tz_cache[slot].pid, sizeof s_tz_cache[slot].pid, "%s", pid);
+    snprintf (s_tz_cache[slot].tz, sizeof s_tz_cache[slot].tz, "%s", tz);
+    s_tz_cache[slot].at = now;
+    return 0;
 }
 
 /* --- create -------------------------------------------------------------------- */
@@ -353,6 +409,24 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
         }
         unit_code = cJSON_GetStringValue (cJSON_GetObjectItem (unit, "code"));
     }
+    /* so must the party (业户) be */
+    if (in.party_id) {
+        cJSON *party = NULL;
+        int found = s_tenants_get (req, "tenants.parties.get", pid, "party_id", in.party_id, &party,
+                                   rep);
+        cJSON_Delete (party);
+        if (found < 0)
+            goto out;
+        if (found == 0) {
+            env_reply_error (rep, 422, "validation_failed", tk_detail ("party_id", "no such party"),
+                             "invalid ticket");
+            goto out;
+        }
+    }
+    /* the number's year is the property's, in its own timezone */
+    char tz[64];
+    if (tk_property_tz (req, pid, tz, rep))
+        goto out;
 
     int64_t now_us = tk_clock_now_us ();
     char now[40];
@@ -363,7 +437,7 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
         goto out;
     }
     const char *prefix = wf_prefix (in.type);
-    res = tk_counter_next (app->db, pid, prefix, now, TK_NUMBER_TIMEZONE);
+    res = tk_counter_next (app->db, pid, prefix, now, tz);
     if (!db_ok (res) || PQntuples (res) != 1) {
         db_reply_error (res, rep, req->id);
         db_rollback (app->db);

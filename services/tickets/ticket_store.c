@@ -32,6 +32,11 @@
     "(t.resolve_breached_at IS NOT NULL OR (t.resolve_by IS NOT NULL AND " \
     "  coalesce (t.resolved_at, t.closed_at, t.hold_since, " NOW "::timestamptz) > t.resolve_by))"
 
+/* How long before a deadline the SLA timer warns (S_WARN_SQL in sla_timer.c). */
+#define TK_WARN_LEAD(kind) \
+    "least (make_interval (mins => least (warn_minutes, " \
+    "  coalesce (" kind "_minutes, warn_minutes * 2) / 2)), interval '7 days')"
+
 #define TK_TIMELINE_COLS \
     "id::text, " TK_TS ("at") ", actor_id, actor_role, action, from_status, to_status, note, " \
     "internal::text, data::text"
@@ -70,7 +75,15 @@ static const struct {
       "  escalated_at = $6::timestamptz, responded_at = $7::timestamptz, "
       "  resolved_at = $8::timestamptz, closed_at = $9::timestamptz, hold_since = $10::timestamptz, "
       "  respond_by = $11::timestamptz, resolve_by = $12::timestamptz, fee_amount = $13::bigint, "
-      "  fee_item_code = $14::text, data = $15::jsonb, updated_at = $16::timestamptz "
+      "  fee_item_code = $14::text, data = $15::jsonb, updated_at = $16::timestamptz, "
+      /* a deadline moved (resume) back beyond its warning point may warn
+       * again: the lead is sla_timer.c's */
+      "  respond_warned_at = CASE WHEN $11::timestamptz IS DISTINCT FROM respond_by "
+      "    AND $11::timestamptz - " TK_WARN_LEAD ("respond") " > $16::timestamptz "
+      "    THEN NULL ELSE respond_warned_at END, "
+      "  resolve_warned_at = CASE WHEN $12::timestamptz IS DISTINCT FROM resolve_by "
+      "    AND $12::timestamptz - " TK_WARN_LEAD ("resolve") " > $16::timestamptz "
+      "    THEN NULL ELSE resolve_warned_at END "
       "WHERE property_id = $1::uuid AND id = $2::uuid RETURNING id::text", false },
     /* q: the number exactly, or part of the title (strpos: % and _ mean themselves) */
     { "tk_ticket_list",
@@ -85,6 +98,26 @@ static const struct {
       "  AND ($7::text IS NULL OR t.number = upper ($7::text) "
       "       OR strpos (lower (t.title), lower ($7::text)) > 0) "
       "  AND ($9::timestamptz IS NULL OR (t.created_at, t.id) < ($9::timestamptz, $10::uuid)) "
+      "ORDER BY t.created_at DESC, t.id DESC LIMIT $11::int", true },
+    /* ?overdue=true: the open tickets past their resolution deadline,
+     * newest first like every list (API.md), read from the partial index of
+     * open tickets tickets_open_created (migrations/004) so that closed
+     * history, however large, is never scanned; keyset on (created_at, id) */
+    { "tk_ticket_list_overdue",
+      "SELECT " TK_COLS ("$8") " FROM tickets t "
+      "WHERE t.property_id = $1::uuid "
+      "  AND t.resolved_at IS NULL AND t.closed_at IS NULL AND t.hold_since IS NULL "
+      "  AND t.resolve_by < $8::timestamptz "
+      "  AND ($2::text IS NULL OR t.status = $2::text) "
+      "  AND ($3::text IS NULL OR t.type = $3::text) "
+      "  AND ($4::text IS NULL OR t.assignee_id = $4::text) "
+      "  AND ($5::uuid IS NULL OR t.unit_id = $5::uuid) "
+      "  AND ($7::text IS NULL OR t.number = upper ($7::text) "
+      "       OR strpos (lower (t.title), lower ($7::text)) > 0) "
+      "  AND ($9::timestamptz IS NULL OR (t.created_at, t.id) < ($9::timestamptz, $10::uuid)) "
+      /* the same bound as an index condition, for the generic plan too */
+      "  AND t.created_at <= coalesce ($9::timestamptz, 'infinity') "
+      "  AND $6::boolean "
       "ORDER BY t.created_at DESC, t.id DESC LIMIT $11::int", true },
     { "tk_callbacks_list",
       "SELECT " TK_COLS ("$3") " FROM tickets t "
@@ -167,7 +200,7 @@ tk_ticket_list (db_t *db, const char *property_id, const char *status, const cha
     snprintf (lim, sizeof lim, "%d", limit);
     const char *p[] = { property_id, status, type, assignee_id, unit_id,
                         overdue ? "true" : "false", q, now, after_at, after_id, lim };
-    return db_exec (db, "tk_ticket_list", 11, p);
+    return db_exec (db, overdue ? "tk_ticket_list_overdue" : "tk_ticket_list", 11, p);
 }
 
 PGresult *

@@ -60,8 +60,9 @@ PGresult *tk_ticket_get (db_t *db, const char *property_id, const char *id, cons
 PGresult *tk_ticket_update (db_t *db, const char *property_id, const char *id,
                             const tk_ticket_change_t *c);
 
-/* Filters NULL = any. overdue: open, not on hold, resolve_by before now.
- * after_at/after_id: the keyset to continue after (newest first), or NULL. */
+/* Filters NULL = any. Newest first (created_at, id); after_at/after_id: the
+ * keyset to continue after, or NULL. overdue: open, not on hold, resolve_by
+ * before now, the most overdue first (resolve_by, id: after_at is a resolve_by). */
 PGresult *tk_ticket_list (db_t *db, const char *property_id, const char *status, const char *type,
                           const char *assignee_id, const char *unit_id, bool overdue, const char *q,
                           const char *now, const char *after_at, const char *after_id, int limit);

@@ -83,6 +83,11 @@ const char *tk_time_param (int64_t us, char out[40]);
 int tk_unit_fetch (const env_request_t *req, const char *pid, const char *uid, cJSON **unit,
                    env_reply_t *rep);
 
+/* The property's timezone (tenants.properties.get as role "service", cached
+ * per worker for a few minutes) into tz[64]: the year of ticket numbers and
+ * the days of reports. -1 after a 503 (tenants did not answer) or a 404 in rep. */
+int tk_property_tz (const env_request_t *req, const char *pid, char tz[64], env_reply_t *rep);
+
 /* The path's ticket (one row of ticket_store's TK_C_* columns) for this
  * caller: a technician finds only the tickets assigned to them. NULL after
  * answering (404, or the database's error). now: tk_time_param text. */

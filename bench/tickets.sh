@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# bench/tickets.sh: the tickets benchmark of make bench (bench/run.sh calls it;
+# it also runs alone). Starts its own stack (tests/blackbox/harness.py: own
+# PostgreSQL with fsync off, PM_BENCH_SCALE_TICKETS tickets workers, log level warn),
+#   1. wrk -t2 -c50 -dDUR --latency -s bench/tickets_post.lua  POST /v1/properties/{pid}/tickets
+#      (counter, insert, timeline and the ticket.created outbox row: one transaction each)
+#   2. wrk -t2 -c50 -dDUR --latency  GET /v1/properties/{pid}/tickets/{tid} (with timeline)
+#      each after a 3 s warm-up;
+#   3. the overdue list at scale: 1,000,000 tickets generated with SQL for one property
+#      (2% open and past their deadline, 1% open and not yet due, 0.5% on hold, the rest
+#      closed) and 200,000 for a second one, ANALYZE, then GET .../tickets?overdue=true
+#      (first page, 50) PM_BENCH_OVERDUE_RUNS times (21) through the gateway: the median;
+#      and EXPLAIN (ANALYZE, BUFFERS) of the very statement pm-tickets prepares (read from
+#      the binary), as a custom and as a generic plan.
+# Writes OUT/rows.tsv (name, req/s, p50 us, p99 us, failed) for bench/run.sh's table and
+# OUT/overdue.txt; prints both.
+#
+# Usage: bash bench/tickets.sh [OUT]. Environment: BUILD (build), PM_BENCH_DUR (10),
+# PM_BENCH_CONNS (50), PM_BENCH_THREADS (2), PM_BENCH_SCALE_TICKETS (2),
+# PM_BENCH_TICKETS_ROWS (1000000), PM_BENCH_OVERDUE_RUNS (21).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export BUILD=${BUILD:-build}
+export TK_OUT=${1:-$(mktemp -d /tmp/pm-bench-tickets.XXXXXX)}
+mkdir -p "$TK_OUT"
+PY=python3
+[[ -x /usr/bin/python3 ]] && PY=/usr/bin/python3
+command -v wrk > /dev/null || { echo "bench: wrk missing (make deps installs it)" >&2; exit 1; }
+exec "$PY" - "$@" << 'PYEOF'
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.getcwd(), "tests", "blackbox"))
+import harness  # noqa: E402
+
+OUT = os.environ["TK_OUT"]
+DUR = int(os.environ.get("PM_BENCH_DUR", "10"))
+CONNS = int(os.environ.get("PM_BENCH_CONNS", "50"))
+THREADS = int(os.environ.get("PM_BENCH_THREADS", "2"))
+ROWS = int(os.environ.get("PM_BENCH_TICKETS_ROWS", "1000000"))
+RUNS = int(os.environ.get("PM_BENCH_OVERDUE_RUNS", "21"))
+CHUNK = 50000
+
+
+def log(msg):
+    print("[%s] tickets: %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
+
+
+def to_us(v):
+    m = re.match(r"^([0-9.]+)(us|ms|s)$", v or "")
+    if not m:
+        return 0
+    return float(m.group(1)) * {"us": 1, "ms": 1000, "s": 1000000}[m.group(2)]
+
+
+def wrk(name, url, dur, *args):
+    path = os.path.join(OUT, name + ".txt")
+    cmd = ["wrk", "-t%d" % THREADS, "-c%d" % CONNS, "-d%ds" % dur, "--latency"] + list(args) + [url]
+    with open(path, "w") as f:
+        subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, check=False, timeout=dur + 60)
+    text = open(path).read()
+    rps = re.search(r"^Requests/sec:\s+([0-9.]+)", text, re.M)
+    p50 = re.search(r"^\s+50%\s+(\S+)", text, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", text, re.M)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    bad = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
+    return (round(float(rps.group(1))) if rps else 0, to_us(p50.group(1) if p50 else ""),
+            to_us(p99.group(1) if p99 else ""), bad)
+
+
+GENERATE = """
+INSERT INTO tickets.tickets (property_id, number, type, status, title, channel, priority, created_by,
+  created_at, updated_at, respond_minutes, resolve_minutes, warn_minutes, respond_by, resolve_by,
+  responded_at, resolved_at, closed_at, hold_since, respond_warned_at, respond_breached_at,
+  resolve_warned_at, resolve_breached_at)
+SELECT '{pid}', 'GEN-' || lpad(i::text, 8, '0'),
+  (ARRAY['repair','complaint','inquiry','suggestion','repair'])[1 + i % 5],
+  CASE WHEN k = 0 THEN 'in_progress' WHEN k = 1 THEN 'assigned' WHEN k = 2 AND i % 100 = 2 THEN 'on_hold'
+       ELSE 'closed' END,
+  'generated ' || i, 'phone', (ARRAY['low','normal','normal','high','urgent'])[1 + i % 5], 'bench',
+  c, c, 30, 1440, 60, c + interval '30 minutes', r, c + interval '10 minutes',
+  CASE WHEN k <= 1 OR (k = 2 AND i % 100 = 2) THEN NULL ELSE c + interval '5 hours' END,
+  CASE WHEN k <= 1 OR (k = 2 AND i % 100 = 2) THEN NULL ELSE c + interval '6 hours' END,
+  CASE WHEN k = 2 AND i % 100 = 2 THEN c + interval '1 hour' END,
+  NULL, NULL,
+  CASE WHEN k = 0 THEN r - interval '1 hour' END, CASE WHEN k = 0 THEN r END
+FROM (SELECT i, i % 50 AS k,
+             CASE WHEN i % 50 = 1 THEN now () - interval '1 hour'
+                  ELSE now () - interval '2 years' + (interval '729 days') * i / {n} END AS c
+      FROM generate_series ({lo}, {hi}) AS i) g,
+     LATERAL (SELECT c + interval '1 day' AS r) d
+"""
+# k = 0 (2%): open, past the deadline (breached earlier: the SLA timer has nothing to do);
+# k = 1 (2%): open, created an hour ago, due tomorrow; k = 2, every other one (1%): on hold;
+# the rest: closed. The 2 years of history end yesterday, so every k = 0 ticket is overdue.
+
+
+def main():
+    scale = {"tenants": 1, "tickets": int(os.environ.get("PM_BENCH_SCALE_TICKETS", "2"))}
+    stack = harness.Stack(scale=scale, env={"PM_LOG_LEVEL": "warn"})
+    rows, over = [], []
+    try:
+        adm = stack.admin_token
+        pids = []
+        for code, name in (("BENCH-TK-1", "压测大厦"), ("BENCH-TK-2", "压测花园")):
+            r = stack.http("POST", "/v1/properties", token=adm,
+                           body={"code": code, "name": name, "timezone": "Asia/Shanghai"})
+            assert r.status == 201, "create property: %r" % r
+            pids.append(r.json()["id"])
+        pid = pids[0]
+        base = "%s/v1/properties/%s/tickets" % (stack.base_url, pid)
+        auth = ["-H", "Authorization: Bearer " + adm]
+        r = stack.http("POST", "/v1/properties/%s/tickets" % pid, token=adm,
+                       body={"type": "repair", "title": "压测读取", "priority": "high"})
+        assert r.status == 201, "create ticket: %r" % r
+        tid = r.json()["id"]
+        post = ["-s", os.path.join("bench", "tickets_post.lua")] + auth
+        log("warm-up 3 s, then wrk POST tickets %d s" % DUR)
+        wrk("warmup_post", base, 3, *post)
+        rows.append(("ours: POST /v1/properties/{pid}/tickets",) + wrk("post_ticket", base, DUR, *post))
+        log("warm-up 3 s, then wrk GET ticket %d s" % DUR)
+        wrk("warmup_get", base + "/" + tid, 3, *auth)
+        rows.append(("ours: GET /v1/properties/{pid}/tickets/{tid}",) +
+                    wrk("get_ticket", base + "/" + tid, DUR, *auth))
+        made = int(stack.psql("SELECT count(*) FROM tickets.tickets")[0][0])
+
+        log("generating %d tickets for one property and %d for another" % (ROWS, ROWS // 5))
+        t0 = time.monotonic()
+        for p, n in ((pid, ROWS), (pids[1], ROWS // 5)):
+            for lo in range(1, n + 1, CHUNK):      # chunks: each psql call stays well under its timeout
+                stack.psql(GENERATE.format(pid=p, n=n, lo=lo, hi=min(n, lo + CHUNK - 1)))
+        stack.psql("VACUUM ANALYZE tickets.tickets")
+        gen_s = time.monotonic() - t0
+        counts = stack.psql(
+            "SELECT count(*), count(*) FILTER (WHERE resolved_at IS NULL AND closed_at IS NULL "
+            "  AND hold_since IS NULL AND resolve_by < now ()) FROM tickets.tickets "
+            "WHERE property_id = '%s'" % pid)[0]
+        path = "/v1/properties/%s/tickets?overdue=true" % pid
+        times, first = [], None
+        for i in range(RUNS + 2):
+            r = stack.http("GET", path, token=adm)
+            assert r.status == 200, "overdue list: %r" % r
+            if i >= 2:                         # the first two: the statement is prepared, the cache warm
+                times.append(r.elapsed * 1000)
+            first = first or r.json()
+        items = first["items"]
+        created = [t["created_at"] for t in items]
+        assert len(items) == 50 and created == sorted(created, reverse=True), "50 overdue, newest first"
+        nxt = "%s&cursor=%s" % (path, first["next_cursor"])
+        page2 = []
+        for _ in range(RUNS):
+            r = stack.http("GET", nxt, token=adm)
+            assert r.status == 200, "overdue page 2: %r" % r
+            page2.append(r.elapsed * 1000)
+        newest = []
+        for _ in range(RUNS):
+            r = stack.http("GET", "/v1/properties/%s/tickets" % pid, token=adm)
+            assert r.status == 200, "newest first: %r" % r
+            newest.append(r.elapsed * 1000)
+
+        # the statement pm-tickets prepares, read from the binary (its string literal)
+        binary = os.path.join(harness.ROOT, os.environ["BUILD"], "bin", "pm-tickets")
+        sql = next(s for s in subprocess.run(["strings", "-n", "200", binary], stdout=subprocess.PIPE,
+                                             text=True, check=True).stdout.splitlines()
+                   if "AND $6::boolean" in s and "ORDER BY t.created_at DESC" in s)
+        args = "('%s', NULL, NULL, NULL, NULL, true, NULL, now (), NULL, NULL, 51)" % pid
+        plans = []
+        for mode in ("force_custom_plan", "force_generic_plan"):
+            out = stack.psql("SET search_path = tickets; SET plan_cache_mode = %s; PREPARE s AS %s; "
+                             "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE s %s" % (mode, sql, args))
+            plans.append((mode, [row[0] for row in out]))
+        over.append("overdue list: property of %s tickets (%s overdue) + %d in a second property, "
+                    "generated and analyzed in %.0f s; %d made by the POST run"
+                    % ("{:,}".format(int(counts[0])), "{:,}".format(int(counts[1])), ROWS // 5, gen_s, made))
+        over.append("GET .../tickets?overdue=true (50, through the gateway), median of %d: %.2f ms "
+                    "(min %.2f, max %.2f); next page (cursor): %.2f ms; default list (newest first): %.2f ms"
+                    % (RUNS, statistics.median(times), min(times), max(times), statistics.median(page2),
+                       statistics.median(newest)))
+        for mode, lines in plans:
+            over.append("EXPLAIN (ANALYZE, BUFFERS) of tk_ticket_list_overdue, %s:" % mode)
+            over += ["    " + ln for ln in lines if not ln.startswith("SubPlan") or True]
+    finally:
+        stack.stop()
+    with open(os.path.join(OUT, "rows.tsv"), "w") as f:
+        for r in rows:
+            f.write("%s\t%d\t%.0f\t%.0f\t%d\n" % r)
+    with open(os.path.join(OUT, "overdue.txt"), "w") as f:
+        f.write("\n".join(over) + "\n")
+    for r in rows:
+        print("%-46s %10d %8.2f ms %8.2f ms %8d" % (r[0], r[1], r[2] / 1000, r[3] / 1000, r[4]))
+    print("\n".join(over))
+
+
+try:
+    main()
+except (AssertionError, harness.StackError, StopIteration) as e:
+    print("bench tickets: %r" % (e,), file=sys.stderr)
+    sys.exit(1)
+PYEOF

@@ -1,0 +1,213 @@
+/* archive_copy: applies tenants' events to billing's copy of the archive,
+ * and serves the billing settings of a property (see archive_copy.h).
+ *
+ * Events are applied in the producer's order, so the copy is
+ * last-event-wins: each upsert overwrites the row with the event's data. The
+ * data is handed to SQL as jsonb whole, and the statements pick the fields
+ * they need (proto/events.md), so a field tenants adds later costs nothing. */
+#include "archive_copy.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ST_SETTINGS_SEEN "bl_settings_seen"
+#define ST_UNIT_UPSERT   "bl_unit_upsert"
+#define ST_PARTY_UPSERT  "bl_party_upsert"
+#define ST_OCC_UPSERT    "bl_occupancy_upsert"
+#define ST_LEASE_UPSERT  "bl_lease_upsert"
+#define ST_SETTINGS_GET  "bl_settings_get"
+#define ST_SETTINGS_PUT  "bl_settings_put"
+
+#define SETTINGS_JSON                                                                    \
+    "json_build_object('property_id', property_id, 'timezone', timezone, 'due_day', due_day, " \
+    "'late_fee_bps_per_day', late_fee_bps_per_day, 'late_fee_grace_days', late_fee_grace_days, " \
+    "'late_fee_cap_bps', late_fee_cap_bps, 'updated_at', to_char(updated_at AT TIME ZONE 'UTC', " \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
+
+static const struct {
+    const char *name, *sql;
+    bool idempotent;
+} s_statements[] = {
+    { ST_SETTINGS_SEEN,
+      "INSERT INTO property_settings (property_id) VALUES ($1::uuid) ON CONFLICT DO NOTHING", false },
+    /* $1 property_id, $2 the unit as jsonb (a Unit, or the "unit" of an occupancy event) */
+    { ST_UNIT_UPSERT,
+      "INSERT INTO units (property_id, unit_id, code, building, floor, area_m2, use) "
+      "SELECT $1::uuid, (d->>'id')::uuid, d->>'code', d->>'building', d->>'floor', "
+      "       coalesce ((d->>'area_m2')::numeric, 0), coalesce (d->>'use', 'other') "
+      "FROM (SELECT $2::jsonb AS d) x "
+      "ON CONFLICT (property_id, unit_id) DO UPDATE SET code = EXCLUDED.code, "
+      "  building = EXCLUDED.building, floor = EXCLUDED.floor, area_m2 = EXCLUDED.area_m2, "
+      "  use = EXCLUDED.use, updated_at = now()", false },
+    /* a whole Party; a short one (occupancy's "party": id, kind, name) keeps
+     * the contacts already known */
+    { ST_PARTY_UPSERT,
+      "INSERT INTO parties (id, property_id, kind, name, phones, email) "
+      "SELECT (d->>'id')::uuid, $1::uuid, coalesce (d->>'kind', 'person'), coalesce (d->>'name', ''), "
+      "       coalesce (ARRAY (SELECT jsonb_array_elements_text (CASE WHEN jsonb_typeof (d->'phones') = 'array' "
+      "                                                          THEN d->'phones' ELSE '[]' END)), '{}'), "
+      "       d->>'email' "
+      "FROM (SELECT $2::jsonb AS d) x "
+      "ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name, "
+      "  phones = CASE WHEN $3::bool THEN EXCLUDED.phones ELSE parties.phones END, "
+      "  email = CASE WHEN $3::bool THEN EXCLUDED.email ELSE parties.email END, updated_at = now()",
+      false },
+    { ST_OCC_UPSERT,
+      "INSERT INTO occupancies (id, property_id, unit_id, party_id, role, start_date, end_date) "
+      "SELECT (d->>'id')::uuid, $1::uuid, (d->>'unit_id')::uuid, (d->>'party_id')::uuid, d->>'role', "
+      "       (d->>'start_date')::date, (d->>'end_date')::date "
+      "FROM (SELECT $2::jsonb AS d) x "
+      "ON CONFLICT (id) DO UPDATE SET unit_id = EXCLUDED.unit_id, party_id = EXCLUDED.party_id, "
+      "  role = EXCLUDED.role, start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date, "
+      "  updated_at = now()", false },
+    { ST_LEASE_UPSERT,
+      "INSERT INTO parking_leases (id, property_id, space_id, space_code, party_id, unit_id, "
+      "                            start_date, end_date, monthly_fee) "
+      "SELECT (d->>'id')::uuid, $1::uuid, (d->>'space_id')::uuid, "
+      "       coalesce (d->>'space_code', d->'space'->>'code'), (d->>'party_id')::uuid, "
+      "       (d->>'unit_id')::uuid, (d->>'start_date')::date, (d->>'end_date')::date, "
+      "       coalesce ((d->>'monthly_fee')::bigint, 0) "
+      "FROM (SELECT $2::jsonb AS d) x "
+      "ON CONFLICT (id) DO UPDATE SET space_id = EXCLUDED.space_id, space_code = EXCLUDED.space_code, "
+      "  party_id = EXCLUDED.party_id, unit_id = EXCLUDED.unit_id, start_date = EXCLUDED.start_date, "
+      "  end_date = EXCLUDED.end_date, monthly_fee = EXCLUDED.monthly_fee, updated_at = now()", false },
+    { ST_SETTINGS_GET,
+      "SELECT " SETTINGS_JSON " FROM property_settings WHERE property_id = $1::uuid", true },
+    /* every field optional: NULL keeps the stored value */
+    { ST_SETTINGS_PUT,
+      "UPDATE property_settings SET due_day = coalesce ($2::int, due_day), "
+      "  late_fee_bps_per_day = coalesce ($3::int, late_fee_bps_per_day), "
+      "  late_fee_grace_days = coalesce ($4::int, late_fee_grace_days), "
+      "  late_fee_cap_bps = coalesce ($5::int, late_fee_cap_bps), "
+      "  timezone = coalesce ($6, timezone), updated_at = now() "
+      "WHERE property_id = $1::uuid RETURNING " SETTINGS_JSON, false },
+};
+
+int
+bl_archive_prepare (db_t *db)
+{
+    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
+        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
+            log_error (NULL, "cannot prepare %s", s_statements[i].name);
+            return -1;
+        }
+    return 0;
+}
+
+/* Runs one statement with the property id and a JSON value; 0 or -1. */
+static int
+s_exec_json (db_t *db, const char *st, const char *pid, const cJSON *obj, const char *extra,
+             const char *rid)
+{
+    if (!cJSON_IsObject (obj))
+        return 0;                    /* nothing to copy */
+    char *text = cJSON_PrintUnformatted (obj);
+    if (!text)
+        return -1;
+    const char *params[] = { pid, text, extra };
+    PGresult *res = db_exec (db, st, extra ? 3 : 2, params);
+    int rc = db_ok (res) ? 0 : -1;
+    if (rc)
+        log_warn (rid, "archive copy: %s failed (%s)", st, db_sqlstate (res));
+    PQclear (res);
+    free (text);
+    return rc;
+}
+
+int
+bl_archive_apply (void *app, db_t *db, const cJSON *event, const char *rid)
+{
+    (void) app;
+    const char *type = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (event, "type"));
+    const char *pid = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (event, "property_id"));
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive (event, "data");
+    if (!type || !pid || !jv_is_uuid (pid))
+        return 0;                    /* not about a property: nothing for billing */
+
+    /* first sight of a property creates its settings, whatever the event */
+    const char *p1[] = { pid };
+    PGresult *res = db_exec (db, ST_SETTINGS_SEEN, 1, p1);
+    int rc = db_ok (res) ? 0 : -1;
+    PQclear (res);
+    if (rc)
+        return -1;
+
+    if (strcmp (type, "unit.created") == 0 || strcmp (type, "unit.updated") == 0)
+        return s_exec_json (db, ST_UNIT_UPSERT, pid, data, NULL, rid);
+    if (strcmp (type, "party.created") == 0 || strcmp (type, "party.updated") == 0)
+        return s_exec_json (db, ST_PARTY_UPSERT, pid, data, "true", rid);
+    if (strcmp (type, "occupancy.started") == 0 || strcmp (type, "occupancy.ended") == 0) {
+        /* the event carries its unit and party: the copy holds them even if
+         * their own events were somehow behind */
+        if (s_exec_json (db, ST_UNIT_UPSERT, pid, cJSON_GetObjectItemCaseSensitive (data, "unit"), NULL, rid)
+            || s_exec_json (db, ST_PARTY_UPSERT, pid, cJSON_GetObjectItemCaseSensitive (data, "party"),
+                            "false", rid))
+            return -1;
+        return s_exec_json (db, ST_OCC_UPSERT, pid, data, NULL, rid);
+    }
+    if (strcmp (type, "parking.lease.started") == 0 || strcmp (type, "parking.lease.ended") == 0)
+        return s_exec_json (db, ST_LEASE_UPSERT, pid, data, NULL, rid);
+    return 0;
+}
+
+PGresult *
+bl_settings_row (db_t *db, const char *pid)
+{
+    const char *p[] = { pid };
+    return db_exec (db, ST_SETTINGS_GET, 1, p);
+}
+
+void
+bl_settings_get (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    billing_t *app = app_;
+    const char *pid = bl_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    bl_reply_json (bl_settings_row (app->db, pid), rep, req, 200, "no such property");
+}
+
+void
+bl_settings_put (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    billing_t *app = app_;
+    static const char *const writers[] = { "admin", "manager", NULL };
+    const char *pid = bl_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    if (!bl_role_in (req, writers)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin changes billing settings");
+        return;
+    }
+    jv_t v = JV_INIT;
+    int64_t due = 0, bps = 0, grace = 0, cap = 0;
+    bool has_due = false, has_bps = false, has_grace = false, has_cap = false;
+    const char *tz = NULL;
+    if (jv_object (&v, req->data)) {
+        has_due = jv_int (&v, req->data, "due_day", JV_OPTIONAL, 1, 31, &due);
+        has_bps = jv_int (&v, req->data, "late_fee_bps_per_day", JV_OPTIONAL, 0, 10000, &bps);
+        has_grace = jv_int (&v, req->data, "late_fee_grace_days", JV_OPTIONAL, 0, 365, &grace);
+        has_cap = jv_int (&v, req->data, "late_fee_cap_bps", JV_OPTIONAL, 0, 100000, &cap);
+        tz = jv_string (&v, req->data, "timezone", JV_OPTIONAL, 64);
+    }
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid billing settings");
+        return;
+    }
+    char b[4][24];
+    snprintf (b[0], sizeof b[0], "%lld", (long long) due);
+    snprintf (b[1], sizeof b[1], "%lld", (long long) bps);
+    snprintf (b[2], sizeof b[2], "%lld", (long long) grace);
+    snprintf (b[3], sizeof b[3], "%lld", (long long) cap);
+    const char *params[] = { pid, has_due ? b[0] : NULL, has_bps ? b[1] : NULL, has_grace ? b[2] : NULL,
+                             has_cap ? b[3] : NULL, tz };
+    PGresult *res = db_exec (app->db, ST_SETTINGS_PUT, 6, params);
+    bl_reply_json (res, rep, req, 200, "no such property");
+}

@@ -1,0 +1,66 @@
+/* billing: property fees (issue D). One worker process: one libuv loop, one
+ * broker link, one PostgreSQL connection to schema "billing", and a consumer
+ * of tenants' events that keeps billing's own copy of the archive. */
+#ifndef BL_BILLING_H
+#define BL_BILLING_H
+
+#include "consumer.h"
+#include "db.h"
+#include "envelope.h"
+#include "jv.h"
+#include "outbox.h"
+
+/* What every handler gets as its app pointer. Other modules of this service
+ * may add fields at the end. */
+typedef struct {
+    db_t *db;
+    outbox_t *outbox;
+    consumer_t *tenants_events;      /* the archive copy's feed */
+    consumer_t *tickets_events;      /* charges, renovation fees and deposits (charges.h) */
+    struct bl_late_fees *late_fees;  /* the daily late fee job (late_fees.h) */
+} billing_t;
+
+/* The path's {pid} when the caller may see it, else NULL (answer 404). */
+const char *bl_visible_property (const env_request_t *req);
+
+/* True when the caller's role is one of the NULL-terminated roles. */
+bool bl_role_in (const env_request_t *req, const char *const *roles);
+
+/* A details array with one {"field","problem"}. */
+cJSON *bl_detail (const char *field, const char *problem);
+
+/* Answers a failed write: rolls back, then 503 when the connection is gone
+ * and 500 otherwise. */
+void bl_fail (billing_t *app, const env_request_t *req, env_reply_t *rep, const char *what);
+
+/* Replies 200 with the JSON document in column 0 of row 0 of res (SQL builds
+ * the documents), 404 when there is no row, the database's error otherwise.
+ * Clears res. */
+void bl_reply_json (PGresult *res, env_reply_t *rep, const env_request_t *req, int status,
+                    const char *not_found);
+
+/* True when the property is known to billing (seen in tenants' events). */
+int bl_property_known (billing_t *app, const char *pid, env_reply_t *rep, const env_request_t *req);
+
+/* main.c */
+void bl_events_read (void *app, const env_request_t *req, env_reply_t *rep);
+void bl_ping (void *app, const env_request_t *req, env_reply_t *rep);
+
+/* archive_copy.c: settings */
+void bl_settings_get (void *app, const env_request_t *req, env_reply_t *rep);
+void bl_settings_put (void *app, const env_request_t *req, env_reply_t *rep);
+
+/* fee_items.c */
+void bl_fee_items_create (void *app, const env_request_t *req, env_reply_t *rep);
+void bl_fee_items_list (void *app, const env_request_t *req, env_reply_t *rep);
+
+/* billing_run.c */
+void bl_runs_create (void *app, const env_request_t *req, env_reply_t *rep);
+void bl_runs_list (void *app, const env_request_t *req, env_reply_t *rep);
+
+/* bills.c: the read side */
+void bl_bills_list (void *app, const env_request_t *req, env_reply_t *rep);
+void bl_bills_get (void *app, const env_request_t *req, env_reply_t *rep);
+void bl_account_get (void *app, const env_request_t *req, env_reply_t *rep);
+
+#endif

@@ -1,0 +1,207 @@
+/* bills: billing.bills.list, .get and billing.accounts.get (see bills.h).
+ * The documents are built by SQL (json_build_object) so that money stays
+ * bigint from the table to the wire. */
+#include "bills.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const bl_bill_statuses[] = { "unpaid", "partially_paid", "paid", "void", NULL };
+
+#define ST_BILLS_LIST "bl_bills_list"
+#define ST_BILL_GET   "bl_bill_get"
+#define ST_ACCOUNT    "bl_account_get"
+
+#define BILL_JSON                                                                                 \
+    "json_build_object ('id', b.id, 'property_id', b.property_id, 'unit_id', b.unit_id, "        \
+    "'unit_code', u.code, 'parking_lease_id', b.parking_lease_id, "                              \
+    "'bill_to_party_id', b.bill_to_party_id, 'run_id', b.run_id, 'period', b.period, "          \
+    "'kind', b.kind, 'due_date', b.due_date, 'amount', b.amount, 'allocated', bb.allocated, "   \
+    "'balance', bb.balance, 'status', bb.status, 'currency', b.currency, "                       \
+    "'description', b.description, 'source', b.source, 'source_ref', b.source_ref, "            \
+    "'issued_at', to_char (b.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+
+#define BILL_FROM                                                                                 \
+    " FROM bills b JOIN bill_balances bb ON bb.bill_id = b.id "                                  \
+    "LEFT JOIN units u ON u.property_id = b.property_id AND u.unit_id = b.unit_id "
+
+static const struct {
+    const char *name, *sql;
+    bool idempotent;
+} s_statements[] = {
+    /* $1 pid, $2 unit, $3 period, $4 status, $5 cursor due_date, $6 cursor id, $7 limit + 1;
+     * newest due date first */
+    { ST_BILLS_LIST,
+      "SELECT " BILL_JSON "::text, b.due_date, b.id" BILL_FROM
+      "WHERE b.property_id = $1::uuid AND ($2::uuid IS NULL OR b.unit_id = $2::uuid) "
+      "  AND ($3::text IS NULL OR b.period = $3) AND ($4::text IS NULL OR bb.status = $4) "
+      "  AND ($5::date IS NULL OR (b.due_date, b.id) < ($5::date, $6::uuid)) "
+      "ORDER BY b.due_date DESC, b.id DESC LIMIT $7::int", true },
+    { ST_BILL_GET,
+      "SELECT (" BILL_JSON "::jsonb || jsonb_build_object ('lines', (SELECT coalesce (jsonb_agg ("
+      "  jsonb_build_object ('fee_item_id', l.fee_item_id, 'parking_lease_id', l.parking_lease_id, "
+      "  'description', l.description, 'basis', l.basis, 'quantity', l.quantity, "
+      "  'unit_price', l.unit_price, 'days', l.days, 'period_days', l.period_days, "
+      "  'amount', l.amount) ORDER BY l.basis DESC, l.description), '[]') FROM bill_lines l "
+      "  WHERE l.property_id = $1::uuid AND l.bill_id = b.id)))::text" BILL_FROM
+      "WHERE b.property_id = $1::uuid AND b.id = $2::uuid", true },
+    /* the unit's open bills oldest first; overdue = open after the due date
+     * in the property's time zone */
+    { ST_ACCOUNT,
+      "WITH o AS (SELECT " BILL_JSON " AS j, b.due_date, b.issued_at, b.id, bb.balance, bb.status" BILL_FROM
+      "  WHERE b.property_id = $1::uuid AND b.unit_id = $2::uuid "
+      "    AND bb.status IN ('unpaid', 'partially_paid')), "
+      "today AS (SELECT (now () AT TIME ZONE s.timezone)::date AS d FROM property_settings s "
+      "  WHERE s.property_id = $1::uuid) "
+      "SELECT json_build_object ('property_id', $1::uuid, 'unit_id', u.unit_id, 'unit_code', u.code, "
+      "  'balance_due', (SELECT coalesce (sum (balance), 0) FROM o), "
+      "  'credit', unit_credit ($1::uuid, $2::uuid), "
+      "  'overdue_amount', (SELECT coalesce (sum (balance), 0) FROM o, today WHERE o.due_date < today.d), "
+      "  'currency', 'CNY', "
+      "  'bills', (SELECT coalesce (json_agg (j ORDER BY due_date, issued_at, id), '[]') FROM o))::text "
+      "FROM units u WHERE u.property_id = $1::uuid AND u.unit_id = $2::uuid", true },
+};
+
+int
+bl_bills_prepare (db_t *db)
+{
+    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
+        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
+            log_error (NULL, "cannot prepare %s", s_statements[i].name);
+            return -1;
+        }
+    return 0;
+}
+
+/* A list cursor is "<due_date>~<bill id>" (what the last row of a page had). */
+static bool
+s_cursor_parse (const char *s, char date[11], char id[37])
+{
+    if (!s || strlen (s) != 10 + 1 + 36 || s[10] != '~')
+        return false;
+    memcpy (date, s, 10);
+    date[10] = 0;
+    memcpy (id, s + 11, 36);
+    id[36] = 0;
+    return jv_is_date (date) && jv_is_uuid (id);
+}
+
+static bool
+s_limit_parse (const char *s, int *limit)
+{
+    *limit = BL_LIMIT_DEFAULT;
+    if (!s || !*s)
+        return true;
+    char *end;
+    long n = strtol (s, &end, 10);
+    if (*end || n < 1 || n > BL_LIMIT_MAX)
+        return false;
+    *limit = (int) n;
+    return true;
+}
+
+/* An optional query value: NULL when absent or empty. */
+static const char *
+s_param (const env_request_t *req, const char *name)
+{
+    const char *s = env_param (req, name);
+    return s && *s ? s : NULL;
+}
+
+void
+bl_bills_list (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    billing_t *app = app_;
+    const char *pid = bl_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    jv_t v = JV_INIT;
+    const char *uid = s_param (req, "unit_id"), *period = s_param (req, "period");
+    const char *status = s_param (req, "status"), *cursor = s_param (req, "cursor");
+    char cdate[11] = "", cid[37] = "";
+    int limit;
+    if (uid && !jv_is_uuid (uid))
+        jv_problem (&v, "unit_id", "must be a unit id");
+    if (period) {
+        char d[11];
+        snprintf (d, sizeof d, "%.7s-01", period);
+        if (strlen (period) != 7 || !jv_is_date (d))
+            jv_problem (&v, "period", "must be a month YYYY-MM");
+    }
+    if (status) {
+        bool ok = false;
+        for (int i = 0; bl_bill_statuses[i]; i++)
+            ok = ok || strcmp (status, bl_bill_statuses[i]) == 0;
+        if (!ok)
+            jv_problem (&v, "status", "must be unpaid, partially_paid, paid or void");
+    }
+    if (!s_limit_parse (env_param (req, "limit"), &limit))
+        jv_problem (&v, "limit", "must be an integer from 1 to %d", BL_LIMIT_MAX);
+    if (cursor && !s_cursor_parse (cursor, cdate, cid))
+        jv_problem (&v, "cursor", "is not a cursor this list gave out");
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+        return;
+    }
+    if (!bl_property_known (app, pid, rep, req))
+        return;
+    char lim[16];
+    snprintf (lim, sizeof lim, "%d", limit + 1);
+    const char *p[] = { pid, uid, period, status, cursor ? cdate : NULL, cursor ? cid : NULL, lim };
+    PGresult *res = db_exec (app->db, ST_BILLS_LIST, 7, p);
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        PQclear (res);
+        return;
+    }
+    cJSON *body = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (body, "items");
+    int n = PQntuples (res);
+    for (int i = 0; i < n && i < limit; i++) {
+        cJSON *item = cJSON_Parse (PQgetvalue (res, i, 0));
+        if (item)
+            cJSON_AddItemToArray (items, item);
+    }
+    if (n > limit) {
+        char next[64];
+        snprintf (next, sizeof next, "%s~%s", PQgetvalue (res, limit - 1, 1), PQgetvalue (res, limit - 1, 2));
+        cJSON_AddStringToObject (body, "next_cursor", next);
+    }
+    else
+        cJSON_AddNullToObject (body, "next_cursor");
+    PQclear (res);
+    env_reply_ok (rep, 200, body);
+}
+
+void
+bl_bills_get (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    billing_t *app = app_;
+    const char *pid = bl_visible_property (req);
+    const char *bid = env_param (req, "bid");
+    if (!pid || !bid || !jv_is_uuid (bid)) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such bill");
+        return;
+    }
+    const char *p[] = { pid, bid };
+    bl_reply_json (db_exec (app->db, ST_BILL_GET, 2, p), rep, req, 200, "no such bill");
+}
+
+void
+bl_account_get (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    billing_t *app = app_;
+    const char *pid = bl_visible_property (req);
+    const char *uid = env_param (req, "uid");
+    if (!pid || !uid || !jv_is_uuid (uid)) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such unit");
+        return;
+    }
+    const char *p[] = { pid, uid };
+    bl_reply_json (db_exec (app->db, ST_ACCOUNT, 2, p), rep, req, 200, "no such unit");
+}

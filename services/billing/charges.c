@@ -1,0 +1,215 @@
+/* charges: bills outside the run (see charges.h). */
+#include "charges.h"
+#include "deposits.h"
+#include "alloc_rules.h"
+#include "ledger.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const s_managers[] = { "admin", "manager", NULL };
+
+static const struct {
+    const char *name, *sql;
+    bool idempotent;
+} s_statements[] = {
+    { "bl_charge_insert",
+      "WITH today AS (SELECT (now() AT TIME ZONE COALESCE((SELECT timezone FROM property_settings"
+      "                 WHERE property_id = $1::uuid), 'Asia/Shanghai'))::date AS d)"
+      " INSERT INTO bills (property_id, unit_id, kind, due_date, amount, source, source_ref, description,"
+      "                    period)"
+      " SELECT $1::uuid, $2::uuid, $3, COALESCE($8::date, d), $4::bigint, $5, $6, $7,"
+      "        to_char(COALESCE($8::date, d), 'YYYY-MM') FROM today"
+      " ON CONFLICT (property_id, source, source_ref) DO NOTHING RETURNING id",
+      false },
+    { "bl_charge_by_source",
+      "SELECT id FROM bills WHERE property_id = $1::uuid AND source = $2 AND source_ref = $3", true },
+    { "bl_charge_json",
+      "SELECT json_build_object('id', b.id, 'property_id', b.property_id, 'unit_id', b.unit_id,"
+      "  'kind', b.kind, 'period', b.period, 'amount', b.amount, 'currency', b.currency,"
+      "  'due_date', b.due_date, 'description', b.description, 'source', b.source,"
+      "  'status', bb.status, 'allocated', bb.allocated, 'balance', bb.balance,"
+      "  'issued_at', to_char(b.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+      " FROM bills b JOIN bill_balances bb ON bb.bill_id = b.id"
+      " WHERE b.property_id = $1::uuid AND b.id = $2::uuid",
+      true },
+};
+
+int
+bl_charges_prepare (db_t *db)
+{
+    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
+        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
+            log_error (NULL, "cannot prepare %s", s_statements[i].name);
+            return -1;
+        }
+    return 0;
+}
+
+int
+bl_charge_insert (db_t *db, const char *pid, const char *uid, const char *kind, long long amount,
+                  const char *source, const char *source_ref, const char *description,
+                  const char *due_date, char id[37])
+{
+    char a[24];
+    snprintf (a, sizeof a, "%lld", amount);
+    PGresult *res = db_exec (db, "bl_charge_insert", 8,
+                             (const char *[]) { pid, uid, kind, a, source, source_ref, description, due_date });
+    int rc = -1;
+    if (db_ok (res) && PQntuples (res) == 1) {
+        snprintf (id, 37, "%s", PQgetvalue (res, 0, 0));
+        rc = 1;
+    }
+    else if (db_ok (res)) {
+        PQclear (res);
+        res = db_exec (db, "bl_charge_by_source", 3, (const char *[]) { pid, source, source_ref });
+        if (db_ok (res) && PQntuples (res) == 1) {
+            snprintf (id, 37, "%s", PQgetvalue (res, 0, 0));
+            rc = 0;
+        }
+    }
+    if (rc < 0)
+        log_error (NULL, "charge insert failed: %s", db_sqlstate (res));
+    PQclear (res);
+    return rc;
+}
+
+cJSON *
+bl_charge_json (db_t *db, const char *pid, const char *bill_id)
+{
+    PGresult *res = db_exec (db, "bl_charge_json", 2, (const char *[]) { pid, bill_id });
+    cJSON *doc = db_ok (res) && PQntuples (res) == 1 ? cJSON_Parse (PQgetvalue (res, 0, 0)) : NULL;
+    PQclear (res);
+    return doc;
+}
+
+void
+bl_charges_create (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    billing_t *app = app_;
+    const char *pid = bl_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    if (!bl_role_in (req, s_managers)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only a manager can add a charge");
+        return;
+    }
+    jv_t v = JV_INIT;
+    const char *uid = NULL, *reason = NULL, *due = NULL;
+    int64_t amount = 0;
+    if (jv_object (&v, req->data)) {
+        uid = jv_uuid (&v, req->data, "unit_id", JV_REQUIRED);
+        jv_int (&v, req->data, "amount", JV_REQUIRED, 1, BL_AMOUNT_MAX, &amount);
+        reason = jv_string (&v, req->data, "reason", JV_REQUIRED, BL_REASON_MAX);
+        due = jv_date (&v, req->data, "due_date", JV_OPTIONAL);
+    }
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid charge");
+        return;
+    }
+    int known = bl_ledger_unit_known (app->db, pid, uid);
+    if (known <= 0) {
+        if (known < 0)
+            bl_fail (app, req, rep, "unit lookup");
+        else
+            env_reply_error (rep, 422, "validation_failed",
+                             bl_detail ("unit_id", "no such unit in this property"), "invalid charge");
+        return;
+    }
+    /* a manual charge has no origin to deduplicate on: the Idempotency-Key
+     * of the request is the guard against a double click */
+    char ref[64], id[37];
+    snprintf (ref, sizeof ref, "%s", req->id);
+    PGresult *res = db_query (app->db, "SELECT gen_random_uuid()");
+    if (db_ok (res) && PQntuples (res) == 1)
+        snprintf (ref, sizeof ref, "%s", PQgetvalue (res, 0, 0));
+    PQclear (res);
+    cJSON *doc = NULL;
+    if (db_begin (app->db)
+        || bl_charge_insert (app->db, pid, uid, "charge", (long long) amount, "manual", ref, reason, due, id) < 0
+        || bl_ledger_lock_unit (app->db, pid, uid) || bl_ledger_settle (app->db, pid, uid, NULL)
+        || !(doc = bl_charge_json (app->db, pid, id)) || db_commit (app->db)) {
+        cJSON_Delete (doc);
+        bl_fail (app, req, rep, "charge");
+        return;
+    }
+    log_info (req->id, "charge %s added in property %s", id, pid);
+    env_reply_ok (rep, 201, doc);
+}
+
+/* A whole number of fen >= 0 in data[field], else -1. */
+static long long
+s_fen (const cJSON *data, const char *field)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive (data, field);
+    if (!cJSON_IsNumber (x) || x->valuedouble < 0 || x->valuedouble > (double) BL_AMOUNT_MAX
+        || x->valuedouble != (double) (long long) x->valuedouble)
+        return -1;
+    return (long long) x->valuedouble;
+}
+
+/* A charge of an event on its unit, then the unit's credit on it. */
+static int
+s_event_charge (db_t *db, const char *pid, const char *uid, const char *kind, long long amount,
+                const char *source, const char *ref, const char *description)
+{
+    char id[37];
+    if (bl_charge_insert (db, pid, uid, kind, amount, source, ref, description, NULL, id) < 0)
+        return -1;
+    return bl_ledger_lock_unit (db, pid, uid) || bl_ledger_settle (db, pid, uid, NULL) ? -1 : 0;
+}
+
+int
+bl_tickets_apply (void *app_, db_t *db, const cJSON *event, const char *rid)
+{
+    billing_t *app = app_;
+    const char *type = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (event, "type"));
+    const char *pid = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (event, "property_id"));
+    const char *eid = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (event, "id"));
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive (event, "data");
+    if (!type || !pid || !jv_is_uuid (pid) || !eid || strncmp (type, "ticket.", 7) != 0)
+        return 0;
+    bool fee = strcmp (type, "ticket.fee_charged") == 0;
+    bool approved = strcmp (type, "ticket.renovation_approved") == 0;
+    bool accepted = strcmp (type, "ticket.renovation_accepted") == 0;
+    if (!fee && !approved && !accepted)
+        return 0;
+    const char *tid = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (data, fee ? "ticket_id" : "id"));
+    const char *uid = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (data, "unit_id"));
+    const char *number = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (data, "number"));
+    if (!tid || !jv_is_uuid (tid))
+        return 0;
+    if (accepted)
+        return bl_deposit_refund_ticket (app, pid, tid) < 0 ? -1 : 0;
+    int known = uid && jv_is_uuid (uid) ? bl_ledger_unit_known (db, pid, uid) : 0;
+    if (known < 0)
+        return -1;
+    if (!known) {
+        log_warn (rid, "%s of ticket %s: no unit billing knows, nothing charged", type, tid);
+        return 0;
+    }
+    char desc[160];
+    if (fee) {
+        long long amount = s_fen (data, "amount");
+        if (amount <= 0)
+            return 0;
+        snprintf (desc, sizeof desc, "维修费 paid repair %s", number ? number : tid);
+        /* one charge per event: a ticket resolved with a fee twice is charged twice */
+        return s_event_charge (db, pid, uid, "charge", amount, "ticket.fee_charged", eid, desc);
+    }
+    long long mfee = s_fen (data, "management_fee"), deposit = s_fen (data, "deposit");
+    if (mfee > 0) {
+        snprintf (desc, sizeof desc, "装修管理费 renovation management fee %s", number ? number : tid);
+        if (s_event_charge (db, pid, uid, "charge", mfee, "ticket.renovation_fee", tid, desc))
+            return -1;
+    }
+    char id[37];
+    if (deposit > 0 && bl_deposit_insert (db, pid, uid, deposit, tid, "tickets", id) < 0)
+        return -1;
+    return 0;
+}

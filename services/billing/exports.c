@@ -1,0 +1,232 @@
+/* exports: CSV and JSON exports of bills, payments and the ledger (see exports.h). */
+#include "exports.h"
+#include "reports.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const s_readers[] = { "admin", "manager", "integration", NULL };
+
+#define S_TZ "COALESCE((SELECT timezone FROM property_settings WHERE property_id = $1::uuid), 'Asia/Shanghai')"
+#define S_FROM "(to_date($2, 'YYYY-MM')::timestamp AT TIME ZONE " S_TZ ")"
+#define S_TO "((to_date($2, 'YYYY-MM') + interval '1 month')::timestamp AT TIME ZONE " S_TZ ")"
+#define S_UTC(x) "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+typedef struct {
+    const char *name;                /* statement and export name */
+    const char *sql;                 /* $1 pid, $2 period; text columns */
+    const char *columns[16];         /* NULL-terminated; "#name" is an integer */
+} s_export_t;
+
+static const s_export_t s_bills = {
+    "bl_exp_bills",
+    "SELECT b.id, u.code, b.unit_id, b.kind, b.period, b.due_date::text, b.amount, bb.allocated, bb.balance,"
+    " bb.status, b.currency, " S_UTC ("b.issued_at") ", b.description"
+    " FROM bills b JOIN bill_balances bb ON bb.bill_id = b.id"
+    " LEFT JOIN units u ON u.property_id = b.property_id AND u.unit_id = b.unit_id"
+    " WHERE b.property_id = $1::uuid AND b.period = $2 ORDER BY u.code, b.due_date, b.id",
+    { "bill_id", "unit_code", "unit_id", "kind", "period", "due_date", "#amount", "#allocated", "#balance",
+      "status", "currency", "issued_at", "description", NULL }
+};
+
+static const s_export_t s_payments = {
+    "bl_exp_payments",
+    "SELECT p.id, u.code, p.unit_id, p.amount, p.currency, p.method, p.external_ref, " S_UTC ("p.paid_at") ","
+    " p.source, CASE WHEN r.id IS NULL THEN 'received' ELSE 'reversed' END, " S_UTC ("r.created_at") ","
+    " pr.remainder"
+    " FROM payments p JOIN payment_remainders pr ON pr.payment_id = p.id"
+    " LEFT JOIN payment_reversals r ON r.payment_id = p.id"
+    " LEFT JOIN units u ON u.property_id = p.property_id AND u.unit_id = p.unit_id"
+    " WHERE p.property_id = $1::uuid AND p.paid_at >= " S_FROM " AND p.paid_at < " S_TO
+    " ORDER BY p.paid_at, p.id",
+    { "payment_id", "unit_code", "unit_id", "#amount", "currency", "method", "external_ref", "paid_at", "source",
+      "status", "reversed_at", "#unallocated", NULL }
+};
+
+static const s_export_t s_ledger = {
+    "bl_exp_ledger",
+    "WITH e AS ("
+    " SELECT b.issued_at AS at, 'bill' AS entry, b.id AS id, b.unit_id, b.id AS bill_id, NULL::uuid AS payment_id,"
+    "        b.amount AS amount, b.kind || COALESCE(': ' || b.description, '') AS note"
+    " FROM bills b WHERE b.property_id = $1::uuid"
+    " UNION ALL SELECT p.created_at, 'payment', p.id, p.unit_id, NULL, p.id, -p.amount,"
+    "        p.method || COALESCE(' ' || p.external_ref, '') FROM payments p WHERE p.property_id = $1::uuid"
+    " UNION ALL SELECT r.created_at, 'reversal', r.id, r.unit_id, NULL, r.payment_id, r.amount, r.reason"
+    " FROM payment_reversals r WHERE r.property_id = $1::uuid"
+    " UNION ALL SELECT a.created_at, 'allocation', NULL, a.unit_id, a.bill_id, a.payment_id, a.amount,"
+    "        CASE WHEN a.reversal_id IS NOT NULL THEN 'reversed' WHEN a.voided_bill IS NOT NULL THEN 'voided'"
+    "        ELSE NULL END FROM allocations a WHERE a.property_id = $1::uuid"
+    " UNION ALL SELECT v.created_at, 'void', NULL, b.unit_id, v.bill_id, NULL, -b.amount, v.reason"
+    " FROM bill_voids v JOIN bills b ON b.id = v.bill_id WHERE v.property_id = $1::uuid"
+    " UNION ALL SELECT f.created_at, 'deposit_refund', f.id, d.unit_id, d.bill_id, NULL, f.amount, f.reason"
+    " FROM deposit_refunds f JOIN deposits d ON d.id = f.deposit_id WHERE f.property_id = $1::uuid)"
+    " SELECT " S_UTC ("e.at") ", e.entry, e.id, u.code, e.unit_id, e.bill_id, e.payment_id, e.amount, e.note"
+    " FROM e LEFT JOIN units u ON u.property_id = $1::uuid AND u.unit_id = e.unit_id"
+    " WHERE e.at >= " S_FROM " AND e.at < " S_TO " ORDER BY e.at, e.entry, e.id",
+    { "at", "entry", "id", "unit_code", "unit_id", "bill_id", "payment_id", "#amount", "note", NULL }
+};
+
+int
+bl_exports_prepare (db_t *db)
+{
+    const s_export_t *all[] = { &s_bills, &s_payments, &s_ledger };
+    for (size_t i = 0; i < 3; i++)
+        if (db_prepare (db, all[i]->name, all[i]->sql, true)) {
+            log_error (NULL, "cannot prepare %s", all[i]->name);
+            return -1;
+        }
+    return 0;
+}
+
+static bool
+s_grow (char **buf, size_t *len, size_t *cap, size_t more)
+{
+    if (*len + more + 1 <= *cap)
+        return true;
+    size_t ncap = (*cap + more + 1) * 2;
+    char *p = realloc (*buf, ncap);
+    if (!p)
+        return false;
+    *buf = p;
+    *cap = ncap;
+    return true;
+}
+
+bool
+bl_csv_append (char **buf, size_t *len, size_t *cap, const char *s, bool first)
+{
+    size_t n = strlen (s);
+    if (!s_grow (buf, len, cap, 2 * n + 3))
+        return false;
+    if (!first)
+        (*buf)[(*len)++] = ',';
+    (*buf)[(*len)++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            (*buf)[(*len)++] = '"';
+        (*buf)[(*len)++] = s[i];
+    }
+    (*buf)[(*len)++] = '"';
+    (*buf)[*len] = '\0';
+    return true;
+}
+
+static bool
+s_crlf (char **buf, size_t *len, size_t *cap)
+{
+    if (!s_grow (buf, len, cap, 2))
+        return false;
+    memcpy (*buf + *len, "\r\n", 3);
+    *len += 2;
+    return true;
+}
+
+static void
+s_export (billing_t *app, const env_request_t *req, env_reply_t *rep, const s_export_t *ex, const char *what)
+{
+    const char *pid = bl_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    if (!bl_role_in (req, s_readers)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "your role cannot export");
+        return;
+    }
+    jv_t v = JV_INIT;
+    const char *period = env_param (req, "period"), *format = env_param (req, "format");
+    if (!bl_is_period (period))
+        jv_problem (&v, "period", "must be a month YYYY-MM");
+    if (!format || !*format)
+        format = "csv";
+    bool csv = strcmp (format, "csv") == 0;
+    if (!csv && strcmp (format, "json") != 0)
+        jv_problem (&v, "format", "must be csv or json");
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid export parameters");
+        return;
+    }
+    if (!bl_property_known (app, pid, rep, req))
+        return;
+    PGresult *res = db_exec (app->db, ex->name, 2, (const char *[]) { pid, period });
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        PQclear (res);
+        return;
+    }
+    int rows = PQntuples (res), ncol = 0;
+    while (ex->columns[ncol])
+        ncol++;
+    cJSON *body = cJSON_CreateObject ();
+    if (csv) {
+        char *buf = NULL;
+        size_t len = 0, cap = 0;
+        bool ok = s_grow (&buf, &len, &cap, 3);
+        if (ok) {
+            memcpy (buf, "\xEF\xBB\xBF", 4);            /* the BOM: Excel then reads UTF-8 */
+            len = 3;
+        }
+        for (int c = 0; ok && c < ncol; c++)
+            ok = bl_csv_append (&buf, &len, &cap, ex->columns[c] + (ex->columns[c][0] == '#'), c == 0);
+        ok = ok && s_crlf (&buf, &len, &cap);
+        for (int r = 0; ok && r < rows; r++) {
+            for (int c = 0; ok && c < ncol; c++)
+                ok = bl_csv_append (&buf, &len, &cap, PQgetvalue (res, r, c), c == 0);
+            ok = ok && s_crlf (&buf, &len, &cap);
+        }
+        if (!ok) {
+            free (buf);
+            cJSON_Delete (body);
+            PQclear (res);
+            env_reply_error (rep, 500, "internal", NULL, "out of memory");
+            return;
+        }
+        char filename[96];
+        snprintf (filename, sizeof filename, "%s-%s.csv", what, period);
+        cJSON_AddStringToObject (body, "content_type", "text/csv; charset=utf-8");
+        cJSON_AddStringToObject (body, "filename", filename);
+        cJSON_AddStringToObject (body, "text", buf);
+        free (buf);
+    }
+    else {
+        cJSON_AddStringToObject (body, "period", period);
+        cJSON_AddStringToObject (body, "currency", "CNY");
+        cJSON *items = cJSON_AddArrayToObject (body, what);
+        for (int r = 0; r < rows; r++) {
+            cJSON *o = cJSON_CreateObject ();
+            for (int c = 0; c < ncol; c++) {
+                const char *name = ex->columns[c];
+                if (PQgetisnull (res, r, c))
+                    cJSON_AddNullToObject (o, name + (name[0] == '#'));
+                else if (name[0] == '#')
+                    cJSON_AddNumberToObject (o, name + 1, strtod (PQgetvalue (res, r, c), NULL));
+                else
+                    cJSON_AddStringToObject (o, name, PQgetvalue (res, r, c));
+            }
+            cJSON_AddItemToArray (items, o);
+        }
+    }
+    PQclear (res);
+    env_reply_ok (rep, 200, body);
+}
+
+void
+bl_exports_bills (void *app, const env_request_t *req, env_reply_t *rep)
+{
+    s_export (app, req, rep, &s_bills, "bills");
+}
+
+void
+bl_exports_payments (void *app, const env_request_t *req, env_reply_t *rep)
+{
+    s_export (app, req, rep, &s_payments, "payments");
+}
+
+void
+bl_exports_ledger (void *app, const env_request_t *req, env_reply_t *rep)
+{
+    s_export (app, req, rep, &s_ledger, "ledger");
+}

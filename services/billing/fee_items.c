@@ -1,0 +1,245 @@
+/* fee_items: billing.fee_items.create and .list (see fee_items.h). */
+#include "fee_items.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const bl_unit_uses[] = { "residential", "office", "retail", "hotel", "parking", "storage",
+                                     "other", NULL };
+const char *const bl_fee_bases[] = { "per_area", "fixed", "parking", NULL };
+
+#define ST_FEE_FROM   "bl_fee_default_from"
+#define ST_FEE_LOCK   "bl_fee_lock"
+#define ST_FEE_LATEST "bl_fee_latest"
+#define ST_FEE_END    "bl_fee_end"
+#define ST_FEE_INSERT "bl_fee_insert"
+#define ST_FEE_LIST   "bl_fee_list"
+
+#define FEE_JSON                                                                                   \
+    "json_build_object('id', id, 'property_id', property_id, 'code', code, 'name', name, "       \
+    "'basis', basis, 'unit_price', unit_price, 'currency', 'CNY', 'applies_to', to_json (applies_to), " \
+    "'effective_from', effective_from, 'effective_to', effective_to, "                           \
+    "'created_at', to_char (created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+
+static const struct {
+    const char *name, *sql;
+    bool idempotent;
+} s_statements[] = {
+    /* the first day of the current month in the property's time zone */
+    { ST_FEE_FROM,
+      "SELECT to_char (date_trunc ('month', now () AT TIME ZONE timezone), 'YYYY-MM-DD') "
+      "FROM property_settings WHERE property_id = $1::uuid", true },
+    /* versions of one code are created one at a time */
+    { ST_FEE_LOCK, "SELECT pg_advisory_xact_lock (hashtextextended ('fee_items:' || $1 || ':' || $2, 0))",
+      false },
+    { ST_FEE_LATEST,
+      "SELECT id, effective_from >= $3::date FROM fee_items "
+      "WHERE property_id = $1::uuid AND code = $2 ORDER BY effective_from DESC LIMIT 1", false },
+    { ST_FEE_END,
+      "UPDATE fee_items SET effective_to = $3::date - 1 WHERE property_id = $1::uuid AND id = $2::uuid",
+      false },
+    { ST_FEE_INSERT,
+      "INSERT INTO fee_items (property_id, code, name, basis, unit_price, applies_to, effective_from) "
+      "VALUES ($1::uuid, $2, $3, $4, $5::bigint, $6::text[], $7::date) RETURNING " FEE_JSON "::text",
+      false },
+    { ST_FEE_LIST,
+      "SELECT json_build_object ('items', coalesce (json_agg (" FEE_JSON " ORDER BY code, effective_from), "
+      "'[]'), 'next_cursor', NULL)::text FROM fee_items "
+      "WHERE property_id = $1::uuid AND ($2::date IS NULL OR (effective_from <= $2::date "
+      "  AND (effective_to IS NULL OR effective_to >= $2::date))) AND ($3::text IS NULL OR code = $3)",
+      true },
+};
+
+int
+bl_fee_items_prepare (db_t *db)
+{
+    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
+        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
+            log_error (NULL, "cannot prepare %s", s_statements[i].name);
+            return -1;
+        }
+    return 0;
+}
+
+/* applies_to as a PostgreSQL array literal into out; false after adding a
+ * problem. Every element must be a known use, each at most once. */
+static bool
+s_uses (jv_t *v, const cJSON *data, const char *basis, char *out, size_t cap)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive (data, "applies_to");
+    snprintf (out, cap, "{}");
+    if (!arr || cJSON_IsNull (arr)) {
+        if (basis && strcmp (basis, "parking") != 0) {
+            jv_problem (v, "applies_to", "is required: the unit uses this item applies to");
+            return false;
+        }
+        return true;
+    }
+    if (!cJSON_IsArray (arr)) {
+        jv_problem (v, "applies_to", "must be an array of unit uses");
+        return false;
+    }
+    size_t len = 1;
+    out[0] = '{';
+    int n = 0;
+    unsigned seen = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach (e, arr) {
+        const char *use = cJSON_GetStringValue (e);
+        int k = -1;
+        for (int i = 0; use && bl_unit_uses[i]; i++)
+            if (strcmp (use, bl_unit_uses[i]) == 0)
+                k = i;
+        if (k < 0) {
+            jv_problem (v, "applies_to", "unknown use: must be residential, office, retail, hotel, "
+                                         "parking, storage or other");
+            return false;
+        }
+        if (seen & (1u << k))
+            continue;
+        seen |= 1u << k;
+        len += (size_t) snprintf (out + len, cap - len, "%s%s", n++ ? "," : "", use);
+    }
+    snprintf (out + len, cap - len, "}");
+    if (n == 0 && basis && strcmp (basis, "parking") != 0) {
+        jv_problem (v, "applies_to", "must name at least one unit use");
+        return false;
+    }
+    return true;
+}
+
+void
+bl_fee_items_create (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    billing_t *app = app_;
+    static const char *const writers[] = { "admin", "manager", NULL };
+    PGresult *res = NULL;
+    const char *pid = bl_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    if (!bl_role_in (req, writers)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin sets fee items");
+        return;
+    }
+    jv_t v = JV_INIT;
+    const char *code = NULL, *name = NULL, *basis = NULL, *from = NULL;
+    int64_t price = 0;
+    char uses[256];
+    if (jv_object (&v, req->data)) {
+        code = jv_string (&v, req->data, "code", JV_REQUIRED, BL_FEE_CODE_MAX);
+        name = jv_string (&v, req->data, "name", JV_REQUIRED, BL_FEE_NAME_MAX);
+        basis = jv_enum (&v, req->data, "basis", JV_REQUIRED, bl_fee_bases);
+        jv_int (&v, req->data, "unit_price", JV_REQUIRED, 0, BL_PRICE_MAX, &price);
+        s_uses (&v, req->data, basis, uses, sizeof uses);
+        from = jv_date (&v, req->data, "effective_from", JV_OPTIONAL);
+    }
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid fee item");
+        return;
+    }
+    const char *p1[] = { pid };
+    res = db_exec (app->db, ST_FEE_FROM, 1, p1);
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        goto out;
+    }
+    if (PQntuples (res) == 0) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        goto out;
+    }
+    char from_buf[16];
+    snprintf (from_buf, sizeof from_buf, "%s", from ? from : PQgetvalue (res, 0, 0));
+    PQclear (res);
+    res = NULL;
+
+    if (db_begin (app->db)) {
+        bl_fail (app, req, rep, "begin");
+        goto out;
+    }
+    const char *p2[] = { pid, code };
+    res = db_exec (app->db, ST_FEE_LOCK, 2, p2);
+    if (!db_ok (res)) {
+        bl_fail (app, req, rep, "lock fee item");
+        goto out;
+    }
+    PQclear (res);
+    const char *p3[] = { pid, code, from_buf };
+    res = db_exec (app->db, ST_FEE_LATEST, 3, p3);
+    if (!db_ok (res)) {
+        bl_fail (app, req, rep, "read fee item");
+        goto out;
+    }
+    if (PQntuples (res) == 1) {
+        if (strcmp (PQgetvalue (res, 0, 1), "t") == 0) {
+            db_rollback (app->db);
+            env_reply_error (rep, 409, "conflict",
+                             bl_detail ("effective_from", "a price change must start after the current "
+                                                          "price's start date"),
+                             "fee item %s already has a price from this date or later", code);
+            goto out;
+        }
+        char prev[40];
+        snprintf (prev, sizeof prev, "%s", PQgetvalue (res, 0, 0));
+        PQclear (res);
+        const char *p4[] = { pid, prev, from_buf };
+        res = db_exec (app->db, ST_FEE_END, 3, p4);
+        if (!db_ok (res)) {
+            bl_fail (app, req, rep, "end previous price");
+            goto out;
+        }
+    }
+    PQclear (res);
+    char price_buf[24];
+    snprintf (price_buf, sizeof price_buf, "%lld", (long long) price);
+    const char *p7[] = { pid, code, name, basis, price_buf, uses, from_buf };
+    res = db_exec (app->db, ST_FEE_INSERT, 7, p7);
+    if (!db_ok (res)) {
+        if (strcmp (db_sqlstate (res), "23505") == 0)
+            env_reply_error (rep, 409, "conflict", bl_detail ("code", "already has a price from this date"),
+                             "fee item exists");
+        else
+            db_reply_error (res, rep, req->id);
+        db_rollback (app->db);
+        goto out;
+    }
+    if (db_commit (app->db)) {
+        bl_fail (app, req, rep, "create fee item");
+        goto out;
+    }
+    log_info (req->id, "fee item %s of property %s from %s", code, pid, from_buf);
+    bl_reply_json (res, rep, req, 201, "fee item vanished");
+    res = NULL;
+out:
+    PQclear (res);
+}
+
+void
+bl_fee_items_list (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    billing_t *app = app_;
+    const char *pid = bl_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    const char *on = env_param (req, "active_on");
+    const char *code = env_param (req, "code");
+    if (on && !*on)
+        on = NULL;
+    if (code && !*code)
+        code = NULL;
+    if (on && !jv_is_date (on)) {
+        env_reply_error (rep, 422, "validation_failed", bl_detail ("active_on", "must be a date YYYY-MM-DD"),
+                         "invalid list parameters");
+        return;
+    }
+    if (!bl_property_known (app, pid, rep, req))
+        return;
+    const char *p[] = { pid, on, code };
+    bl_reply_json (db_exec (app->db, ST_FEE_LIST, 3, p), rep, req, 200, "no such property");
+}

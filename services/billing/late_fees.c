@@ -1,0 +1,294 @@
+/* late_fees: the daily assessment and the waiver (see late_fees.h). */
+#include "late_fees.h"
+#include "alloc_rules.h"
+#include "charges.h"
+#include "ledger.h"
+
+#include "config.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bl_late_fees {
+    uv_timer_t timer;
+    billing_t *app;
+    int failures;
+};
+
+static const char *const s_managers[] = { "admin", "manager", NULL };
+
+/* the bills that bear a late fee today: $1 property, $2 day, $3 grace days */
+#define S_OVERDUE                                                                          \
+    " FROM bills b JOIN bill_balances bb ON bb.bill_id = b.id"                             \
+    " WHERE b.property_id = $1::uuid AND b.kind IN ('periodic', 'charge')"                 \
+    " AND b.unit_id IS NOT NULL AND bb.balance > 0 AND b.due_date < $2::date - $3::int"
+
+static const struct {
+    const char *name, *sql;
+    bool idempotent;
+} s_statements[] = {
+    { "bl_lf_properties",
+      "SELECT ps.property_id, (now() AT TIME ZONE ps.timezone)::date FROM property_settings ps"
+      " WHERE NOT EXISTS (SELECT 1 FROM late_fee_days d WHERE d.property_id = ps.property_id"
+      "                   AND d.day = (now() AT TIME ZONE ps.timezone)::date)",
+      true },
+    { "bl_lf_lock",
+      "SELECT pg_advisory_xact_lock(hashtextextended('billing.late_fees:' || $1::text, 0))", false },
+    { "bl_lf_settings",
+      "SELECT late_fee_bps_per_day, late_fee_grace_days, late_fee_cap_bps,"
+      " EXISTS (SELECT 1 FROM late_fee_days d WHERE d.property_id = $1::uuid AND d.day = $2::date)"
+      " FROM property_settings WHERE property_id = $1::uuid",
+      false },
+    { "bl_lf_units", "SELECT DISTINCT b.unit_id" S_OVERDUE " ORDER BY 1", false },
+    { "bl_lf_bills",
+      "SELECT b.id, b.unit_id, bb.balance, b.amount, $2::date - b.due_date,"
+      " COALESCE((SELECT sum(a.amount) FROM late_fee_assessments a WHERE a.bill_id = b.id), 0)" S_OVERDUE
+      " AND NOT EXISTS (SELECT 1 FROM late_fee_assessments a WHERE a.bill_id = b.id AND a.day = $2::date)"
+      " ORDER BY b.unit_id, b.due_date, b.id",
+      false },
+    { "bl_lf_assess",
+      "INSERT INTO late_fee_assessments (bill_id, day, property_id, fee_bill_id, amount)"
+      " VALUES ($1::uuid, $2::date, $3::uuid, $4::uuid, $5::bigint)",
+      false },
+    { "bl_lf_day",
+      "INSERT INTO late_fee_days (property_id, day, bills, amount) VALUES ($1::uuid, $2::date, $3::int, $4::bigint)",
+      false },
+    { "bl_lf_fee_bill",
+      "SELECT unit_id FROM bills WHERE property_id = $1::uuid AND id = $2::uuid AND kind = 'late_fee'", false },
+    { "bl_lf_void",
+      "INSERT INTO bill_voids (bill_id, property_id, reason, created_by) VALUES ($1::uuid, $2::uuid, $3, $4)"
+      " ON CONFLICT DO NOTHING RETURNING bill_id",
+      false },
+    { "bl_lf_unallocate",
+      "INSERT INTO allocations (property_id, unit_id, payment_id, bill_id, amount, voided_bill)"
+      " SELECT property_id, unit_id, payment_id, bill_id, -sum(amount), bill_id FROM allocations"
+      " WHERE bill_id = $1::uuid GROUP BY property_id, unit_id, payment_id, bill_id HAVING sum(amount) > 0",
+      false },
+};
+
+int
+bl_late_fees_prepare (db_t *db)
+{
+    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
+        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
+            log_error (NULL, "cannot prepare %s", s_statements[i].name);
+            return -1;
+        }
+    return 0;
+}
+
+static bool
+s_exec_ok (db_t *db, const char *name, int n, const char *const *params)
+{
+    PGresult *res = db_exec (db, name, n, params);
+    bool ok = db_ok (res);
+    if (!ok)
+        log_error (NULL, "late fees: %s failed (%s)", name, db_sqlstate (res));
+    PQclear (res);
+    return ok;
+}
+
+/* One property's day, in its own transaction. Fees charged, or -1. */
+static int
+s_assess (billing_t *app, const char *pid, const char *day)
+{
+    db_t *db = app->db;
+    PGresult *set = NULL, *units = NULL, *bills = NULL;
+    int charged = -1;
+    long long total = 0;
+    if (db_begin (db))
+        return -1;
+    if (!s_exec_ok (db, "bl_lf_lock", 1, (const char *[]) { pid }))
+        goto out;
+    set = db_exec (db, "bl_lf_settings", 2, (const char *[]) { pid, day });
+    if (!db_ok (set) || PQntuples (set) != 1)
+        goto out;
+    if (strcmp (PQgetvalue (set, 0, 3), "t") == 0) {
+        charged = 0;                 /* another worker did this day meanwhile */
+        goto out;
+    }
+    int rate = atoi (PQgetvalue (set, 0, 0)), grace = atoi (PQgetvalue (set, 0, 1));
+    int cap = atoi (PQgetvalue (set, 0, 2));
+    const char *g = PQgetvalue (set, 0, 1);
+    /* the units' ledger locks first, in one order: payments meanwhile wait */
+    units = db_exec (db, "bl_lf_units", 3, (const char *[]) { pid, day, g });
+    if (!db_ok (units))
+        goto out;
+    for (int i = 0; i < PQntuples (units); i++)
+        if (bl_ledger_lock_unit (db, pid, PQgetvalue (units, i, 0)))
+            goto out;
+    bills = db_exec (db, "bl_lf_bills", 3, (const char *[]) { pid, day, g });
+    if (!db_ok (bills))
+        goto out;
+    int n = 0;
+    for (int i = 0; i < PQntuples (bills); i++) {
+        const char *bid = PQgetvalue (bills, i, 0), *uid = PQgetvalue (bills, i, 1);
+        int64_t fee = bl_late_fee_day (strtoll (PQgetvalue (bills, i, 2), NULL, 10),
+                                       strtoll (PQgetvalue (bills, i, 3), NULL, 10), atoi (PQgetvalue (bills, i, 4)),
+                                       grace, rate, cap, strtoll (PQgetvalue (bills, i, 5), NULL, 10));
+        if (fee <= 0)
+            continue;
+        char ref[96], desc[160], fid[37], amount[24];
+        snprintf (ref, sizeof ref, "%s:%s", bid, day);
+        snprintf (desc, sizeof desc, "滞纳金 late fee %s, bill %s", day, bid);
+        snprintf (amount, sizeof amount, "%lld", (long long) fee);
+        if (bl_charge_insert (db, pid, uid, "late_fee", (long long) fee, "late_fee", ref, desc, day, fid) < 0
+            || !s_exec_ok (db, "bl_lf_assess", 5, (const char *[]) { bid, day, pid, fid, amount }))
+            goto out;
+        n++;
+        total += fee;
+    }
+    char nb[16], tot[24];
+    snprintf (nb, sizeof nb, "%d", n);
+    snprintf (tot, sizeof tot, "%lld", total);
+    if (!s_exec_ok (db, "bl_lf_day", 4, (const char *[]) { pid, day, nb, tot }) || db_commit (db))
+        goto out;
+    if (n > 0)
+        log_info (NULL, "late fees: %d charged in property %s for %s (%lld fen)", n, pid, day, total);
+    charged = n;
+out:
+    if (charged < 0 || (set && db_ok (set) && PQntuples (set) == 1 && strcmp (PQgetvalue (set, 0, 3), "t") == 0))
+        db_rollback (db);
+    PQclear (set);
+    PQclear (units);
+    PQclear (bills);
+    return charged;
+}
+
+int
+bl_late_fees_run_once (billing_t *app)
+{
+    PGresult *props = db_exec (app->db, "bl_lf_properties", 0, NULL);
+    if (!db_ok (props)) {
+        PQclear (props);
+        return -1;
+    }
+    int total = 0;
+    for (int i = 0; i < PQntuples (props); i++) {
+        int n = s_assess (app, PQgetvalue (props, i, 0), PQgetvalue (props, i, 1));
+        if (n < 0) {
+            total = -1;
+            break;
+        }
+        total += n;
+    }
+    PQclear (props);
+    return total;
+}
+
+static void
+s_on_tick (uv_timer_t *timer)
+{
+    bl_late_fees_t *self = timer->data;
+    if (bl_late_fees_run_once (self->app) < 0) {
+        if (self->failures++ % 60 == 0)
+            log_warn (NULL, "late fees: check failed; trying again next tick");
+    }
+    else
+        self->failures = 0;
+}
+
+bl_late_fees_t *
+bl_late_fees_new (uv_loop_t *loop, billing_t *app)
+{
+    bl_late_fees_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->app = app;
+    uint64_t tick = (uint64_t) config_int ("PM_LATE_FEE_TICK_MS", BL_LATE_FEE_TICK_MS_DEFAULT, 10, 86400000);
+    if (uv_timer_init (loop, &self->timer)) {
+        free (self);
+        return NULL;
+    }
+    self->timer.data = self;
+    uv_timer_start (&self->timer, s_on_tick, tick, tick);
+    return self;
+}
+
+static void
+s_on_close (uv_handle_t *handle)
+{
+    free (handle->data);
+}
+
+void
+bl_late_fees_destroy (bl_late_fees_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bl_late_fees_t *self = *self_p;
+    uv_timer_stop (&self->timer);
+    uv_close ((uv_handle_t *) &self->timer, s_on_close);
+    *self_p = NULL;
+}
+
+void
+bl_late_fees_waive (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    billing_t *app = app_;
+    PGresult *res = NULL;
+    const char *pid = bl_visible_property (req);
+    const char *id = env_param (req, "fee_id");
+    if (!pid || !id || !jv_is_uuid (id)) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such late fee");
+        return;
+    }
+    if (!bl_role_in (req, s_managers)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only a manager can waive a late fee");
+        return;
+    }
+    jv_t v = JV_INIT;
+    const char *reason = NULL;
+    if (jv_object (&v, req->data))
+        reason = jv_string (&v, req->data, "reason", JV_REQUIRED, BL_REASON_MAX);
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid waiver");
+        return;
+    }
+    if (db_begin (app->db)) {
+        bl_fail (app, req, rep, "begin");
+        return;
+    }
+    res = db_exec (app->db, "bl_lf_fee_bill", 2, (const char *[]) { pid, id });
+    if (!db_ok (res)) {
+        bl_fail (app, req, rep, "late fee load");
+        goto out;
+    }
+    if (PQntuples (res) == 0) {
+        db_rollback (app->db);
+        env_reply_error (rep, 404, "not_found", NULL, "no such late fee");
+        goto out;
+    }
+    char uid[37];
+    snprintf (uid, sizeof uid, "%s", PQgetvalue (res, 0, 0));
+    PQclear (res);
+    res = NULL;
+    if (bl_ledger_lock_unit (app->db, pid, uid)) {
+        bl_fail (app, req, rep, "ledger lock");
+        goto out;
+    }
+    res = db_exec (app->db, "bl_lf_void", 4, (const char *[]) { id, pid, reason, req->caller.user_id });
+    if (!db_ok (res)) {
+        bl_fail (app, req, rep, "waive");
+        goto out;
+    }
+    if (PQntuples (res) == 0) {
+        db_rollback (app->db);
+        env_reply_error (rep, 409, "invalid_transition", NULL, "the late fee is already waived");
+        goto out;
+    }
+    cJSON *doc = NULL;
+    if (!s_exec_ok (app->db, "bl_lf_unallocate", 1, (const char *[]) { id })
+        || bl_ledger_settle (app->db, pid, uid, NULL) || !(doc = bl_charge_json (app->db, pid, id))
+        || db_commit (app->db)) {
+        cJSON_Delete (doc);
+        bl_fail (app, req, rep, "waive");
+        goto out;
+    }
+    log_info (req->id, "late fee %s waived in property %s", id, pid);
+    env_reply_ok (rep, 200, doc);
+out:
+    PQclear (res);
+}

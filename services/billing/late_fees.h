@@ -1,0 +1,39 @@
+/* late_fees: the daily late fee job (滞纳金) and its waiver.
+ *
+ * A uv_timer checks every PM_LATE_FEE_TICK_MS (default 60000) whether
+ * today's assessment (today in the property's time zone) is done for each
+ * property (table late_fee_days). If not, under the property's advisory lock,
+ * every periodic or charge bill of a unit still unpaid more than
+ * late_fee_grace_days after its due date gets one day's fee: its overdue
+ * balance x late_fee_bps_per_day / 10000, half-up to the fen, never more in
+ * all than late_fee_cap_bps of the bill (bl_late_fee_day, alloc_rules.c).
+ * Each fee is its own bill of kind late_fee (due the day it is assessed),
+ * keyed (bill, day) in late_fee_assessments: several workers, a restart or a
+ * second tick never charge a day twice. A day the service was down is not
+ * assessed afterwards (the fee is for days the job saw).
+ * Late fees and deposits bear no late fee. A manager waives a late fee with a
+ * reason: a bill_voids row, its payments go back to credit. */
+#ifndef BL_LATE_FEES_H
+#define BL_LATE_FEES_H
+
+#include "billing.h"
+
+#include <uv.h>
+
+#define BL_LATE_FEE_TICK_MS_DEFAULT 60000
+
+typedef struct bl_late_fees bl_late_fees_t;
+
+int bl_late_fees_prepare (db_t *db);
+
+/* Starts the timer (the first check one tick after start). NULL on failure. */
+bl_late_fees_t *bl_late_fees_new (uv_loop_t *loop, billing_t *app);
+void bl_late_fees_destroy (bl_late_fees_t **self_p);
+
+/* One check now: assesses every property whose day is not done. Returns the
+ * number of fees charged, or -1 on a database error. */
+int bl_late_fees_run_once (billing_t *app);
+
+void bl_late_fees_waive (void *app, const env_request_t *req, env_reply_t *rep);
+
+#endif

@@ -1,0 +1,245 @@
+/* ledger: allocation of payments to bills (see ledger.h). The decision is
+ * bl_match (alloc_rules.c); this file loads its inputs and stores its pairs. */
+#include "ledger.h"
+#include "alloc_rules.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name, *sql;
+    bool idempotent;
+} s_statements[] = {
+    { "bl_ledger_lock",
+      "SELECT pg_advisory_xact_lock(hashtextextended('billing.unit:' || $1::text || ':' || $2::text, 0))",
+      false },
+    /* the open bills, locked in the order they are paid */
+    { "bl_ledger_open_bills",
+      "SELECT b.id, bb.balance FROM bills b JOIN bill_balances bb ON bb.bill_id = b.id"
+      " WHERE b.property_id = $1::uuid AND b.unit_id = $2::uuid AND bb.balance > 0"
+      " ORDER BY b.due_date, b.issued_at, b.id FOR UPDATE OF b",
+      false },
+    { "bl_ledger_remainders",
+      "SELECT payment_id, remainder FROM payment_remainders"
+      " WHERE property_id = $1::uuid AND unit_id = $2::uuid AND remainder > 0"
+      " ORDER BY created_at, payment_id",
+      true },
+    { "bl_ledger_allocate",
+      "INSERT INTO allocations (property_id, unit_id, payment_id, bill_id, amount)"
+      " SELECT $1::uuid, $2::uuid, p, b, a"
+      " FROM unnest($3::uuid[], $4::uuid[], $5::bigint[]) AS x (p, b, a)",
+      false },
+    { "bl_ledger_units_to_settle",
+      "SELECT DISTINCT b.unit_id FROM bills b JOIN bill_balances bb ON bb.bill_id = b.id"
+      " WHERE b.property_id = $1::uuid AND b.unit_id IS NOT NULL AND bb.balance > 0"
+      " AND EXISTS (SELECT 1 FROM payment_remainders r WHERE r.property_id = b.property_id"
+      "             AND r.unit_id = b.unit_id AND r.remainder > 0)"
+      " ORDER BY b.unit_id",
+      true },
+    { "bl_ledger_credit", "SELECT unit_credit($1::uuid, $2::uuid)", true },
+    { "bl_ledger_unit_known",
+      "SELECT 1 FROM units WHERE property_id = $1::uuid AND unit_id = $2::uuid", true },
+    { "bl_ledger_payment",
+      "SELECT json_build_object("
+      "  'id', p.id, 'property_id', p.property_id, 'unit_id', p.unit_id,"
+      "  'amount', p.amount, 'currency', p.currency, 'method', p.method,"
+      "  'external_ref', p.external_ref,"
+      "  'paid_at', to_char(p.paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+      "  'created_at', to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+      "  'source', p.source,"
+      "  'status', CASE WHEN r.id IS NULL THEN 'received' ELSE 'reversed' END,"
+      "  'reversal', CASE WHEN r.id IS NULL THEN NULL ELSE json_build_object("
+      "     'id', r.id, 'reason', r.reason,"
+      "     'created_at', to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) END,"
+      "  'allocations', COALESCE((SELECT json_agg(json_build_object('bill_id', x.bill_id, 'amount', x.amount)"
+      "                                           ORDER BY x.first)"
+      "                           FROM (SELECT bill_id, sum(amount) AS amount, min(id) AS first"
+      "                                 FROM allocations WHERE payment_id = p.id"
+      "                                 GROUP BY bill_id HAVING sum(amount) <> 0) x), '[]'::json),"
+      "  'unallocated', pr.remainder,"
+      "  'credit', unit_credit(p.property_id, p.unit_id))"
+      " FROM payments p LEFT JOIN payment_reversals r ON r.payment_id = p.id"
+      " JOIN payment_remainders pr ON pr.payment_id = p.id"
+      " WHERE p.property_id = $1::uuid AND p.id = $2::uuid",
+      true },
+};
+
+int
+bl_ledger_prepare (db_t *db)
+{
+    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
+        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
+            log_error (NULL, "cannot prepare %s", s_statements[i].name);
+            return -1;
+        }
+    return 0;
+}
+
+static int
+s_ok (PGresult *res, const char *what)
+{
+    int rc = db_ok (res) ? 0 : -1;
+    if (rc)
+        log_error (NULL, "%s failed: %s", what, db_sqlstate (res));
+    PQclear (res);
+    return rc;
+}
+
+int
+bl_ledger_lock_unit (db_t *db, const char *pid, const char *uid)
+{
+    return s_ok (db_exec (db, "bl_ledger_lock", 2, (const char *[]) { pid, uid }), "ledger lock");
+}
+
+/* Appends "{a,b,c}" of the column's values to buf; false when it does not fit. */
+static bool
+s_array_add (char **buf, size_t *len, size_t *cap, const char *value)
+{
+    size_t n = strlen (value);
+    if (*len + n + 3 > *cap) {
+        size_t ncap = (*cap + n + 3) * 2;
+        char *p = realloc (*buf, ncap);
+        if (!p)
+            return false;
+        *buf = p;
+        *cap = ncap;
+    }
+    char sep = *len == 0 ? '{' : ',';
+    (*buf)[(*len)++] = sep;
+    memcpy (*buf + *len, value, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+    return true;
+}
+
+int
+bl_ledger_settle (db_t *db, const char *pid, const char *uid, cJSON *made)
+{
+    int rc = -1;
+    PGresult *bills = NULL, *pays = NULL;
+    int64_t *out = NULL, *rem = NULL;
+    bl_pair_t *pairs = NULL;
+    char *a_p = NULL, *a_b = NULL, *a_x = NULL;
+    size_t l_p = 0, l_b = 0, l_x = 0, c_p = 0, c_b = 0, c_x = 0;
+
+    bills = db_exec (db, "bl_ledger_open_bills", 2, (const char *[]) { pid, uid });
+    if (!db_ok (bills)) {
+        log_error (NULL, "open bills: %s", db_sqlstate (bills));
+        goto out;
+    }
+    size_t nb = (size_t) PQntuples (bills);
+    if (nb == 0) {
+        rc = 0;
+        goto out;
+    }
+    pays = db_exec (db, "bl_ledger_remainders", 2, (const char *[]) { pid, uid });
+    if (!db_ok (pays)) {
+        log_error (NULL, "remainders: %s", db_sqlstate (pays));
+        goto out;
+    }
+    size_t np = (size_t) PQntuples (pays);
+    if (np == 0) {
+        rc = 0;
+        goto out;
+    }
+    out = calloc (nb, sizeof *out);
+    rem = calloc (np, sizeof *rem);
+    pairs = calloc (nb + np, sizeof *pairs);
+    if (!out || !rem || !pairs)
+        goto out;
+    for (size_t i = 0; i < nb; i++)
+        out[i] = strtoll (PQgetvalue (bills, (int) i, 1), NULL, 10);
+    for (size_t i = 0; i < np; i++)
+        rem[i] = strtoll (PQgetvalue (pays, (int) i, 1), NULL, 10);
+    size_t n = bl_match (rem, np, out, nb, pairs, nb + np);
+    if (n == 0) {
+        rc = 0;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char amount[24];
+        snprintf (amount, sizeof amount, "%lld", (long long) pairs[i].amount);
+        const char *p = PQgetvalue (pays, (int) pairs[i].pi, 0);
+        const char *b = PQgetvalue (bills, (int) pairs[i].bi, 0);
+        if (!s_array_add (&a_p, &l_p, &c_p, p) || !s_array_add (&a_b, &l_b, &c_b, b)
+            || !s_array_add (&a_x, &l_x, &c_x, amount))
+            goto out;
+        if (made) {
+            cJSON *a = cJSON_CreateObject ();
+            cJSON_AddStringToObject (a, "payment_id", p);
+            cJSON_AddStringToObject (a, "bill_id", b);
+            cJSON_AddNumberToObject (a, "amount", (double) pairs[i].amount);
+            cJSON_AddItemToArray (made, a);
+        }
+    }
+    strcat (a_p, "}");
+    strcat (a_b, "}");
+    strcat (a_x, "}");
+    rc = s_ok (db_exec (db, "bl_ledger_allocate", 5, (const char *[]) { pid, uid, a_p, a_b, a_x }),
+               "allocate");
+out:
+    PQclear (bills);
+    PQclear (pays);
+    free (out);
+    free (rem);
+    free (pairs);
+    free (a_p);
+    free (a_b);
+    free (a_x);
+    return rc;
+}
+
+int
+bl_ledger_settle_property (db_t *db, const char *pid)
+{
+    PGresult *units = db_exec (db, "bl_ledger_units_to_settle", 1, (const char *[]) { pid });
+    if (!db_ok (units)) {
+        log_error (NULL, "units to settle: %s", db_sqlstate (units));
+        PQclear (units);
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < PQntuples (units) && rc == 0; i++) {
+        const char *uid = PQgetvalue (units, i, 0);
+        rc = bl_ledger_lock_unit (db, pid, uid) || bl_ledger_settle (db, pid, uid, NULL) ? -1 : 0;
+    }
+    PQclear (units);
+    return rc;
+}
+
+long long
+bl_ledger_credit (db_t *db, const char *pid, const char *uid)
+{
+    PGresult *res = db_exec (db, "bl_ledger_credit", 2, (const char *[]) { pid, uid });
+    long long credit = db_ok (res) && PQntuples (res) == 1 ? strtoll (PQgetvalue (res, 0, 0), NULL, 10) : -1;
+    PQclear (res);
+    return credit;
+}
+
+int
+bl_ledger_unit_known (db_t *db, const char *pid, const char *uid)
+{
+    PGresult *res = db_exec (db, "bl_ledger_unit_known", 2, (const char *[]) { pid, uid });
+    int rc = db_ok (res) ? PQntuples (res) > 0 : -1;
+    PQclear (res);
+    return rc;
+}
+
+cJSON *
+bl_ledger_payment_json (db_t *db, const char *pid, const char *id, bool *err)
+{
+    *err = false;
+    PGresult *res = db_exec (db, "bl_ledger_payment", 2, (const char *[]) { pid, id });
+    cJSON *doc = NULL;
+    if (!db_ok (res))
+        *err = true;
+    else if (PQntuples (res) == 1) {
+        doc = cJSON_Parse (PQgetvalue (res, 0, 0));
+        *err = doc == NULL;
+    }
+    PQclear (res);
+    return doc;
+}
