@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DB_BACKOFF_MIN_MS    100
 #define DB_BACKOFF_MAX_MS    2000
@@ -621,4 +622,18 @@ db_alive (db_t *self)
     bool ok = db_ok (res);
     PQclear (res);
     return ok;
+}
+
+void
+db_ping_reply (db_t *self, const char *service, env_reply_t *rep)
+{
+    if (!db_alive (self)) {
+        env_reply_error (rep, 503, "service_unavailable", NULL, "database unavailable");
+        return;
+    }
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddStringToObject (body, "service", service);
+    cJSON_AddNumberToObject (body, "pid", (double) getpid ());
+    cJSON_AddStringToObject (body, "db", "ok");
+    env_reply_ok (rep, 200, body);
 }

@@ -88,4 +88,8 @@ const char *db_sqlstate (const PGresult *res);
 /* True while the connection is up (for readiness). Pings with SELECT 1. */
 bool db_alive (db_t *self);
 
+/* The "<service>.ping" answer of a service with a database: 200
+ * {"service","pid","db":"ok"} while db_alive, else 503 (what /readyz asks). */
+void db_ping_reply (db_t *self, const char *service, env_reply_t *rep);
+
 #endif

@@ -25,6 +25,7 @@
  * whole (bills_periodic_unit). */
 #include "billing_run.h"
 #include "bill_rules.h"
+#include "ledger.h"
 
 #include "log.h"
 
@@ -261,7 +262,8 @@ bl_runs_create (void *app_, const env_request_t *req, env_reply_t *rep)
         }
         goto out;
     }
-    if (db_commit (app->db)) {
+    /* credit (prepayments) pays the new bills at once, in the run's transaction */
+    if (bl_ledger_settle_property (app->db, pid) || db_commit (app->db)) {
         bl_fail (app, req, rep, "billing run");
         goto out;
     }

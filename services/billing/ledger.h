@@ -9,8 +9,8 @@
  *
  * Credit is used (bl_ledger_settle) when a payment arrives, when a charge,
  * deposit or late fee bill is created here, on POST .../units/{uid}/apply-credit,
- * and by bl_ledger_settle_property, which a bill run may call after it issued
- * its bills (same transaction or after its commit). */
+ * and by bl_ledger_settle_property, which every bill run calls in its own
+ * transaction after issuing its bills. */
 #ifndef BL_LEDGER_H
 #define BL_LEDGER_H
 

@@ -144,16 +144,7 @@ void
 bl_ping (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     (void) req;
-    billing_t *app = app_;
-    if (!db_alive (app->db)) {
-        env_reply_error (rep, 503, "service_unavailable", NULL, "database unavailable");
-        return;
-    }
-    cJSON *body = cJSON_CreateObject ();
-    cJSON_AddStringToObject (body, "service", "billing");
-    cJSON_AddNumberToObject (body, "pid", (double) getpid ());
-    cJSON_AddStringToObject (body, "db", "ok");
-    env_reply_ok (rep, 200, body);
+    db_ping_reply (((billing_t *) app_)->db, "billing", rep);
 }
 
 static void

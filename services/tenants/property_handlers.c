@@ -9,7 +9,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 const char *
 tn_visible_property (const env_request_t *req)
@@ -196,14 +195,5 @@ void
 tn_ping (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     (void) req;
-    tenants_t *app = app_;
-    if (!db_alive (app->db)) {
-        env_reply_error (rep, 503, "service_unavailable", NULL, "database unavailable");
-        return;
-    }
-    cJSON *body = cJSON_CreateObject ();
-    cJSON_AddStringToObject (body, "service", "tenants");
-    cJSON_AddNumberToObject (body, "pid", (double) getpid ());
-    cJSON_AddStringToObject (body, "db", "ok");
-    env_reply_ok (rep, 200, body);
+    db_ping_reply (((tenants_t *) app_)->db, "tenants", rep);
 }

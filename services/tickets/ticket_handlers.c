@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 /* --- shared ------------------------------------------------------------------ */
 
@@ -818,14 +817,5 @@ void
 tk_ping (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     (void) req;
-    tickets_t *app = app_;
-    if (!db_alive (app->db)) {
-        env_reply_error (rep, 503, "service_unavailable", NULL, "database unavailable");
-        return;
-    }
-    cJSON *body = cJSON_CreateObject ();
-    cJSON_AddStringToObject (body, "service", "tickets");
-    cJSON_AddNumberToObject (body, "pid", (double) getpid ());
-    cJSON_AddStringToObject (body, "db", "ok");
-    env_reply_ok (rep, 200, body);
+    db_ping_reply (((tickets_t *) app_)->db, "tickets", rep);
 }

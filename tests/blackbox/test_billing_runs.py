@@ -404,3 +404,17 @@ def test_catch_up_after_restart(stack):
     # the cursor and processed ids: no event applied twice
     dup = stack.psql("SELECT count(*) - count(DISTINCT event_id) FROM billing.processed_events")[0][0]
     assert dup == "0", dup
+
+
+def test_credit_pays_the_next_run(stack):
+    """A prepayment (credit) pays the bills of the next run in the run's own transaction."""
+    p1, uid = STATE["p1"], STATE["units"]["A"]["id"]
+    pay = _ok(_as(stack, "manager", "POST", _p(p1, "/payments"),
+                  {"unit_id": uid, "amount": 10000000, "method": "bank_transfer"}), 201, "prepayment")
+    before = int(stack.psql("SELECT billing.unit_credit('%s', '%s')" % (p1, uid))[0][0])
+    assert before > 0 and before == pay["credit"], (before, pay)
+    _ok(_as(stack, "manager", "POST", _p(p1, "/billing-runs"), {"period": "2026-06"}), 201, "run June")
+    june = _ok(_as(stack, "agent", "GET", _p(p1, "/bills?unit_id=%s&period=2026-06" % uid)), 200, "June")["items"]
+    assert len(june) == 1 and june[0]["status"] == "paid", june
+    after = int(stack.psql("SELECT billing.unit_credit('%s', '%s')" % (p1, uid))[0][0])
+    assert after == before - june[0]["amount"], (before, after, june[0]["amount"])
