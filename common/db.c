@@ -637,3 +637,18 @@ db_ping_reply (db_t *self, const char *service, env_reply_t *rep)
     cJSON_AddStringToObject (body, "db", "ok");
     env_reply_ok (rep, 200, body);
 }
+
+void
+db_fail (db_t *self, const char *request_id, env_reply_t *rep, const char *what)
+{
+    db_rollback (self);
+    PGconn *conn = db_conn (self);
+    if (!conn || PQstatus (conn) != CONNECTION_OK) {
+        log_error (request_id, "%s: database connection lost", what);
+        env_reply_error (rep, 503, "service_unavailable", NULL, "database unavailable, try again");
+    }
+    else {
+        log_error (request_id, "%s failed", what);
+        env_reply_error (rep, 500, "internal", NULL, "%s failed", what);
+    }
+}

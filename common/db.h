@@ -75,6 +75,10 @@ void db_rollback (db_t *self);
  * and logs the SQLSTATE and message. */
 void db_reply_error (const PGresult *res, env_reply_t *rep, const char *request_id);
 
+/* Answers a write that failed in a handler: rolls back, then 503 when the
+ * connection is gone and 500 otherwise, logging what failed (never the data). */
+void db_fail (db_t *self, const char *request_id, env_reply_t *rep, const char *what);
+
 /* The status and code a SQLSTATE maps to; pure, unit-tested.
  * 23505/23P01 -> 409 conflict; 23503/23514/22xxx -> 422 validation_failed;
  * 57014 -> 504 timeout; 08xxx, 57P01-57P03, 40001/40P01 -> 503

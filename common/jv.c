@@ -44,6 +44,14 @@ jv_reset (jv_t *v)
     v->details = NULL;
 }
 
+cJSON *
+jv_detail (const char *field, const char *problem)
+{
+    jv_t v = JV_INIT;
+    jv_problem (&v, field, "%s", problem);
+    return jv_take (&v);
+}
+
 bool
 jv_object (jv_t *v, const cJSON *obj)
 {

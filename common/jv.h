@@ -30,6 +30,9 @@ bool jv_ok (const jv_t *v);
 cJSON *jv_take (jv_t *v);            /* the details array, now the caller's */
 void jv_reset (jv_t *v);
 
+/* A details array with one {"field","problem"} (the caller's). */
+cJSON *jv_detail (const char *field, const char *problem);
+
 /* True when obj is a JSON object; else adds a problem for "body". */
 bool jv_object (jv_t *v, const cJSON *obj);
 

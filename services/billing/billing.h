@@ -26,13 +26,6 @@ const char *bl_visible_property (const env_request_t *req);
 /* True when the caller's role is one of the NULL-terminated roles. */
 bool bl_role_in (const env_request_t *req, const char *const *roles);
 
-/* A details array with one {"field","problem"}. */
-cJSON *bl_detail (const char *field, const char *problem);
-
-/* Answers a failed write: rolls back, then 503 when the connection is gone
- * and 500 otherwise. */
-void bl_fail (billing_t *app, const env_request_t *req, env_reply_t *rep, const char *what);
-
 /* Replies 200 with the JSON document in column 0 of row 0 of res (SQL builds
  * the documents), 404 when there is no row, the database's error otherwise.
  * Clears res. */

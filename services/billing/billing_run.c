@@ -218,7 +218,7 @@ bl_runs_create (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     if (db_begin (app->db)) {
-        bl_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         return;
     }
     /* one big statement: room to hash and sort in memory, and hash joins
@@ -230,7 +230,7 @@ bl_runs_create (void *app_, const env_request_t *req, env_reply_t *rep)
                              "SET LOCAL work_mem = '" BL_RUN_WORK_MEM "'; SET LOCAL enable_nestloop = off; "
                              "SET LOCAL jit = off");
     if (!db_ok (res)) {
-        bl_fail (app, req, rep, "billing run");
+        db_fail (app->db, req->id, rep, "billing run");
         goto out;
     }
     PQclear (res);
@@ -255,7 +255,7 @@ bl_runs_create (void *app_, const env_request_t *req, env_reply_t *rep)
     res = db_exec (app->db, ST_RUN_BILLS, 3, p2);
     if (!db_ok (res) || PQntuples (res) != 1) {
         if (db_ok (res))
-            bl_fail (app, req, rep, "billing run");
+            db_fail (app->db, req->id, rep, "billing run");
         else {
             db_reply_error (res, rep, req->id);
             db_rollback (app->db);
@@ -264,7 +264,7 @@ bl_runs_create (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     /* credit (prepayments) pays the new bills at once, in the run's transaction */
     if (bl_ledger_settle_property (app->db, pid) || db_commit (app->db)) {
-        bl_fail (app, req, rep, "billing run");
+        db_fail (app->db, req->id, rep, "billing run");
         goto out;
     }
     outbox_wake (app->outbox);

@@ -115,10 +115,10 @@ bl_charges_create (void *app_, const env_request_t *req, env_reply_t *rep)
     int known = bl_ledger_unit_known (app->db, pid, uid);
     if (known <= 0) {
         if (known < 0)
-            bl_fail (app, req, rep, "unit lookup");
+            db_fail (app->db, req->id, rep, "unit lookup");
         else
             env_reply_error (rep, 422, "validation_failed",
-                             bl_detail ("unit_id", "no such unit in this property"), "invalid charge");
+                             jv_detail ("unit_id", "no such unit in this property"), "invalid charge");
         return;
     }
     /* a manual charge has no origin to deduplicate on: the Idempotency-Key
@@ -135,7 +135,7 @@ bl_charges_create (void *app_, const env_request_t *req, env_reply_t *rep)
         || bl_ledger_lock_unit (app->db, pid, uid) || bl_ledger_settle (app->db, pid, uid, NULL)
         || !(doc = bl_charge_json (app->db, pid, id)) || db_commit (app->db)) {
         cJSON_Delete (doc);
-        bl_fail (app, req, rep, "charge");
+        db_fail (app->db, req->id, rep, "charge");
         return;
     }
     log_info (req->id, "charge %s added in property %s", id, pid);

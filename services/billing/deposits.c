@@ -194,10 +194,10 @@ bl_deposits_create (void *app_, const env_request_t *req, env_reply_t *rep)
     int known = bl_ledger_unit_known (app->db, pid, uid);
     if (known <= 0) {
         if (known < 0)
-            bl_fail (app, req, rep, "unit lookup");
+            db_fail (app->db, req->id, rep, "unit lookup");
         else
             env_reply_error (rep, 422, "validation_failed",
-                             bl_detail ("unit_id", "no such unit in this property"), "invalid deposit");
+                             jv_detail ("unit_id", "no such unit in this property"), "invalid deposit");
         return;
     }
     char id[37];
@@ -205,7 +205,7 @@ bl_deposits_create (void *app_, const env_request_t *req, env_reply_t *rep)
     if (db_begin (app->db)
         || (rc = bl_deposit_insert (app->db, pid, uid, (long long) amount, ticket, req->caller.user_id, id)) < 0
         || db_commit (app->db)) {
-        bl_fail (app, req, rep, "deposit");
+        db_fail (app->db, req->id, rep, "deposit");
         return;
     }
     log_info (req->id, "deposit %s in property %s", id, pid);
@@ -252,12 +252,12 @@ bl_deposits_refund (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     if (db_begin (app->db)) {
-        bl_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         return;
     }
     int rc = s_refund (app, pid, id, has_amount ? &amount : NULL, reason, req->caller.user_id);
     if (rc == -1 || (rc == 1 && db_commit (app->db))) {
-        bl_fail (app, req, rep, "refund");
+        db_fail (app->db, req->id, rep, "refund");
         return;
     }
     if (rc != 1)
@@ -275,12 +275,12 @@ bl_deposits_refund (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 409, "invalid_transition", NULL, "the deposit is not paid yet");
         break;
     case -3:
-        env_reply_error (rep, 422, "validation_failed", bl_detail ("amount", "more than the deposit"),
+        env_reply_error (rep, 422, "validation_failed", jv_detail ("amount", "more than the deposit"),
                          "invalid refund");
         break;
     case -4:
         env_reply_error (rep, 422, "validation_failed",
-                         bl_detail ("reason", "required when the refund is less than the deposit"),
+                         jv_detail ("reason", "required when the refund is less than the deposit"),
                          "invalid refund");
         break;
     default:

@@ -158,27 +158,27 @@ bl_fee_items_create (void *app_, const env_request_t *req, env_reply_t *rep)
     res = NULL;
 
     if (db_begin (app->db)) {
-        bl_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         goto out;
     }
     const char *p2[] = { pid, code };
     res = db_exec (app->db, ST_FEE_LOCK, 2, p2);
     if (!db_ok (res)) {
-        bl_fail (app, req, rep, "lock fee item");
+        db_fail (app->db, req->id, rep, "lock fee item");
         goto out;
     }
     PQclear (res);
     const char *p3[] = { pid, code, from_buf };
     res = db_exec (app->db, ST_FEE_LATEST, 3, p3);
     if (!db_ok (res)) {
-        bl_fail (app, req, rep, "read fee item");
+        db_fail (app->db, req->id, rep, "read fee item");
         goto out;
     }
     if (PQntuples (res) == 1) {
         if (strcmp (PQgetvalue (res, 0, 1), "t") == 0) {
             db_rollback (app->db);
             env_reply_error (rep, 409, "conflict",
-                             bl_detail ("effective_from", "a price change must start after the current "
+                             jv_detail ("effective_from", "a price change must start after the current "
                                                           "price's start date"),
                              "fee item %s already has a price from this date or later", code);
             goto out;
@@ -189,7 +189,7 @@ bl_fee_items_create (void *app_, const env_request_t *req, env_reply_t *rep)
         const char *p4[] = { pid, prev, from_buf };
         res = db_exec (app->db, ST_FEE_END, 3, p4);
         if (!db_ok (res)) {
-            bl_fail (app, req, rep, "end previous price");
+            db_fail (app->db, req->id, rep, "end previous price");
             goto out;
         }
     }
@@ -200,7 +200,7 @@ bl_fee_items_create (void *app_, const env_request_t *req, env_reply_t *rep)
     res = db_exec (app->db, ST_FEE_INSERT, 7, p7);
     if (!db_ok (res)) {
         if (strcmp (db_sqlstate (res), "23505") == 0)
-            env_reply_error (rep, 409, "conflict", bl_detail ("code", "already has a price from this date"),
+            env_reply_error (rep, 409, "conflict", jv_detail ("code", "already has a price from this date"),
                              "fee item exists");
         else
             db_reply_error (res, rep, req->id);
@@ -208,7 +208,7 @@ bl_fee_items_create (void *app_, const env_request_t *req, env_reply_t *rep)
         goto out;
     }
     if (db_commit (app->db)) {
-        bl_fail (app, req, rep, "create fee item");
+        db_fail (app->db, req->id, rep, "create fee item");
         goto out;
     }
     log_info (req->id, "fee item %s of property %s from %s", code, pid, from_buf);
@@ -234,7 +234,7 @@ bl_fee_items_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (code && !*code)
         code = NULL;
     if (on && !jv_is_date (on)) {
-        env_reply_error (rep, 422, "validation_failed", bl_detail ("active_on", "must be a date YYYY-MM-DD"),
+        env_reply_error (rep, 422, "validation_failed", jv_detail ("active_on", "must be a date YYYY-MM-DD"),
                          "invalid list parameters");
         return;
     }

@@ -78,7 +78,7 @@ bl_payments_import (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     if (!cJSON_IsString (req->data)) {
-        env_reply_error (rep, 422, "validation_failed", bl_detail ("body", "send the statement as text/csv"),
+        env_reply_error (rep, 422, "validation_failed", jv_detail ("body", "send the statement as text/csv"),
                          "no CSV");
         return;
     }
@@ -100,7 +100,7 @@ bl_payments_import (void *app_, const env_request_t *req, env_reply_t *rep)
     while ((rc = csv_read (csv)) == CSV_RECORD && csv_blank (csv))
         ;
     if (rc != CSV_RECORD) {
-        env_reply_error (rep, 422, "validation_failed", bl_detail ("header", "the file has no header line"),
+        env_reply_error (rep, 422, "validation_failed", jv_detail ("header", "the file has no header line"),
                          "nothing to import");
         goto out;
     }
@@ -121,7 +121,7 @@ bl_payments_import (void *app_, const env_request_t *req, env_reply_t *rep)
         goto out;
     }
     if (db_begin (app->db)) {
-        bl_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         goto out;
     }
     began = true;
@@ -160,7 +160,7 @@ bl_payments_import (void *app_, const env_request_t *req, env_reply_t *rep)
         PGresult *res = db_exec (app->db, "bl_imp_unit", 2, (const char *[]) { pid, f[C_UNIT] });
         if (!db_ok (res)) {
             PQclear (res);
-            bl_fail (app, req, rep, "unit lookup");
+            db_fail (app->db, req->id, rep, "unit lookup");
             began = false;
             goto out;
         }
@@ -183,7 +183,7 @@ bl_payments_import (void *app_, const env_request_t *req, env_reply_t *rep)
         bool duplicate;
         cJSON *existing = NULL;
         if (bl_payment_record (app, pid, &in, req->caller.user_id, "import", id, &duplicate, &existing)) {
-            bl_fail (app, req, rep, "payment");
+            db_fail (app->db, req->id, rep, "payment");
             began = false;
             goto out;
         }
@@ -204,7 +204,7 @@ bl_payments_import (void *app_, const env_request_t *req, env_reply_t *rep)
         }
     }
     if (db_commit (app->db)) {
-        bl_fail (app, req, rep, "commit");
+        db_fail (app->db, req->id, rep, "commit");
         began = false;
         goto out;
     }

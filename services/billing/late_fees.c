@@ -248,12 +248,12 @@ bl_late_fees_waive (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     if (db_begin (app->db)) {
-        bl_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         return;
     }
     res = db_exec (app->db, "bl_lf_fee_bill", 2, (const char *[]) { pid, id });
     if (!db_ok (res)) {
-        bl_fail (app, req, rep, "late fee load");
+        db_fail (app->db, req->id, rep, "late fee load");
         goto out;
     }
     if (PQntuples (res) == 0) {
@@ -266,12 +266,12 @@ bl_late_fees_waive (void *app_, const env_request_t *req, env_reply_t *rep)
     PQclear (res);
     res = NULL;
     if (bl_ledger_lock_unit (app->db, pid, uid)) {
-        bl_fail (app, req, rep, "ledger lock");
+        db_fail (app->db, req->id, rep, "ledger lock");
         goto out;
     }
     res = db_exec (app->db, "bl_lf_void", 4, (const char *[]) { id, pid, reason, req->caller.user_id });
     if (!db_ok (res)) {
-        bl_fail (app, req, rep, "waive");
+        db_fail (app->db, req->id, rep, "waive");
         goto out;
     }
     if (PQntuples (res) == 0) {
@@ -284,7 +284,7 @@ bl_late_fees_waive (void *app_, const env_request_t *req, env_reply_t *rep)
         || bl_ledger_settle (app->db, pid, uid, NULL) || !(doc = bl_charge_json (app->db, pid, id))
         || db_commit (app->db)) {
         cJSON_Delete (doc);
-        bl_fail (app, req, rep, "waive");
+        db_fail (app->db, req->id, rep, "waive");
         goto out;
     }
     log_info (req->id, "late fee %s waived in property %s", id, pid);

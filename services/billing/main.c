@@ -74,32 +74,6 @@ bl_role_in (const env_request_t *req, const char *const *roles)
     return false;
 }
 
-cJSON *
-bl_detail (const char *field, const char *problem)
-{
-    cJSON *details = cJSON_CreateArray ();
-    cJSON *d = cJSON_CreateObject ();
-    cJSON_AddStringToObject (d, "field", field);
-    cJSON_AddStringToObject (d, "problem", problem);
-    cJSON_AddItemToArray (details, d);
-    return details;
-}
-
-void
-bl_fail (billing_t *app, const env_request_t *req, env_reply_t *rep, const char *what)
-{
-    db_rollback (app->db);
-    PGconn *conn = db_conn (app->db);
-    if (!conn || PQstatus (conn) != CONNECTION_OK) {
-        log_error (req->id, "%s: database connection lost", what);
-        env_reply_error (rep, 503, "service_unavailable", NULL, "database unavailable, try again");
-    }
-    else {
-        log_error (req->id, "%s failed", what);
-        env_reply_error (rep, 500, "internal", NULL, "%s failed", what);
-    }
-}
-
 void
 bl_reply_json (PGresult *res, env_reply_t *rep, const env_request_t *req, int status,
                const char *not_found)

@@ -135,23 +135,23 @@ bl_payments_create (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     int known = bl_ledger_unit_known (app->db, pid, in.unit_id);
     if (known < 0) {
-        bl_fail (app, req, rep, "unit lookup");
+        db_fail (app->db, req->id, rep, "unit lookup");
         return;
     }
     if (!known) {
-        env_reply_error (rep, 422, "validation_failed", bl_detail ("unit_id", "no such unit in this property"),
+        env_reply_error (rep, 422, "validation_failed", jv_detail ("unit_id", "no such unit in this property"),
                          "invalid payment");
         return;
     }
     if (db_begin (app->db)) {
-        bl_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         return;
     }
     char id[37];
     bool duplicate;
     cJSON *existing = NULL;
     if (bl_payment_record (app, pid, &in, req->caller.user_id, "api", id, &duplicate, &existing)) {
-        bl_fail (app, req, rep, "payment");
+        db_fail (app->db, req->id, rep, "payment");
         return;
     }
     if (duplicate) {
@@ -162,13 +162,13 @@ bl_payments_create (void *app_, const env_request_t *req, env_reply_t *rep)
         cJSON_Delete (existing);
         if (!same) {
             env_reply_error (rep, 409, "conflict",
-                             bl_detail ("external_ref", "already used by a payment of another unit or amount"),
+                             jv_detail ("external_ref", "already used by a payment of another unit or amount"),
                              "external_ref already recorded");
             return;
         }
     }
     else if (db_commit (app->db)) {
-        bl_fail (app, req, rep, "commit");
+        db_fail (app->db, req->id, rep, "commit");
         return;
     }
     else
@@ -222,12 +222,12 @@ bl_payments_reverse (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     if (db_begin (app->db)) {
-        bl_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         return;
     }
     res = db_exec (app->db, "bl_pay_load", 2, (const char *[]) { pid, id });
     if (!db_ok (res)) {
-        bl_fail (app, req, rep, "payment load");
+        db_fail (app->db, req->id, rep, "payment load");
         goto out;
     }
     if (PQntuples (res) == 0) {
@@ -240,7 +240,7 @@ bl_payments_reverse (void *app_, const env_request_t *req, env_reply_t *rep)
     PQclear (res);
     res = NULL;
     if (bl_ledger_lock_unit (app->db, pid, uid)) {
-        bl_fail (app, req, rep, "ledger lock");
+        db_fail (app->db, req->id, rep, "ledger lock");
         goto out;
     }
     /* after the lock: a reversal committed meanwhile is seen */
@@ -258,7 +258,7 @@ bl_payments_reverse (void *app_, const env_request_t *req, env_reply_t *rep)
     PQclear (res);
     res = db_exec (app->db, "bl_pay_unallocate", 2, (const char *[]) { id, rid });
     if (!db_ok (res)) {
-        bl_fail (app, req, rep, "unallocate");
+        db_fail (app->db, req->id, rep, "unallocate");
         goto out;
     }
     /* the reopened bills take what credit the unit has left */
@@ -267,7 +267,7 @@ bl_payments_reverse (void *app_, const env_request_t *req, env_reply_t *rep)
     if (bl_ledger_settle (app->db, pid, uid, NULL) || !(doc = bl_ledger_payment_json (app->db, pid, id, &err))
         || outbox_add (app->outbox, "payment.reversed", pid, doc) || db_commit (app->db)) {
         cJSON_Delete (doc);
-        bl_fail (app, req, rep, "reversal");
+        db_fail (app->db, req->id, rep, "reversal");
         goto out;
     }
     outbox_wake (app->outbox);
@@ -291,7 +291,7 @@ bl_credit_apply (void *app_, const env_request_t *req, env_reply_t *rep)
     int known = bl_ledger_unit_known (app->db, pid, uid);
     if (known <= 0) {
         if (known < 0)
-            bl_fail (app, req, rep, "unit lookup");
+            db_fail (app->db, req->id, rep, "unit lookup");
         else
             env_reply_error (rep, 404, "not_found", NULL, "no such unit");
         return;
@@ -300,7 +300,7 @@ bl_credit_apply (void *app_, const env_request_t *req, env_reply_t *rep)
     if (db_begin (app->db) || bl_ledger_lock_unit (app->db, pid, uid) || bl_ledger_settle (app->db, pid, uid, made)
         || db_commit (app->db)) {
         cJSON_Delete (made);
-        bl_fail (app, req, rep, "apply credit");
+        db_fail (app->db, req->id, rep, "apply credit");
         return;
     }
     long long credit = bl_ledger_credit (app->db, pid, uid);

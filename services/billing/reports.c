@@ -127,7 +127,7 @@ bl_reports_collection (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     const char *period = env_param (req, "period");
     if (!bl_is_period (period)) {
-        env_reply_error (rep, 422, "validation_failed", bl_detail ("period", "must be a month YYYY-MM"),
+        env_reply_error (rep, 422, "validation_failed", jv_detail ("period", "must be a month YYYY-MM"),
                          "invalid report parameters");
         return;
     }

@@ -506,18 +506,6 @@ s_is_api_path (const char *path, size_t len)
     return (len >= 3 && memcmp (path, "/v1", 3) == 0 && (len == 3 || path[3] == '/'));
 }
 
-/* A details array with one {"field","problem"}. */
-static cJSON *
-s_detail (const char *field, const char *problem)
-{
-    cJSON *details = cJSON_CreateArray ();
-    cJSON *d = cJSON_CreateObject ();
-    cJSON_AddStringToObject (d, "field", field);
-    cJSON_AddStringToObject (d, "problem", problem);
-    cJSON_AddItemToArray (details, d);
-    return details;
-}
-
 /* A text/csv body becomes data, a JSON string of UTF-8 text: converted
  * from GB18030/GBK when the charset parameter says so (Excel in China saves
  * CSV that way), refused with the row of the first bad byte when it is not
@@ -550,7 +538,7 @@ s_csv_body (gw_ctx_t *ctx)
             size_t row = csv_row_at (req->body, req->body_len, bad);
             char problem[96];
             snprintf (problem, sizeof problem, "line %zu: not %s text", row, label);
-            gw_finish_error (ctx, 422, "validation_failed", s_detail ("body", problem),
+            gw_finish_error (ctx, 422, "validation_failed", jv_detail ("body", problem),
                              "the file is not valid %s text (line %zu)", label, row);
             return -1;
         }
@@ -563,7 +551,7 @@ s_csv_body (gw_ctx_t *ctx)
         snprintf (problem, sizeof problem, "line %zu: %s", row,
                   nul ? "contains a NUL byte"
                       : "not UTF-8 text (save as \"CSV UTF-8\", or send charset=gb18030)");
-        gw_finish_error (ctx, 422, "validation_failed", s_detail ("body", problem),
+        gw_finish_error (ctx, 422, "validation_failed", jv_detail ("body", problem),
                          "the file is not valid UTF-8 text (line %zu)", row);
         free (converted);
         return -1;

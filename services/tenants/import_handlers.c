@@ -287,14 +287,14 @@ s_im_header (csv_t *csv, const s_im_column_t *cols, int ncols, int *idx, size_t 
         ;
     if (rc == CSV_END) {
         env_reply_error (rep, 422, "validation_failed",
-                         tn_detail ("body", "the file is empty: its first line must name the columns"),
+                         jv_detail ("body", "the file is empty: its first line must name the columns"),
                          "the file is empty");
         return -1;
     }
     if (rc == CSV_BAD) {
         char problem[CSV_ERROR_MAX + 32];
         snprintf (problem, sizeof problem, "line %zu: %s", csv_row (csv), csv_error (csv));
-        env_reply_error (rep, 422, "validation_failed", tn_detail ("header", problem),
+        env_reply_error (rep, 422, "validation_failed", jv_detail ("header", problem),
                          "the header line cannot be read");
         return -1;
     }
@@ -495,7 +495,7 @@ tn_units_import (void *app_, const env_request_t *req, env_reply_t *rep)
             goto out;
         }
         if (db_begin (app->db) || s_im_timeout (app, req)) {
-            tn_fail (app, req, rep, "import units");
+            db_fail (app->db, req->id, rep, "import units");
             goto out;
         }
         res = tn_import_units (app->db, pid, c, b, f, a, u);
@@ -506,7 +506,7 @@ tn_units_import (void *app_, const env_request_t *req, env_reply_t *rep)
         }
         inserted = atol (PQgetvalue (res, 0, 0));
         if (db_commit (app->db)) {
-            tn_fail (app, req, rep, "import units");
+            db_fail (app->db, req->id, rep, "import units");
             goto out;
         }
         if (inserted > 0)
@@ -842,7 +842,7 @@ tn_parties_import (void *app_, const env_request_t *req, env_reply_t *rep)
     }
 
     if (db_begin (app->db) || s_im_timeout (app, req)) {
-        tn_fail (app, req, rep, "import parties");
+        db_fail (app->db, req->id, rep, "import parties");
         goto out;
     }
     in_tx = true;
@@ -999,7 +999,7 @@ tn_parties_import (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     if (db_commit (app->db)) {
         in_tx = false;
-        tn_fail (app, req, rep, "import parties");
+        db_fail (app->db, req->id, rep, "import parties");
         goto out;
     }
     in_tx = false;

@@ -81,7 +81,7 @@ tn_occupancies_create (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     if (db_begin (app->db)) {
-        tn_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         return;
     }
     unit = tn_unit_get (app->db, pid, uid, false);
@@ -99,7 +99,7 @@ tn_occupancies_create (void *app_, const env_request_t *req, env_reply_t *rep)
         goto fail;
     }
     if (PQntuples (party) == 0) {
-        env_reply_error (rep, 422, "validation_failed", tn_detail ("party_id", "no such party"),
+        env_reply_error (rep, 422, "validation_failed", jv_detail ("party_id", "no such party"),
                          "invalid occupancy");
         goto fail;
     }
@@ -108,7 +108,7 @@ tn_occupancies_create (void *app_, const env_request_t *req, env_reply_t *rep)
         if (strcmp (db_sqlstate (res), "23505") == 0) {
             char problem[96];
             snprintf (problem, sizeof problem, "is a current %s of this unit already", role);
-            env_reply_error (rep, 409, "conflict", tn_detail ("party_id", problem),
+            env_reply_error (rep, 409, "conflict", jv_detail ("party_id", problem),
                              "this party already occupies the unit in this role");
         }
         else if (strcmp (db_sqlstate (res), "23503") == 0)
@@ -119,7 +119,7 @@ tn_occupancies_create (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     const char *oid = PQgetvalue (res, 0, 0);
     if (s_occ_publish (app, "occupancy.started", pid, oid, &row) || db_commit (app->db)) {
-        tn_fail (app, req, rep, "move in");
+        db_fail (app->db, req->id, rep, "move in");
         goto out;
     }
     outbox_wake (app->outbox);
@@ -157,7 +157,7 @@ tn_occupancies_end (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     if (db_begin (app->db)) {
-        tn_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         return;
     }
     cur = tn_occupancy_get (app->db, pid, oid, true);
@@ -170,7 +170,7 @@ tn_occupancies_end (void *app_, const env_request_t *req, env_reply_t *rep)
         goto fail;
     }
     if (tn_occupancy_row_ended (cur, 0)) {
-        env_reply_error (rep, 409, "conflict", tn_detail ("end_date", "the occupancy has ended already"),
+        env_reply_error (rep, 409, "conflict", jv_detail ("end_date", "the occupancy has ended already"),
                          "the occupancy has ended already");
         goto fail;
     }
@@ -179,7 +179,7 @@ tn_occupancies_end (void *app_, const env_request_t *req, env_reply_t *rep)
     if (strcmp (end, start) < 0) {
         char problem[96];
         snprintf (problem, sizeof problem, "must not be before the start_date %s", start);
-        env_reply_error (rep, 422, "validation_failed", tn_detail ("end_date", problem), "invalid move-out");
+        env_reply_error (rep, 422, "validation_failed", jv_detail ("end_date", problem), "invalid move-out");
         goto fail;
     }
     res = tn_occupancy_end (app->db, pid, oid, end);
@@ -193,7 +193,7 @@ tn_occupancies_end (void *app_, const env_request_t *req, env_reply_t *rep)
         goto fail;
     }
     if (s_occ_publish (app, "occupancy.ended", pid, oid, &row) || db_commit (app->db)) {
-        tn_fail (app, req, rep, "move out");
+        db_fail (app->db, req->id, rep, "move out");
         goto out;
     }
     outbox_wake (app->outbox);
@@ -263,7 +263,7 @@ tn_occupancies_list (void *app_, const env_request_t *req, env_reply_t *rep)
 /* The current occupants (role NULL = any) as an array, read whole or masked
  * per the caller's role; whole reads by people are audited in the same
  * transaction. full adds the identity document (for services). 0, or -1
- * (rolled back; the caller answers with tn_fail). */
+ * (rolled back; the caller answers with db_fail). */
 static int
 s_occupants (tenants_t *app, const env_request_t *req, const char *pid, const char *uid, const char *role,
              bool full, cJSON **out)
@@ -304,7 +304,7 @@ tn_unit_detail_reply (tenants_t *app, const env_request_t *req, const char *pid,
     if (!db_ok (res) && audited)
         /* the audit could not be written (nothing was, nor is anything shown):
          * our failure, not the client's, whatever the SQLSTATE */
-        tn_fail (app, req, rep, "read the occupants");
+        db_fail (app->db, req->id, rep, "read the occupants");
     else if (!db_ok (res))
         db_reply_error (res, rep, req->id);
     else if (PQntuples (res) == 0)
@@ -364,7 +364,7 @@ tn_units_occupants (void *app_, const env_request_t *req, env_reply_t *rep)
             known = known || strcmp (role, tn_occupancy_roles[i]) == 0;
         if (!known) {
             env_reply_error (rep, 422, "validation_failed",
-                             tn_detail ("role", "must be one of: owner, tenant, resident"), "invalid role");
+                             jv_detail ("role", "must be one of: owner, tenant, resident"), "invalid role");
             return;
         }
     }
@@ -372,7 +372,7 @@ tn_units_occupants (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     cJSON *items = NULL;
     if (s_occupants (app, req, pid, uid, role, true, &items)) {
-        tn_fail (app, req, rep, "read the occupants");
+        db_fail (app->db, req->id, rep, "read the occupants");
         return;
     }
     cJSON *body = cJSON_CreateObject ();

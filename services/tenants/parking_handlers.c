@@ -48,7 +48,7 @@ s_pk_publish (tenants_t *app, const env_request_t *req, env_reply_t *rep, const 
               const char *pid, const cJSON *data)
 {
     if (outbox_add (app->outbox, type, pid, data) || db_commit (app->db)) {
-        tn_fail (app, req, rep, type);
+        db_fail (app->db, req->id, rep, type);
         return -1;
     }
     outbox_wake (app->outbox);
@@ -105,7 +105,7 @@ tn_parking_spaces_create (void *app_, const env_request_t *req, env_reply_t *rep
     if (!db_ok (res)) {
         const char *state = db_sqlstate (res);
         if (strcmp (state, "23505") == 0)
-            env_reply_error (rep, 409, "conflict", tn_detail ("code", "already exists in this property"),
+            env_reply_error (rep, 409, "conflict", jv_detail ("code", "already exists in this property"),
                              "a parking space with this code exists in this property");
         else if (strcmp (state, "23503") == 0)
             env_reply_error (rep, 404, "not_found", NULL, "no such property");
@@ -160,7 +160,7 @@ s_pk_lease_insert_error (tenants_t *app, const PGresult *res, const env_request_
     const char *state = db_sqlstate (res);
     if (strcmp (state, "23P01") == 0) {
         env_reply_error (rep, 409, "conflict",
-                         tn_detail ("start_date", "the space is leased over overlapping dates"),
+                         jv_detail ("start_date", "the space is leased over overlapping dates"),
                          "the parking space is already leased over these dates");
         return;
     }
@@ -174,7 +174,7 @@ s_pk_lease_insert_error (tenants_t *app, const PGresult *res, const env_request_
         const char *problem = strcmp (field, "party_id") == 0 ? "no such party in this property"
                             : strcmp (field, "unit_id") == 0  ? "no such unit in this property"
                                                               : "no such parking space in this property";
-        env_reply_error (rep, 422, "validation_failed", tn_detail (field, problem), "invalid parking lease");
+        env_reply_error (rep, 422, "validation_failed", jv_detail (field, problem), "invalid parking lease");
         return;
     }
     db_reply_error (res, rep, req->id);
@@ -200,7 +200,7 @@ tn_parking_leases_create (void *app_, const env_request_t *req, env_reply_t *rep
      * is this one statement and its event. */
     for (int attempt = 1;; attempt++) {
         if (db_begin (app->db)) {
-            tn_fail (app, req, rep, "begin");
+            db_fail (app->db, req->id, rep, "begin");
             return;
         }
         res = tn_lease_insert (app->db, pid, &in);
@@ -221,7 +221,7 @@ tn_parking_leases_create (void *app_, const env_request_t *req, env_reply_t *rep
         db_rollback (app->db);
         if (s_pk_property_exists (app, req, rep, pid) == 0)
             env_reply_error (rep, 422, "validation_failed",
-                             tn_detail ("space_id", "no such parking space in this property"),
+                             jv_detail ("space_id", "no such parking space in this property"),
                              "invalid parking lease");
         goto out;
     }
@@ -259,7 +259,7 @@ tn_parking_leases_end (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     if (db_begin (app->db)) {
-        tn_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         return;
     }
     cur = tn_lease_get_for_update (app->db, pid, id);
@@ -279,13 +279,13 @@ tn_parking_leases_end (void *app_, const env_request_t *req, env_reply_t *rep)
         goto out;
     case TN_LEASE_END_BEFORE_START:
         env_reply_error (rep, 422, "validation_failed",
-                         tn_detail ("end_date", "must not be before the lease's start_date"),
+                         jv_detail ("end_date", "must not be before the lease's start_date"),
                          "invalid end of lease");
         db_rollback (app->db);
         goto out;
     case TN_LEASE_END_AFTER_END:
         env_reply_error (rep, 422, "validation_failed",
-                         tn_detail ("end_date", "must not be after the lease's agreed end_date"),
+                         jv_detail ("end_date", "must not be after the lease's agreed end_date"),
                          "invalid end of lease");
         db_rollback (app->db);
         goto out;

@@ -122,7 +122,7 @@ s_party_store_error (const PGresult *res, const env_request_t *req, env_reply_t 
     const char *state = db_sqlstate (res);
     if (strcmp (state, "23505") == 0)
         env_reply_error (rep, 409, "conflict",
-                         tn_detail ("id_number", "already belongs to another party of this property"),
+                         jv_detail ("id_number", "already belongs to another party of this property"),
                          "a party with this identity document exists in this property");
     else if (strcmp (state, "23503") == 0)
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
@@ -181,7 +181,7 @@ tn_parties_create (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     if (db_begin (app->db)) {
-        tn_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         goto out;
     }
     /* the property's existence is checked by the foreign key (23503 -> 404) */
@@ -195,7 +195,7 @@ tn_parties_create (void *app_, const env_request_t *req, env_reply_t *rep)
     party = tn_party_json (res, 0, true);
     if (tn_party_tails_set (app->db, pid, tn_party_row_id (res, 0), tails)
         || outbox_add (app->outbox, "party.created", pid, party) || db_commit (app->db)) {
-        tn_fail (app, req, rep, "create party");
+        db_fail (app->db, req->id, rep, "create party");
         goto out;
     }
     outbox_wake (app->outbox);
@@ -283,7 +283,7 @@ tn_parties_list (void *app_, const env_request_t *req, env_reply_t *rep)
     bool whole = s_whole (req);
     if (s_audited (req)) {
         if (db_begin (app->db)) {
-            tn_fail (app, req, rep, "begin");
+            db_fail (app->db, req->id, rep, "begin");
             return;
         }
         in_tx = true;
@@ -296,7 +296,7 @@ tn_parties_list (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     int shown = PQntuples (res) < limit ? PQntuples (res) : limit;
     if (in_tx && (tn_pii_audit (app, req, pid, res, 0, shown) || db_commit (app->db))) {
-        tn_fail (app, req, rep, "audit the read");
+        db_fail (app->db, req->id, rep, "audit the read");
         goto out;
     }
     in_tx = false;
@@ -320,7 +320,7 @@ tn_parties_get (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     if (s_audited (req)) {
         if (db_begin (app->db)) {
-            tn_fail (app, req, rep, "begin");
+            db_fail (app->db, req->id, rep, "begin");
             return;
         }
         in_tx = true;
@@ -340,7 +340,7 @@ tn_parties_get (void *app_, const env_request_t *req, env_reply_t *rep)
         goto out;
     }
     if (in_tx && (tn_pii_audit (app, req, pid, res, 0, 1) || db_commit (app->db))) {
-        tn_fail (app, req, rep, "audit the read");
+        db_fail (app->db, req->id, rep, "audit the read");
         goto out;
     }
     in_tx = false;
@@ -374,7 +374,7 @@ tn_parties_update (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     if (db_begin (app->db)) {
-        tn_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         return;
     }
     cur = tn_party_get (app->db, pid, id, true);
@@ -416,14 +416,14 @@ tn_parties_update (void *app_, const env_request_t *req, env_reply_t *rep)
         party = tn_party_json (res, 0, true);
         if (tn_party_tails_set (app->db, pid, id, tails)
             || outbox_add (app->outbox, "party.updated", pid, party)) {
-            tn_fail (app, req, rep, "update party");
+            db_fail (app->db, req->id, rep, "update party");
             goto out;
         }
         shown = res;
     }
     /* the answer shows the stored party whole to a manager: that is a read too */
     if ((s_audited (req) && tn_pii_audit (app, req, pid, shown, 0, 1)) || db_commit (app->db)) {
-        tn_fail (app, req, rep, "update party");
+        db_fail (app->db, req->id, rep, "update party");
         goto out;
     }
     if (changed) {

@@ -20,32 +20,6 @@ tn_visible_property (const env_request_t *req)
 }
 
 void
-tn_fail (tenants_t *app, const env_request_t *req, env_reply_t *rep, const char *what)
-{
-    db_rollback (app->db);
-    PGconn *conn = db_conn (app->db);
-    if (!conn || PQstatus (conn) != CONNECTION_OK) {
-        log_error (req->id, "%s: database connection lost", what);
-        env_reply_error (rep, 503, "service_unavailable", NULL, "database unavailable, try again");
-    }
-    else {
-        log_error (req->id, "%s failed", what);
-        env_reply_error (rep, 500, "internal", NULL, "%s failed", what);
-    }
-}
-
-cJSON *
-tn_detail (const char *field, const char *problem)
-{
-    cJSON *details = cJSON_CreateArray ();
-    cJSON *d = cJSON_CreateObject ();
-    cJSON_AddStringToObject (d, "field", field);
-    cJSON_AddStringToObject (d, "problem", problem);
-    cJSON_AddItemToArray (details, d);
-    return details;
-}
-
-void
 tn_properties_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
@@ -67,7 +41,7 @@ tn_properties_create (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     if (PQntuples (res) == 0) {
         env_reply_error (rep, 422, "validation_failed",
-                         tn_detail ("timezone", "must be a time zone name such as Asia/Shanghai"),
+                         jv_detail ("timezone", "must be a time zone name such as Asia/Shanghai"),
                          "invalid property");
         goto out;
     }
@@ -75,13 +49,13 @@ tn_properties_create (void *app_, const env_request_t *req, env_reply_t *rep)
     res = NULL;
 
     if (db_begin (app->db)) {
-        tn_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         goto out;
     }
     res = tn_property_insert (app->db, &in);
     if (!db_ok (res)) {
         if (strcmp (db_sqlstate (res), "23505") == 0)
-            env_reply_error (rep, 409, "conflict", tn_detail ("code", "already exists"),
+            env_reply_error (rep, 409, "conflict", jv_detail ("code", "already exists"),
                              "a property with this code exists");
         else
             db_reply_error (res, rep, req->id);
@@ -92,7 +66,7 @@ tn_properties_create (void *app_, const env_request_t *req, env_reply_t *rep)
     if (outbox_add (app->outbox, "property.created", PQgetvalue (res, 0, 0), property)
         || db_commit (app->db)) {
         cJSON_Delete (property);
-        tn_fail (app, req, rep, "create property");
+        db_fail (app->db, req->id, rep, "create property");
         goto out;
     }
     outbox_wake (app->outbox);

@@ -41,13 +41,6 @@ bool tn_page_params (jv_t *v, const env_request_t *req, int *limit, char *after,
 /* {"items":[units],"next_cursor"} from a result fetched with limit + 1 rows. */
 cJSON *tn_unit_page (const PGresult *res, int limit);
 
-/* A details array with one {"field","problem"}. */
-cJSON *tn_detail (const char *field, const char *problem);
-
-/* Answers a failed write: rolls back, then 503 when the connection is gone
- * and 500 otherwise. */
-void tn_fail (tenants_t *app, const env_request_t *req, env_reply_t *rep, const char *what);
-
 /* parking_handlers.c: parking spaces and leases (车位, 车位租赁) */
 void tn_parking_spaces_create (void *app, const env_request_t *req, env_reply_t *rep);
 void tn_parking_spaces_list (void *app, const env_request_t *req, env_reply_t *rep);

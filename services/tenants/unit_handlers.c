@@ -16,7 +16,7 @@ s_store_error (const PGresult *res, const env_request_t *req, env_reply_t *rep)
 {
     const char *state = db_sqlstate (res);
     if (strcmp (state, "23505") == 0)
-        env_reply_error (rep, 409, "conflict", tn_detail ("code", "already exists in this property"),
+        env_reply_error (rep, 409, "conflict", jv_detail ("code", "already exists in this property"),
                          "a unit with this code exists in this property");
     else if (strcmp (state, "23503") == 0)
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
@@ -30,7 +30,7 @@ s_publish (tenants_t *app, const env_request_t *req, env_reply_t *rep, const cha
            const char *pid, const cJSON *unit)
 {
     if (outbox_add (app->outbox, type, pid, unit) || db_commit (app->db)) {
-        tn_fail (app, req, rep, type);
+        db_fail (app->db, req->id, rep, type);
         return -1;
     }
     outbox_wake (app->outbox);
@@ -54,7 +54,7 @@ tn_units_create (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     if (db_begin (app->db)) {
-        tn_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         return;
     }
     /* the property's existence is checked by the foreign key (23503 -> 404) */
@@ -162,7 +162,7 @@ tn_units_update (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     if (db_begin (app->db)) {
-        tn_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         return;
     }
     cur = tn_unit_get (app->db, pid, uid, true);

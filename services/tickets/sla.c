@@ -105,32 +105,6 @@ sla_is_manager (const env_request_t *req)
 }
 
 cJSON *
-sla_detail (const char *field, const char *problem)
-{
-    cJSON *details = cJSON_CreateArray ();
-    cJSON *d = cJSON_CreateObject ();
-    cJSON_AddStringToObject (d, "field", field);
-    cJSON_AddStringToObject (d, "problem", problem);
-    cJSON_AddItemToArray (details, d);
-    return details;
-}
-
-void
-sla_fail (db_t *db, const env_request_t *req, env_reply_t *rep, const char *what)
-{
-    db_rollback (db);
-    PGconn *conn = db_conn (db);
-    if (!conn || PQstatus (conn) != CONNECTION_OK) {
-        log_error (req->id, "%s: database connection lost", what);
-        env_reply_error (rep, 503, "service_unavailable", NULL, "database unavailable, try again");
-    }
-    else {
-        log_error (req->id, "%s failed", what);
-        env_reply_error (rep, 500, "internal", NULL, "%s failed", what);
-    }
-}
-
-cJSON *
 sla_query_object (const env_request_t *req, const char *const *names)
 {
     cJSON *q = cJSON_CreateObject ();
@@ -367,7 +341,7 @@ sla_policies_get (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     cJSON *body = NULL;
     if (s_policies_body (app->db, pid, &body))
-        sla_fail (app->db, req, rep, "read SLA policies");
+        db_fail (app->db, req->id, rep, "read SLA policies");
     else
         env_reply_ok (rep, 200, body);
 }
@@ -400,7 +374,7 @@ sla_policies_put (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     if (cJSON_GetArraySize (items) > (int) (S_NDEFAULTS * 4)) {
         env_reply_error (rep, 422, "validation_failed",
-                         sla_detail ("items", "at most one policy per type and priority"),
+                         jv_detail ("items", "at most one policy per type and priority"),
                          "invalid SLA policies");
         return;
     }
@@ -481,7 +455,7 @@ sla_policies_put (void *app_, const env_request_t *req, env_reply_t *rep)
         if (!db_ok (res)) {
             cJSON_Delete (cal_ids);
             jv_reset (&v);
-            sla_fail (app->db, req, rep, "check calendars");
+            db_fail (app->db, req->id, rep, "check calendars");
             goto out;
         }
         const cJSON *row;
@@ -507,7 +481,7 @@ sla_policies_put (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     rows_text = cJSON_PrintUnformatted (rows);
     if (db_begin (app->db)) {
-        sla_fail (app->db, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         goto out;
     }
     res = db_exec (app->db, "sla_policies_delete", 1, (const char *[]) { pid });
@@ -522,13 +496,13 @@ sla_policies_put (void *app_, const env_request_t *req, env_reply_t *rep)
         goto out;
     }
     if (db_commit (app->db)) {
-        sla_fail (app->db, req, rep, "store SLA policies");
+        db_fail (app->db, req->id, rep, "store SLA policies");
         goto out;
     }
     log_info (req->id, "SLA policies of property %s replaced (%d items)", pid, cJSON_GetArraySize (rows));
     cJSON *body = NULL;
     if (s_policies_body (app->db, pid, &body))
-        sla_fail (app->db, req, rep, "read SLA policies");
+        db_fail (app->db, req->id, rep, "read SLA policies");
     else
         env_reply_ok (rep, 200, body);
 out:
@@ -591,7 +565,7 @@ s_calendar_store (tickets_t *app, const env_request_t *req, env_reply_t *rep, co
     char *days_text = cJSON_PrintUnformatted (days);
     char cid[SLA_UUID_LEN + 1] = "";
     if (db_begin (app->db)) {
-        sla_fail (app->db, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         goto out;
     }
     if (id)
@@ -604,7 +578,7 @@ s_calendar_store (tickets_t *app, const env_request_t *req, env_reply_t *rep, co
         if (db_ok (res))
             env_reply_error (rep, 404, "not_found", NULL, "no such calendar");
         else if (strcmp (db_sqlstate (res), "23505") == 0)
-            env_reply_error (rep, 409, "conflict", sla_detail ("name", "already exists in this property"),
+            env_reply_error (rep, 409, "conflict", jv_detail ("name", "already exists in this property"),
                              "a calendar with this name exists");
         else
             db_reply_error (res, rep, req->id);
@@ -628,7 +602,7 @@ s_calendar_store (tickets_t *app, const env_request_t *req, env_reply_t *rep, co
         goto fail;
     }
     if (db_commit (app->db)) {
-        sla_fail (app->db, req, rep, "store calendar");
+        db_fail (app->db, req->id, rep, "store calendar");
         goto fail;
     }
     goto out;

@@ -93,10 +93,6 @@ int tk_reports_prepare (db_t *db);
 const char *sla_visible_property (const env_request_t *req);
 /* admin, manager (or a service). */
 bool sla_is_manager (const env_request_t *req);
-/* A details array with one {"field","problem"}. */
-cJSON *sla_detail (const char *field, const char *problem);
-/* Rolls back; 503 when the connection is gone, else 500. */
-void sla_fail (db_t *db, const env_request_t *req, env_reply_t *rep, const char *what);
 /* The non-empty query parameters among names (NULL-terminated) as an
  * object of strings, for jv (caller deletes). */
 cJSON *sla_query_object (const env_request_t *req, const char *const *names);

@@ -80,9 +80,9 @@ s_invalid_transition (env_reply_t *rep, const char *type, const char *status, co
     wf_allowed_text (allowed, n, list, sizeof list);
     snprintf (problem, sizeof problem, "allowed: %s", list);
     if (why)
-        env_reply_error (rep, 409, "invalid_transition", tk_detail ("action", problem), "%s", why);
+        env_reply_error (rep, 409, "invalid_transition", jv_detail ("action", problem), "%s", why);
     else
-        env_reply_error (rep, 409, "invalid_transition", tk_detail ("action", problem),
+        env_reply_error (rep, 409, "invalid_transition", jv_detail ("action", problem),
                          "%s is not possible for a %s ticket that is %s", action, type, status);
 }
 
@@ -162,7 +162,7 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
     tk_time_param (now_us, now);
 
     if (db_begin (app->db)) {
-        tk_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         return;
     }
     const char *pid;
@@ -192,7 +192,7 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
         db_rollback (app->db);
         goto out;
     case WF_NEEDS_NOTE:
-        env_reply_error (rep, 422, "validation_failed", tk_detail ("note", "is required: give the reason"),
+        env_reply_error (rep, 422, "validation_failed", jv_detail ("note", "is required: give the reason"),
                          "%s needs a note", in.action);
         db_rollback (app->db);
         goto out;
@@ -220,14 +220,14 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
     if (in.party_id) {
         if (strcmp (type, "item_release") != 0) {
             env_reply_error (rep, 422, "validation_failed",
-                             tk_detail ("approved_by_party_id", "only an item release takes it"),
+                             jv_detail ("approved_by_party_id", "only an item release takes it"),
                              "invalid action");
             db_rollback (app->db);
             goto out;
         }
         if (!unit_id) {
             env_reply_error (rep, 422, "validation_failed",
-                             tk_detail ("approved_by_party_id", "the ticket has no unit"),
+                             jv_detail ("approved_by_party_id", "the ticket has no unit"),
                              "invalid action");
             db_rollback (app->db);
             goto out;
@@ -239,7 +239,7 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
         }
         if (ok == 0) {
             env_reply_error (rep, 422, "validation_failed",
-                             tk_detail ("approved_by_party_id",
+                             jv_detail ("approved_by_party_id",
                                         "is not the owner or tenant of record of the ticket's unit"),
                              "invalid action");
             db_rollback (app->db);
@@ -253,7 +253,7 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
         const char *why = strcmp (type, "repair") != 0 ? "only a repair is charged"
                         : !unit_id ? "the ticket has no unit to charge" : NULL;
         if (why) {
-            env_reply_error (rep, 422, "validation_failed", tk_detail ("fee", why), "invalid action");
+            env_reply_error (rep, 422, "validation_failed", jv_detail ("fee", why), "invalid action");
             db_rollback (app->db);
             goto out;
         }
@@ -274,11 +274,11 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
             if (found == 0)
                 found = roster_pick_assignee (app->db, pid, type, now_us / 1000000, assignee);
             if (found < 0) {
-                tk_fail (app, req, rep, "roster");
+                db_fail (app->db, req->id, rep, "roster");
                 goto out;
             }
             if (found == 0) {
-                env_reply_error (rep, 409, "conflict", tk_detail ("assignee_id", "nobody is on duty"),
+                env_reply_error (rep, 409, "conflict", jv_detail ("assignee_id", "nobody is on duty"),
                                  "nobody is on duty for %s tickets now: give an assignee_id", type);
                 db_rollback (app->db);
                 goto out;
@@ -319,7 +319,7 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
         if (sla_resume_deadlines (app->db, pid, tk_value (cur, 0, TK_C_CALENDAR),
                                   s_epoch (cur, TK_C_HOLD_SINCE_S), now_us / 1000000, respond_by,
                                   s_epoch (cur, TK_C_RESOLVE_BY_S), &nr, &ns)) {
-            tk_fail (app, req, rep, "sla resume");
+            db_fail (app->db, req->id, rep, "sla resume");
             goto out;
         }
         if (nr)
@@ -356,18 +356,18 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
     res = tk_timeline_add (app->db, pid, tid, now, req->caller.user_id, req->caller.role, in.action,
                            status, r.to, in.note, false, tl_text);
     if (!db_ok (res)) {
-        tk_fail (app, req, rep, "timeline");
+        db_fail (app->db, req->id, rep, "timeline");
         goto out;
     }
     PQclear (res);
     res = tk_ticket_get (app->db, pid, tid, now, false);
     if (!db_ok (res) || PQntuples (res) != 1) {
-        tk_fail (app, req, rep, "read back");
+        db_fail (app->db, req->id, rep, "read back");
         goto out;
     }
     ticket = tk_ticket_full (app, pid, res);
     if (!ticket) {
-        tk_fail (app, req, rep, "read back");
+        db_fail (app->db, req->id, rep, "read back");
         goto out;
     }
 
@@ -516,7 +516,7 @@ tk_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
     char now[40];
     tk_time_param (tk_clock_now_us (), now);
     if (db_begin (app->db)) {
-        tk_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         return;
     }
     const char *pid;
@@ -531,7 +531,7 @@ tk_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
         || (strcmp (status, "resolved") != 0 && strcmp (status, "closed") != 0)) {
         char problem[96];
         snprintf (problem, sizeof problem, "is %s; a follow-up call needs resolved or closed", status);
-        env_reply_error (rep, 409, "invalid_transition", tk_detail ("status", problem),
+        env_reply_error (rep, 409, "invalid_transition", jv_detail ("status", problem),
                          "the follow-up call comes once the ticket is resolved");
         db_rollback (app->db);
         goto out;
@@ -543,7 +543,7 @@ tk_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
         goto out;
     }
     if (PQntuples (res) == 0) {
-        env_reply_error (rep, 409, "conflict", tk_detail ("ticket", "already has its feedback"),
+        env_reply_error (rep, 409, "conflict", jv_detail ("ticket", "already has its feedback"),
                          "this ticket's follow-up call is recorded already");
         db_rollback (app->db);
         goto out;
@@ -557,7 +557,7 @@ tk_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
                            status, status, comment, false, data);
     if (!db_ok (res)) {
         cJSON_Delete (fb);
-        tk_fail (app, req, rep, "timeline");
+        db_fail (app->db, req->id, rep, "timeline");
         goto out;
     }
     cJSON *ticket = tk_ticket_json (cur, 0);

@@ -44,32 +44,6 @@ tk_is_manager (const env_request_t *req)
     return r && (strcmp (r, "admin") == 0 || strcmp (r, "manager") == 0);
 }
 
-cJSON *
-tk_detail (const char *field, const char *problem)
-{
-    cJSON *details = cJSON_CreateArray ();
-    cJSON *d = cJSON_CreateObject ();
-    cJSON_AddStringToObject (d, "field", field);
-    cJSON_AddStringToObject (d, "problem", problem);
-    cJSON_AddItemToArray (details, d);
-    return details;
-}
-
-void
-tk_fail (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *what)
-{
-    db_rollback (app->db);
-    PGconn *conn = db_conn (app->db);
-    if (!conn || PQstatus (conn) != CONNECTION_OK) {
-        log_error (req->id, "%s: database connection lost", what);
-        env_reply_error (rep, 503, "service_unavailable", NULL, "database unavailable, try again");
-    }
-    else {
-        log_error (req->id, "%s failed", what);
-        env_reply_error (rep, 500, "internal", NULL, "%s failed", what);
-    }
-}
-
 void
 tk_event (cJSON *events, const char *type, cJSON *data)
 {
@@ -88,13 +62,13 @@ tk_publish (tickets_t *app, const env_request_t *req, env_reply_t *rep, const ch
         const char *type = cJSON_GetStringValue (cJSON_GetObjectItem (e, "type"));
         if (outbox_add (app->outbox, type, pid, cJSON_GetObjectItem (e, "data"))) {
             cJSON_Delete (events);
-            tk_fail (app, req, rep, type);
+            db_fail (app->db, req->id, rep, type);
             return -1;
         }
     }
     if (db_commit (app->db)) {
         cJSON_Delete (events);
-        tk_fail (app, req, rep, "commit");
+        db_fail (app->db, req->id, rep, "commit");
         return -1;
     }
     cJSON_Delete (events);
@@ -402,7 +376,7 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
         if (found < 0)
             goto out;
         if (found == 0) {
-            env_reply_error (rep, 422, "validation_failed", tk_detail ("unit_id", "no such unit"),
+            env_reply_error (rep, 422, "validation_failed", jv_detail ("unit_id", "no such unit"),
                              "invalid ticket");
             goto out;
         }
@@ -417,7 +391,7 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
         if (found < 0)
             goto out;
         if (found == 0) {
-            env_reply_error (rep, 422, "validation_failed", tk_detail ("party_id", "no such party"),
+            env_reply_error (rep, 422, "validation_failed", jv_detail ("party_id", "no such party"),
                              "invalid ticket");
             goto out;
         }
@@ -432,7 +406,7 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
     tk_time_param (now_us, now);
 
     if (db_begin (app->db)) {
-        tk_fail (app, req, rep, "begin");
+        db_fail (app->db, req->id, rep, "begin");
         goto out;
     }
     const char *prefix = wf_prefix (in.type);
@@ -450,7 +424,7 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
 
     sla_terms_t terms;
     if (sla_terms_for_ticket (app->db, pid, in.type, in.priority, now_us / 1000000, &terms)) {
-        tk_fail (app, req, rep, "sla terms");
+        db_fail (app->db, req->id, rep, "sla terms");
         goto out;
     }
     char rmin[16], smin[16], wmin[16], rby[40], sby[40];
@@ -465,13 +439,13 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
     if (in.resolve_now && in.faq_id) {
         int hit = faq_record_hit (app->db, pid, in.faq_id);
         if (hit < 0) {
-            tk_fail (app, req, rep, "faq hit");
+            db_fail (app->db, req->id, rep, "faq hit");
             goto out;
         }
         if (hit == 0) {
             db_rollback (app->db);
             env_reply_error (rep, 422, "validation_failed",
-                             tk_detail ("faq_id", "no such FAQ entry in this property"), "invalid ticket");
+                             jv_detail ("faq_id", "no such FAQ entry in this property"), "invalid ticket");
             goto out;
         }
     }
@@ -501,7 +475,7 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
     res = tk_timeline_add (app->db, pid, tid, now, req->caller.user_id, req->caller.role, "create",
                            NULL, "new", NULL, false, NULL);
     if (!db_ok (res)) {
-        tk_fail (app, req, rep, "timeline");
+        db_fail (app->db, req->id, rep, "timeline");
         goto out;
     }
     if (in.resolve_now) {
@@ -515,14 +489,14 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
                                "resolve", "new", "resolved", in.answer, false, dt);
         free (dt);
         if (!db_ok (res)) {
-            tk_fail (app, req, rep, "timeline");
+            db_fail (app->db, req->id, rep, "timeline");
             goto out;
         }
     }
     PQclear (res);
     res = tk_ticket_get (app->db, pid, tid, now, false);
     if (!db_ok (res) || PQntuples (res) != 1) {
-        tk_fail (app, req, rep, "read back");
+        db_fail (app->db, req->id, rep, "read back");
         goto out;
     }
     cJSON *ticket = tk_ticket_json (res, 0);
@@ -765,7 +739,7 @@ tk_tickets_get (void *app_, const env_request_t *req, env_reply_t *rep)
     if (t)
         env_reply_ok (rep, 200, t);
     else
-        tk_fail (app, req, rep, "read ticket");
+        db_fail (app->db, req->id, rep, "read ticket");
     PQclear (res);
 }
 

@@ -55,13 +55,6 @@ bool tk_is_technician (const env_request_t *req);
 /* True for admin and manager. */
 bool tk_is_manager (const env_request_t *req);
 
-/* A details array with one {"field","problem"}. */
-cJSON *tk_detail (const char *field, const char *problem);
-
-/* Answers a failed write: rolls back, then 503 when the connection is gone
- * and 500 otherwise. */
-void tk_fail (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *what);
-
 /* Writes the events (an array of {"type","data"}, consumed) and commits;
  * 0, or -1 after rolling back and filling rep. */
 int tk_publish (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,

@@ -358,6 +358,23 @@ test_utf8 (void **state)
     assert_true (jv_is_utf8 ("\xE7\x89\xA9\xFF", 3));
 }
 
+/* jv_detail: the one-problem details array every service answers with */
+static void
+test_detail (void **state)
+{
+    (void) state;
+    cJSON *d = jv_detail ("unit_id", "no such unit");
+    char *text = cJSON_PrintUnformatted (d);
+    assert_string_equal (text, "[{\"field\":\"unit_id\",\"problem\":\"no such unit\"}]");
+    free (text);
+    cJSON_Delete (d);
+    /* a problem text with a percent sign is taken as it is, not as a format */
+    d = jv_detail ("q", "100% sure");
+    assert_string_equal (cJSON_GetStringValue (cJSON_GetObjectItem (cJSON_GetArrayItem (d, 0), "problem")),
+                         "100% sure");
+    cJSON_Delete (d);
+}
+
 int
 main (void)
 {
@@ -371,6 +388,7 @@ main (void)
         cmocka_unit_test (test_date),
         cmocka_unit_test (test_uuid),
         cmocka_unit_test (test_utf8),
+        cmocka_unit_test (test_detail),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
