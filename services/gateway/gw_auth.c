@@ -29,6 +29,8 @@ struct gw_auth {
     s_entry_t cache[GW_AUTH_CACHE_SLOTS];
     char dummy_hash[crypto_pwhash_STRBYTES];   /* verified for unknown users: same cost */
     int jobs;                        /* password jobs on the thread pool */
+    /* failed logins per username: more than max within window -> 429 for lock */
+    char throttle_max[16], throttle_window_s[16], throttle_lock_s[16];
 };
 
 static const char *const s_roles[] = { "admin", "manager", "agent", "technician", "integration", NULL };
@@ -47,6 +49,7 @@ typedef struct {
     bool found;                      /* login: the user exists and is enabled */
     char user_id[ENVELOPE_ID_MAX + 1];
     char username[GW_USERNAME_MAX + 1];
+    char attempted[257];             /* login: the name as typed, for the throttle */
     char role[16];
     char *property_ids;              /* JSON text (owned) */
 } s_job_t;
@@ -200,6 +203,27 @@ s_prepare (db_t *db)
     rc |= db_prepare (db, "auth_key_revoke",
         "UPDATE api_keys SET revoked_at = now() WHERE id = $1::uuid AND revoked_at IS NULL "
         "RETURNING key_hash", false);
+    /* The throttle: seconds left of a lock, if any; a failure counted (a
+     * window that ended starts again at 1; reaching the maximum locks); a
+     * success forgets the name. */
+    rc |= db_prepare (db, "auth_throttle_check",
+        "SELECT ceil(extract(epoch FROM locked_until - now()))::int FROM login_throttle "
+        " WHERE username = lower($1) AND locked_until > now()", true);
+    rc |= db_prepare (db, "auth_throttle_fail",
+        "INSERT INTO login_throttle AS t (username, failures, window_start, locked_until) "
+        "VALUES (lower($1), 1, now(), CASE WHEN $2::int <= 1 "
+        "        THEN now() + make_interval(secs => $4::int) END) "
+        "ON CONFLICT (username) DO UPDATE SET "
+        "  failures = CASE WHEN t.window_start < now() - make_interval(secs => $3::int) "
+        "                  THEN 1 ELSE t.failures + 1 END, "
+        "  window_start = CASE WHEN t.window_start < now() - make_interval(secs => $3::int) "
+        "                      THEN now() ELSE t.window_start END, "
+        "  locked_until = CASE WHEN t.window_start >= now() - make_interval(secs => $3::int) "
+        "                       AND t.failures + 1 >= $2::int "
+        "                      THEN now() + make_interval(secs => $4::int) "
+        "                      ELSE t.locked_until END", false);
+    rc |= db_prepare (db, "auth_throttle_clear",
+        "DELETE FROM login_throttle WHERE username = lower($1)", false);
     rc |= db_prepare (db, "auth_cleanup",
         "DELETE FROM tokens WHERE expires_at < now() - interval '1 day' "
         "   OR revoked_at < now() - interval '1 day'", false);
@@ -216,6 +240,12 @@ gw_auth_new (gw_t *gw)
         return NULL;
     self->gw = gw;
     self->db = gw->db;
+    snprintf (self->throttle_max, sizeof self->throttle_max, "%lld",
+              (long long) config_int ("PM_LOGIN_MAX_FAILURES", GW_LOGIN_MAX_FAILURES, 1, 1000000));
+    snprintf (self->throttle_window_s, sizeof self->throttle_window_s, "%lld",
+              (long long) config_int ("PM_LOGIN_WINDOW_S", GW_LOGIN_WINDOW_S, 1, 86400));
+    snprintf (self->throttle_lock_s, sizeof self->throttle_lock_s, "%lld",
+              (long long) config_int ("PM_LOGIN_LOCK_S", GW_LOGIN_LOCK_S, 1, 86400));
     /* a user that does not exist still costs one argon2id verification,
      * so that the answer's timing does not tell which usernames exist */
     char pw[64];
@@ -466,7 +496,24 @@ gw_auth_login (gw_t *gw, gw_ctx_t *ctx)
         gw_finish_error (ctx, 503, "service_unavailable", NULL, "too many logins at once; retry shortly");
         return;
     }
-    PGresult *res = db_exec (gw->db, "auth_user_by_name", 1, (const char *[]) { username });
+    /* a locked name costs no password hashing: answered before the thread pool */
+    PGresult *res = db_exec (gw->db, "auth_throttle_check", 1, (const char *[]) { username });
+    if (!db_ok (res)) {
+        s_db_error (ctx, res, "login throttle");
+        PQclear (res);
+        return;
+    }
+    if (PQntuples (res) == 1) {
+        char extra[48];
+        snprintf (extra, sizeof extra, "Retry-After: %s\r\n", PQgetvalue (res, 0, 0));
+        PQclear (res);
+        log_info (ctx->req->request_id, "login refused: too many failures");
+        gw_finish (ctx, 429, env_error_body ("rate_limited", "too many failed logins; retry later",
+                                             NULL, ctx->req->request_id), extra);
+        return;
+    }
+    PQclear (res);
+    res = db_exec (gw->db, "auth_user_by_name", 1, (const char *[]) { username });
     if (!db_ok (res)) {
         s_db_error (ctx, res, "login lookup");
         PQclear (res);
@@ -480,6 +527,7 @@ gw_auth_login (gw_t *gw, gw_ctx_t *ctx)
     }
     job->kind = JOB_LOGIN;
     snprintf (job->password, sizeof job->password, "%s", password);
+    snprintf (job->attempted, sizeof job->attempted, "%s", username);
     if (PQntuples (res) == 1 && PQgetvalue (res, 0, 4)[0] != 't') {
         job->found = true;
         snprintf (job->hash, sizeof job->hash, "%s", PQgetvalue (res, 0, 1));
@@ -500,12 +548,17 @@ gw_auth_login (gw_t *gw, gw_ctx_t *ctx)
 static void
 s_login_done (gw_t *gw, gw_ctx_t *ctx, s_job_t *job)
 {
+    gw_auth_t *auth = gw->auth;
     if (!job->found || job->rc != 0) {
-        /* one message for "no such user" and "wrong password" */
+        /* one message, and one count, for "no such user" and "wrong password" */
+        PQclear (db_exec (gw->db, "auth_throttle_fail", 4,
+                          (const char *[]) { job->attempted, auth->throttle_max,
+                                             auth->throttle_window_s, auth->throttle_lock_s }));
         log_info (ctx->req->request_id, "login refused");
         gw_finish_error (ctx, 401, "unauthenticated", NULL, "wrong username or password");
         return;
     }
+    PQclear (db_exec (gw->db, "auth_throttle_clear", 1, (const char *[]) { job->attempted }));
     if (http_req_gone (ctx->req)) {
         gw_finish_error (ctx, 503, "service_unavailable", NULL, "client gone");
         return;

@@ -28,6 +28,9 @@
 #define GW_API_KEY_PREFIX     "pmk_"
 #define GW_USERNAME_MIN       3
 #define GW_USERNAME_MAX       64
+#define GW_LOGIN_MAX_FAILURES 10         /* failed logins of one name ... */
+#define GW_LOGIN_WINDOW_S     900        /* ... within 15 minutes ... */
+#define GW_LOGIN_LOCK_S       300        /* ... refuse it (429) for 5 minutes */
 #define GW_PASSWORD_MIN       8      /* characters */
 #define GW_PASSWORD_MAX       128
 

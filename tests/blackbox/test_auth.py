@@ -57,6 +57,35 @@ def test_login_ok_returns_token_and_user(stack):
     assert r.status == 200, r
 
 
+def test_login_throttled_after_repeated_failures(stack):
+    """Ten failed logins of one name within 15 minutes lock it for 5 (429 with
+    Retry-After), the right password included; unknown names count alike (the
+    answer must not tell which exist); other names are not affected; the lock
+    is in the database, so it holds across gateway restarts and instances."""
+    name, password, _ = make_user(stack, "agent")
+    for i in range(10):
+        r = stack.http("POST", "/v1/auth/login", body={"username": name, "password": "wrong-%d" % i})
+        check_error(r, 401, "unauthenticated")
+    r = stack.http("POST", "/v1/auth/login", body={"username": name.upper(), "password": password})
+    check_error(r, 429, "rate_limited")
+    assert 1 <= int(r.headers.get("retry-after", "0")) <= 300, r.headers
+    ghost = uniq("ghost-")
+    for i in range(10):
+        check_error(stack.http("POST", "/v1/auth/login", body={"username": ghost, "password": "x"}),
+                    401, "unauthenticated")
+    check_error(stack.http("POST", "/v1/auth/login", body={"username": ghost, "password": "x"}),
+                429, "rate_limited")
+    other, other_pw, _ = make_user(stack, "agent")
+    assert stack.http("POST", "/v1/auth/login", body={"username": other, "password": other_pw}).status == 200
+    # the lock runs out (moved into the past here) and the right password works
+    # again; a success forgets the failures
+    stack.psql("UPDATE gateway.login_throttle SET locked_until = now() - interval '1 s', "
+               "window_start = now() - interval '1 hour' WHERE username = lower('%s')" % name)
+    assert stack.http("POST", "/v1/auth/login", body={"username": name, "password": password}).status == 200
+    assert stack.psql("SELECT count(*) FROM gateway.login_throttle WHERE username = lower('%s')"
+                      % name)[0][0] == "0"
+
+
 def test_login_wrong_user_or_password_401_alike(stack):
     r1 = stack.http("POST", "/v1/auth/login", body={"username": stack.admin_user, "password": "wrong-password"})
     r2 = stack.http("POST", "/v1/auth/login", body={"username": uniq("ghost-"), "password": "wrong-password"})
