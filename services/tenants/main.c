@@ -30,6 +30,7 @@ static const worker_method_t s_methods[] = {
     { "tenants.occupancies.list",  tn_occupancies_list },
     { "tenants.occupancies.end",   tn_occupancies_end },
     { "tenants.unit.get",          tn_unit_get_service },
+    { "tenants.party.get",         tn_party_get_service },
     { "tenants.units.occupants",   tn_units_occupants },
     { "tenants.units.import",      tn_units_import },
     { "tenants.parties.import",    tn_parties_import },

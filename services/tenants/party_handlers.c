@@ -309,6 +309,35 @@ out:
 
 /* --- get ---------------------------------------------------------------------- */
 
+/* tenants.party.get, for other services: does the party exist in this
+ * property, and its kind and name. No contacts, so no PII read to audit. */
+void
+tn_party_get_service (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tenants_t *app = app_;
+    if (strcmp (req->caller.role, "service") != 0 && strcmp (req->caller.role, "admin") != 0) {
+        env_reply_error (rep, 403, "forbidden", NULL, "for other services only");
+        return;
+    }
+    const char *pid, *id = s_party_id (req, rep, &pid);
+    if (!id)
+        return;
+    PGresult *res = tn_party_brief (app->db, pid, id);
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (PQntuples (res) == 0)
+        env_reply_error (rep, 404, "not_found", NULL, "no such party");
+    else {
+        cJSON *party = cJSON_CreateObject ();
+        cJSON_AddStringToObject (party, "id", PQgetvalue (res, 0, 0));
+        cJSON_AddStringToObject (party, "property_id", pid);
+        cJSON_AddStringToObject (party, "kind", PQgetvalue (res, 0, 1));
+        cJSON_AddStringToObject (party, "name", PQgetvalue (res, 0, 2));
+        env_reply_ok (rep, 200, party);
+    }
+    PQclear (res);
+}
+
 void
 tn_parties_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {

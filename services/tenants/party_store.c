@@ -55,6 +55,9 @@ static const struct {
     { "tn_party_get",
       "SELECT " PS_PARTY_COLUMNS " FROM parties p WHERE p.property_id = $1::uuid AND p.id = $2::uuid",
       true },
+    { "tn_party_brief",
+      "SELECT p.id::text, p.kind, p.name FROM parties p "
+      " WHERE p.property_id = $1::uuid AND p.id = $2::uuid", true },
     { "tn_party_get_for_update",
       "SELECT " PS_PARTY_COLUMNS " FROM parties p WHERE p.property_id = $1::uuid AND p.id = $2::uuid "
       "FOR UPDATE", true },
@@ -157,6 +160,12 @@ tn_party_get (db_t *db, const char *property_id, const char *id, bool for_update
 {
     return db_exec (db, for_update ? "tn_party_get_for_update" : "tn_party_get", 2,
                     (const char *[]) { property_id, id });
+}
+
+PGresult *
+tn_party_brief (db_t *db, const char *property_id, const char *id)
+{
+    return db_exec (db, "tn_party_brief", 2, (const char *[]) { property_id, id });
 }
 
 PGresult *

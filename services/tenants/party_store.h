@@ -21,6 +21,8 @@ int tn_party_store_prepare (db_t *db);
 PGresult *tn_party_insert (db_t *db, const char *property_id, const tn_party_values_t *v,
                            const char *phones_json);
 PGresult *tn_party_get (db_t *db, const char *property_id, const char *id, bool for_update);
+/* id, kind, name only: no contacts, nothing to audit. */
+PGresult *tn_party_brief (db_t *db, const char *property_id, const char *id);
 PGresult *tn_party_update (db_t *db, const char *property_id, const char *id,
                            const tn_party_values_t *v, const char *phones_json);
 /* Replaces a party's phone tails with tails_json. */

@@ -75,6 +75,7 @@ void tn_occupancies_end (void *app, const env_request_t *req, env_reply_t *rep);
 void tn_occupancies_list (void *app, const env_request_t *req, env_reply_t *rep);
 /* service-to-service: a unit with its occupants' full contacts */
 void tn_unit_get_service (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_party_get_service (void *app, const env_request_t *req, env_reply_t *rep);
 void tn_units_occupants (void *app, const env_request_t *req, env_reply_t *rep);
 
 /* Answers the unit with "occupants" (current, phones masked or whole per

@@ -385,7 +385,7 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
     /* so must the party (业户) be */
     if (in.party_id) {
         cJSON *party = NULL;
-        int found = s_tenants_get (req, "tenants.parties.get", pid, "party_id", in.party_id, &party,
+        int found = s_tenants_get (req, "tenants.party.get", pid, "party_id", in.party_id, &party,
                                    rep);
         cJSON_Delete (party);
         if (found < 0)

@@ -309,6 +309,36 @@ test_service_methods (void **state)
     env_reply_reset (&rep);
 }
 
+/* tenants.party.get: a party's existence, kind and name for other services;
+ * no contact, nothing audited; people cannot call it. */
+static void
+test_party_brief (void **state)
+{
+    (void) state;
+    SKIP_WITHOUT_DB ();
+    long reads = s_count ("SELECT count(*) FROM pii_reads");
+    char params[160];
+    snprintf (params, sizeof params, "{\"pid\":\"%s\",\"party_id\":\"%s\"}", s_pid, s_party);
+    env_reply_t rep = s_call (tn_party_get_service, "tenants.party.get", "service", params, NULL);
+    assert_int_equal (rep.status, 200);
+    assert_string_equal (s_str (rep.body, "id"), s_party);
+    assert_string_equal (s_str (rep.body, "name"), "张伟");
+    assert_string_equal (s_str (rep.body, "kind"), "person");
+    assert_null (cJSON_GetObjectItem (rep.body, "phone"));
+    assert_null (cJSON_GetObjectItem (rep.body, "phones"));
+    assert_null (cJSON_GetObjectItem (rep.body, "id_number"));
+    env_reply_reset (&rep);
+    assert_int_equal (s_count ("SELECT count(*) FROM pii_reads"), reads);
+    rep = s_call (tn_party_get_service, "tenants.party.get", "manager", params, NULL);
+    assert_int_equal (rep.status, 403);
+    env_reply_reset (&rep);
+    snprintf (params, sizeof params, "{\"pid\":\"%s\",\"party_id\":\"%s\"}", s_pid,
+              "0b7e1c0e-8a4f-4c55-9d0e-2f1e3c4b5a69");
+    rep = s_call (tn_party_get_service, "tenants.party.get", "service", params, NULL);
+    assert_int_equal (rep.status, 404);
+    env_reply_reset (&rep);
+}
+
 static void
 test_unaudited_read_is_refused (void **state)
 {
@@ -361,6 +391,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_move_in),
         cmocka_unit_test (test_service_methods),
+        cmocka_unit_test (test_party_brief),
         cmocka_unit_test (test_unaudited_read_is_refused),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
