@@ -3,7 +3,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libzmq libuv libpq libcjson libsodium
+PKGS     := libzmq libuv libpq libcjson libsodium libcurl
 SERVICES := broker gateway tenants tickets billing notifications
 
 OPT      ?= -O2 -g

@@ -14,7 +14,7 @@ set -eu
 
 # build: compilers and the libraries the C code links against
 BUILD_PKGS="gcc make pkg-config libzmq3-dev libuv1-dev libpq-dev libcjson-dev libhttp-parser-dev
-            libsodium-dev libcmocka-dev"
+            libsodium-dev libcmocka-dev libcurl4-openssl-dev"
 # run and test: the database server, the test runner (Debian's python3, stdlib only),
 # ps/pgrep for the scripts, util-linux for runuser/setsid (essential, listed for clarity)
 RUN_PKGS="postgresql-15 python3 procps util-linux"

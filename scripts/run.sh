@@ -44,6 +44,9 @@ export PM_HTTP_PORT=${PM_HTTP_PORT:-8080}
 PM_PG_PORT=${PM_PG_PORT:-5432}
 export PM_ADMIN_USER=${PM_ADMIN_USER:-admin}
 export PM_WEB_DIR=${PM_WEB_DIR:-$ROOT/services/gateway/web}
+# webhooks to loopback and private addresses: on for a local stack (a receiver
+# on this machine); off by default in the daemon, for production
+export PM_WEBHOOK_ALLOW_PRIVATE=${PM_WEBHOOK_ALLOW_PRIVATE:-1}
 PGDIR=$PM_DATA_DIR/pg
 LOGDIR=$PM_DATA_DIR/logs
 RUNDIR=$PM_DATA_DIR/run

@@ -170,6 +170,8 @@ class Stack:
             "PM_ADMIN_PASSWORD": self.admin_password,
             "PM_WEB_DIR": os.path.join(ROOT, "services", "gateway", "web"),
             "PM_LOG_LEVEL": "info",
+            # the tests' webhook receivers listen on loopback
+            "PM_WEBHOOK_ALLOW_PRIVATE": "1",
         })
         for s in ["gateway"] + SERVICES:
             e["PM_DB_DSN_" + s.upper()] = "host=%s port=%d dbname=pm user=pm_%s" % (
