@@ -69,6 +69,38 @@ s_action_input (jv_t *v, const cJSON *data, s_action_input_t *in)
     return jv_ok (v);
 }
 
+/* What this caller may do to the ticket of row 0 of res now: the flow's
+ * moves from its status that would succeed (a complaint's close waits for
+ * its feedback), less what the caller's role may not do. A console shows
+ * these and nothing else. */
+cJSON *
+tk_allowed_actions (const env_request_t *req, const PGresult *res)
+{
+    const char *type = PQgetvalue (res, 0, TK_C_TYPE);
+    const char *status = PQgetvalue (res, 0, TK_C_STATUS);
+    wf_context_t ctx = {
+        .held_from = tk_value (res, 0, TK_C_HELD_FROM),
+        .has_feedback = PQgetvalue (res, 0, TK_C_HAS_FEEDBACK)[0] == 't',
+        .has_note = true,                      /* a note is asked for, not a reason to hide */
+    };
+    const char *moves[WF_MAX_ALLOWED];
+    size_t n = wf_allowed (type, status, &ctx, moves, WF_MAX_ALLOWED);
+    cJSON *out = cJSON_CreateArray ();
+    for (size_t i = 0; i < n; i++) {
+        wf_result_t r;
+        if (wf_next (type, status, moves[i], &ctx, &r) != WF_OK)
+            continue;
+        if (tk_is_technician (req) && !wf_in (s_technician_actions, moves[i]))
+            continue;
+        /* an item release is approved by a manager or, recorded by anyone at
+         * the desk, by the unit's owner or tenant of record */
+        if (r.effects & WF_MANAGER_ONLY && !tk_is_manager (req) && strcmp (type, "item_release") != 0)
+            continue;
+        cJSON_AddItemToArray (out, cJSON_CreateString (moves[i]));
+    }
+    return out;
+}
+
 /* 409 invalid_transition naming what the flow allows from here. */
 static void
 s_invalid_transition (env_reply_t *rep, const char *type, const char *status, const char *action,
@@ -430,6 +462,7 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
     if (rc)
         goto out;
     log_info (req->id, "ticket %s: %s (%s -> %s)", tid, in.action, status, r.to);
+    cJSON_AddItemToObject (ticket, "allowed_actions", tk_allowed_actions (req, res));
     env_reply_ok (rep, 200, ticket);
     ticket = NULL;
 out:

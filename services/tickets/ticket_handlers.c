@@ -736,8 +736,10 @@ tk_tickets_get (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!res)
         return;
     cJSON *t = tk_ticket_full (app, pid, res);
-    if (t)
+    if (t) {
+        cJSON_AddItemToObject (t, "allowed_actions", tk_allowed_actions (req, res));
         env_reply_ok (rep, 200, t);
+    }
     else
         db_fail (app->db, req->id, rep, "read ticket");
     PQclear (res);

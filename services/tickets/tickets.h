@@ -91,4 +91,8 @@ PGresult *tk_load (tickets_t *app, const env_request_t *req, env_reply_t *rep, c
  * answers it; NULL on a database error. */
 cJSON *tk_ticket_full (tickets_t *app, const char *pid, const PGresult *res);
 
+/* ticket_actions.c: the actions this caller may take on the ticket of row 0
+ * of a tk_load/tk_ticket_get result now, as a JSON array of names. */
+cJSON *tk_allowed_actions (const env_request_t *req, const PGresult *res);
+
 #endif

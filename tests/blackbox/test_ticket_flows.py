@@ -165,6 +165,42 @@ def test_invalid_transitions_list_what_is_allowed(stack):
     assert [e["action"] for e in _staff(full["timeline"])] == ["create", "accept"], full["timeline"]
 
 
+def _allowed(stack, tid, who):
+    return _ok(_as(stack, who, "GET", "%s/%s" % (_t(), tid)), 200, "get as %s" % who)["allowed_actions"]
+
+
+def test_allowed_actions_follow_the_flow_and_the_role(stack):
+    """GET ticket (and each action's answer) lists what this caller may do
+    now, and nothing else: the console shows these buttons only."""
+    t = _new(stack, "repair")
+    tid = t["id"]
+    assert _allowed(stack, tid, "agent") == ["accept", "assign", "cancel"], _allowed(stack, tid, "agent")
+    t = _act(stack, tid, "assign", assignee_id=S["ids"]["technician"])
+    assert "start" in t["allowed_actions"] and "accept" not in t["allowed_actions"], t["allowed_actions"]
+    # the technician it is assigned to sees only the moves a technician may make
+    tech = _allowed(stack, tid, "technician")
+    assert tech and set(tech) <= {"start", "hold", "resume", "resolve", "inspect"}, tech
+    assert "cancel" not in tech and "assign" not in tech, tech
+    _act(stack, tid, "start", who="technician")
+    t = _act(stack, tid, "hold", who="technician", note="等配件")
+    assert "resume" in t["allowed_actions"] and "hold" not in t["allowed_actions"], t["allowed_actions"]
+    # every listed move is accepted; a move not listed is refused
+    for action in _allowed(stack, tid, "agent"):
+        assert action in ("resume", "cancel", "assign", "escalate", "reopen", "close", "resolve"), action
+    _act(stack, tid, "resume", who="technician")
+    _act(stack, tid, "resolve", who="technician")
+    assert "reopen" in _allowed(stack, tid, "agent"), _allowed(stack, tid, "agent")
+    # a complaint: close appears only once the follow-up call is recorded
+    c = _new(stack, "complaint", unit_id=S["uid"])
+    _act(stack, c["id"], "accept")
+    c = _act(stack, c["id"], "resolve", note="已处理")
+    assert "close" not in c["allowed_actions"], c["allowed_actions"]
+    _ok(_as(stack, "agent", "POST", "%s/%s/feedback" % (_t(), c["id"]), {"rating": 5}), 201, "feedback")
+    assert "close" in _allowed(stack, c["id"], "agent"), _allowed(stack, c["id"], "agent")
+    # a finished ticket: nothing
+    assert _act(stack, c["id"], "close")["allowed_actions"] == [], "closed"
+
+
 def test_complaint_escalate_and_feedback_before_close(stack):
     t = _new(stack, "complaint", unit_id=S["uid"], priority="high")
     tid = t["id"]
