@@ -7,6 +7,7 @@
 #include "log.h"
 #include "mdp.h"
 #include "outbox.h"
+#include "worker.h"
 #include "zloop.h"
 
 #include <errno.h>
@@ -40,7 +41,9 @@ static void
 s_on_timer (uv_timer_t *t)
 {
     consumer_t *self = t->data;
+    worker_loop_busy (true);                 /* a round may outlast the broker's patience */
     int n = consumer_poll (self);
+    worker_loop_busy (false);
     /* more waiting: come back soon, but after a turn of the loop. Not 0: in
      * libuv 1.44 (Debian 12) a timer restarted with 0 from its own callback
      * is due at the cached loop time and runs again in the same pass, so a

@@ -51,10 +51,11 @@
 #define CONSUMER_BATCH     100       /* events per events.read call */
 #define CONSUMER_ROUND_MAX 2         /* batches per round before yielding to the loop
                                         (keeps SIGTERM and requests waiting < ~1 s) */
-#define CONSUMER_CALL_MS   2000      /* deadline of one events.read call; the call blocks
-                                        the loop, and a service with two consumers
-                                        may chain two calls before it sees SIGTERM:
-                                        2 x 2 s stays inside a 5 s stop grace */
+#define CONSUMER_CALL_MS   1000      /* deadline of one events.read call; the call blocks
+                                        the loop, and a service with three consumers
+                                        (notifications) may chain three calls in one
+                                        pass before it sees SIGTERM: 3 x 1 s stays
+                                        inside a 5 s stop grace */
 
 /* event: one envelope {"v","id","type","occurred_at","property_id","producer",
  * "seq","cursor","data"}, borrowed. 0 = done, -1 = roll back and retry later. */

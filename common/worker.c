@@ -64,6 +64,7 @@ struct worker {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool busy;
+    bool loop_busy;                  /* worker_loop_busy's part of `busy` */
     bool quit;
     bool hb_parked;                  /* waits for a signal, not a timeout */
     int64_t busy_since;              /* monotonic ms the current handler started */
@@ -139,6 +140,9 @@ s_hb_main (void *arg)
     return NULL;
 }
 
+/* The process's worker, for worker_loop_busy (a service process has one). */
+static worker_t *s_process_worker;
+
 /* Uncontended lock and unlock: no system call unless the heartbeat thread
  * is parked (first request after a quiet spell) or holds the lock. */
 static void
@@ -153,6 +157,18 @@ s_set_busy (worker_t *self, bool busy)
             pthread_cond_signal (&self->cond);
     }
     pthread_mutex_unlock (&self->lock);
+}
+
+void
+worker_loop_busy (bool busy)
+{
+    worker_t *self = s_process_worker;
+    /* only from the loop thread, which alone writes `busy`; inside a handler
+     * the handler's own bracket already covers it */
+    if (!self || busy == self->loop_busy || (busy && (self->busy || self->stopped)))
+        return;
+    self->loop_busy = busy;
+    s_set_busy (self, busy);
 }
 
 /* ---- the connection -------------------------------------------------- */
@@ -387,6 +403,7 @@ worker_new (uv_loop_t *loop, const char *service, const worker_method_t *methods
     self->hb_started = true;
     uv_timer_init (loop, &self->timer);
     self->timer.data = self;
+    s_process_worker = self;
     /* A failed first connect is retried by the timer. */
     s_connect (self);
     uv_timer_start (&self->timer, s_on_timer, MDP_HEARTBEAT_MS, MDP_HEARTBEAT_MS);
@@ -419,6 +436,8 @@ worker_destroy (worker_t **self_p)
         return;
     worker_t *self = *self_p;
     *self_p = NULL;
+    if (s_process_worker == self)
+        s_process_worker = NULL;
     worker_stop (self);
     if (self->hb_started) {
         pthread_mutex_lock (&self->lock);

@@ -42,4 +42,13 @@ void worker_destroy (worker_t **self_p);
  * since a handler runs to completion). */
 void worker_stop (worker_t *self);
 
+/* Long work on the loop outside a request handler (a consumer's round, a
+ * timer's batch job) brackets itself with worker_loop_busy (true) ...
+ * worker_loop_busy (false): meanwhile the heartbeat thread keeps the
+ * broker's heartbeats going, as it does for a handler, so the broker does
+ * not give this worker up (and fail the request waiting for it) because the
+ * loop was busy. Acts on the process's worker (the last made); a no-op
+ * without one, or inside a handler. */
+void worker_loop_busy (bool busy);
+
 #endif

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "log.h"
 #include "tk_clock.h"
+#include "worker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,7 +196,9 @@ static void
 s_on_tick (uv_timer_t *timer)
 {
     sla_timer_t *self = timer->data;
+    worker_loop_busy (true);                 /* a tick over many tickets keeps the heartbeats */
     (void) sla_timer_run_once (self);
+    worker_loop_busy (false);
 }
 
 sla_timer_t *

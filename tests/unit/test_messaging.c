@@ -89,6 +89,28 @@ s_h_sleep (void *app, const env_request_t *req, env_reply_t *rep)
     env_reply_ok (rep, 200, body);
 }
 
+/* "loopjob": answers at once, then keeps the loop busy outside any handler
+ * for ms milliseconds (as a consumer's round does), inside worker_loop_busy. */
+static uv_timer_t s_job_timer;
+
+static void
+s_on_loop_job (uv_timer_t *t)
+{
+    worker_loop_busy (true);
+    s_sleep_ms ((int) (intptr_t) t->data);
+    worker_loop_busy (false);
+}
+
+static void
+s_h_loopjob (void *app, const env_request_t *req, env_reply_t *rep)
+{
+    (void) app;
+    const char *ms = env_param (req, "ms");
+    s_job_timer.data = (void *) (intptr_t) (ms ? atoi (ms) : 100);
+    uv_timer_start (&s_job_timer, s_on_loop_job, 0, 0);
+    env_reply_ok (rep, 200, cJSON_CreateObject ());
+}
+
 static void
 s_h_mark (void *app, const env_request_t *req, env_reply_t *rep)
 {
@@ -149,16 +171,19 @@ static int
 s_worker_main (const char *service)
 {
     log_init (service);
-    static char names[6][64];
-    static const char *const suffix[6] = { "echo", "sleep", "mark", "count", "nostatus", "relay" };
-    for (int i = 0; i < 6; i++)
+    static char names[7][64];
+    static const char *const suffix[7] = { "echo", "sleep", "mark", "count", "nostatus", "relay",
+                                           "loopjob" };
+    for (int i = 0; i < 7; i++)
         snprintf (names[i], sizeof names[i], "%s.%s", service, suffix[i]);
     worker_method_t methods[] = {
         { names[0], s_h_echo },  { names[1], s_h_sleep },    { names[2], s_h_mark },
         { names[3], s_h_count }, { names[4], s_h_nostatus }, { names[5], s_h_relay },
-        { NULL, NULL } };
+        { names[6], s_h_loopjob }, { NULL, NULL } };
     uv_loop_t loop;
     uv_loop_init (&loop);
+    uv_timer_init (&loop, &s_job_timer);
+    uv_unref ((uv_handle_t *) &s_job_timer);
     worker_t *w = worker_new (&loop, service, methods, NULL);
     if (!w)
         return 1;
@@ -787,6 +812,33 @@ test_busy_worker_keeps_heartbeating (void **state)
     s_close_loop (&loop);
 }
 
+/* Long work on the loop outside a handler (a consumer's catch-up, a batch
+ * job) inside worker_loop_busy: the broker keeps the worker, and a request
+ * sent meanwhile is answered once the loop is free, not failed as lost. */
+static void
+test_loop_busy_keeps_heartbeating (void **state)
+{
+    (void) state;
+    s_start_worker ("job");
+    assert_true (s_wait_workers ("job", 1, 3000));
+    uv_loop_t loop;
+    uv_loop_init (&loop);
+    client_t *c = client_new (&loop);
+    s_result_t r[2] = { 0 };
+    assert_int_equal (s_send (c, "job.loopjob", "1800", 5000, &r[0]), 0);
+    assert_true (s_run_until (&loop, r, 1, 2000, 0, NULL, NULL));
+    assert_int_equal (r[0].status, 200);
+    s_sleep_ms (100);                        /* the job is running now */
+    assert_int_equal (s_send (c, "job.echo", NULL, 5000, &r[1]), 0);
+    assert_true (s_run_until (&loop, &r[1], 1, 4000, 0, NULL, NULL));
+    assert_int_equal (r[1].status, 200);
+    cJSON *stats = s_stats ();
+    assert_int_equal (s_stat (stats, "job", "workers"), 1);
+    cJSON_Delete (stats);
+    client_destroy (&c);
+    s_close_loop (&loop);
+}
+
 static void
 test_broker_stats (void **state)
 {
@@ -1066,6 +1118,7 @@ main (int argc, char **argv)
         cmocka_unit_test_teardown (test_worker_stop_says_disconnect, s_teardown_workers),
         cmocka_unit_test_teardown (test_expired_deadline_skipped, s_teardown_workers),
         cmocka_unit_test_teardown (test_busy_worker_keeps_heartbeating, s_teardown_workers),
+        cmocka_unit_test_teardown (test_loop_busy_keeps_heartbeating, s_teardown_workers),
         cmocka_unit_test_teardown (test_broker_stats, s_teardown_workers),
         cmocka_unit_test_teardown (test_protocol_errors, s_teardown_workers),
         cmocka_unit_test_teardown (test_event_wakeups_forwarded, s_teardown_workers),
