@@ -13,7 +13,10 @@
 # PM_BENCH_SCALE_TENANTS (2), PM_BENCH_BASELINE=0 (skip the baseline), BENCH_OUT (results dir),
 # PM_BENCH_TICKETS=0 (skip bench/tickets.sh: POST/GET tickets and the overdue list at scale;
 # its own variables are in that file), PM_BENCH_BILLING=0 (skip bench/billing.sh: a bill run of
-# 100,000 units; its own variables are in that file).
+# 100,000 units; its own variables are in that file), PM_BENCH_NOTIFY=0 (skip bench/notify.sh:
+# announcements to every occupant of a 20,000-unit property; its own variables are in that file),
+# PM_BENCH_PAYMENTS=0 (skip bench/payments.sh: POST payments with idempotency keys, median of 3;
+# its own variables are in that file).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -110,6 +113,24 @@ if [[ ${PM_BENCH_BILLING:-1} != 0 ]]; then
         || { log "billing benchmark failed: see $OUT/billing.log"; tail -n 5 "$OUT/billing.log" >&2; }
 fi
 
+# ------------------------------------------------------------------ announcements
+# bench/notify.sh: its own stack; an announcement to every occupant of a 20,000-unit
+# property beside a bare INSERT ... SELECT of the same rows (PM_BENCH_NOTIFY=0 skips it)
+if [[ ${PM_BENCH_NOTIFY:-1} != 0 ]]; then
+    log "notifications: bash bench/notify.sh (announcements to ${PM_BENCH_NOTIFY_UNITS:-20000} occupants)"
+    bash bench/notify.sh > "$OUT/notify.txt" 2> "$OUT/notify.log" \
+        || { log "notify benchmark failed: see $OUT/notify.log"; tail -n 5 "$OUT/notify.log" >&2; }
+fi
+
+# ------------------------------------------------------------------ payments
+# bench/payments.sh: its own stack; POST payments with an Idempotency-Key and an
+# external_ref each (PM_BENCH_PAYMENTS=0 skips it; the baseline is the one below)
+if [[ ${PM_BENCH_PAYMENTS:-1} != 0 ]]; then
+    log "payments: bash bench/payments.sh (POST payments with idempotency keys)"
+    PM_BENCH_PAYMENTS_BASELINE=0 bash bench/payments.sh "$OUT/payments" > "$OUT/payments.txt" 2> "$OUT/payments.log" \
+        || { log "payments benchmark failed: see $OUT/payments.log"; tail -n 5 "$OUT/payments.log" >&2; }
+fi
+
 # ------------------------------------------------------------------ baseline
 n_rps=- n_p50=- n_p99=- p_rps=- p_p50=- p_p99=-
 if [[ ${PM_BENCH_BASELINE:-1} == 0 ]]; then
@@ -145,11 +166,17 @@ ratio() { [[ $1 == - || $2 == - || -z $1 || -z $2 || $2 == 0 ]] && echo - || awk
             printf '%-46s %10s %10s %10s %8s\n' "$t_name" "$t_rps" "$(ms "$t_p50")" "$(ms "$t_p99")" "$t_bad"
         done < "$OUT/tickets/rows.tsv"
     fi
+    if [[ -s $OUT/payments/rows.tsv ]]; then
+        while IFS=$'\t' read -r t_name t_rps t_p50 t_p99 t_bad; do
+            printf '%-46s %10s %10s %10s %8s\n' "$t_name" "$t_rps" "$(ms "$t_p50")" "$(ms "$t_p99")" "$t_bad"
+        done < "$OUT/payments/rows.tsv"
+    fi
     printf '%-46s %10s %10s %10s %8s\n' "baseline: nginx fixed 200 (w2, wrk -t2 -c50)" "$n_rps" "$(ms "$n_p50")" "$(ms "$n_p99")" -
     printf '%-46s %10s %10s %10s %8s\n' "baseline: pgbench -S prepared (c8 j2)" "$p_rps" "$(ms "$p_p50")" "$(ms "$p_p99")" -
     echo "ratios: GET unit / nginx $(ratio "$u_rps" "$n_rps"), GET unit / pgbench $(ratio "$u_rps" "$p_rps"), healthz / nginx $(ratio "$h_rps" "$n_rps")"
     echo "* failed: non-2xx answers + socket errors (wrk); figures with failures are not comparable"
     [[ -s $OUT/tickets/overdue.txt ]] && { echo; cat "$OUT/tickets/overdue.txt"; }
     [[ -s $OUT/billing.txt ]] && { echo; echo "billing (bench/billing.sh):"; tail -n 2 "$OUT/billing.txt"; }
+    [[ -s $OUT/notify.txt ]] && { echo; echo "announcements (bench/notify.sh):"; tail -n 2 "$OUT/notify.txt"; }
     echo "raw output: $OUT"
 } | tee "$OUT/summary.txt"

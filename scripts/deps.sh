@@ -22,9 +22,12 @@ RUN_PKGS="postgresql-15 python3 procps util-linux"
 BENCH_PKGS="wrk nginx-light"
 # CI: compose file validation and the OpenAPI lint (npx @redocly/cli)
 CI_PKGS="docker-compose"
+# browser tests of the console (tests/browser, playwright-core drives Debian's chromium headless);
+# a CJK font, or the Chinese of the screenshots renders as boxes
+BROWSER_PKGS="chromium fonts-noto-cjk"
 
 missing=""
-for p in $BUILD_PKGS $RUN_PKGS $BENCH_PKGS $CI_PKGS; do
+for p in $BUILD_PKGS $RUN_PKGS $BENCH_PKGS $CI_PKGS $BROWSER_PKGS; do
     st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
     case "$st" in
         ii*) ;;

@@ -10,6 +10,18 @@
 #include "jv.h"
 #include "outbox.h"
 
+/* The data of bill.issued (and the start of bill.overdue's), proto/events.md:
+ * SQL over b, a row with the columns of bills, and u, its unit (LEFT JOIN
+ * units: NULL for a parking lease's own bill). One text for every bill made
+ * outside a run (charges.c) and for bill.overdue (late_fees.c); the run's
+ * statement builds the same keys from its own CTEs. */
+#define BL_BILL_EVENT_DATA(b, u)                                                                  \
+    "jsonb_build_object ('bill_id', " b ".id, 'unit_id', " b ".unit_id, 'unit_code', " u ".code, "  \
+    "'parking_lease_id', " b ".parking_lease_id, 'bill_to_party_id', " b ".bill_to_party_id, "     \
+    "'period', " b ".period, 'amount', " b ".amount, 'currency', " b ".currency, "                 \
+    "'due_date', " b ".due_date, 'run_id', " b ".run_id, 'kind', " b ".kind, "                     \
+    "'description', " b ".description)"
+
 /* What every handler gets as its app pointer. Other modules of this service
  * may add fields at the end. */
 typedef struct {

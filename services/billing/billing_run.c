@@ -22,7 +22,7 @@
  * Only the run that inserted the period's billing_runs row gets to this
  * statement (the unique index serialises runs of a period), so the bills
  * insert takes no ON CONFLICT: a duplicate would be a bug, and fails the run
- * whole (bills_periodic_unit). */
+ * whole (bills_unit_key, migration 003). */
 #include "billing_run.h"
 #include "bill_rules.h"
 #include "ledger.h"
@@ -84,55 +84,83 @@ static const char s_run_bills_sql[] =
     "    AND (l.end_date IS NULL OR l.end_date >= p.ps)"
     "), pfee AS ("
     "  SELECT id, name FROM fees WHERE basis = 'parking' ORDER BY code LIMIT 1"
+    "), du AS MATERIALIZED ("
+    /* the billed units joined once: the fee items are a nested loop over
+     * this (use = ANY (applies_to) does not hash), which repeated the join
+     * per fee item */
+    "  SELECT d.unit_id, d.days, u.area_m2, u.use, u.code "
+    "  FROM occ_days d JOIN units u ON u.property_id = $1::uuid AND u.unit_id = d.unit_id"
     "), lines AS ("
     "  SELECT u.unit_id AS k, u.unit_id, NULL::uuid AS key_lease_id, NULL::uuid AS lease_id, "
-    "         f.id AS fee_item_id, f.code, f.name AS description, f.basis, "
+    "         f.id AS fee_item_id, f.code, u.code AS unit_code, f.name AS description, f.basis, "
     "         CASE f.basis WHEN 'per_area' THEN u.area_m2 ELSE 1 END AS quantity, f.unit_price, "
-    "         d.days, p.pd, "
+    "         u.days, p.pd, "
     "         round (CASE f.basis WHEN 'per_area' THEN u.area_m2 * f.unit_price "
-    "                ELSE f.unit_price::numeric END * d.days / p.pd)::bigint AS amount "
-    "  FROM occ_days d JOIN units u ON u.property_id = $1::uuid AND u.unit_id = d.unit_id "
+    "                ELSE f.unit_price::numeric END * u.days / p.pd)::bigint AS amount "
+    "  FROM du u "
     "  JOIN fees f ON f.basis IN ('per_area', 'fixed') AND u.use = ANY (f.applies_to) "
     "  CROSS JOIN p "
     "  UNION ALL "
     "  SELECT l.k, l.unit_id, CASE WHEN l.unit_id IS NULL THEN l.id END, l.id, pf.id, "
-    "         '~' || coalesce (l.space_code, ''), "
+    "         '~' || coalesce (l.space_code, ''), ul.code, "
     "         pf.name || coalesce (' ' || l.space_code, ''), 'parking', 1, l.monthly_fee, l.days, p.pd, "
     "         round (l.monthly_fee::numeric * l.days / p.pd)::bigint "
-    "  FROM leases l CROSS JOIN pfee pf CROSS JOIN p"
+    "  FROM leases l CROSS JOIN pfee pf CROSS JOIN p "
+    "  LEFT JOIN units ul ON ul.property_id = $1::uuid AND ul.unit_id = l.unit_id"
     "), lease_party AS ("
     "  SELECT DISTINCT ON (k) k, party_id FROM leases ORDER BY k, start_date DESC"
+    /* the run's ids: a time-ordered prefix (the UUID version 7 layout: ms
+     * clock, version, random, variant, random) and the bill's row number, so
+     * that the run's bills, lines and events go in at the right end of their
+     * indexes in key order instead of at 100,000 random places; a clash with
+     * another run's prefix (same ms and 26 random bits) fails the run whole
+     * on the primary key */
+    "), ids AS ("
+    "  SELECT lpad (to_hex ((extract (epoch FROM clock_timestamp ()) * 1000)::bigint), 12, '0') AS ts, "
+    "         gen_random_uuid ()::text AS g1, gen_random_uuid ()::text AS g2"
+    "), pre AS ("
+    "  SELECT substr (ts, 1, 8) || '-' || substr (ts, 9, 4) || '-7' || substr (g1, 16, 3) || '-' "
+    "         || substr (g1, 20, 4) || '-' AS bill, "
+    "         substr (ts, 1, 8) || '-' || substr (ts, 9, 4) || '-7' || substr (g2, 16, 3) || '-' "
+    "         || substr (g2, 20, 4) || '-' AS ev FROM ids"
+    "), lr AS ("
+    /* each line numbered by its bill (dense_rank over k): the line's bill id
+     * without joining lines to bills, in the order the bills go in */
+    "  SELECT l.*, dense_rank () OVER (ORDER BY l.k) AS rn FROM lines l"
     "), b AS ("
-    "  SELECT k, unit_id, key_lease_id, sum (amount)::bigint AS amount FROM lines "
-    "  GROUP BY k, unit_id, key_lease_id"
+    "  SELECT g.k, g.unit_id, g.key_lease_id, g.amount, g.unit_code, g.rn, "
+    "         (pre.bill || lpad (to_hex (g.rn), 12, '0'))::uuid AS id, "
+    "         (pre.ev || lpad (to_hex (g.rn), 12, '0'))::uuid AS ev_id, "
+    "         coalesce (py.party_id, lp.party_id) AS party, p.due "
+    "  FROM (SELECT rn, k, unit_id, key_lease_id, sum (amount)::bigint AS amount, max (unit_code) AS unit_code "
+    "        FROM lr GROUP BY rn, k, unit_id, key_lease_id) g "
+    "  CROSS JOIN pre CROSS JOIN p "
+    "  LEFT JOIN payer py ON py.unit_id = g.k LEFT JOIN lease_party lp ON lp.k = g.k"
+    /* bills, lines and events from b: none waits for another's RETURNING */
     "), ins AS ("
-    "  INSERT INTO bills (property_id, unit_id, parking_lease_id, bill_to_party_id, run_id, period, "
+    "  INSERT INTO bills (id, property_id, unit_id, parking_lease_id, bill_to_party_id, run_id, period, "
     "                     kind, due_date, amount) "
-    "  SELECT $1::uuid, b.unit_id, b.key_lease_id, coalesce (py.party_id, lp.party_id), $2::uuid, $3, "
-    "         'periodic', p.due, b.amount "
-    "  FROM b CROSS JOIN p LEFT JOIN payer py ON py.unit_id = b.k LEFT JOIN lease_party lp ON lp.k = b.k "
-    "  RETURNING id, coalesce (unit_id, parking_lease_id) AS k, unit_id, parking_lease_id, "
-    "            bill_to_party_id, amount, due_date"
+    "  SELECT b.id, $1::uuid, b.unit_id, b.key_lease_id, b.party, $2::uuid, $3, 'periodic', b.due, b.amount "
+    "  FROM b ORDER BY b.rn"
     "), ins_lines AS ("
     "  INSERT INTO bill_lines (bill_id, property_id, fee_item_id, parking_lease_id, description, basis, "
     "                          quantity, unit_price, days, period_days, amount) "
-    "  SELECT i.id, $1::uuid, l.fee_item_id, l.lease_id, l.description, l.basis, l.quantity, "
-    "         l.unit_price, l.days, l.pd, l.amount "
-    "  FROM lines l JOIN ins i ON i.k = l.k "
-    "  RETURNING 1"
+    "  SELECT (pre.bill || lpad (to_hex (l.rn), 12, '0'))::uuid, $1::uuid, l.fee_item_id, l.lease_id, "
+    "         l.description, l.basis, l.quantity, l.unit_price, l.days, l.pd, l.amount "
+    "  FROM lr l CROSS JOIN pre"
     "), ev AS ("
-    "  INSERT INTO outbox (type, property_id, data) "
-    "  SELECT 'bill.issued', $1::uuid, jsonb_build_object ('bill_id', i.id, 'unit_id', i.unit_id, "
-    "         'unit_code', u.code, 'parking_lease_id', i.parking_lease_id, "
-    "         'bill_to_party_id', i.bill_to_party_id, 'period', $3, 'amount', i.amount, "
-    "         'currency', 'CNY', 'due_date', i.due_date, 'run_id', $2::uuid) "
-    "  FROM ins i LEFT JOIN units u ON u.property_id = $1::uuid AND u.unit_id = i.unit_id "
-    "  RETURNING 1"
+    "  INSERT INTO outbox (id, type, property_id, data) "
+    "  SELECT b.ev_id, 'bill.issued', $1::uuid, jsonb_build_object ('bill_id', b.id, 'unit_id', b.unit_id, "
+    "         'unit_code', b.unit_code, 'parking_lease_id', b.key_lease_id, "
+    "         'bill_to_party_id', b.party, 'period', $3, 'amount', b.amount, "
+    "         'currency', 'CNY', 'due_date', b.due, 'run_id', $2::uuid, 'kind', 'periodic', "
+    "         'description', NULL) "
+    "  FROM b ORDER BY b.rn"
     ") "
-    "UPDATE billing_runs r SET bills_created = (SELECT count (*) FROM ins), "
-    "  total_amount = (SELECT coalesce (sum (amount), 0) FROM ins) "
+    "UPDATE billing_runs r SET bills_created = (SELECT count (*) FROM b), "
+    "  total_amount = (SELECT coalesce (sum (amount), 0) FROM b) "
     "WHERE r.id = $2::uuid "
-    "RETURNING " RUN_JSON "::text, (SELECT count (*) FROM ins_lines), (SELECT count (*) FROM ev)";
+    "RETURNING " RUN_JSON "::text, (SELECT count (*) FROM lr), (SELECT count (*) FROM b)";
 
 static const struct {
     const char *name, *sql;

@@ -16,14 +16,26 @@ static const struct {
     const char *name, *sql;
     bool idempotent;
 } s_statements[] = {
+    /* the bill, billed to the unit's occupant on its due date (owner of
+     * record first, as in a run), and its bill.issued event: one statement */
     { "bl_charge_insert",
-      "WITH today AS (SELECT (now() AT TIME ZONE COALESCE((SELECT timezone FROM property_settings"
-      "                 WHERE property_id = $1::uuid), 'Asia/Shanghai'))::date AS d)"
-      " INSERT INTO bills (property_id, unit_id, kind, due_date, amount, source, source_ref, description,"
-      "                    period)"
-      " SELECT $1::uuid, $2::uuid, $3, COALESCE($8::date, d), $4::bigint, $5, $6, $7,"
-      "        to_char(COALESCE($8::date, d), 'YYYY-MM') FROM today"
-      " ON CONFLICT (property_id, source, source_ref) DO NOTHING RETURNING id",
+      "WITH today AS (SELECT COALESCE($8::date, (now() AT TIME ZONE COALESCE((SELECT timezone"
+      "                 FROM property_settings WHERE property_id = $1::uuid), 'Asia/Shanghai'))::date) AS d),"
+      " payer AS (SELECT o.party_id FROM occupancies o, today"
+      "           WHERE o.property_id = $1::uuid AND o.unit_id = $2::uuid"
+      "           ORDER BY (o.start_date <= today.d AND (o.end_date IS NULL OR o.end_date >= today.d)) DESC,"
+      "                    CASE o.role WHEN 'owner' THEN 0 WHEN 'tenant' THEN 1 ELSE 2 END,"
+      "                    COALESCE(o.end_date, 'infinity') DESC, o.start_date DESC LIMIT 1),"
+      " ins AS (INSERT INTO bills (property_id, unit_id, bill_to_party_id, kind, due_date, amount, source,"
+      "                            source_ref, description, period)"
+      "         SELECT $1::uuid, $2::uuid, (SELECT party_id FROM payer), $3, d, $4::bigint, $5, $6, $7,"
+      "                to_char(d, 'YYYY-MM') FROM today"
+      "         ON CONFLICT (property_id, source, source_ref) WHERE source IS NOT NULL DO NOTHING RETURNING *),"
+      " ev AS (INSERT INTO outbox (type, property_id, data)"
+      "        SELECT 'bill.issued', i.property_id, " BL_BILL_EVENT_DATA ("i", "u")
+      "        FROM ins i LEFT JOIN units u ON u.property_id = i.property_id AND u.unit_id = i.unit_id"
+      "        RETURNING 1)"
+      " SELECT id, (SELECT count(*) FROM ev) FROM ins",
       false },
     { "bl_charge_by_source",
       "SELECT id FROM bills WHERE property_id = $1::uuid AND source = $2 AND source_ref = $3", true },
@@ -138,6 +150,7 @@ bl_charges_create (void *app_, const env_request_t *req, env_reply_t *rep)
         db_fail (app->db, req->id, rep, "charge");
         return;
     }
+    outbox_wake (app->outbox);
     log_info (req->id, "charge %s added in property %s", id, pid);
     env_reply_ok (rep, 201, doc);
 }
@@ -200,7 +213,10 @@ bl_tickets_apply (void *app_, db_t *db, const cJSON *event, const char *rid)
             return 0;
         snprintf (desc, sizeof desc, "维修费 paid repair %s", number ? number : tid);
         /* one charge per event: a ticket resolved with a fee twice is charged twice */
-        return s_event_charge (db, pid, uid, "charge", amount, "ticket.fee_charged", eid, desc);
+        if (s_event_charge (db, pid, uid, "charge", amount, "ticket.fee_charged", eid, desc))
+            return -1;
+        outbox_wake (app->outbox);
+        return 0;
     }
     long long mfee = s_fen (data, "management_fee"), deposit = s_fen (data, "deposit");
     if (mfee > 0) {
@@ -211,5 +227,7 @@ bl_tickets_apply (void *app_, db_t *db, const cJSON *event, const char *rid)
     char id[37];
     if (deposit > 0 && bl_deposit_insert (db, pid, uid, deposit, tid, "tickets", id) < 0)
         return -1;
+    /* the bills' bill.issued: readers see them once the consumer commits */
+    outbox_wake (app->outbox);
     return 0;
 }

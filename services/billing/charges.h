@@ -1,8 +1,11 @@
 /* charges: bills outside the bill run (issue D item 4): manual charges by a
  * manager, paid repairs and renovation fees from tickets' events, deposits
  * and late fees all land here as bills of kind charge, deposit or late_fee.
- * (property_id, source, source_ref) is unique: a charge whose origin was
- * seen before is not created again, however often its event arrives. */
+ * (property_id, source, source_ref) is unique (for bills with a source): a
+ * charge whose origin was seen before is not created again, however often
+ * its event arrives. Each new bill raises bill.issued from the statement
+ * that inserts it (proto/events.md: the run's data shape), billed to the
+ * unit's occupant of its due date (owner first, as in a run). */
 #ifndef BL_CHARGES_H
 #define BL_CHARGES_H
 

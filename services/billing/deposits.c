@@ -208,6 +208,8 @@ bl_deposits_create (void *app_, const env_request_t *req, env_reply_t *rep)
         db_fail (app->db, req->id, rep, "deposit");
         return;
     }
+    if (rc == 1)
+        outbox_wake (app->outbox);          /* its bill's bill.issued */
     log_info (req->id, "deposit %s in property %s", id, pid);
     s_reply_deposit (app, req, rep, pid, id, rc == 1 ? 201 : 200);
 }

@@ -182,7 +182,7 @@ bl_payments_import (void *app_, const env_request_t *req, env_reply_t *rep)
         char id[37];
         bool duplicate;
         cJSON *existing = NULL;
-        if (bl_payment_record (app, pid, &in, req->caller.user_id, "import", id, &duplicate, &existing)) {
+        if (bl_payment_record (app, pid, &in, req->caller.user_id, "import", id, &duplicate, &existing, NULL) != 0) {
             db_fail (app->db, req->id, rep, "payment");
             began = false;
             goto out;

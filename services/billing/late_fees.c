@@ -17,6 +17,8 @@ struct bl_late_fees {
     int failures;
 };
 
+static bool s_test_clock;            /* PM_TEST_CLOCK=1: "today" follows billing.test_clock */
+
 static const char *const s_managers[] = { "admin", "manager", NULL };
 
 /* the bills that bear a late fee today: $1 property, $2 day, $3 grace days */
@@ -29,11 +31,23 @@ static const struct {
     const char *name, *sql;
     bool idempotent;
 } s_statements[] = {
+    /* the days to assess: each day since the property's last assessed day
+     * (catch-up after downtime, at most BL_LATE_FEE_CATCHUP_DAYS back), or
+     * today for a property never assessed; $1 the test clock's offset (s) */
     { "bl_lf_properties",
-      "SELECT ps.property_id, (now() AT TIME ZONE ps.timezone)::date FROM property_settings ps"
-      " WHERE NOT EXISTS (SELECT 1 FROM late_fee_days d WHERE d.property_id = ps.property_id"
-      "                   AND d.day = (now() AT TIME ZONE ps.timezone)::date)",
+      "SELECT ps.property_id, d.day::date::text FROM property_settings ps"
+      " CROSS JOIN LATERAL (SELECT ((now() + $1::bigint * interval '1 second')"
+      "                             AT TIME ZONE ps.timezone)::date AS today) t"
+      " CROSS JOIN LATERAL (SELECT max(x.day) AS last FROM late_fee_days x"
+      "                     WHERE x.property_id = ps.property_id) l"
+      " CROSS JOIN LATERAL generate_series(greatest(COALESCE(l.last + 1, t.today),"
+      "                                             t.today - " BL_LATE_FEE_CATCHUP_DAYS_SQL "),"
+      "                                    t.today, interval '1 day') AS d (day)"
+      " WHERE NOT EXISTS (SELECT 1 FROM late_fee_days x WHERE x.property_id = ps.property_id"
+      "                   AND x.day = d.day::date)"
+      " ORDER BY ps.property_id, d.day",
       true },
+    { "bl_lf_clock", "SELECT offset_seconds::text FROM test_clock", true },
     { "bl_lf_lock",
       "SELECT pg_advisory_xact_lock(hashtextextended('billing.late_fees:' || $1::text, 0))", false },
     { "bl_lf_settings",
@@ -41,7 +55,27 @@ static const struct {
       " EXISTS (SELECT 1 FROM late_fee_days d WHERE d.property_id = $1::uuid AND d.day = $2::date)"
       " FROM property_settings WHERE property_id = $1::uuid",
       false },
-    { "bl_lf_units", "SELECT DISTINCT b.unit_id" S_OVERDUE " ORDER BY 1", false },
+    /* bill.overdue, once per bill (bill_overdue_notices' key), for each bill
+     * past its due date and still open on day $2 ($1 property) */
+    { "bl_lf_overdue",
+      /* balances per bill (allocations_bill), not through bill_balances,
+       * which aggregates every allocation of the schema */
+      "WITH o AS (SELECT b.id, b.property_id, b.due_date,"
+      "             b.amount - COALESCE((SELECT sum(a.amount) FROM allocations a WHERE a.bill_id = b.id), 0) AS due"
+      "           FROM bills b WHERE b.property_id = $1::uuid AND b.kind IN ('periodic', 'charge', 'deposit')"
+      "           AND b.due_date < $2::date"
+      "           AND NOT EXISTS (SELECT 1 FROM bill_overdue_notices x WHERE x.bill_id = b.id)"
+      "           AND NOT EXISTS (SELECT 1 FROM bill_voids v WHERE v.bill_id = b.id)),"
+      " n AS (INSERT INTO bill_overdue_notices (bill_id, property_id, day, amount_due, days_overdue)"
+      "           SELECT o.id, o.property_id, $2::date, o.due, $2::date - o.due_date FROM o WHERE o.due > 0"
+      "           ON CONFLICT DO NOTHING RETURNING bill_id, amount_due, days_overdue)"
+      " INSERT INTO outbox (type, property_id, data)"
+      " SELECT 'bill.overdue', b.property_id, " BL_BILL_EVENT_DATA ("b", "u")
+      "        || jsonb_build_object('amount_due', n.amount_due, 'days_overdue', n.days_overdue)"
+      " FROM n JOIN bills b ON b.id = n.bill_id"
+      " LEFT JOIN units u ON u.property_id = b.property_id AND u.unit_id = b.unit_id"
+      " ORDER BY b.due_date, b.id",
+      false },
     { "bl_lf_bills",
       "SELECT b.id, b.unit_id, bb.balance, b.amount, $2::date - b.due_date,"
       " COALESCE((SELECT sum(a.amount) FROM late_fee_assessments a WHERE a.bill_id = b.id), 0)" S_OVERDUE
@@ -95,7 +129,7 @@ static int
 s_assess (billing_t *app, const char *pid, const char *day)
 {
     db_t *db = app->db;
-    PGresult *set = NULL, *units = NULL, *bills = NULL;
+    PGresult *set = NULL, *bills = NULL;
     int charged = -1;
     long long total = 0;
     if (db_begin (db))
@@ -112,13 +146,9 @@ s_assess (billing_t *app, const char *pid, const char *day)
     int rate = atoi (PQgetvalue (set, 0, 0)), grace = atoi (PQgetvalue (set, 0, 1));
     int cap = atoi (PQgetvalue (set, 0, 2));
     const char *g = PQgetvalue (set, 0, 1);
-    /* the units' ledger locks first, in one order: payments meanwhile wait */
-    units = db_exec (db, "bl_lf_units", 3, (const char *[]) { pid, day, g });
-    if (!db_ok (units))
+    /* the property's ledger (every unit's) first: payments meanwhile wait */
+    if (bl_ledger_lock_property (db, pid))
         goto out;
-    for (int i = 0; i < PQntuples (units); i++)
-        if (bl_ledger_lock_unit (db, pid, PQgetvalue (units, i, 0)))
-            goto out;
     bills = db_exec (db, "bl_lf_bills", 3, (const char *[]) { pid, day, g });
     if (!db_ok (bills))
         goto out;
@@ -140,27 +170,52 @@ s_assess (billing_t *app, const char *pid, const char *day)
         n++;
         total += fee;
     }
+    /* after the fees: a bill's notice says what was open on the day */
+    PGresult *notices = db_exec (db, "bl_lf_overdue", 2, (const char *[]) { pid, day });
+    int overdue = db_ok (notices) ? atoi (PQcmdTuples (notices)) : -1;
+    if (overdue < 0)
+        log_error (NULL, "late fees: bl_lf_overdue failed (%s)", db_sqlstate (notices));
+    PQclear (notices);
+    if (overdue < 0)
+        goto out;
     char nb[16], tot[24];
     snprintf (nb, sizeof nb, "%d", n);
     snprintf (tot, sizeof tot, "%lld", total);
     if (!s_exec_ok (db, "bl_lf_day", 4, (const char *[]) { pid, day, nb, tot }) || db_commit (db))
         goto out;
-    if (n > 0)
-        log_info (NULL, "late fees: %d charged in property %s for %s (%lld fen)", n, pid, day, total);
+    if (n > 0 || overdue > 0) {
+        outbox_wake (app->outbox);
+        log_info (NULL, "late fees: %d charged in property %s for %s (%lld fen), %d bills newly overdue", n, pid,
+                  day, total, overdue);
+    }
     charged = n;
 out:
     if (charged < 0 || (set && db_ok (set) && PQntuples (set) == 1 && strcmp (PQgetvalue (set, 0, 3), "t") == 0))
         db_rollback (db);
     PQclear (set);
-    PQclear (units);
     PQclear (bills);
     return charged;
+}
+
+/* The test clock's offset in seconds ("0" unless PM_TEST_CLOCK=1). */
+static void
+s_clock_offset (db_t *db, char out[24])
+{
+    snprintf (out, 24, "0");
+    if (!s_test_clock)
+        return;
+    PGresult *res = db_exec (db, "bl_lf_clock", 0, NULL);
+    if (db_ok (res) && PQntuples (res) == 1)
+        snprintf (out, 24, "%s", PQgetvalue (res, 0, 0));
+    PQclear (res);
 }
 
 int
 bl_late_fees_run_once (billing_t *app)
 {
-    PGresult *props = db_exec (app->db, "bl_lf_properties", 0, NULL);
+    char offset[24];
+    s_clock_offset (app->db, offset);
+    PGresult *props = db_exec (app->db, "bl_lf_properties", 1, (const char *[]) { offset });
     if (!db_ok (props)) {
         PQclear (props);
         return -1;
@@ -197,6 +252,10 @@ bl_late_fees_new (uv_loop_t *loop, billing_t *app)
     if (!self)
         return NULL;
     self->app = app;
+    const char *clock = getenv ("PM_TEST_CLOCK");
+    s_test_clock = clock && strcmp (clock, "1") == 0;
+    if (s_test_clock)
+        log_warn (NULL, "PM_TEST_CLOCK=1: the late fee job's today follows billing.test_clock (tests only)");
     uint64_t tick = (uint64_t) config_int ("PM_LATE_FEE_TICK_MS", BL_LATE_FEE_TICK_MS_DEFAULT, 10, 86400000);
     if (uv_timer_init (loop, &self->timer)) {
         free (self);

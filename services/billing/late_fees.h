@@ -9,8 +9,18 @@
  * all than late_fee_cap_bps of the bill (bl_late_fee_day, alloc_rules.c).
  * Each fee is its own bill of kind late_fee (due the day it is assessed),
  * keyed (bill, day) in late_fee_assessments: several workers, a restart or a
- * second tick never charge a day twice. A day the service was down is not
- * assessed afterwards (the fee is for days the job saw).
+ * second tick never charge a day twice. Days the service was down are caught
+ * up: the job assesses every day after the property's last assessed day up
+ * to today (at most BL_LATE_FEE_CATCHUP_DAYS back), oldest first, each in
+ * its own transaction, each on the bill's balance when the job runs (no
+ * payment can be recorded while the service is down, so it is the day's).
+ * A property never assessed starts today.
+ * The same pass raises bill.overdue once per bill (bill_overdue_notices) for
+ * every periodic, charge or deposit bill still open after its due date (no
+ * grace: the reminder 催缴 is not the fee), data = bill.issued's plus
+ * "amount_due" and "days_overdue".
+ * PM_TEST_CLOCK=1 (tests only) moves "today" by billing.test_clock's
+ * offset_seconds, as tickets does.
  * Late fees and deposits bear no late fee. A manager waives a late fee with a
  * reason: a bill_voids row, its payments go back to credit. */
 #ifndef BL_LATE_FEES_H
@@ -21,6 +31,7 @@
 #include <uv.h>
 
 #define BL_LATE_FEE_TICK_MS_DEFAULT 60000
+#define BL_LATE_FEE_CATCHUP_DAYS_SQL "366"   /* days back the job assesses after downtime */
 
 typedef struct bl_late_fees bl_late_fees_t;
 

@@ -13,9 +13,13 @@ static const struct {
     const char *name, *sql;
     bool idempotent;
 } s_statements[] = {
+    /* the property's ledger shared, then the unit's: one round trip */
     { "bl_ledger_lock",
-      "SELECT pg_advisory_xact_lock(hashtextextended('billing.unit:' || $1::text || ':' || $2::text, 0))",
+      "SELECT pg_advisory_xact_lock_shared(hashtextextended('billing.property:' || $1::text, 0)),"
+      " pg_advisory_xact_lock(hashtextextended('billing.unit:' || $1::text || ':' || $2::text, 0))",
       false },
+    { "bl_ledger_lock_property",
+      "SELECT pg_advisory_xact_lock(hashtextextended('billing.property:' || $1::text, 0))", false },
     /* the open bills, locked in the order they are paid */
     { "bl_ledger_open_bills",
       "SELECT b.id, bb.balance FROM bills b JOIN bill_balances bb ON bb.bill_id = b.id"
@@ -32,12 +36,20 @@ static const struct {
       " SELECT $1::uuid, $2::uuid, p, b, a"
       " FROM unnest($3::uuid[], $4::uuid[], $5::bigint[]) AS x (p, b, a)",
       false },
+    /* the units with credit (a sum per unit over the property's payments,
+     * reversals and allocations: one pass, none per bill), that have an open
+     * bill; read from the few units with credit, not from every bill of the
+     * property (the whole property's bill_balances took 0.9 s at 100,000 units) */
     { "bl_ledger_units_to_settle",
-      "SELECT DISTINCT b.unit_id FROM bills b JOIN bill_balances bb ON bb.bill_id = b.id"
-      " WHERE b.property_id = $1::uuid AND b.unit_id IS NOT NULL AND bb.balance > 0"
-      " AND EXISTS (SELECT 1 FROM payment_remainders r WHERE r.property_id = b.property_id"
-      "             AND r.unit_id = b.unit_id AND r.remainder > 0)"
-      " ORDER BY b.unit_id",
+      "WITH c AS (SELECT unit_id FROM ("
+      "   SELECT unit_id, amount AS x FROM payments WHERE property_id = $1::uuid"
+      "   UNION ALL SELECT unit_id, -amount FROM payment_reversals WHERE property_id = $1::uuid"
+      "   UNION ALL SELECT unit_id, -amount FROM allocations WHERE property_id = $1::uuid) t"
+      "  GROUP BY unit_id HAVING sum(x) > 0)"
+      " SELECT c.unit_id FROM c WHERE EXISTS (SELECT 1 FROM bills b WHERE b.property_id = $1::uuid"
+      "   AND b.unit_id = c.unit_id AND NOT EXISTS (SELECT 1 FROM bill_voids v WHERE v.bill_id = b.id)"
+      "   AND b.amount > COALESCE((SELECT sum(a.amount) FROM allocations a WHERE a.bill_id = b.id), 0))"
+      " ORDER BY c.unit_id",
       true },
     { "bl_ledger_credit", "SELECT unit_credit($1::uuid, $2::uuid)", true },
     { "bl_ledger_unit_known",
@@ -92,6 +104,12 @@ int
 bl_ledger_lock_unit (db_t *db, const char *pid, const char *uid)
 {
     return s_ok (db_exec (db, "bl_ledger_lock", 2, (const char *[]) { pid, uid }), "ledger lock");
+}
+
+int
+bl_ledger_lock_property (db_t *db, const char *pid)
+{
+    return s_ok (db_exec (db, "bl_ledger_lock_property", 1, (const char *[]) { pid }), "property ledger lock");
 }
 
 /* Appends "{a,b,c}" of the column's values to buf; false when it does not fit. */
@@ -201,11 +219,10 @@ bl_ledger_settle_property (db_t *db, const char *pid)
         PQclear (units);
         return -1;
     }
-    int rc = 0;
-    for (int i = 0; i < PQntuples (units) && rc == 0; i++) {
-        const char *uid = PQgetvalue (units, i, 0);
-        rc = bl_ledger_lock_unit (db, pid, uid) || bl_ledger_settle (db, pid, uid, NULL) ? -1 : 0;
-    }
+    /* one lock for the property, not one per unit (the lock table is finite) */
+    int rc = PQntuples (units) > 0 ? bl_ledger_lock_property (db, pid) : 0;
+    for (int i = 0; i < PQntuples (units) && rc == 0; i++)
+        rc = bl_ledger_settle (db, pid, PQgetvalue (units, i, 0), NULL);
     PQclear (units);
     return rc;
 }

@@ -37,6 +37,7 @@ static const worker_method_t s_methods[] = {
     /* payments, credit, charges, deposits (pay: ledger.h) */
     { "billing.payments.create",  bl_payments_create },
     { "billing.payments.get",     bl_payments_get },
+    { "billing.payments.list",    bl_payments_list },
     { "billing.payments.reverse", bl_payments_reverse },
     { "billing.payments.import",  bl_payments_import },
     { "billing.credit.apply",     bl_credit_apply },

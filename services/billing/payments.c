@@ -2,6 +2,7 @@
  * rest is credit), return the first payment for a known external_ref,
  * reverse a payment with new rows, apply a unit's credit. */
 #include "payments.h"
+#include "bills.h"
 #include "ledger.h"
 
 #include "log.h"
@@ -18,10 +19,62 @@ static const struct {
 } s_statements[] = {
     { "bl_pay_by_ref",
       "SELECT id, unit_id, amount FROM payments WHERE property_id = $1::uuid AND external_ref = $2", true },
-    { "bl_pay_insert",
-      "INSERT INTO payments (property_id, unit_id, amount, method, external_ref, paid_at, created_by, source)"
-      " VALUES ($1::uuid, $2::uuid, $3::bigint, $4, $5, COALESCE($6::timestamptz, now()), $7, $8)"
-      " ON CONFLICT (property_id, external_ref) DO NOTHING RETURNING id",
+    /* the unit's ledger lock (property shared, unit exclusive) and whether
+     * billing knows the unit: one round trip, before bl_pay_record so that
+     * its snapshot sees every payment committed before the lock */
+    { "bl_pay_lock",
+      "SELECT pg_advisory_xact_lock_shared(hashtextextended('billing.property:' || $1::text, 0)),"
+      " pg_advisory_xact_lock(hashtextextended('billing.unit:' || $1::text || ':' || $2::text, 0)),"
+      " EXISTS (SELECT 1 FROM units WHERE property_id = $1::uuid AND unit_id = $2::uuid)",
+      false },
+    /* One payment in one statement (it was eleven round trips): the insert,
+     * its allocation, its payment.received event and its document. The
+     * allocation is bl_match (alloc_rules.c) said set-based: the unit's
+     * payments' remainders (oldest first, the new one last) and its open
+     * bills (oldest first: due_date, issued_at, id) laid end to end as
+     * intervals of money; a payment pays a bill what their intervals share.
+     * Balances are read without the view bill_balances, which aggregates
+     * every allocation of the schema; the unit's open bills are locked FOR
+     * UPDATE as bl_ledger_settle does. No row when external_ref is known.
+     * $1 pid, $2 unit, $3 amount, $4 method, $5 external_ref, $6 paid_at,
+     * $7 by, $8 source */
+    { "bl_pay_record",
+      "WITH ins AS ("
+      "  INSERT INTO payments (property_id, unit_id, amount, method, external_ref, paid_at, created_by, source)"
+      "  VALUES ($1::uuid, $2::uuid, $3::bigint, $4, $5, COALESCE($6::timestamptz, now()), $7, $8)"
+      "  ON CONFLICT (property_id, external_ref) DO NOTHING"
+      "  RETURNING id, property_id, unit_id, amount, currency, method, external_ref, paid_at, created_at, source),"
+      " ob AS (SELECT b.id, b.due_date, b.issued_at,"
+      "          b.amount - COALESCE((SELECT sum(a.amount) FROM allocations a WHERE a.bill_id = b.id), 0) AS balance"
+      "        FROM bills b WHERE b.property_id = $1::uuid AND b.unit_id = $2::uuid"
+      "        AND NOT EXISTS (SELECT 1 FROM bill_voids v WHERE v.bill_id = b.id) AND EXISTS (SELECT 1 FROM ins)"
+      "        FOR UPDATE OF b),"
+      " bo AS (SELECT id, balance, sum(balance) OVER (ORDER BY due_date, issued_at, id) - balance AS lo"
+      "        FROM ob WHERE balance > 0),"
+      " pr AS (SELECT p.id, p.created_at,"
+      "          p.amount - COALESCE((SELECT sum(a.amount) FROM allocations a WHERE a.payment_id = p.id), 0)"
+      "          - COALESCE((SELECT r.amount FROM payment_reversals r WHERE r.payment_id = p.id), 0) AS rem"
+      "        FROM payments p WHERE p.property_id = $1::uuid AND p.unit_id = $2::uuid AND EXISTS (SELECT 1 FROM ins)"
+      "        UNION ALL SELECT id, created_at, amount FROM ins),"
+      " po AS (SELECT id, rem, sum(rem) OVER (ORDER BY created_at, id) - rem AS lo FROM pr WHERE rem > 0),"
+      " al AS (INSERT INTO allocations (property_id, unit_id, payment_id, bill_id, amount)"
+      "        SELECT $1::uuid, $2::uuid, po.id, bo.id,"
+      "               (least(po.lo + po.rem, bo.lo + bo.balance) - greatest(po.lo, bo.lo))::bigint"
+      "        FROM po JOIN bo ON po.lo < bo.lo + bo.balance AND bo.lo < po.lo + po.rem"
+      "        ORDER BY po.lo, bo.lo RETURNING id, payment_id, bill_id, amount),"
+      " doc AS (SELECT json_build_object('id', i.id, 'property_id', i.property_id, 'unit_id', i.unit_id,"
+      "  'amount', i.amount, 'currency', i.currency, 'method', i.method, 'external_ref', i.external_ref,"
+      "  'paid_at', to_char(i.paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+      "  'created_at', to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+      "  'source', i.source, 'status', 'received', 'reversal', NULL,"
+      "  'allocations', COALESCE((SELECT json_agg(json_build_object('bill_id', a.bill_id, 'amount', a.amount)"
+      "                                           ORDER BY a.id) FROM al a WHERE a.payment_id = i.id), '[]'::json),"
+      "  'unallocated', (i.amount - COALESCE((SELECT sum(a.amount) FROM al a WHERE a.payment_id = i.id), 0))::bigint,"
+      "  'credit', (COALESCE((SELECT sum(rem) FROM po), 0) - COALESCE((SELECT sum(amount) FROM al), 0))::bigint)"
+      "  AS j FROM ins i),"
+      " ev AS (INSERT INTO outbox (type, property_id, data) SELECT 'payment.received', $1::uuid, j::jsonb FROM doc"
+      "        RETURNING 1)"
+      " SELECT i.id, d.j::text, (SELECT count(*) FROM ev) FROM ins i CROSS JOIN doc d",
       false },
     { "bl_pay_load",
       "SELECT p.unit_id, p.amount, r.id FROM payments p LEFT JOIN payment_reversals r ON r.payment_id = p.id"
@@ -32,6 +85,39 @@ static const struct {
       " SELECT property_id, unit_id, id, amount, $3, $4 FROM payments"
       " WHERE property_id = $1::uuid AND id = $2::uuid RETURNING id",
       false },
+    /* the list, newest first: $1 pid, $2 unit, $3 from, $4 to (dates in the
+     * property's time zone, inclusive), $5 status, $6 method, $7 external_ref,
+     * $8 cursor paid_at, $9 cursor id, $10 limit + 1. A Payment without the
+     * unit's credit (a sum over the unit's whole ledger per row) */
+    { "bl_pay_list",
+      "WITH tz AS (SELECT COALESCE((SELECT timezone FROM property_settings WHERE property_id = $1::uuid),"
+      "                            'Asia/Shanghai') AS tz)"
+      " SELECT json_build_object("
+      "  'id', p.id, 'property_id', p.property_id, 'unit_id', p.unit_id, 'unit_code', u.code,"
+      "  'amount', p.amount, 'currency', p.currency, 'method', p.method, 'external_ref', p.external_ref,"
+      "  'paid_at', to_char(p.paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+      "  'created_at', to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+      "  'source', p.source, 'status', CASE WHEN r.id IS NULL THEN 'received' ELSE 'reversed' END,"
+      "  'reversal', CASE WHEN r.id IS NULL THEN NULL ELSE json_build_object('id', r.id, 'reason', r.reason,"
+      "     'created_at', to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) END,"
+      "  'allocations', COALESCE((SELECT json_agg(json_build_object('bill_id', x.bill_id, 'amount', x.amount)"
+      "                                           ORDER BY x.first)"
+      "                           FROM (SELECT bill_id, sum(amount) AS amount, min(id) AS first"
+      "                                 FROM allocations WHERE payment_id = p.id"
+      "                                 GROUP BY bill_id HAVING sum(amount) <> 0) x), '[]'::json),"
+      "  'unallocated', (p.amount - COALESCE((SELECT sum(a.amount) FROM allocations a WHERE a.payment_id = p.id), 0)"
+      "                 - COALESCE(r.amount, 0)))::text,"
+      " to_char(p.paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), p.id"
+      " FROM payments p CROSS JOIN tz LEFT JOIN payment_reversals r ON r.payment_id = p.id"
+      " LEFT JOIN units u ON u.property_id = p.property_id AND u.unit_id = p.unit_id"
+      " WHERE p.property_id = $1::uuid AND ($2::uuid IS NULL OR p.unit_id = $2::uuid)"
+      " AND ($3::date IS NULL OR p.paid_at >= ($3::date::timestamp AT TIME ZONE tz.tz))"
+      " AND ($4::date IS NULL OR p.paid_at < (($4::date + 1)::timestamp AT TIME ZONE tz.tz))"
+      " AND ($5::text IS NULL OR ($5 = 'reversed') = (r.id IS NOT NULL))"
+      " AND ($6::text IS NULL OR p.method = $6) AND ($7::text IS NULL OR p.external_ref = $7)"
+      " AND ($8::timestamptz IS NULL OR (p.paid_at, p.id) < ($8::timestamptz, $9::uuid))"
+      " ORDER BY p.paid_at DESC, p.id DESC LIMIT $10::int",
+      true },
     /* undo what the payment paid, bill by bill, as negative rows */
     { "bl_pay_unallocate",
       "INSERT INTO allocations (property_id, unit_id, payment_id, bill_id, amount, reversal_id)"
@@ -67,17 +153,25 @@ s_path_id (const env_request_t *req, env_reply_t *rep, const char *name, const c
 
 int
 bl_payment_record (billing_t *app, const char *pid, const bl_payment_input_t *in, const char *by,
-                   const char *source, char id[37], bool *duplicate, cJSON **existing)
+                   const char *source, char id[37], bool *duplicate, cJSON **existing, cJSON **doc)
 {
     PGresult *res = NULL;
     int rc = -1;
     *duplicate = false;
     *existing = NULL;
+    if (doc)
+        *doc = NULL;
     char amount[24];
     snprintf (amount, sizeof amount, "%lld", (long long) in->amount);
-    if (bl_ledger_lock_unit (app->db, pid, in->unit_id))
+    res = db_exec (app->db, "bl_pay_lock", 2, (const char *[]) { pid, in->unit_id });
+    if (!db_ok (res) || PQntuples (res) != 1)
         goto out;
-    res = db_exec (app->db, "bl_pay_insert", 8,
+    if (strcmp (PQgetvalue (res, 0, 2), "t") != 0) {
+        rc = 1;                                  /* no such unit in this property */
+        goto out;
+    }
+    PQclear (res);
+    res = db_exec (app->db, "bl_pay_record", 8,
                    (const char *[]) { pid, in->unit_id, amount, in->method, in->external_ref, in->paid_at,
                                       by, source });
     if (!db_ok (res))
@@ -97,19 +191,14 @@ bl_payment_record (billing_t *app, const char *pid, const bl_payment_input_t *in
         goto out;
     }
     snprintf (id, 37, "%s", PQgetvalue (res, 0, 0));
-    cJSON *made = cJSON_CreateArray ();
-    if (bl_ledger_settle (app->db, pid, in->unit_id, made)) {
-        cJSON_Delete (made);
+    if (strcmp (PQgetvalue (res, 0, 2), "1") != 0)
         goto out;
-    }
-    cJSON_Delete (made);
-    bool err;
-    cJSON *doc = bl_ledger_payment_json (app->db, pid, id, &err);
-    if (!doc)
+    if (doc && !(*doc = cJSON_Parse (PQgetvalue (res, 0, 1))))
         goto out;
-    rc = outbox_add (app->outbox, "payment.received", pid, doc);
-    cJSON_Delete (doc);
+    rc = 0;
 out:
+    if (rc < 0)
+        log_error (NULL, "payment record failed: %s", db_sqlstate (res));
     PQclear (res);
     return rc;
 }
@@ -133,25 +222,22 @@ bl_payments_create (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid payment");
         return;
     }
-    int known = bl_ledger_unit_known (app->db, pid, in.unit_id);
-    if (known < 0) {
-        db_fail (app->db, req->id, rep, "unit lookup");
-        return;
-    }
-    if (!known) {
-        env_reply_error (rep, 422, "validation_failed", jv_detail ("unit_id", "no such unit in this property"),
-                         "invalid payment");
-        return;
-    }
     if (db_begin (app->db)) {
         db_fail (app->db, req->id, rep, "begin");
         return;
     }
     char id[37];
     bool duplicate;
-    cJSON *existing = NULL;
-    if (bl_payment_record (app, pid, &in, req->caller.user_id, "api", id, &duplicate, &existing)) {
+    cJSON *existing = NULL, *doc = NULL;
+    int rc = bl_payment_record (app, pid, &in, req->caller.user_id, "api", id, &duplicate, &existing, &doc);
+    if (rc < 0) {
         db_fail (app->db, req->id, rep, "payment");
+        return;
+    }
+    if (rc == 1) {
+        db_rollback (app->db);
+        env_reply_error (rep, 422, "validation_failed", jv_detail ("unit_id", "no such unit in this property"),
+                         "invalid payment");
         return;
     }
     if (duplicate) {
@@ -166,22 +252,25 @@ bl_payments_create (void *app_, const env_request_t *req, env_reply_t *rep)
                              "external_ref already recorded");
             return;
         }
+        /* the first payment as it is now */
+        bool err;
+        doc = bl_ledger_payment_json (app->db, pid, id, &err);
+        if (!doc) {
+            env_reply_error (rep, 500, "internal", NULL, "cannot read the payment back");
+            return;
+        }
+        env_reply_ok (rep, 200, doc);
+        return;
     }
-    else if (db_commit (app->db)) {
+    if (db_commit (app->db)) {
+        cJSON_Delete (doc);
         db_fail (app->db, req->id, rep, "commit");
         return;
     }
-    else
-        outbox_wake (app->outbox);
-    bool err;
-    cJSON *doc = bl_ledger_payment_json (app->db, pid, id, &err);
-    if (!doc) {
-        env_reply_error (rep, 500, "internal", NULL, "cannot read the payment back");
-        return;
-    }
-    if (!duplicate)
-        log_info (req->id, "payment %s recorded in property %s", id, pid);
-    env_reply_ok (rep, duplicate ? 200 : 201, doc);
+    outbox_wake (app->outbox);
+    log_info (req->id, "payment %s recorded in property %s", id, pid);
+    /* the document the event carries: the payment as committed */
+    env_reply_ok (rep, 201, doc);
 }
 
 void
@@ -308,5 +397,115 @@ bl_credit_apply (void *app_, const env_request_t *req, env_reply_t *rep)
     cJSON_AddItemToObject (body, "allocations", made);
     cJSON_AddNumberToObject (body, "credit", (double) credit);
     cJSON_AddStringToObject (body, "currency", BL_CURRENCY);
+    env_reply_ok (rep, 200, body);
+}
+
+/* An optional query value: NULL when absent or empty. */
+static const char *
+s_param (const env_request_t *req, const char *name)
+{
+    const char *s = env_param (req, name);
+    return s && *s ? s : NULL;
+}
+
+/* A list cursor is "<paid_at, UTC with microseconds>~<payment id>", what the
+ * last row of a page had: "2026-11-27T03:14:00.123456Z~<uuid>". */
+static bool
+s_pay_cursor_parse (const char *s, char at[28], char id[37])
+{
+    if (!s || strlen (s) != 27 + 1 + 36 || s[27] != '~' || s[26] != 'Z' || s[10] != 'T')
+        return false;
+    memcpy (at, s, 27);
+    at[27] = 0;
+    memcpy (id, s + 28, 36);
+    id[36] = 0;
+    char day[11];
+    memcpy (day, at, 10);
+    day[10] = 0;
+    for (int i = 11; i < 26; i++)
+        if (i == 13 || i == 16 ? at[i] != ':' : i == 19 ? at[i] != '.' : (at[i] < '0' || at[i] > '9'))
+            return false;
+    return jv_is_date (day) && jv_is_uuid (id);
+}
+
+void
+bl_payments_list (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    billing_t *app = app_;
+    const char *pid = bl_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    if (!bl_role_in (req, s_payers)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "your role cannot read payments");
+        return;
+    }
+    jv_t v = JV_INIT;
+    const char *uid = s_param (req, "unit_id"), *from = s_param (req, "from"), *to = s_param (req, "to");
+    const char *status = s_param (req, "status"), *method = s_param (req, "method");
+    const char *ref = s_param (req, "external_ref"), *cursor = s_param (req, "cursor");
+    const char *lim_s = s_param (req, "limit");
+    char cat[28] = "", cid[37] = "";
+    long limit = BL_LIMIT_DEFAULT;
+    if (uid && !jv_is_uuid (uid))
+        jv_problem (&v, "unit_id", "must be a unit id");
+    if (from && !jv_is_date (from))
+        jv_problem (&v, "from", "must be a date YYYY-MM-DD");
+    if (to && !jv_is_date (to))
+        jv_problem (&v, "to", "must be a date YYYY-MM-DD");
+    if (from && to && jv_is_date (from) && jv_is_date (to) && strcmp (from, to) > 0)
+        jv_problem (&v, "to", "is before from");
+    if (status && strcmp (status, "received") != 0 && strcmp (status, "reversed") != 0)
+        jv_problem (&v, "status", "must be received or reversed");
+    if (method) {
+        bool ok = false;
+        for (int i = 0; bl_payment_methods[i]; i++)
+            ok = ok || strcmp (method, bl_payment_methods[i]) == 0;
+        if (!ok)
+            jv_problem (&v, "method", "must be cash, bank_transfer, wechat, alipay, card or external");
+    }
+    if (ref && (strlen (ref) > BL_REF_MAX || !jv_is_utf8 (ref, strlen (ref))))
+        jv_problem (&v, "external_ref", "must be 1 to %d bytes of UTF-8", BL_REF_MAX);
+    if (lim_s) {
+        char *end;
+        limit = strtol (lim_s, &end, 10);
+        if (*end || limit < 1 || limit > BL_LIMIT_MAX)
+            jv_problem (&v, "limit", "must be an integer from 1 to %d", BL_LIMIT_MAX);
+    }
+    if (cursor && !s_pay_cursor_parse (cursor, cat, cid))
+        jv_problem (&v, "cursor", "is not a cursor this list gave out");
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+        return;
+    }
+    if (!bl_property_known (app, pid, rep, req))
+        return;
+    char lim[24];
+    snprintf (lim, sizeof lim, "%ld", limit + 1);
+    const char *p[] = { pid, uid, from, to, status, method, ref, cursor ? cat : NULL, cursor ? cid : NULL, lim };
+    PGresult *res = db_exec (app->db, "bl_pay_list", 10, p);
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        PQclear (res);
+        return;
+    }
+    cJSON *body = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (body, "items");
+    int n = PQntuples (res);
+    for (int i = 0; i < n && i < limit; i++) {
+        cJSON *item = cJSON_Parse (PQgetvalue (res, i, 0));
+        if (item)
+            cJSON_AddItemToArray (items, item);
+    }
+    if (n > limit) {
+        char next[80];
+        snprintf (next, sizeof next, "%s~%s", PQgetvalue (res, (int) limit - 1, 1),
+                  PQgetvalue (res, (int) limit - 1, 2));
+        cJSON_AddStringToObject (body, "next_cursor", next);
+    }
+    else
+        cJSON_AddNullToObject (body, "next_cursor");
+    PQclear (res);
     env_reply_ok (rep, 200, body);
 }

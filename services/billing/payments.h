@@ -11,16 +11,23 @@ int bl_payments_prepare (db_t *db);
 
 void bl_payments_create (void *app, const env_request_t *req, env_reply_t *rep);
 void bl_payments_get (void *app, const env_request_t *req, env_reply_t *rep);
+/* billing.payments.list: GET .../payments?unit_id=&from=&to=&status=&method=
+ * &external_ref=&limit=&cursor=, newest paid_at first; from/to are dates in
+ * the property's time zone, both included. */
+void bl_payments_list (void *app, const env_request_t *req, env_reply_t *rep);
 void bl_payments_reverse (void *app, const env_request_t *req, env_reply_t *rep);
 void bl_credit_apply (void *app, const env_request_t *req, env_reply_t *rep);
 
 /* Records one payment inside the caller's transaction (which holds nothing
- * yet): takes the unit's lock, inserts (or finds the payment of the same
- * external_ref), settles the unit, writes payment.received. *id gets the
- * payment's id (37 bytes); *duplicate is true when external_ref was known
- * (nothing was written). 0, or -1 after a database error. Shared by the
- * HTTP handler and the CSV import. */
+ * yet): takes the unit's lock, checks the unit, inserts (or finds the
+ * payment of the same external_ref), allocates it and writes
+ * payment.received, in one statement (bl_pay_record). *id gets the payment's
+ * id (37 bytes); *duplicate is true when external_ref was known (nothing was
+ * written; *existing then holds its "unit_id" and "amount"); *doc (when doc
+ * is not NULL) the new payment's document, the event's data. 0, 1 when the
+ * property has no such unit (nothing written), or -1 after a database error.
+ * Shared by the HTTP handler and the CSV import. */
 int bl_payment_record (billing_t *app, const char *pid, const bl_payment_input_t *in, const char *by,
-                       const char *source, char id[37], bool *duplicate, cJSON **existing);
+                       const char *source, char id[37], bool *duplicate, cJSON **existing, cJSON **doc);
 
 #endif

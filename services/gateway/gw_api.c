@@ -36,6 +36,8 @@ const gw_route_t gw_routes[] = {
     { { "GET", "/v1/auth/me" }, NULL, gw_auth_me, GW_ROLES_ALL, 0 },
     { { "POST", "/v1/users" }, NULL, gw_users_create, GW_ROLE_ADMIN, 0 },
     { { "GET", "/v1/users" }, NULL, gw_users_list, GW_ROLE_ADMIN, 0 },
+    /* who works a property (names for assignees): any staff of it */
+    { { "GET", "/v1/properties/{pid}/staff" }, NULL, gw_staff_list, GW_ROLES_STAFF, 0 },
     /* an API key is shown once and stored hashed: a replay cannot show it again */
     { { "POST", "/v1/api-keys" }, NULL, gw_keys_create, GW_ROLE_ADMIN, GW_ROUTE_NO_IDEM },
     { { "GET", "/v1/api-keys" }, NULL, gw_keys_list, GW_ROLE_ADMIN, 0 },
@@ -145,6 +147,8 @@ const gw_route_t gw_routes[] = {
      * their properties (the property scope above every route) */
     { { "POST", "/v1/properties/{pid}/payments" }, "billing.payments.create", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
+    { { "GET", "/v1/properties/{pid}/payments" }, "billing.payments.list", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
     { { "GET", "/v1/properties/{pid}/payments/{payment_id}" }, "billing.payments.get", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
     { { "POST", "/v1/properties/{pid}/payments/{payment_id}/reverse" }, "billing.payments.reverse", NULL,
@@ -175,6 +179,50 @@ const gw_route_t gw_routes[] = {
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_INTEGRATION, GW_ROUTE_FILE },
     { { "GET", "/v1/properties/{pid}/exports/ledger" }, "billing.exports.ledger", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_INTEGRATION, GW_ROUTE_FILE },
+    /* notifications: the caller's inbox (their own, and their role's in their
+     * properties); unread-count and read-all before {id} */
+    { { "GET", "/v1/notifications" }, "notifications.inbox.list", NULL, GW_ROLES_STAFF, 0 },
+    { { "GET", "/v1/notifications/unread-count" }, "notifications.inbox.count", NULL, GW_ROLES_STAFF, 0 },
+    { { "POST", "/v1/notifications/read-all" }, "notifications.inbox.read_all", NULL, GW_ROLES_STAFF, 0 },
+    { { "POST", "/v1/notifications/{id}/read" }, "notifications.inbox.read", NULL, GW_ROLES_STAFF, 0 },
+    /* routing rules, templates, residents' preferences, the delivery log */
+    { { "GET", "/v1/properties/{pid}/notification-rules" }, "notifications.rules.get", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "PUT", "/v1/properties/{pid}/notification-rules" }, "notifications.rules.put", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "GET", "/v1/properties/{pid}/notification-templates" }, "notifications.templates.list", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "PUT", "/v1/properties/{pid}/notification-templates/{event_type}/{locale}" },
+      "notifications.templates.put", NULL, GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "DELETE", "/v1/properties/{pid}/notification-templates/{event_type}/{locale}" },
+      "notifications.templates.delete", NULL, GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "GET", "/v1/properties/{pid}/parties/{party_id}/notification-preferences" },
+      "notifications.preferences.get", NULL, GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "PUT", "/v1/properties/{pid}/parties/{party_id}/notification-preferences" },
+      "notifications.preferences.put", NULL, GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/notification-log" }, "notifications.log.list", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    /* announcements (通知公告, 社区活动): fan-out to the audience's occupants */
+    { { "POST", "/v1/properties/{pid}/announcements" }, "notifications.announcements.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "GET", "/v1/properties/{pid}/announcements" }, "notifications.announcements.list", NULL,
+      GW_ROLES_STAFF, 0 },
+    { { "GET", "/v1/properties/{pid}/announcements/{id}" }, "notifications.announcements.get", NULL,
+      GW_ROLES_STAFF, 0 },
+    /* webhooks for external systems: an integration key sees its own, of its properties */
+    { { "POST", "/v1/webhooks" }, "notifications.webhooks.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_INTEGRATION, 0 },
+    { { "GET", "/v1/webhooks" }, "notifications.webhooks.list", NULL, GW_ROLE_ADMIN | GW_ROLE_INTEGRATION, 0 },
+    { { "GET", "/v1/webhooks/{id}" }, "notifications.webhooks.get", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_INTEGRATION, 0 },
+    { { "PATCH", "/v1/webhooks/{id}" }, "notifications.webhooks.update", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_INTEGRATION, 0 },
+    { { "DELETE", "/v1/webhooks/{id}" }, "notifications.webhooks.delete", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_INTEGRATION, 0 },
+    { { "GET", "/v1/webhooks/{id}/deliveries" }, "notifications.webhooks.deliveries", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_INTEGRATION, 0 },
+    { { "POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver" },
+      "notifications.webhooks.redeliver", NULL, GW_ROLE_ADMIN | GW_ROLE_INTEGRATION, 0 },
 };
 const size_t gw_nroutes = sizeof gw_routes / sizeof gw_routes[0];
 

@@ -192,6 +192,13 @@ s_prepare (db_t *db)
         TS ("created_at") ", disabled "
         "  FROM users WHERE username COLLATE \"C\" > $1 ORDER BY username COLLATE \"C\" LIMIT $2::int",
         true);
+    /* the staff directory of a property: its people (not API keys, not
+     * integration users), the admins last as staff of every property */
+    rc |= db_prepare (db, "auth_staff_list",
+        "SELECT id::text, username, role FROM users "
+        " WHERE NOT disabled AND role IN ('admin', 'manager', 'agent', 'technician') "
+        "   AND (role = 'admin' OR $1::uuid = ANY (property_ids)) "
+        " ORDER BY role = 'admin', role, username COLLATE \"C\" LIMIT $2::int", true);
     rc |= db_prepare (db, "auth_key_insert",
         "INSERT INTO api_keys (name, key_hash, role, property_ids) "
         "VALUES ($1, $2::bytea, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb))::uuid[]) "
@@ -802,6 +809,41 @@ gw_users_list (gw_t *gw, gw_ctx_t *ctx)
     }
     else
         cJSON_AddNullToObject (out, "next_cursor");
+    PQclear (res);
+    gw_finish_json (ctx, 200, out);
+}
+
+/* --- GET /v1/properties/{pid}/staff ------------------------------------------------- */
+
+/* Who works a property, for a console to name an assignee or an actor; any
+ * staff role may ask (GET /v1/users is the admin's). The route's property
+ * scope has been checked; no password hash, no property list leaves here. */
+void
+gw_staff_list (gw_t *gw, gw_ctx_t *ctx)
+{
+    const char *pid = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (ctx->params, "pid"));
+    if (!pid || !jv_is_uuid (pid)) {
+        gw_finish_error (ctx, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    char lim[24];
+    snprintf (lim, sizeof lim, "%d", GW_STAFF_MAX);
+    PGresult *res = db_exec (gw->db, "auth_staff_list", 2, (const char *[]) { pid, lim });
+    if (!db_ok (res)) {
+        s_db_error (ctx, res, "staff list");
+        PQclear (res);
+        return;
+    }
+    cJSON *out = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (out, "items");
+    for (int i = 0; i < PQntuples (res); i++) {
+        cJSON *u = cJSON_CreateObject ();
+        cJSON_AddStringToObject (u, "id", PQgetvalue (res, i, 0));
+        cJSON_AddStringToObject (u, "username", PQgetvalue (res, i, 1));
+        cJSON_AddStringToObject (u, "role", PQgetvalue (res, i, 2));
+        cJSON_AddItemToArray (items, u);
+    }
+    cJSON_AddNullToObject (out, "next_cursor");
     PQclear (res);
     gw_finish_json (ctx, 200, out);
 }

@@ -11,7 +11,8 @@
  *   up to GW_AUTH_CACHE_TTL_MS, the price of not asking the database on
  *   every request.
  * - Endpoints: POST /v1/auth/login, POST /v1/auth/logout, GET /v1/auth/me,
- *   POST/GET /v1/users, POST/GET /v1/api-keys, DELETE /v1/api-keys/{id}.
+ *   POST/GET /v1/users, GET /v1/properties/{pid}/staff, POST/GET /v1/api-keys,
+ *   DELETE /v1/api-keys/{id}.
  * - At start: the first admin from PM_ADMIN_USER / PM_ADMIN_PASSWORD. */
 #ifndef GW_AUTH_H
 #define GW_AUTH_H
@@ -33,6 +34,7 @@
 #define GW_LOGIN_LOCK_S       300        /* ... refuse it (429) for 5 minutes */
 #define GW_PASSWORD_MIN       8      /* characters */
 #define GW_PASSWORD_MAX       128
+#define GW_STAFF_MAX          500    /* people listed by GET .../staff */
 
 gw_auth_t *gw_auth_new (gw_t *gw);
 void gw_auth_destroy (gw_auth_t **self_p);
@@ -66,6 +68,7 @@ void gw_auth_logout (gw_t *gw, gw_ctx_t *ctx);
 void gw_auth_me (gw_t *gw, gw_ctx_t *ctx);
 void gw_users_create (gw_t *gw, gw_ctx_t *ctx);
 void gw_users_list (gw_t *gw, gw_ctx_t *ctx);
+void gw_staff_list (gw_t *gw, gw_ctx_t *ctx);
 void gw_keys_create (gw_t *gw, gw_ctx_t *ctx);
 void gw_keys_list (gw_t *gw, gw_ctx_t *ctx);
 void gw_keys_revoke (gw_t *gw, gw_ctx_t *ctx);

@@ -212,6 +212,54 @@ def test_property_scope_404_for_other_property(stack):
     assert r.status == 200, r
 
 
+def test_staff_directory_of_a_property(stack):
+    pa = make_property(stack).json()["id"]
+    pb = make_property(stack).json()["id"]
+    mgr, mgr_pw, mgr_u = make_user(stack, "manager", property_ids=[pa])
+    agent, agent_pw, agent_u = make_user(stack, "agent", property_ids=[pa, pb])
+    tech_a, _, tech_a_u = make_user(stack, "technician", property_ids=[pa])
+    tech_b, tech_b_pw, tech_b_u = make_user(stack, "technician", property_ids=[pb])
+    integ, _, integ_u = make_user(stack, "integration", property_ids=[pa])
+    key = stack.http("POST", "/v1/api-keys", token=stack.admin_token,
+                     body={"name": uniq("staff key "), "role": "integration", "property_ids": [pa]})
+    assert key.status == 201, key
+
+    r = stack.http("GET", "/v1/properties/%s/staff" % pa, token=stack.login(mgr, mgr_pw))
+    assert r.status == 200, r
+    doc = r.json()
+    assert set(doc) == {"items", "next_cursor"} and doc["next_cursor"] is None, doc
+    items = doc["items"]
+    ids = [u["id"] for u in items]
+    for u in (mgr_u, agent_u, tech_a_u):
+        assert {"id": u["id"], "username": u["username"], "role": u["role"]} in items, (u["username"], items)
+    assert tech_b_u["id"] not in ids, "a technician of B only is listed as staff of A: %r" % items
+    assert integ_u["id"] not in ids and key.json()["id"] not in ids, "an integration user or a key is staff"
+    # nothing but the three fields: no hash, no property list
+    for u in items:
+        assert set(u) == {"id", "username", "role"}, u
+    assert "hash" not in r.text and "argon2" not in r.text and "property_ids" not in r.text, r.text[:300]
+    # by role, then username; the admins (staff of every property) last
+    admins = [u for u in items if u["role"] == "admin"]
+    assert stack.admin_user in [u["username"] for u in admins], items
+    assert items[len(items) - len(admins):] == admins, "the admins are not last: %r" % items
+    rest = [(u["role"], u["username"]) for u in items if u["role"] != "admin"]
+    assert rest == sorted(rest), "not by role then username: %r" % rest
+
+    # B's directory: its people and the admins, not A's manager
+    r = stack.http("GET", "/v1/properties/%s/staff" % pb, token=stack.login(agent, agent_pw))
+    assert r.status == 200, r
+    ids_b = [u["id"] for u in r.json()["items"]]
+    assert tech_b_u["id"] in ids_b and agent_u["id"] in ids_b and mgr_u["id"] not in ids_b, r.json()
+
+    # a technician of B: A's directory does not exist for them; B's does
+    tb = stack.login(tech_b, tech_b_pw)
+    check_error(stack.http("GET", "/v1/properties/%s/staff" % pa, token=tb), 404, "not_found")
+    assert stack.http("GET", "/v1/properties/%s/staff" % pb, token=tb).status == 200
+    # not a property id; an integration key is no staff
+    check_error(stack.http("GET", "/v1/properties/nope/staff", token=stack.admin_token), 404, "not_found")
+    check_error(stack.http("GET", "/v1/properties/%s/staff" % pa, token=key.json()["key"]), 403, "forbidden")
+
+
 # ---------------------------------------------------------------- API keys
 def test_api_key_created_once_and_works(stack):
     p1 = make_property(stack).json()["id"]

@@ -9,6 +9,7 @@ not depend on bill runs; the ledger treats every bill kind alike.
 Tests run in file order and share STATE.
 """
 
+import json
 import random
 import threading
 import time
@@ -479,3 +480,136 @@ def test_exports_csv_and_json(stack):
                       token=key).status in (403, 404)
     agent = stack.login("pay-agent", "pass-pay-agent-123")
     assert stack.http("GET", "/v1/properties/%s/exports/bills?period=2026-01" % pid, token=agent).status == 403
+
+
+def test_every_bill_outside_a_run_issued_once(stack):
+    """Charges (manual, paid repairs, renovation fees) and deposits raise
+    bill.issued in their own transaction, once per bill (a redelivered
+    ticket event made no second bill and no second event), with the run's
+    data shape (proto/events.md)."""
+    rows = stack.psql("SELECT b.id, b.kind, b.source, count(o.seq) FROM billing.bills b"
+                      " LEFT JOIN billing.outbox o ON o.type = 'bill.issued' AND o.data->>'bill_id' = b.id::text"
+                      " WHERE b.kind <> 'periodic' GROUP BY b.id, b.kind, b.source")
+    assert rows and all(r[3] == "1" for r in rows), [r for r in rows if r[3] != "1"]
+    sources = {r[2] for r in rows}
+    assert {"manual", "ticket.fee_charged", "ticket.renovation_fee", "deposit"} <= sources, sources
+    assert _count(stack, "SELECT count(*) FROM billing.outbox WHERE type = 'bill.issued'") == len(rows)
+    keys = {"bill_id", "unit_id", "unit_code", "parking_lease_id", "bill_to_party_id", "period", "amount",
+            "currency", "due_date", "run_id", "kind", "description"}
+    for (data,) in stack.psql("SELECT data::text FROM billing.outbox WHERE type = 'bill.issued'"):
+        d = json.loads(data)
+        assert set(d) == keys, d
+        assert d["run_id"] is None and d["currency"] == "CNY" and isinstance(d["amount"], int), d
+        assert d["unit_code"] and d["kind"] in ("charge", "deposit"), d
+    # the event's amount and due date are the bill's
+    assert _count(stack, "SELECT count(*) FROM billing.outbox o JOIN billing.bills b"
+                         " ON b.id::text = o.data->>'bill_id' WHERE o.type = 'bill.issued'"
+                         " AND ((o.data->>'amount')::bigint <> b.amount OR (o.data->>'due_date')::date <> b.due_date"
+                         "      OR o.property_id <> b.property_id)") == 0
+
+
+def _list(stack, pid, query="", token=None, status=200):
+    r = stack.http("GET", "/v1/properties/%s/payments%s" % (pid, query), token=token or stack.admin_token)
+    return _ok(r, status, "list payments %s" % query)
+
+
+def test_payments_list(stack):
+    pid, other, units = STATE["pid"], STATE["other"], STATE["units"]
+    total = _count(stack, "SELECT count(*) FROM billing.payments WHERE property_id = '%s'" % pid)
+    body = _list(stack, pid, "?limit=500")
+    items = body["items"]
+    assert len(items) == total and body["next_cursor"] is None, (len(items), total)
+    assert [i["paid_at"] for i in items] == sorted([i["paid_at"] for i in items], reverse=True), "newest first"
+    assert all(i["property_id"] == pid and isinstance(i["amount"], int) for i in items), items[:2]
+    assert {"id", "unit_id", "unit_code", "amount", "currency", "method", "external_ref", "paid_at", "status",
+            "reversal", "allocations", "unallocated", "source"} <= set(items[0]), items[0]
+    # pages by cursor: every payment once, in the same order
+    seen, cursor = [], None
+    while True:
+        page = _list(stack, pid, "?limit=3" + ("&cursor=" + cursor if cursor else ""))
+        assert len(page["items"]) <= 3
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [i["id"] for i in items], "pages"
+    # filters
+    u0 = _list(stack, pid, "?unit_id=%s" % units[0])["items"]
+    assert u0 and all(i["unit_id"] == units[0] for i in u0), u0
+    assert len(u0) == _count(stack, "SELECT count(*) FROM billing.payments WHERE unit_id = '%s'" % units[0])
+    rev = _list(stack, pid, "?status=reversed")["items"]
+    assert len(rev) == 1 and rev[0]["status"] == "reversed" and rev[0]["reversal"]["reason"], rev
+    rec = _list(stack, pid, "?status=received&limit=500")["items"]
+    assert len(rec) == total - 1 and all(i["status"] == "received" for i in rec)
+    cash = _list(stack, pid, "?method=cash&limit=500")["items"]
+    assert cash and all(i["method"] == "cash" for i in cash), cash
+    one = _list(stack, pid, "?external_ref=BANK-20261127-0001")["items"]
+    assert len(one) == 1 and one[0]["external_ref"] == "BANK-20261127-0001", one
+    today = stack.psql("SELECT ((now() AT TIME ZONE 'Asia/Shanghai')::date)::text")[0][0]
+    assert len(_list(stack, pid, "?from=%s&to=%s&limit=500" % (today, today))["items"]) == total
+    assert _list(stack, pid, "?to=2020-01-01")["items"] == []
+    assert _list(stack, pid, "?from=2999-01-01")["items"] == []
+    for bad, field in (("?status=void", "status"), ("?method=gold", "method"), ("?unit_id=x", "unit_id"),
+                       ("?from=2026-13-01", "from"), ("?from=2026-02-01&to=2026-01-01", "to"),
+                       ("?limit=0", "limit"), ("?limit=501", "limit"), ("?cursor=abc", "cursor")):
+        err = _error(stack.http("GET", "/v1/properties/%s/payments%s" % (pid, bad), token=stack.admin_token),
+                     422, "validation_failed", bad)
+        assert field in {d["field"] for d in err["details"]}, (bad, err)
+    # another property's payments are not in this list; an integration key sees its property only
+    other_refs = {i["external_ref"] for i in _list(stack, other)["items"]}
+    assert other_refs == {"BANK-20261127-0001"}, other_refs
+    key = _ok(_admin(stack, "POST", "/v1/api-keys", {"name": "list feed", "role": "integration",
+                                                    "property_ids": [pid]}), 201, "key")["key"]
+    assert len(_list(stack, pid, "?limit=500", token=key)["items"]) == total
+    r = stack.http("GET", "/v1/properties/%s/payments" % other, token=key)
+    assert r.status in (403, 404), r
+    agent = stack.login("pay-agent", "pass-pay-agent-123")
+    assert _list(stack, pid, "?limit=1", token=agent)["items"]
+
+
+def test_bad_input_records_nothing(stack):
+    """The issue's bad-input list beyond the cases above: amounts out of range
+    everywhere money comes in, another property's unit for each write, and a
+    statement whose lines are bad or belong elsewhere: clear errors or
+    per-line reports, and no payment, bill or event written."""
+    pid, other, uid, foreign = STATE["pid"], STATE["other"], STATE["units"][6], STATE["foreign"]
+
+    def counts():
+        return (_count(stack, "SELECT count(*) FROM billing.payments"),
+                _count(stack, "SELECT count(*) FROM billing.bills"),
+                _count(stack, "SELECT count(*) FROM billing.outbox"))
+
+    before = counts()
+    for amount in (100000000001, -1, 0, 10.5, "5"):
+        err = _error(_admin(stack, "POST", "/v1/properties/%s/payments" % pid,
+                            {"unit_id": uid, "amount": amount, "method": "cash"}), 422, "validation_failed",
+                     "payment %r" % (amount,))
+        assert {d["field"] for d in err["details"]} == {"amount"}, err
+        for path, body in (("charges", {"unit_id": uid, "amount": amount, "reason": "x"}),
+                           ("deposits", {"unit_id": uid, "amount": amount})):
+            err = _error(_admin(stack, "POST", "/v1/properties/%s/%s" % (pid, path), body), 422,
+                         "validation_failed", "%s %r" % (path, amount))
+            assert "amount" in {d["field"] for d in err["details"]}, err
+    for path, body in (("payments", {"unit_id": foreign, "amount": 100, "method": "cash"}),
+                       ("charges", {"unit_id": foreign, "amount": 100, "reason": "x"}),
+                       ("deposits", {"unit_id": foreign, "amount": 100})):
+        err = _error(_admin(stack, "POST", "/v1/properties/%s/%s" % (pid, path), body), 422,
+                     "validation_failed", "foreign unit on %s" % path)
+        assert err["details"][0]["field"] == "unit_id", err
+    assert counts() == before, (counts(), before)
+    # a statement: BOM, CRLF, a unit of the other property, an amount over the maximum,
+    # a quoted Chinese name with a comma in the reference, the same line twice
+    fcode = stack.psql("SELECT code FROM billing.units WHERE unit_id = '%s'" % foreign)[0][0]
+    ucode = stack.psql("SELECT code FROM billing.units WHERE unit_id = '%s'" % uid)[0][0]
+    text = ("\ufeffunit_code,amount,method,external_ref\r\n"
+            "%s,100,cash,BAD-1\r\n"                           # another property's unit: unmatched
+            "%s,100000000001,cash,BAD-2\r\n"                  # over the maximum
+            "%s,0,cash,BAD-3\r\n"
+            "%s,250,cash,\"王五,物业费\"\r\n"                    # good
+            "%s,250,cash,\"王五,物业费\"\r\n") % (fcode, ucode, ucode, ucode, ucode)   # the same line again
+    r = _ok(_import(stack, pid, text), 200, "import")
+    assert (r["imported"], r["duplicates"], r["rejected"]) == (1, 1, 3), r
+    assert [e["line"] for e in r["errors"]] == [2, 3, 4], r["errors"]
+    assert [u["unit_code"] for u in r["reconciliation"]["unmatched"]] == [fcode], r
+    assert _count(stack, "SELECT count(*) FROM billing.payments WHERE external_ref = '王五,物业费'") == 1
+    assert counts()[0] == before[0] + 1, (counts(), before)

@@ -982,13 +982,52 @@ def test_every_openapi_operation_answers_as_documented(stack):
                        body={"unit_id": uid, "amount": 100, "reason": "协议测试"})
         if r.status == 201:
             path_ids["{bid}"] = r.json()["id"]
+    # notifications: a template by type and locale; a notification of the
+    # caller's inbox (the ticket above reaches the managers' inbox, which the
+    # admin reads); an announcement (once notifications' copy has the unit);
+    # a webhook per probe of its routes (one is deleted), with a delivery
+    path_ids["{event_type}"], path_ids["{locale}"] = "ticket.created", "en"
+    ids = {}
+
+    def _poll(sql, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            rows = stack.psql(sql)
+            if rows and rows[0][0]:
+                return rows[0][0]
+            time.sleep(0.1)
+        return ""
+
+    def _webhook():
+        r = stack.http("POST", "/v1/webhooks", token=tok,
+                       body={"url": "http://127.0.0.1:9/proto", "events": ["ticket.created"],
+                             "secret": "proto-secret-" + RUN, "property_ids": [pid]})
+        return r.json()["id"] if r.status == 201 else ""
+
+    ids["/v1/notifications/"] = _poll("SELECT id FROM notifications.notifications WHERE property_id = '%s'"
+                                      " AND channel = 'inbox' AND recipient = 'manager' LIMIT 1" % pid)
+    _poll("SELECT unit_id FROM notifications.units WHERE unit_id = '%s'" % uid)
+    r = stack.http("POST", "/v1/properties/%s/announcements" % pid, token=tok,
+                   body={"title": "协议测试通知", "body": "停水", "audience": "all"})
+    if r.status == 201:
+        ids["/v1/properties/{pid}/announcements/"] = r.json()["id"]
+    hook = _webhook()
+    stack.http("POST", "/v1/properties/%s/tickets" % pid, body={"type": "repair", "title": "协议测试投递"},
+               token=tok)
+    path_ids["{delivery_id}"] = _poll("SELECT id FROM notifications.webhook_deliveries"
+                                      " WHERE webhook_id = '%s' LIMIT 1" % hook) if hook else ""
+
     problems = []
     made = {}
     k = 0
     for (method, path), op in sorted(ops.items(), key=lambda kv: kv[0][1]):
         k += 1
         rid = "proto-probe%d-%s" % (k, RUN)
-        url = path.replace("{pid}", pid).replace("{uid}", uid).replace("{id}", made.get("api-key", ""))
+        if path.startswith("/v1/webhooks/{id}"):
+            the_id = hook if "{delivery_id}" in path else _webhook()
+        else:
+            the_id = next((v for prefix, v in ids.items() if path.startswith(prefix)), made.get("api-key", ""))
+        url = path.replace("{pid}", pid).replace("{uid}", uid).replace("{id}", the_id)
         for name, value in path_ids.items():
             url = url.replace(name, value)
         token = spare if path == "/v1/auth/logout" else (None if op.get("security") == [] else tok)

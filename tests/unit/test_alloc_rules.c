@@ -62,6 +62,57 @@ test_match_payments_to_bills (void **state)
     assert_int_equal (bl_match (r2, 3, o2, 1, pairs, 2), 2);
 }
 
+/* The payment statement (payments.c, bl_pay_record) allocates in SQL: the
+ * remainders and the open bills laid end to end as intervals of money, a
+ * (payment, bill) pair paid what their intervals share. That rule, written
+ * here as the SQL says it, must give bl_match's pairs exactly, in order. */
+static size_t
+s_intervals (const int64_t *rem, size_t np, const int64_t *out, size_t nb, bl_pair_t *pairs)
+{
+    size_t n = 0;
+    int64_t plo = 0;
+    for (size_t p = 0; p < np; p++) {
+        if (rem[p] <= 0)
+            continue;
+        int64_t blo = 0;
+        for (size_t b = 0; b < nb; b++) {
+            if (out[b] <= 0)
+                continue;
+            int64_t lo = plo > blo ? plo : blo;
+            int64_t hi = plo + rem[p] < blo + out[b] ? plo + rem[p] : blo + out[b];
+            if (hi > lo)
+                pairs[n++] = (bl_pair_t) { p, b, hi - lo };
+            blo += out[b];
+        }
+        plo += rem[p];
+    }
+    return n;
+}
+
+static void
+test_interval_rule_is_bl_match (void **state)
+{
+    (void) state;
+    srand (20261127);
+    for (int round = 0; round < 5000; round++) {
+        size_t np = (size_t) (rand () % 5), nb = (size_t) (rand () % 6);
+        int64_t rem[5], out[6], rem2[5], out2[6];
+        for (size_t i = 0; i < np; i++)
+            rem[i] = rem2[i] = rand () % 4 == 0 ? 0 : 1 + rand () % 20000;
+        for (size_t i = 0; i < nb; i++)
+            out[i] = out2[i] = rand () % 5 == 0 ? 0 : 1 + rand () % 15000;
+        bl_pair_t want[11], got[30];
+        size_t n = bl_match (rem2, np, out2, nb, want, np + nb + 1);
+        size_t m = s_intervals (rem, np, out, nb, got);
+        assert_int_equal (n, m);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal (want[i].pi, got[i].pi);
+            assert_int_equal (want[i].bi, got[i].bi);
+            assert_int_equal (want[i].amount, got[i].amount);
+        }
+    }
+}
+
 static void
 test_bps_half_up (void **state)
 {
@@ -155,6 +206,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_allocate_oldest_first),
         cmocka_unit_test (test_match_payments_to_bills),
+        cmocka_unit_test (test_interval_rule_is_bl_match),
         cmocka_unit_test (test_bps_half_up),
         cmocka_unit_test (test_late_fee_grace_and_cap),
         cmocka_unit_test (test_payment_input),

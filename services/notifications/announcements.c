@@ -1,0 +1,345 @@
+/* announcements: notifications.announcements.create, .list and .get (see
+ * announcements.h). The fan-out is one INSERT ... SELECT: who (the current
+ * occupancies of the audience's units, DISTINCT party), on what (the
+ * requested channels, "preferred" resolved per party from preferences), and
+ * with what status (inbox delivered; sms/email queued with the address, or
+ * not_sent with the reason), so a 20,000-unit property costs one statement,
+ * not 20,000 round trips. */
+#include "announcements.h"
+
+#include "delivery_log.h"
+#include "log.h"
+#include "sender.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ST_ANN_CREATE "nt_ann_create"
+#define ST_ANN_LIST   "nt_ann_list"
+#define ST_ANN_GET    "nt_ann_get"
+#define ST_ANN_KNOWN  "nt_ann_property_known"
+
+static const char *const s_writers[] = { "admin", "manager", NULL };
+static const char *const s_readers[] = { "admin", "manager", "agent", "technician", NULL };
+static const char *const s_channels[] = { "inbox", "sms", "email", "preferred", NULL };
+static const char *const s_uses[] = { "residential", "office", "retail", "hotel", "parking",
+                                      "storage", "other", NULL };
+
+#define ANN_JSON(a)                                                                               \
+    "json_build_object ('id', " a ".id, 'property_id', " a ".property_id, 'title', " a ".title, " \
+    "  'body', " a ".body, 'audience', " a ".audience, 'channels', " a ".channels, "              \
+    "  'recipients', " a ".recipients, 'created_by', " a ".created_by, "                         \
+    "  'created_at', " NT_TS_SQL (a ".created_at") ")"
+
+/* {"inbox":{"delivered":3},"sms":{"queued":2,"not_sent":1}} of rows (channel, status) */
+#define ANN_COUNTS(rows)                                                                          \
+    "(SELECT coalesce (jsonb_object_agg (channel, st), '{}') FROM "                              \
+    "  (SELECT channel, jsonb_object_agg (status, k) AS st FROM "                                 \
+    "    (SELECT channel, status, count (*) AS k FROM " rows " GROUP BY 1, 2) c "                 \
+    "   GROUP BY channel) s)"
+
+static const struct {
+    const char *name, *sql;
+    bool idempotent;
+} s_statements[] = {
+    /* $1 pid, $2 title, $3 body, $4 audience, $5 building or NULL, $6 use or
+     * NULL, $7 channels, $8 created_by. Column 0 the document, column 1 how
+     * many rows were queued for the sender. */
+    { ST_ANN_CREATE,
+      "WITH r AS ("
+      "  SELECT DISTINCT o.party_id FROM occupancies o JOIN units u ON u.unit_id = o.unit_id "
+      "  WHERE o.property_id = $1::uuid AND o.end_date IS NULL AND u.property_id = $1::uuid "
+      "    AND ($5::text IS NULL OR u.building = $5) AND ($6::text IS NULL OR u.use = $6)), "
+      "a AS ("
+      "  INSERT INTO announcements (property_id, title, body, audience, channels, recipients, created_by) "
+      "  SELECT $1::uuid, $2, $3, $4, $7::text[], count (*), $8 FROM r RETURNING *), "
+      /* each recipient's contacts and preferences */
+      "rp AS ("
+      "  SELECT r.party_id, nullif (p.phone, '') AS phone, nullif (p.email, '') AS email, "
+      "         coalesce (pr.opt_out, false) AS opt_out, "
+      "         coalesce (pr.channels, '{sms,email}') AS preferred "
+      "  FROM r LEFT JOIN parties p ON p.id = r.party_id "
+      "  LEFT JOIN preferences pr ON pr.party_id = r.party_id), "
+      /* (party, channel) once: 'preferred' is the first preferred channel the
+       * party has an address for, else the first preferred one (which then
+       * records why it was not sent) */
+      "rc AS ("
+      "  SELECT DISTINCT rp.party_id, rp.phone, rp.email, rp.opt_out, "
+      "    CASE WHEN c.ch <> 'preferred' THEN c.ch ELSE coalesce ("
+      "      (SELECT x FROM unnest (rp.preferred) WITH ORDINALITY AS t (x, i) "
+      "       WHERE x = 'inbox' OR (x = 'sms' AND rp.phone IS NOT NULL) "
+      "          OR (x = 'email' AND rp.email IS NOT NULL) ORDER BY i LIMIT 1), "
+      "      rp.preferred[1], 'sms') END AS channel "
+      "  FROM rp CROSS JOIN unnest ($7::text[]) AS c (ch)), "
+      /* opt-out stops every channel but the inbox */
+      "rs AS ("
+      "  SELECT party_id, channel, CASE channel WHEN 'sms' THEN phone WHEN 'email' THEN email END AS address, "
+      "    CASE WHEN channel = 'inbox' THEN NULL WHEN opt_out THEN 'opted out' "
+      "         WHEN channel = 'sms' AND phone IS NULL THEN 'no phone number' "
+      "         WHEN channel = 'email' AND email IS NULL THEN 'no email address' END AS why "
+      "  FROM rc), "
+      "n AS ("
+      "  INSERT INTO notifications (property_id, source_kind, source_id, event_type, recipient_kind, "
+      "    recipient, channel, address, locale, title, body, link, status, next_attempt_at, last_error, sent_at) "
+      "  SELECT a.property_id, 'announcement', a.id, 'announcement', 'party', rs.party_id::text, rs.channel, "
+      "    rs.address, 'zh-CN', a.title, a.body, jsonb_build_object ('announcement_id', a.id), "
+      "    CASE WHEN rs.channel = 'inbox' THEN 'delivered' WHEN rs.why IS NOT NULL THEN 'not_sent' "
+      "         ELSE 'queued' END, "
+      "    CASE WHEN rs.channel <> 'inbox' AND rs.why IS NULL THEN a.created_at END, rs.why, "
+      "    CASE WHEN rs.channel = 'inbox' THEN a.created_at END "
+      /* no ON CONFLICT: the announcement is new and (party, channel) distinct,
+       * so the unique key cannot clash, and speculative insertion cost every
+       * row another probe of it (10-20% of the fan-out, bench/notify.sh) */
+      "  FROM a CROSS JOIN rs "
+      "  RETURNING channel, status) "
+      "SELECT (" ANN_JSON ("a") "::jsonb || jsonb_build_object ('counts', " ANN_COUNTS ("n") "))::text, "
+      "  (SELECT count (*) FROM n WHERE status = 'queued') "
+      "FROM a", false },
+    /* $1 pid, $2 cursor created_at, $3 cursor id, $4 limit + 1; newest first */
+    { ST_ANN_LIST,
+      "SELECT " ANN_JSON ("a") "::text, " NT_CURSOR_TS_SQL ("a.created_at") ", a.id "
+      "FROM announcements a WHERE a.property_id = $1::uuid "
+      "  AND ($2::timestamptz IS NULL OR a.created_at < $2::timestamptz "
+      "       OR (a.created_at = $2::timestamptz AND a.id > $3::uuid)) "
+      "ORDER BY a.created_at DESC, a.id LIMIT $4::int", true },
+    { ST_ANN_GET,
+      "SELECT (" ANN_JSON ("a") "::jsonb || jsonb_build_object ('counts', "
+      ANN_COUNTS ("notifications WHERE source_id = a.id") "))::text "
+      "FROM announcements a WHERE a.property_id = $1::uuid AND a.id = $2::uuid", true },
+    /* notifications knows a property from tenants' events about its units */
+    { ST_ANN_KNOWN, "SELECT 1 FROM units WHERE property_id = $1::uuid LIMIT 1", true },
+};
+
+int
+nt_announcements_prepare (db_t *db)
+{
+    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
+        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
+            log_error (NULL, "cannot prepare %s", s_statements[i].name);
+            return -1;
+        }
+    return 0;
+}
+
+size_t
+nt_utf8_chars (const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+        if ((*p & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+int
+nt_audience_parse (const char *s, nt_audience_t *out, const char **why)
+{
+    memset (out, 0, sizeof *out);
+    *why = "must be all, building:<building> or use:<use>";
+    if (!s)
+        return -1;
+    if (strcmp (s, "all") == 0) {
+        out->kind = "all";
+        return 0;
+    }
+    if (strncmp (s, "building:", 9) == 0) {
+        const char *b = s + 9;
+        if (!*b || strlen (b) > NT_ANN_BUILDING_MAX) {
+            *why = "building:<building> needs a building of 1 to 64 bytes";
+            return -1;
+        }
+        out->kind = "building";
+        out->building = b;
+        return 0;
+    }
+    if (strncmp (s, "use:", 4) == 0) {
+        for (int i = 0; s_uses[i]; i++)
+            if (strcmp (s + 4, s_uses[i]) == 0) {
+                out->kind = "use";
+                out->use = s + 4;
+                return 0;
+            }
+        *why = "use:<use> needs one of residential, office, retail, hotel, parking, storage, other";
+        return -1;
+    }
+    return -1;
+}
+
+/* channels: 1..4 distinct of inbox sms email preferred (default inbox), as a
+ * PostgreSQL array literal of the allowed words only */
+static void
+s_channels_parse (jv_t *v, const cJSON *data, char out[64])
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive (data, "channels");
+    strcpy (out, "{inbox}");
+    if (!arr || cJSON_IsNull (arr))
+        return;
+    int n = cJSON_IsArray (arr) ? cJSON_GetArraySize (arr) : -1;
+    if (n < 1 || n > 4) {
+        jv_problem (v, "channels", "must be an array of 1 to 4 of inbox, sms, email, preferred");
+        return;
+    }
+    bool seen[4] = { false, false, false, false };
+    strcpy (out, "{");
+    const cJSON *it;
+    cJSON_ArrayForEach (it, arr) {
+        int k = -1;
+        for (int i = 0; cJSON_IsString (it) && s_channels[i]; i++)
+            if (strcmp (it->valuestring, s_channels[i]) == 0)
+                k = i;
+        if (k < 0) {
+            jv_problem (v, "channels", "must hold only inbox, sms, email or preferred");
+            return;
+        }
+        if (seen[k]) {
+            jv_problem (v, "channels", "names %s twice", s_channels[k]);
+            return;
+        }
+        seen[k] = true;
+        if (out[1])
+            strcat (out, ",");
+        strcat (out, s_channels[k]);
+    }
+    strcat (out, "}");
+}
+
+/* A required text of 1..max characters (jv_string counts bytes: a Chinese
+ * character is 3 of them, and the limits are characters). */
+static const char *
+s_text (jv_t *v, const cJSON *data, const char *field, size_t max)
+{
+    const char *s = jv_string (v, data, field, JV_REQUIRED, max * 4);
+    if (s && nt_utf8_chars (s) > max) {
+        jv_problem (v, field, "must be at most %zu characters", max);
+        return NULL;
+    }
+    return s;
+}
+
+void
+nt_announcements_create (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    PGresult *res = NULL;
+    const char *pid = nt_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    if (!nt_role_in (req, s_writers)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin sends announcements");
+        return;
+    }
+    jv_t v = JV_INIT;
+    const char *title = NULL, *body = NULL, *audience = NULL;
+    nt_audience_t aud = { 0 };
+    char channels[64] = "{inbox}";
+    if (jv_object (&v, req->data)) {
+        title = s_text (&v, req->data, "title", NT_ANN_TITLE_MAX);
+        body = s_text (&v, req->data, "body", NT_ANN_BODY_MAX);
+        audience = jv_string (&v, req->data, "audience", JV_REQUIRED, 9 + NT_ANN_BUILDING_MAX);
+        const char *why;
+        if (audience && nt_audience_parse (audience, &aud, &why))
+            jv_problem (&v, "audience", "%s", why);
+        s_channels_parse (&v, req->data, channels);
+    }
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid announcement");
+        return;
+    }
+    const char *pk[] = { pid };
+    res = db_exec (app->db, ST_ANN_KNOWN, 1, pk);
+    if (!db_ok (res) || PQntuples (res) == 0) {
+        if (db_ok (res))
+            env_reply_error (rep, 404, "not_found", NULL, "no such property (no unit of it is known yet)");
+        else
+            db_reply_error (res, rep, req->id);
+        goto out;
+    }
+    PQclear (res);
+    res = NULL;
+    if (db_begin (app->db)) {
+        db_fail (app->db, req->id, rep, "begin");
+        return;
+    }
+    res = db_query (app->db, "SET LOCAL statement_timeout = '" NT_ANN_STATEMENT_TIMEOUT "'; SET LOCAL jit = off");
+    if (!db_ok (res)) {
+        db_fail (app->db, req->id, rep, "announcement");
+        goto out;
+    }
+    PQclear (res);
+    const char *who = req->caller.user_id ? req->caller.user_id : "";
+    const char *p[] = { pid, title, body, audience, aud.building, aud.use, channels, who };
+    res = db_exec (app->db, ST_ANN_CREATE, 8, p);
+    if (!db_ok (res) || PQntuples (res) != 1) {
+        if (db_ok (res))
+            db_fail (app->db, req->id, rep, "announcement");
+        else {
+            db_reply_error (res, rep, req->id);
+            db_rollback (app->db);
+        }
+        goto out;
+    }
+    if (db_commit (app->db)) {
+        db_fail (app->db, req->id, rep, "announcement");
+        goto out;
+    }
+    long queued = strtol (PQgetvalue (res, 0, 1), NULL, 10);
+    if (queued > 0)
+        nt_sender_kick (app->sender);
+    log_info (req->id, "announcement to %s of %s: %ld queued for sms/email", aud.kind, pid, queued);
+    nt_reply_json (res, rep, req, 201, "announcement vanished");
+    res = NULL;
+out:
+    PQclear (res);
+}
+
+static const char *
+s_reader_property (const env_request_t *req, env_reply_t *rep)
+{
+    const char *pid = nt_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return NULL;
+    }
+    if (!nt_role_in (req, s_readers)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "your role cannot read announcements");
+        return NULL;
+    }
+    return pid;
+}
+
+void
+nt_announcements_list (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    const char *pid = s_reader_property (req, rep);
+    if (!pid)
+        return;
+    jv_t v = JV_INIT;
+    nt_page_t page;
+    nt_page_parse (req, &v, &page);
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+        return;
+    }
+    const char *p[] = { pid, nt_page_ts (&page), nt_page_id (&page), page.limit_plus_one };
+    nt_page_reply (db_exec (app->db, ST_ANN_LIST, 4, p), &page, 1, NULL, rep, req);
+}
+
+void
+nt_announcements_get (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    const char *pid = s_reader_property (req, rep);
+    if (!pid)
+        return;
+    const char *id = env_param (req, "id");
+    if (!id || !jv_is_uuid (id)) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such announcement");
+        return;
+    }
+    const char *p[] = { pid, id };
+    nt_reply_json (db_exec (app->db, ST_ANN_GET, 2, p), rep, req, 200, "no such announcement");
+}

@@ -1,0 +1,262 @@
+/* delivery_log: notifications.log.list and the list paging of this service
+ * (see delivery_log.h). The documents are built by SQL; contacts are masked
+ * there too (mask_address, migration 004), so no whole address leaves the
+ * database through the log. */
+#include "delivery_log.h"
+
+#include "log.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ST_LOG_LIST    "nt_log_list"
+#define ST_LOG_SUMMARY "nt_log_summary"
+
+static const char *const s_log_readers[] = { "admin", "manager", NULL };
+static const char *const s_log_statuses[] = { "delivered", "queued", "sent", "failed", "not_sent", NULL };
+static const char *const s_log_channels[] = { "inbox", "sms", "email", NULL };
+
+/* the filters every statement of the log shares: $1 pid, $2 status,
+ * $3 channel, $4 event_type, $5 since */
+#define LOG_WHERE                                                                                 \
+    "WHERE n.property_id = $1::uuid AND ($2::text IS NULL OR n.status = $2) "                     \
+    "  AND ($3::text IS NULL OR n.channel = $3) AND ($4::text IS NULL OR n.event_type = $4) "     \
+    "  AND ($5::timestamptz IS NULL OR n.created_at >= $5::timestamptz) "
+
+static const struct {
+    const char *name, *sql;
+} s_log_statements[] = {
+    /* $6 cursor created_at, $7 cursor id, $8 limit + 1; newest first, and
+     * within one instant (an announcement's rows share theirs) by id, the
+     * order of the index notifications_log */
+    { ST_LOG_LIST,
+      "SELECT json_build_object ('id', n.id, 'channel', n.channel, 'status', n.status, "
+      "  'event_type', n.event_type, 'source_kind', n.source_kind, 'source_id', n.source_id, "
+      "  'recipient', json_build_object ('kind', n.recipient_kind, 'id', n.recipient, "
+      "     'name', CASE WHEN n.recipient_kind = 'party' THEN p.name END), "
+      "  'address', mask_address (n.channel, n.address), 'title', n.title, "
+      "  'attempts', n.attempts, 'last_error', n.last_error, "
+      "  'created_at', " NT_TS_SQL ("n.created_at") ", 'sent_at', " NT_TS_SQL ("n.sent_at") ")::text, "
+      "  " NT_CURSOR_TS_SQL ("n.created_at") ", n.id "
+      "FROM notifications n "
+      "LEFT JOIN parties p ON n.recipient_kind = 'party' AND p.id::text = n.recipient "
+      LOG_WHERE
+      "  AND ($6::timestamptz IS NULL OR n.created_at < $6::timestamptz "
+      "       OR (n.created_at = $6::timestamptz AND n.id > $7::uuid)) "
+      "ORDER BY n.created_at DESC, n.id LIMIT $8::int" },
+    /* what the filters select, by channel and status (not paged) */
+    { ST_LOG_SUMMARY,
+      "SELECT json_build_object ('total', coalesce (sum (k), 0), "
+      "  'by_channel', coalesce (json_object_agg (channel, st), '{}'))::text "
+      "FROM (SELECT channel, sum (k) AS k, json_object_agg (status, k ORDER BY status) AS st "
+      "      FROM (SELECT n.channel, n.status, count (*) AS k FROM notifications n " LOG_WHERE
+      "            GROUP BY 1, 2) c GROUP BY channel ORDER BY channel) s" },
+};
+
+int
+nt_log_prepare (db_t *db)
+{
+    for (size_t i = 0; i < sizeof s_log_statements / sizeof s_log_statements[0]; i++)
+        if (db_prepare (db, s_log_statements[i].name, s_log_statements[i].sql, true)) {
+            log_error (NULL, "cannot prepare %s", s_log_statements[i].name);
+            return -1;
+        }
+    return 0;
+}
+
+/* --- paging ------------------------------------------------------------------- */
+
+const char *
+nt_param (const env_request_t *req, const char *name)
+{
+    const char *s = env_param (req, name);
+    return s && *s ? s : NULL;
+}
+
+static bool
+s_digits (const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit ((unsigned char) s[i]))
+            return false;
+    return true;
+}
+
+/* "HH:MM:SS" with a plausible clock */
+static bool
+s_is_time (const char *s)
+{
+    return s_digits (s, 2) && s[2] == ':' && s_digits (s + 3, 2) && s[5] == ':' && s_digits (s + 6, 2)
+           && atoi (s) < 24 && atoi (s + 3) < 60 && atoi (s + 6) < 61;
+}
+
+bool
+nt_is_timestamp (const char *s)
+{
+    if (!s)
+        return false;
+    size_t len = strlen (s);
+    if (len < 10 || len > 40)
+        return false;
+    char date[11];
+    memcpy (date, s, 10);
+    date[10] = 0;
+    if (!jv_is_date (date))
+        return false;
+    if (len == 10)
+        return true;
+    const char *p = s + 10;
+    if ((*p != 'T' && *p != 't' && *p != ' ') || !s_is_time (p + 1))
+        return false;
+    p += 9;
+    if (*p == '.') {
+        size_t n = 0;
+        for (p++; isdigit ((unsigned char) *p); p++)
+            n++;
+        if (n == 0 || n > 6)
+            return false;
+    }
+    if ((*p == 'Z' || *p == 'z') && p[1] == 0)
+        return true;
+    return (*p == '+' || *p == '-') && s_digits (p + 1, 2) && p[3] == ':' && s_digits (p + 4, 2) && p[6] == 0
+           && atoi (p + 1) < 24 && atoi (p + 4) < 60;
+}
+
+void
+nt_page_parse (const env_request_t *req, jv_t *v, nt_page_t *page)
+{
+    memset (page, 0, sizeof *page);
+    page->limit = NT_LIMIT_DEFAULT;
+    const char *limit = nt_param (req, "limit"), *cursor = nt_param (req, "cursor");
+    if (limit) {
+        char *end;
+        long n = strtol (limit, &end, 10);
+        if (*end || n < 1 || n > NT_LIMIT_MAX || !isdigit ((unsigned char) *limit))
+            jv_problem (v, "limit", "must be an integer from 1 to %d", NT_LIMIT_MAX);
+        else
+            page->limit = (int) n;
+    }
+    snprintf (page->limit_plus_one, sizeof page->limit_plus_one, "%d", page->limit + 1);
+    if (cursor) {
+        bool ok = strlen (cursor) == NT_CURSOR_LEN && cursor[NT_CURSOR_TS_LEN] == '~';
+        if (ok) {
+            memcpy (page->ts, cursor, NT_CURSOR_TS_LEN);
+            page->ts[NT_CURSOR_TS_LEN] = 0;
+            memcpy (page->id, cursor + NT_CURSOR_TS_LEN + 1, 36);
+            page->id[36] = 0;
+            ok = nt_is_timestamp (page->ts) && page->ts[19] == '.' && jv_is_uuid (page->id);
+        }
+        if (!ok) {
+            page->ts[0] = page->id[0] = 0;
+            jv_problem (v, "cursor", "is not a cursor this list gave out");
+        }
+    }
+}
+
+const char *
+nt_page_ts (const nt_page_t *page)
+{
+    return page->ts[0] ? page->ts : NULL;
+}
+
+const char *
+nt_page_id (const nt_page_t *page)
+{
+    return page->id[0] ? page->id : NULL;
+}
+
+void
+nt_page_reply (PGresult *res, const nt_page_t *page, int ts_col, cJSON *extra, env_reply_t *rep,
+               const env_request_t *req)
+{
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        cJSON_Delete (extra);
+        PQclear (res);
+        return;
+    }
+    cJSON *body = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (body, "items");
+    int n = PQntuples (res);
+    for (int i = 0; i < n && i < page->limit; i++) {
+        cJSON *item = cJSON_Parse (PQgetvalue (res, i, 0));
+        if (item)
+            cJSON_AddItemToArray (items, item);
+    }
+    if (n > page->limit) {
+        char next[NT_CURSOR_LEN + 8];
+        snprintf (next, sizeof next, "%s~%s", PQgetvalue (res, page->limit - 1, ts_col),
+                  PQgetvalue (res, page->limit - 1, ts_col + 1));
+        cJSON_AddStringToObject (body, "next_cursor", next);
+    }
+    else
+        cJSON_AddNullToObject (body, "next_cursor");
+    for (cJSON *it = extra ? extra->child : NULL; it; it = it->next)
+        cJSON_AddItemToObject (body, it->string, cJSON_Duplicate (it, true));
+    cJSON_Delete (extra);
+    PQclear (res);
+    env_reply_ok (rep, 200, body);
+}
+
+/* --- notifications.log.list --------------------------------------------------- */
+
+static bool
+s_log_one_of (const char *s, const char *const *allowed)
+{
+    for (int i = 0; allowed[i]; i++)
+        if (strcmp (s, allowed[i]) == 0)
+            return true;
+    return false;
+}
+
+void
+nt_log_list (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    const char *pid = nt_visible_property (req);
+    if (!pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return;
+    }
+    if (!nt_role_in (req, s_log_readers)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin reads the delivery log");
+        return;
+    }
+    jv_t v = JV_INIT;
+    const char *status = nt_param (req, "status"), *channel = nt_param (req, "channel");
+    const char *type = nt_param (req, "event_type"), *since = nt_param (req, "since");
+    if (status && !s_log_one_of (status, s_log_statuses))
+        jv_problem (&v, "status", "must be delivered, queued, sent, failed or not_sent");
+    if (channel && !s_log_one_of (channel, s_log_channels))
+        jv_problem (&v, "channel", "must be inbox, sms or email");
+    if (type && (strlen (type) > 64 || !jv_is_utf8 (type, strlen (type))))
+        jv_problem (&v, "event_type", "must be an event type (at most 64 bytes)");
+    if (since && !nt_is_timestamp (since))
+        jv_problem (&v, "since", "must be an RFC 3339 timestamp (2026-11-27T03:14:00Z) or a date");
+    nt_page_t page;
+    nt_page_parse (req, &v, &page);
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid log parameters");
+        return;
+    }
+    const char *ps[] = { pid, status, channel, type, since };
+    PGresult *res = db_exec (app->db, ST_LOG_SUMMARY, 5, ps);
+    if (!db_ok (res) || PQntuples (res) != 1) {
+        if (db_ok (res))
+            env_reply_error (rep, 500, "internal", NULL, "cannot summarise the log");
+        else
+            db_reply_error (res, rep, req->id);
+        PQclear (res);
+        return;
+    }
+    cJSON *extra = cJSON_CreateObject ();
+    cJSON *summary = cJSON_Parse (PQgetvalue (res, 0, 0));
+    PQclear (res);
+    if (summary)
+        cJSON_AddItemToObject (extra, "summary", summary);
+    const char *pl[] = { pid, status, channel, type, since, nt_page_ts (&page), nt_page_id (&page),
+                         page.limit_plus_one };
+    nt_page_reply (db_exec (app->db, ST_LOG_LIST, 8, pl), &page, 1, extra, rep, req);
+}

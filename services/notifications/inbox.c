@@ -1,0 +1,274 @@
+/* inbox: the caller's in-app notifications and read marks; see inbox.h.
+ *
+ * Every statement takes who asks as $1..$4 (user id, role whose rows they
+ * see, their properties as uuid[], whether they see every property), so
+ * that "is it mine" is written once (VISIBLE). Pages are keyset on
+ * (created_at, id) descending; the cursor is "<epoch microseconds>~<id>". */
+#include "inbox.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ST_INBOX_LIST     "nt_inbox_list"
+#define ST_INBOX_COUNT    "nt_inbox_count"
+#define ST_INBOX_READ     "nt_inbox_read"
+#define ST_INBOX_READ_ALL "nt_inbox_read_all"
+
+#define VISIBLE                                                                              \
+    "n.channel = 'inbox' AND ((n.recipient_kind = 'user' AND n.recipient = $1::text) "      \
+    "OR (n.recipient_kind = 'role' AND n.recipient = $2::text "                             \
+    "    AND ($4::bool OR n.property_id = ANY ($3::uuid[]))))"
+
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+#define ITEM(read_at)                                                                        \
+    "json_build_object('id', n.id, 'property_id', n.property_id, 'event_type', n.event_type, " \
+    "'title', n.title, 'body', n.body, 'link', n.link, 'created_at', " TS ("n.created_at") ", " \
+    "'read', (" read_at ") IS NOT NULL, 'read_at', " TS (read_at) ")::text"
+
+static const struct {
+    const char *name, *sql;
+    bool idempotent;
+} s_statements[] = {
+    /* $5 property filter, $6 unread only, $7/$8 cursor (micros, id), $9 limit + 1 */
+    { ST_INBOX_LIST,
+      "SELECT " ITEM ("r.read_at") ", "
+      "       (extract (epoch FROM n.created_at) * 1000000)::bigint::text || '~' || n.id::text "
+      "FROM notifications n "
+      "LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.user_id = $1::text "
+      "WHERE " VISIBLE " "
+      "  AND ($5::uuid IS NULL OR n.property_id = $5::uuid) "
+      "  AND (NOT $6::bool OR r.read_at IS NULL) "
+      "  AND ($7::bigint IS NULL "
+      "       OR (n.created_at, n.id) < ('epoch'::timestamptz + $7::bigint * interval '1 microsecond', $8::uuid)) "
+      "ORDER BY n.created_at DESC, n.id DESC LIMIT $9::int", true },
+    { ST_INBOX_COUNT,
+      "SELECT json_build_object('unread', count(*))::text FROM notifications n "
+      "WHERE " VISIBLE " AND ($5::uuid IS NULL OR n.property_id = $5::uuid) "
+      "  AND NOT EXISTS (SELECT 1 FROM notification_reads r "
+      "                  WHERE r.notification_id = n.id AND r.user_id = $1::text)", true },
+    /* $5 the notification: marked once, answered with its first read_at */
+    { ST_INBOX_READ,
+      "WITH m AS (INSERT INTO notification_reads (notification_id, user_id) "
+      "           SELECT n.id, $1::text FROM notifications n WHERE n.id = $5::uuid AND " VISIBLE " "
+      "           ON CONFLICT DO NOTHING RETURNING read_at) "
+      "SELECT " ITEM ("coalesce ((SELECT read_at FROM m), r.read_at)") " "
+      "FROM notifications n "
+      "LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.user_id = $1::text "
+      "WHERE n.id = $5::uuid AND " VISIBLE, false },
+    { ST_INBOX_READ_ALL,
+      "WITH m AS (INSERT INTO notification_reads (notification_id, user_id) "
+      "           SELECT n.id, $1::text FROM notifications n "
+      "           WHERE " VISIBLE " AND ($5::uuid IS NULL OR n.property_id = $5::uuid) "
+      "           ON CONFLICT DO NOTHING RETURNING 1) "
+      "SELECT json_build_object('marked', count(*))::text FROM m", false },
+};
+
+int
+nt_inbox_prepare (db_t *db)
+{
+    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
+        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
+            log_error (NULL, "cannot prepare %s", s_statements[i].name);
+            return -1;
+        }
+    return 0;
+}
+
+/* Who asks, as the statements' $1..$4. */
+typedef struct {
+    const char *user_id;
+    const char *role;
+    char *pids;                      /* "{uuid,...}" (owned) */
+    const char *all;                 /* "true" / "false" */
+} s_who_t;
+
+static int
+s_who (const env_request_t *req, s_who_t *who, env_reply_t *rep)
+{
+    memset (who, 0, sizeof *who);
+    const env_caller_t *c = &req->caller;
+    if (!c->user_id || !*c->user_id || !c->role) {
+        env_reply_error (rep, 403, "forbidden", NULL, "the inbox belongs to a user");
+        return -1;
+    }
+    who->user_id = c->user_id;
+    bool all = strcmp (c->role, "admin") == 0 || strcmp (c->role, "service") == 0;
+    /* an admin sees the managers' rows of every property */
+    who->role = all ? "manager" : c->role;
+    who->all = all ? "true" : "false";
+    size_t n = 0;
+    const cJSON *p;
+    cJSON_ArrayForEach (p, c->property_ids)
+        n++;
+    who->pids = malloc (n * 37 + 3);
+    if (!who->pids) {
+        env_reply_error (rep, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    char *o = who->pids;
+    *o++ = '{';
+    cJSON_ArrayForEach (p, c->property_ids)
+        if (cJSON_IsString (p) && jv_is_uuid (p->valuestring)) {
+            if (o[-1] != '{')
+                *o++ = ',';
+            memcpy (o, p->valuestring, 36);
+            o += 36;
+        }
+    *o++ = '}';
+    *o = '\0';
+    return 0;
+}
+
+/* An optional query value: NULL when absent or empty. */
+static const char *
+s_param (const env_request_t *req, const char *name)
+{
+    const char *s = env_param (req, name);
+    return s && *s ? s : NULL;
+}
+
+/* ?property_id= and ?unread=, checked into v. */
+static void
+s_filters (jv_t *v, const env_request_t *req, const char **pid, const char **unread)
+{
+    *pid = s_param (req, "property_id");
+    if (*pid && !jv_is_uuid (*pid))
+        jv_problem (v, "property_id", "must be a property id");
+    const char *u = s_param (req, "unread");
+    *unread = "false";
+    if (u && strcmp (u, "true") == 0)
+        *unread = "true";
+    else if (u && strcmp (u, "false") != 0)
+        jv_problem (v, "unread", "must be true or false");
+}
+
+/* "<micros>~<uuid>" into its parts. */
+static bool
+s_cursor_parse (const char *s, char micros[24], char id[37])
+{
+    const char *t = strchr (s, '~');
+    if (!t || t == s || (size_t) (t - s) > 20 || strlen (t + 1) != 36 || !jv_is_uuid (t + 1))
+        return false;
+    for (const char *c = s; c < t; c++)
+        if (*c < '0' || *c > '9')
+            return false;
+    memcpy (micros, s, (size_t) (t - s));
+    micros[t - s] = '\0';
+    errno = 0;
+    long long v = strtoll (micros, NULL, 10);
+    if (errno || v < 0)
+        return false;
+    memcpy (id, t + 1, 37);
+    return true;
+}
+
+void
+nt_inbox_list (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    s_who_t who;
+    if (s_who (req, &who, rep))
+        return;
+    jv_t v = JV_INIT;
+    const char *pid, *unread, *lim_s = s_param (req, "limit"), *cursor = s_param (req, "cursor");
+    s_filters (&v, req, &pid, &unread);
+    long limit = NT_INBOX_LIMIT_DEFAULT;
+    if (lim_s) {
+        char *end;
+        errno = 0;
+        limit = strtol (lim_s, &end, 10);
+        if (errno || *end || end == lim_s || limit < 1 || limit > NT_INBOX_LIMIT_MAX) {
+            jv_problem (&v, "limit", "must be an integer from 1 to %d", NT_INBOX_LIMIT_MAX);
+            limit = NT_INBOX_LIMIT_DEFAULT;
+        }
+    }
+    char micros[24] = "", cid[37] = "";
+    if (cursor && !s_cursor_parse (cursor, micros, cid))
+        jv_problem (&v, "cursor", "is not a cursor this list gave out");
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+        free (who.pids);
+        return;
+    }
+    char lim[16];
+    snprintf (lim, sizeof lim, "%ld", limit + 1);
+    const char *params[] = { who.user_id, who.role, who.pids, who.all, pid, unread,
+                             cursor ? micros : NULL, cursor ? cid : NULL, lim };
+    PGresult *res = db_exec (app->db, ST_INBOX_LIST, 9, params);
+    free (who.pids);
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        PQclear (res);
+        return;
+    }
+    cJSON *body = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (body, "items");
+    int n = PQntuples (res);
+    for (int i = 0; i < n && i < limit; i++) {
+        cJSON *item = cJSON_Parse (PQgetvalue (res, i, 0));
+        if (item)
+            cJSON_AddItemToArray (items, item);
+    }
+    if (n > limit)
+        cJSON_AddStringToObject (body, "next_cursor", PQgetvalue (res, (int) limit - 1, 1));
+    else
+        cJSON_AddNullToObject (body, "next_cursor");
+    PQclear (res);
+    env_reply_ok (rep, 200, body);
+}
+
+/* count and read_all: the same filters, one JSON document back. */
+static void
+s_simple (nt_app_t *app, const env_request_t *req, env_reply_t *rep, const char *st)
+{
+    s_who_t who;
+    if (s_who (req, &who, rep))
+        return;
+    jv_t v = JV_INIT;
+    const char *pid, *unread;
+    s_filters (&v, req, &pid, &unread);
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid parameters");
+        free (who.pids);
+        return;
+    }
+    const char *params[] = { who.user_id, who.role, who.pids, who.all, pid };
+    PGresult *res = db_exec (app->db, st, 5, params);
+    free (who.pids);
+    nt_reply_json (res, rep, req, 200, "nothing");
+}
+
+void
+nt_inbox_count (void *app, const env_request_t *req, env_reply_t *rep)
+{
+    s_simple (app, req, rep, ST_INBOX_COUNT);
+}
+
+void
+nt_inbox_read_all (void *app, const env_request_t *req, env_reply_t *rep)
+{
+    s_simple (app, req, rep, ST_INBOX_READ_ALL);
+}
+
+void
+nt_inbox_read (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    const char *id = env_param (req, "id");
+    if (!id || !jv_is_uuid (id)) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such notification");
+        return;
+    }
+    s_who_t who;
+    if (s_who (req, &who, rep))
+        return;
+    const char *params[] = { who.user_id, who.role, who.pids, who.all, id };
+    PGresult *res = db_exec (app->db, ST_INBOX_READ, 5, params);
+    free (who.pids);
+    nt_reply_json (res, rep, req, 200, "no such notification");
+}

@@ -1,0 +1,154 @@
+/* preferences: notifications.preferences.get and .put (see preferences.h).
+ * The documents are built by SQL; a PUT changes only the fields it sends
+ * (the others keep their value, or the default for a party without a row). */
+#include "preferences.h"
+
+#include "delivery_log.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define ST_PREF_GET "nt_pref_get"
+#define ST_PREF_PUT "nt_pref_put"
+
+static const char *const s_roles[] = { "admin", "manager", "agent", NULL };
+static const char *const s_channels[] = { "inbox", "sms", "email", NULL };
+static const char *const s_locales[] = { "zh-CN", "en", NULL };
+
+#define PREF_JSON(p, pr, dflt)                                                                    \
+    "json_build_object ('party_id', " p ".id, 'property_id', " p ".property_id, "                 \
+    "  'channels', coalesce (" pr ".channels, '{sms,email}'), "                                 \
+    "  'opt_out', coalesce (" pr ".opt_out, false), 'locale', coalesce (" pr ".locale, 'zh-CN'), " \
+    "  'default', " dflt ", 'updated_at', " NT_TS_SQL (pr ".updated_at") ")::text"
+
+static const struct {
+    const char *name, *sql;
+    bool idempotent;
+} s_statements[] = {
+    /* $1 pid, $2 party id */
+    { ST_PREF_GET,
+      "SELECT " PREF_JSON ("p", "pr", "pr.party_id IS NULL") " FROM parties p "
+      "LEFT JOIN preferences pr ON pr.party_id = p.id "
+      "WHERE p.property_id = $1::uuid AND p.id = $2::uuid", true },
+    /* $3 channels, $4 opt_out, $5 locale: NULL keeps what is there */
+    { ST_PREF_PUT,
+      "WITH p AS (SELECT id, property_id FROM parties WHERE property_id = $1::uuid AND id = $2::uuid), "
+      "u AS (INSERT INTO preferences AS pr (party_id, property_id, channels, opt_out, locale) "
+      "      SELECT p.id, p.property_id, coalesce ($3::text[], '{sms,email}'), "
+      "             coalesce ($4::bool, false), coalesce ($5::text, 'zh-CN') FROM p "
+      "      ON CONFLICT (party_id) DO UPDATE SET channels = coalesce ($3::text[], pr.channels), "
+      "        opt_out = coalesce ($4::bool, pr.opt_out), locale = coalesce ($5::text, pr.locale), "
+      "        updated_at = now () "
+      "      RETURNING pr.*) "
+      "SELECT " PREF_JSON ("p", "u", "false") " FROM p JOIN u ON u.party_id = p.id", true },
+};
+
+int
+nt_preferences_prepare (db_t *db)
+{
+    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
+        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
+            log_error (NULL, "cannot prepare %s", s_statements[i].name);
+            return -1;
+        }
+    return 0;
+}
+
+/* The path's property and party, or NULL after answering 404 / 403. */
+static const char *
+s_party (const env_request_t *req, env_reply_t *rep, const char **party)
+{
+    const char *pid = nt_visible_property (req);
+    *party = env_param (req, "party_id");
+    if (!pid || !*party || !jv_is_uuid (*party)) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such party");
+        return NULL;
+    }
+    if (!nt_role_in (req, s_roles)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "your role cannot see residents' preferences");
+        return NULL;
+    }
+    return pid;
+}
+
+void
+nt_preferences_get (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    const char *party;
+    const char *pid = s_party (req, rep, &party);
+    if (!pid)
+        return;
+    const char *p[] = { pid, party };
+    nt_reply_json (db_exec (app->db, ST_PREF_GET, 2, p), rep, req, 200, "no such party");
+}
+
+/* channels: 1..3 distinct channels, as a PostgreSQL array literal of the
+ * allowed words only (so nothing from outside reaches the literal) */
+static bool
+s_channels_parse (jv_t *v, const cJSON *data, char out[64])
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive (data, "channels");
+    if (!arr || cJSON_IsNull (arr))
+        return false;
+    int n = cJSON_IsArray (arr) ? cJSON_GetArraySize (arr) : -1;
+    if (n < 1 || n > NT_PREF_CHANNELS_MAX) {
+        jv_problem (v, "channels", "must be an array of 1 to %d of inbox, sms, email", NT_PREF_CHANNELS_MAX);
+        return false;
+    }
+    bool seen[3] = { false, false, false };
+    strcpy (out, "{");
+    const cJSON *it;
+    cJSON_ArrayForEach (it, arr) {
+        int k = -1;
+        for (int i = 0; cJSON_IsString (it) && s_channels[i]; i++)
+            if (strcmp (it->valuestring, s_channels[i]) == 0)
+                k = i;
+        if (k < 0) {
+            jv_problem (v, "channels", "must hold only inbox, sms or email");
+            return false;
+        }
+        if (seen[k]) {
+            jv_problem (v, "channels", "names %s twice", s_channels[k]);
+            return false;
+        }
+        seen[k] = true;
+        if (out[1])
+            strcat (out, ",");
+        strcat (out, s_channels[k]);
+    }
+    strcat (out, "}");
+    return true;
+}
+
+void
+nt_preferences_put (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    const char *party;
+    const char *pid = s_party (req, rep, &party);
+    if (!pid)
+        return;
+    jv_t v = JV_INIT;
+    char channels[64] = "";
+    bool has_channels = false;
+    const char *opt_out = NULL, *locale = NULL;
+    if (jv_object (&v, req->data)) {
+        has_channels = s_channels_parse (&v, req->data, channels);
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive (req->data, "opt_out");
+        if (cJSON_IsBool (o))
+            opt_out = cJSON_IsTrue (o) ? "true" : "false";
+        else if (o && !cJSON_IsNull (o))
+            jv_problem (&v, "opt_out", "must be true or false");
+        locale = jv_enum (&v, req->data, "locale", JV_OPTIONAL, s_locales);
+        if (jv_ok (&v) && !has_channels && !opt_out && !locale)
+            jv_problem (&v, "body", "must set at least one of channels, opt_out, locale");
+    }
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid preferences");
+        return;
+    }
+    const char *p[] = { pid, party, has_channels ? channels : NULL, opt_out, locale };
+    nt_reply_json (db_exec (app->db, ST_PREF_PUT, 5, p), rep, req, 200, "no such party");
+}

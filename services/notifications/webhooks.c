@@ -1,0 +1,637 @@
+/* webhooks: subscriptions, their delivery log, and the enqueue the consumers
+ * call for every event (webhooks.h). Sending is sender.c's job. */
+#include "webhooks.h"
+#include "netguard.h"
+#include "sender.h"
+
+#include "config.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_LIST_DEFAULT 50
+#define S_LIST_MAX     500
+
+static const char *const s_roles[] = { "admin", "integration", NULL };
+
+static const char *const s_event_types[] = {
+    "property.created", "unit.created", "unit.updated", "party.created", "party.updated",
+    "occupancy.started", "occupancy.ended", "parking.lease.started", "parking.lease.ended",
+    "ticket.created", "ticket.assigned", "ticket.resolved", "ticket.closed", "ticket.escalated",
+    "ticket.fee_charged", "ticket.feedback", "ticket.renovation_approved", "ticket.renovation_accepted",
+    "ticket.sla_warning", "ticket.sla_breached", "payment.received", "payment.reversed",
+    "deposit.refunded", "bill.issued", "bill.overdue", NULL
+};
+
+static const char *const s_statuses[] = { "pending", "delivered", "failed", "paused", NULL };
+
+#define S_TS(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* a webhook row as the API shows it: never the secret, only a hint */
+#define S_WEBHOOK_JSON(w)                                                                         \
+    "json_build_object ('id', " w ".id, 'url', " w ".url, 'events', to_json (" w ".events),"      \
+    " 'property_ids', to_json (" w ".property_ids), 'description', " w ".description,"             \
+    " 'enabled', " w ".enabled, 'disabled_reason', " w ".disabled_reason,"                         \
+    " 'consecutive_failures', " w ".consecutive_failures,"                                          \
+    " 'secret_hint', '...' || right (" w ".secret, 4),"                                             \
+    " 'owner', json_build_object ('id', " w ".owner_id, 'role', " w ".owner_role),"               \
+    " 'created_at', " S_TS (w ".created_at") ", 'updated_at', " S_TS (w ".updated_at") ")::text"
+
+#define S_DELIVERY_JSON(d)                                                                        \
+    "json_build_object ('id', " d ".id, 'webhook_id', " d ".webhook_id, 'event_id', " d ".event_id," \
+    " 'event_type', " d ".event_type, 'property_id', " d ".property_id, 'status', " d ".status,"   \
+    " 'attempts', " d ".attempts,"                                                                  \
+    " 'next_attempt_at', CASE WHEN " d ".status = 'pending' THEN " S_TS (d ".next_attempt_at") " END," \
+    " 'last_status', " d ".last_status, 'last_error', " d ".last_error,"                           \
+    " 'created_at', " S_TS (d ".created_at") ", 'delivered_at', " S_TS (d ".delivered_at") ","     \
+    " 'attempt_log', COALESCE ((SELECT json_agg (json_build_object ('attempt', a.attempt,"          \
+    "     'at', " S_TS ("a.at") ", 'status_code', a.status_code, 'error', a.error,"                \
+    "     'duration_ms', a.duration_ms) ORDER BY a.id)"                                             \
+    "   FROM webhook_attempts a WHERE a.delivery_id = " d ".id), '[]'::json))::text"
+
+/* $n of a JSON array of strings as text[] (no array literal quoting to get wrong) */
+#define S_TEXT_ARRAY(p) "ARRAY (SELECT json_array_elements_text (" p "::json))"
+
+/* the owner filter: $2 NULL for an admin (every webhook), else the caller's id */
+#define S_OWNER(w, p) "(" p "::text IS NULL OR " w ".owner_id = " p "::text)"
+
+static const struct {
+    const char *name, *sql;
+    bool idempotent;
+} s_statements[] = {
+    /* $1 event id, $2 type, $3 property (may be NULL), $4 body: every subscription that wants
+     * it, the disabled ones' rows paused; party.* only for an admin's webhooks */
+    { "nt_wh_enqueue",
+      "INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, property_id, body, status)"
+      " SELECT w.id, $1::uuid, $2, $3::uuid, $4, CASE WHEN w.enabled THEN 'pending' ELSE 'paused' END"
+      " FROM webhooks w"
+      " WHERE ($2 = ANY (w.events) OR '*' = ANY (w.events))"
+      " AND (w.property_ids IS NULL OR $3::uuid = ANY (w.property_ids))"
+      " AND (w.owner_role = 'admin' OR $2 NOT LIKE 'party.%')"
+      " ON CONFLICT (webhook_id, event_id) DO NOTHING",
+      false },
+    { "nt_wh_insert",
+      "INSERT INTO webhooks (owner_id, owner_role, property_ids, url, events, secret, description)"
+      " VALUES ($1, $2, CASE WHEN $3::json IS NULL THEN NULL"
+      "                 ELSE ARRAY (SELECT json_array_elements_text ($3::json)::uuid) END,"
+      " $4, " S_TEXT_ARRAY ("$5") ", $6, $7)"
+      " RETURNING " S_WEBHOOK_JSON ("webhooks"),
+      false },
+    /* $1 owner or NULL, $2 cursor id or NULL, $3 limit + 1 */
+    { "nt_wh_list",
+      "SELECT " S_WEBHOOK_JSON ("w") ", w.id FROM webhooks w WHERE " S_OWNER ("w", "$1")
+      " AND ($2::uuid IS NULL OR (w.created_at, w.id) < (SELECT created_at, id FROM webhooks WHERE id = $2::uuid))"
+      " ORDER BY w.created_at DESC, w.id DESC LIMIT $3::int",
+      true },
+    { "nt_wh_get",
+      "SELECT " S_WEBHOOK_JSON ("w") " FROM webhooks w WHERE w.id = $1::uuid AND " S_OWNER ("w", "$2"),
+      true },
+    /* $1 id, $2 owner, $3 url, $4 events json, $5 secret, $6 enabled, $7 description:
+     * NULL = unchanged. Enabling resets the failure count and resumes the paused
+     * deliveries (a new retry window); disabling pauses the pending ones. */
+    { "nt_wh_update",
+      "WITH w AS ("
+      "  UPDATE webhooks SET url = COALESCE ($3, url),"
+      "   events = CASE WHEN $4::json IS NULL THEN events ELSE " S_TEXT_ARRAY ("$4") " END,"
+      "   secret = COALESCE ($5, secret),"
+      "   description = COALESCE ($7, description),"
+      "   enabled = COALESCE ($6::boolean, enabled),"
+      "   disabled_reason = CASE WHEN COALESCE ($6::boolean, enabled) THEN NULL"
+      "                          WHEN $6::boolean IS NOT NULL AND enabled THEN 'disabled by its owner'"
+      "                          ELSE disabled_reason END,"
+      "   consecutive_failures = CASE WHEN $6::boolean AND NOT enabled THEN 0 ELSE consecutive_failures END,"
+      "   updated_at = now()"
+      "  WHERE id = $1::uuid AND " S_OWNER ("webhooks", "$2") " RETURNING *),"
+      " r AS ("
+      "  UPDATE webhook_deliveries d SET status = CASE WHEN w.enabled THEN 'pending' ELSE 'paused' END,"
+      "   next_attempt_at = now(), lease_until = NULL,"
+      "   retry_from = CASE WHEN w.enabled THEN now() ELSE d.retry_from END"
+      "  FROM w WHERE d.webhook_id = w.id"
+      "   AND d.status = CASE WHEN w.enabled THEN 'paused' ELSE 'pending' END RETURNING d.id)"
+      " SELECT " S_WEBHOOK_JSON ("w") ", (SELECT count(*) FROM r) FROM w",
+      false },
+    { "nt_wh_delete",
+      "DELETE FROM webhooks w WHERE w.id = $1::uuid AND " S_OWNER ("w", "$2") " RETURNING w.id", false },
+    /* $1 webhook, $2 status or NULL, $3 cursor id or NULL, $4 limit + 1 */
+    { "nt_wh_deliveries",
+      "SELECT " S_DELIVERY_JSON ("d") ", d.id FROM webhook_deliveries d WHERE d.webhook_id = $1::uuid"
+      " AND ($2::text IS NULL OR d.status = $2::text)"
+      " AND ($3::uuid IS NULL OR (d.created_at, d.id) < (SELECT created_at, id FROM webhook_deliveries"
+      "                                                WHERE id = $3::uuid))"
+      " ORDER BY d.created_at DESC, d.id DESC LIMIT $4::int",
+      true },
+    /* $1 webhook, $2 delivery, $3 owner */
+    { "nt_wh_delivery_state",
+      "SELECT d.status, w.enabled FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
+      " WHERE d.id = $2::uuid AND d.webhook_id = $1::uuid AND " S_OWNER ("w", "$3"),
+      true },
+    { "nt_wh_redeliver",
+      "UPDATE webhook_deliveries d SET status = 'pending', next_attempt_at = now(), retry_from = now(),"
+      " lease_until = NULL FROM webhooks w"
+      " WHERE d.id = $2::uuid AND d.webhook_id = $1::uuid AND w.id = d.webhook_id AND w.enabled"
+      " AND " S_OWNER ("w", "$3") " AND d.status IN ('failed', 'delivered')"
+      " RETURNING " S_DELIVERY_JSON ("d"),
+      false },
+};
+
+int
+nt_webhooks_prepare (db_t *db)
+{
+    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
+        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
+            log_error (NULL, "cannot prepare %s", s_statements[i].name);
+            return -1;
+        }
+    return 0;
+}
+
+bool
+nt_webhook_event_known (const char *type)
+{
+    if (!type)
+        return false;
+    if (strcmp (type, "*") == 0)
+        return true;
+    for (int i = 0; s_event_types[i]; i++)
+        if (strcmp (type, s_event_types[i]) == 0)
+            return true;
+    return false;
+}
+
+/* ------------------------------------------------------------------ enqueue */
+
+static cJSON *
+s_copy_or_null (const cJSON *item)
+{
+    return item && !cJSON_IsNull (item) ? cJSON_Duplicate (item, true) : cJSON_CreateNull ();
+}
+
+int
+nt_webhooks_enqueue (db_t *db, const cJSON *event)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive (event, "id");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive (event, "type");
+    const cJSON *pid = cJSON_GetObjectItemCaseSensitive (event, "property_id");
+    if (!cJSON_IsString (id) || !jv_is_uuid (id->valuestring) || !cJSON_IsString (type)) {
+        log_warn (NULL, "webhooks: an event without id or type is not delivered");
+        return 0;                    /* a malformed event must not stall the consumer */
+    }
+    const char *property = cJSON_IsString (pid) && jv_is_uuid (pid->valuestring) ? pid->valuestring : NULL;
+    /* the body, built once: exactly these bytes are signed and sent to every subscriber */
+    cJSON *doc = cJSON_CreateObject ();
+    char *body = NULL;
+    int rc = -1;
+    if (!doc)
+        return -1;
+    cJSON_AddItemToObject (doc, "id", cJSON_CreateString (id->valuestring));
+    cJSON_AddItemToObject (doc, "type", cJSON_CreateString (type->valuestring));
+    cJSON_AddItemToObject (doc, "occurred_at", s_copy_or_null (cJSON_GetObjectItemCaseSensitive (event, "occurred_at")));
+    cJSON_AddItemToObject (doc, "property_id", property ? cJSON_CreateString (property) : cJSON_CreateNull ());
+    cJSON_AddItemToObject (doc, "data", s_copy_or_null (cJSON_GetObjectItemCaseSensitive (event, "data")));
+    body = cJSON_PrintUnformatted (doc);
+    if (!body)
+        goto out;
+    PGresult *res = db_exec (db, "nt_wh_enqueue", 4,
+                             (const char *[]) { id->valuestring, type->valuestring, property, body });
+    if (!db_ok (res))
+        log_error (NULL, "webhooks: enqueue failed (%s)", db_sqlstate (res));
+    else {
+        rc = 0;
+        if (atoi (PQcmdTuples (res)) > 0)
+            nt_sender_wake ();
+    }
+    PQclear (res);
+out:
+    free (body);
+    cJSON_Delete (doc);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ API helpers */
+
+/* The owner filter: NULL for an admin (every webhook), else the caller's id. */
+static const char *
+s_owner (const env_request_t *req)
+{
+    if (req->caller.role && strcmp (req->caller.role, "admin") == 0)
+        return NULL;
+    return req->caller.user_id ? req->caller.user_id : "";
+}
+
+static bool
+s_allowed (const env_request_t *req, env_reply_t *rep)
+{
+    if (nt_role_in (req, s_roles))
+        return true;
+    env_reply_error (rep, 403, "forbidden", NULL, "webhooks are for admins and integration keys");
+    return false;
+}
+
+static bool
+s_allow_private (void)
+{
+    return config_int ("PM_WEBHOOK_ALLOW_PRIVATE", 0, 0, 1) == 1;
+}
+
+static bool
+s_caller_has (const env_request_t *req, const char *pid)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach (it, req->caller.property_ids)
+        if (cJSON_IsString (it) && strcmp (it->valuestring, pid) == 0)
+            return true;
+    return false;
+}
+
+/* The url field: present and valid, else a problem. */
+static const char *
+s_url (jv_t *v, const cJSON *data, bool required)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive (data, "url");
+    if (!u) {
+        if (required)
+            jv_problem (v, "url", "is required");
+        return NULL;
+    }
+    if (!cJSON_IsString (u)) {
+        jv_problem (v, "url", "must be a string");
+        return NULL;
+    }
+    char problem[160];
+    if (ng_url_check (u->valuestring, s_allow_private (), problem)) {
+        jv_problem (v, "url", "%s", problem);
+        return NULL;
+    }
+    return u->valuestring;
+}
+
+/* The events field as a JSON array text of known, distinct types (caller frees). */
+static char *
+s_events (jv_t *v, const cJSON *data, bool required, const env_request_t *req)
+{
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive (data, "events");
+    if (!ev) {
+        if (required)
+            jv_problem (v, "events", "is required");
+        return NULL;
+    }
+    if (!cJSON_IsArray (ev) || cJSON_GetArraySize (ev) == 0) {
+        jv_problem (v, "events", "must be a non-empty array of event types");
+        return NULL;
+    }
+    if (cJSON_GetArraySize (ev) > NT_WEBHOOK_EVENTS_MAX) {
+        jv_problem (v, "events", "must hold at most %d types", NT_WEBHOOK_EVENTS_MAX);
+        return NULL;
+    }
+    bool admin = s_owner (req) == NULL, ok = true;
+    cJSON *out = cJSON_CreateArray ();
+    const cJSON *it;
+    int i = 0;
+    cJSON_ArrayForEach (it, ev) {
+        char field[32];
+        snprintf (field, sizeof field, "events[%d]", i++);
+        if (!cJSON_IsString (it) || !nt_webhook_event_known (it->valuestring)) {
+            jv_problem (v, field, "is not an event type (see proto/events.md, or \"*\" for all)");
+            ok = false;
+            continue;
+        }
+        if (!admin && strncmp (it->valuestring, "party.", 6) == 0) {
+            jv_problem (v, field, "carries personal data: only an admin's webhook may receive it");
+            ok = false;
+            continue;
+        }
+        bool dup = false;
+        const cJSON *o;
+        cJSON_ArrayForEach (o, out)
+            if (strcmp (o->valuestring, it->valuestring) == 0)
+                dup = true;
+        if (!dup)
+            cJSON_AddItemToArray (out, cJSON_CreateString (it->valuestring));
+    }
+    char *text = ok ? cJSON_PrintUnformatted (out) : NULL;
+    cJSON_Delete (out);
+    return text;
+}
+
+static const char *
+s_secret (jv_t *v, const cJSON *data, bool required)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive (data, "secret");
+    if (!s) {
+        if (required)
+            jv_problem (v, "secret", "is required");
+        return NULL;
+    }
+    const char *secret = jv_string (v, data, "secret", JV_REQUIRED, NT_WEBHOOK_SECRET_MAX);
+    if (secret && strlen (secret) < NT_WEBHOOK_SECRET_MIN) {
+        jv_problem (v, "secret", "must be at least %d bytes", NT_WEBHOOK_SECRET_MIN);
+        return NULL;
+    }
+    return secret;
+}
+
+/* property_ids: an admin's NULL means every property; an integration key's
+ * webhook gets the key's properties, or a subset of them. Caller frees. */
+static char *
+s_property_ids (jv_t *v, const cJSON *data, const env_request_t *req)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive (data, "property_ids");
+    bool admin = s_owner (req) == NULL;
+    if (!p || cJSON_IsNull (p)) {
+        if (admin)
+            return NULL;
+        cJSON *mine = cJSON_CreateArray ();
+        const cJSON *it;
+        cJSON_ArrayForEach (it, req->caller.property_ids)
+            if (cJSON_IsString (it) && jv_is_uuid (it->valuestring))
+                cJSON_AddItemToArray (mine, cJSON_CreateString (it->valuestring));
+        char *text = cJSON_PrintUnformatted (mine);
+        cJSON_Delete (mine);
+        return text;
+    }
+    if (!cJSON_IsArray (p) || cJSON_GetArraySize (p) == 0 || cJSON_GetArraySize (p) > 500) {
+        jv_problem (v, "property_ids", "must be a non-empty array of property ids (at most 500)");
+        return NULL;
+    }
+    const cJSON *it;
+    int i = 0;
+    bool ok = true;
+    cJSON_ArrayForEach (it, p) {
+        char field[40];
+        snprintf (field, sizeof field, "property_ids[%d]", i++);
+        if (!cJSON_IsString (it) || !jv_is_uuid (it->valuestring)) {
+            jv_problem (v, field, "must be a property id");
+            ok = false;
+        }
+        else if (!admin && !s_caller_has (req, it->valuestring)) {
+            jv_problem (v, field, "is not a property of this key");
+            ok = false;
+        }
+    }
+    return ok ? cJSON_PrintUnformatted (p) : NULL;
+}
+
+/* limit (1..500, default 50) and an optional cursor id; false after a 422 */
+static bool
+s_page (const env_request_t *req, env_reply_t *rep, int *limit, const char **cursor)
+{
+    jv_t v = JV_INIT;
+    const char *l = env_param (req, "limit"), *c = env_param (req, "cursor");
+    *limit = S_LIST_DEFAULT;
+    if (l) {
+        char *end = NULL;
+        long n = strtol (l, &end, 10);
+        if (!*l || *end || n < 1 || n > S_LIST_MAX)
+            jv_problem (&v, "limit", "must be an integer from 1 to %d", S_LIST_MAX);
+        else
+            *limit = (int) n;
+    }
+    *cursor = NULL;
+    if (c && *c) {
+        if (!jv_is_uuid (c))
+            jv_problem (&v, "cursor", "is not a cursor this list gave out");
+        else
+            *cursor = c;
+    }
+    if (jv_ok (&v))
+        return true;
+    env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+    return false;
+}
+
+/* Replies {"items":[col 0 of each row],"next_cursor":col 1 of the last shown row | null}. */
+static void
+s_reply_page (PGresult *res, int limit, env_reply_t *rep, const env_request_t *req)
+{
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        PQclear (res);
+        return;
+    }
+    int n = PQntuples (res), shown = n > limit ? limit : n;
+    cJSON *body = cJSON_CreateObject (), *items = cJSON_AddArrayToObject (body, "items");
+    for (int i = 0; i < shown; i++) {
+        cJSON *item = cJSON_Parse (PQgetvalue (res, i, 0));
+        if (item)
+            cJSON_AddItemToArray (items, item);
+    }
+    if (n > limit)
+        cJSON_AddStringToObject (body, "next_cursor", PQgetvalue (res, shown - 1, 1));
+    else
+        cJSON_AddNullToObject (body, "next_cursor");
+    PQclear (res);
+    env_reply_ok (rep, 200, body);
+}
+
+/* {id} of the path, a UUID, else a 404 */
+static const char *
+s_id (const env_request_t *req, env_reply_t *rep, const char *name, const char *what)
+{
+    const char *id = env_param (req, name);
+    if (id && jv_is_uuid (id))
+        return id;
+    env_reply_error (rep, 404, "not_found", NULL, "no such %s", what);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ handlers */
+
+void
+nt_webhooks_create (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    char *events = NULL, *pids = NULL;
+    if (!s_allowed (req, rep))
+        return;
+    jv_t v = JV_INIT;
+    const char *url = NULL, *secret = NULL, *desc = NULL;
+    if (jv_object (&v, req->data)) {
+        url = s_url (&v, req->data, true);
+        events = s_events (&v, req->data, true, req);
+        secret = s_secret (&v, req->data, true);
+        pids = s_property_ids (&v, req->data, req);
+        desc = jv_string (&v, req->data, "description", JV_OPTIONAL, 200);
+    }
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid webhook");
+        goto out;
+    }
+    const char *p[] = { req->caller.user_id ? req->caller.user_id : "", req->caller.role, pids, url,
+                        events, secret, desc };
+    PGresult *res = db_exec (app->db, "nt_wh_insert", 7, p);
+    nt_reply_json (res, rep, req, 201, "webhook not created");
+    if (rep->status == 201)
+        log_info (req->id, "webhook created by %s %s", req->caller.role, req->caller.user_id ? req->caller.user_id : "");
+out:
+    free (events);
+    free (pids);
+}
+
+void
+nt_webhooks_list (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    int limit;
+    const char *cursor;
+    if (!s_allowed (req, rep) || !s_page (req, rep, &limit, &cursor))
+        return;
+    char lim[16];
+    snprintf (lim, sizeof lim, "%d", limit + 1);
+    s_reply_page (db_exec (app->db, "nt_wh_list", 3, (const char *[]) { s_owner (req), cursor, lim }), limit,
+                  rep, req);
+}
+
+void
+nt_webhooks_get (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    const char *id;
+    if (!s_allowed (req, rep) || !(id = s_id (req, rep, "id", "webhook")))
+        return;
+    nt_reply_json (db_exec (app->db, "nt_wh_get", 2, (const char *[]) { id, s_owner (req) }), rep, req, 200,
+                   "no such webhook");
+}
+
+void
+nt_webhooks_update (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    const char *id;
+    char *events = NULL;
+    if (!s_allowed (req, rep) || !(id = s_id (req, rep, "id", "webhook")))
+        return;
+    jv_t v = JV_INIT;
+    const char *url = NULL, *secret = NULL, *enabled = NULL, *desc = NULL;
+    if (jv_object (&v, req->data)) {
+        url = s_url (&v, req->data, false);
+        events = s_events (&v, req->data, false, req);
+        secret = s_secret (&v, req->data, false);
+        desc = jv_string (&v, req->data, "description", JV_OPTIONAL, 200);
+        const cJSON *en = cJSON_GetObjectItemCaseSensitive (req->data, "enabled");
+        if (en && !cJSON_IsBool (en))
+            jv_problem (&v, "enabled", "must be true or false");
+        else if (en)
+            enabled = cJSON_IsTrue (en) ? "true" : "false";
+        static const char *const known[] = { "url", "events", "secret", "enabled", "description", NULL };
+        const cJSON *it;
+        cJSON_ArrayForEach (it, req->data) {
+            bool ok = false;
+            for (int i = 0; known[i]; i++)
+                ok |= strcmp (it->string, known[i]) == 0;
+            if (!ok)
+                jv_problem (&v, it->string, "cannot be changed (url, events, secret, enabled, description can)");
+        }
+    }
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid change");
+        goto out;
+    }
+    PGresult *res = db_exec (app->db, "nt_wh_update", 7,
+                             (const char *[]) { id, s_owner (req), url, events, secret, enabled, desc });
+    if (db_ok (res) && PQntuples (res) == 1 && atoi (PQgetvalue (res, 0, 1)) > 0) {
+        log_info (req->id, "webhook %s: %s deliveries %s", id, PQgetvalue (res, 0, 1),
+                  enabled && strcmp (enabled, "true") == 0 ? "resumed" : "paused");
+        nt_sender_kick (app->sender);
+    }
+    nt_reply_json (res, rep, req, 200, "no such webhook");
+out:
+    free (events);
+}
+
+void
+nt_webhooks_delete (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    const char *id;
+    if (!s_allowed (req, rep) || !(id = s_id (req, rep, "id", "webhook")))
+        return;
+    PGresult *res = db_exec (app->db, "nt_wh_delete", 2, (const char *[]) { id, s_owner (req) });
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (PQntuples (res) == 0)
+        env_reply_error (rep, 404, "not_found", NULL, "no such webhook");
+    else {
+        log_info (req->id, "webhook %s deleted", id);
+        env_reply_ok (rep, 204, NULL);
+    }
+    PQclear (res);
+}
+
+void
+nt_webhooks_deliveries (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    const char *id, *cursor;
+    int limit;
+    if (!s_allowed (req, rep) || !(id = s_id (req, rep, "id", "webhook")))
+        return;
+    const char *status = env_param (req, "status");
+    if (status && *status) {
+        bool ok = false;
+        for (int i = 0; s_statuses[i]; i++)
+            ok |= strcmp (status, s_statuses[i]) == 0;
+        if (!ok) {
+            env_reply_error (rep, 422, "validation_failed",
+                             jv_detail ("status", "must be pending, delivered, failed or paused"),
+                             "invalid list parameters");
+            return;
+        }
+    }
+    else
+        status = NULL;
+    if (!s_page (req, rep, &limit, &cursor))
+        return;
+    PGresult *res = db_exec (app->db, "nt_wh_get", 2, (const char *[]) { id, s_owner (req) });
+    bool visible = db_ok (res) && PQntuples (res) == 1;
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (!visible)
+        env_reply_error (rep, 404, "not_found", NULL, "no such webhook");
+    PQclear (res);
+    if (!visible)
+        return;
+    char lim[16];
+    snprintf (lim, sizeof lim, "%d", limit + 1);
+    s_reply_page (db_exec (app->db, "nt_wh_deliveries", 4, (const char *[]) { id, status, cursor, lim }), limit,
+                  rep, req);
+}
+
+void
+nt_webhooks_redeliver (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    const char *id, *did;
+    if (!s_allowed (req, rep) || !(id = s_id (req, rep, "id", "webhook"))
+        || !(did = s_id (req, rep, "delivery_id", "delivery")))
+        return;
+    const char *p[] = { id, did, s_owner (req) };
+    PGresult *res = db_exec (app->db, "nt_wh_delivery_state", 3, p);
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        PQclear (res);
+        return;
+    }
+    if (PQntuples (res) == 0) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such delivery");
+        PQclear (res);
+        return;
+    }
+    const char *status = PQgetvalue (res, 0, 0);
+    bool enabled = strcmp (PQgetvalue (res, 0, 1), "t") == 0;
+    if (!enabled || strcmp (status, "pending") == 0 || strcmp (status, "paused") == 0) {
+        env_reply_error (rep, 409, "conflict", jv_detail ("status", status),
+                         enabled ? "the delivery is already waiting to be sent"
+                                 : "the webhook is disabled: enable it first (PATCH enabled=true)");
+        PQclear (res);
+        return;
+    }
+    PQclear (res);
+    res = db_exec (app->db, "nt_wh_redeliver", 3, p);
+    if (db_ok (res) && PQntuples (res) == 1) {
+        log_info (req->id, "webhook %s: delivery %s queued again", id, did);
+        nt_sender_kick (app->sender);
+    }
+    nt_reply_json (res, rep, req, 202, "the delivery changed meanwhile; try again");
+}

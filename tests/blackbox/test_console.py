@@ -1,0 +1,360 @@
+"""test_console: the front-desk console (services/gateway/web) in a real browser.
+
+Seeds a property through the API (scripts/demo.py's tower, then users of every
+desk role, a caller, FAQ entries, fee items, three bill runs, payments and a
+queue of tickets), then runs each scenario of tests/browser/console.mjs
+(playwright-core driving Debian's chromium headless) against the stack and
+checks, through the API, what the browser did. One test per scenario; the
+scenarios save 1366x768 screenshots into the stack's temp dir (screenshots/),
+so that a test run changes no tracked file. To refresh the README's pictures:
+`PM_SCREENSHOTS=docs/screenshots bash tests/run.sh test_console.py` (a path
+relative to the checkout, or absolute); `PM_SCREENSHOTS=` (empty) takes none.
+
+Needs node, chromium (/usr/bin/chromium, or PM_CHROMIUM) and
+tests/browser/node_modules: when that is missing this file runs
+`npm ci --prefix tests/browser` (package-lock.json pins playwright-core). On a
+machine without npm at all the file is skipped with a note; a missing chromium
+or a failed `npm ci` fails every test with the reason (`make deps` installs
+chromium, nodejs and npm).
+"""
+
+import atexit
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
+SCRIPT = os.path.join(BROWSER_DIR, "console.mjs")
+# where the screenshots go: unset, the stack's temp dir (see _shots_dir); set,
+# that directory (docs/screenshots refreshes the README's); empty, none
+SHOTS = os.environ.get("PM_SCREENSHOTS")
+CHROMIUM = os.environ.get("PM_CHROMIUM", "/usr/bin/chromium")
+SCENARIO_TIMEOUT = 90
+
+STACK = {"env": {"PM_CALLBACK_AFTER_MINUTES": "0"}}
+
+USERS = {
+    "manager": ("mgr.chen", "Manager-pass-1"),
+    "agent": ("desk.wang", "Agent-pass-1"),
+    "technician": ("tech.li", "Tech-pass-1"),
+}
+CALLER = {"name": "王建华", "phone": "13926517319", "unit": "A-1201"}
+XSS = "<img src=x onerror=\"window.__xss=1\">噪音<b>投诉</b> ' &amp;"
+
+_seed = {}
+
+
+# ---------------------------------------------------------------- prerequisites
+def _prerequisites():
+    """None when the browser tests can run; else (skip?, why)."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        return (True, "node/npm not installed (make deps installs nodejs and npm)")
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        return (False, "%s not found: install Debian's chromium (make deps)" % CHROMIUM)
+    if not os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")):
+        print("# test_console.py: npm ci --prefix tests/browser", flush=True)
+        try:
+            r = subprocess.run(["npm", "ci", "--prefix", BROWSER_DIR, "--no-audit", "--no-fund"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+        except subprocess.TimeoutExpired:
+            return (False, "npm ci --prefix tests/browser timed out (the npm registry?)")
+        if r.returncode != 0:
+            return (False, "npm ci --prefix tests/browser failed: %s"
+                    % r.stdout.decode("utf-8", "replace").strip().splitlines()[-1:])
+    return None
+
+
+PREREQ = _prerequisites()
+atexit.register(lambda: _close_node())
+
+
+# ---------------------------------------------------------------- seeding
+def _ok(r, what):
+    assert r.status in (200, 201), "%s: %s %s" % (what, r.status, r.body[:300])
+    return r.json() if r.body else None
+
+
+def _seed_stack(stack):
+    if _seed:
+        return _seed
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "demo.py"), "--url", stack.base_url,
+                        "--user", stack.admin_user, "--password", stack.admin_password],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=90)
+    assert r.returncode == 0, "demo.py failed: %s" % r.stdout.decode()[-500:]
+    tok = stack.admin_token
+    api = lambda m, p, b=None, tk=tok: stack.http(m, p, body=b, token=tk)
+    prop = [p for p in _ok(api("GET", "/v1/properties"), "properties")["items"] if p["code"] == "DEMO-HQIC"][0]
+    pid = prop["id"]
+    base = "/v1/properties/" + pid
+    garden = _ok(api("POST", "/v1/properties", {"code": "TEST-GARDEN", "name": "锦绣花园", "timezone": "Asia/Shanghai"}),
+                 "property")
+    # Whatever a caller says is shown as text, never as markup.
+    _ok(api("POST", "/v1/properties/%s/tickets" % garden["id"], {"type": "complaint", "title": XSS}), "ticket")
+    ids = {}
+    for role, (u, pw) in USERS.items():
+        ids[role] = _ok(api("POST", "/v1/users", {"username": u, "password": pw, "role": role, "property_ids": [pid]}),
+                        "user " + u)["id"]
+
+    def unit(code):
+        items = _ok(api("GET", base + "/units?q=" + code), "unit " + code)["items"]
+        return [x for x in items if x["code"] == code][0]
+
+    caller_unit = unit(CALLER["unit"])
+    _ok(api("POST", base + "/units", {"code": "A-3099", "building": "写字楼", "floor": "L30", "area_m2": 88.5, "use": "office"}), "unit")
+    _ok(api("POST", base + "/parties", {"kind": "person", "name": "李晓梅", "phone": "13800001234"}), "party")
+    party = _ok(api("POST", base + "/parties", {"kind": "person", "name": CALLER["name"], "phone": CALLER["phone"]}), "party")
+    _ok(api("POST", "%s/units/%s/occupancies" % (base, caller_unit["id"]),
+            {"party_id": party["id"], "role": "owner", "start_date": "2026-01-01"}), "move-in")
+
+    for q, a, tags in (
+            ("空调不制冷怎么办", "请先确认温控面板为制冷模式、风速为高档；仍不制冷请报修，维修工 30 分钟内上门。", ["空调", "报修"]),
+            ("停车场月卡如何办理", "携带行驶证和身份证到 B1 停车场管理处办理，月卡 600 元/月，可用微信支付。", ["停车"]),
+            ("快递可以放在前台吗", "前台可代收 3 天内的快递，贵重物品请本人签收。", ["快递"]),
+            ("物业费怎么缴纳", "可在前台刷卡、微信、支付宝缴纳，或银行转账至物业公司账户并备注房号。", ["物业费", "缴费"])):
+        _ok(api("POST", base + "/faq", {"question": q, "answer": a, "tags": tags}), "faq")
+
+    _ok(api("POST", base + "/fee-items", {"code": "PMF", "name": "物业管理费", "basis": "per_area", "unit_price": 850,
+                                          "applies_to": ["office", "retail", "hotel"], "effective_from": "2026-01-01"}), "fee")
+    _ok(api("POST", base + "/fee-items", {"code": "ENERGY", "name": "公共能耗费", "basis": "fixed", "unit_price": 12000,
+                                          "applies_to": ["office", "retail"], "effective_from": "2026-01-01"}), "fee")
+    for per in ("2026-09", "2026-10", "2026-11"):
+        _ok(api("POST", base + "/billing-runs", {"period": per}), "run " + per)
+
+    # Most units pay what they owe, a few do not: a collection rate and arrears by age.
+    bills = _ok(api("GET", base + "/bills?period=2026-09&limit=500"), "bills")["items"]
+    unit_ids = sorted({b["unit_id"] for b in bills if b["unit_id"] and b["unit_id"] != caller_unit["id"]})
+    import_unit = None
+    for i, uid in enumerate(unit_ids):
+        acct = _ok(api("GET", "%s/units/%s/account" % (base, uid)), "account")
+        if i % 5 == 4:
+            import_unit = import_unit or acct.get("unit_code")
+            continue
+        owed = acct["balance_due"] if i % 3 else acct["balance_due"] // 2
+        if owed > 0:
+            _ok(api("POST", base + "/payments", {"unit_id": uid, "amount": owed, "method": "wechat",
+                                                 "external_ref": "SEED-%d" % i}), "payment")
+
+    # A queue with some history: tickets of the past two weeks, some resolved with feedback.
+    desk = stack.login(*USERS["agent"])
+    units = [x["code"] for x in _ok(api("GET", base + "/units?use=office&limit=40"), "units")["items"]]
+    plan = [
+        ("repair", "卫生间水龙头漏水", "high", "plumbing", 0), ("complaint", "隔壁装修噪音太大", "normal", "noise", 1),
+        ("repair", "会议室灯管闪烁", "normal", "electrical", 2), ("inquiry", "周末空调是否开放", "low", None, 3),
+        ("repair", "电梯按钮失灵", "urgent", "elevator", 4), ("suggestion", "建议大堂增加雨伞架", "low", None, 5),
+        ("repair", "空调出风口滴水", "high", "hvac", 6), ("complaint", "保洁不及时", "normal", "cleaning", 8),
+        ("repair", "门禁卡无法识别", "normal", "security", 9), ("repair", "茶水间下水道堵塞", "high", "plumbing", 11),
+        ("inquiry", "访客车辆如何登记", "normal", "parking", 12), ("repair", "窗户密封条老化", "low", None, 13),
+    ]
+    made = []
+    for k, (typ, title, prio, cat, days) in enumerate(plan):
+        body = {"type": typ, "title": title, "priority": prio, "unit_id": unit(units[k % len(units)])["id"]}
+        if cat:
+            body["category"] = cat
+        tk = _ok(api("POST", base + "/tickets", body, desk), "ticket")
+        if days >= 3:  # the older ones are done, most with a follow-up call
+            for a in (("accept",), ("resolve",)):
+                _ok(api("POST", "%s/tickets/%s/actions" % (base, tk["id"]), {"action": a[0]}), "action")
+            if k % 4 != 1:
+                _ok(api("POST", "%s/tickets/%s/feedback" % (base, tk["id"]), {"rating": 5 - (k % 3)}), "feedback")
+        elif days == 1:
+            _ok(api("POST", "%s/tickets/%s/actions" % (base, tk["id"]),
+                    {"action": "assign", "assignee_id": ids["technician"]}), "assign")
+        made.append((tk["id"], days))
+    # Age them (the SLA deadlines move with them, so yesterday's open ones are overdue).
+    for tid, days in made:
+        if days:
+            stack.psql("UPDATE tickets.tickets SET created_at = created_at - interval '%d days' - interval '2 hours', "
+                       "updated_at = updated_at - interval '%d days', respond_by = respond_by - interval '%d days', "
+                       "resolve_by = resolve_by - interval '%d days', responded_at = responded_at - interval '%d days', "
+                       "resolved_at = resolved_at - interval '%d days' WHERE id = '%s'"
+                       % (days, days, days, days, days, days, tid))
+    _seed.update({
+        "pid": pid, "ids": ids, "party_id": party["id"], "caller_unit_id": caller_unit["id"],
+        "browser": {
+            "unit_code": CALLER["unit"], "caller": CALLER["name"], "caller_phone": CALLER["phone"],
+            "last4": CALLER["phone"][-4:], "repair_text": "空调不制冷，办公室里温度很高", "faq_text": "请问停车场月卡怎么办理",
+            "technician": USERS["technician"][0], "assigned_title": "隔壁装修噪音太大", "pay_unit_code": CALLER["unit"],
+            "import_unit_code": import_unit or CALLER["unit"], "other_property": "锦绣花园 (TEST-GARDEN)",
+            "vacant_unit": "A-3099", "mover": "李晓梅", "xss": XSS,
+        },
+    })
+    print("# test_console.py: seeded in %.1f s" % (time.monotonic() - t0), flush=True)
+    return _seed
+
+
+# ---------------------------------------------------------------- running a scenario
+_node = {"proc": None}
+
+
+def _close_node():
+    p = _node["proc"]
+    _node["proc"] = None
+    if p and p.poll() is None:
+        try:
+            p.stdin.close()
+            p.wait(timeout=10)
+        except Exception:
+            p.kill()
+            p.wait()
+
+
+def _shots_dir(stack):
+    if SHOTS is None:
+        return os.path.join(stack.tmpdir, "screenshots")
+    return os.path.join(ROOT, SHOTS) if SHOTS else ""
+
+
+def _runner(stack, seed):
+    """One `node console.mjs --serve` (one chromium) per stack; scenario names go to its stdin."""
+    p = _node["proc"]
+    if p and p.poll() is None and _node.get("url") == stack.base_url:
+        return p
+    _close_node()
+    shots = _shots_dir(stack)
+    if shots:
+        os.makedirs(shots, exist_ok=True)
+    users = {"admin": [stack.admin_user, stack.admin_password]}
+    users.update({k: list(v) for k, v in USERS.items()})
+    env = dict(os.environ, PM_BASE_URL=stack.base_url, PM_USERS=json.dumps(users),
+               PM_SEED=json.dumps(seed["browser"], ensure_ascii=False),
+               PM_STATE=os.path.join(stack.tmpdir, "console-state.json"), PM_SCREENSHOTS=shots, PM_CHROMIUM=CHROMIUM)
+    _node["proc"] = subprocess.Popen(["node", SCRIPT, "--serve"], cwd=BROWSER_DIR, env=env, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _node["url"] = stack.base_url
+    return _node["proc"]
+
+
+def _scenario(stack, name):
+    if PREREQ:
+        raise AssertionError(PREREQ[1])
+    seed = _seed_stack(stack)
+    p = _runner(stack, seed)
+    p.stdin.write((name + "\n").encode())
+    p.stdin.flush()
+    out = []
+    deadline = time.monotonic() + SCENARIO_TIMEOUT
+    while True:
+        ready, _, _ = select.select([p.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            p.kill()
+            _close_node()
+            raise AssertionError("scenario %s took over %d s: %s" % (name, SCENARIO_TIMEOUT, "".join(out)[-500:]))
+        line = p.stdout.readline().decode("utf-8", "replace")
+        if not line:
+            _close_node()
+            raise AssertionError("the browser runner ended: %s" % "".join(out)[-900:])
+        out.append(line)
+        print("    " + line.rstrip(), flush=True)
+        if line.startswith("ok - %s " % name) or line.startswith("FAIL - %s:" % name):
+            break
+    assert out[-1].startswith("ok - "), "browser scenario failed: %s (screenshot: failed-%s.png in the stack's dir, "\
+        "kept with PM_TEST_KEEP=1)" % (out[-1].strip(), name)
+    return seed
+
+
+def _state(stack):
+    with open(os.path.join(stack.tmpdir, "console-state.json")) as f:
+        return json.load(f)
+
+
+def _ticket_by_number(stack, pid, number):
+    r = stack.http("GET", "/v1/properties/%s/tickets?q=%s" % (pid, number), token=stack.admin_token)
+    items = [t for t in r.json()["items"] if t["number"] == number]
+    assert items, "no ticket %s" % number
+    return stack.http("GET", "/v1/properties/%s/tickets/%s" % (pid, items[0]["id"]), token=stack.admin_token).json()
+
+
+# ---------------------------------------------------------------- tests
+def test_login_logout_and_menu_by_role(stack):
+    _scenario(stack, "login")
+
+
+def test_take_call_creates_repair_ticket(stack):
+    seed = _scenario(stack, "take_call")
+    st = _state(stack)
+    tk = _ticket_by_number(stack, seed["pid"], st["repair_number"])
+    assert tk["type"] == "repair" and tk["priority"] == "high" and tk["category"] == "hvac", tk
+    assert tk["unit_code"] == CALLER["unit"] and tk["party_id"] == seed["party_id"], tk
+    assert tk["description"].startswith("空调不制冷"), tk["description"]
+    assert tk["created_by"] == seed["ids"]["agent"], "created by the agent: %s" % tk["created_by"]
+    wx = _ticket_by_number(stack, seed["pid"], st["inquiry_number"])
+    assert wx["type"] == "inquiry" and wx["status"] == "resolved" and wx["faq_id"], wx
+
+
+def test_ticket_accept_assign_resolve_feedback(stack):
+    seed = _scenario(stack, "ticket_workflow")
+    tk = _ticket_by_number(stack, seed["pid"], _state(stack)["repair_number"])
+    assert tk["status"] == "resolved", tk["status"]
+    assert tk["assignee_id"] == seed["ids"]["technician"], tk["assignee_id"]
+    acts = [e["action"] for e in tk["timeline"]]
+    for a in ("accept", "assign", "resolve", "comment"):
+        assert a in acts, "timeline %s lacks %s" % (acts, a)
+    assert tk["feedback"] and tk["feedback"]["rating"] == 5, tk["feedback"]
+
+
+def test_agent_sees_assignees_by_name(stack):
+    seed = _scenario(stack, "assignee_names")
+    # what the console named them from: the property's staff directory, open to an agent
+    agent = stack.login(*USERS["agent"])
+    r = stack.http("GET", "/v1/properties/%s/staff" % seed["pid"], token=agent)
+    assert r.status == 200, r
+    names = {u["username"] for u in r.json()["items"]}
+    assert {USERS["technician"][0], USERS["manager"][0], USERS["agent"][0]} <= names, names
+
+
+def test_record_payment(stack):
+    seed = _scenario(stack, "record_payment")
+    acct = stack.http("GET", "/v1/properties/%s/units/%s/account" % (seed["pid"], seed["caller_unit_id"]),
+                      token=stack.admin_token).json()
+    assert acct["balance_due"] == 0, acct
+
+
+def test_move_in_and_move_out(stack):
+    seed = _scenario(stack, "move_in_out")
+    r = stack.http("GET", "/v1/properties/%s/units?q=A-3099" % seed["pid"], token=stack.admin_token).json()
+    u = stack.http("GET", "/v1/properties/%s/units/%s" % (seed["pid"], r["items"][0]["id"]), token=stack.admin_token).json()
+    assert not u["occupants"] and [h for h in u["history"] if h["role"] == "tenant"], u
+
+
+def test_switch_to_english_and_back(stack):
+    _scenario(stack, "english")
+
+
+def test_agent_does_not_see_full_phone(stack):
+    _scenario(stack, "agent_masked_phone")
+
+
+def test_lost_connection_is_shown_and_retried(stack):
+    _scenario(stack, "lost_connection")
+
+
+def test_billing_import_export_and_reports(stack):
+    seed = _scenario(stack, "billing_reports")
+    r = stack.http("GET", "/v1/properties/%s/payments?limit=500" % seed["pid"], token=stack.admin_token)
+    if r.status == 200:  # the payments list is newer than this test; when it is there, check the import landed
+        refs = [p.get("external_ref") for p in r.json()["items"]]
+        assert "BANK-UI-1" in refs, refs[:20]
+
+
+def test_inbox_and_announcement(stack):
+    try:
+        seed = _scenario(stack, "inbox")
+    finally:
+        _close_node()  # the last scenario: no browser outlives the stack
+    r = stack.http("GET", "/v1/properties/%s/announcements" % seed["pid"], token=stack.admin_token)
+    if r.status == 200:
+        titles = [a.get("title") for a in r.json().get("items", [])]
+        assert "电梯维保通知" in titles, titles
+
+
+if PREREQ and PREREQ[0]:
+    # No node or npm on this machine: nothing of this file can run. Say so, run nothing.
+    print("skip - test_console.py: %s" % PREREQ[1], flush=True)
+    for _n in [n for n in list(globals()) if n.startswith("test_")]:
+        del globals()[_n]

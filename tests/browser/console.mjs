@@ -1,0 +1,519 @@
+// console.mjs: browser scenarios of the front-desk console (services/gateway/web),
+// playwright-core driving Debian's chromium headless against a running stack.
+//
+//   node tests/browser/console.mjs SCENARIO...   or   node console.mjs --serve (names on stdin)
+//
+// Environment: PM_BASE_URL (http://127.0.0.1:PORT), PM_USERS (JSON {"admin":[user,pw],
+// "agent":[..], "manager":[..], "technician":[..]}), PM_SEED (JSON of what the test seeded:
+// unit code, caller's name and last 4 digits, FAQ words, ...), PM_STATE (a JSON file the
+// scenarios share: the number of the ticket the call created), PM_SCREENSHOTS (directory
+// for the 1366x768 PNGs; unset: none), PM_CHROMIUM (/usr/bin/chromium).
+// Prints one line per scenario, `ok - NAME (N s)` or `FAIL - NAME: why`; exits 1 on a failure.
+import fs from "node:fs";
+import path from "node:path";
+import readline from "node:readline";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.PM_BASE_URL;
+const USERS = JSON.parse(process.env.PM_USERS || "{}");
+const SEED = JSON.parse(process.env.PM_SEED || "{}");
+const STATE = process.env.PM_STATE || "";
+const SHOTS = process.env.PM_SCREENSHOTS || "";
+const CHROMIUM = process.env.PM_CHROMIUM || "/usr/bin/chromium";
+const VIEWPORT = { width: 1366, height: 768 };
+
+function loadState() { try { return JSON.parse(fs.readFileSync(STATE, "utf8")); } catch { return {}; } }
+function saveState(s) { if (STATE) fs.writeFileSync(STATE, JSON.stringify(Object.assign(loadState(), s))); }
+function check(cond, msg) { if (!cond) throw new Error(msg); }
+
+async function shot(page, name) {
+  if (!SHOTS) return;
+  await page.waitForTimeout(150); // let the countdowns tick once
+  await page.screenshot({ path: path.join(SHOTS, name + ".png") });
+}
+
+// A fresh context per scenario: its own sessionStorage, zh-CN default.
+let current = null;
+async function open(browser, errors) {
+  const ctx = await browser.newContext({ viewport: VIEWPORT, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(10000);
+  page.on("pageerror", (e) => errors.push("page error: " + e.message));
+  page.on("console", (m) => {
+    // 404s of the optional inbox are expected; anything the page logs as an error is not
+    if (m.type() === "error" && !/status of 40[0-9]|status of 422|ERR_INTERNET_DISCONNECTED/.test(m.text())) errors.push("console: " + m.text());
+  });
+  page.on("request", (r) => {
+    if (/[?&](token|access_token|key)=/i.test(r.url()) || (page.token && r.url().includes(page.token)))
+      errors.push("a token in a URL: " + r.url());
+  });
+  await page.goto(BASE + "/");
+  current = page;
+  return page;
+}
+
+async function login(page, who) {
+  const [u, pw] = USERS[who];
+  await page.waitForSelector("#login-form");
+  await page.fill("#login-form [name=username]", u);
+  await page.fill("#login-form [name=password]", pw);
+  await page.press("#login-form [name=password]", "Enter");
+  await page.waitForSelector("#shell:not([hidden]) #nav a");
+  page.token = await page.evaluate(() => sessionStorage.getItem("pm_token"));
+}
+
+// The ticket page's buttons, by action name, and what the API says the same
+// caller may do now with that ticket (allowed_actions): the two must be one.
+async function shownActions(page) {
+  return page.locator("#tk-actions [data-action]").evaluateAll((bs) => bs.map((b) => b.dataset.action));
+}
+async function apiActions(page) {
+  return page.evaluate(async () => {
+    const id = location.hash.split("?")[0].split("/")[2];
+    const r = await fetch(`/v1/properties/${sessionStorage.getItem("pm_pid")}/tickets/${id}`,
+      { headers: { Authorization: "Bearer " + sessionStorage.getItem("pm_token") } });
+    return (await r.json()).allowed_actions;
+  });
+}
+async function checkActions(page, when) {
+  const [shown, allowed] = [await shownActions(page), await apiActions(page)];
+  check(Array.isArray(allowed), when + ": the API gives no allowed_actions");
+  check(JSON.stringify(shown) === JSON.stringify(allowed),
+    `${when}: the buttons ${JSON.stringify(shown)} are not the API's allowed_actions ${JSON.stringify(allowed)}`);
+  return shown;
+}
+
+async function navText(page) { return (await page.locator("#nav a").allInnerTexts()).map((s) => s.replace(/\d+$/, "").trim()); }
+
+/* ---------------------------------------------------------------- scenarios */
+const scenarios = {
+  // Sign in (a wrong password first), the dashboard, the menu by role, sign out.
+  async login(browser, errors) {
+    const page = await open(browser, errors);
+    await page.waitForSelector("#login-form");
+    check((await page.getAttribute("html", "lang")) === "zh-CN", "the console starts in zh-CN");
+    check((await page.textContent("#login-title")).includes("物业客服"), "the login page is in Chinese");
+    await shot(page, "login");
+    await page.fill("[name=username]", USERS.agent[0]);
+    await page.fill("[name=password]", "wrong-password");
+    await page.press("[name=password]", "Enter");
+    await page.waitForSelector("#login-form .form-error:has-text('用户名或密码错误')");
+    await login(page, "manager");
+    await page.waitForSelector("#dash-tiles .tile");
+    const tiles = await page.locator("#dash-tiles .tile").count();
+    check(tiles === 7, "the dashboard shows 7 numbers, got " + tiles);
+    const nav = await navText(page);
+    for (const k of ["工作台", "接听来电", "工单", "房屋与业户", "收费", "报表"]) check(nav.includes(k), "manager's menu has " + k + ": " + nav);
+    // each number links to the list behind it
+    await page.click("[data-tile='dash.overdue']");
+    await page.waitForSelector("#q-form [name=overdue]:checked");
+    await page.goBack();
+    await page.waitForSelector("#dash-tiles .tile");
+    await page.evaluate(() => document.activeElement && document.activeElement.blur());
+    await shot(page, "dashboard");
+    check(!page.url().includes(page.token), "no token in the address");
+    await page.click("#logout");
+    await page.waitForSelector("#login-form");
+    check((await page.evaluate(() => sessionStorage.getItem("pm_token"))) === null, "logout drops the token");
+    // a technician sees only the ticket screens
+    await login(page, "technician");
+    const tnav = await navText(page);
+    check(!tnav.includes("接听来电") && !tnav.includes("收费") && tnav.includes("工单"), "technician's menu: " + tnav);
+    // ... their own tickets only, and only the actions a technician may take
+    await page.waitForSelector("#q-table tbody tr");
+    const rows = await page.locator("#q-table tbody tr").count();
+    check(rows === 1, "the technician sees the one ticket assigned to them, got " + rows);
+    await page.click("#q-table tbody tr a");
+    await page.waitForSelector("#tk-actions");
+    const ta = (await page.locator("[data-action]").allInnerTexts()).map((x) => x.trim());
+    check(JSON.stringify(ta) === JSON.stringify(["开始处理", "挂起", "完成"]), "technician's actions: " + ta);
+    await checkActions(page, "technician");
+    await page.context().close();
+  },
+
+  // The most used screen: an agent takes a call: last 4 digits -> caller, FAQ while
+  // typing, a repair ticket created with its number and deadlines; then an inquiry
+  // answered from the FAQ with one click.
+  async take_call(browser, errors) {
+    const page = await open(browser, errors);
+    await login(page, "agent");
+    const t0 = Date.now();
+    await page.keyboard.press("F2");
+    await page.waitForSelector("#call-q:focus");
+    // the API's own validation shows next to its field, in Chinese
+    await page.keyboard.press("Control+Enter");
+    await page.locator("#call-form").evaluate((f) => f.requestSubmit());
+    await page.waitForSelector("#call-form .field-error:has-text('不能为空')");
+    check(await page.locator("[name=title]").evaluate((e) => e === document.activeElement), "focus on the field in error");
+    await page.click("#call-q");
+    await page.keyboard.type(SEED.last4);
+    await page.waitForSelector(`.result:has-text("${SEED.caller}")`);
+    await page.keyboard.press("Enter");
+    await page.waitForSelector(`#call-picked:has-text("${SEED.unit_code}")`);
+    check(await page.locator("[name=description]").evaluate((e) => e === document.activeElement), "focus moves to the description");
+    await page.keyboard.type(SEED.repair_text);
+    await page.waitForSelector(".faq-item");
+    await page.click("#f-type >> text=报修");
+    await page.click("text=高");
+    await page.selectOption("[name=category]", "hvac");
+    await shot(page, "call");
+    await page.locator("[name=description]").focus();
+    await page.keyboard.press("Control+Enter");
+    await page.waitForSelector("#created-number");
+    const number = (await page.textContent("#created-number")).trim();
+    const secs = (Date.now() - t0) / 1000;
+    check(/^BX-\d{4}-\d{6}$/.test(number), "a repair number: " + number);
+    const txt = await page.textContent(".done");
+    check(txt.includes("响应时限") && txt.includes("完成时限"), "deadlines shown");
+    check(secs < 30, "cold start to ticket in under 30 s: " + secs.toFixed(1));
+    await shot(page, "call-created");
+    saveState({ repair_number: number });
+    // next call: an inquiry answered on the spot from the FAQ
+    await page.click("#call-next");
+    await page.waitForSelector("#call-q:focus");
+    await page.fill("[name=description]", SEED.faq_text);
+    await page.waitForSelector(".faq-item [data-faq]");
+    await page.click(".faq-item [data-faq]");
+    await page.waitForSelector("#created-number");
+    const wx = (await page.textContent("#created-number")).trim();
+    check(/^WX-/.test(wx) && (await page.textContent(".done")).includes("已答复"), "inquiry answered: " + wx);
+    saveState({ inquiry_number: wx });
+    // an item release pass (放行条) needs its items: the API's error shows next to that field
+    await page.click("#call-next");
+    await page.waitForSelector("#call-q:focus");
+    await page.click("#f-type >> text=物品放行");
+    await page.waitForSelector("[name='data.items']");
+    await page.fill("[name=description]", "搬出办公家具");
+    await page.keyboard.press("Control+Enter");
+    await page.waitForSelector("[name='data.items'].invalid");
+    check(await page.locator("#type-extra .field-error").count() === 1, "the items error next to the items");
+    await page.fill("[name='data.items']", "办公桌 4 张\n文件柜 2 个");
+    await page.locator("[name='data.items']").focus();
+    await page.keyboard.press("Control+Enter");
+    await page.waitForSelector("#created-number");
+    check(/^FX-/.test((await page.textContent("#created-number")).trim()), "an item release pass");
+    await page.context().close();
+  },
+
+  // The ticket of the call through accept, assign, resolve and the follow-up call,
+  // each time with only the actions the workflow allows.
+  async ticket_workflow(browser, errors) {
+    const { repair_number: number } = loadState();
+    check(number, "take_call left no ticket number");
+    const page = await open(browser, errors);
+    await login(page, "admin");
+    // an admin switches between properties
+    check((await page.locator("#prop option").count()) >= 2, "the admin has a property switcher");
+    await page.selectOption("#prop", { label: SEED.other_property });
+    await page.waitForSelector("#dash-tiles .tile");
+    await page.click("#nav a[data-route=tickets]");
+    // a title full of markup shows as the very text the caller gave
+    await page.waitForSelector("#q-table td.ellipsis");
+    const titles = await page.locator("#q-table td.ellipsis").allInnerTexts();
+    check(titles.length === 1 && titles[0] === SEED.xss, "the markup title shows as text: " + titles);
+    check(!(await page.locator("#view img, #view td b").count()) && !(await page.evaluate(() => window.__xss)), "markup from the API rendered");
+    await page.click("#q-table a.number");
+    await page.waitForSelector("#tk-number");
+    check((await page.textContent(".ticket h2")) === SEED.xss && !(await page.locator("#view img").count()), "the ticket page escapes too");
+    await page.selectOption("#prop", { index: 0 });
+    await page.waitForSelector("#q-table tbody tr a");
+    await page.waitForSelector("#q-table .sla.green, #q-table .sla.amber, #q-table .sla.red");
+    await shot(page, "tickets");
+    await page.fill("#q-form [name=q]", number);
+    await page.waitForFunction(() => document.querySelectorAll("#q-table tbody tr").length === 1);
+    await page.waitForSelector(`#q-table tbody tr:has-text("${number}")`);
+    await page.click(`#q-table a:has-text("${number}")`);
+    await page.waitForSelector("#tk-number");
+    const acts = async () => (await page.locator("[data-action]").allInnerTexts()).map((s) => s.trim());
+    let a = await acts();
+    check(JSON.stringify(a) === JSON.stringify(["受理", "派工", "取消工单"]), "new repair: accept, assign, cancel; got " + a);
+    await checkActions(page, "new");
+    const step = async (label, fill) => {
+      await page.click(`[data-action]:text-is("${label}")`);
+      await page.waitForSelector("#act-form:not([hidden])");
+      if (fill) await fill();
+      await page.click("#act-go");
+      await page.waitForSelector(`.timeline li:last-child:has-text("${label}")`);
+    };
+    await step("受理");
+    a = await acts();
+    check(!a.includes("受理") && a.includes("派工"), "after accept: " + a);
+    await checkActions(page, "accepted");
+    // the assignee picker names people, grouped by role
+    await page.click(`[data-action]:text-is("派工")`);
+    const techs = await page.locator("#act-form optgroup[label='维修工'] option").allInnerTexts();
+    check(techs.map((x) => x.trim()).includes(SEED.technician), "technicians by name in the picker: " + techs);
+    await step("派工", () => page.selectOption("#act-form [name=assignee_id]", { label: SEED.technician }));
+    check((await page.textContent(".kv")).includes(USERS.technician[0]), "assignee shown");
+    await checkActions(page, "assigned");
+    await step("完成", () => page.fill("#act-form [name=note]", "已更换温控面板，制冷恢复"));
+    a = await acts();
+    check(JSON.stringify(a) === JSON.stringify(["重新打开", "关闭"]), "resolved: reopen, close; got " + a);
+    await checkActions(page, "resolved");
+    await page.fill("#cm-form [name=body]", "已电话告知业户维修完成");
+    await page.keyboard.press("Control+Enter");
+    await page.waitForSelector(".timeline li:last-child .note:has-text('已电话告知业户维修完成')");
+    await page.waitForTimeout(300);
+    check((await page.locator(".timeline li.tl-comment").count()) === 1, "Ctrl+Enter adds the comment once");
+    await shot(page, "ticket");
+    await page.click("#fb-form .chip:has-text('★★★★★')");
+    await page.fill("#fb-form [name=comment]", "业户表示满意");
+    await page.click("#fb-form button[type=submit]");
+    await page.waitForSelector("#tk-feedback:has-text('5')");
+    await page.context().close();
+  },
+
+  // An agent (who may not list users) sees assignees and actors by name: in the
+  // queue, its assignee filter, on the ticket page and in the assign picker;
+  // and on each ticket page only the actions the API allows the agent.
+  async assignee_names(browser, errors) {
+    const page = await open(browser, errors);
+    await login(page, "agent");
+    await page.click("#nav a[data-route=tickets]");
+    await page.waitForSelector("#q-table tbody tr a");
+    // the complaint the seed assigned to the technician
+    const row = page.locator(`#q-table tbody tr:has-text("${SEED.assigned_title}")`).first();
+    await row.waitFor();
+    check((await row.locator("td:nth-child(7)").innerText()).trim() === SEED.technician, "the queue names the assignee");
+    const opts = (await page.locator("#q-form [name=assignee_id] option").allInnerTexts()).map((x) => x.trim());
+    check(opts.includes(SEED.technician), "the assignee filter names the technician: " + opts);
+    const cells = await page.locator("#q-table tbody tr td:nth-child(7)").allInnerTexts();
+    check(!cells.some((c) => /^[0-9a-f]{8}$/.test(c.trim())), "an assignee shown as an id: " + cells);
+    await row.locator("a.number").click();
+    await page.waitForSelector("#tk-number");
+    check((await page.textContent(".kv")).includes(SEED.technician), "the ticket page names the assignee");
+    const by = await page.locator(".timeline .by").allInnerTexts();
+    check(by.some((x) => x.includes(USERS.agent[0])), "the timeline names who acted: " + by);
+    const shown = await checkActions(page, "agent");
+    if (shown.includes("assign")) {
+      await page.click("[data-action=assign]");
+      const names = (await page.locator("#act-form [name=assignee_id] option").allInnerTexts()).map((x) => x.trim());
+      check(names.includes(SEED.technician) && names.includes(USERS.manager[0]), "the picker names people: " + names);
+      if (process.env.PM_DEBUG_SHOTS) await page.screenshot({ path: path.join(process.env.PM_DEBUG_SHOTS, "agent-assign.png") });
+    }
+    await page.context().close();
+  },
+
+  // An agent records a payment on a unit's account.
+  async record_payment(browser, errors) {
+    const page = await open(browser, errors);
+    await login(page, "agent");
+    await page.click("#nav a[data-route=units]");
+    await page.fill("#u-form [name=q]", SEED.pay_unit_code);
+    await page.click(`#u-units a:text-is("${SEED.pay_unit_code}")`);
+    await page.waitForSelector("#acc-balance");
+    const before = (await page.textContent("#acc-balance")).trim();
+    check(before !== "¥0.00", "the unit owes something: " + before);
+    await shot(page, "unit");
+    // a bad amount is refused next to the field
+    await page.fill("#pay-form [name=amount]", "12.345");
+    await page.click("#pay-form button");
+    await page.waitForSelector("#pay-form .field-error");
+    await page.fill("#pay-form [name=amount]", before.replace(/[¥,]/g, ""));
+    await page.selectOption("#pay-form [name=method]", "wechat");
+    const ref = "WX-UI-" + Date.now();
+    await page.fill("#pay-form [name=external_ref]", ref);
+    await page.click("#pay-form button");
+    await page.waitForSelector("#pay-done:has-text('已收款')");
+    if (await page.locator("#payments").count()) await page.waitForSelector(`#payments tr:has-text("${ref}")`);
+    check((await page.textContent("#acc-balance")).trim() === "¥0.00", "balance paid off");
+    await page.context().close();
+  },
+
+  // Move-in (入伙) of a party into a vacant unit, then move-out (迁出).
+  async move_in_out(browser, errors) {
+    const page = await open(browser, errors);
+    await login(page, "agent");
+    await page.goto(BASE + "/#/units?q=" + SEED.vacant_unit);
+    await page.click(`#u-units a:text-is("${SEED.vacant_unit}")`);
+    await page.waitForSelector("#unit-code");
+    await page.click("details.more summary");
+    await page.fill("#mi-form [name=party_q]", SEED.mover);
+    await page.waitForFunction(() => document.querySelectorAll("#mi-list option").length > 0);
+    await page.fill("#mi-form [name=party_q]", await page.getAttribute("#mi-list option", "value"));
+    await page.selectOption("#mi-form [name=role]", "tenant");
+    await page.click("#mi-form button");
+    await page.waitForSelector(`table.grid tr:has-text("${SEED.mover}") [data-moveout]`);
+    page.once("dialog", (d) => d.accept());
+    await page.click(`tr:has-text("${SEED.mover}") [data-moveout]`);
+    await page.waitForSelector(`section:has-text("历史住户") tr:has-text("${SEED.mover}")`);
+    check(!(await page.locator(`[data-moveout]`).count()), "nobody left in the unit");
+    await page.context().close();
+  },
+
+  // Every label from the English table, and back to Chinese.
+  async english(browser, errors) {
+    const page = await open(browser, errors);
+    await login(page, "manager");
+    await page.click("button[data-lang] >> visible=true");
+    await page.waitForSelector("#nav a:has-text('Take a call')");
+    check((await page.getAttribute("html", "lang")) === "en", "html lang en");
+    for (const r of ["dashboard", "call", "tickets", "units", "billing", "reports"]) {
+      await page.click(`#nav a[data-route=${r}]`);
+      await page.waitForTimeout(400);
+      const text = await page.textContent("#shell");
+      const keys = text.match(/\b(?:nav|tk|call|u|b|r|dash|err|login|n)\.[a-z_]+(?:\.[a-z_]+)?\b/g);
+      check(!keys, `untranslated keys on ${r}: ${keys}`);
+      const han = (await page.textContent("#nav")).match(/[\u4e00-\u9fff]/);
+      check(!han, "the English menu has Chinese: " + han);
+      if (r === "tickets") { await page.waitForSelector("#q-table tbody tr"); await shot(page, "english"); }
+      if (process.env.PM_DEBUG_SHOTS) await page.screenshot({ path: path.join(process.env.PM_DEBUG_SHOTS, "en-" + r + ".png") });
+    }
+    await page.reload();
+    await page.waitForSelector("#nav a:has-text('Tickets')");
+    await page.click("button[data-lang] >> visible=true");
+    await page.waitForSelector("#nav a:has-text('接听来电')");
+    check((await page.getAttribute("html", "lang")) === "zh-CN", "back to zh-CN");
+    await page.context().close();
+  },
+
+  // An agent never sees a whole phone number: search, the unit page, the call screen.
+  async agent_masked_phone(browser, errors) {
+    const page = await open(browser, errors);
+    await login(page, "agent");
+    const full = SEED.caller_phone;
+    await page.click("#nav a[data-route=units]");
+    await page.fill("#u-form [name=q]", SEED.last4);
+    await page.waitForSelector(`#u-parties a:has-text("${SEED.caller}")`);
+    const row = await page.textContent(`#u-parties tr:has-text("${SEED.caller}")`);
+    check(row.includes("****") && row.includes(SEED.last4), "masked in the list: " + row);
+    check(!(await page.content()).includes(full), "the whole number is in the search page");
+    await page.click(`#u-parties a:has-text("${SEED.caller}")`);
+    await page.waitForSelector(".kv .phone");
+    check(!(await page.content()).includes(full), "the whole number is on the party page");
+    await page.goto(BASE + "/#/units");
+    await page.fill("#u-form [name=q]", SEED.unit_code);
+    await page.click(`#u-units a:text-is("${SEED.unit_code}")`);
+    await page.waitForSelector(`td.phone`);
+    check(!(await page.content()).includes(full), "the whole number is on the unit page");
+    await page.goto(BASE + "/#/call");
+    await page.fill("#call-q", SEED.last4);
+    await page.waitForSelector(".result");
+    check(!(await page.content()).includes(full), "the whole number is on the call screen");
+    // no whole mobile number of anyone on the dunning list either
+    await page.goto(BASE + "/#/billing");
+    await page.waitForSelector("#dunning tbody tr");
+    const mobile = (await page.textContent("#view")).match(/(?<!\d)1[3-9]\d{9}(?!\d)/);
+    check(!mobile, "a whole mobile number on the billing page: " + mobile);
+    // a manager does see it (the masking is the role's, not the console's)
+    await page.click("#logout");
+    await login(page, "manager");
+    await page.goto(BASE + "/#/units?q=" + SEED.last4);
+    await page.waitForSelector(`#u-parties tr:has-text("${SEED.caller}")`);
+    check((await page.textContent(`#u-parties tr:has-text("${SEED.caller}")`)).includes(full), "the manager sees the whole number");
+    await page.context().close();
+  },
+
+  // The connection drops: the console says so, retries, and carries on.
+  async lost_connection(browser, errors) {
+    const page = await open(browser, errors);
+    await login(page, "agent");
+    await page.waitForSelector("#dash-tiles .tile");
+    await page.context().setOffline(true);
+    await page.click("#nav a[data-route=tickets]");
+    await page.waitForSelector("#net.bad:has-text('连接中断')");
+    await page.context().setOffline(false);
+    await page.waitForSelector("#net.good", { timeout: 15000 });
+    await page.waitForSelector("#q-table tbody tr");
+    await page.context().close();
+  },
+
+  // Billing and reports as a manager: a payments statement imported and reconciled,
+  // the CSV export downloaded through fetch (no token in a URL), the charts.
+  async billing_reports(browser, errors) {
+    const page = await open(browser, errors);
+    await login(page, "manager");
+    await page.click("#nav a[data-route=billing]");
+    await page.waitForSelector("#coll-rate");
+    const csv = "unit_code,amount,method,external_ref,paid_at\n" + SEED.import_unit_code + ",10000,bank_transfer,BANK-UI-1,\nNO-SUCH,500,bank_transfer,BANK-UI-2,\n";
+    await page.setInputFiles("#imp-form [name=file]", { name: "statement.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.click("#imp-form button");
+    await page.waitForSelector("#imp-summary");
+    const s = await page.textContent("#imp-result");
+    check(s.includes("已导入 1 笔") && s.includes("未匹配 (1)"), "import report: " + s);
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
+    check(dl.suggestedFilename().endsWith(".csv"), "a CSV download");
+    await shot(page, "billing");
+    await page.click("#nav a[data-route=reports]");
+    await page.waitForFunction(() => document.querySelectorAll("#view svg.chart").length === 4 && !document.querySelector("#coll"));
+    check((await page.locator("#view svg.chart rect.bar").count()) > 0, "bars in the charts");
+    await shot(page, "reports");
+    await page.context().close();
+  },
+};
+
+// The inbox with its unread badge and an announcement, when the notifications
+// service offers them; when it does not, the menu must not show them.
+scenarios.inbox = async function inbox(browser, errors) {
+  const page = await open(browser, errors);
+  await login(page, "manager");
+  await page.waitForSelector("#nav a");
+  const status = await page.evaluate(async () => (await fetch("/v1/notifications/unread-count",
+    { headers: { Authorization: "Bearer " + sessionStorage.getItem("pm_token") } })).status);
+  if (status !== 200) {
+    check(await page.locator("#inbox-link").isHidden(), "no inbox API (" + status + "), yet the inbox link shows");
+    check(!(await navText(page)).includes("站内信"), "no inbox API, yet the menu has it");
+    console.log("# inbox: the notifications API answers " + status + ": hidden, as it should be");
+    await page.context().close();
+    return;
+  }
+  await page.click("#nav a[data-route=inbox]");
+  await page.waitForSelector("ul.inbox");
+  const unread = await page.locator("ul.inbox li.unread").count();
+  if (unread) {
+    const before = Number((await page.textContent("#badge")) || 0);
+    await page.click("ul.inbox li.unread [data-read] >> nth=0");
+    await page.waitForFunction((n) => document.querySelectorAll("ul.inbox li.unread").length === n, unread - 1);
+    if (before && before < 99) await page.waitForFunction((b) => Number(document.querySelector("#badge").textContent || 0) < b, before);
+  }
+  await page.fill("#an-form [name=title]", "电梯维保通知");
+  await page.fill("#an-form [name=body]", "本周六 9:00–12:00 写字楼 3 号电梯维保，请改乘其他电梯。");
+  await page.click("#an-form button");
+  await page.waitForSelector("#an-done:has-text('已发送')");
+  await shot(page, "inbox");
+  await page.context().close();
+};
+
+/* ---------------------------------------------------------------- main */
+// `--serve`: one browser for many scenarios, their names read from stdin one a line
+// (test_console.py keeps one such process per stack: a chromium start costs seconds).
+async function runOne(browser, name) {
+  const fn = scenarios[name];
+  const t0 = Date.now();
+  const errors = [];
+  current = null;
+  try {
+    if (!fn) throw new Error("no such scenario");
+    await fn(browser, errors);
+    if (errors.length) throw new Error(errors.join(" | "));
+    console.log(`ok - ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    return true;
+  } catch (e) {
+    if (current && STATE) await current.screenshot({ path: path.join(path.dirname(STATE), "failed-" + name + ".png") }).catch(() => {});
+    if (current) await current.context().close().catch(() => {});
+    const lines = String(e.message || e).split("\n");
+    const waiting = lines.find((l) => /waiting for/.test(l));
+    console.log(`FAIL - ${name}: ${lines[0]}${waiting ? " (" + waiting.trim() + ")" : ""}${errors.length ? " | " + errors.join(" | ") : ""}`);
+    return false;
+  }
+}
+
+const args = process.argv.slice(2);
+const serve = args[0] === "--serve";
+if (!BASE || (!serve && !args.length)) {
+  console.error("usage: PM_BASE_URL=... PM_USERS=... node console.mjs (SCENARIO... | --serve)");
+  process.exit(2);
+}
+const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+let failed = 0;
+try {
+  if (serve) {
+    const rl = readline.createInterface({ input: process.stdin });
+    for await (const line of rl) if (line.trim() && !(await runOne(browser, line.trim()))) failed++;
+  } else {
+    for (const name of args) if (!(await runOne(browser, name))) failed++;
+  }
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
