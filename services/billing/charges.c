@@ -199,12 +199,19 @@ bl_tickets_apply (void *app_, db_t *db, const cJSON *event, const char *rid)
         return 0;
     if (accepted)
         return bl_deposit_refund_ticket (app, pid, tid) < 0 ? -1 : 0;
-    int known = uid && jv_is_uuid (uid) ? bl_ledger_unit_known (db, pid, uid) : 0;
+    if (!uid || !jv_is_uuid (uid)) {
+        log_warn (rid, "%s of ticket %s: no unit, nothing charged", type, tid);
+        return 0;
+    }
+    int known = bl_ledger_unit_known (db, pid, uid);
     if (known < 0)
         return -1;
     if (!known) {
-        log_warn (rid, "%s of ticket %s: no unit billing knows, nothing charged", type, tid);
-        return 0;
+        /* tickets checked the unit with tenants, so it exists: billing's copy,
+         * fed by tenants' events on another cursor, has not caught up yet.
+         * Try again next round rather than drop the charge. */
+        log_info (rid, "%s of ticket %s: unit not in billing's copy yet, trying again", type, tid);
+        return -1;
     }
     char desc[160];
     if (fee) {
