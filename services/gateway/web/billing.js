@@ -52,7 +52,7 @@ export async function dashboard(el, ctx) {
     mount($("#dash-tiles", el), html`${tiles.map((x) => html`<a class="tile ${x.cls || ""}" href="${x.h}" data-tile="${x.k}">
       <span class="tile-label">${t(x.k)}</span><b class="tile-value">${x.v}</b>${x.sub ? html`<span class="tile-sub">${x.sub}</span>` : ""}</a>`)}`);
     const list = (items, last) => (items.length ? html`${items.map((x) => html`<tr><td><a class="number" href="#/tickets/${x.id}">${x.number}</a></td>
-      <td class="ellipsis" title="${tv("type", x.type)}">${x.title}</td><td>${x.unit_code || "—"}</td>
+      <td class="ellipsis" title="${tv("type", x.type)} · ${x.title}">${x.title}</td><td>${x.unit_code || "—"}</td>
       <td><span class="st st-${x.status}">${tv("status", x.status)}</span></td><td>${last(x)}</td></tr>`)}`
       : html`<tr><td class="empty">${t("tk.empty")}</td></tr>`);
     mount($("#dash-recent", el), list(latest ? latest.items.slice(0, 8) : [], (x) => shortDt(x.created_at)));
@@ -98,7 +98,7 @@ export async function billing(el, ctx) {
           <p class="form-error" role="alert"></p><button class="primary">${t("b.import.submit")}</button></form>
         <div id="imp-result"></div></section>` : ""}
       <section class="panel"><h3>${t("b.fee_items")}</h3>
-        <table class="grid"><thead><tr><th>${t("b.fi.code")}</th><th>${t("b.fi.name")}</th><th>${t("b.fi.basis")}</th><th class="num">${t("b.fi.price")}</th>
+        <table class="grid" id="fee-items"><thead><tr><th>${t("b.fi.code")}</th><th>${t("b.fi.name")}</th><th>${t("b.fi.basis")}</th><th class="num">${t("b.fi.price")}</th>
           <th>${t("b.fi.applies")}</th><th>${t("b.fi.from")}</th></tr></thead>
         <tbody>${fi.items.length ? fi.items.map((f) => html`<tr><td>${f.code}</td><td>${f.name}</td><td>${tv("basis", f.basis)}</td>
           <td class="num">${f.basis === "parking" ? "—" : money(f.unit_price)}</td><td>${(f.applies_to || []).map((u) => tv("use", u)).join("、")}</td>
