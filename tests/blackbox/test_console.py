@@ -54,6 +54,16 @@ def _prerequisites():
     """None when the browser tests can run; else (skip?, why)."""
     if not shutil.which("node") or not shutil.which("npm"):
         return (True, "node/npm not installed (make deps installs nodejs and npm)")
+    # playwright-core (tests/browser/package-lock.json) needs Node.js >= 20; Debian 12's
+    # own nodejs is 18: the browser tests then say so and run nothing, as the OpenAPI
+    # lint does (tests/run.sh). CI machines carry Node.js 20.
+    try:
+        major = int(subprocess.run(["node", "--version"], stdout=subprocess.PIPE, timeout=30)
+                    .stdout.decode().strip().lstrip("v").split(".")[0])
+    except (ValueError, OSError, subprocess.TimeoutExpired):
+        major = 0
+    if major < 20:
+        return (True, "playwright-core needs Node.js >= 20, this is node %s" % (major or "?"))
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         return (False, "%s not found: install Debian's chromium (make deps)" % CHROMIUM)
     if not os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")):
