@@ -78,7 +78,8 @@ static const ph_t s_ph_sla[] = {
 };
 static const ph_t s_ph_escalated[] = {
     { "escalated_to", "escalated_to", PH_LABEL }, { "escalated_at", "escalated_at", PH_TIME },
-    { "reason", "reason", PH_TEXT }, PH_END
+    /* a label: the SLA timer's own reason is a fixed English phrase; staff write theirs */
+    { "reason", "reason", PH_LABEL }, PH_END
 };
 static const ph_t s_ph_resolved[] = { { "fee", "fee.amount", PH_MONEY }, PH_END };
 static const ph_t s_ph_feedback[] = { { "rating", "rating", PH_TEXT }, PH_END };
@@ -184,9 +185,9 @@ static const tpl_def_t s_defs[] = {
       "工单 {{number}} 已关闭", "「{{title}}」已关闭。",
       "Ticket {{number}} closed", "\"{{title}}\" was closed." },
     { "ticket.escalated", { s_ph_ticket, s_ph_escalated },
-      "工单 {{number}} 已升级：{{title}}", "{{unit_code}} {{type}}工单已升级至{{escalated_to}}。原因：{{reason}}。",
+      "工单 {{number}} 已升级：{{title}}", "{{unit_code}} {{type}}工单已升级。原因：{{reason}}。",
       "Ticket {{number}} escalated: {{title}}",
-      "The {{type}} ticket for {{unit_code}} was escalated to {{escalated_to}}. Reason: {{reason}}." },
+      "The {{type}} ticket for {{unit_code}} was escalated. Reason: {{reason}}." },
     { "ticket.fee_charged", { s_ph_fee_charged, s_ph_none },
       "工单 {{number}} 收费 ¥{{amount}}", "维修费用 ¥{{amount}} 已计入房屋账户。",
       "Ticket {{number}}: CNY {{amount}} charged", "A repair fee of CNY {{amount}} was charged to the unit's account." },
@@ -306,6 +307,7 @@ static const struct {
     { "use", "other", "其他" },
     { "kind", "person", "个人" },          { "kind", "company", "单位" },
     { "escalated_to", "managers", "管理人员" },
+    { "reason", "resolution deadline passed", "已超过处理时限" },
 };
 
 /* ------------------------------------------------------------------ buffer */

@@ -169,6 +169,11 @@ test_render (void **state)
     s_expect ("{{method}} {{reason}}", "payment.reversed",
               "{\"method\":\"bank_transfer\",\"reversal\":{\"reason\":\"重复\"}}", "zh-CN", "银行转账 重复");
     s_expect ("{{method}}", "payment.received", "{\"method\":\"bank_transfer\"}", "en", "bank transfer");
+    /* the SLA timer's own escalation reason in the locale's words; staff's as written */
+    const char *esc = "{\"escalated_to\":\"managers\",\"reason\":\"resolution deadline passed\",\"auto\":true}";
+    s_expect ("{{escalated_to}}: {{reason}}", "ticket.escalated", esc, "zh-CN", "管理人员: 已超过处理时限");
+    s_expect ("{{reason}}", "ticket.escalated", esc, "en", "resolution deadline passed");
+    s_expect ("{{reason}}", "ticket.escalated", "{\"reason\":\"客户情绪激动\"}", "zh-CN", "客户情绪激动");
     /* data that is not an object: every value empty */
     s_expect ("x{{amount}}y", "bill.issued", "[1,2]", NULL, "xy");
     /* an unknown type renders its text with every placeholder empty */
