@@ -201,15 +201,90 @@ s_request_id (consumer_t *self, char rid[ENVELOPE_ID_MAX + 1])
               ++self->calls);
 }
 
+/* An event's id, type and cursor, or false when it lacks one. */
+static bool
+s_event_fields (const cJSON *ev, const char **id, const char **type, const char **cursor)
+{
+    *id = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (ev, "id"));
+    *type = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (ev, "type"));
+    *cursor = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (ev, "cursor"));
+    char x[24], s[24];
+    return *id && jv_is_uuid (*id) && *type && *cursor && **cursor && outbox_cursor_parse (*cursor, x, s);
+}
+
+/* Marks the event processed and, the first time, applies it: inside the
+ * caller's transaction. 0, or -1 (the transaction is to be rolled back). */
+static int
+s_mark_and_apply (consumer_t *self, const cJSON *ev, const char *id, const char *type,
+                  const char *rid, bool quiet)
+{
+    PGresult *res = db_exec (self->db, ST_MARK, 3, (const char *[]) { id, self->producer, type });
+    bool ok = db_ok (res), fresh = ok && strcmp (PQcmdTuples (res), "1") == 0;
+    if (!ok)
+        log_warn (rid, "consumer %s: database error %s", self->producer, db_sqlstate (res));
+    PQclear (res);
+    if (!ok)
+        return -1;
+    if (fresh && self->apply (self->app, self->db, ev, rid)) {
+        if (!quiet)
+            log_warn (rid, "consumer %s: applying %s failed; will retry", self->producer, type);
+        return -1;
+    }
+    return 0;
+}
+
+/* The whole batch in one transaction: one commit (one WAL flush) for up to
+ * CONSUMER_BATCH events, not one each, which is most of what a catch-up
+ * costs. Returns how many events went through, or -1 when one is malformed
+ * or failed: then nothing of the batch is kept, and the caller goes event
+ * by event to keep those before it. */
+static int
+s_apply_all (consumer_t *self, const cJSON *events, const char *rid)
+{
+    if (db_begin (self->db))
+        return -1;
+    PGresult *res = db_exec (self->db, ST_LOCK, 1, (const char *[]) { self->producer });
+    if (!db_ok (res) || PQntuples (res) != 1) {
+        PQclear (res);
+        db_rollback (self->db);
+        return -1;
+    }
+    char at[64];
+    snprintf (at, sizeof at, "%s", PQgetvalue (res, 0, 0));
+    PQclear (res);
+    const char *last = NULL;
+    int n = 0;
+    const cJSON *ev;
+    cJSON_ArrayForEach (ev, events) {
+        const char *id, *type, *cursor;
+        if (!s_event_fields (ev, &id, &type, &cursor))
+            goto fail;
+        n++;
+        if (consumer_cursor_cmp (at, cursor) >= 0)
+            continue;                            /* another instance got here first */
+        if (s_mark_and_apply (self, ev, id, type, rid, true))
+            goto fail;
+        last = cursor;
+    }
+    if (last) {
+        res = db_exec (self->db, ST_SET, 2, (const char *[]) { self->producer, last });
+        bool ok = db_ok (res);
+        PQclear (res);
+        if (!ok)
+            goto fail;
+    }
+    return db_commit (self->db) ? -1 : n;
+fail:
+    db_rollback (self->db);
+    return -1;
+}
+
 /* One event in one transaction. 0 when through (applied or already done), -1 on failure. */
 static int
 s_apply_one (consumer_t *self, const cJSON *ev, const char *rid)
 {
-    const char *id = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (ev, "id"));
-    const char *type = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (ev, "type"));
-    const char *cursor = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (ev, "cursor"));
-    char x[24], s[24];
-    if (!id || !jv_is_uuid (id) || !type || !cursor || !*cursor || !outbox_cursor_parse (cursor, x, s)) {
+    const char *id, *type, *cursor;
+    if (!s_event_fields (ev, &id, &type, &cursor)) {
         log_error (rid, "consumer %s: malformed event; stopping here", self->producer);
         return -1;
     }
@@ -228,17 +303,9 @@ s_apply_one (consumer_t *self, const cJSON *ev, const char *rid)
         return 0;
     }
     PQclear (res);
-    const char *p3[] = { id, self->producer, type };
-    res = db_exec (self->db, ST_MARK, 3, p3);
-    if (!db_ok (res))
-        goto fail;
-    bool fresh = strcmp (PQcmdTuples (res), "1") == 0;
-    PQclear (res);
     res = NULL;
-    if (fresh && self->apply (self->app, self->db, ev, rid)) {
-        log_warn (rid, "consumer %s: applying %s failed; will retry", self->producer, type);
+    if (s_mark_and_apply (self, ev, id, type, rid, false))
         goto fail;
-    }
     const char *p2[] = { self->producer, cursor };
     res = db_exec (self->db, ST_SET, 2, p2);
     if (!db_ok (res))
@@ -258,7 +325,11 @@ consumer_apply_batch (consumer_t *self, const cJSON *events)
 {
     char rid[ENVELOPE_ID_MAX + 1];
     s_request_id (self, rid);
-    int n = 0;
+    int n = s_apply_all (self, events, rid);
+    if (n >= 0)
+        return n;
+    /* one of them failed: event by event, so that those before it are kept */
+    n = 0;
     const cJSON *ev;
     cJSON_ArrayForEach (ev, events) {
         if (s_apply_one (self, ev, rid))

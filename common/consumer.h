@@ -3,10 +3,14 @@
  * A consumer follows one producer. It fetches with client_call
  * ("<producer>.events.read") on a timer and whenever the producer's wake-up
  * arrives on the SUB socket at config_events_out_endpoint (), and applies
- * each event in its own transaction that also
- *   - records the event id in processed_events (an event delivered twice,
+ * each batch of events in one transaction that also
+ *   - records each event id in processed_events (an event delivered twice,
  *     or fetched by two instances at once, has one effect), and
  *   - advances the cursor in consumer_cursors (only forwards).
+ * One commit per batch, not per event, is what makes a catch-up fast. When
+ * an event of the batch fails, the batch is rolled back and applied again
+ * event by event, each in its own transaction, up to the one that fails:
+ * the events before it are kept, it and those after it are tried again.
  * State lives in those tables, in the consumer's own schema: add
  * CONSUMER_TABLES_SQL to the service's migrations.
  *
@@ -21,10 +25,11 @@
  * every older transaction has finished); the timer then picks it up.
  *
  * The callback runs inside the transaction: it must not begin, commit or
- * roll back. Returning 0 advances past the event whether or not it mattered
- * to this consumer; -1 rolls back and stops the round (the event is tried
- * again on the next round: a permanent failure stalls the consumer, and is
- * logged each time). */
+ * roll back, and may run twice for an event whose batch was rolled back
+ * (only the last run's effects are kept). Returning 0 advances past the event
+ * whether or not it mattered to this consumer; -1 rolls back and stops the
+ * round (the event is tried again on the next round: a permanent failure
+ * stalls the consumer, and is logged each time). */
 #ifndef PM_CONSUMER_H
 #define PM_CONSUMER_H
 
@@ -77,8 +82,9 @@ void consumer_destroy (consumer_t **self_p);
 int consumer_poll (consumer_t *self);
 
 /* Applies a batch already fetched (an events.read reply body's "events"),
- * in order, stopping at the first failure. Returns how many events went
- * through (including those already processed), or -1 if the first failed. */
+ * in order: in one transaction, or event by event up to the first failure
+ * when one fails. Returns how many events went through (including those
+ * already processed), or -1 if the first failed. */
 int consumer_apply_batch (consumer_t *self, const cJSON *events);
 
 /* The stored cursor ("xid:seq", "0:0" at the start) into out; 0 or -1. */

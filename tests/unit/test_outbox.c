@@ -586,15 +586,16 @@ test_concurrent_writers (void **state)
 
 /* ---- consumer: each event's effect once ---------------------------------- */
 
-static int s_fail_at = -1;                   /* index of the event whose apply fails */
-static int s_applied;
+static int s_fail_at = -1;                   /* data.i of the event whose apply fails */
+static int s_applied;                        /* applies that succeeded (a rolled-back batch's too) */
 
 static int
 s_apply (void *app, db_t *db, const cJSON *event, const char *rid)
 {
     (void) app;
     (void) rid;
-    if (s_applied == s_fail_at)
+    const cJSON *i = cJSON_GetObjectItem (cJSON_GetObjectItem (event, "data"), "i");
+    if (cJSON_IsNumber (i) && i->valueint == s_fail_at)
         return -1;
     const char *p[] = { cJSON_GetStringValue (cJSON_GetObjectItem (event, "id")),
                         cJSON_GetStringValue (cJSON_GetObjectItem (event, "type")) };
@@ -648,11 +649,14 @@ test_consumer_once (void **state)
     assert_true (db_ok (r));
     PQclear (r);
 
-    /* the third fails: two applied, cursor after the second, the third rolled back */
+    /* the third fails: the batch's transaction is rolled back, then the first
+     * two are applied one by one (so twice in all: the batch's run left
+     * nothing), the cursor is after the second, the third and later wait */
     s_applied = 0;
     s_fail_at = 2;
     assert_int_equal (consumer_apply_batch (c, events), 2);
     assert_int_equal (s_count ("SELECT count(*) FROM effects"), 2);
+    assert_int_equal (s_applied, 4);
     assert_int_equal (consumer_cursor (c, cursor), 0);
     assert_string_equal (cursor, cJSON_GetStringValue (cJSON_GetObjectItem (cJSON_GetArrayItem (events, 1), "cursor")));
 
