@@ -45,8 +45,8 @@
     "'created_at', to_char (r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
 
 /* $1 property, $2 run id, $3 period 'YYYY-MM'. The whole run in one
- * statement: lines computed once (CTE), bills inserted from their sums,
- * lines from the inserted bills, events from the same rows. */
+ * statement: the bills' keys numbered once (kid), lines computed from them
+ * (lr), bills from the keys and their lines' sums, events from the bills. */
 static const char s_run_bills_sql[] =
     "WITH p AS ("
     "  SELECT a.ps, b.pe, (b.pe - a.ps + 1) AS pd, "
@@ -58,24 +58,29 @@ static const char s_run_bills_sql[] =
     "  SELECT f.id, f.code, f.name, f.basis, f.unit_price, f.applies_to FROM fee_items f, p "
     "  WHERE f.property_id = $1::uuid AND f.effective_from <= p.ps "
     "    AND (f.effective_to IS NULL OR f.effective_to >= p.ps)"
-    "), occ AS ("
-    "  SELECT o.unit_id, o.party_id, o.role, o.start_date, o.end_date, "
-    "         daterange (greatest (o.start_date, p.ps), least (coalesce (o.end_date, p.pe), p.pe), '[]') AS r "
-    "  FROM occupancies o, p WHERE o.property_id = $1::uuid AND o.start_date <= p.pe "
-    "    AND (o.end_date IS NULL OR o.end_date >= p.ps)"
-    "), occ_days AS MATERIALIZED ("
-    /* most units have one occupancy in a month: its days; the union of
-     * several (owner and tenant, a move-out and a move-in) only for the others */
-    "  SELECT g.unit_id, CASE WHEN g.n = 1 THEN g.d1 ELSE ("
-    "    SELECT sum (upper (x) - lower (x)) FROM unnest ((SELECT range_agg (daterange ("
+    /* each occupied unit once, in unit order: its payer (the first row of
+     * the payer order) and, from a window over the same order (one sort for
+     * both), how many occupancies overlap P and their longest span; the
+     * union of several (owner and tenant, a move-out and a move-in) only for
+     * the units that have more than one */
+    "), ou AS MATERIALIZED ("
+    "  SELECT DISTINCT ON (x.unit_id) x.unit_id, x.party_id, CASE WHEN x.n = 1 THEN x.d1 ELSE ("
+    "    SELECT sum (upper (r) - lower (r)) FROM unnest ((SELECT range_agg (daterange ("
     "      greatest (o.start_date, p.ps), least (coalesce (o.end_date, p.pe), p.pe), '[]')) "
-    "      FROM occupancies o, p WHERE o.property_id = $1::uuid AND o.unit_id = g.unit_id "
-    "        AND o.start_date <= p.pe AND (o.end_date IS NULL OR o.end_date >= p.ps))) x) END::int AS days "
-    "  FROM (SELECT unit_id, count (*) AS n, max (upper (r) - lower (r)) AS d1 FROM occ GROUP BY unit_id) g"
-    "), payer AS ("
-    "  SELECT DISTINCT ON (unit_id) unit_id, party_id FROM occ "
-    "  ORDER BY unit_id, CASE role WHEN 'owner' THEN 0 WHEN 'tenant' THEN 1 ELSE 2 END, "
-    "           coalesce (end_date, 'infinity') DESC, start_date DESC"
+    "      FROM occupancies o, p WHERE o.property_id = $1::uuid AND o.unit_id = x.unit_id "
+    "        AND o.start_date <= p.pe AND (o.end_date IS NULL OR o.end_date >= p.ps))) r) END::int AS days "
+    "  FROM ("
+    "    SELECT o.unit_id, o.party_id, "
+    "           CASE o.role WHEN 'owner' THEN 0 WHEN 'tenant' THEN 1 ELSE 2 END AS rk, "
+    "           coalesce (o.end_date, 'infinity') AS ek, o.start_date AS sk, "
+    "           count (*) OVER w AS n, "
+    "           max (least (coalesce (o.end_date, p.pe), p.pe) - greatest (o.start_date, p.ps) + 1) OVER w AS d1 "
+    "    FROM occupancies o, p WHERE o.property_id = $1::uuid AND o.start_date <= p.pe "
+    "      AND (o.end_date IS NULL OR o.end_date >= p.ps) "
+    "    WINDOW w AS (PARTITION BY o.unit_id ORDER BY CASE o.role WHEN 'owner' THEN 0 WHEN 'tenant' THEN 1 ELSE 2 END, "
+    "                 coalesce (o.end_date, 'infinity') DESC, o.start_date DESC "
+    "                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+    "  ) x ORDER BY x.unit_id, x.rk, x.ek DESC, x.sk DESC"
     "), leases AS ("
     "  SELECT l.id, l.unit_id, l.party_id, l.space_code, l.monthly_fee, l.start_date, "
     "         coalesce (l.unit_id, l.id) AS k, "
@@ -84,31 +89,15 @@ static const char s_run_bills_sql[] =
     "    AND (l.end_date IS NULL OR l.end_date >= p.ps)"
     "), pfee AS ("
     "  SELECT id, name FROM fees WHERE basis = 'parking' ORDER BY code LIMIT 1"
+    /* the keys of the parking lines (a lease's unit, or the lease without
+     * one), with the party of the latest lease */
+    "), lk AS MATERIALIZED ("
+    "  SELECT DISTINCT ON (l.k) l.k, l.unit_id, CASE WHEN l.unit_id IS NULL THEN l.id END AS key_lease_id, "
+    "         l.party_id "
+    "  FROM leases l WHERE EXISTS (SELECT 1 FROM pfee) ORDER BY l.k, l.start_date DESC"
     "), du AS MATERIALIZED ("
-    /* the billed units joined once: the fee items are a nested loop over
-     * this (use = ANY (applies_to) does not hash), which repeated the join
-     * per fee item */
-    "  SELECT d.unit_id, d.days, u.area_m2, u.use, u.code "
-    "  FROM occ_days d JOIN units u ON u.property_id = $1::uuid AND u.unit_id = d.unit_id"
-    "), lines AS ("
-    "  SELECT u.unit_id AS k, u.unit_id, NULL::uuid AS key_lease_id, NULL::uuid AS lease_id, "
-    "         f.id AS fee_item_id, f.code, u.code AS unit_code, f.name AS description, f.basis, "
-    "         CASE f.basis WHEN 'per_area' THEN u.area_m2 ELSE 1 END AS quantity, f.unit_price, "
-    "         u.days, p.pd, "
-    "         round (CASE f.basis WHEN 'per_area' THEN u.area_m2 * f.unit_price "
-    "                ELSE f.unit_price::numeric END * u.days / p.pd)::bigint AS amount "
-    "  FROM du u "
-    "  JOIN fees f ON f.basis IN ('per_area', 'fixed') AND u.use = ANY (f.applies_to) "
-    "  CROSS JOIN p "
-    "  UNION ALL "
-    "  SELECT l.k, l.unit_id, CASE WHEN l.unit_id IS NULL THEN l.id END, l.id, pf.id, "
-    "         '~' || coalesce (l.space_code, ''), ul.code, "
-    "         pf.name || coalesce (' ' || l.space_code, ''), 'parking', 1, l.monthly_fee, l.days, p.pd, "
-    "         round (l.monthly_fee::numeric * l.days / p.pd)::bigint "
-    "  FROM leases l CROSS JOIN pfee pf CROSS JOIN p "
-    "  LEFT JOIN units ul ON ul.property_id = $1::uuid AND ul.unit_id = l.unit_id"
-    "), lease_party AS ("
-    "  SELECT DISTINCT ON (k) k, party_id FROM leases ORDER BY k, start_date DESC"
+    "  SELECT o.unit_id, o.party_id, o.days, u.area_m2, u.use, u.code "
+    "  FROM ou o JOIN units u ON u.property_id = $1::uuid AND u.unit_id = o.unit_id"
     /* the run's ids: a time-ordered prefix (the UUID version 7 layout: ms
      * clock, version, random, variant, random) and the bill's row number, so
      * that the run's bills, lines and events go in at the right end of their
@@ -123,31 +112,59 @@ static const char s_run_bills_sql[] =
     "         || substr (g1, 20, 4) || '-' AS bill, "
     "         substr (ts, 1, 8) || '-' || substr (ts, 9, 4) || '-7' || substr (g2, 16, 3) || '-' "
     "         || substr (g2, 20, 4) || '-' AS ev FROM ids"
-    "), lr AS ("
-    /* each line numbered by its bill (dense_rank over k): the line's bill id
-     * without joining lines to bills, in the order the bills go in */
-    "  SELECT l.*, dense_rank () OVER (ORDER BY l.k) AS rn FROM lines l"
-    "), b AS ("
-    "  SELECT g.k, g.unit_id, g.key_lease_id, g.amount, g.unit_code, g.rn, "
-    "         (pre.bill || lpad (to_hex (g.rn), 12, '0'))::uuid AS id, "
-    "         (pre.ev || lpad (to_hex (g.rn), 12, '0'))::uuid AS ev_id, "
-    "         coalesce (py.party_id, lp.party_id) AS party, p.due "
-    "  FROM (SELECT rn, k, unit_id, key_lease_id, sum (amount)::bigint AS amount, max (unit_code) AS unit_code "
-    "        FROM lr GROUP BY rn, k, unit_id, key_lease_id) g "
+    /* one row per bill, numbered in key order, with its id: an occupied unit
+     * with a fee item for its use or a parking line, and a parking line's key
+     * that is no such unit (a lease's unit not occupied, a lease without a
+     * unit); a bill with no line is not issued */
+    "), kid AS MATERIALIZED ("
+    "  SELECT y.*, row_number () OVER w AS rn, "
+    "         (pre.bill || lpad (to_hex (row_number () OVER w), 12, '0'))::uuid AS id FROM ("
+    "    SELECT d.unit_id AS k, d.unit_id, NULL::uuid AS key_lease_id, d.party_id AS party, d.code AS unit_code, "
+    "           d.days, d.area_m2, d.use "
+    "    FROM du d "
+    "    WHERE d.use IN (SELECT unnest (f.applies_to) FROM fees f WHERE f.basis IN ('per_area', 'fixed')) "
+    "       OR d.unit_id IN (SELECT lk.k FROM lk) "
+    "    UNION ALL "
+    "    SELECT lk.k, lk.unit_id, lk.key_lease_id, coalesce (o.party_id, lk.party_id), ul.code, NULL, NULL, NULL "
+    "    FROM lk LEFT JOIN ou o ON o.unit_id = lk.k "
+    "    LEFT JOIN units ul ON ul.property_id = $1::uuid AND ul.unit_id = lk.unit_id "
+    "    WHERE NOT EXISTS (SELECT 1 FROM du d WHERE d.unit_id = lk.k)"
+    "  ) y CROSS JOIN pre WINDOW w AS (ORDER BY y.k)"
+    /* the lines, bill by bill (the fee items are a nested loop inside each
+     * bill: use = ANY (applies_to) does not hash; OFFSET 0 keeps the bills
+     * the outer side, so that lines go in in bill order) */
+    "), lr AS MATERIALIZED ("
+    "  SELECT s.rn, s.id AS bill_id, f.id AS fee_item_id, NULL::uuid AS lease_id, f.name AS description, f.basis, "
+    "         CASE f.basis WHEN 'per_area' THEN s.area_m2 ELSE 1 END AS quantity, f.unit_price, s.days, p.pd, "
+    "         round (CASE f.basis WHEN 'per_area' THEN s.area_m2 * f.unit_price "
+    "                ELSE f.unit_price::numeric END * s.days / p.pd)::bigint AS amount "
+    "  FROM kid s CROSS JOIN p "
+    "  CROSS JOIN LATERAL (SELECT * FROM fees f WHERE f.basis IN ('per_area', 'fixed') "
+    "                      AND s.use = ANY (f.applies_to) OFFSET 0) f "
+    "  UNION ALL "
+    "  SELECT s.rn, s.id, pf.id, l.id, pf.name || coalesce (' ' || l.space_code, ''), 'parking', 1, l.monthly_fee, "
+    "         l.days, p.pd, round (l.monthly_fee::numeric * l.days / p.pd)::bigint "
+    "  FROM leases l CROSS JOIN pfee pf CROSS JOIN p JOIN kid s ON s.k = l.k"
+    "), b AS MATERIALIZED ("
+    "  SELECT s.k, s.unit_id, s.key_lease_id, a.amount, s.unit_code, s.rn, s.id, "
+    "         (pre.ev || lpad (to_hex (s.rn), 12, '0'))::uuid AS ev_id, s.party, p.due "
+    "  FROM kid s JOIN (SELECT rn, sum (amount)::bigint AS amount FROM lr GROUP BY rn) a ON a.rn = s.rn "
     "  CROSS JOIN pre CROSS JOIN p "
-    "  LEFT JOIN payer py ON py.unit_id = g.k LEFT JOIN lease_party lp ON lp.k = g.k"
-    /* bills, lines and events from b: none waits for another's RETURNING */
+    "  ORDER BY s.rn"
+    /* bills, lines and events from b and lr, in bill order (a CTE is read
+     * back in the order it was written; were it not, only the indexes'
+     * locality would suffer): none waits for another's RETURNING */
     "), ins AS ("
     "  INSERT INTO bills (id, property_id, unit_id, parking_lease_id, bill_to_party_id, run_id, period, "
     "                     kind, due_date, amount) "
     "  SELECT b.id, $1::uuid, b.unit_id, b.key_lease_id, b.party, $2::uuid, $3, 'periodic', b.due, b.amount "
-    "  FROM b ORDER BY b.rn"
+    "  FROM b"
     "), ins_lines AS ("
     "  INSERT INTO bill_lines (bill_id, property_id, fee_item_id, parking_lease_id, description, basis, "
     "                          quantity, unit_price, days, period_days, amount) "
-    "  SELECT (pre.bill || lpad (to_hex (l.rn), 12, '0'))::uuid, $1::uuid, l.fee_item_id, l.lease_id, "
+    "  SELECT l.bill_id, $1::uuid, l.fee_item_id, l.lease_id, "
     "         l.description, l.basis, l.quantity, l.unit_price, l.days, l.pd, l.amount "
-    "  FROM lr l CROSS JOIN pre"
+    "  FROM lr l"
     "), ev AS ("
     "  INSERT INTO outbox (id, type, property_id, data) "
     "  SELECT b.ev_id, 'bill.issued', $1::uuid, jsonb_build_object ('bill_id', b.id, 'unit_id', b.unit_id, "
@@ -155,7 +172,7 @@ static const char s_run_bills_sql[] =
     "         'bill_to_party_id', b.party, 'period', $3, 'amount', b.amount, "
     "         'currency', 'CNY', 'due_date', b.due, 'run_id', $2::uuid, 'kind', 'periodic', "
     "         'description', NULL) "
-    "  FROM b ORDER BY b.rn"
+    "  FROM b"
     ") "
     "UPDATE billing_runs r SET bills_created = (SELECT count (*) FROM b), "
     "  total_amount = (SELECT coalesce (sum (amount), 0) FROM b) "
