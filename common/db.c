@@ -570,6 +570,24 @@ db_sqlstate_status (const char *sqlstate, const char **code)
 }
 
 void
+db_reply_json (PGresult *res, env_reply_t *rep, const char *request_id, int status,
+               const char *not_found)
+{
+    if (!db_ok (res))
+        db_reply_error (res, rep, request_id);
+    else if (PQntuples (res) == 0 || PQgetisnull (res, 0, 0))
+        env_reply_error (rep, 404, "not_found", NULL, "%s", not_found);
+    else {
+        cJSON *body = cJSON_Parse (PQgetvalue (res, 0, 0));
+        if (body)
+            env_reply_ok (rep, status, body);
+        else
+            env_reply_error (rep, 500, "internal", NULL, "cannot build the reply");
+    }
+    PQclear (res);
+}
+
+void
 db_reply_error (const PGresult *res, env_reply_t *rep, const char *request_id)
 {
     const char *state = PQresultErrorField (res, PG_DIAG_SQLSTATE);

@@ -75,6 +75,12 @@ void db_rollback (db_t *self);
  * and logs the SQLSTATE and message. */
 void db_reply_error (const PGresult *res, env_reply_t *rep, const char *request_id);
 
+/* Answers with the JSON document SQL built in column 0 of row 0 of res:
+ * status, or 404 not_found with the message not_found when there is no
+ * row, or the database's error (db_reply_error). Clears res. */
+void db_reply_json (PGresult *res, env_reply_t *rep, const char *request_id, int status,
+                    const char *not_found);
+
 /* Answers a write that failed in a handler: rolls back, then 503 when the
  * connection is gone and 500 otherwise, logging what failed (never the data). */
 void db_fail (db_t *self, const char *request_id, env_reply_t *rep, const char *what);

@@ -8,6 +8,7 @@
  * document (test_envelope_text checks that), and anything unusual takes
  * the cJSON path as before. */
 #include "envelope.h"
+#include "jv.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -292,6 +293,25 @@ env_caller_has_property (const env_caller_t *caller, const char *property_id)
     const cJSON *p;
     cJSON_ArrayForEach (p, caller->property_ids)
         if (cJSON_IsString (p) && strcmp (p->valuestring, property_id) == 0)
+            return true;
+    return false;
+}
+
+const char *
+env_visible_property (const env_request_t *req)
+{
+    const char *pid = env_param (req, "pid");
+    if (!pid || !jv_is_uuid (pid) || !env_caller_has_property (&req->caller, pid))
+        return NULL;
+    return pid;
+}
+
+bool
+env_role_in (const env_request_t *req, const char *const *roles)
+{
+    const char *role = req->caller.role;
+    for (int i = 0; role && roles[i]; i++)
+        if (strcmp (role, roles[i]) == 0)
             return true;
     return false;
 }

@@ -66,6 +66,13 @@ const char *env_param (const env_request_t *req, const char *name);
 /* True when the caller may see this property (admin, "service", or listed). */
 bool env_caller_has_property (const env_caller_t *caller, const char *property_id);
 
+/* The path's {pid} when it is a UUID the caller may see, else NULL: answer
+ * 404, since another's property does not exist for them. */
+const char *env_visible_property (const env_request_t *req);
+
+/* True when the caller's role is one of the NULL-terminated roles. */
+bool env_role_in (const env_request_t *req, const char *const *roles);
+
 /* Reply helpers. env_reply_ok consumes body. */
 void env_reply_ok (env_reply_t *rep, int status, cJSON *body);
 void env_reply_error (env_reply_t *rep, int status, const char *code, cJSON *details,

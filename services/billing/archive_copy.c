@@ -164,12 +164,12 @@ void
 bl_settings_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
     }
-    bl_reply_json (bl_settings_row (app->db, pid), rep, req, 200, "no such property");
+    db_reply_json (bl_settings_row (app->db, pid), rep, req->id, 200, "no such property");
 }
 
 void
@@ -177,12 +177,12 @@ bl_settings_put (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
     static const char *const writers[] = { "admin", "manager", NULL };
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
     }
-    if (!bl_role_in (req, writers)) {
+    if (!env_role_in (req, writers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin changes billing settings");
         return;
     }
@@ -209,5 +209,5 @@ bl_settings_put (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *params[] = { pid, has_due ? b[0] : NULL, has_bps ? b[1] : NULL, has_grace ? b[2] : NULL,
                              has_cap ? b[3] : NULL, tz };
     PGresult *res = db_exec (app->db, ST_SETTINGS_PUT, 6, params);
-    bl_reply_json (res, rep, req, 200, "no such property");
+    db_reply_json (res, rep, req->id, 200, "no such property");
 }

@@ -32,18 +32,6 @@ typedef struct {
     struct bl_late_fees *late_fees;  /* the daily late fee job (late_fees.h) */
 } billing_t;
 
-/* The path's {pid} when the caller may see it, else NULL (answer 404). */
-const char *bl_visible_property (const env_request_t *req);
-
-/* True when the caller's role is one of the NULL-terminated roles. */
-bool bl_role_in (const env_request_t *req, const char *const *roles);
-
-/* Replies 200 with the JSON document in column 0 of row 0 of res (SQL builds
- * the documents), 404 when there is no row, the database's error otherwise.
- * Clears res. */
-void bl_reply_json (PGresult *res, env_reply_t *rep, const env_request_t *req, int status,
-                    const char *not_found);
-
 /* True when the property is known to billing (seen in tenants' events). */
 int bl_property_known (billing_t *app, const char *pid, env_reply_t *rep, const env_request_t *req);
 

@@ -241,12 +241,12 @@ bl_runs_create (void *app_, const env_request_t *req, env_reply_t *rep)
     billing_t *app = app_;
     static const char *const writers[] = { "admin", "manager", NULL };
     PGresult *res = NULL;
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
     }
-    if (!bl_role_in (req, writers)) {
+    if (!env_role_in (req, writers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin runs billing");
         return;
     }
@@ -315,7 +315,7 @@ bl_runs_create (void *app_, const env_request_t *req, env_reply_t *rep)
     outbox_wake (app->outbox);
     log_info (req->id, "billing run %s of %s: %s lines, %s bills issued", run_id, period,
               PQgetvalue (res, 0, 1), PQgetvalue (res, 0, 2));
-    bl_reply_json (res, rep, req, 201, "run vanished");
+    db_reply_json (res, rep, req->id, 201, "run vanished");
     res = NULL;
 out:
     PQclear (res);
@@ -325,7 +325,7 @@ void
 bl_runs_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -333,5 +333,5 @@ bl_runs_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!bl_property_known (app, pid, rep, req))
         return;
     const char *p[] = { pid };
-    bl_reply_json (db_exec (app->db, ST_RUN_LIST, 1, p), rep, req, 200, "no such property");
+    db_reply_json (db_exec (app->db, ST_RUN_LIST, 1, p), rep, req->id, 200, "no such property");
 }

@@ -115,7 +115,7 @@ void
 bl_bills_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -182,26 +182,26 @@ void
 bl_bills_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     const char *bid = env_param (req, "bid");
     if (!pid || !bid || !jv_is_uuid (bid)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such bill");
         return;
     }
     const char *p[] = { pid, bid };
-    bl_reply_json (db_exec (app->db, ST_BILL_GET, 2, p), rep, req, 200, "no such bill");
+    db_reply_json (db_exec (app->db, ST_BILL_GET, 2, p), rep, req->id, 200, "no such bill");
 }
 
 void
 bl_account_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     const char *uid = env_param (req, "uid");
     if (!pid || !uid || !jv_is_uuid (uid)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such unit");
         return;
     }
     const char *p[] = { pid, uid };
-    bl_reply_json (db_exec (app->db, ST_ACCOUNT, 2, p), rep, req, 200, "no such unit");
+    db_reply_json (db_exec (app->db, ST_ACCOUNT, 2, p), rep, req->id, 200, "no such unit");
 }

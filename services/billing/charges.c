@@ -102,12 +102,12 @@ void
 bl_charges_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
     }
-    if (!bl_role_in (req, s_managers)) {
+    if (!env_role_in (req, s_managers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "only a manager can add a charge");
         return;
     }

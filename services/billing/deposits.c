@@ -163,19 +163,19 @@ s_reply_deposit (billing_t *app, const env_request_t *req, env_reply_t *rep, con
                  int status)
 {
     PGresult *res = db_exec (app->db, "bl_dep_json", 2, (const char *[]) { pid, id });
-    bl_reply_json (res, rep, req, status, "no such deposit");
+    db_reply_json (res, rep, req->id, status, "no such deposit");
 }
 
 void
 bl_deposits_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
     }
-    if (!bl_role_in (req, s_staff)) {
+    if (!env_role_in (req, s_staff)) {
         env_reply_error (rep, 403, "forbidden", NULL, "your role cannot take deposits");
         return;
     }
@@ -218,7 +218,7 @@ void
 bl_deposits_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     const char *id = env_param (req, "deposit_id");
     if (!pid || !id || !jv_is_uuid (id)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such deposit");
@@ -231,13 +231,13 @@ void
 bl_deposits_refund (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     const char *id = env_param (req, "deposit_id");
     if (!pid || !id || !jv_is_uuid (id)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such deposit");
         return;
     }
-    if (!bl_role_in (req, s_managers)) {
+    if (!env_role_in (req, s_managers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "only a manager can refund a deposit");
         return;
     }

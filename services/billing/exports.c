@@ -127,12 +127,12 @@ s_crlf (char **buf, size_t *len, size_t *cap)
 static void
 s_export (billing_t *app, const env_request_t *req, env_reply_t *rep, const s_export_t *ex, const char *what)
 {
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
     }
-    if (!bl_role_in (req, s_readers)) {
+    if (!env_role_in (req, s_readers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "your role cannot export");
         return;
     }

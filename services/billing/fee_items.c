@@ -117,12 +117,12 @@ bl_fee_items_create (void *app_, const env_request_t *req, env_reply_t *rep)
     billing_t *app = app_;
     static const char *const writers[] = { "admin", "manager", NULL };
     PGresult *res = NULL;
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
     }
-    if (!bl_role_in (req, writers)) {
+    if (!env_role_in (req, writers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin sets fee items");
         return;
     }
@@ -212,7 +212,7 @@ bl_fee_items_create (void *app_, const env_request_t *req, env_reply_t *rep)
         goto out;
     }
     log_info (req->id, "fee item %s of property %s from %s", code, pid, from_buf);
-    bl_reply_json (res, rep, req, 201, "fee item vanished");
+    db_reply_json (res, rep, req->id, 201, "fee item vanished");
     res = NULL;
 out:
     PQclear (res);
@@ -222,7 +222,7 @@ void
 bl_fee_items_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -241,5 +241,5 @@ bl_fee_items_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!bl_property_known (app, pid, rep, req))
         return;
     const char *p[] = { pid, on, code };
-    bl_reply_json (db_exec (app->db, ST_FEE_LIST, 3, p), rep, req, 200, "no such property");
+    db_reply_json (db_exec (app->db, ST_FEE_LIST, 3, p), rep, req->id, 200, "no such property");
 }

@@ -56,43 +56,6 @@ static const worker_method_t s_methods[] = {
     { NULL, NULL }
 };
 
-const char *
-bl_visible_property (const env_request_t *req)
-{
-    const char *pid = env_param (req, "pid");
-    if (!pid || !jv_is_uuid (pid) || !env_caller_has_property (&req->caller, pid))
-        return NULL;
-    return pid;
-}
-
-bool
-bl_role_in (const env_request_t *req, const char *const *roles)
-{
-    const char *role = req->caller.role;
-    for (int i = 0; role && roles[i]; i++)
-        if (strcmp (role, roles[i]) == 0)
-            return true;
-    return false;
-}
-
-void
-bl_reply_json (PGresult *res, env_reply_t *rep, const env_request_t *req, int status,
-               const char *not_found)
-{
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else if (PQntuples (res) == 0 || PQgetisnull (res, 0, 0))
-        env_reply_error (rep, 404, "not_found", NULL, "%s", not_found);
-    else {
-        cJSON *body = cJSON_Parse (PQgetvalue (res, 0, 0));
-        if (body)
-            env_reply_ok (rep, status, body);
-        else
-            env_reply_error (rep, 500, "internal", NULL, "cannot build the reply");
-    }
-    PQclear (res);
-}
-
 int
 bl_property_known (billing_t *app, const char *pid, env_reply_t *rep, const env_request_t *req)
 {

@@ -142,7 +142,7 @@ bl_payments_prepare (db_t *db)
 static const char *
 s_path_id (const env_request_t *req, env_reply_t *rep, const char *name, const char **pid, const char *what)
 {
-    *pid = bl_visible_property (req);
+    *pid = env_visible_property (req);
     const char *id = env_param (req, name);
     if (!*pid || !id || !jv_is_uuid (id)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such %s", what);
@@ -207,12 +207,12 @@ void
 bl_payments_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
     }
-    if (!bl_role_in (req, s_payers)) {
+    if (!env_role_in (req, s_payers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "your role cannot record payments");
         return;
     }
@@ -298,7 +298,7 @@ bl_payments_reverse (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *pid, *id = s_path_id (req, rep, "payment_id", &pid, "payment");
     if (!id)
         return;
-    if (!bl_role_in (req, s_managers)) {
+    if (!env_role_in (req, s_managers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "only a manager can reverse a payment");
         return;
     }
@@ -373,7 +373,7 @@ bl_credit_apply (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *pid, *uid = s_path_id (req, rep, "uid", &pid, "unit");
     if (!uid)
         return;
-    if (!bl_role_in (req, s_payers)) {
+    if (!env_role_in (req, s_payers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "your role cannot apply credit");
         return;
     }
@@ -432,12 +432,12 @@ void
 bl_payments_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
     }
-    if (!bl_role_in (req, s_payers)) {
+    if (!env_role_in (req, s_payers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "your role cannot read payments");
         return;
     }

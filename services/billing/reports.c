@@ -106,12 +106,12 @@ bl_is_period (const char *s)
 static const char *
 s_reader_property (const env_request_t *req, env_reply_t *rep)
 {
-    const char *pid = bl_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return NULL;
     }
-    if (!bl_role_in (req, s_readers)) {
+    if (!env_role_in (req, s_readers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "your role cannot read billing reports");
         return NULL;
     }
@@ -134,7 +134,7 @@ bl_reports_collection (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!bl_property_known (app, pid, rep, req))
         return;
     PGresult *res = db_exec (app->db, "bl_rep_collection", 2, (const char *[]) { pid, period });
-    bl_reply_json (res, rep, req, 200, "no such property");
+    db_reply_json (res, rep, req->id, 200, "no such property");
 }
 
 void
@@ -174,7 +174,7 @@ bl_reports_arrears (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     char lim[24];
     snprintf (lim, sizeof lim, "%ld", limit + 1);
-    const char *whole = bl_role_in (req, s_whole_pii) ? "true" : "false";
+    const char *whole = env_role_in (req, s_whole_pii) ? "true" : "false";
     PGresult *res = db_exec (app->db, "bl_rep_arrears", 5,
                              (const char *[]) { pid, whole, *after_date ? after_date : NULL,
                                                 *after_unit ? after_unit : NULL, lim });

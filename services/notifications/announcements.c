@@ -222,12 +222,12 @@ nt_announcements_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
     PGresult *res = NULL;
-    const char *pid = nt_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
     }
-    if (!nt_role_in (req, s_writers)) {
+    if (!env_role_in (req, s_writers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin sends announcements");
         return;
     }
@@ -289,7 +289,7 @@ nt_announcements_create (void *app_, const env_request_t *req, env_reply_t *rep)
     if (queued > 0)
         nt_sender_kick (app->sender);
     log_info (req->id, "announcement to %s of %s: %ld queued for sms/email", aud.kind, pid, queued);
-    nt_reply_json (res, rep, req, 201, "announcement vanished");
+    db_reply_json (res, rep, req->id, 201, "announcement vanished");
     res = NULL;
 out:
     PQclear (res);
@@ -298,12 +298,12 @@ out:
 static const char *
 s_reader_property (const env_request_t *req, env_reply_t *rep)
 {
-    const char *pid = nt_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return NULL;
     }
-    if (!nt_role_in (req, s_readers)) {
+    if (!env_role_in (req, s_readers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "your role cannot read announcements");
         return NULL;
     }
@@ -341,5 +341,5 @@ nt_announcements_get (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     const char *p[] = { pid, id };
-    nt_reply_json (db_exec (app->db, ST_ANN_GET, 2, p), rep, req, 200, "no such announcement");
+    db_reply_json (db_exec (app->db, ST_ANN_GET, 2, p), rep, req->id, 200, "no such announcement");
 }

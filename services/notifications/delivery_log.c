@@ -215,12 +215,12 @@ void
 nt_log_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *pid = nt_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
     }
-    if (!nt_role_in (req, s_log_readers)) {
+    if (!env_role_in (req, s_log_readers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin reads the delivery log");
         return;
     }

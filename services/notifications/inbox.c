@@ -240,7 +240,7 @@ s_simple (nt_app_t *app, const env_request_t *req, env_reply_t *rep, const char 
     const char *params[] = { who.user_id, who.role, who.pids, who.all, pid };
     PGresult *res = db_exec (app->db, st, 5, params);
     free (who.pids);
-    nt_reply_json (res, rep, req, 200, "nothing");
+    db_reply_json (res, rep, req->id, 200, "nothing");
 }
 
 void
@@ -270,5 +270,5 @@ nt_inbox_read (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *params[] = { who.user_id, who.role, who.pids, who.all, id };
     PGresult *res = db_exec (app->db, ST_INBOX_READ, 5, params);
     free (who.pids);
-    nt_reply_json (res, rep, req, 200, "no such notification");
+    db_reply_json (res, rep, req->id, 200, "no such notification");
 }

@@ -37,18 +37,6 @@ typedef struct {
     struct nt_sender *sender;        /* sender.h */
 } nt_app_t;
 
-/* The path's {pid} when the caller may see it, else NULL (answer 404). */
-const char *nt_visible_property (const env_request_t *req);
-
-/* True when the caller's role is one of the NULL-terminated roles. */
-bool nt_role_in (const env_request_t *req, const char *const *roles);
-
-/* Replies with the JSON document in column 0 of row 0 of res (SQL builds the
- * documents), 404 with not_found when there is no row, the database's error
- * otherwise. Clears res. */
-void nt_reply_json (PGresult *res, env_reply_t *rep, const env_request_t *req, int status,
-                    const char *not_found);
-
 /* main.c */
 void nt_ping (void *app, const env_request_t *req, env_reply_t *rep);
 

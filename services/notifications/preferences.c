@@ -59,13 +59,13 @@ nt_preferences_prepare (db_t *db)
 static const char *
 s_party (const env_request_t *req, env_reply_t *rep, const char **party)
 {
-    const char *pid = nt_visible_property (req);
+    const char *pid = env_visible_property (req);
     *party = env_param (req, "party_id");
     if (!pid || !*party || !jv_is_uuid (*party)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such party");
         return NULL;
     }
-    if (!nt_role_in (req, s_roles)) {
+    if (!env_role_in (req, s_roles)) {
         env_reply_error (rep, 403, "forbidden", NULL, "your role cannot see residents' preferences");
         return NULL;
     }
@@ -81,7 +81,7 @@ nt_preferences_get (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     const char *p[] = { pid, party };
-    nt_reply_json (db_exec (app->db, ST_PREF_GET, 2, p), rep, req, 200, "no such party");
+    db_reply_json (db_exec (app->db, ST_PREF_GET, 2, p), rep, req->id, 200, "no such party");
 }
 
 /* channels: 1..3 distinct channels, as a PostgreSQL array literal of the
@@ -150,5 +150,5 @@ nt_preferences_put (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     const char *p[] = { pid, party, has_channels ? channels : NULL, opt_out, locale };
-    nt_reply_json (db_exec (app->db, ST_PREF_PUT, 5, p), rep, req, 200, "no such party");
+    db_reply_json (db_exec (app->db, ST_PREF_PUT, 5, p), rep, req->id, 200, "no such party");
 }

@@ -177,25 +177,25 @@ void
 nt_rules_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *pid = nt_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
     }
     const char *params[] = { pid };
-    nt_reply_json (db_exec (app->db, ST_RULES_GET, 1, params), rep, req, 200, "no such property");
+    db_reply_json (db_exec (app->db, ST_RULES_GET, 1, params), rep, req->id, 200, "no such property");
 }
 
 void
 nt_rules_put (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *pid = nt_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
     }
-    if (!nt_role_in (req, s_rules_writers)) {
+    if (!env_role_in (req, s_rules_writers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin changes notification rules");
         return;
     }
@@ -247,7 +247,7 @@ nt_rules_put (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     log_info (req->id, "notification rules of property %s replaced", pid);
     const char *gp[] = { pid };
-    nt_reply_json (db_exec (app->db, ST_RULES_GET, 1, gp), rep, req, 200, "no such property");
+    db_reply_json (db_exec (app->db, ST_RULES_GET, 1, gp), rep, req->id, 200, "no such property");
 out:
     PQclear (res);
     free (types_json);

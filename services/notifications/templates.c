@@ -840,7 +840,7 @@ void
 nt_templates_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *pid = nt_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -933,12 +933,12 @@ void
 nt_templates_put (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *pid = nt_visible_property (req), *type, *locale;
+    const char *pid = env_visible_property (req), *type, *locale;
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
     }
-    if (!nt_role_in (req, s_tpl_writers)) {
+    if (!env_role_in (req, s_tpl_writers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin changes templates");
         return;
     }
@@ -969,12 +969,12 @@ void
 nt_templates_delete (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *pid = nt_visible_property (req), *type, *locale;
+    const char *pid = env_visible_property (req), *type, *locale;
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
     }
-    if (!nt_role_in (req, s_tpl_writers)) {
+    if (!env_role_in (req, s_tpl_writers)) {
         env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin changes templates");
         return;
     }

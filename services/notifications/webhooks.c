@@ -223,7 +223,7 @@ s_owner (const env_request_t *req)
 static bool
 s_allowed (const env_request_t *req, env_reply_t *rep)
 {
-    if (nt_role_in (req, s_roles))
+    if (env_role_in (req, s_roles))
         return true;
     env_reply_error (rep, 403, "forbidden", NULL, "webhooks are for admins and integration keys");
     return false;
@@ -461,7 +461,7 @@ nt_webhooks_create (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *p[] = { req->caller.user_id ? req->caller.user_id : "", req->caller.role, pids, url,
                         events, secret, desc };
     PGresult *res = db_exec (app->db, "nt_wh_insert", 7, p);
-    nt_reply_json (res, rep, req, 201, "webhook not created");
+    db_reply_json (res, rep, req->id, 201, "webhook not created");
     if (rep->status == 201)
         log_info (req->id, "webhook created by %s %s", req->caller.role, req->caller.user_id ? req->caller.user_id : "");
 out:
@@ -490,7 +490,7 @@ nt_webhooks_get (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *id;
     if (!s_allowed (req, rep) || !(id = s_id (req, rep, "id", "webhook")))
         return;
-    nt_reply_json (db_exec (app->db, "nt_wh_get", 2, (const char *[]) { id, s_owner (req) }), rep, req, 200,
+    db_reply_json (db_exec (app->db, "nt_wh_get", 2, (const char *[]) { id, s_owner (req) }), rep, req->id, 200,
                    "no such webhook");
 }
 
@@ -535,7 +535,7 @@ nt_webhooks_update (void *app_, const env_request_t *req, env_reply_t *rep)
                   enabled && strcmp (enabled, "true") == 0 ? "resumed" : "paused");
         nt_sender_kick (app->sender);
     }
-    nt_reply_json (res, rep, req, 200, "no such webhook");
+    db_reply_json (res, rep, req->id, 200, "no such webhook");
 out:
     free (events);
 }
@@ -633,5 +633,5 @@ nt_webhooks_redeliver (void *app_, const env_request_t *req, env_reply_t *rep)
         log_info (req->id, "webhook %s: delivery %s queued again", id, did);
         nt_sender_kick (app->sender);
     }
-    nt_reply_json (res, rep, req, 202, "the delivery changed meanwhile; try again");
+    db_reply_json (res, rep, req->id, 202, "the delivery changed meanwhile; try again");
 }

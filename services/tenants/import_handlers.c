@@ -226,7 +226,7 @@ typedef struct {
 static const char *
 s_im_text (const env_request_t *req, env_reply_t *rep, const char **pid)
 {
-    *pid = tn_visible_property (req);
+    *pid = env_visible_property (req);
     if (!*pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return NULL;

@@ -22,7 +22,7 @@
 static const char *
 s_occ_unit_id (const env_request_t *req, env_reply_t *rep, const char **pid)
 {
-    *pid = tn_visible_property (req);
+    *pid = env_visible_property (req);
     const char *uid = env_param (req, "uid");
     if (!*pid || !uid || !jv_is_uuid (uid)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such unit");
@@ -142,7 +142,7 @@ tn_occupancies_end (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
     PGresult *cur = NULL, *res = NULL, *row = NULL;
-    const char *pid = tn_visible_property (req);
+    const char *pid = env_visible_property (req);
     const char *oid = env_param (req, "oid");
     if (!pid || !oid || !jv_is_uuid (oid)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such occupancy");

@@ -20,7 +20,7 @@
 static const char *
 s_pk_property (const env_request_t *req, env_reply_t *rep)
 {
-    const char *pid = tn_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid)
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
     return pid;

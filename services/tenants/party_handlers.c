@@ -80,7 +80,7 @@ s_audited (const env_request_t *req)
 static const char *
 s_party_id (const env_request_t *req, env_reply_t *rep, const char **pid)
 {
-    *pid = tn_visible_property (req);
+    *pid = env_visible_property (req);
     const char *id = env_param (req, "party_id");
     if (!*pid || !id || !jv_is_uuid (id)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such party");
@@ -153,7 +153,7 @@ tn_parties_create (void *app_, const env_request_t *req, env_reply_t *rep)
     PGresult *res = NULL;
     char *phones = NULL, *tails = NULL;
     cJSON *party = NULL;
-    const char *pid = tn_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -248,7 +248,7 @@ tn_parties_list (void *app_, const env_request_t *req, env_reply_t *rep)
     tenants_t *app = app_;
     PGresult *res = NULL;
     bool in_tx = false;
-    const char *pid = tn_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -488,7 +488,7 @@ tn_pii_reads_list (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 403, "forbidden", NULL, "only an admin reads the audit of personal data");
         return;
     }
-    const char *pid = tn_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;

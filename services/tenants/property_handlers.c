@@ -10,15 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *
-tn_visible_property (const env_request_t *req)
-{
-    const char *pid = env_param (req, "pid");
-    if (!pid || !jv_is_uuid (pid) || !env_caller_has_property (&req->caller, pid))
-        return NULL;
-    return pid;
-}
-
 void
 tn_properties_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
@@ -137,7 +128,7 @@ void
 tn_properties_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    const char *pid = tn_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;

@@ -30,10 +30,6 @@ void tn_units_update (void *app, const env_request_t *req, env_reply_t *rep);
 void tn_events_read (void *app, const env_request_t *req, env_reply_t *rep);
 void tn_ping (void *app, const env_request_t *req, env_reply_t *rep);
 
-/* The path's {pid} when the caller may see it, else NULL (answer 404: a
- * property of someone else does not exist for them). */
-const char *tn_visible_property (const env_request_t *req);
-
 /* ?limit= and ?cursor= into limit and after[cap] (the decoded key, "" for
  * the first page); false after adding problems to v. */
 bool tn_page_params (jv_t *v, const env_request_t *req, int *limit, char *after, size_t cap);

@@ -42,7 +42,7 @@ tn_units_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
     PGresult *res = NULL;
-    const char *pid = tn_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -80,7 +80,7 @@ tn_units_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
     PGresult *res = NULL;
-    const char *pid = tn_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -126,7 +126,7 @@ out:
 static const char *
 s_unit_id (const env_request_t *req, env_reply_t *rep, const char **pid)
 {
-    *pid = tn_visible_property (req);
+    *pid = env_visible_property (req);
     const char *uid = env_param (req, "uid");
     if (!*pid || !uid || !jv_is_uuid (uid)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such unit");

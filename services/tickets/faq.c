@@ -157,7 +157,7 @@ void
 faq_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid = sla_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -189,7 +189,7 @@ faq_create (void *app_, const env_request_t *req, env_reply_t *rep)
 static const char *
 s_faq_id (const env_request_t *req, env_reply_t *rep, const char **pid)
 {
-    *pid = sla_visible_property (req);
+    *pid = env_visible_property (req);
     const char *id = env_param (req, "faq_id");
     if (!*pid || !id || !jv_is_uuid (id)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such FAQ entry");
@@ -246,7 +246,7 @@ faq_search (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
     PGresult *res = NULL;
-    const char *pid = sla_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;

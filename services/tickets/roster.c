@@ -140,7 +140,7 @@ void
 roster_shifts_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid = sla_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -189,7 +189,7 @@ void
 roster_shifts_delete (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid = sla_visible_property (req);
+    const char *pid = env_visible_property (req);
     const char *id = env_param (req, "shift_id");
     if (!pid || !id || !jv_is_uuid (id)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such shift");
@@ -233,7 +233,7 @@ roster_shifts_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
     PGresult *res = NULL;
-    const char *pid = sla_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -305,7 +305,7 @@ roster_gaps (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
     PGresult *res = NULL;
-    const char *pid = sla_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;

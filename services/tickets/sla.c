@@ -88,15 +88,6 @@ sla_prepare (db_t *db)
 
 /* --- shared by sla, roster, faq and reports ------------------------------ */
 
-const char *
-sla_visible_property (const env_request_t *req)
-{
-    const char *pid = env_param (req, "pid");
-    if (!pid || !jv_is_uuid (pid) || !env_caller_has_property (&req->caller, pid))
-        return NULL;
-    return pid;
-}
-
 bool
 sla_is_manager (const env_request_t *req)
 {
@@ -334,7 +325,7 @@ void
 sla_policies_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid = sla_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -355,7 +346,7 @@ sla_policies_put (void *app_, const env_request_t *req, env_reply_t *rep)
     PGresult *res = NULL;
     cJSON *rows = NULL;
     char *rows_text = NULL, *ids_text = NULL;
-    const char *pid = sla_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -621,7 +612,7 @@ static void
 s_calendar_write (void *app_, const env_request_t *req, env_reply_t *rep, bool update)
 {
     tickets_t *app = app_;
-    const char *pid = sla_visible_property (req);
+    const char *pid = env_visible_property (req);
     const char *cid = env_param (req, "cid");
     if (!pid || (update && (!cid || !jv_is_uuid (cid)))) {
         env_reply_error (rep, 404, "not_found", NULL, update ? "no such calendar" : "no such property");
@@ -664,7 +655,7 @@ void
 sla_calendars_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid = sla_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -687,7 +678,7 @@ void
 sla_calendars_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid = sla_visible_property (req);
+    const char *pid = env_visible_property (req);
     const char *cid = env_param (req, "cid");
     if (!pid || !cid || !jv_is_uuid (cid)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such calendar");

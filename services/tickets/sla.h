@@ -89,8 +89,6 @@ int sla_timer_prepare (db_t *db);
 int tk_reports_prepare (db_t *db);
 
 /* --- shared by sla.c, sla_timer.c, roster.c, faq.c, reports.c --- */
-/* The path's {pid} when the caller may see it, else NULL (answer 404). */
-const char *sla_visible_property (const env_request_t *req);
 /* admin, manager (or a service). */
 bool sla_is_manager (const env_request_t *req);
 /* The non-empty query parameters among names (NULL-terminated) as an

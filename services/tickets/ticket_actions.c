@@ -176,7 +176,7 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
     char *tl_text = NULL, *tdata_text = NULL;
     jv_t v = JV_INIT;
     s_action_input_t in;
-    if (!tk_visible_property (req)) {
+    if (!env_visible_property (req)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such ticket");
         return;
     }
@@ -483,7 +483,7 @@ tk_comments_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
     jv_t v = JV_INIT;
-    if (!tk_visible_property (req)) {
+    if (!env_visible_property (req)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such ticket");
         return;
     }
@@ -526,7 +526,7 @@ tk_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
     tickets_t *app = app_;
     PGresult *cur = NULL, *res = NULL;
     jv_t v = JV_INIT;
-    if (!tk_visible_property (req)) {
+    if (!env_visible_property (req)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such ticket");
         return;
     }

@@ -22,15 +22,6 @@
 
 /* --- shared ------------------------------------------------------------------ */
 
-const char *
-tk_visible_property (const env_request_t *req)
-{
-    const char *pid = env_param (req, "pid");
-    if (!pid || !jv_is_uuid (pid) || !env_caller_has_property (&req->caller, pid))
-        return NULL;
-    return pid;
-}
-
 bool
 tk_is_technician (const env_request_t *req)
 {
@@ -355,7 +346,7 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
     PGresult *res = NULL;
     cJSON *unit = NULL, *events = NULL;
     s_input_t in = { 0 };
-    const char *pid = tk_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -627,7 +618,7 @@ void
 tk_tickets_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid = tk_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;
@@ -703,7 +694,7 @@ PGresult *
 tk_load (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char **pid,
          const char *now, bool for_update)
 {
-    *pid = tk_visible_property (req);
+    *pid = env_visible_property (req);
     const char *tid = env_param (req, "tid");
     if (!*pid || !tid || !jv_is_uuid (tid)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such ticket");
@@ -751,7 +742,7 @@ void
 tk_callbacks_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid = tk_visible_property (req);
+    const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");
         return;

@@ -47,9 +47,6 @@ void tk_feedback_create (void *app, const env_request_t *req, env_reply_t *rep);
 
 /* --- shared by the handlers (ticket_handlers.c) --- */
 
-/* The path's {pid} when the caller may see it, else NULL (answer 404). */
-const char *tk_visible_property (const env_request_t *req);
-
 /* True for the technician role: they see and act on their own tickets only. */
 bool tk_is_technician (const env_request_t *req);
 /* True for admin and manager. */

@@ -193,6 +193,52 @@ test_caller_property (void **state)
     cJSON_Delete (pids);
 }
 
+/* A request of role with the {pid} param, parsed; the caller destroys it. */
+static void
+s_request_with_pid (env_request_t *req, const char *role, const char *pids, const char *pid)
+{
+    cJSON *ids = cJSON_Parse (pids);
+    env_caller_t caller = { "u-1", role, ids };
+    cJSON *body = cJSON_CreateObject ();
+    cJSON *params = cJSON_AddObjectToObject (body, "params");
+    if (pid)
+        cJSON_AddStringToObject (params, "pid", pid);
+    char *json = env_request_build ("r-1", "x.y", &caller, 0, body);
+    char err[128];
+    assert_int_equal (env_request_parse (json, strlen (json), req, err), 0);
+    free (json);
+    cJSON_Delete (ids);
+}
+
+static void
+test_visible_property_and_roles (void **state)
+{
+    (void) state;
+    const char *mine = "0b7e1c0e-8a4f-4c55-9d0e-2f1e3c4b5a69", *other = "1b7e1c0e-8a4f-4c55-9d0e-2f1e3c4b5a69";
+    char pids[64];
+    snprintf (pids, sizeof pids, "[\"%s\"]", mine);
+    env_request_t req;
+    s_request_with_pid (&req, "agent", pids, mine);
+    assert_string_equal (env_visible_property (&req), mine);
+    static const char *const desk[] = { "agent", "manager", NULL }, *const boss[] = { "manager", NULL };
+    assert_true (env_role_in (&req, desk));
+    assert_false (env_role_in (&req, boss));
+    env_request_destroy (&req);
+    s_request_with_pid (&req, "agent", pids, other);            /* someone else's */
+    assert_null (env_visible_property (&req));
+    env_request_destroy (&req);
+    s_request_with_pid (&req, "admin", "[]", other);            /* an admin sees every property */
+    assert_string_equal (env_visible_property (&req), other);
+    env_request_destroy (&req);
+    s_request_with_pid (&req, "admin", "[]", "p1");             /* not a UUID: nobody's */
+    assert_null (env_visible_property (&req));
+    env_request_destroy (&req);
+    s_request_with_pid (&req, "admin", "[]", NULL);             /* no {pid} at all */
+    assert_null (env_visible_property (&req));
+    assert_false (env_role_in (&req, boss));
+    env_request_destroy (&req);
+}
+
 static void
 test_reply_ok_round_trip (void **state)
 {
@@ -375,6 +421,7 @@ main (void)
         cmocka_unit_test (test_request_bad_input),
         cmocka_unit_test (test_id_valid),
         cmocka_unit_test (test_caller_property),
+        cmocka_unit_test (test_visible_property_and_roles),
         cmocka_unit_test (test_reply_ok_round_trip),
         cmocka_unit_test (test_reply_error_round_trip),
         cmocka_unit_test (test_reply_parse_codes),
