@@ -569,6 +569,34 @@ db_sqlstate_status (const char *sqlstate, const char **code)
     return status;
 }
 
+cJSON *
+db_page (const PGresult *res, int limit, int cursor_col, int cursor_cols)
+{
+    cJSON *body = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (body, "items");
+    if (!items) {
+        cJSON_Delete (body);
+        return NULL;
+    }
+    int n = PQntuples (res), shown = n > limit ? limit : n;
+    for (int i = 0; i < shown; i++) {
+        cJSON *item = cJSON_Parse (PQgetvalue (res, i, 0));
+        if (item)
+            cJSON_AddItemToArray (items, item);
+    }
+    if (n <= limit || shown < 1) {
+        cJSON_AddNullToObject (body, "next_cursor");
+        return body;
+    }
+    char next[256] = "";
+    size_t len = 0;
+    for (int c = cursor_col; c < cursor_col + cursor_cols && len < sizeof next; c++)
+        len += (size_t) snprintf (next + len, sizeof next - len, "%s%s", c > cursor_col ? "~" : "",
+                                  PQgetvalue (res, shown - 1, c));
+    cJSON_AddStringToObject (body, "next_cursor", next);
+    return body;
+}
+
 void
 db_reply_json (PGresult *res, env_reply_t *rep, const char *request_id, int status,
                const char *not_found)

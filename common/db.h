@@ -75,6 +75,14 @@ void db_rollback (db_t *self);
  * and logs the SQLSTATE and message. */
 void db_reply_error (const PGresult *res, env_reply_t *rep, const char *request_id);
 
+/* A page of a list as API.md gives it, {"items": [...], "next_cursor"}, from
+ * a result whose column 0 is each item's JSON document (SQL builds them) and
+ * whose columns cursor_col .. cursor_col + cursor_cols - 1 make the keyset
+ * cursor. res holds up to limit + 1 rows: a row past limit means there is
+ * more, and next_cursor is then the last shown row's cursor columns joined
+ * with '~'; else null. NULL when out of memory. */
+cJSON *db_page (const PGresult *res, int limit, int cursor_col, int cursor_cols);
+
 /* Answers with the JSON document SQL built in column 0 of row 0 of res:
  * status, or 404 not_found with the message not_found when there is no
  * row, or the database's error (db_reply_error). Clears res. */

@@ -490,22 +490,6 @@ bl_payments_list (void *app_, const env_request_t *req, env_reply_t *rep)
         PQclear (res);
         return;
     }
-    cJSON *body = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (body, "items");
-    int n = PQntuples (res);
-    for (int i = 0; i < n && i < limit; i++) {
-        cJSON *item = cJSON_Parse (PQgetvalue (res, i, 0));
-        if (item)
-            cJSON_AddItemToArray (items, item);
-    }
-    if (n > limit) {
-        char next[80];
-        snprintf (next, sizeof next, "%s~%s", PQgetvalue (res, (int) limit - 1, 1),
-                  PQgetvalue (res, (int) limit - 1, 2));
-        cJSON_AddStringToObject (body, "next_cursor", next);
-    }
-    else
-        cJSON_AddNullToObject (body, "next_cursor");
+    env_reply_ok (rep, 200, db_page (res, (int) limit, 1, 2));
     PQclear (res);
-    env_reply_ok (rep, 200, body);
 }

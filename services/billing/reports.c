@@ -153,11 +153,11 @@ bl_reports_arrears (void *app_, const env_request_t *req, env_reply_t *rep)
         if (*end || limit < 1 || limit > BL_REPORT_LIMIT_MAX)
             jv_problem (&v, "limit", "must be an integer from 1 to %d", BL_REPORT_LIMIT_MAX);
     }
-    /* cursor: "<oldest due date>_<unit id>" of the previous page's last row */
+    /* cursor: "<oldest due date>~<unit id>" of the previous page's last row (db_page) */
     char after_date[11] = "", after_unit[37] = "";
     const char *c = env_param (req, "cursor");
     if (c && *c) {
-        if (strlen (c) != 10 + 1 + 36 || c[10] != '_')
+        if (strlen (c) != 10 + 1 + 36 || c[10] != '~')
             jv_problem (&v, "cursor", "not a cursor of this list");
         else {
             memcpy (after_date, c, 10);
@@ -183,18 +183,6 @@ bl_reports_arrears (void *app_, const env_request_t *req, env_reply_t *rep)
         PQclear (res);
         return;
     }
-    cJSON *body = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (body, "items");
-    int n = PQntuples (res);
-    for (int i = 0; i < n && i < limit; i++)
-        cJSON_AddItemToArray (items, cJSON_Parse (PQgetvalue (res, i, 0)));
-    if (n > limit) {
-        char cur[64];
-        snprintf (cur, sizeof cur, "%s_%s", PQgetvalue (res, (int) limit - 1, 1), PQgetvalue (res, (int) limit - 1, 2));
-        cJSON_AddStringToObject (body, "next_cursor", cur);
-    }
-    else
-        cJSON_AddNullToObject (body, "next_cursor");
+    env_reply_ok (rep, 200, db_page (res, (int) limit, 1, 2));
     PQclear (res);
-    env_reply_ok (rep, 200, body);
 }

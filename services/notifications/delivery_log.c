@@ -177,23 +177,8 @@ nt_page_reply (PGresult *res, const nt_page_t *page, int ts_col, cJSON *extra, e
         PQclear (res);
         return;
     }
-    cJSON *body = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (body, "items");
-    int n = PQntuples (res);
-    for (int i = 0; i < n && i < page->limit; i++) {
-        cJSON *item = cJSON_Parse (PQgetvalue (res, i, 0));
-        if (item)
-            cJSON_AddItemToArray (items, item);
-    }
-    if (n > page->limit) {
-        char next[NT_CURSOR_LEN + 8];
-        snprintf (next, sizeof next, "%s~%s", PQgetvalue (res, page->limit - 1, ts_col),
-                  PQgetvalue (res, page->limit - 1, ts_col + 1));
-        cJSON_AddStringToObject (body, "next_cursor", next);
-    }
-    else
-        cJSON_AddNullToObject (body, "next_cursor");
-    for (cJSON *it = extra ? extra->child : NULL; it; it = it->next)
+    cJSON *body = db_page (res, page->limit, ts_col, 2);
+    for (cJSON *it = body && extra ? extra->child : NULL; it; it = it->next)
         cJSON_AddItemToObject (body, it->string, cJSON_Duplicate (it, true));
     cJSON_Delete (extra);
     PQclear (res);

@@ -410,19 +410,8 @@ s_reply_page (PGresult *res, int limit, env_reply_t *rep, const env_request_t *r
         PQclear (res);
         return;
     }
-    int n = PQntuples (res), shown = n > limit ? limit : n;
-    cJSON *body = cJSON_CreateObject (), *items = cJSON_AddArrayToObject (body, "items");
-    for (int i = 0; i < shown; i++) {
-        cJSON *item = cJSON_Parse (PQgetvalue (res, i, 0));
-        if (item)
-            cJSON_AddItemToArray (items, item);
-    }
-    if (n > limit)
-        cJSON_AddStringToObject (body, "next_cursor", PQgetvalue (res, shown - 1, 1));
-    else
-        cJSON_AddNullToObject (body, "next_cursor");
+    env_reply_ok (rep, 200, db_page (res, limit, 1, 1));
     PQclear (res);
-    env_reply_ok (rep, 200, body);
 }
 
 /* {id} of the path, a UUID, else a 404 */
