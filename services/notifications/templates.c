@@ -929,20 +929,30 @@ s_text (jv_t *v, const cJSON *data, const char *field, size_t max, const char *t
     return s;
 }
 
+/* The property, type and locale of a template the caller may change, or
+ * false after answering 404, 403 or 422. */
+static bool
+s_template_to_change (const env_request_t *req, env_reply_t *rep, const char **pid, const char **type,
+                      const char **locale)
+{
+    *pid = env_visible_property (req);
+    if (!*pid) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+        return false;
+    }
+    if (!env_role_in (req, s_tpl_writers)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin changes templates");
+        return false;
+    }
+    return s_path_template (req, rep, type, locale);
+}
+
 void
 nt_templates_put (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *pid = env_visible_property (req), *type, *locale;
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-        return;
-    }
-    if (!env_role_in (req, s_tpl_writers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin changes templates");
-        return;
-    }
-    if (!s_path_template (req, rep, &type, &locale))
+    const char *pid, *type, *locale;
+    if (!s_template_to_change (req, rep, &pid, &type, &locale))
         return;
     jv_t v = JV_INIT;
     const char *title = NULL, *body = NULL;
@@ -969,16 +979,8 @@ void
 nt_templates_delete (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *pid = env_visible_property (req), *type, *locale;
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-        return;
-    }
-    if (!env_role_in (req, s_tpl_writers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin changes templates");
-        return;
-    }
-    if (!s_path_template (req, rep, &type, &locale))
+    const char *pid, *type, *locale;
+    if (!s_template_to_change (req, rep, &pid, &type, &locale))
         return;
     const char *params[] = { pid, type, locale };
     PGresult *res = db_exec (app->db, ST_TPL_DELETE, 3, params);
