@@ -409,8 +409,11 @@ nt_events_apply (void *app_, db_t *db, const cJSON *event, const char *rid)
         return 0;                    /* consumer.c checked the envelope; nothing to do */
     if (s_archive (db, type, pid, data, rid))
         return -1;
-    if (nt_webhooks_enqueue (db, event))
+    int hooks = nt_webhooks_enqueue (db, event);
+    if (hooks < 0)
         return -1;
+    if (hooks > 0)
+        nt_sender_kick (app->sender);
     if (!nt_event_type_known (type) || !cJSON_IsObject (data))
         return 0;
     return s_route (app, db, event, type, pid, data, rid);

@@ -68,8 +68,6 @@ struct s_sock {
     s_sock_t *prev, *next;
 };
 
-static nt_sender_t *s_current;       /* for nt_sender_wake */
-
 #define S_LEASE "now() + $1::bigint * interval '1 millisecond'"
 
 static const struct {
@@ -596,12 +594,6 @@ nt_sender_kick (nt_sender_t *self)
         uv_timer_start (&self->kick_timer, s_on_kick, 0, 0);
 }
 
-void
-nt_sender_wake (void)
-{
-    nt_sender_kick (s_current);
-}
-
 /* ------------------------------------------------------------------ life */
 
 static const char *
@@ -668,7 +660,6 @@ nt_sender_new (uv_loop_t *loop, nt_app_t *app)
         self->open_handles++;
     }
     uv_timer_start (&self->poll_timer, s_on_poll_tick, 0, (uint64_t) self->poll_ms);
-    s_current = self;
     log_info (NULL, "sender: up to %lld in flight, poll %lld ms, timeout %lld ms, retry %lld..%lld ms for %lld s, "
               "sms %s, email %s, private addresses %s",
               (long long) self->max_inflight, (long long) self->poll_ms, (long long) self->ch.timeout_ms,
@@ -708,8 +699,6 @@ nt_sender_destroy (nt_sender_t **self_p)
         return;
     nt_sender_t *self = *self_p;
     *self_p = NULL;
-    if (s_current == self)
-        s_current = NULL;
     self->stopping = true;
     if (self->inflight)
         log_info (NULL, "sender: %d in flight go back to the queue", self->inflight);

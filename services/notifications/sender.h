@@ -19,8 +19,4 @@ void nt_sender_destroy (nt_sender_t **self_p);
  * so after the caller's transaction committed). Safe with NULL. */
 void nt_sender_kick (nt_sender_t *self);
 
-/* nt_sender_kick for this process's sender, if one runs (for modules that
- * queue without holding the app, such as webhooks.c's enqueue). */
-void nt_sender_wake (void);
-
 #endif

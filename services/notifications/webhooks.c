@@ -197,11 +197,8 @@ nt_webhooks_enqueue (db_t *db, const cJSON *event)
                              (const char *[]) { id->valuestring, type->valuestring, property, body });
     if (!db_ok (res))
         log_error (NULL, "webhooks: enqueue failed (%s)", db_sqlstate (res));
-    else {
-        rc = 0;
-        if (atoi (PQcmdTuples (res)) > 0)
-            nt_sender_wake ();
-    }
+    else
+        rc = atoi (PQcmdTuples (res));
     PQclear (res);
 out:
     free (body);

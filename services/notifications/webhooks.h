@@ -21,8 +21,8 @@ int nt_webhooks_prepare (db_t *db);
 
 /* Inside a consumer's transaction: one delivery row per enabled (or paused)
  * subscription whose events and properties match the event; none twice for
- * the same (subscription, event). 0 or -1 (roll back). Wakes the sender
- * (after the current callback) when it queued something. */
+ * the same (subscription, event). Returns how many it queued (the caller
+ * kicks the sender when any), or -1 (roll back). */
 int nt_webhooks_enqueue (db_t *db, const cJSON *event);
 
 /* True for an event type a webhook may subscribe to (proto/events.md, plus
