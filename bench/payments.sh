@@ -29,7 +29,6 @@ PY=python3
 command -v wrk > /dev/null || { echo "bench: wrk missing (make deps installs it)" >&2; exit 1; }
 exec "$PY" - "$@" << 'PYEOF'
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,9 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.getcwd(), "tests", "blackbox"))
+sys.path.insert(0, os.path.join(os.getcwd(), "bench"))
 import harness  # noqa: E402
+import wrkrun  # noqa: E402
 
 OUT = os.environ["PAY_OUT"]
 DUR = int(os.environ.get("PM_BENCH_DUR", "10"))
@@ -53,27 +54,8 @@ def log(msg):
     print("[%s] payments: %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
 
 
-def to_us(v):
-    m = re.match(r"^([0-9.]+)(us|ms|s)$", v or "")
-    if not m:
-        return 0
-    return float(m.group(1)) * {"us": 1, "ms": 1000, "s": 1000000}[m.group(2)]
-
-
 def wrk(name, url, dur, *args):
-    path = os.path.join(OUT, name + ".txt")
-    cmd = ["wrk", "-t%d" % THREADS, "-c%d" % CONNS, "-d%ds" % dur, "--latency"] + list(args) + [url]
-    with open(path, "w") as f:
-        subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, check=False, timeout=dur + 60)
-    text = open(path).read()
-    rps = re.search(r"^Requests/sec:\s+([0-9.]+)", text, re.M)
-    p50 = re.search(r"^\s+50%\s+(\S+)", text, re.M)
-    p99 = re.search(r"^\s+99%\s+(\S+)", text, re.M)
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-    bad = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
-    return (round(float(rps.group(1))) if rps else 0, to_us(p50.group(1) if p50 else ""),
-            to_us(p99.group(1) if p99 else ""), bad)
+    return wrkrun.wrk(OUT, name, url, dur, THREADS, CONNS, *args)
 
 
 def generate(stack, pid):
