@@ -15,11 +15,12 @@ TEST_LDLIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 COMMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
 BINS       := $(SERVICES:%=$(BUILD)/bin/pm-%)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 
 .PHONY: all build deps run test unit blackbox asan bench lint clean
 .DEFAULT_GOAL := all
 
-all: $(BINS) $(UNIT_TESTS)
+all: $(BINS) $(UNIT_TESTS) $(TEST_TOOLS)
 build: all
 
 # Debian packages; prints the apt-get command when not root.
@@ -53,6 +54,11 @@ $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Wno-unused-function -MMD -MP -o $@ $< $(BUILD)/libcommon.a $(LDLIBS) $(TEST_LDLIBS)
+
+# Programs the black-box tests drive (tests/tools: a hostile bus peer, ...).
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libcommon.a $(LDLIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory all

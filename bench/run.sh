@@ -8,8 +8,10 @@
 #   wrk -t2 -c50 -d10s --latency GET /healthz
 # stops the stack and, when ../shared/bench/baseline.sh exists and we are root, runs it with
 # SECTIONS="nginx pg" DUR=10 RUNS=1. Prints one table: req/s, p50, p99 and the ratios.
+# The GET unit runs first on a comparison build with a plain bus ($BUILD-plain, built with
+# -DPM_BENCH_PLAIN_BUS), then on the real one: the ratio is what CURVE costs.
 #
-# Environment: BUILD (build), PM_BENCH_DUR (10 s), PM_BENCH_CONNS (50), PM_BENCH_THREADS (2),
+# Environment: BUILD (build), PM_BENCH_PLAIN=0 (skip the plain-bus comparison), PM_BENCH_DUR (10 s), PM_BENCH_CONNS (50), PM_BENCH_THREADS (2),
 # PM_BENCH_SCALE_TENANTS (2), PM_BENCH_BASELINE=0 (skip the baseline), BENCH_OUT (results dir),
 # PM_BENCH_TICKETS=0 (skip bench/tickets.sh: POST/GET tickets and the overdue list at scale;
 # its own variables are in that file), PM_BENCH_BILLING=0 (skip bench/billing.sh: a bill run of
@@ -47,17 +49,20 @@ stop_stack() {
 trap stop_stack EXIT
 trap 'exit 130' INT TERM
 
-log "starting the stack ($BUILD/bin)"
-fifo_in=$OUT/.stack-in fifo_out=$OUT/.stack-out
-rm -f "$fifo_in" "$fifo_out"
-mkfifo "$fifo_in" "$fifo_out"
-"$PY" bench/stack.py < "$fifo_in" > "$fifo_out" 2> "$OUT/stack.log" &
-STACK_PID=$!
-exec {STACK_IN}> "$fifo_in"
-read -r -t 120 URL TOKEN PID UID_ TMP < "$fifo_out" || {
-    echo "bench: the stack did not start:" >&2; tail -n 30 "$OUT/stack.log" >&2; exit 1; }
-rm -f "$fifo_in" "$fifo_out"
-log "stack up at $URL (temp dir $TMP)"
+# start_stack BUILD_DIR NAME: a stack of that build's binaries; sets URL TOKEN PID UID_ TMP
+start_stack() {
+    log "starting the stack ($1/bin)"
+    local fifo_in=$OUT/.stack-in fifo_out=$OUT/.stack-out
+    rm -f "$fifo_in" "$fifo_out"
+    mkfifo "$fifo_in" "$fifo_out"
+    BUILD=$1 "$PY" bench/stack.py < "$fifo_in" > "$fifo_out" 2> "$OUT/stack-$2.log" &
+    STACK_PID=$!
+    exec {STACK_IN}> "$fifo_in"
+    read -r -t 120 URL TOKEN PID UID_ TMP < "$fifo_out" || {
+        echo "bench: the stack did not start:" >&2; tail -n 30 "$OUT/stack-$2.log" >&2; exit 1; }
+    rm -f "$fifo_in" "$fifo_out"
+    log "stack up at $URL (temp dir $TMP)"
+}
 
 # run_wrk NAME URL [wrk args...] -> writes $OUT/NAME.txt; prints "rps p50_us p99_us non2xx"
 to_us() {
@@ -79,15 +84,34 @@ run_wrk() {
     echo "${rps:-0} ${p50:-0} ${p99:-0} ${bad:-0}"
 }
 
-UNIT_URL="$URL/v1/properties/$PID/units/$UID_"
-AUTH="Authorization: Bearer $TOKEN"
-code=$(exec 3<> "/dev/tcp/127.0.0.1/${URL##*:}"; printf 'GET %s HTTP/1.0\r\n%s\r\n\r\n' \
-    "/v1/properties/$PID/units/$UID_" "$AUTH" >&3; head -n 1 <&3)
-log "GET unit: $code"
-log "warm-up 3 s"
-run_wrk warmup "$UNIT_URL" 3 -H "$AUTH" > /dev/null
-log "wrk GET unit ${DUR}s"
-read -r u_rps u_p50 u_p99 u_bad < <(run_wrk get_unit "$UNIT_URL" "$DUR" -H "$AUTH")
+# get_unit NAME: warm-up, then GET unit on the running stack -> "rps p50_us p99_us failed"
+get_unit() {
+    UNIT_URL="$URL/v1/properties/$PID/units/$UID_"
+    AUTH="Authorization: Bearer $TOKEN"
+    local code
+    code=$(exec 3<> "/dev/tcp/127.0.0.1/${URL##*:}"; printf 'GET %s HTTP/1.0\r\n%s\r\n\r\n' \
+        "/v1/properties/$PID/units/$UID_" "$AUTH" >&3; head -n 1 <&3)
+    log "GET unit ($1): $code"
+    log "warm-up 3 s"
+    run_wrk "warmup-$1" "$UNIT_URL" 3 -H "$AUTH" > /dev/null
+    log "wrk GET unit ($1) ${DUR}s"
+    run_wrk "$1" "$UNIT_URL" "$DUR" -H "$AUTH"
+}
+
+# What CURVE costs: the same GET on a build whose bus is plain (PM_BENCH_PLAIN_BUS, never
+# shipped), run first, then on the real build (PM_BENCH_PLAIN=0 skips it).
+pl_rps=- pl_p50=- pl_p99=- pl_bad=-
+if [[ ${PM_BENCH_PLAIN:-1} != 0 ]]; then
+    log "building the plain-bus comparison build ($BUILD-plain)"
+    make --no-print-directory BUILD="$BUILD-plain" EXTRA_CFLAGS=-DPM_BENCH_PLAIN_BUS all > "$OUT/plain-build.log" 2>&1 \
+        || { echo "bench: the plain-bus build failed: see $OUT/plain-build.log" >&2; exit 1; }
+    start_stack "$BUILD-plain" plain
+    read -r pl_rps pl_p50 pl_p99 pl_bad < <(get_unit get_unit_plain)
+    stop_stack
+fi
+
+start_stack "$BUILD" curve
+read -r u_rps u_p50 u_p99 u_bad < <(get_unit get_unit)
 log "wrk GET /healthz ${DUR}s"
 read -r h_rps h_p50 h_p99 h_bad < <(run_wrk healthz "$URL/healthz" "$DUR")
 stop_stack
@@ -160,6 +184,7 @@ ratio() { [[ $1 == - || $2 == - || -z $1 || -z $2 || $2 == 0 ]] && echo - || awk
     echo "make bench: $(nproc) vCPU, wrk -t$THREADS -c$CONNS -d${DUR}s, ${PM_BENCH_SCALE_TENANTS:-2} tenants workers ($BUILD)"
     printf '%-46s %10s %10s %10s %8s\n' test req/s p50 p99 "failed*"
     printf '%-46s %10s %10s %10s %8s\n' "ours: GET /v1/properties/{pid}/units/{uid}" "$u_rps" "$(ms "$u_p50")" "$(ms "$u_p99")" "$u_bad"
+    printf '%-46s %10s %10s %10s %8s\n' "ours: GET unit, plain bus (no CURVE)" "$pl_rps" "$(ms "$pl_p50")" "$(ms "$pl_p99")" "$pl_bad"
     printf '%-46s %10s %10s %10s %8s\n' "ours: GET /healthz" "$h_rps" "$(ms "$h_p50")" "$(ms "$h_p99")" "$h_bad"
     if [[ -s $OUT/tickets/rows.tsv ]]; then
         while IFS=$'\t' read -r t_name t_rps t_p50 t_p99 t_bad; do
@@ -173,6 +198,7 @@ ratio() { [[ $1 == - || $2 == - || -z $1 || -z $2 || $2 == 0 ]] && echo - || awk
     fi
     printf '%-46s %10s %10s %10s %8s\n' "baseline: nginx fixed 200 (w2, wrk -t2 -c50)" "$n_rps" "$(ms "$n_p50")" "$(ms "$n_p99")" -
     printf '%-46s %10s %10s %10s %8s\n' "baseline: pgbench -S prepared (c8 j2)" "$p_rps" "$(ms "$p_p50")" "$(ms "$p_p99")" -
+    echo "CURVE: GET unit with CURVE / plain bus $(ratio "$u_rps" "$pl_rps") (req/s; the same requests, plain build first)"
     echo "ratios: GET unit / nginx $(ratio "$u_rps" "$n_rps"), GET unit / pgbench $(ratio "$u_rps" "$p_rps"), healthz / nginx $(ratio "$h_rps" "$n_rps")"
     echo "* failed: non-2xx answers + socket errors (wrk); figures with failures are not comparable"
     [[ -s $OUT/tickets/overdue.txt ]] && { echo; cat "$OUT/tickets/overdue.txt"; }

@@ -13,6 +13,7 @@
 #include "client.h"
 
 #include "config.h"
+#include "curve.h"
 #include "log.h"
 #include "mdp.h"
 #include "zloop.h"
@@ -294,7 +295,7 @@ s_dealer (void)
     int hwm = CLIENT_HWM;
     zmq_setsockopt (sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt (sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    if (zmq_connect (sock, config_broker_endpoint ()) != 0) {
+    if (curve_client (sock) != 0 || zmq_connect (sock, config_broker_endpoint ()) != 0) {
         log_error (NULL, "cannot connect to the broker at %s: %s", config_broker_endpoint (),
                    zmq_strerror (errno));
         zmq_close (sock);

@@ -2,6 +2,7 @@
 #include "consumer.h"
 #include "client.h"
 #include "config.h"
+#include "curve.h"
 #include "envelope.h"
 #include "jv.h"
 #include "log.h"
@@ -132,6 +133,7 @@ consumer_new (uv_loop_t *loop, db_t *db, const char *service, const char *produc
     self->sub = pm_zmq_socket (ZMQ_SUB);
     if (!self->sub
         || zmq_setsockopt (self->sub, ZMQ_SUBSCRIBE, self->producer, strlen (self->producer))
+        || curve_client (self->sub) != 0
         || zmq_connect (self->sub, config_events_out_endpoint ())) {
         log_error (NULL, "consumer %s: cannot subscribe at %s: %s", self->producer,
                    config_events_out_endpoint (), zmq_strerror (errno));

@@ -8,9 +8,12 @@
  *                    "" | "MDPW01" | REPLY     | client | "" | request_id | reply JSON
  *                    "" | "MDPW01" | HEARTBEAT
  *                    "" | "MDPW01" | DISCONNECT
- * Broker -> worker:  "" | "MDPW01" | REQUEST   | client | "" | request_id | request JSON
+ * Broker -> worker:  "" | "MDPW01" | REQUEST   | client | "" | request_id | request JSON | sender
  *                    "" | "MDPW01" | HEARTBEAT
  *                    "" | "MDPW01" | DISCONNECT
+ *
+ * sender is the identity the broker's ZAP handler gave the client's CURVE
+ * key (services/broker/zap.h): written by the broker, never by the client.
  *
  * The request_id frame lets the broker answer 503 for a request it cannot
  * place without parsing JSON, and lets clients match replies to requests.

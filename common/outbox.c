@@ -10,6 +10,7 @@
  * both behaviours against a real server. */
 #include "outbox.h"
 #include "config.h"
+#include "curve.h"
 #include "jv.h"
 #include "log.h"
 #include "zloop.h"
@@ -66,7 +67,7 @@ outbox_new (db_t *db, const char *producer)
     /* connect is asynchronous: it succeeds while the broker is away and
      * reconnects by itself; a wake-up lost meanwhile only delays a consumer
      * until its timer. */
-    if (zmq_connect (self->pub, config_events_in_endpoint ())) {
+    if (curve_client (self->pub) != 0 || zmq_connect (self->pub, config_events_in_endpoint ())) {
         log_error (NULL, "outbox: cannot connect to %s: %s", config_events_in_endpoint (),
                    zmq_strerror (errno));
         goto fail;

@@ -26,6 +26,7 @@
 #include "worker.h"
 
 #include "config.h"
+#include "curve.h"
 #include "log.h"
 #include "mdp.h"
 #include "zloop.h"
@@ -203,7 +204,7 @@ s_connect (worker_t *self)
         log_error (NULL, "cannot create a socket: %s", zmq_strerror (errno));
         return -1;
     }
-    if (zmq_connect (sock, endpoint) != 0) {
+    if (curve_client (sock) != 0 || zmq_connect (sock, endpoint) != 0) {
         log_error (NULL, "cannot connect to the broker at %s: %s", endpoint,
                    zmq_strerror (errno));
         zmq_close (sock);
@@ -266,7 +267,17 @@ s_send_reply (worker_t *self, const zmsg_t *m, const char *request_id, const cha
         log_warn (request_id, "reply not sent: %s", zmq_strerror (errno));
 }
 
-/* "" | MDPW01 | REQUEST | client | "" | request_id | request JSON */
+bool
+worker_sender_allowed (const env_caller_t *caller, const char *sender)
+{
+    if (!caller->role || !sender || !*sender)
+        return false;
+    if (strcmp (caller->role, "service") == 0)
+        return caller->user_id && strcmp (caller->user_id, sender) == 0;
+    return strcmp (sender, "gateway") == 0;
+}
+
+/* "" | MDPW01 | REQUEST | client | "" | request_id | request JSON | sender */
 static void
 s_request (worker_t *self, const zmsg_t *m)
 {
@@ -283,6 +294,16 @@ s_request (worker_t *self, const zmsg_t *m)
     const char *method = "-";
     if (env_request_parse (m->frame[6].data, m->frame[6].size, &req, err) != 0)
         env_reply_error (&rep, 400, "bad_request", NULL, "%s", err);
+    else
+    if (CURVE_ENFORCED && !worker_sender_allowed (&req.caller, m->frame[7].data)) {
+        /* a key speaking for someone else: no answer at all (mdp.h's
+         * empty reply frees this worker without telling the sender) */
+        log_warn (request_id, "%.64s as %.16s from the key of '%.32s' refused", req.method,
+                  req.caller.role, (const char *) m->frame[7].data);
+        s_send_reply (self, m, request_id, NULL);
+        env_request_destroy (&req);
+        return;
+    }
     else {
         method = req.method;
         if (req.deadline_ms && env_now_ms () > req.deadline_ms) {
@@ -348,7 +369,7 @@ s_on_message (zloop_sock_t *zs, void *arg)
         self->heard = true;
         log_info (NULL, "worker for %s connected to the broker", self->service);
     }
-    if (zmsg_eq (&m, 2, MDP_REQUEST) && m.count == 7) {
+    if (zmsg_eq (&m, 2, MDP_REQUEST) && m.count == 8) {
         if (!self->stopped)
             s_request (self, &m);
     }

@@ -51,4 +51,10 @@ void worker_stop (worker_t *self);
  * without one, or inside a handler. */
 void worker_loop_busy (bool busy);
 
+/* Whether a request's caller may come from this sender (the identity the
+ * broker authenticated, mdp.h): a user's request only from the gateway, the
+ * role "service" only from the daemon its user_id names. A request that
+ * fails this is not answered. Pure; unit-tested. */
+bool worker_sender_allowed (const env_caller_t *caller, const char *sender);
+
 #endif

@@ -31,6 +31,7 @@
 #include <stdatomic.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -282,6 +283,11 @@ zmsg_recv (void *sock, zmsg_t *msg)
             return -1;
         }
         more = zmq_msg_more (&part);
+        if (!msg->user_id[0]) {
+            const char *uid = zmq_msg_gets (&part, "User-Id");
+            if (uid)
+                snprintf (msg->user_id, sizeof msg->user_id, "%s", uid);
+        }
         if (msg->count < (int) (sizeof msg->frame / sizeof msg->frame[0])) {
             size_t size = zmq_msg_size (&part);
             char *copy = malloc (size + 1);

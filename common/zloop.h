@@ -44,6 +44,10 @@ void zloop_touch (void *sock);
 typedef struct {
     int count;
     struct { void *data; size_t size; } frame[16];   /* frames beyond 16 are dropped */
+    /* The sender's identity as the broker's ZAP handler authenticated it
+     * (libzmq's "User-Id" property), "" when the connection has none. Only
+     * the receiving side's libzmq writes it: a peer cannot forge it. */
+    char user_id[33];
 } zmsg_t;
 
 /* Receives a whole multipart message without blocking: 0, or -1 (EAGAIN or error). */

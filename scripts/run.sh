@@ -11,7 +11,7 @@
 #
 # Environment (besides what the daemons read, see README):
 #   BUILD (build)            where make put bin/
-#   PM_DATA_DIR (./var)      everything of this stack: pg/, logs/, run/, ipc sockets, admin-password
+#   PM_DATA_DIR (./var)      everything of this stack: pg/, logs/, run/, keys/, ipc sockets, admin-password
 #   PM_HTTP_PORT (8080)      the gateway's port on 127.0.0.1
 #   PM_PG_PORT (5432)        PostgreSQL's port: its socket is $PM_DATA_DIR/pg/.s.PGSQL.<port>;
 #                            no TCP unless PM_PG_LISTEN=127.0.0.1
@@ -209,6 +209,9 @@ while IFS='=' read -r k v; do
     [[ -n ${!k:-} ]] || export "$k=$v"   # a DSN given in the environment wins
 done <<< "$dsns"
 note "PostgreSQL ready (socket $PGDIR, port $PM_PG_PORT)"
+
+# The bus's CURVE keys: made on the first start (mode 0600), kept after (README, Security).
+"$BIN/pm-broker" keygen 9>&- || die "cannot make the bus keys in ${PM_KEYS_DIR:-$PM_DATA_DIR/keys}"
 
 start_sup broker 0
 for s in "${SERVICES[@]}"; do

@@ -16,6 +16,7 @@
 #include "bills.h"
 #include "config.h"
 #include "fee_items.h"
+#include "curve.h"
 #include "log.h"
 #include "worker.h"
 #include "zloop.h"
@@ -97,6 +98,8 @@ int
 main (void)
 {
     log_init ("billing");
+    if (curve_init ("billing") != 0)
+        return EXIT_FAILURE;
     int rc = EXIT_FAILURE;
     billing_t app = { 0 };
     worker_t *worker = NULL;

@@ -7,6 +7,7 @@
  * (a worker is then dropped at once) and a full pipe fails with EAGAIN
  * (logged, the message is lost) instead of blocking the loop. */
 #include "broker.h"
+#include "curve.h"
 
 #include "envelope.h"
 #include "log.h"
@@ -15,11 +16,13 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -36,6 +39,7 @@ struct brk_request {
     void *client;                    /* the client's routing identity */
     size_t client_size;
     char id[ENVELOPE_ID_MAX + 1];
+    char sender[CURVE_IDENTITY_MAX + 1];   /* the client's authenticated identity */
     void *body;                      /* the request JSON, as received */
     size_t body_size;
     uint64_t queued_at;
@@ -219,9 +223,9 @@ static int
 s_send_worker (broker_t *b, brk_worker_t *w, const char *command, int extra,
                const void *const *xdata, const size_t *xsizes)
 {
-    const void *data[8] = { w->identity, "", MDP_WORKER, command };
-    size_t sizes[8] = { w->identity_size, 0, (size_t) -1, 1 };
-    for (int i = 0; i < extra && i < 4; i++) {
+    const void *data[9] = { w->identity, "", MDP_WORKER, command };
+    size_t sizes[9] = { w->identity_size, 0, (size_t) -1, 1 };
+    for (int i = 0; i < extra && i < 5; i++) {
         data[4 + i] = xdata[i];
         sizes[4 + i] = xsizes[i];
     }
@@ -500,9 +504,9 @@ s_dispatch (broker_t *b, brk_service_t *s)
         brk_worker_t *w = s->idle_head;
         s_idle_remove (w);
         brk_request_t *req = s_queue_pop (s);
-        const void *data[] = { req->client, "", req->id, req->body };
-        size_t sizes[] = { req->client_size, 0, (size_t) -1, req->body_size };
-        if (s_send_worker (b, w, MDP_REQUEST, 4, data, sizes) != 0) {
+        const void *data[] = { req->client, "", req->id, req->body, req->sender };
+        size_t sizes[] = { req->client_size, 0, (size_t) -1, req->body_size, (size_t) -1 };
+        if (s_send_worker (b, w, MDP_REQUEST, 5, data, sizes) != 0) {
             /* The request did not leave: it goes back first in line, and
              * the worker, gone (EHOSTUNREACH) or not reading (EAGAIN), is
              * dropped. */
@@ -576,6 +580,10 @@ s_client_message (broker_t *b, zmsg_t *m)
         return;
     }
     const char *request_id = m->frame[4].data;
+    if (!m->user_id[0] && CURVE_ENFORCED) {  /* cannot happen with CURVE; never forward one */
+        s_warn_peer (b, "client message without an authenticated identity dropped");
+        return;
+    }
     if (!s_service_name_valid (m, 3)) {
         s_reply_error (b, m->frame[0].data, m->frame[0].size, "-", request_id, 400,
                        "bad_request", "invalid service name");
@@ -607,6 +615,7 @@ s_client_message (broker_t *b, zmsg_t *m)
     req->body_size = m->frame[5].size;
     m->frame[0].data = m->frame[5].data = NULL;
     snprintf (req->id, sizeof req->id, "%s", request_id);
+    snprintf (req->sender, sizeof req->sender, "%s", m->user_id);
     req->queued_at = s_now (b);
     s_queue_push (s, req);
     if (s->workers == 0 && s->queued == 1)
@@ -636,6 +645,16 @@ s_worker_message (broker_t *b, zmsg_t *m)
             || strcmp (m->frame[4].data, BROKER_SERVICE) == 0) {
             s_warn_peer (b, "READY with an invalid service name refused");
             s_send_disconnect_to (b, identity, identity_size);
+            return;
+        }
+        /* A key serves only its own service: another's requests (webhook
+         * secrets, whole phone numbers) never reach an impostor. No answer,
+         * no registration. */
+        if (CURVE_ENFORCED && strcmp (m->user_id, m->frame[4].data) != 0) {
+            char what[160];
+            snprintf (what, sizeof what, "READY for %.32s from the key of '%.32s' refused",
+                      (const char *) m->frame[4].data, m->user_id);
+            s_warn_peer (b, what);
             return;
         }
         brk_service_t *s = s_service_require (b, m->frame[4].data);
@@ -747,12 +766,21 @@ s_on_heartbeat (uv_timer_t *t)
 
 /* ---- event wake-ups -------------------------------------------------- */
 
+/* Forwards one message. A wake-up (from a producer's PUB to the XSUB) must
+ * name its sender as its topic: a key can wake the consumers of its own
+ * events only. Subscriptions (XPUB to XSUB) pass as they are. */
 static void
-s_forward (void *from, void *to)
+s_forward (broker_t *b, void *from, void *to, bool wakeup)
 {
     zmsg_t m;
     if (zmsg_recv (from, &m) != 0)
         return;
+    if (wakeup && CURVE_ENFORCED && (m.count != 1 || !m.user_id[0] || strcmp (m.frame[0].data, m.user_id) != 0
+                   || m.frame[0].size != strlen (m.user_id))) {
+        s_warn_peer (b, "event wake-up not from its producer dropped");
+        zmsg_free (&m);
+        return;
+    }
     const void *data[16];
     size_t sizes[16];
     for (int i = 0; i < m.count; i++) {
@@ -769,14 +797,14 @@ static void
 s_on_xsub (zloop_sock_t *zs, void *arg)
 {
     broker_t *b = arg;
-    s_forward (zloop_sock_socket (zs), b->xpub);
+    s_forward (b, zloop_sock_socket (zs), b->xpub, true);
 }
 
 static void
 s_on_xpub (zloop_sock_t *zs, void *arg)
 {
     broker_t *b = arg;
-    s_forward (zloop_sock_socket (zs), b->xsub);
+    s_forward (b, zloop_sock_socket (zs), b->xsub, false);
 }
 
 /* ---- life cycle ------------------------------------------------------ */
@@ -797,6 +825,11 @@ s_bind (int type, const char *endpoint)
     if (type == ZMQ_ROUTER) {
         int one = 1;
         zmq_setsockopt (sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    }
+    if (curve_server (sock) != 0) {
+        log_error (NULL, "cannot make %s a CURVE server: %s", endpoint, zmq_strerror (errno));
+        zmq_close (sock);
+        return NULL;
     }
     if (zmq_bind (sock, endpoint) != 0) {
         log_error (NULL, "cannot bind %s: %s", endpoint, zmq_strerror (errno));
@@ -827,7 +860,10 @@ broker_new (uv_loop_t *loop, const char *endpoint, const char *events_in,
     if (!b->buckets)
         goto fail;
     if (tap_path && *tap_path) {
-        b->tap = fopen (tap_path, "a");
+        /* the tap holds whole requests (personal data): owner-only */
+        int fd = open (tap_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd >= 0 && (fchmod (fd, 0600) != 0 || !(b->tap = fdopen (fd, "a"))))
+            close (fd);
         if (!b->tap) {
             log_error (NULL, "cannot open PM_BROKER_TAP %s", tap_path);
             goto fail;

@@ -9,7 +9,11 @@
  * for one to register, then is answered 503. The service "broker" is the
  * broker itself ("broker.stats", "broker.ping").
  *
- * The same loop forwards event wake-ups from an XSUB to an XPUB. */
+ * Every request carries its sender's authenticated identity to the worker
+ * (mdp.h); a key registers a worker only for the service of its own name.
+ *
+ * The same loop forwards event wake-ups from an XSUB to an XPUB, each only
+ * when its topic names its sender. */
 #ifndef PM_BROKER_H
 #define PM_BROKER_H
 
@@ -25,8 +29,11 @@
 typedef struct broker broker_t;
 
 /* Binds endpoint (ROUTER), events_in (XSUB) and events_out (XPUB) and starts
- * serving on loop. tap_path: NULL, or a file to which every forwarded request
- * and reply is appended as a JSON line. NULL when a bind fails (logged). */
+ * serving on loop, every socket a CURVE server (curve_init ("broker") and a
+ * running ZAP handler, zap.h, come first). tap_path: NULL, or a file (made
+ * 0600) to which every forwarded request and reply is appended as a JSON
+ * line: whole personal data, for debugging only. NULL when a bind fails
+ * (logged). */
 broker_t *broker_new (uv_loop_t *loop, const char *endpoint, const char *events_in,
                       const char *events_out, const char *tap_path);
 

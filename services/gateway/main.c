@@ -16,6 +16,7 @@
 #include "gw_auth.h"
 #include "gw_idem.h"
 #include "gw_metrics.h"
+#include "curve.h"
 #include "log.h"
 
 #include <signal.h>
@@ -159,6 +160,8 @@ int
 main (void)
 {
     log_init ("gateway");
+    if (curve_init ("gateway") != 0)
+        return 1;
     signal (SIGPIPE, SIG_IGN);       /* a client gone mid-write is an error code, not a death */
     if (sodium_init () < 0) {
         log_error (NULL, "libsodium cannot start");

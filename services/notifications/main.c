@@ -16,6 +16,7 @@
 #include "webhooks.h"
 
 #include "config.h"
+#include "curve.h"
 #include "log.h"
 #include "worker.h"
 #include "zloop.h"
@@ -71,6 +72,8 @@ int
 main (void)
 {
     log_init ("notifications");
+    if (curve_init ("notifications") != 0)
+        return EXIT_FAILURE;
     int rc = EXIT_FAILURE;
     nt_app_t app = { 0 };
     worker_t *worker = NULL;

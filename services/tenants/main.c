@@ -1,6 +1,7 @@
 /* pm-tenants: the tenants worker. Connects to its schema (applying
  * migrations), registers with the broker, and serves until SIGTERM. */
 #include "config.h"
+#include "curve.h"
 #include "log.h"
 #include "tenants.h"
 #include "tenants_store.h"
@@ -56,6 +57,8 @@ int
 main (void)
 {
     log_init ("tenants");
+    if (curve_init ("tenants") != 0)
+        return EXIT_FAILURE;
     int rc = EXIT_FAILURE;
     tenants_t app = { 0 };
     worker_t *worker = NULL;

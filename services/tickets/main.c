@@ -3,6 +3,7 @@
  * and serves until SIGTERM. */
 #include "config.h"
 #include "faq.h"
+#include "curve.h"
 #include "log.h"
 #include "roster.h"
 #include "sla.h"
@@ -56,6 +57,8 @@ int
 main (void)
 {
     log_init ("tickets");
+    if (curve_init ("tickets") != 0)
+        return EXIT_FAILURE;
     int rc = EXIT_FAILURE;
     tickets_t app = { 0 };
     worker_t *worker = NULL;

@@ -203,6 +203,8 @@ class Stack:
         self._pg("start", str(self.pg_port))
         self._pg_started = True
         self._pg("setup", str(self.pg_port))
+        self.keygen()
+        self.keygen("test")  # the tests' own bus clients (test_outbox's consumer) are "test"
         self.start("broker")
         for s in self.services:
             for _ in range(self.scale.get(s, 1)):
@@ -210,6 +212,18 @@ class Stack:
         for _ in range(self.scale.get("gateway", 1)):
             self.start("gateway")
         self.wait_ready(ready_timeout)
+
+    def keygen(self, *identities):
+        """Makes the bus's CURVE keys (pm-broker keygen) in PM_KEYS_DIR, $PM_DATA_DIR/keys
+        by default; with identities, only those (and adds them to the allow-list)."""
+        r = subprocess.run([self._bin("broker"), "keygen"] + list(identities), env=self.env,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30)
+        if r.returncode != 0:
+            raise StackError("pm-broker keygen failed: %s" % r.stdout.decode("utf-8", "replace"))
+
+    def keys_dir(self):
+        return self.env.get("PM_KEYS_DIR") or os.path.join(self.tmpdir, "keys")
 
     def _pg(self, *args):
         env = dict(os.environ, PM_PG_FSYNC="off")

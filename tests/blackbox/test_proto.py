@@ -45,7 +45,7 @@ if os.path.exists(TAP):
     os.unlink(TAP)
 atexit.register(lambda: os.path.exists(TAP) and os.unlink(TAP))
 
-STACK = dict(env={"PM_BROKER_TAP": TAP})
+STACK = dict(env={"PM_BROKER_TAP": TAP, "PM_BROKER_TAP_I_KNOW": "1"})
 
 RUN = secrets.token_hex(4)
 _STATE = {}  # stack.tmpdir -> what _drive did

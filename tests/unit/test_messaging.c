@@ -5,7 +5,11 @@
  * started again as "--worker SERVICE" (a fresh process: kill -9 is a real
  * crash); the clients (client_call, and client_new on a local uv loop) run
  * in the test process. Each test uses its own service names, so a test
- * never sees another's workers. */
+ * never sees another's workers.
+ *
+ * The bus is CURVE as in production: the setup makes a key for the test
+ * process ("test") and one per worker service name (s_identities), and each
+ * worker process takes its service's key. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +18,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "curve.h"
 #include "log.h"
 #include "mdp.h"
 #include "worker.h"
@@ -151,7 +156,9 @@ s_h_relay (void *app, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", NULL, "to is required");
         return;
     }
-    int rc = client_call (target, &s_caller, req->id, req->deadline_ms, NULL, &inner);
+    /* a service calls as itself: the broker tells the callee which key asked */
+    const env_caller_t self = { curve_identity (), "service", NULL };
+    int rc = client_call (target, &self, req->id, req->deadline_ms, NULL, &inner);
     cJSON *body = cJSON_CreateObject ();
     cJSON_AddNumberToObject (body, "rc", rc);
     cJSON_AddNumberToObject (body, "status", inner.status);
@@ -171,6 +178,8 @@ static int
 s_worker_main (const char *service)
 {
     log_init (service);
+    if (curve_init (service) != 0)
+        return 1;
     static char names[7][64];
     static const char *const suffix[7] = { "echo", "sleep", "mark", "count", "nostatus", "relay",
                                            "loopjob" };
@@ -890,6 +899,7 @@ s_raw (void)
 {
     void *sock = pm_zmq_socket (ZMQ_DEALER);
     assert_non_null (sock);
+    assert_int_equal (curve_client (sock), 0);
     assert_int_equal (zmq_connect (sock, config_broker_endpoint ()), 0);
     return sock;
 }
@@ -977,28 +987,141 @@ test_protocol_errors (void **state)
     assert_int_equal (s_wait_workers ("proto", 1, 100), true);
 }
 
+/* A DEALER with its own CURVE options: public/secret NULL for a plain socket. */
+static void *
+s_stranger (const char *public_z85, const char *secret_z85)
+{
+    void *sock = pm_zmq_socket (ZMQ_DEALER);
+    assert_non_null (sock);
+    if (public_z85) {
+        char path[600], broker[64] = "";
+        snprintf (path, sizeof path, "%s/broker.pub", curve_keys_dir ());
+        FILE *f = fopen (path, "r");
+        assert_non_null (f);
+        assert_non_null (fgets (broker, sizeof broker, f));
+        fclose (f);
+        broker[CURVE_Z85_LEN] = 0;
+        assert_int_equal (zmq_setsockopt (sock, ZMQ_CURVE_SERVERKEY, broker, CURVE_Z85_LEN), 0);
+        assert_int_equal (zmq_setsockopt (sock, ZMQ_CURVE_PUBLICKEY, public_z85, CURVE_Z85_LEN), 0);
+        assert_int_equal (zmq_setsockopt (sock, ZMQ_CURVE_SECRETKEY, secret_z85, CURVE_Z85_LEN), 0);
+    }
+    assert_int_equal (zmq_connect (sock, config_broker_endpoint ()), 0);
+    return sock;
+}
+
+/* A request envelope for method from this caller. */
+static char *
+s_envelope (const char *id, const char *method, const char *user_id, const char *role)
+{
+    env_caller_t caller = { user_id, role, NULL };
+    return env_request_build (id, method, &caller, env_now_ms () + 5000, NULL);
+}
+
+static void
+test_strangers_get_nothing (void **state)
+{
+    (void) state;
+    s_start_worker ("guard");
+    assert_true (s_wait_workers ("guard", 1, 3000));
+    char pub[CURVE_Z85_LEN + 1], sec[CURVE_Z85_LEN + 1];
+    assert_int_equal (zmq_curve_keypair (pub, sec), 0);     /* on no allow-list */
+    void *plain = s_stranger (NULL, NULL);
+    void *unknown = s_stranger (pub, sec);
+    void *socks[] = { plain, unknown };
+    for (int i = 0; i < 2; i++) {
+        char *json = s_envelope ("s-1", "broker.stats", "gateway", "admin");
+        const void *req[] = { "", MDP_CLIENT, "broker", "s-1", json };
+        const void *ready[] = { "", MDP_WORKER, MDP_READY, "guard" };
+        zmsg_send (socks[i], 5, req, NULL);
+        zmsg_send (socks[i], 4, ready, NULL);
+        free (json);
+        json = s_envelope ("s-2", "guard.echo", "gateway", "admin");
+        const void *call[] = { "", MDP_CLIENT, "guard", "s-2", json };
+        zmsg_send (socks[i], 5, call, NULL);
+        free (json);
+        zmsg_t m;
+        assert_int_equal (s_raw_recv (socks[i], &m, 1000), -1);     /* no answer at all */
+    }
+    /* ... and no registration: the one real worker is all the broker knows */
+    assert_true (s_wait_workers ("guard", 1, 100));
+    zmq_close (plain);
+    zmq_close (unknown);
+}
+
+static void
+test_keys_speak_only_for_themselves (void **state)
+{
+    (void) state;
+    s_start_worker ("guard");
+    assert_true (s_wait_workers ("guard", 1, 3000));
+    void *sock = s_raw ();                       /* the key of "test" */
+    zmsg_t m;
+
+    /* a key registers only for the service of its name */
+    const void *ready[] = { "", MDP_WORKER, MDP_READY, "guard" };
+    assert_int_equal (zmsg_send (sock, 4, ready, NULL), 0);
+    assert_int_equal (s_raw_recv (sock, &m, 700), -1);
+    assert_true (s_wait_workers ("guard", 1, 100));
+
+    /* a user's request only from the gateway; "service" only as itself */
+    static const char *const forged[][2] = {
+        { "u-1", "admin" }, { "gateway", "service" }, { "tenants", "service" }, { "u-2", "agent" },
+    };
+    for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
+        char id[32];
+        snprintf (id, sizeof id, "f-%zu", i);
+        char *json = s_envelope (id, "guard.echo", forged[i][0], forged[i][1]);
+        const void *call[] = { "", MDP_CLIENT, "guard", id, json };
+        assert_int_equal (zmsg_send (sock, 5, call, NULL), 0);
+        free (json);
+        assert_int_equal (s_raw_recv (sock, &m, 700), -1);
+    }
+    /* the same key as itself is answered, and the worker was not stuck */
+    char *json = s_envelope ("ok-1", "guard.echo", "test", "service");
+    const void *call[] = { "", MDP_CLIENT, "guard", "ok-1", json };
+    assert_int_equal (zmsg_send (sock, 5, call, NULL), 0);
+    free (json);
+    assert_int_equal (s_raw_recv (sock, &m, 2000), 0);
+    assert_int_equal (m.count, 5);
+    assert_true (zmsg_eq (&m, 3, "ok-1"));
+    env_reply_t rep;
+    char rid[ENVELOPE_ID_MAX + 1];
+    assert_int_equal (env_reply_parse (m.frame[4].data, m.frame[4].size, rid, &rep), 0);
+    assert_int_equal (rep.status, 200);
+    env_reply_reset (&rep);
+    zmsg_free (&m);
+    zmq_close (sock);
+}
+
 static void
 test_event_wakeups_forwarded (void **state)
 {
     (void) state;
     void *pub = pm_zmq_socket (ZMQ_PUB);
     void *sub = pm_zmq_socket (ZMQ_SUB);
+    assert_int_equal (curve_client (pub), 0);
+    assert_int_equal (curve_client (sub), 0);
     assert_int_equal (zmq_connect (pub, config_events_in_endpoint ()), 0);
     assert_int_equal (zmq_connect (sub, config_events_out_endpoint ()), 0);
+    assert_int_equal (zmq_setsockopt (sub, ZMQ_SUBSCRIBE, "test", 4), 0);
     assert_int_equal (zmq_setsockopt (sub, ZMQ_SUBSCRIBE, "tenants", 7), 0);
-    /* subscriptions travel upstream asynchronously: publish until one lands */
-    int got = 0;
-    for (int i = 0; i < 100 && !got; i++) {
+    /* subscriptions travel upstream asynchronously: publish until one lands.
+     * This process holds the key of "test": its wake-ups for "tenants" are
+     * forgeries the broker drops; "billing" is not subscribed. */
+    int got = 0, forged = 0;
+    for (int i = 0; i < 100 && got < 5; i++) {
         zmq_send (pub, "tenants", 7, ZMQ_DONTWAIT);
-        zmq_send (pub, "billing", 7, ZMQ_DONTWAIT);          /* filtered out */
+        zmq_send (pub, "test", 4, ZMQ_DONTWAIT);
+        zmq_send (pub, "billing", 7, ZMQ_DONTWAIT);
         zmsg_t m;
-        if (s_raw_recv (sub, &m, 20) == 0) {
-            assert_true (zmsg_eq (&m, 0, "tenants"));
-            got = 1;
+        while (s_raw_recv (sub, &m, 20) == 0) {
+            got += zmsg_eq (&m, 0, "test");
+            forged += zmsg_eq (&m, 0, "tenants");
             zmsg_free (&m);
         }
     }
-    assert_true (got);
+    assert_true (got >= 5);
+    assert_int_equal (forged, 0);
     zmq_close (pub);
     zmq_close (sub);
 }
@@ -1011,6 +1134,9 @@ test_tap_lines (void **state)
      * and the message; requests and replies are real envelopes. */
     char path[512];
     snprintf (path, sizeof path, "%s/tap.jsonl", s_dir);
+    struct stat st;
+    assert_int_equal (stat (path, &st), 0);
+    assert_int_equal (st.st_mode & 0777, 0600);  /* whole requests: owner only */
     FILE *f = fopen (path, "r");
     assert_non_null (f);
     static char line[1 << 16];
@@ -1065,12 +1191,19 @@ s_group_setup (void **state)
     snprintf (tap, sizeof tap, "%s/tap.jsonl", s_dir);
     setenv ("PM_DATA_DIR", s_dir, 1);
     setenv ("PM_BROKER_TAP", tap, 1);
+    setenv ("PM_BROKER_TAP_I_KNOW", "1", 1);
+    unsetenv ("PM_KEYS_DIR");
     unsetenv ("PM_BROKER_ENDPOINT");
     unsetenv ("PM_EVENTS_IN_ENDPOINT");
     unsetenv ("PM_EVENTS_OUT_ENDPOINT");
     if (!getenv ("PM_LOG_LEVEL"))
         setenv ("PM_LOG_LEVEL", "warn", 1);
     log_init ("test");
+    static const char *const ids[] = { "broker", "test", "echo", "late", "lru", "front", "back",
+                                       "victim", "quit", "phoenix", "slow", "long", "job", "stats",
+                                       "proto", "guard", NULL };
+    if (curve_keygen (curve_keys_dir (), ids) != 0 || curve_init ("test") != 0)
+        return -1;
     s_broker_pid = s_start_broker ();
     int64_t end = s_mono_ms () + 3000;
     while (s_mono_ms () < end) {
@@ -1121,6 +1254,8 @@ main (int argc, char **argv)
         cmocka_unit_test_teardown (test_loop_busy_keeps_heartbeating, s_teardown_workers),
         cmocka_unit_test_teardown (test_broker_stats, s_teardown_workers),
         cmocka_unit_test_teardown (test_protocol_errors, s_teardown_workers),
+        cmocka_unit_test_teardown (test_strangers_get_nothing, s_teardown_workers),
+        cmocka_unit_test_teardown (test_keys_speak_only_for_themselves, s_teardown_workers),
         cmocka_unit_test_teardown (test_event_wakeups_forwarded, s_teardown_workers),
         cmocka_unit_test_teardown (test_broker_restart, s_teardown_workers),
         cmocka_unit_test_teardown (test_tap_lines, s_teardown_workers),
