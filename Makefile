@@ -84,6 +84,40 @@ lint:
 	npx --yes @redocly/cli@2.77.0 lint proto/openapi.yaml
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# --- fuzzing (issue G): libFuzzer targets of tests/fuzz/fuzz_*.c, built with
+# clang under ASan+UBSan into FUZZ_BUILD, each run for FUZZ_SECONDS from its seed
+# corpus (tests/fuzz/corpus/<target>/); any crash, leak or UBSan report fails.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang-14
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+# What each target links besides libcommon: the code under test (never a
+# service's main, nor its database code).
+FUZZ_LINK_fuzz_http       := $(patsubst %.c,%.o,$(filter-out services/gateway/main.c,\
+                               $(wildcard services/gateway/*.c))) \
+                             gen/gateway_migrations.o
+FUZZ_LINK_fuzz_netguard   := services/notifications/netguard.o
+FUZZ_LINK_fuzz_validators := services/tenants/unit_rules.o services/tenants/party_rules.o \
+                             services/tenants/parking_rules.o services/billing/alloc_rules.o \
+                             services/notifications/rules.o services/notifications/templates.o \
+                             services/billing/bill_rules.o services/tickets/sla_clock.o
+
+.PHONY: fuzz fuzz-build
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) OPT="-O1 -g" \
+	  EXTRA_CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" EXTRA_LDLIBS="$(FUZZ_SAN)" fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+
+define fuzz_rules
+$(BUILD)/fuzz/$(1): $(BUILD)/tests/fuzz/$(1).o $$(addprefix $(BUILD)/,$$(FUZZ_LINK_$(1))) $(BUILD)/libcommon.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) -fsanitize=fuzzer -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rules,$(t))))

@@ -24,6 +24,13 @@
  * A wake-up can arrive before the event is readable (the reader waits until
  * every older transaction has finished); the timer then picks it up.
  *
+ * Each read reports the consumer's position to the producer: "after" is the
+ * committed cursor, and the caller's user_id is service. The producer records
+ * both and prunes what every registered consumer has passed (outbox.h,
+ * "Pruning"): so service must be the same name on every instance and across
+ * restarts, and a consumer retired for good is unregistered at the producer
+ * by hand, or the producer keeps its events from that point on.
+ *
  * The callback runs inside the transaction: it must not begin, commit or
  * roll back, and may run twice for an event whose batch was rolled back
  * (only the last run's effects are kept). Returning 0 advances past the event

@@ -398,3 +398,69 @@ bad:
         *bad_at = i;
     return false;
 }
+
+/* --- writing ---------------------------------------------------------------- */
+
+bool
+csv_cell_is_formula (const char *s)
+{
+    return s && *s && strchr ("=+-@\t\r", *s) != NULL;
+}
+
+static bool
+s_digit (char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* A plain decimal number: an optional minus, digits, an optional fraction. */
+static bool
+s_plain_number (const char *s)
+{
+    if (*s == '-')
+        s++;
+    if (!s_digit (*s))
+        return false;
+    while (s_digit (*s))
+        s++;
+    if (*s == '.') {
+        s++;
+        if (!s_digit (*s))
+            return false;
+        while (s_digit (*s))
+            s++;
+    }
+    return *s == 0;
+}
+
+static bool
+s_needs_quote_mark (const char *s, bool number)
+{
+    return csv_cell_is_formula (s) && !(number && s_plain_number (s));
+}
+
+size_t
+csv_cell_len (const char *s, bool number)
+{
+    size_t n = 2 + (s_needs_quote_mark (s, number) ? 1 : 0);
+    for (; *s; s++)
+        n += *s == '"' ? 2 : 1;
+    return n;
+}
+
+size_t
+csv_write_cell (const char *s, bool number, char *out)
+{
+    size_t n = 0;
+    out[n++] = '"';
+    if (s_needs_quote_mark (s, number))
+        out[n++] = '\'';
+    for (; *s; s++) {
+        if (*s == '"')
+            out[n++] = '"';
+        out[n++] = *s;
+    }
+    out[n++] = '"';
+    out[n] = 0;
+    return n;
+}

@@ -76,4 +76,25 @@ int csv_to_utf8 (const char *charset, const char *in, size_t len, char **out, si
  * surrogates, nothing above U+10FFFF. */
 bool csv_utf8_ok (const char *s, size_t len, size_t *bad_at);
 
+/* --- writing ---------------------------------------------------------------
+ * A spreadsheet runs a cell that starts with = + - @ (or a tab or a carriage
+ * return, which it strips first) as a formula: =HYPERLINK(...) in a payment's
+ * external_ref would run on the accountant's machine. Every CSV the platform
+ * writes goes through csv_write_cell. */
+
+/* True when a spreadsheet would take s as a formula: its first byte is one of
+ * = + - @ TAB CR. */
+bool csv_cell_is_formula (const char *s);
+
+/* The bytes csv_write_cell writes for s (no terminating NUL). */
+size_t csv_cell_len (const char *s, bool number);
+
+/* Writes s as one field into out (csv_cell_len (s, number) + 1 bytes, NUL
+ * terminated): always quoted, quotes doubled, and led by ' when it starts
+ * like a formula. number: the column holds numbers, and a value that is a
+ * plain decimal number ("-100", "12.50") stays as it is, so a negative
+ * amount is still a number to the spreadsheet; anything else in such a
+ * column is escaped like text. Returns the bytes written. */
+size_t csv_write_cell (const char *s, bool number, char *out);
+
 #endif

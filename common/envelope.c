@@ -154,7 +154,9 @@ env_request_parse (const char *json, size_t len, env_request_t *req, char err[12
         goto fail;
     }
     const cJSON *deadline = cJSON_GetObjectItemCaseSensitive (req->root, "deadline");
-    req->deadline_ms = cJSON_IsNumber (deadline) ? (int64_t) deadline->valuedouble : 0;
+    /* a cast of a double out of int64_t's range (1e400 is inf) is undefined */
+    req->deadline_ms = cJSON_IsNumber (deadline) && deadline->valuedouble >= 0
+                       && deadline->valuedouble < 9.2e18 ? (int64_t) deadline->valuedouble : 0;
 
     const cJSON *caller = cJSON_GetObjectItemCaseSensitive (req->root, "caller");
     req->caller.user_id = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (caller, "user_id"));
@@ -314,6 +316,31 @@ env_role_in (const env_request_t *req, const char *const *roles)
         if (strcmp (role, roles[i]) == 0)
             return true;
     return false;
+}
+
+const char *const env_roles_managers[] = { "admin", "manager", NULL };
+const char *const env_roles_desk[] = { "admin", "manager", "agent", NULL };
+const char *const env_roles_staff[] = { "admin", "manager", "agent", "technician", NULL };
+
+bool
+env_require_role (const env_request_t *req, const char *const *roles, env_reply_t *rep)
+{
+    if (env_role_in (req, roles))
+        return true;
+    /* the role is ours to name (the gateway put it there), never echoed raw */
+    env_reply_error (rep, 403, "forbidden", NULL, "this role may not do this");
+    return false;
+}
+
+const char *
+env_property_scope (const env_request_t *req, const char *const *roles, env_reply_t *rep)
+{
+    if (!env_require_role (req, roles, rep))
+        return NULL;
+    const char *pid = env_visible_property (req);
+    if (!pid)
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    return pid;
 }
 
 void
@@ -483,7 +510,8 @@ s_body_text (const char *json, size_t len)
             return NULL;
         const char *key = p + 1;
         p = s_skip_string (p, end);
-        if (!p || memchr (key, '\\', (size_t) (p - 1 - key)))
+        /* a key cJSON reads otherwise than its bytes: escaped, or cut at a NUL */
+        if (!p || memchr (key, '\\', (size_t) (p - 1 - key)) || memchr (key, 0, (size_t) (p - 1 - key)))
             return NULL;
         bool is_body = p - 1 - key == 4 && memcmp (key, "body", 4) == 0;
         p = s_skip_ws (p, end);
@@ -494,8 +522,17 @@ s_body_text (const char *json, size_t len)
         p = s_skip_value (p, end);
         if (!p)
             return NULL;
-        if (is_body)
+        if (is_body) {
+            /* cJSON takes any byte below 0x20 (NUL too) as blank, and raw
+             * controls inside strings: text holding one is not what a worker
+             * prints, nor JSON a client can read; print it again instead */
+            if (p == value)
+                return NULL;
+            for (const char *c = value; c < p; c++)
+                if ((unsigned char) *c < 0x20)
+                    return NULL;
             return strndup (value, (size_t) (p - value));
+        }
         p = s_skip_ws (p, end);
         if (p >= end || *p != ',')
             return NULL;

@@ -73,6 +73,24 @@ const char *env_visible_property (const env_request_t *req);
 /* True when the caller's role is one of the NULL-terminated roles. */
 bool env_role_in (const env_request_t *req, const char *const *roles);
 
+/* Role sets the services name in their own checks (the gateway's route table
+ * says the same per route; tests/blackbox/test_roles_matrix.py holds both to
+ * proto/openapi.yaml's x-roles). */
+extern const char *const env_roles_managers[];   /* admin manager */
+extern const char *const env_roles_desk[];       /* admin manager agent */
+extern const char *const env_roles_staff[];      /* admin manager agent technician */
+
+/* A handler's role check, made by the service itself: a request on the bus
+ * is not trusted to have passed the gateway's. True when the caller's role
+ * is one of roles, else false after answering 403 forbidden. */
+bool env_require_role (const env_request_t *req, const char *const *roles, env_reply_t *rep);
+
+/* The first lines of a handler on a property's route: env_require_role, then
+ * env_visible_property. The path's {pid}, or NULL after answering 403 (the
+ * role) or 404 (a property the caller may not see), in the gateway's order. */
+const char *env_property_scope (const env_request_t *req, const char *const *roles,
+                                env_reply_t *rep);
+
 /* Reply helpers. env_reply_ok consumes body. */
 void env_reply_ok (env_reply_t *rep, int status, cJSON *body);
 void env_reply_error (env_reply_t *rep, int status, const char *code, cJSON *details,

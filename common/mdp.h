@@ -43,6 +43,11 @@
  * before answering 503 (a restarting worker gets this long to come back). */
 #define MDP_NO_WORKER_WAIT_MS  700
 
+/* The message of the broker's 503 for a request whose worker was lost while
+ * holding it: the request may still have run, so the gateway keeps its
+ * Idempotency-Key claim (gw_idem.h) instead of releasing it. */
+#define MDP_WORKER_LOST "the worker handling this request was lost"
+
 /* Service names: 1..32 of [a-z0-9_-]. */
 #define MDP_SERVICE_MAX 32
 

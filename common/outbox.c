@@ -22,9 +22,25 @@
 #include <string.h>
 #include <zmq.h>
 
+#define S_SEEN_SLOTS   8             /* consumers remembered (a producer has two or three) */
+#define S_SEEN_REFRESH 60000         /* ms: an unchanged position is written again after this */
+
+/* A consumer's position as last written: a caught-up consumer polls every
+ * second, and writes (taking an xid, which holds back every reader's
+ * snapshot for that moment) at most once a minute. */
+typedef struct {
+    char name[OUTBOX_CONSUMER_NAME_MAX + 1];
+    char xid[24], seq[24];
+    int64_t at_ms;
+} s_seen_t;
+
 struct outbox {
     db_t *db;
     char producer[64];
+    int64_t retention_days;          /* PM_OUTBOX_RETENTION_DAYS */
+    int64_t prune_every_ms;          /* PM_OUTBOX_PRUNE_INTERVAL_S */
+    int64_t next_prune_ms;           /* env_now_ms () of the next prune; 0 = at the first read */
+    s_seen_t seen[S_SEEN_SLOTS];     /* the positions last written */
     void *pub;                       /* of the process's context (zloop.h) */
 };
 
@@ -35,6 +51,128 @@ struct outbox {
     "xid::text AS xid_text, seq::text AS seq_text, id::text, type, "            \
     "to_char (occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), " \
     "property_id::text, data::text"
+
+/* ------------------------------------------------------------------ pruning */
+
+/* Statement names of the pruning part. */
+#define ST_SEEN  "outbox_consumer_seen"
+#define ST_PRUNE "outbox_prune"
+
+/* outbox_consumers (created here, once, whoever starts first) and the
+ * statements of pruning. 0 or -1. */
+static int
+s_prune_prepare (outbox_t *self)
+{
+    self->retention_days = config_int ("PM_OUTBOX_RETENTION_DAYS", OUTBOX_RETENTION_DAYS_DEFAULT, 1, 36500);
+    self->prune_every_ms = 1000 * config_int ("PM_OUTBOX_PRUNE_INTERVAL_S", OUTBOX_PRUNE_INTERVAL_S_DEFAULT, 1,
+                                              86400);
+    /* two instances starting together: IF NOT EXISTS alone can still fail on the catalog's unique index */
+    PGresult *res = NULL;
+    if (db_begin (self->db))
+        return -1;
+    res = db_query (self->db, "SELECT pg_advisory_xact_lock (hashtext ('pm.outbox_consumers'))");
+    bool ok = db_ok (res);
+    PQclear (res);
+    if (ok) {
+        res = db_query (self->db, OUTBOX_CONSUMERS_SQL);
+        ok = db_ok (res);
+        if (!ok)
+            log_error (NULL, "outbox: cannot create outbox_consumers (sqlstate %s)", db_sqlstate (res));
+        PQclear (res);
+    }
+    if (!ok || db_commit (self->db)) {
+        db_rollback (self->db);
+        return -1;
+    }
+    /* the read time moves at most once a minute while the position stands
+     * still: a caught-up consumer polls every second, and need not write */
+    if (db_prepare (self->db, ST_SEEN,
+                    "INSERT INTO outbox_consumers AS c (consumer, xid, seq) "
+                    "VALUES ($1::text, $2::xid8, $3::bigint) "
+                    "ON CONFLICT (consumer) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, read_at = now () "
+                    "WHERE c.xid <> EXCLUDED.xid OR c.seq <> EXCLUDED.seq "
+                    "   OR c.read_at < now () - interval '1 minute'", false)
+        || db_prepare (self->db, ST_PRUNE,
+                       "WITH m AS (SELECT xid, seq FROM outbox_consumers ORDER BY xid, seq LIMIT 1), "
+                       "d AS (DELETE FROM outbox WHERE seq IN ("
+                       "  SELECT o.seq FROM outbox o, m WHERE (o.xid, o.seq) <= (m.xid, m.seq) "
+                       "  AND o.occurred_at < now () - make_interval (days => $1::int) "
+                       "  ORDER BY o.xid, o.seq LIMIT $2::int) RETURNING 1) "
+                       "SELECT count(*) FROM d", false))
+        return -1;
+    return 0;
+}
+
+bool
+outbox_consumer_name_ok (const char *name)
+{
+    size_t n = name ? strlen (name) : 0;
+    if (n == 0 || n > OUTBOX_CONSUMER_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_'
+              || name[i] == '-'))
+            return false;
+    return true;
+}
+
+int
+outbox_prune (outbox_t *self)
+{
+    char days[24], batch[24];
+    snprintf (days, sizeof days, "%lld", (long long) self->retention_days);
+    snprintf (batch, sizeof batch, "%d", OUTBOX_PRUNE_BATCH);
+    PGresult *res = db_exec (self->db, ST_PRUNE, 2, (const char *[]) { days, batch });
+    int n = db_ok (res) && PQntuples (res) == 1 ? atoi (PQgetvalue (res, 0, 0)) : -1;
+    if (n < 0)
+        log_warn (NULL, "outbox: prune failed (sqlstate %s); tried again later", db_sqlstate (res));
+    else if (n > 0)
+        log_info (NULL, "outbox: %d events every consumer has read, older than %lld days, pruned", n,
+                  (long long) self->retention_days);
+    PQclear (res);
+    return n;
+}
+
+/* After a service's read: its position recorded, and the prune when due.
+ * Neither fails the read: the position is reported again a second later. */
+static void
+s_consumer_read (outbox_t *self, const env_request_t *req, const char *xid, const char *seq)
+{
+    const char *who = req->caller.user_id;
+    if (!outbox_consumer_name_ok (who)) {
+        log_warn (req->id, "outbox: a service read with an unusable name: position not recorded");
+        return;
+    }
+    int64_t now = env_now_ms ();
+    int slot = S_SEEN_SLOTS - 1;             /* none free: the last one is reused */
+    for (int i = 0; i < S_SEEN_SLOTS; i++)
+        if (strcmp (self->seen[i].name, who) == 0 || !self->seen[i].name[0]) {
+            slot = i;
+            break;
+        }
+    s_seen_t *e = &self->seen[slot];
+    bool same = strcmp (e->name, who) == 0 && strcmp (e->xid, xid) == 0 && strcmp (e->seq, seq) == 0
+                && now - e->at_ms < S_SEEN_REFRESH;
+    if (!same) {
+        PGresult *res = db_exec (self->db, ST_SEEN, 3, (const char *[]) { who, xid, seq });
+        if (!db_ok (res))
+            log_warn (req->id, "outbox: recording %s's position failed (sqlstate %s)", who, db_sqlstate (res));
+        else {
+            snprintf (e->name, sizeof e->name, "%s", who);
+            snprintf (e->xid, sizeof e->xid, "%s", xid);
+            snprintf (e->seq, sizeof e->seq, "%s", seq);
+            e->at_ms = now;
+        }
+        PQclear (res);
+    }
+    if (now < self->next_prune_ms)
+        return;
+    int n = outbox_prune (self);
+    /* a full batch: more is waiting, go on at the next read */
+    self->next_prune_ms = n == OUTBOX_PRUNE_BATCH ? 0 : now + self->prune_every_ms;
+}
+
+/* ------------------------------------------------------------------ the outbox */
 
 outbox_t *
 outbox_new (db_t *db, const char *producer)
@@ -54,7 +192,8 @@ outbox_new (db_t *db, const char *producer)
                        "SELECT " OUTBOX_COLUMNS " FROM outbox "
                        "WHERE (xid, seq) > ($1::xid8, $2::bigint) "
                        "  AND xid < pg_snapshot_xmin (pg_current_snapshot ()) "
-                       "ORDER BY outbox.xid, outbox.seq LIMIT $3::int", true))
+                       "ORDER BY outbox.xid, outbox.seq LIMIT $3::int", true)
+        || s_prune_prepare (self))
         goto fail;
 
     self->pub = pm_zmq_socket (ZMQ_PUB);
@@ -236,4 +375,7 @@ outbox_read (outbox_t *self, const env_request_t *req, env_reply_t *rep)
     cJSON_AddStringToObject (body, "next", next);
     PQclear (res);
     env_reply_ok (rep, 200, body);
+    /* a consumer (a service, not an admin looking) tells us where it stands: "after" */
+    if (strcmp (role, "service") == 0)
+        s_consumer_read (self, req, xid, seq);
 }

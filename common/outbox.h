@@ -27,7 +27,21 @@
  *
  * After commit a producer publishes its service name on a PUB socket connected
  * to config_events_in_endpoint (); consumers subscribe at
- * config_events_out_endpoint () and poll at once instead of waiting. */
+ * config_events_out_endpoint () and poll at once instead of waiting.
+ *
+ * Pruning (issue G, data minimisation): a consumer keeps its cursor in its own
+ * schema, so the producer learns each consumer's position from its reads:
+ * an events.read by role "service" records (user_id = the consumer's service
+ * name, "after", now) in the producer's outbox_consumers (OUTBOX_CONSUMERS_SQL,
+ * created by outbox_new); the first read registers the consumer. An event row
+ * is deleted once every registered consumer has read past it and it is older
+ * than PM_OUTBOX_RETENTION_DAYS (default 30). A registered consumer that stops
+ * reading keeps every row after its position: one gone for good is removed by
+ * hand (DELETE FROM <producer>.outbox_consumers WHERE consumer = '<name>').
+ * No consumer registered: nothing is pruned. The prune runs inside a read, at
+ * most every PM_OUTBOX_PRUNE_INTERVAL_S (default 600) and OUTBOX_PRUNE_BATCH
+ * rows at a time: consumers read every PM_CONSUMER_POLL_MS, and without reads
+ * no position moves, so a timer would add nothing. */
 #ifndef PM_OUTBOX_H
 #define PM_OUTBOX_H
 
@@ -51,6 +65,23 @@
 #define OUTBOX_READ_MAX     1000
 #define OUTBOX_READ_DEFAULT 100
 
+/* Each consumer's last reported position (see "Pruning" above). outbox_new
+ * runs it (IF NOT EXISTS, under an advisory lock) so that no producer's
+ * migrations need to change for it. */
+#define OUTBOX_CONSUMERS_SQL                                                    \
+    "CREATE TABLE IF NOT EXISTS outbox_consumers (\n"                           \
+    "  consumer      text PRIMARY KEY,\n"                                       \
+    "  xid           xid8 NOT NULL,\n"                                          \
+    "  seq           bigint NOT NULL,\n"                                        \
+    "  read_at       timestamptz NOT NULL DEFAULT now(),\n"                     \
+    "  registered_at timestamptz NOT NULL DEFAULT now()\n"                      \
+    ");\n"
+
+#define OUTBOX_RETENTION_DAYS_DEFAULT  30
+#define OUTBOX_PRUNE_INTERVAL_S_DEFAULT 600
+#define OUTBOX_PRUNE_BATCH             5000     /* rows per prune statement */
+#define OUTBOX_CONSUMER_NAME_MAX       63
+
 typedef struct outbox outbox_t;
 
 /* producer: the service name (written in each event's "producer"). Prepares
@@ -68,6 +99,15 @@ void outbox_wake (outbox_t *self);
 /* Handler body for "<service>.events.read"; add it to the worker's methods
  * through a small wrapper that passes the service's outbox. */
 void outbox_read (outbox_t *self, const env_request_t *req, env_reply_t *rep);
+
+/* Deletes what every registered consumer has read and is older than the
+ * retention (at most OUTBOX_PRUNE_BATCH rows). Returns the rows deleted, or
+ * -1. outbox_read calls it when due; tests may call it. */
+int outbox_prune (outbox_t *self);
+
+/* Pure: a consumer name a producer records: 1..OUTBOX_CONSUMER_NAME_MAX of
+ * [a-z0-9_-]. */
+bool outbox_consumer_name_ok (const char *name);
 
 /* Pure: parse "xid:seq" (or NULL/"" for the beginning) into two decimal
  * strings; false when malformed. */

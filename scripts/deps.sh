@@ -22,12 +22,15 @@ RUN_PKGS="postgresql-15 python3 procps util-linux"
 BENCH_PKGS="wrk nginx-light"
 # CI: compose file validation and the OpenAPI lint (npx @redocly/cli)
 CI_PKGS="docker-compose"
+# make fuzz: clang with libFuzzer (libclang_rt.fuzzer is only a Recommends of
+# clang, which --no-install-recommends skips) and llvm-symbolizer for reports
+FUZZ_PKGS="clang-14 libclang-rt-14-dev llvm-14"
 # browser tests of the console (tests/browser, playwright-core drives Debian's chromium headless);
 # a CJK font, or the Chinese of the screenshots renders as boxes
 BROWSER_PKGS="chromium fonts-noto-cjk"
 
 missing=""
-for p in $BUILD_PKGS $RUN_PKGS $BENCH_PKGS $CI_PKGS $BROWSER_PKGS; do
+for p in $BUILD_PKGS $RUN_PKGS $BENCH_PKGS $CI_PKGS $FUZZ_PKGS $BROWSER_PKGS; do
     st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
     case "$st" in
         ii*) ;;

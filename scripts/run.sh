@@ -47,6 +47,7 @@ export PM_WEB_DIR=${PM_WEB_DIR:-$ROOT/services/gateway/web}
 # webhooks to loopback and private addresses: on for a local stack (a receiver
 # on this machine); off by default in the daemon, for production
 export PM_WEBHOOK_ALLOW_PRIVATE=${PM_WEBHOOK_ALLOW_PRIVATE:-1}
+export PM_WEBHOOK_ALLOW_HTTP=${PM_WEBHOOK_ALLOW_HTTP:-1}   # ... over plain http to loopback
 PGDIR=$PM_DATA_DIR/pg
 LOGDIR=$PM_DATA_DIR/logs
 RUNDIR=$PM_DATA_DIR/run

@@ -2,6 +2,7 @@
 #include "alloc_rules.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const bl_payment_methods[] = { "cash", "bank_transfer", "wechat", "alipay", "card", "external",
@@ -79,6 +80,9 @@ bl_is_timestamp (const char *s)
     for (int i = 0; i < 8; i++)
         if (i == 2 || i == 5 ? p[i] != ':' : !isdigit ((unsigned char) p[i]))
             return false;
+    /* PostgreSQL refuses 25:00 or :61 with an error (22008), not a 422 */
+    if (atoi (p) > 23 || atoi (p + 3) > 59 || atoi (p + 6) > 60)
+        return false;
     p += 8;
     if (*p == '.') {
         p++;
@@ -89,9 +93,12 @@ bl_is_timestamp (const char *s)
     }
     if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
         return true;
+    /* offsets as real zones have them, up to +-14:00 (PostgreSQL refuses
+     * +99:99 with an error, 22009) */
     if ((*p == '+' || *p == '-') && strlen (p) == 6 && isdigit ((unsigned char) p[1])
         && isdigit ((unsigned char) p[2]) && p[3] == ':' && isdigit ((unsigned char) p[4])
-        && isdigit ((unsigned char) p[5]))
+        && isdigit ((unsigned char) p[5]) && atoi (p + 1) * 60 + atoi (p + 4) <= 14 * 60
+        && atoi (p + 4) <= 59)
         return true;
     return false;
 }

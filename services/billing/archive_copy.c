@@ -20,6 +20,7 @@
 #define ST_LEASE_UPSERT  "bl_lease_upsert"
 #define ST_SETTINGS_GET  "bl_settings_get"
 #define ST_SETTINGS_PUT  "bl_settings_put"
+#define ST_TZ_KNOWN      "bl_tz_known"
 
 #define SETTINGS_JSON                                                                    \
     "json_build_object('property_id', property_id, 'timezone', timezone, 'due_day', due_day, " \
@@ -42,18 +43,21 @@ static const struct {
       "ON CONFLICT (property_id, unit_id) DO UPDATE SET code = EXCLUDED.code, "
       "  building = EXCLUDED.building, floor = EXCLUDED.floor, area_m2 = EXCLUDED.area_m2, "
       "  use = EXCLUDED.use, updated_at = now()", false },
-    /* a whole Party; a short one (occupancy's "party": id, kind, name) keeps
-     * the contacts already known */
+    /* a party.* event's Party; a short one (occupancy's "party": id, kind,
+     * name) keeps the phones already known. Billing keeps what it uses: the
+     * name and the phones (the arrears report's contacts), not the e-mail
+     * (nothing in billing writes to residents; notifications does), and
+     * never an ID document (party events carry none: proto/events.md) */
     { ST_PARTY_UPSERT,
       "INSERT INTO parties (id, property_id, kind, name, phones, email) "
       "SELECT (d->>'id')::uuid, $1::uuid, coalesce (d->>'kind', 'person'), coalesce (d->>'name', ''), "
       "       coalesce (ARRAY (SELECT jsonb_array_elements_text (CASE WHEN jsonb_typeof (d->'phones') = 'array' "
       "                                                          THEN d->'phones' ELSE '[]' END)), '{}'), "
-      "       d->>'email' "
+      "       NULL "
       "FROM (SELECT $2::jsonb AS d) x "
       "ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name, "
       "  phones = CASE WHEN $3::bool THEN EXCLUDED.phones ELSE parties.phones END, "
-      "  email = CASE WHEN $3::bool THEN EXCLUDED.email ELSE parties.email END, updated_at = now()",
+      "  email = NULL, updated_at = now()",
       false },
     { ST_OCC_UPSERT,
       "INSERT INTO occupancies (id, property_id, unit_id, party_id, role, start_date, end_date) "
@@ -76,6 +80,8 @@ static const struct {
       "  end_date = EXCLUDED.end_date, monthly_fee = EXCLUDED.monthly_fee, updated_at = now()", false },
     { ST_SETTINGS_GET,
       "SELECT " SETTINGS_JSON " FROM property_settings WHERE property_id = $1::uuid", true },
+    /* a zone PostgreSQL does not know would fail every later date of the property */
+    { ST_TZ_KNOWN, "SELECT 1 FROM pg_timezone_names WHERE name = $1::text", true },
     /* every field optional: NULL keeps the stored value */
     { ST_SETTINGS_PUT,
       "UPDATE property_settings SET due_day = coalesce ($2::int, due_day), "
@@ -164,11 +170,9 @@ void
 bl_settings_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
+    if (!pid)
         return;
-    }
     db_reply_json (bl_settings_row (app->db, pid), rep, req->id, 200, "no such property");
 }
 
@@ -177,15 +181,9 @@ bl_settings_put (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
     static const char *const writers[] = { "admin", "manager", NULL };
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, writers, rep);
+    if (!pid)
         return;
-    }
-    if (!env_role_in (req, writers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin changes billing settings");
-        return;
-    }
     jv_t v = JV_INIT;
     int64_t due = 0, bps = 0, grace = 0, cap = 0;
     bool has_due = false, has_bps = false, has_grace = false, has_cap = false;
@@ -196,6 +194,18 @@ bl_settings_put (void *app_, const env_request_t *req, env_reply_t *rep)
         has_grace = jv_int (&v, req->data, "late_fee_grace_days", JV_OPTIONAL, 0, 365, &grace);
         has_cap = jv_int (&v, req->data, "late_fee_cap_bps", JV_OPTIONAL, 0, 100000, &cap);
         tz = jv_string (&v, req->data, "timezone", JV_OPTIONAL, 64);
+    }
+    if (tz) {
+        PGresult *known = db_exec (app->db, ST_TZ_KNOWN, 1, (const char *[]) { tz });
+        if (!db_ok (known)) {
+            db_reply_error (known, rep, req->id);
+            PQclear (known);
+            jv_reset (&v);
+            return;
+        }
+        if (PQntuples (known) == 0)
+            jv_problem (&v, "timezone", "must be a time zone name such as Asia/Shanghai");
+        PQclear (known);
     }
     if (!jv_ok (&v)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid billing settings");

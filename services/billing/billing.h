@@ -32,6 +32,11 @@ typedef struct {
     struct bl_late_fees *late_fees;  /* the daily late fee job (late_fees.h) */
 } billing_t;
 
+/* Who reads bills, accounts, fee items, runs and the collection report: the
+ * desk and the property's integration keys (admin manager agent integration).
+ * Each handler checks its role itself (env_property_scope), as the gateway does. */
+extern const char *const bl_roles_readers[];
+
 /* True when the property is known to billing (seen in tenants' events). */
 int bl_property_known (billing_t *app, const char *pid, env_reply_t *rep, const env_request_t *req);
 

@@ -241,15 +241,9 @@ bl_runs_create (void *app_, const env_request_t *req, env_reply_t *rep)
     billing_t *app = app_;
     static const char *const writers[] = { "admin", "manager", NULL };
     PGresult *res = NULL;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, writers, rep);
+    if (!pid)
         return;
-    }
-    if (!env_role_in (req, writers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin runs billing");
-        return;
-    }
     jv_t v = JV_INIT;
     const char *period = NULL;
     int y, m;
@@ -325,11 +319,9 @@ void
 bl_runs_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, bl_roles_readers, rep);
+    if (!pid)
         return;
-    }
     if (!bl_property_known (app, pid, rep, req))
         return;
     const char *p[] = { pid };

@@ -111,15 +111,15 @@ s_param (const env_request_t *req, const char *name)
     return s && *s ? s : NULL;
 }
 
+const char *const bl_roles_readers[] = { "admin", "manager", "agent", "integration", NULL };
+
 void
 bl_bills_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, bl_roles_readers, rep);
+    if (!pid)
         return;
-    }
     jv_t v = JV_INIT;
     const char *uid = s_param (req, "unit_id"), *period = s_param (req, "period");
     const char *status = s_param (req, "status"), *cursor = s_param (req, "cursor");
@@ -167,6 +167,8 @@ void
 bl_bills_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
+    if (!env_require_role (req, bl_roles_readers, rep))
+        return;
     const char *pid = env_visible_property (req);
     const char *bid = env_param (req, "bid");
     if (!pid || !bid || !jv_is_uuid (bid)) {
@@ -181,6 +183,8 @@ void
 bl_account_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
+    if (!env_require_role (req, bl_roles_readers, rep))
+        return;
     const char *pid = env_visible_property (req);
     const char *uid = env_param (req, "uid");
     if (!pid || !uid || !jv_is_uuid (uid)) {

@@ -102,15 +102,9 @@ void
 bl_charges_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, s_managers, rep);
+    if (!pid)
         return;
-    }
-    if (!env_role_in (req, s_managers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager can add a charge");
-        return;
-    }
     jv_t v = JV_INIT;
     const char *uid = NULL, *reason = NULL, *due = NULL;
     int64_t amount = 0;

@@ -170,15 +170,9 @@ void
 bl_deposits_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, s_staff, rep);
+    if (!pid)
         return;
-    }
-    if (!env_role_in (req, s_staff)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "your role cannot take deposits");
-        return;
-    }
     jv_t v = JV_INIT;
     const char *uid = NULL, *ticket = NULL;
     int64_t amount = 0;
@@ -218,6 +212,8 @@ void
 bl_deposits_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
+    if (!env_require_role (req, s_staff, rep))
+        return;
     const char *pid = env_visible_property (req);
     const char *id = env_param (req, "deposit_id");
     if (!pid || !id || !jv_is_uuid (id)) {
@@ -231,14 +227,12 @@ void
 bl_deposits_refund (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
+    if (!env_require_role (req, s_managers, rep))
+        return;
     const char *pid = env_visible_property (req);
     const char *id = env_param (req, "deposit_id");
     if (!pid || !id || !jv_is_uuid (id)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such deposit");
-        return;
-    }
-    if (!env_role_in (req, s_managers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager can refund a deposit");
         return;
     }
     jv_t v = JV_INIT;

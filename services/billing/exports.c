@@ -2,6 +2,7 @@
 #include "exports.h"
 #include "reports.h"
 
+#include "csv.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -96,21 +97,14 @@ s_grow (char **buf, size_t *len, size_t *cap, size_t more)
 }
 
 bool
-bl_csv_append (char **buf, size_t *len, size_t *cap, const char *s, bool first)
+bl_csv_append (char **buf, size_t *len, size_t *cap, const char *s, bool number, bool first)
 {
-    size_t n = strlen (s);
-    if (!s_grow (buf, len, cap, 2 * n + 3))
+    /* csv_write_cell defuses formulas (=HYPERLINK in an external_ref) */
+    if (!s_grow (buf, len, cap, csv_cell_len (s, number) + 1))
         return false;
     if (!first)
         (*buf)[(*len)++] = ',';
-    (*buf)[(*len)++] = '"';
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            (*buf)[(*len)++] = '"';
-        (*buf)[(*len)++] = s[i];
-    }
-    (*buf)[(*len)++] = '"';
-    (*buf)[*len] = '\0';
+    *len += csv_write_cell (s, number, *buf + *len);
     return true;
 }
 
@@ -127,15 +121,9 @@ s_crlf (char **buf, size_t *len, size_t *cap)
 static void
 s_export (billing_t *app, const env_request_t *req, env_reply_t *rep, const s_export_t *ex, const char *what)
 {
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, s_readers, rep);
+    if (!pid)
         return;
-    }
-    if (!env_role_in (req, s_readers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "your role cannot export");
-        return;
-    }
     jv_t v = JV_INIT;
     const char *period = env_param (req, "period"), *format = env_param (req, "format");
     if (!bl_is_period (period))
@@ -170,11 +158,13 @@ s_export (billing_t *app, const env_request_t *req, env_reply_t *rep, const s_ex
             len = 3;
         }
         for (int c = 0; ok && c < ncol; c++)
-            ok = bl_csv_append (&buf, &len, &cap, ex->columns[c] + (ex->columns[c][0] == '#'), c == 0);
+            ok = bl_csv_append (&buf, &len, &cap, ex->columns[c] + (ex->columns[c][0] == '#'), false,
+                                c == 0);
         ok = ok && s_crlf (&buf, &len, &cap);
         for (int r = 0; ok && r < rows; r++) {
             for (int c = 0; ok && c < ncol; c++)
-                ok = bl_csv_append (&buf, &len, &cap, PQgetvalue (res, r, c), c == 0);
+                ok = bl_csv_append (&buf, &len, &cap, PQgetvalue (res, r, c), ex->columns[c][0] == '#',
+                                    c == 0);
             ok = ok && s_crlf (&buf, &len, &cap);
         }
         if (!ok) {

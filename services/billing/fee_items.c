@@ -117,15 +117,9 @@ bl_fee_items_create (void *app_, const env_request_t *req, env_reply_t *rep)
     billing_t *app = app_;
     static const char *const writers[] = { "admin", "manager", NULL };
     PGresult *res = NULL;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, writers, rep);
+    if (!pid)
         return;
-    }
-    if (!env_role_in (req, writers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin sets fee items");
-        return;
-    }
     jv_t v = JV_INIT;
     const char *code = NULL, *name = NULL, *basis = NULL, *from = NULL;
     int64_t price = 0;
@@ -222,11 +216,9 @@ void
 bl_fee_items_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, bl_roles_readers, rep);
+    if (!pid)
         return;
-    }
     const char *on = env_param (req, "active_on");
     const char *code = env_param (req, "code");
     if (on && !*on)

@@ -68,15 +68,9 @@ void
 bl_payments_import (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, s_importers, rep);
+    if (!pid)
         return;
-    }
-    if (!env_role_in (req, s_importers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "your role cannot import payments");
-        return;
-    }
     if (!cJSON_IsString (req->data)) {
         env_reply_error (rep, 422, "validation_failed", jv_detail ("body", "send the statement as text/csv"),
                          "no CSV");

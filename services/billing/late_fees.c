@@ -288,14 +288,12 @@ bl_late_fees_waive (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
     PGresult *res = NULL;
+    if (!env_require_role (req, s_managers, rep))
+        return;
     const char *pid = env_visible_property (req);
     const char *id = env_param (req, "fee_id");
     if (!pid || !id || !jv_is_uuid (id)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such late fee");
-        return;
-    }
-    if (!env_role_in (req, s_managers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager can waive a late fee");
         return;
     }
     jv_t v = JV_INIT;

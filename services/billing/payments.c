@@ -140,8 +140,11 @@ bl_payments_prepare (db_t *db)
 
 /* The path's {pid} and {name} (a UUID) of a visible property, or NULL after a 404. */
 static const char *
-s_path_id (const env_request_t *req, env_reply_t *rep, const char *name, const char **pid, const char *what)
+s_path_id (const env_request_t *req, const char *const *roles, env_reply_t *rep, const char *name,
+           const char **pid, const char *what)
 {
+    if (!env_require_role (req, roles, rep))
+        return NULL;
     *pid = env_visible_property (req);
     const char *id = env_param (req, name);
     if (!*pid || !id || !jv_is_uuid (id)) {
@@ -207,15 +210,9 @@ void
 bl_payments_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, s_payers, rep);
+    if (!pid)
         return;
-    }
-    if (!env_role_in (req, s_payers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "your role cannot record payments");
-        return;
-    }
     jv_t v = JV_INIT;
     bl_payment_input_t in;
     if (!bl_payment_input (&v, req->data, &in)) {
@@ -277,7 +274,7 @@ void
 bl_payments_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid, *id = s_path_id (req, rep, "payment_id", &pid, "payment");
+    const char *pid, *id = s_path_id (req, s_payers, rep, "payment_id", &pid, "payment");
     if (!id)
         return;
     bool err;
@@ -295,13 +292,9 @@ bl_payments_reverse (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
     PGresult *res = NULL;
-    const char *pid, *id = s_path_id (req, rep, "payment_id", &pid, "payment");
+    const char *pid, *id = s_path_id (req, s_managers, rep, "payment_id", &pid, "payment");
     if (!id)
         return;
-    if (!env_role_in (req, s_managers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager can reverse a payment");
-        return;
-    }
     jv_t v = JV_INIT;
     const char *reason = NULL;
     if (jv_object (&v, req->data))
@@ -370,13 +363,10 @@ void
 bl_credit_apply (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid, *uid = s_path_id (req, rep, "uid", &pid, "unit");
+    /* the desk's: a key posts payments, which allocate themselves */
+    const char *pid, *uid = s_path_id (req, env_roles_desk, rep, "uid", &pid, "unit");
     if (!uid)
         return;
-    if (!env_role_in (req, s_payers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "your role cannot apply credit");
-        return;
-    }
     int known = bl_ledger_unit_known (app->db, pid, uid);
     if (known <= 0) {
         if (known < 0)
@@ -432,15 +422,9 @@ void
 bl_payments_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, s_payers, rep);
+    if (!pid)
         return;
-    }
-    if (!env_role_in (req, s_payers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "your role cannot read payments");
-        return;
-    }
     jv_t v = JV_INIT;
     const char *uid = s_param (req, "unit_id"), *from = s_param (req, "from"), *to = s_param (req, "to");
     const char *status = s_param (req, "status"), *method = s_param (req, "method");

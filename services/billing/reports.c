@@ -103,26 +103,12 @@ bl_is_period (const char *s)
     return month >= 1 && month <= 12 && atoi (s) >= 1900;
 }
 
-static const char *
-s_reader_property (const env_request_t *req, env_reply_t *rep)
-{
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-        return NULL;
-    }
-    if (!env_role_in (req, s_readers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "your role cannot read billing reports");
-        return NULL;
-    }
-    return pid;
-}
 
 void
 bl_reports_collection (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = s_reader_property (req, rep);
+    const char *pid = env_property_scope (req, s_readers, rep);
     if (!pid)
         return;
     const char *period = env_param (req, "period");
@@ -141,7 +127,8 @@ void
 bl_reports_arrears (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = s_reader_property (req, rep);
+    /* the dunning list names residents and their phones: the desk's only */
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
     if (!pid)
         return;
     jv_t v = JV_INIT;

@@ -472,7 +472,7 @@ s_worker_drop (broker_t *b, brk_worker_t *w, const char *reason, bool disconnect
         brk_request_t *req = w->current;
         w->current = NULL;
         s_reply_error (b, req->client, req->client_size, s->name, req->id, 503,
-                       "service_unavailable", "the worker handling this request was lost");
+                       "service_unavailable", MDP_WORKER_LOST);
         s_request_free (&req);
     }
     s_idle_remove (w);

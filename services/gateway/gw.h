@@ -35,6 +35,8 @@
  * is answered 413 here instead (a CSV of control characters grows 6x as a
  * JSON string). */
 #define GW_ENVELOPE_MAX_BYTES (60 * 1024 * 1024)
+/* The body a public route (no token: login) takes. */
+#define GW_PUBLIC_MAX_BODY    (16 * 1024)
 
 /* Roles, as bits, for the route table. */
 #define GW_ROLE_ADMIN       (1u << 0)
@@ -55,6 +57,7 @@ typedef struct gw gw_t;
 typedef struct gw_ctx gw_ctx_t;
 typedef struct gw_auth gw_auth_t;
 typedef struct gw_metrics gw_metrics_t;
+typedef struct gw_idem gw_idem_t;
 
 typedef void (gw_handler_fn) (gw_t *gw, gw_ctx_t *ctx);
 
@@ -88,8 +91,10 @@ struct gw_ctx {
     http_req_t *req;
     const gw_route_t *route;         /* NULL for static files and unknown paths */
     router_match_t match;
+    bool checked;                    /* routed, authenticated, allowed: done at the headers (gw_on_headers) */
     bool authenticated;
     gw_caller_t caller;
+    cJSON *caller_pids;              /* owned copy of caller.property_ids, which then points here */
     cJSON *params;                   /* path + query parameters (owned) */
     cJSON *data;                     /* parsed JSON body, or NULL (owned) */
     /* forwarding to a service */
@@ -104,6 +109,7 @@ struct gw_ctx {
     /* idempotency */
     bool idem_claimed;
     char idem_key[256];
+    char idem_stamp[24];             /* the claim's stamp (GW_IDEM_STAMP_MAX) */
     /* /readyz and /metrics: several calls at once */
     int ops_pending;
     unsigned ops_failed;             /* bit per service that did not answer 200 */
@@ -121,6 +127,7 @@ struct gw {
     db_t *db;
     router_t *router;
     gw_auth_t *auth;
+    gw_idem_t *idem;                 /* Idempotency-Key records */
     gw_metrics_t *metrics;
     const gw_route_t *routes;
     size_t nroutes;
@@ -155,8 +162,13 @@ void gw_api_free_pool (gw_t *gw);    /* after the loop has ended */
 
 /* http_conn's on_request. */
 void gw_on_request (void *app, http_req_t *req);
-/* http_conn's on_headers: the body limit of the route the request goes to. */
+/* http_conn's on_headers: a request with a body is routed, authenticated
+ * and checked (role, property, media type) before its body is read; a
+ * refusal is answered at once; an import route gets its bigger body limit
+ * only for a caller allowed to use it. gw_on_request goes on from there. */
 void gw_on_headers (void *app, http_req_t *req);
+/* http_conn's on_abandon: the context gw_on_headers attached is given back. */
+void gw_on_abandon (void *app, http_req_t *req);
 
 /* Answers and gives the context back. body: serialized JSON (consumed), or
  * NULL for no body. Stores the answer for an Idempotency-Key claimed by this

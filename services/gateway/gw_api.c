@@ -6,6 +6,7 @@
 #include "gw.h"
 
 #include "csv.h"
+#include "gw_audit.h"
 #include "gw_auth.h"
 #include "gw_idem.h"
 #include "gw_ops.h"
@@ -36,6 +37,11 @@ const gw_route_t gw_routes[] = {
     { { "GET", "/v1/auth/me" }, NULL, gw_auth_me, GW_ROLES_ALL, 0 },
     { { "POST", "/v1/users" }, NULL, gw_users_create, GW_ROLE_ADMIN, 0 },
     { { "GET", "/v1/users" }, NULL, gw_users_list, GW_ROLE_ADMIN, 0 },
+    /* accounts (issue G): a password change is never stored for a replay */
+    { { "PATCH", "/v1/users/{id}" }, NULL, gw_users_update, GW_ROLE_ADMIN, 0 },
+    { { "POST", "/v1/auth/password" }, NULL, gw_auth_password, GW_ROLES_STAFF, GW_ROUTE_NO_IDEM },
+    /* the audit of state-changing requests: a manager sees their properties' rows */
+    { { "GET", "/v1/audit" }, NULL, gw_audit_list, GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
     /* who works a property (names for assignees): any staff of it */
     { { "GET", "/v1/properties/{pid}/staff" }, NULL, gw_staff_list, GW_ROLES_STAFF, 0 },
     /* an API key is shown once and stored hashed: a replay cannot show it again */
@@ -48,22 +54,25 @@ const gw_route_t gw_routes[] = {
     { { "GET", "/v1/properties/{pid}" }, "tenants.properties.get", NULL, GW_ROLES_ALL, 0 },
     { { "POST", "/v1/properties/{pid}/units" }, "tenants.units.create", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
-    { { "GET", "/v1/properties/{pid}/units" }, "tenants.units.list", NULL, GW_ROLES_ALL, 0 },
-    { { "GET", "/v1/properties/{pid}/units/{uid}" }, "tenants.units.get", NULL, GW_ROLES_ALL, 0 },
+    { { "GET", "/v1/properties/{pid}/units" }, "tenants.units.list", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
+    { { "GET", "/v1/properties/{pid}/units/{uid}" }, "tenants.units.get", NULL, GW_ROLES_STAFF, 0 },
     { { "PATCH", "/v1/properties/{pid}/units/{uid}" }, "tenants.units.update", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
     /* parties (业户) and move-in/move-out (入伙/迁出); who sees personal data
      * whole, and the audit of it, is the service's rule */
     { { "POST", "/v1/properties/{pid}/parties" }, "tenants.parties.create", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
-    { { "GET", "/v1/properties/{pid}/parties" }, "tenants.parties.list", NULL, GW_ROLES_ALL, 0 },
-    { { "GET", "/v1/properties/{pid}/parties/{party_id}" }, "tenants.parties.get", NULL, GW_ROLES_ALL, 0 },
+    { { "GET", "/v1/properties/{pid}/parties" }, "tenants.parties.list", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/parties/{party_id}" }, "tenants.parties.get", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "PATCH", "/v1/properties/{pid}/parties/{party_id}" }, "tenants.parties.update", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "POST", "/v1/properties/{pid}/units/{uid}/occupancies" }, "tenants.occupancies.create", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "GET", "/v1/properties/{pid}/units/{uid}/occupancies" }, "tenants.occupancies.list", NULL,
-      GW_ROLES_ALL, 0 },
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "POST", "/v1/properties/{pid}/occupancies/{oid}/end" }, "tenants.occupancies.end", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "GET", "/v1/properties/{pid}/pii-reads" }, "tenants.pii_reads.list", NULL, GW_ROLE_ADMIN, 0 },
@@ -71,11 +80,11 @@ const gw_route_t gw_routes[] = {
     { { "POST", "/v1/properties/{pid}/parking-spaces" }, "tenants.parking.spaces.create", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "GET", "/v1/properties/{pid}/parking-spaces" }, "tenants.parking.spaces.list", NULL,
-      GW_ROLES_ALL, 0 },
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "POST", "/v1/properties/{pid}/parking-leases" }, "tenants.parking.leases.create", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "GET", "/v1/properties/{pid}/parking-leases" }, "tenants.parking.leases.list", NULL,
-      GW_ROLES_ALL, 0 },
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "POST", "/v1/properties/{pid}/parking-leases/{id}/end" }, "tenants.parking.leases.end", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     /* bulk onboarding: a CSV file (up to PM_IMPORT_MAX_BYTES, PM_IMPORT_TIMEOUT_MS) */
@@ -97,15 +106,17 @@ const gw_route_t gw_routes[] = {
       GW_ROLES_STAFF, 0 },
     { { "POST", "/v1/properties/{pid}/tickets/{tid}/feedback" }, "tickets.feedback.create", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
-    /* SLA policies and calendars: everyone on staff reads them, managers change them */
-    { { "GET", "/v1/properties/{pid}/sla-policies" }, "tickets.sla.policies.get", NULL, GW_ROLES_STAFF, 0 },
+    /* SLA policies and calendars: the desk reads them, managers change them */
+    { { "GET", "/v1/properties/{pid}/sla-policies" }, "tickets.sla.policies.get", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "PUT", "/v1/properties/{pid}/sla-policies" }, "tickets.sla.policies.put", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
     { { "POST", "/v1/properties/{pid}/sla-calendars" }, "tickets.sla.calendars.create", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
-    { { "GET", "/v1/properties/{pid}/sla-calendars" }, "tickets.sla.calendars.list", NULL, GW_ROLES_STAFF, 0 },
+    { { "GET", "/v1/properties/{pid}/sla-calendars" }, "tickets.sla.calendars.list", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "GET", "/v1/properties/{pid}/sla-calendars/{cid}" }, "tickets.sla.calendars.get", NULL,
-      GW_ROLES_STAFF, 0 },
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "PUT", "/v1/properties/{pid}/sla-calendars/{cid}" }, "tickets.sla.calendars.update", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
     /* the duty roster (值班表) */
@@ -114,7 +125,8 @@ const gw_route_t gw_routes[] = {
     { { "GET", "/v1/properties/{pid}/duty-shifts" }, "tickets.roster.shifts.list", NULL, GW_ROLES_STAFF, 0 },
     { { "DELETE", "/v1/properties/{pid}/duty-shifts/{shift_id}" }, "tickets.roster.shifts.delete", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
-    { { "GET", "/v1/properties/{pid}/duty-roster/gaps" }, "tickets.roster.gaps", NULL, GW_ROLES_STAFF, 0 },
+    { { "GET", "/v1/properties/{pid}/duty-roster/gaps" }, "tickets.roster.gaps", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     /* FAQ (答客问) */
     { { "POST", "/v1/properties/{pid}/faq" }, "tickets.faq.create", NULL, GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
     { { "GET", "/v1/properties/{pid}/faq" }, "tickets.faq.search", NULL, GW_ROLES_STAFF, 0 },
@@ -154,7 +166,7 @@ const gw_route_t gw_routes[] = {
     { { "POST", "/v1/properties/{pid}/payments/{payment_id}/reverse" }, "billing.payments.reverse", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
     { { "POST", "/v1/properties/{pid}/units/{uid}/apply-credit" }, "billing.credit.apply", NULL,
-      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "POST", "/v1/properties/{pid}/imports/payments" }, "billing.payments.import", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_INTEGRATION, GW_ROUTE_CSV | GW_ROUTE_IMPORT },
     { { "POST", "/v1/properties/{pid}/charges" }, "billing.charges.create", NULL,
@@ -256,8 +268,9 @@ s_ctx_give (gw_ctx_t *ctx)
     cJSON_Delete (ctx->params);
     cJSON_Delete (ctx->data);
     cJSON_Delete (ctx->ops_stats);
+    cJSON_Delete (ctx->caller_pids);
     free (ctx->envelope);
-    ctx->params = ctx->data = ctx->ops_stats = NULL;
+    ctx->params = ctx->data = ctx->ops_stats = ctx->caller_pids = NULL;
     ctx->envelope = NULL;
     ctx->req = NULL;
     ctx->pool_next = gw->pool;
@@ -281,12 +294,23 @@ gw_finish_raw (gw_ctx_t *ctx, int status, const char *content_type, char *body, 
     s_ctx_give (ctx);
 }
 
+/* How long a claim of this route may stay "in progress" before another
+ * request takes it over: the route's deadline and a margin. */
+static int
+s_idem_abandon_s (const gw_t *gw, const gw_route_t *route)
+{
+    int64_t ms = route && (route->flags & GW_ROUTE_IMPORT) ? gw->import_timeout_ms : gw->timeout_ms;
+    return (int) ((ms + 999) / 1000) + GW_IDEM_SETTLE_S;
+}
+
 void
 gw_finish (gw_ctx_t *ctx, int status, char *body, const char *extra)
 {
+    gw_audit_record (ctx, status, body);
     if (ctx->idem_claimed) {
-        gw_idem_finish (ctx->gw->db, ctx->idem_key, ctx->caller.id, status, body,
-                        ctx->req->request_id);
+        /* stored, or released on a 5xx; queued if the database is away */
+        gw_idem_finish (ctx->gw->idem, ctx->idem_key, ctx->caller.id, ctx->idem_stamp, status, body,
+                        s_idem_abandon_s (ctx->gw, ctx->route), ctx->req->request_id);
         ctx->idem_claimed = false;
     }
     /* API answers are per caller and may hold secrets (a login's token):
@@ -470,6 +494,14 @@ s_on_reply (void *arg, env_reply_t *rep)
     }
     s_inflight_remove (gw, ctx);
     int status = rep->status;
+    if (ctx->idem_claimed && gw_idem_outcome_unknown (status, rep->message)) {
+        /* the service may have run it (or may still): a retry must neither
+         * replay this answer nor run it again now; the claim stays until the
+         * request can no longer run (s_idem_abandon_s), then a retry takes it */
+        ctx->idem_claimed = false;
+        log_info (ctx->req->request_id, "idempotency: outcome unknown (%d); the key waits %d s",
+                  status, s_idem_abandon_s (gw, ctx->route));
+    }
     if (rep->code) {
         if (status < 400 || status > 599)
             status = 502;
@@ -558,12 +590,27 @@ s_is_api_path (const char *path, size_t len)
  * from GB18030/GBK when the charset parameter says so (Excel in China saves
  * CSV that way), refused with the row of the first bad byte when it is not
  * text, 415 for another charset. 0, or -1 after answering. */
-static int
-s_csv_body (gw_ctx_t *ctx)
+/* The length of text (UTF-8) once written as a JSON string by cJSON. */
+static size_t
+s_json_string_len (const char *text, size_t len)
 {
-    http_req_t *req = ctx->req;
-    char label[41] = "";
-    int found = http_media_type_param (req->content_type, "charset", label, sizeof label);
+    size_t n = len + 2;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char) text[i];
+        if (ch == '"' || ch == '\\' || ch == '\b' || ch == '\f' || ch == '\n' || ch == '\r' || ch == '\t')
+            n += 1;
+        else if (ch < 0x20)
+            n += 5;
+    }
+    return n;
+}
+
+/* The charset of a text/csv body (label: as sent), or NULL after answering 415. */
+static const char *
+s_csv_charset (gw_ctx_t *ctx, char label[41])
+{
+    label[0] = 0;
+    int found = http_media_type_param (ctx->req->content_type, "charset", label, 41);
     const char *charset = found == 0 ? "UTF-8" : found > 0 ? csv_charset (label) : NULL;
     if (!charset) {
         bool shown = found > 0;      /* the label goes back only as printable ASCII */
@@ -572,8 +619,18 @@ s_csv_body (gw_ctx_t *ctx)
         gw_finish_error (ctx, 415, "unsupported_media_type", NULL,
                          "charset %s is not supported: send UTF-8 (the default) or GB18030/GBK",
                          shown ? label : "(malformed)");
-        return -1;
     }
+    return charset;
+}
+
+static int
+s_csv_body (gw_ctx_t *ctx)
+{
+    http_req_t *req = ctx->req;
+    char label[41];
+    const char *charset = s_csv_charset (ctx, label);
+    if (!charset)
+        return -1;
     const char *text = req->body;
     size_t len = req->body_len, bad = 0;
     char *converted = NULL;
@@ -604,6 +661,15 @@ s_csv_body (gw_ctx_t *ctx)
         free (converted);
         return -1;
     }
+    /* a file of control characters grows six-fold as a JSON string: refuse
+     * it before the copies are made, not after (memory, "The edge") */
+    if (s_json_string_len (text, len) > GW_ENVELOPE_MAX_BYTES) {
+        free (converted);
+        gw_finish_error (ctx, 413, "payload_too_large", NULL,
+                         "the request is larger than %d bytes once encoded for the service",
+                         GW_ENVELOPE_MAX_BYTES);
+        return -1;
+    }
     ctx->data = cJSON_CreateString (text);
     free (converted);
     if (!ctx->data) {
@@ -613,22 +679,42 @@ s_csv_body (gw_ctx_t *ctx)
     return 0;
 }
 
-/* Parses the body as JSON (or keeps CSV text); 0, or -1 after answering. */
+static bool
+s_is_csv (const gw_ctx_t *ctx)
+{
+    return (ctx->route->flags & GW_ROUTE_CSV) && http_media_type_is (ctx->req->content_type, "text/csv");
+}
+
+/* The body's media type (and a CSV's charset), known from the headers;
+ * 0, or -1 after answering 415. */
 static int
-s_body (gw_ctx_t *ctx)
+s_media_check (gw_ctx_t *ctx)
 {
     http_req_t *req = ctx->req;
     if (!req->has_body && req->body_len == 0)
         return 0;
-    bool csv = (ctx->route->flags & GW_ROUTE_CSV) && http_media_type_is (req->content_type, "text/csv");
-    if (!csv && !http_media_type_is (req->content_type, "application/json")) {
+    char label[41];
+    if (s_is_csv (ctx))
+        return s_csv_charset (ctx, label) ? 0 : -1;
+    if (!http_media_type_is (req->content_type, "application/json")) {
         gw_finish_error (ctx, 415, "unsupported_media_type", NULL,
                          (ctx->route->flags & GW_ROUTE_CSV)
                              ? "send the body as application/json or text/csv"
                              : "send the body as application/json");
         return -1;
     }
-    if (csv)
+    return 0;
+}
+
+/* Parses the body as JSON (or keeps CSV text); its media type passed
+ * s_media_check. 0, or -1 after answering. */
+static int
+s_body (gw_ctx_t *ctx)
+{
+    http_req_t *req = ctx->req;
+    if (!req->has_body && req->body_len == 0)
+        return 0;
+    if (s_is_csv (ctx))
         return s_csv_body (ctx);
     if (!jv_is_utf8 (req->body, req->body_len) || memchr (req->body, 0, req->body_len)) {
         gw_finish_error (ctx, 400, "bad_json", NULL, "the body is not valid UTF-8");
@@ -661,21 +747,9 @@ s_params (gw_ctx_t *ctx, const char *query, size_t qlen)
         gw_finish_error (ctx, 500, "internal", NULL, "out of memory");
         return -1;
     }
-    for (int i = 0; i < ctx->match.nparams; i++) {
-        char *value = (char *) ctx->match.param[i].value;   /* in match.buf: ours */
-        if (strcmp (ctx->match.param[i].name, "pid") == 0) {
-            /* a property id names a row of another service: anything but a
-             * UUID names nothing; lower case, as the caller's list holds them */
-            if (!jv_is_uuid (value)) {
-                gw_finish_error (ctx, 404, "not_found", NULL, "no such property");
-                return -1;
-            }
-            for (char *p = value; *p; p++)
-                if (*p >= 'A' && *p <= 'F')
-                    *p = (char) (*p - 'A' + 'a');
-        }
-        cJSON_AddStringToObject (ctx->params, ctx->match.param[i].name, value);
-    }
+    /* pid was checked and put in lower case by s_check */
+    for (int i = 0; i < ctx->match.nparams; i++)
+        cJSON_AddStringToObject (ctx->params, ctx->match.param[i].name, ctx->match.param[i].value);
     char err[128];
     if (url_query_params (query, qlen, ctx->params, err) != 0) {
         gw_finish_error (ctx, 400, "bad_request", NULL, "%s", err);
@@ -708,10 +782,9 @@ s_idempotency (gw_t *gw, gw_ctx_t *ctx)
     gw_idem_hash (req->body, req->body_len, hash);
     int status = 0;
     char *response = NULL;
-    gw_idem_result_t r = gw_idem_begin (gw->db, req->idempotency_key, ctx->caller.id, route, hash,
-                                        (int) (s_route_timeout_ms (gw, ctx->route) / 1000) + 30,
-                                        &status, &response,
-                                        req->request_id);
+    gw_idem_result_t r = gw_idem_begin (gw->idem, req->idempotency_key, ctx->caller.id, route, hash,
+                                        s_idem_abandon_s (gw, ctx->route), ctx->idem_stamp,
+                                        &status, &response, req->request_id);
     switch (r) {
     case GW_IDEM_CLAIMED:
         ctx->idem_claimed = true;
@@ -726,8 +799,10 @@ s_idempotency (gw_t *gw, gw_ctx_t *ctx)
                          "this Idempotency-Key was used with a different request");
         return -1;
     case GW_IDEM_IN_PROGRESS:
-        gw_finish_error (ctx, 409, "conflict", NULL,
-                         "a request with this Idempotency-Key is still in progress");
+        s_finish_error_extra (ctx, 409, "idempotency_in_progress", NULL,
+                              "Retry-After: " GW_IDEM_RETRY_AFTER "\r\n",
+                              "a request with this Idempotency-Key is still in progress: "
+                              "retry once it is answered");
         return -1;
     default:
         gw_finish_error (ctx, 503, "service_unavailable", NULL, "the gateway database is unavailable");
@@ -735,64 +810,38 @@ s_idempotency (gw_t *gw, gw_ctx_t *ctx)
     }
 }
 
-void
-gw_on_headers (void *app, http_req_t *req)
+/* Everything decided from the request line and headers: the route, who is
+ * asking (once per request), whether their role may use the route, whether
+ * they may see the property of a /v1/properties/{pid}/... path, the body's
+ * media type. 0 to go on (ctx->route, match, caller set), 1 for a console
+ * file (not an API route), or -1 after answering. */
+static int
+s_check (gw_t *gw, gw_ctx_t *ctx)
 {
-    gw_t *gw = app;
-    /* only a request with a body can need more than the default; the full
-     * routing (and every check) comes again in gw_on_request */
-    if (!req->has_body || !gw->router)
-        return;
-    const char *path, *query;
-    size_t plen, qlen;
-    if (url_split (req->target, req->target_len, &path, &plen, &query, &qlen) != 0)
-        return;
-    router_match_t m;
-    if (router_match (gw->router, req->method_name, path, plen, &m) != ROUTER_OK)
-        return;
-    if (gw->routes[m.index].flags & GW_ROUTE_IMPORT)
-        req->max_body_bytes = gw->import_max_bytes;
-}
-
-void
-gw_on_request (void *app, http_req_t *req)
-{
-    gw_t *gw = app;
-    gw_ctx_t *ctx = s_ctx_take (gw);
-    if (!ctx) {
-        http_respond_error (req, 503, "service_unavailable", NULL, "out of memory", NULL);
-        return;
-    }
-    ctx->req = req;
-    req->user = ctx;
-    req->route = GW_LABEL_UNMATCHED (gw);
-
+    http_req_t *req = ctx->req;
     const char *path, *query;
     size_t plen, qlen;
     if (url_split (req->target, req->target_len, &path, &plen, &query, &qlen) != 0) {
         gw_finish_error (ctx, 400, "bad_request", NULL, "the request target must be a path");
-        return;
+        return -1;
     }
     /* HEAD is GET without the body (http_respond drops it) */
     const char *method = req->method == HTTP_HEAD ? "GET" : req->method_name;
     router_result_t rr = router_match (gw->router, method, path, plen, &ctx->match);
     if (rr == ROUTER_NOT_FOUND && !s_is_api_path (path, plen)) {
-        if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
-            req->route = GW_LABEL_STATIC (gw);
-            gw_static_serve (gw, ctx, path, plen);
-            return;
-        }
+        if (req->method == HTTP_GET || req->method == HTTP_HEAD)
+            return 1;
         s_finish_error_extra (ctx, 405, "method_not_allowed", NULL, "Allow: GET, HEAD\r\n",
                               "the console's files are read with GET");
-        return;
+        return -1;
     }
     if (rr == ROUTER_NOT_FOUND) {
         gw_finish_error (ctx, 404, "not_found", NULL, "no such resource");
-        return;
+        return -1;
     }
     if (rr == ROUTER_BAD_PATH) {
         gw_finish_error (ctx, 400, "bad_request", NULL, "the path has invalid percent-encoding or UTF-8");
-        return;
+        return -1;
     }
     if (rr == ROUTER_BAD_METHOD) {
         char extra[sizeof ctx->match.allow + 16];
@@ -801,7 +850,7 @@ gw_on_request (void *app, http_req_t *req)
         snprintf (message, sizeof message, "%s is not allowed here; allowed: %s", req->method_name,
                   ctx->match.allow);
         s_finish_error_extra (ctx, 405, "method_not_allowed", NULL, extra, message);
-        return;
+        return -1;
     }
     const gw_route_t *route = &gw->routes[ctx->match.index];
     ctx->route = route;
@@ -811,37 +860,139 @@ gw_on_request (void *app, http_req_t *req)
         int rc = gw_auth_caller (gw->auth, req->authorization, &ctx->caller, req->request_id);
         if (rc == GW_AUTH_UNAVAILABLE) {
             gw_finish_error (ctx, 503, "service_unavailable", NULL, "the gateway database is unavailable");
-            return;
+            return -1;
         }
         if (rc != 0) {
             s_finish_error_extra (ctx, 401, "unauthenticated", NULL, "WWW-Authenticate: Bearer\r\n",
                                   req->authorization ? "the token is not valid (expired or revoked?)"
                                                      : "send Authorization: Bearer <token>");
-            return;
+            return -1;
+        }
+        /* the caller's properties are borrowed from the token cache, which
+         * may reuse the slot while the body arrives: keep a copy */
+        if (ctx->caller.property_ids) {
+            ctx->caller_pids = cJSON_Duplicate (ctx->caller.property_ids, true);
+            if (!ctx->caller_pids) {
+                gw_finish_error (ctx, 503, "service_unavailable", NULL, "out of memory");
+                return -1;
+            }
+            ctx->caller.property_ids = ctx->caller_pids;
         }
         ctx->authenticated = true;
         if (!(gw_role_bit (ctx->caller.role) & route->roles)) {
             gw_finish_error (ctx, 403, "forbidden", NULL, "the role %s may not do this", ctx->caller.role);
+            return -1;
+        }
+    }
+    for (int i = 0; i < ctx->match.nparams; i++) {
+        if (strcmp (ctx->match.param[i].name, "pid") != 0)
+            continue;
+        char *value = (char *) ctx->match.param[i].value;   /* in match.buf: ours */
+        /* a property id names a row of another service: anything but a
+         * UUID names nothing; lower case, as the caller's list holds them */
+        if (!jv_is_uuid (value)) {
+            gw_finish_error (ctx, 404, "not_found", NULL, "no such property");
+            return -1;
+        }
+        for (char *p = value; *p; p++)
+            if (*p >= 'A' && *p <= 'F')
+                *p = (char) (*p - 'A' + 'a');
+        env_caller_t c = { .user_id = ctx->caller.id, .role = ctx->caller.role,
+                           .property_ids = ctx->caller.property_ids };
+        /* another property's resource is "not found", not "forbidden", so
+         * that its existence does not leak */
+        if (ctx->authenticated && !env_caller_has_property (&c, value)) {
+            gw_finish_error (ctx, 404, "not_found", NULL, "no such property");
+            return -1;
+        }
+    }
+    return s_media_check (ctx);
+}
+
+static gw_ctx_t *
+s_ctx_for (gw_t *gw, http_req_t *req)
+{
+    gw_ctx_t *ctx = s_ctx_take (gw);
+    if (!ctx)
+        return NULL;
+    ctx->req = req;
+    req->user = ctx;
+    req->route = GW_LABEL_UNMATCHED (gw);
+    return ctx;
+}
+
+void
+gw_on_headers (void *app, http_req_t *req)
+{
+    gw_t *gw = app;
+    /* a request without a body is decided in gw_on_request, all at once,
+     * and keeps its connection; one with a body is decided now, before a
+     * byte of it is read: a refusal closes the connection (its body unread),
+     * and only a caller the route allows gets an import's bigger limit */
+    if (!req->has_body || !gw->router)
+        return;
+    gw_ctx_t *ctx = s_ctx_for (gw, req);
+    if (!ctx) {
+        http_respond_error (req, 503, "service_unavailable", NULL, "out of memory",
+                            "Retry-After: " HTTP_RETRY_AFTER "\r\n");
+        return;
+    }
+    int rc = s_check (gw, ctx);
+    if (rc < 0)
+        return;                      /* answered */
+    if (rc > 0) {                    /* a console file: gw_on_request serves it */
+        req->user = NULL;
+        s_ctx_give (ctx);
+        return;
+    }
+    ctx->checked = true;
+    if (ctx->route->flags & GW_ROUTE_IMPORT)
+        req->max_body_bytes = gw->import_max_bytes;
+    else if (!ctx->route->roles)
+        /* strangers' routes (login) take small bodies: a parsed megabyte of
+         * JSON is tens of megabytes of tree, held while a password hashes */
+        req->max_body_bytes = GW_PUBLIC_MAX_BODY;
+}
+
+void
+gw_on_abandon (void *app, http_req_t *req)
+{
+    (void) app;
+    gw_ctx_t *ctx = req->user;
+    req->user = NULL;
+    if (ctx)
+        s_ctx_give (ctx);
+}
+
+void
+gw_on_request (void *app, http_req_t *req)
+{
+    gw_t *gw = app;
+    gw_ctx_t *ctx = req->user ? req->user : s_ctx_for (gw, req);
+    if (!ctx) {
+        http_respond_error (req, 503, "service_unavailable", NULL, "out of memory",
+                            "Retry-After: " HTTP_RETRY_AFTER "\r\n");
+        return;
+    }
+    const char *path = "", *query = "";
+    size_t plen = 0, qlen = 0;
+    url_split (req->target, req->target_len, &path, &plen, &query, &qlen);
+    if (!ctx->checked) {
+        int rc = s_check (gw, ctx);
+        if (rc < 0)
+            return;
+        if (rc > 0) {
+            req->route = GW_LABEL_STATIC (gw);
+            gw_static_serve (gw, ctx, path, plen);
             return;
         }
     }
     if (s_body (ctx) != 0 || s_params (ctx, query, qlen) != 0)
         return;
-    const char *pid = router_param (&ctx->match, "pid");
-    if (pid && ctx->authenticated) {
-        env_caller_t c = { .user_id = ctx->caller.id, .role = ctx->caller.role,
-                           .property_ids = ctx->caller.property_ids };
-        /* another property's resource is "not found", not "forbidden", so
-         * that its existence does not leak */
-        if (!env_caller_has_property (&c, pid)) {
-            gw_finish_error (ctx, 404, "not_found", NULL, "no such property");
-            return;
-        }
-    }
     if (s_idempotency (gw, ctx) != 0)
         return;
-    if (route->handler)
-        route->handler (gw, ctx);
+    if (ctx->route->handler)
+        ctx->route->handler (gw, ctx);
     else
         s_forward (gw, ctx);
 }

@@ -2,9 +2,13 @@
 #include "gw_auth.h"
 
 #include "config.h"
+#include "gw_audit.h"
+#include "gw_listen.h"
 #include "jv.h"
 #include "log.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +17,8 @@
 
 #define TOKEN_BYTES 32
 #define HASH_HEX    (2 * crypto_hash_sha256_BYTES + 3)   /* "\x" + hex + NUL */
+#define XSTR(x)     STR (x)
+#define STR(x)      #x
 
 typedef struct {
     unsigned char hash[crypto_hash_sha256_BYTES];
@@ -31,13 +37,22 @@ struct gw_auth {
     int jobs;                        /* password jobs on the thread pool */
     /* failed logins per username: more than max within window -> 429 for lock */
     char throttle_max[16], throttle_window_s[16], throttle_lock_s[16];
+    /* ... and per client address, whatever the names */
+    char addr_max[16], addr_window_s[16];
+    gw_listen_t *listen;             /* LISTEN GW_AUTH_CHANNEL: evictions from every instance */
+    gw_audit_t *audit;
+    uv_timer_t disable_timer;        /* pending webhook disables of revoked keys */
+    bool disable_timer_open;
+    int disables_inflight;
 };
 
 static const char *const s_roles[] = { "admin", "manager", "agent", "technician", "integration", NULL };
+/* the one role an API key may have (API.md, "Trust and limits") */
+static const char *const s_key_roles[] = { "integration", NULL };
 
 /* Password work for the thread pool. Nothing here touches the loop, the
  * database or the cache: those happen before and after, on the loop. */
-typedef enum { JOB_LOGIN, JOB_USER_CREATE } s_job_kind_t;
+typedef enum { JOB_LOGIN, JOB_USER_CREATE, JOB_PASSWORD } s_job_kind_t;
 typedef struct {
     uv_work_t work;
     s_job_kind_t kind;
@@ -46,10 +61,17 @@ typedef struct {
     char password[4 * GW_PASSWORD_MAX + 1];
     char hash[crypto_pwhash_STRBYTES];
     int rc;                          /* of the crypto call */
+    /* password change: the new one and its hash (hash holds the stored one) */
+    char new_password[4 * GW_PASSWORD_MAX + 1];
+    char new_hash[crypto_pwhash_STRBYTES];
+    int new_rc;
+    char token_param[HASH_HEX];      /* the caller's own token: not revoked */
     bool found;                      /* login: the user exists and is enabled */
+    bool exists;                     /* login: the user exists (for the audit's actor) */
     char user_id[ENVELOPE_ID_MAX + 1];
     char username[GW_USERNAME_MAX + 1];
     char attempted[257];             /* login: the name as typed, for the throttle */
+    char addr[GW_AUTH_ADDR_MAX];     /* the client's address key, for the throttle */
     char role[16];
     char *property_ids;              /* JSON text (owned) */
 } s_job_t;
@@ -109,6 +131,116 @@ gw_auth_utf8_chars (const char *s)
     return n;
 }
 
+const char *
+gw_auth_password_problem (const char *password, const char *username)
+{
+    if (!password)
+        return "is required";
+    size_t n = gw_auth_utf8_chars (password);
+    if (n < GW_PASSWORD_MIN || n > GW_PASSWORD_MAX)
+        return "must be " XSTR (GW_PASSWORD_MIN) " to " XSTR (GW_PASSWORD_MAX) " characters";
+    /* logins compare names without regard to case: so does this */
+    if (username && strcasecmp (password, username) == 0)
+        return "must not be the username";
+    return NULL;
+}
+
+/* Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil). */
+static int64_t
+s_days_from_civil (int y, int m, int d)
+{
+    y -= m <= 2;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int64_t) era * 146097 + doe - 719468;
+}
+
+/* n decimal digits at s as an int; -1 when one is not a digit. */
+static int
+s_digits (const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+int
+gw_auth_parse_time (const char *s, int64_t *epoch_ms)
+{
+    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    if (!s || strlen (s) < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':'
+        || (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
+        return -1;
+    int y = s_digits (s, 4), mo = s_digits (s + 5, 2), d = s_digits (s + 8, 2);
+    int h = s_digits (s + 11, 2), mi = s_digits (s + 14, 2), sec = s_digits (s + 17, 2);
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0
+        || sec > 59)
+        return -1;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[mo - 1] + (mo == 2 && leap))
+        return -1;
+    const char *p = s + 19;
+    int ms = 0;
+    if (*p == '.') {
+        p++;
+        int n = 0;
+        for (; *p >= '0' && *p <= '9'; p++, n++)
+            if (n < 3)
+                ms = ms * 10 + (*p - '0');
+        if (n == 0 || n > 9)
+            return -1;
+        for (; n < 3; n++)
+            ms *= 10;
+    }
+    int offset_s = 0;
+    if ((*p == 'Z' || *p == 'z') && p[1] == 0)
+        offset_s = 0;
+    else
+    if ((*p == '+' || *p == '-') && strlen (p) == 6 && p[3] == ':') {
+        int oh = s_digits (p + 1, 2), om = s_digits (p + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59)
+            return -1;
+        offset_s = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+    }
+    else
+        return -1;
+    int64_t secs = s_days_from_civil (y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+    if (secs < 0)
+        return -1;
+    *epoch_ms = secs * 1000 + ms;
+    return 0;
+}
+
+int
+gw_auth_addr_key (const struct sockaddr *sa, char out[GW_AUTH_ADDR_MAX])
+{
+    if (!sa)
+        return -1;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *) sa;
+        return inet_ntop (AF_INET, &in->sin_addr, out, GW_AUTH_ADDR_MAX) ? 0 : -1;
+    }
+    if (sa->sa_family != AF_INET6)
+        return -1;
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
+    if (IN6_IS_ADDR_V4MAPPED (&in6->sin6_addr))
+        return inet_ntop (AF_INET, in6->sin6_addr.s6_addr + 12, out, GW_AUTH_ADDR_MAX) ? 0 : -1;
+    struct in6_addr net;
+    memset (&net, 0, sizeof net);
+    memcpy (net.s6_addr, in6->sin6_addr.s6_addr, 8);
+    char text[INET6_ADDRSTRLEN];
+    if (!inet_ntop (AF_INET6, &net, text, sizeof text))
+        return -1;
+    snprintf (out, GW_AUTH_ADDR_MAX, "%s/64", text);
+    return 0;
+}
+
 /* "\x" + hex of the SHA-256 of secret: a bytea parameter in text form. */
 static void
 s_hash_param (const unsigned char hash[crypto_hash_sha256_BYTES], char out[HASH_HEX])
@@ -150,6 +282,45 @@ s_evict (gw_auth_t *self, const unsigned char *hash)
     }
 }
 
+/* Every entry of one user or key (a NOTIFY's payload); a scan of the table,
+ * which only a change of rights costs. */
+static void
+s_evict_id (gw_auth_t *self, const char *id)
+{
+    for (size_t i = 0; i < GW_AUTH_CACHE_SLOTS; i++) {
+        s_entry_t *e = &self->cache[i];
+        if (e->used && e->found && strcasecmp (e->caller.id, id) == 0) {
+            cJSON_Delete (e->property_ids);
+            memset (e, 0, sizeof *e);
+        }
+    }
+}
+
+static void
+s_evict_all (gw_auth_t *self)
+{
+    for (size_t i = 0; i < GW_AUTH_CACHE_SLOTS; i++) {
+        cJSON_Delete (self->cache[i].property_ids);
+        memset (&self->cache[i], 0, sizeof self->cache[i]);
+    }
+}
+
+static void
+s_on_notify (void *arg, const char *payload)
+{
+    if (payload && *payload)
+        s_evict_id (arg, payload);
+}
+
+/* Notifications may have been missed while not listening: nothing cached
+ * before (or during) can be trusted after. */
+static void
+s_on_listen_state (void *arg, bool listening)
+{
+    (void) listening;
+    s_evict_all (arg);
+}
+
 /* --- statements ----------------------------------------------------------- */
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -166,9 +337,57 @@ s_prepare (db_t *db)
         " WHERE t.token_hash = $1::bytea AND t.revoked_at IS NULL AND t.expires_at > now() "
         "   AND NOT u.disabled "
         "UNION ALL "
-        "SELECT k.id::text, k.name, k.role, array_to_json(k.property_ids)::text, NULL, true "
+        "SELECT k.id::text, k.name, k.role, array_to_json(k.property_ids)::text, "
+        "       (extract(epoch FROM k.expires_at) * 1000)::bigint, true "
         "  FROM api_keys k WHERE k.key_hash = $1::bytea AND k.revoked_at IS NULL "
+        "   AND k.role = 'integration' AND (k.expires_at IS NULL OR k.expires_at > now()) "
         "LIMIT 1", true);
+    rc |= db_prepare (db, "auth_user_password",
+        "SELECT password_hash, username FROM users WHERE id = $1::uuid AND NOT disabled", true);
+    /* a new password, if the stored one is still the one verified; the
+     * user's other tokens revoked with it (the triggers tell every gateway) */
+    rc |= db_prepare (db, "auth_password_set",
+        "WITH u AS (UPDATE users SET password_hash = $2 "
+        "            WHERE id = $1::uuid AND password_hash = $3 AND NOT disabled RETURNING id), "
+        "     t AS (UPDATE tokens SET revoked_at = now() "
+        "            WHERE user_id IN (SELECT id FROM u) AND revoked_at IS NULL "
+        "              AND token_hash <> $4::bytea) "
+        "SELECT count(*) FROM u", false);
+    /* PATCH /v1/users/{id}: the enabled admins, locked (so that two admins
+     * disabling each other cannot both succeed), then the change and the
+     * revocation of the user's other tokens when rights were taken or changed */
+    rc |= db_prepare (db, "auth_admins_lock",
+        "SELECT id::text FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE",
+        false);
+    rc |= db_prepare (db, "auth_user_update",
+        "WITH old AS (SELECT id, role, disabled, property_ids FROM users WHERE id = $1::uuid FOR UPDATE), "
+        "     upd AS (UPDATE users u SET disabled = coalesce($2::boolean, u.disabled), "
+        "                   role = coalesce($3, u.role), "
+        "                   property_ids = CASE WHEN $4::jsonb IS NULL THEN u.property_ids "
+        "                     ELSE ARRAY(SELECT jsonb_array_elements_text($4::jsonb))::uuid[] END "
+        "               FROM old WHERE u.id = old.id "
+        "           RETURNING u.id, u.username, u.role, u.property_ids, u.created_at, u.disabled, "
+        "                     (u.disabled AND NOT old.disabled) OR u.role <> old.role "
+        "                     OR u.property_ids <> old.property_ids AS revoke), "
+        "     rev AS (UPDATE tokens SET revoked_at = now() "
+        "              WHERE user_id IN (SELECT id FROM upd WHERE revoke) AND revoked_at IS NULL "
+        "                AND token_hash IS DISTINCT FROM $5::bytea) "
+        "SELECT id::text, username, role, array_to_json(property_ids)::text, "
+        TS ("created_at") ", disabled FROM upd", false);
+    /* one attempt at a password, reserved before hashing (migration 003) */
+    rc |= db_prepare (db, "auth_login_reserve",
+        "SELECT login_reserve($1, $2, $3::int, $4::int, $5::int, $6::int, $7::int)", false);
+    rc |= db_prepare (db, "auth_login_succeeded", "SELECT login_succeeded($1, $2)", false);
+    /* pending webhook disables of revoked keys: claimed by pushing next_at
+     * (another instance skips them), deleted once notifications answered */
+    rc |= db_prepare (db, "auth_disables_claim",
+        "UPDATE webhook_disables SET attempts = attempts + 1, "
+        "       next_at = now() + make_interval(secs => least(60, 2 ^ least(attempts, 6))) "
+        " WHERE key_id IN (SELECT key_id FROM webhook_disables WHERE next_at <= now() "
+        "                   ORDER BY next_at LIMIT $1::int FOR UPDATE SKIP LOCKED) "
+        "RETURNING key_id::text, attempts", false);
+    rc |= db_prepare (db, "auth_disables_done",
+        "DELETE FROM webhook_disables WHERE key_id = $1::uuid", false);
     rc |= db_prepare (db, "auth_user_by_name",
         "SELECT id::text, password_hash, role, array_to_json(property_ids)::text, disabled, username "
         "  FROM users WHERE lower(username) = lower($1)", true);
@@ -194,47 +413,109 @@ s_prepare (db_t *db)
         true);
     /* the staff directory of a property: its people (not API keys, not
      * integration users), the admins last as staff of every property */
+    /* $3: whether admins are listed (not to agents and technicians: a name
+     * they could lock out with failed logins) */
     rc |= db_prepare (db, "auth_staff_list",
         "SELECT id::text, username, role FROM users "
         " WHERE NOT disabled AND role IN ('admin', 'manager', 'agent', 'technician') "
-        "   AND (role = 'admin' OR $1::uuid = ANY (property_ids)) "
+        "   AND ((role = 'admin' AND $3::boolean) OR (role <> 'admin' AND $1::uuid = ANY (property_ids))) "
         " ORDER BY role = 'admin', role, username COLLATE \"C\" LIMIT $2::int", true);
     rc |= db_prepare (db, "auth_key_insert",
-        "INSERT INTO api_keys (name, key_hash, role, property_ids) "
-        "VALUES ($1, $2::bytea, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb))::uuid[]) "
-        "RETURNING id::text, name, role, array_to_json(property_ids)::text, " TS ("created_at"),
-        false);
+        "INSERT INTO api_keys (name, key_hash, role, property_ids, expires_at) "
+        "VALUES ($1, $2::bytea, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb))::uuid[], "
+        "        to_timestamp($5::bigint / 1000.0)) "
+        "RETURNING id::text, name, role, array_to_json(property_ids)::text, " TS ("created_at") ", "
+        TS ("expires_at"), false);
     rc |= db_prepare (db, "auth_keys_list",
         "SELECT id::text, name, role, array_to_json(property_ids)::text, " TS ("created_at") ", "
-        TS ("revoked_at") " FROM api_keys ORDER BY created_at, id LIMIT 1000", true);
+        TS ("revoked_at") ", " TS ("expires_at")
+        " FROM api_keys ORDER BY created_at, id LIMIT 1000", true);
+    /* revoked, and its webhooks queued to be disabled, in one statement */
     rc |= db_prepare (db, "auth_key_revoke",
-        "UPDATE api_keys SET revoked_at = now() WHERE id = $1::uuid AND revoked_at IS NULL "
-        "RETURNING key_hash", false);
-    /* The throttle: seconds left of a lock, if any; a failure counted (a
-     * window that ended starts again at 1; reaching the maximum locks); a
-     * success forgets the name. */
-    rc |= db_prepare (db, "auth_throttle_check",
-        "SELECT ceil(extract(epoch FROM locked_until - now()))::int FROM login_throttle "
-        " WHERE username = lower($1) AND locked_until > now()", true);
-    rc |= db_prepare (db, "auth_throttle_fail",
-        "INSERT INTO login_throttle AS t (username, failures, window_start, locked_until) "
-        "VALUES (lower($1), 1, now(), CASE WHEN $2::int <= 1 "
-        "        THEN now() + make_interval(secs => $4::int) END) "
-        "ON CONFLICT (username) DO UPDATE SET "
-        "  failures = CASE WHEN t.window_start < now() - make_interval(secs => $3::int) "
-        "                  THEN 1 ELSE t.failures + 1 END, "
-        "  window_start = CASE WHEN t.window_start < now() - make_interval(secs => $3::int) "
-        "                      THEN now() ELSE t.window_start END, "
-        "  locked_until = CASE WHEN t.window_start >= now() - make_interval(secs => $3::int) "
-        "                       AND t.failures + 1 >= $2::int "
-        "                      THEN now() + make_interval(secs => $4::int) "
-        "                      ELSE t.locked_until END", false);
-    rc |= db_prepare (db, "auth_throttle_clear",
-        "DELETE FROM login_throttle WHERE username = lower($1)", false);
+        "WITH k AS (UPDATE api_keys SET revoked_at = now() WHERE id = $1::uuid AND revoked_at IS NULL "
+        "           RETURNING id, key_hash), "
+        "     d AS (INSERT INTO webhook_disables (key_id) SELECT id FROM k "
+        "           ON CONFLICT (key_id) DO UPDATE SET next_at = now()) "
+        "SELECT key_hash FROM k", false);
     rc |= db_prepare (db, "auth_cleanup",
         "DELETE FROM tokens WHERE expires_at < now() - interval '1 day' "
         "   OR revoked_at < now() - interval '1 day'", false);
     return rc ? -1 : 0;
+}
+
+/* --- webhooks of revoked keys ---------------------------------------------- */
+
+typedef struct {
+    gw_auth_t *auth;
+    char key_id[ENVELOPE_ID_MAX + 1];
+    char id[ENVELOPE_ID_MAX + 1];
+} s_disable_t;
+
+static void
+s_disable_reply (void *arg, env_reply_t *rep)
+{
+    s_disable_t *d = arg;
+    gw_auth_t *self = d->auth;
+    self->disables_inflight--;
+    if (rep->status >= 200 && rep->status <= 299) {
+        PGresult *res = db_exec (self->db, "auth_disables_done", 1, (const char *[]) { d->key_id });
+        if (!db_ok (res))
+            log_warn (d->id, "webhooks of key %s disabled, but the pending row stays: %s", d->key_id,
+                      PQresultErrorMessage (res));
+        else
+            log_info (d->id, "webhooks of revoked key %s disabled", d->key_id);
+        PQclear (res);
+    }
+    else
+        log_warn (d->id, "disabling the webhooks of revoked key %s: %d %s (retried)", d->key_id,
+                  rep->status, rep->code ? rep->code : "");
+    free (d);
+}
+
+/* Claims the disables that are due and asks notifications for each; those
+ * not answered 2xx stay and come due again (backoff up to a minute). */
+static void
+s_disables_run (gw_auth_t *self)
+{
+    gw_t *gw = self->gw;
+    if (self->disables_inflight > 0 || !gw->client || gw->stopping)
+        return;
+    char lim[16];
+    snprintf (lim, sizeof lim, "%d", GW_AUTH_DISABLE_BATCH);
+    PGresult *res = db_exec (self->db, "auth_disables_claim", 1, (const char *[]) { lim });
+    if (!db_ok (res)) {
+        PQclear (res);
+        return;                      /* the database is away: the next tick */
+    }
+    for (int i = 0; i < PQntuples (res); i++) {
+        s_disable_t *d = calloc (1, sizeof *d);
+        if (!d)
+            break;
+        d->auth = self;
+        snprintf (d->key_id, sizeof d->key_id, "%s", PQgetvalue (res, i, 0));
+        gw_fresh_id (d->id);
+        cJSON *body = cJSON_CreateObject ();
+        cJSON_AddStringToObject (cJSON_AddObjectToObject (body, "params"), "key_id", d->key_id);
+        cJSON_AddNullToObject (body, "data");
+        env_caller_t caller = { .user_id = "gateway", .role = "service", .property_ids = NULL };
+        int64_t deadline = env_now_ms () + gw->timeout_ms;
+        char *request = env_request_build (d->id, GW_AUTH_DISABLE_METHOD, &caller, deadline, body);
+        if (!request || client_send (gw->client, "notifications", d->id, request, deadline,
+                                     s_disable_reply, d) != 0) {
+            log_warn (d->id, "disabling the webhooks of revoked key %s: not sent (retried)", d->key_id);
+            free (d);
+        }
+        else
+            self->disables_inflight++;
+        free (request);
+    }
+    PQclear (res);
+}
+
+static void
+s_on_disable_timer (uv_timer_t *t)
+{
+    s_disables_run (t->data);
 }
 
 /* --- life ----------------------------------------------------------------- */
@@ -253,6 +534,10 @@ gw_auth_new (gw_t *gw)
               (long long) config_int ("PM_LOGIN_WINDOW_S", GW_LOGIN_WINDOW_S, 1, 86400));
     snprintf (self->throttle_lock_s, sizeof self->throttle_lock_s, "%lld",
               (long long) config_int ("PM_LOGIN_LOCK_S", GW_LOGIN_LOCK_S, 1, 86400));
+    snprintf (self->addr_max, sizeof self->addr_max, "%lld",
+              (long long) config_int ("PM_LOGIN_ADDR_MAX_FAILURES", GW_LOGIN_ADDR_MAX_FAILURES, 1, 1000000));
+    snprintf (self->addr_window_s, sizeof self->addr_window_s, "%lld",
+              (long long) config_int ("PM_LOGIN_ADDR_WINDOW_S", GW_LOGIN_ADDR_WINDOW_S, 1, 86400));
     /* a user that does not exist still costs one argon2id verification,
      * so that the answer's timing does not tell which usernames exist */
     char pw[64];
@@ -263,6 +548,19 @@ gw_auth_new (gw_t *gw)
         free (self);
         return NULL;
     }
+    self->audit = gw_audit_new (gw->loop, self->db);
+    self->listen = gw_listen_new (gw->loop, config_db_dsn ("gateway"), GW_AUTH_CHANNEL, s_on_notify,
+                                  s_on_listen_state, self);
+    if (!self->audit || !self->listen) {
+        gw_auth_destroy (&self);
+        return NULL;
+    }
+    uv_timer_init (gw->loop, &self->disable_timer);
+    self->disable_timer.data = self;
+    self->disable_timer_open = true;
+    uv_timer_start (&self->disable_timer, s_on_disable_timer, GW_AUTH_DISABLE_TICK_MS,
+                    GW_AUTH_DISABLE_TICK_MS);
+    uv_unref ((uv_handle_t *) &self->disable_timer);
     return self;
 }
 
@@ -272,10 +570,23 @@ gw_auth_destroy (gw_auth_t **self_p)
     if (!self_p || !*self_p)
         return;
     gw_auth_t *self = *self_p;
+    *self_p = NULL;
+    gw_listen_destroy (&self->listen);
+    gw_audit_destroy (&self->audit);      /* writes what is buffered */
+    if (self->disable_timer_open)
+        uv_close ((uv_handle_t *) &self->disable_timer, NULL);
+    /* the handles' close callbacks (the listener's and the audit's free
+     * their memory there); self is freed below, after them */
+    uv_run (self->gw->loop, UV_RUN_NOWAIT);
     for (size_t i = 0; i < GW_AUTH_CACHE_SLOTS; i++)
         cJSON_Delete (self->cache[i].property_ids);
     free (self);
-    *self_p = NULL;
+}
+
+gw_audit_t *
+gw_auth_audit (gw_auth_t *self)
+{
+    return self ? self->audit : NULL;
 }
 
 int
@@ -287,6 +598,13 @@ gw_auth_bootstrap (gw_auth_t *self)
         return 0;
     if (!gw_auth_username_valid (user)) {
         log_error (NULL, "PM_ADMIN_USER must be 3..64 of [A-Za-z0-9._-]");
+        return -1;
+    }
+    const char *problem = jv_is_utf8 (pw, strlen (pw)) ? gw_auth_password_problem (pw, user)
+                                                       : "must be UTF-8 text";
+    if (problem) {
+        log_error (NULL, "PM_ADMIN_PASSWORD %s (the password policy: %d to %d characters, not the "
+                   "username): refusing to start", problem, GW_PASSWORD_MIN, GW_PASSWORD_MAX);
         return -1;
     }
     PGresult *res = db_exec (self->db, "auth_user_by_name", 1, (const char *[]) { user });
@@ -322,6 +640,7 @@ gw_auth_cleanup (gw_auth_t *self)
     PGresult *res = db_exec (self->db, "auth_cleanup", 0, NULL);
     long n = db_ok (res) ? atol (PQcmdTuples (res)) : -1;
     PQclear (res);
+    gw_audit_cleanup (self->audit);
     return n;
 }
 
@@ -366,7 +685,10 @@ gw_auth_caller (gw_auth_t *self, const char *authorization, gw_caller_t *caller,
     memset (e, 0, sizeof *e);
     memcpy (e->hash, hash, sizeof hash);
     e->used = true;
-    e->until = now + GW_AUTH_CACHE_TTL_MS;
+    /* without the listener, a revocation elsewhere would go unheard: short */
+    uint64_t ttl = gw_listen_listening (self->listen) ? GW_AUTH_CACHE_TTL_MS
+                                                      : GW_AUTH_CACHE_TTL_UNLISTENED_MS;
+    e->until = now + ttl;
     if (PQntuples (res) == 0) {
         /* remembered too: a client retrying a dead token does not reach the database */
         PQclear (res);
@@ -384,9 +706,9 @@ gw_auth_caller (gw_auth_t *self, const char *authorization, gw_caller_t *caller,
     snprintf (e->caller.role, sizeof e->caller.role, "%s", PQgetvalue (res, 0, 2));
     e->caller.api_key = PQgetvalue (res, 0, 5)[0] == 't';
     if (!PQgetisnull (res, 0, 4)) {
-        /* never cache a token past its expiry */
+        /* never cache a token (or a key) past its expiry */
         int64_t left = atoll (PQgetvalue (res, 0, 4)) - env_now_ms ();
-        if (left < GW_AUTH_CACHE_TTL_MS)
+        if (left < (int64_t) ttl)
             e->until = now + (uint64_t) (left > 0 ? left : 0);
     }
     PQclear (res);
@@ -453,12 +775,16 @@ s_job_work (uv_work_t *w)
 {
     s_job_t *job = w->data;
     size_t len = strlen (job->password);
-    if (job->kind == JOB_LOGIN)
+    if (job->kind == JOB_LOGIN || job->kind == JOB_PASSWORD)
         job->rc = crypto_pwhash_str_verify (job->hash, job->password, len);
     else
         job->rc = crypto_pwhash_str (job->hash, job->password, len,
                                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
                                      crypto_pwhash_MEMLIMIT_INTERACTIVE);
+    if (job->kind == JOB_PASSWORD && job->rc == 0)
+        job->new_rc = crypto_pwhash_str (job->new_hash, job->new_password, strlen (job->new_password),
+                                         crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                         crypto_pwhash_MEMLIMIT_INTERACTIVE);
 }
 
 static int
@@ -478,12 +804,57 @@ static void
 s_job_free (s_job_t *job)
 {
     sodium_memzero (job->password, sizeof job->password);
+    sodium_memzero (job->new_password, sizeof job->new_password);
     sodium_memzero (job->hash, sizeof job->hash);
+    sodium_memzero (job->new_hash, sizeof job->new_hash);
     free (job->property_ids);
     free (job);
 }
 
 /* --- POST /v1/auth/login ----------------------------------------------------- */
+
+/* The key the client's address is counted under (gw_auth_addr_key). */
+static void
+s_client_addr (gw_ctx_t *ctx, char out[GW_AUTH_ADDR_MAX])
+{
+    struct sockaddr_storage ss;
+    if (http_req_peer (ctx->req, &ss) != 0 || gw_auth_addr_key ((struct sockaddr *) &ss, out) != 0)
+        snprintf (out, GW_AUTH_ADDR_MAX, "unknown");
+}
+
+/* Reserves one attempt at the password of name from addr, before any
+ * hashing, so that attempts queued together are counted one by one: 0 to go
+ * on, or -1 after answering (429 with Retry-After, or the database's error). */
+static int
+s_reserve (gw_t *gw, gw_ctx_t *ctx, const char *name, const char *addr)
+{
+    gw_auth_t *auth = gw->auth;
+    PGresult *res = db_exec (gw->db, "auth_login_reserve", 7,
+                             (const char *[]) { name, addr, auth->throttle_max, auth->throttle_window_s,
+                                                auth->throttle_lock_s, auth->addr_max,
+                                                auth->addr_window_s });
+    if (!db_ok (res) || PQntuples (res) != 1) {
+        s_db_error (ctx, res, "login throttle");
+        PQclear (res);
+        return -1;
+    }
+    int wait = atoi (PQgetvalue (res, 0, 0));
+    PQclear (res);
+    if (wait <= 0)
+        return 0;
+    char extra[48];
+    snprintf (extra, sizeof extra, "Retry-After: %d\r\n", wait);
+    log_info (ctx->req->request_id, "password attempt refused: too many failures");
+    gw_finish (ctx, 429, env_error_body ("rate_limited", "too many failed logins; retry later",
+                                         NULL, ctx->req->request_id), extra);
+    return -1;
+}
+
+static void
+s_succeeded (gw_t *gw, const s_job_t *job)
+{
+    PQclear (db_exec (gw->db, "auth_login_succeeded", 2, (const char *[]) { job->attempted, job->addr }));
+}
 
 void
 gw_auth_login (gw_t *gw, gw_ctx_t *ctx)
@@ -503,24 +874,12 @@ gw_auth_login (gw_t *gw, gw_ctx_t *ctx)
         gw_finish_error (ctx, 503, "service_unavailable", NULL, "too many logins at once; retry shortly");
         return;
     }
-    /* a locked name costs no password hashing: answered before the thread pool */
-    PGresult *res = db_exec (gw->db, "auth_throttle_check", 1, (const char *[]) { username });
-    if (!db_ok (res)) {
-        s_db_error (ctx, res, "login throttle");
-        PQclear (res);
+    char addr[GW_AUTH_ADDR_MAX];
+    s_client_addr (ctx, addr);
+    /* a locked name or address costs no password hashing */
+    if (s_reserve (gw, ctx, username, addr) != 0)
         return;
-    }
-    if (PQntuples (res) == 1) {
-        char extra[48];
-        snprintf (extra, sizeof extra, "Retry-After: %s\r\n", PQgetvalue (res, 0, 0));
-        PQclear (res);
-        log_info (ctx->req->request_id, "login refused: too many failures");
-        gw_finish (ctx, 429, env_error_body ("rate_limited", "too many failed logins; retry later",
-                                             NULL, ctx->req->request_id), extra);
-        return;
-    }
-    PQclear (res);
-    res = db_exec (gw->db, "auth_user_by_name", 1, (const char *[]) { username });
+    PGresult *res = db_exec (gw->db, "auth_user_by_name", 1, (const char *[]) { username });
     if (!db_ok (res)) {
         s_db_error (ctx, res, "login lookup");
         PQclear (res);
@@ -535,12 +894,17 @@ gw_auth_login (gw_t *gw, gw_ctx_t *ctx)
     job->kind = JOB_LOGIN;
     snprintf (job->password, sizeof job->password, "%s", password);
     snprintf (job->attempted, sizeof job->attempted, "%s", username);
-    if (PQntuples (res) == 1 && PQgetvalue (res, 0, 4)[0] != 't') {
-        job->found = true;
-        snprintf (job->hash, sizeof job->hash, "%s", PQgetvalue (res, 0, 1));
+    snprintf (job->addr, sizeof job->addr, "%s", addr);
+    if (PQntuples (res) == 1) {
+        /* a disabled user is verified against the dummy: the same 401, the same time */
+        job->exists = true;
+        job->found = PQgetvalue (res, 0, 4)[0] != 't';
         snprintf (job->user_id, sizeof job->user_id, "%s", PQgetvalue (res, 0, 0));
         snprintf (job->role, sizeof job->role, "%s", PQgetvalue (res, 0, 2));
         snprintf (job->username, sizeof job->username, "%s", PQgetvalue (res, 0, 5));
+    }
+    if (job->found) {
+        snprintf (job->hash, sizeof job->hash, "%s", PQgetvalue (res, 0, 1));
         job->property_ids = strdup (PQgetvalue (res, 0, 3));
     }
     else
@@ -555,17 +919,20 @@ gw_auth_login (gw_t *gw, gw_ctx_t *ctx)
 static void
 s_login_done (gw_t *gw, gw_ctx_t *ctx, s_job_t *job)
 {
-    gw_auth_t *auth = gw->auth;
+    /* the audit's actor: the user named, when there is one (never the name
+     * as typed: it may be a password typed in the wrong field) */
+    if (job->exists) {
+        snprintf (ctx->caller.id, sizeof ctx->caller.id, "%s", job->user_id);
+        snprintf (ctx->caller.role, sizeof ctx->caller.role, "%s", job->role);
+    }
     if (!job->found || job->rc != 0) {
-        /* one message, and one count, for "no such user" and "wrong password" */
-        PQclear (db_exec (gw->db, "auth_throttle_fail", 4,
-                          (const char *[]) { job->attempted, auth->throttle_max,
-                                             auth->throttle_window_s, auth->throttle_lock_s }));
+        /* one message for "no such user", "disabled" and "wrong password";
+         * the attempt was counted when it was reserved */
         log_info (ctx->req->request_id, "login refused");
         gw_finish_error (ctx, 401, "unauthenticated", NULL, "wrong username or password");
         return;
     }
-    PQclear (db_exec (gw->db, "auth_throttle_clear", 1, (const char *[]) { job->attempted }));
+    s_succeeded (gw, job);
     if (http_req_gone (ctx->req)) {
         gw_finish_error (ctx, 503, "service_unavailable", NULL, "client gone");
         return;
@@ -621,12 +988,9 @@ gw_users_create (gw_t *gw, gw_ctx_t *ctx)
             jv_problem (&v, "username", "must be %d to %d of A-Z a-z 0-9 . _ -", GW_USERNAME_MIN,
                         GW_USERNAME_MAX);
         password = jv_string (&v, data, "password", JV_REQUIRED, 4 * GW_PASSWORD_MAX);
-        if (password) {
-            size_t n = gw_auth_utf8_chars (password);
-            if (n < GW_PASSWORD_MIN || n > GW_PASSWORD_MAX)
-                jv_problem (&v, "password", "must be %d to %d characters", GW_PASSWORD_MIN,
-                            GW_PASSWORD_MAX);
-        }
+        const char *problem = password ? gw_auth_password_problem (password, username) : NULL;
+        if (problem)
+            jv_problem (&v, "password", "%s", problem);
         role = s_role (&v, data);
         pids = s_property_ids (&v, data);
     }
@@ -695,6 +1059,121 @@ s_user_create_done (gw_t *gw, gw_ctx_t *ctx, s_job_t *job)
     gw_finish_json (ctx, 201, u);
 }
 
+/* --- POST /v1/auth/password ----------------------------------------------------- */
+
+/* The caller's own token as a bytea parameter (it stays valid), or "" for none. */
+static void
+s_own_token_param (gw_ctx_t *ctx, char out[HASH_HEX])
+{
+    size_t len;
+    const char *secret = gw_auth_bearer (ctx->req->authorization, &len);
+    out[0] = 0;
+    if (!secret)
+        return;
+    unsigned char hash[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256 (hash, (const unsigned char *) secret, len);
+    s_hash_param (hash, out);
+}
+
+void
+gw_auth_password (gw_t *gw, gw_ctx_t *ctx)
+{
+    if (ctx->caller.api_key) {
+        gw_finish_error (ctx, 403, "forbidden", NULL, "an API key has no password");
+        return;
+    }
+    const cJSON *data = ctx->data;
+    jv_t v = JV_INIT;
+    const char *current = NULL, *next = NULL;
+    if (jv_object (&v, data)) {
+        current = jv_string (&v, data, "current_password", JV_REQUIRED, 4 * GW_PASSWORD_MAX);
+        next = jv_string (&v, data, "new_password", JV_REQUIRED, 4 * GW_PASSWORD_MAX);
+        const char *problem = next ? gw_auth_password_problem (next, ctx->caller.name) : NULL;
+        if (problem)
+            jv_problem (&v, "new_password", "%s", problem);
+        else
+        if (next && current && strcmp (next, current) == 0)
+            jv_problem (&v, "new_password", "must differ from the current password");
+    }
+    if (!jv_ok (&v)) {
+        gw_finish_error (ctx, 422, "validation_failed", jv_take (&v), "the passwords are not valid");
+        return;
+    }
+    if (gw->auth->jobs >= GW_AUTH_MAX_JOBS) {
+        gw_finish_error (ctx, 503, "service_unavailable", NULL, "too busy hashing passwords; retry shortly");
+        return;
+    }
+    /* a stolen token must not become a way to guess the password: the same
+     * limits as a login */
+    char addr[GW_AUTH_ADDR_MAX];
+    s_client_addr (ctx, addr);
+    if (s_reserve (gw, ctx, ctx->caller.name, addr) != 0)
+        return;
+    PGresult *res = db_exec (gw->db, "auth_user_password", 1, (const char *[]) { ctx->caller.id });
+    if (!db_ok (res)) {
+        s_db_error (ctx, res, "password lookup");
+        PQclear (res);
+        return;
+    }
+    if (PQntuples (res) != 1) {
+        PQclear (res);
+        gw_finish_error (ctx, 401, "unauthenticated", NULL, "the token is not valid (expired or revoked?)");
+        return;
+    }
+    s_job_t *job = calloc (1, sizeof *job);
+    if (!job) {
+        PQclear (res);
+        gw_finish_error (ctx, 503, "service_unavailable", NULL, "out of memory");
+        return;
+    }
+    job->kind = JOB_PASSWORD;
+    snprintf (job->hash, sizeof job->hash, "%s", PQgetvalue (res, 0, 0));
+    PQclear (res);
+    snprintf (job->password, sizeof job->password, "%s", current);
+    snprintf (job->new_password, sizeof job->new_password, "%s", next);
+    snprintf (job->user_id, sizeof job->user_id, "%s", ctx->caller.id);
+    snprintf (job->attempted, sizeof job->attempted, "%s", ctx->caller.name);
+    snprintf (job->addr, sizeof job->addr, "%s", addr);
+    s_own_token_param (ctx, job->token_param);
+    if (s_job_queue (gw, ctx, job) != 0) {
+        s_job_free (job);
+        gw_finish_error (ctx, 503, "service_unavailable", NULL, "cannot verify the password now");
+    }
+}
+
+static void
+s_password_done (gw_t *gw, gw_ctx_t *ctx, s_job_t *job)
+{
+    if (job->rc != 0) {
+        log_info (ctx->req->request_id, "password change refused: wrong current password");
+        gw_finish_error (ctx, 422, "validation_failed",
+                         jv_detail ("current_password", "is not the current password"),
+                         "the current password is wrong");
+        return;
+    }
+    if (job->new_rc != 0) {
+        gw_finish_error (ctx, 503, "service_unavailable", NULL, "cannot hash the password now");
+        return;
+    }
+    s_succeeded (gw, job);
+    PGresult *res = db_exec (gw->db, "auth_password_set", 4,
+                             (const char *[]) { job->user_id, job->new_hash, job->hash,
+                                                job->token_param[0] ? job->token_param : NULL });
+    if (!db_ok (res) || PQntuples (res) != 1) {
+        s_db_error (ctx, res, "password update");
+        PQclear (res);
+        return;
+    }
+    bool changed = atoi (PQgetvalue (res, 0, 0)) == 1;
+    PQclear (res);
+    if (!changed) {
+        gw_finish_error (ctx, 409, "conflict", NULL, "the password was changed meanwhile; try again");
+        return;
+    }
+    log_info (ctx->req->request_id, "password changed: user %s (other tokens revoked)", job->user_id);
+    gw_finish (ctx, 204, NULL, NULL);
+}
+
 static void
 s_job_after (uv_work_t *w, int status)
 {
@@ -704,11 +1183,15 @@ s_job_after (uv_work_t *w, int status)
     job->auth->jobs--;
     ctx->job = NULL;
     sodium_memzero (job->password, sizeof job->password);
+    sodium_memzero (job->new_password, sizeof job->new_password);
     if (status != 0)
         gw_finish_error (ctx, 503, "service_unavailable", NULL, "the work was cancelled");
     else
     if (job->kind == JOB_LOGIN)
         s_login_done (gw, ctx, job);
+    else
+    if (job->kind == JOB_PASSWORD)
+        s_password_done (gw, ctx, job);
     else
         s_user_create_done (gw, ctx, job);
     s_job_free (job);
@@ -813,11 +1296,109 @@ gw_users_list (gw_t *gw, gw_ctx_t *ctx)
     gw_finish_json (ctx, 200, out);
 }
 
+/* --- PATCH /v1/users/{id} ----------------------------------------------------------- */
+
+void
+gw_users_update (gw_t *gw, gw_ctx_t *ctx)
+{
+    const char *id = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (ctx->params, "id"));
+    if (!id || !jv_is_uuid (id)) {
+        gw_finish_error (ctx, 404, "not_found", NULL, "no such user");
+        return;
+    }
+    const cJSON *data = ctx->data;
+    jv_t v = JV_INIT;
+    const char *role = NULL, *disabled = NULL;
+    char *pids = NULL;
+    if (jv_object (&v, data)) {
+        const cJSON *f;
+        cJSON_ArrayForEach (f, data)
+            if (strcmp (f->string, "disabled") != 0 && strcmp (f->string, "role") != 0
+                && strcmp (f->string, "property_ids") != 0)
+                jv_problem (&v, f->string, "cannot be changed here (disabled, role, property_ids can)");
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive (data, "disabled");
+        if (d && !cJSON_IsNull (d)) {
+            if (cJSON_IsBool (d))
+                disabled = cJSON_IsTrue (d) ? "true" : "false";
+            else
+                jv_problem (&v, "disabled", "must be true or false");
+        }
+        role = jv_enum (&v, data, "role", JV_OPTIONAL, s_roles);
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive (data, "property_ids");
+        if (p && !cJSON_IsNull (p))
+            pids = s_property_ids (&v, data);
+        if (jv_ok (&v) && !disabled && !role && !pids)
+            jv_problem (&v, "body", "nothing to change: send disabled, role or property_ids");
+    }
+    if (!jv_ok (&v)) {
+        free (pids);
+        gw_finish_error (ctx, 422, "validation_failed", jv_take (&v), "the change is not valid");
+        return;
+    }
+    char token[HASH_HEX];
+    s_own_token_param (ctx, token);
+    PGresult *res = NULL;
+    if (db_begin (gw->db) != 0) {
+        free (pids);
+        gw_finish_error (ctx, 503, "service_unavailable", NULL, "the gateway database is unavailable");
+        return;
+    }
+    /* the enabled admins, locked until COMMIT */
+    res = db_exec (gw->db, "auth_admins_lock", 0, NULL);
+    if (!db_ok (res)) {
+        s_db_error (ctx, res, "admins lock");
+        goto out;
+    }
+    bool target_admin = false;
+    for (int i = 0; i < PQntuples (res); i++)
+        if (strcasecmp (PQgetvalue (res, i, 0), id) == 0)
+            target_admin = true;
+    bool loses_admin = target_admin && ((disabled && strcmp (disabled, "true") == 0)
+                                        || (role && strcmp (role, "admin") != 0));
+    if (loses_admin && strcasecmp (id, ctx->caller.id) == 0) {
+        gw_finish_error (ctx, 409, "conflict", NULL, "an admin cannot disable or demote themselves");
+        goto out;
+    }
+    if (loses_admin && PQntuples (res) <= 1) {
+        gw_finish_error (ctx, 409, "conflict", NULL, "the last enabled admin cannot be disabled or demoted");
+        goto out;
+    }
+    PQclear (res);
+    res = db_exec (gw->db, "auth_user_update", 5,
+                   (const char *[]) { id, disabled, role, pids, token[0] ? token : NULL });
+    if (!db_ok (res)) {
+        s_db_error (ctx, res, "user update");
+        goto out;
+    }
+    if (PQntuples (res) != 1) {
+        gw_finish_error (ctx, 404, "not_found", NULL, "no such user");
+        goto out;
+    }
+    if (db_commit (gw->db) != 0) {
+        gw_finish_error (ctx, 503, "service_unavailable", NULL, "the gateway database is unavailable");
+        goto out;
+    }
+    log_info (ctx->req->request_id, "user %s changed by %s%s%s", PQgetvalue (res, 0, 0), ctx->caller.id,
+              disabled ? " (disabled set)" : "", role ? " (role set)" : "");
+    cJSON *u = s_user_json (res, 0);
+    PQclear (res);
+    res = NULL;
+    free (pids);
+    gw_finish_json (ctx, 200, u);
+    return;
+out:
+    db_rollback (gw->db);
+    PQclear (res);
+    free (pids);
+}
+
 /* --- GET /v1/properties/{pid}/staff ------------------------------------------------- */
 
 /* Who works a property, for a console to name an assignee or an actor; any
  * staff role may ask (GET /v1/users is the admin's). The route's property
- * scope has been checked; no password hash, no property list leaves here. */
+ * scope has been checked; no password hash, no property list leaves here.
+ * Agents and technicians see no admins: a name is what a lock-out by failed
+ * logins needs. */
 void
 gw_staff_list (gw_t *gw, gw_ctx_t *ctx)
 {
@@ -828,7 +1409,9 @@ gw_staff_list (gw_t *gw, gw_ctx_t *ctx)
     }
     char lim[24];
     snprintf (lim, sizeof lim, "%d", GW_STAFF_MAX);
-    PGresult *res = db_exec (gw->db, "auth_staff_list", 2, (const char *[]) { pid, lim });
+    const char *admins = strcmp (ctx->caller.role, "admin") == 0 || strcmp (ctx->caller.role, "manager") == 0
+                             ? "true" : "false";
+    PGresult *res = db_exec (gw->db, "auth_staff_list", 3, (const char *[]) { pid, lim, admins });
     if (!db_ok (res)) {
         s_db_error (ctx, res, "staff list");
         PQclear (res);
@@ -855,12 +1438,26 @@ gw_keys_create (gw_t *gw, gw_ctx_t *ctx)
 {
     const cJSON *data = ctx->data;
     jv_t v = JV_INIT;
-    const char *name = NULL, *role = NULL;
+    const char *name = NULL, *role = NULL, *expires = NULL;
     char *pids = NULL;
+    char expires_ms[24] = "";
     if (jv_object (&v, data)) {
         name = jv_string (&v, data, "name", JV_REQUIRED, 100);
-        role = s_role (&v, data);
+        /* only integration: an admin key is an admin that never logs in,
+         * has no password to change and no one to disable */
+        role = jv_enum (&v, data, "role", JV_REQUIRED, s_key_roles);
         pids = s_property_ids (&v, data);
+        expires = jv_string (&v, data, "expires_at", JV_OPTIONAL, 64);
+        int64_t at = 0, now = env_now_ms ();
+        if (expires) {
+            if (gw_auth_parse_time (expires, &at) != 0)
+                jv_problem (&v, "expires_at", "must be an RFC 3339 date-time (2027-01-31T00:00:00Z)");
+            else
+            if (at <= now || at > now + (int64_t) GW_AUTH_KEY_MAX_DAYS * 86400 * 1000)
+                jv_problem (&v, "expires_at", "must be in the future, within %d days", GW_AUTH_KEY_MAX_DAYS);
+            else
+                snprintf (expires_ms, sizeof expires_ms, "%lld", (long long) at);
+        }
     }
     if (!jv_ok (&v)) {
         free (pids);
@@ -873,7 +1470,8 @@ gw_keys_create (gw_t *gw, gw_ctx_t *ctx)
     crypto_hash_sha256 (hash, (const unsigned char *) key, strlen (key));
     char param[HASH_HEX];
     s_hash_param (hash, param);
-    PGresult *res = db_exec (gw->db, "auth_key_insert", 4, (const char *[]) { name, param, role, pids });
+    PGresult *res = db_exec (gw->db, "auth_key_insert", 5,
+                             (const char *[]) { name, param, role, pids, expires_ms[0] ? expires_ms : NULL });
     free (pids);
     if (!db_ok (res) || PQntuples (res) != 1) {
         s_db_error (ctx, res, "api key insert");
@@ -888,6 +1486,10 @@ gw_keys_create (gw_t *gw, gw_ctx_t *ctx)
     cJSON_AddStringToObject (out, "role", PQgetvalue (res, 0, 2));
     cJSON_AddItemToObject (out, "property_ids", s_json_array (PQgetvalue (res, 0, 3)));
     cJSON_AddStringToObject (out, "created_at", PQgetvalue (res, 0, 4));
+    if (PQgetisnull (res, 0, 5))
+        cJSON_AddNullToObject (out, "expires_at");
+    else
+        cJSON_AddStringToObject (out, "expires_at", PQgetvalue (res, 0, 5));
     log_info (ctx->req->request_id, "api key %s created (%s) by %s", PQgetvalue (res, 0, 0), role,
               ctx->caller.id);
     PQclear (res);
@@ -917,6 +1519,10 @@ gw_keys_list (gw_t *gw, gw_ctx_t *ctx)
             cJSON_AddNullToObject (k, "revoked_at");
         else
             cJSON_AddStringToObject (k, "revoked_at", PQgetvalue (res, i, 5));
+        if (PQgetisnull (res, i, 6))
+            cJSON_AddNullToObject (k, "expires_at");
+        else
+            cJSON_AddStringToObject (k, "expires_at", PQgetvalue (res, i, 6));
         cJSON_AddItemToArray (items, k);
     }
     cJSON_AddNullToObject (out, "next_cursor");
@@ -954,4 +1560,6 @@ gw_keys_revoke (gw_t *gw, gw_ctx_t *ctx)
     log_info (ctx->req->request_id, "api key %s revoked by %s", id, ctx->caller.id);
     PQclear (res);
     gw_finish (ctx, 204, NULL, NULL);
+    /* its webhooks: now if notifications answers, else from the table */
+    s_disables_run (gw->auth);
 }

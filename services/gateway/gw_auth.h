@@ -6,14 +6,29 @@
  *   (crypto_pwhash_str, interactive limits), hashed and verified on the
  *   libuv thread pool so the loop never waits for them.
  * - A small cache (token hash -> caller, GW_AUTH_CACHE_TTL_MS) keeps the
- *   database off the hot path. A logout or key revocation on this gateway
- *   evicts at once; ANOTHER gateway instance may honour a revoked token for
- *   up to GW_AUTH_CACHE_TTL_MS, the price of not asking the database on
- *   every request.
+ *   database off the hot path. Every change that takes rights away (logout,
+ *   a user disabled, their role or properties changed, a password changed,
+ *   an API key revoked) is announced by the database's triggers with NOTIFY
+ *   on GW_AUTH_CHANNEL (migration 003); every gateway instance LISTENs
+ *   (gw_listen.h) and evicts that user's or key's entries, so a revoked
+ *   token is refused everywhere within a second. While the listener is not
+ *   listening, entries live GW_AUTH_CACHE_TTL_UNLISTENED_MS only, and the
+ *   whole cache is forgotten when it stops and when it starts again
+ *   (notifications may have been missed).
+ * - Logins and password changes reserve an attempt (per username and per
+ *   client address, in the database: every instance counts the same) BEFORE
+ *   the password is hashed; a success gives it back.
+ * - Revoking an API key disables the webhooks made with it: the gateway
+ *   asks notifications (GW_AUTH_DISABLE_METHOD) from a table of pending
+ *   disables (gateway.webhook_disables) until it is answered, retried by a
+ *   timer, so a notifications outage loses nothing.
  * - Endpoints: POST /v1/auth/login, POST /v1/auth/logout, GET /v1/auth/me,
- *   POST/GET /v1/users, GET /v1/properties/{pid}/staff, POST/GET /v1/api-keys,
+ *   POST /v1/auth/password, POST/GET /v1/users, PATCH /v1/users/{id},
+ *   GET /v1/properties/{pid}/staff, POST/GET /v1/api-keys,
  *   DELETE /v1/api-keys/{id}.
- * - At start: the first admin from PM_ADMIN_USER / PM_ADMIN_PASSWORD. */
+ * - Owns the audit (gw_audit.h): made and flushed with this module.
+ * - At start: the first admin from PM_ADMIN_USER / PM_ADMIN_PASSWORD, whose
+ *   password must pass the policy (gw_auth_password_problem). */
 #ifndef GW_AUTH_H
 #define GW_AUTH_H
 
@@ -21,9 +36,18 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
 #define GW_AUTH_CACHE_SLOTS   4096   /* a power of two */
 #define GW_AUTH_CACHE_TTL_MS  10000
+#define GW_AUTH_CACHE_TTL_UNLISTENED_MS 1000   /* while LISTEN is down */
+#define GW_AUTH_CHANNEL       "pm_gateway_auth"
+#define GW_AUTH_DISABLE_METHOD "notifications.webhooks.disable_for_key"
+#define GW_AUTH_DISABLE_TICK_MS 2000   /* pending webhook disables are looked at this often */
+#define GW_AUTH_DISABLE_BATCH  20      /* ... and at most this many sent at once */
+#define GW_AUTH_KEY_MAX_DAYS   3660    /* expires_at of a key: at most ~10 years ahead */
+#define GW_AUTH_ADDR_MAX       64      /* a client address key, with its NUL */
 #define GW_AUTH_MAX_JOBS      64     /* password hashes queued at once; more -> 503 */
 #define GW_AUTH_UNAVAILABLE   (-2)
 #define GW_API_KEY_PREFIX     "pmk_"
@@ -32,6 +56,8 @@
 #define GW_LOGIN_MAX_FAILURES 10         /* failed logins of one name ... */
 #define GW_LOGIN_WINDOW_S     900        /* ... within 15 minutes ... */
 #define GW_LOGIN_LOCK_S       300        /* ... refuse it (429) for 5 minutes */
+#define GW_LOGIN_ADDR_MAX_FAILURES 20    /* failed logins from one address (any names) ... */
+#define GW_LOGIN_ADDR_WINDOW_S 900       /* ... within 15 minutes: 429 until the window ends */
 #define GW_PASSWORD_MIN       8      /* characters */
 #define GW_PASSWORD_MAX       128
 #define GW_STAFF_MAX          500    /* people listed by GET .../staff */
@@ -40,7 +66,10 @@ gw_auth_t *gw_auth_new (gw_t *gw);
 void gw_auth_destroy (gw_auth_t **self_p);
 
 /* Creates PM_ADMIN_USER (default "admin") as admin when PM_ADMIN_PASSWORD is
- * set and no such user exists. Blocking: run before serving. 0 or -1. */
+ * set and no such user exists. -1 (with a log line saying why) when the
+ * password fails the policy, whether the user exists or not: a weak
+ * password in the environment is refused, not ignored. Blocking: run
+ * before serving. 0 or -1. */
 int gw_auth_bootstrap (gw_auth_t *self);
 
 /* Authenticates an Authorization header value: 0 (caller filled), -1 (no or
@@ -48,8 +77,12 @@ int gw_auth_bootstrap (gw_auth_t *self);
 int gw_auth_caller (gw_auth_t *self, const char *authorization, gw_caller_t *caller,
                     const char *request_id);
 
-/* Deletes tokens long expired or revoked; returns how many, or -1. */
+/* Deletes tokens long expired or revoked (and audit rows past their
+ * retention); returns how many tokens, or -1. */
 long gw_auth_cleanup (gw_auth_t *self);
+
+/* The audit this module owns (gw_audit.h), or NULL. */
+struct gw_audit *gw_auth_audit (gw_auth_t *self);
 
 /* The GW_ROLE_* bit of a role name; 0 for anything else. */
 unsigned gw_role_bit (const char *role);
@@ -61,13 +94,25 @@ const char *gw_auth_bearer (const char *authorization, size_t *len);
 bool gw_auth_username_valid (const char *username);
 /* Counts UTF-8 characters (the string is valid UTF-8). */
 size_t gw_auth_utf8_chars (const char *s);
+/* The password policy: NULL when password may be used by username, else
+ * what is wrong ("must be 8 to 128 characters", "must not be the username"). */
+const char *gw_auth_password_problem (const char *password, const char *username);
+/* An RFC 3339 date-time ("2027-01-31T08:00:00Z", "...T16:00:00.5+08:00")
+ * as epoch milliseconds: 0, or -1 when it is not one (years 1970..9999). */
+int gw_auth_parse_time (const char *s, int64_t *epoch_ms);
+/* The key a client address is counted under: IPv4 as is, IPv6 by its /64
+ * (one machine usually has a whole /64), IPv4-mapped IPv6 as IPv4. 0, or -1
+ * for another family. */
+int gw_auth_addr_key (const struct sockaddr *sa, char out[GW_AUTH_ADDR_MAX]);
 
 /* Local handlers of the route table. */
 void gw_auth_login (gw_t *gw, gw_ctx_t *ctx);
 void gw_auth_logout (gw_t *gw, gw_ctx_t *ctx);
 void gw_auth_me (gw_t *gw, gw_ctx_t *ctx);
+void gw_auth_password (gw_t *gw, gw_ctx_t *ctx);
 void gw_users_create (gw_t *gw, gw_ctx_t *ctx);
 void gw_users_list (gw_t *gw, gw_ctx_t *ctx);
+void gw_users_update (gw_t *gw, gw_ctx_t *ctx);
 void gw_staff_list (gw_t *gw, gw_ctx_t *ctx);
 void gw_keys_create (gw_t *gw, gw_ctx_t *ctx);
 void gw_keys_list (gw_t *gw, gw_ctx_t *ctx);

@@ -1,5 +1,6 @@
 /* gw_idem: Idempotency-Key records in gateway.idempotency; see gw_idem.h. */
 #include "gw_idem.h"
+#include "mdp.h"
 
 #include "log.h"
 
@@ -7,6 +8,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* A store or release the database did not take; tried again by gw_idem_flush. */
+typedef struct s_step s_step_t;
+struct s_step {
+    s_step_t *next;
+    char *key, *caller_id, *response;
+    char stamp[GW_IDEM_STAMP_MAX];
+    int status;                      /* gw_idem_releases (status): a release */
+    int64_t until_s;                 /* monotonic seconds: dropped after */
+    char request_id[ENVELOPE_ID_MAX + 1];
+};
+
+struct gw_idem {
+    db_t *db;
+    s_step_t *head, *tail;
+    size_t npending;
+    size_t pending_bytes;            /* answers kept for a later store */
+    size_t dropped;                  /* queue full: steps never queued (logged) */
+};
+
+static int64_t
+s_now_s (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec;
+}
 
 bool
 gw_idem_key_valid (const char *key)
@@ -35,8 +64,24 @@ gw_idem_decide (const char *stored_route, const char *stored_hash, bool answered
     return answered ? GW_IDEM_REPLAY : GW_IDEM_IN_PROGRESS;
 }
 
-int
-gw_idem_prepare (db_t *db)
+bool
+gw_idem_releases (int status)
+{
+    return status >= 500;
+}
+
+bool
+gw_idem_outcome_unknown (int status, const char *message)
+{
+    return status == 504 || (status == 503 && message && strstr (message, MDP_WORKER_LOST));
+}
+
+/* A claim's stamp: created_at in microseconds since the epoch (exact:
+ * extract() is numeric). */
+#define S_STAMP "(extract(epoch FROM created_at) * 1000000)::bigint"
+
+gw_idem_t *
+gw_idem_new (db_t *db)
 {
     /* claims a new key, or one whose record expired, or one a dead request left */
     int rc = db_prepare (db, "idem_claim",
@@ -48,32 +93,123 @@ gw_idem_prepare (db_t *db)
         "WHERE idempotency.created_at < now() - interval '24 hours' "
         "   OR (idempotency.status IS NULL "
         "       AND idempotency.created_at < now() - make_interval(secs => $5::int)) "
-        "RETURNING 1", false);
+        "RETURNING " S_STAMP, false);
     rc |= db_prepare (db, "idem_get",
         "SELECT route, encode(body_hash, 'hex'), status, response FROM idempotency "
         "WHERE caller_id = $1 AND key = $2", true);
+    /* both touch only the claim they were given (its stamp), and both are
+     * safe to run twice: a step retried after a lost connection is harmless */
     rc |= db_prepare (db, "idem_store",
         "UPDATE idempotency SET status = $3::int, response = $4 "
-        "WHERE caller_id = $1 AND key = $2 AND status IS NULL", false);
+        "WHERE caller_id = $1 AND key = $2 AND status IS NULL AND " S_STAMP " = $5::bigint", true);
     rc |= db_prepare (db, "idem_release",
-        "DELETE FROM idempotency WHERE caller_id = $1 AND key = $2 AND status IS NULL", false);
+        "DELETE FROM idempotency WHERE caller_id = $1 AND key = $2 AND status IS NULL "
+        "AND " S_STAMP " = $3::bigint", true);
     rc |= db_prepare (db, "idem_cleanup",
         "DELETE FROM idempotency WHERE created_at < now() - interval '24 hours'", false);
-    return rc ? -1 : 0;
+    if (rc)
+        return NULL;
+    gw_idem_t *self = calloc (1, sizeof *self);
+    if (self)
+        self->db = db;
+    return self;
+}
+
+static void
+s_step_free (s_step_t *s)
+{
+    free (s->key);
+    free (s->caller_id);
+    free (s->response);
+    free (s);
+}
+
+void
+gw_idem_destroy (gw_idem_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gw_idem_t *self = *self_p;
+    if (self->npending)
+        log_warn (NULL, "idempotency: %zu steps never reached the database (their keys free up "
+                        "after the takeover delay)", self->npending);
+    for (s_step_t *s = self->head, *next; s; s = next) {
+        next = s->next;
+        s_step_free (s);
+    }
+    free (self);
+    *self_p = NULL;
+}
+
+/* Stores or releases one claim: 0, or -1 when the database did not take it. */
+static int
+s_apply (gw_idem_t *self, const char *key, const char *caller_id, const char *stamp, int status,
+         const char *response, const char *request_id)
+{
+    PGresult *res;
+    if (gw_idem_releases (status))
+        res = db_exec (self->db, "idem_release", 3, (const char *[]) { caller_id, key, stamp });
+    else {
+        char st[16];
+        snprintf (st, sizeof st, "%d", status);
+        res = db_exec (self->db, "idem_store", 5, (const char *[]) { caller_id, key, st, response, stamp });
+    }
+    int rc = db_ok (res) ? 0 : -1;
+    if (rc)
+        log_warn (request_id, "idempotency %s: %s", gw_idem_releases (status) ? "release" : "store",
+                  PQresultErrorMessage (res));
+    PQclear (res);
+    return rc;
+}
+
+size_t
+gw_idem_flush (gw_idem_t *self)
+{
+    int64_t now = s_now_s ();
+    while (self->head) {
+        s_step_t *s = self->head;
+        bool expired = now > s->until_s;
+        if (!expired && s_apply (self, s->key, s->caller_id, s->stamp, s->status, s->response,
+                                 s->request_id) != 0)
+            break;                   /* still away: the rest waits too */
+        if (expired)
+            log_warn (s->request_id, "idempotency: gave up %s a claim the database never took",
+                      gw_idem_releases (s->status) ? "releasing" : "storing the answer of");
+        else
+            log_info (s->request_id, "idempotency: %s once the database was back",
+                      gw_idem_releases (s->status) ? "claim released" : "answer stored");
+        self->head = s->next;
+        if (!self->head)
+            self->tail = NULL;
+        self->npending--;
+        self->pending_bytes -= s->response ? strlen (s->response) : 0;
+        s_step_free (s);
+    }
+    return self->npending;
+}
+
+size_t
+gw_idem_pending (const gw_idem_t *self)
+{
+    return self->npending;
 }
 
 gw_idem_result_t
-gw_idem_begin (db_t *db, const char *key, const char *caller_id, const char *route,
-               const char *hash, int abandon_after_s, int *status, char **response,
-               const char *request_id)
+gw_idem_begin (gw_idem_t *self, const char *key, const char *caller_id, const char *route,
+               const char *hash, int abandon_after_s, char stamp[GW_IDEM_STAMP_MAX], int *status,
+               char **response, const char *request_id)
 {
     *status = 0;
     *response = NULL;
+    stamp[0] = 0;
+    /* a release that waited for the database may be the one this retry needs */
+    if (self->npending)
+        gw_idem_flush (self);
     char abandon[16];
     snprintf (abandon, sizeof abandon, "%d", abandon_after_s);
     /* twice: a claim released between our INSERT and SELECT is claimable again */
     for (int attempt = 0; attempt < 2; attempt++) {
-        PGresult *res = db_exec (db, "idem_claim", 5,
+        PGresult *res = db_exec (self->db, "idem_claim", 5,
                                  (const char *[]) { key, caller_id, route, hash, abandon });
         if (!db_ok (res)) {
             log_warn (request_id, "idempotency claim: %s", PQresultErrorMessage (res));
@@ -81,10 +217,12 @@ gw_idem_begin (db_t *db, const char *key, const char *caller_id, const char *rou
             return GW_IDEM_ERROR;
         }
         bool claimed = PQntuples (res) == 1;
+        if (claimed)
+            snprintf (stamp, GW_IDEM_STAMP_MAX, "%s", PQgetvalue (res, 0, 0));
         PQclear (res);
         if (claimed)
             return GW_IDEM_CLAIMED;
-        res = db_exec (db, "idem_get", 2, (const char *[]) { caller_id, key });
+        res = db_exec (self->db, "idem_get", 2, (const char *[]) { caller_id, key });
         if (!db_ok (res)) {
             log_warn (request_id, "idempotency lookup: %s", PQresultErrorMessage (res));
             PQclear (res);
@@ -112,29 +250,50 @@ gw_idem_begin (db_t *db, const char *key, const char *caller_id, const char *rou
 }
 
 void
-gw_idem_finish (db_t *db, const char *key, const char *caller_id, int status,
-                const char *response, const char *request_id)
+gw_idem_finish (gw_idem_t *self, const char *key, const char *caller_id,
+                const char stamp[GW_IDEM_STAMP_MAX], int status, const char *response,
+                int abandon_after_s, const char *request_id)
 {
-    PGresult *res;
-    if (status >= 500)
-        res = db_exec (db, "idem_release", 2, (const char *[]) { caller_id, key });
-    else {
-        char st[16];
-        snprintf (st, sizeof st, "%d", status);
-        res = db_exec (db, "idem_store", 4, (const char *[]) { caller_id, key, st, response });
+    /* after earlier steps that still wait: in order, and not a second failure now */
+    if (!self->npending && s_apply (self, key, caller_id, stamp, status, response, request_id) == 0)
+        return;
+    size_t bytes = response ? strlen (response) : 0;
+    if (self->npending >= GW_IDEM_PENDING_MAX || self->pending_bytes + bytes > GW_IDEM_PENDING_BYTES) {
+        /* the claim then stays until it can be taken over (abandon_after_s) */
+        if (self->dropped++ % 100 == 0)
+            log_warn (request_id, "idempotency: %zu steps wait for the database already; %zu dropped",
+                      self->npending, self->dropped);
+        return;
     }
-    /* if this fails, the claim stays "in progress" until it is old enough to
-     * be taken over: a retry then runs again, which is what a client that saw
-     * no stored answer expects */
-    if (!db_ok (res))
-        log_warn (request_id, "idempotency store: %s", PQresultErrorMessage (res));
-    PQclear (res);
+    s_step_t *s = calloc (1, sizeof *s);
+    if (s) {
+        s->key = strdup (key);
+        s->caller_id = strdup (caller_id);
+        s->response = response ? strdup (response) : NULL;
+    }
+    if (!s || !s->key || !s->caller_id || (response && !s->response)) {
+        if (s)
+            s_step_free (s);
+        return;
+    }
+    snprintf (s->stamp, sizeof s->stamp, "%s", stamp);
+    snprintf (s->request_id, sizeof s->request_id, "%s", request_id ? request_id : "");
+    s->status = status;
+    /* a release matters only until the claim could be taken over anyway */
+    s->until_s = s_now_s () + (gw_idem_releases (status) ? abandon_after_s : GW_IDEM_STORE_TTL_S);
+    if (self->tail)
+        self->tail->next = s;
+    else
+        self->head = s;
+    self->tail = s;
+    self->npending++;
+    self->pending_bytes += bytes;
 }
 
 long
-gw_idem_cleanup (db_t *db)
+gw_idem_cleanup (gw_idem_t *self)
 {
-    PGresult *res = db_exec (db, "idem_cleanup", 0, NULL);
+    PGresult *res = db_exec (self->db, "idem_cleanup", 0, NULL);
     long n = db_ok (res) ? atol (PQcmdTuples (res)) : -1;
     PQclear (res);
     return n;

@@ -3,14 +3,27 @@
  * A record per (caller, key): the route ("POST /v1/properties"), the SHA-256
  * of the body, and, once answered, the status and body of the answer.
  *   - first use: the record is claimed (status NULL = in progress), the
- *     request goes on, and its final answer is stored (a 5xx is not final:
- *     the claim is released so the client can retry);
+ *     request goes on, and its final answer is stored; a request known to
+ *     have failed (a 5xx: the service or its database unavailable, the
+ *     gateway's database) releases its claim so the client can retry at once;
+ *     one whose outcome is unknown (no reply before the deadline, or the
+ *     worker holding it was lost: it may still run) keeps its claim until it
+ *     can no longer run, the deadline plus GW_IDEM_SETTLE_S, when a retry
+ *     takes it over;
  *   - same key, same route and body, within 24 h: the stored answer again,
  *     and no second call to the service;
  *   - same key, another route or body: 409 idempotency_mismatch;
- *   - same key while the first is still in flight: 409 conflict.
- * A claim left behind by a gateway that died mid-request is taken over once
- * it is older than the request timeout plus a margin. */
+ *   - same key while the first is still in flight: 409 idempotency_in_progress
+ *     (the caller answers it with Retry-After).
+ * A claim is one instance of a record, named by its stamp (created_at in
+ * microseconds): storing or releasing touches only that instance, so a late
+ * one can never undo a newer claim of the same key.
+ * When the database cannot store the answer or release the claim (it is
+ * restarting), the step waits in a queue (GW_IDEM_PENDING_MAX, _BYTES) and is
+ * tried again by gw_idem_flush (a timer, and before every claim), so a failed
+ * request's key is free again as soon as the database is back, not after the
+ * takeover delay. A claim left behind by a gateway that died mid-request is
+ * taken over the same way (the route's timeout plus GW_IDEM_SETTLE_S). */
 #ifndef GW_IDEM_H
 #define GW_IDEM_H
 
@@ -18,9 +31,17 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#define GW_IDEM_KEY_MAX  255
-#define GW_IDEM_HASH_HEX 65          /* 64 hex characters and the NUL */
+#define GW_IDEM_KEY_MAX      255
+#define GW_IDEM_HASH_HEX     65          /* 64 hex characters and the NUL */
+#define GW_IDEM_STAMP_MAX    24          /* a claim's stamp, decimal */
+#define GW_IDEM_PENDING_MAX  1024        /* steps waiting for the database ... */
+#define GW_IDEM_PENDING_BYTES (8 * 1024 * 1024)  /* ... and the answers they keep */
+#define GW_IDEM_FLUSH_MS     1000        /* how often they are tried again */
+#define GW_IDEM_RETRY_AFTER  "1"         /* seconds: Retry-After of idempotency_in_progress */
+#define GW_IDEM_STORE_TTL_S  86400       /* a record's life: an answer not stored by then is dropped */
+#define GW_IDEM_SETTLE_S     10          /* after a deadline: a worker that began before it is done */
 
 typedef enum {
     GW_IDEM_CLAIMED = 0,             /* go on; call gw_idem_finish with the answer */
@@ -29,6 +50,8 @@ typedef enum {
     GW_IDEM_IN_PROGRESS,
     GW_IDEM_ERROR                    /* the database did not answer */
 } gw_idem_result_t;
+
+typedef struct gw_idem gw_idem_t;
 
 /* 1..255 visible ASCII characters. */
 bool gw_idem_key_valid (const char *key);
@@ -40,20 +63,44 @@ void gw_idem_hash (const char *body, size_t len, char out[GW_IDEM_HASH_HEX]);
 gw_idem_result_t gw_idem_decide (const char *stored_route, const char *stored_hash, bool answered,
                                  const char *route, const char *hash);
 
-int gw_idem_prepare (db_t *db);
+/* What becomes of a claim once its request is answered; pure: a 5xx
+ * (service unavailable, timeout, the gateway's database) was no answer, the
+ * key is released for a retry; anything else is stored for replays. */
+bool gw_idem_releases (int status);
 
-/* Claims the key or says why not; on GW_IDEM_REPLAY, *status and *response
- * (caller frees; NULL for an answer without body) are the stored answer. */
-gw_idem_result_t gw_idem_begin (db_t *db, const char *key, const char *caller_id, const char *route,
-                                const char *hash, int abandon_after_s, int *status, char **response,
+/* True for an answer that says nothing of whether the request ran: a 504
+ * (no reply before the deadline) or the broker's 503 for a worker lost while
+ * it held the request (MDP_WORKER_LOST, common/mdp.h). Such a claim is
+ * neither stored nor released; pure. */
+bool gw_idem_outcome_unknown (int status, const char *message);
+
+/* Prepares the statements on db (borrowed). NULL on failure. */
+gw_idem_t *gw_idem_new (db_t *db);
+void gw_idem_destroy (gw_idem_t **self_p);
+
+/* Claims the key or says why not; on GW_IDEM_CLAIMED, stamp names the
+ * claim (for gw_idem_finish); on GW_IDEM_REPLAY, *status and *response
+ * (caller frees; NULL for an answer without body) are the stored answer.
+ * Steps waiting for the database are tried first. */
+gw_idem_result_t gw_idem_begin (gw_idem_t *self, const char *key, const char *caller_id,
+                                const char *route, const char *hash, int abandon_after_s,
+                                char stamp[GW_IDEM_STAMP_MAX], int *status, char **response,
                                 const char *request_id);
 
-/* Stores the final answer of a claimed key (status < 500) or releases the
- * claim (5xx). response may be NULL. */
-void gw_idem_finish (db_t *db, const char *key, const char *caller_id, int status,
-                     const char *response, const char *request_id);
+/* Stores the final answer of a claim or releases it (gw_idem_releases).
+ * response may be NULL. When the database fails, the step is queued (a
+ * release until the claim could be taken over anyway, abandon_after_s; a
+ * store up to GW_IDEM_STORE_TTL_S) for gw_idem_flush. */
+void gw_idem_finish (gw_idem_t *self, const char *key, const char *caller_id,
+                     const char stamp[GW_IDEM_STAMP_MAX], int status, const char *response,
+                     int abandon_after_s, const char *request_id);
+
+/* Tries the queued steps again, oldest first, until one fails on the
+ * database; drops those past their time. Returns how many are left. */
+size_t gw_idem_flush (gw_idem_t *self);
+size_t gw_idem_pending (const gw_idem_t *self);
 
 /* Deletes records older than 24 h; returns how many, or -1. */
-long gw_idem_cleanup (db_t *db);
+long gw_idem_cleanup (gw_idem_t *self);
 
 #endif

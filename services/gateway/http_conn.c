@@ -11,19 +11,25 @@
  * both its handles are closed and the application no longer holds its request. */
 #include "http_conn.h"
 
+#include "http_limits.h"
 #include "http_response.h"
 #include "log.h"
 
 #include <assert.h>
 #include <http_parser.h>
+#include <sodium.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+/* A buffer of a connection. paid: what it has taken from the server's
+ * budget (http_limits.h), at least cap: a body is paid for as announced,
+ * before its bytes arrive and the buffer grows. */
 typedef struct {
     char *data;
     size_t len, cap;
+    size_t paid;
 } s_buf_t;
 
 /* The headers we keep; all others are only counted. */
@@ -50,11 +56,14 @@ struct s_conn {
     bool in_app;                     /* the application holds req */
     bool close_after;                /* close once the current response is written */
     bool peer_eof;
+    bool early;                      /* on_headers runs: an answer now comes before the body */
+    bool addr_counted;               /* addr holds one of http_addrs' counts */
+    http_addr_t addr;
     /* parsing of the current request */
     bool in_message;                 /* bytes of a request arrived */
     bool ready;                      /* on_message_complete ran */
     bool in_field;                   /* a header name is being read (maybe in pieces) */
-    int fail_status;                 /* 400, 413, 431 set by a callback that refused */
+    int fail_status;                 /* 400, 413, 431, 503 set by a callback that refused */
     int cur_header;                  /* index into s_header_names, -1 for others */
     unsigned seen;                   /* bit per kept header */
     size_t header_bytes;
@@ -82,6 +91,10 @@ struct http_server {
     void (*on_drained) (void *arg);
     void *drained_arg;
     int port;
+    http_budget_t budget;            /* bytes buffered across all connections */
+    http_addrs_t *addrs;             /* connections per client address */
+    uint64_t refused_log_sec;        /* refusals (429, 503) are logged once a second */
+    size_t refused_unlogged;
     /* one read buffer for all connections: a read callback consumes it
      * before the next read, and what a paused parser left goes to pend */
     char rbuf[64 * 1024];
@@ -95,20 +108,49 @@ static void s_close (s_conn_t *c);
 static void s_resume (s_conn_t *c);
 static void s_fail (s_conn_t *c, int status);
 
-/* --- small buffers --------------------------------------------------------- */
+/* --- small buffers, paid for from the server's budget ----------------------- */
+
+/* Pays for n bytes of b in advance (an announced body); -1 (fail_status
+ * 503) when the server's budget has no room. */
+static int
+s_buf_prepay (s_conn_t *c, s_buf_t *b, size_t n)
+{
+    if (n <= b->paid)
+        return 0;
+    if (!http_budget_take (&c->server->budget, n - b->paid)) {
+        if (!c->fail_status)
+            c->fail_status = 503;
+        return -1;
+    }
+    b->paid = n;
+    return 0;
+}
+
+/* Grows b to hold cap bytes, paying for what was not paid yet. */
+static int
+s_buf_grow (s_conn_t *c, s_buf_t *b, size_t cap)
+{
+    if (cap <= b->cap)
+        return 0;
+    if (s_buf_prepay (c, b, cap) != 0)
+        return -1;
+    char *p = realloc (b->data, cap);
+    if (!p)
+        return -1;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
 
 static int
-s_buf_append (s_buf_t *b, const char *data, size_t len)
+s_buf_append (s_conn_t *c, s_buf_t *b, const char *data, size_t len)
 {
     if (b->len + len + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + len + 1)
             cap *= 2;
-        char *p = realloc (b->data, cap);
-        if (!p)
+        if (s_buf_grow (c, b, cap) != 0)
             return -1;
-        b->data = p;
-        b->cap = cap;
     }
     memcpy (b->data + b->len, data, len);
     b->len += len;
@@ -117,19 +159,25 @@ s_buf_append (s_buf_t *b, const char *data, size_t len)
 }
 
 static void
-s_buf_free (s_buf_t *b)
+s_buf_free (s_conn_t *c, s_buf_t *b)
 {
+    http_budget_give (&c->server->budget, b->paid);
     free (b->data);
     memset (b, 0, sizeof *b);
 }
 
 /* Keeps small buffers across requests (no allocation on the hot path) but
- * gives back big ones, so an idle connection does not hold a megabyte. */
+ * gives back big ones, so an idle connection does not hold a megabyte, and
+ * what was paid for an announced body that never came. */
 static void
-s_buf_reset (s_buf_t *b, size_t keep)
+s_buf_reset (s_conn_t *c, s_buf_t *b, size_t keep)
 {
     if (b->cap > keep)
-        s_buf_free (b);
+        s_buf_free (c, b);
+    if (b->paid > b->cap) {
+        http_budget_give (&c->server->budget, b->paid - b->cap);
+        b->paid = b->cap;
+    }
     b->len = 0;
     if (b->data)
         b->data[0] = 0;
@@ -161,12 +209,18 @@ s_count (s_conn_t *c, size_t len)
     return 0;
 }
 
+static void s_arm (s_conn_t *c, uint64_t ms);
+
 static int
 s_on_message_begin (http_parser *p)
 {
     s_conn_t *c = p->data;
     c->in_message = true;
     c->req.start_ns = uv_hrtime ();
+    /* the request line and headers have a short while to arrive, so that a
+     * client sending a byte now and then (slowloris) does not hold the
+     * connection for the whole idle timeout */
+    s_arm (c, c->server->cfg.header_timeout_ms);
     return 0;
 }
 
@@ -174,7 +228,7 @@ static int
 s_on_url (http_parser *p, const char *at, size_t len)
 {
     s_conn_t *c = p->data;
-    if (s_count (c, len) || s_buf_append (&c->url, at, len))
+    if (s_count (c, len) || s_buf_append (c, &c->url, at, len))
         return -1;
     return 0;
 }
@@ -220,7 +274,7 @@ s_on_header_value (http_parser *p, const char *at, size_t len)
                     break;
                 }
     }
-    if (c->cur_header >= 0 && s_buf_append (&c->hdr[c->cur_header], at, len))
+    if (c->cur_header >= 0 && s_buf_append (c, &c->hdr[c->cur_header], at, len))
         return -1;
     return 0;
 }
@@ -231,7 +285,7 @@ s_header (s_conn_t *c, int i)
     if (!(c->seen & (1u << i)))
         return NULL;
     s_buf_t *b = &c->hdr[i];
-    if (!b->data && s_buf_append (b, "", 0))
+    if (!b->data && s_buf_append (c, b, "", 0))
         return NULL;
     while (b->len && (b->data[b->len - 1] == ' ' || b->data[b->len - 1] == '\t'))
         b->data[--b->len] = 0;
@@ -239,6 +293,27 @@ s_header (s_conn_t *c, int i)
 }
 
 static void s_on_continue_written (uv_write_t *w, int status) { (void) w; (void) status; }
+
+/* The application's look at the headers (http_conn.h: on_headers). It may
+ * answer now: then the body is never read. true when it did. */
+static bool
+s_headers_answered (s_conn_t *c)
+{
+    http_server_t *srv = c->server;
+    if (!srv->cfg.on_headers)
+        return false;
+    c->early = true;
+    c->in_app = true;
+    c->state = S_PROCESSING;
+    srv->cfg.on_headers (srv->cfg.app, &c->req);
+    c->early = false;
+    if (c->in_app) {                 /* not answered: the body comes */
+        c->in_app = false;
+        c->state = S_READING;
+        return false;
+    }
+    return true;
+}
 
 static int
 s_on_headers_complete (http_parser *p)
@@ -249,7 +324,7 @@ s_on_headers_complete (http_parser *p)
         c->fail_status = 400;        /* HTTP/1.0 and 1.1 only */
         return -1;
     }
-    if (!c->url.data && s_buf_append (&c->url, "", 0))
+    if (!c->url.data && s_buf_append (c, &c->url, "", 0))
         return -1;
     r->method = p->method;
     r->method_name = http_method_str (p->method);
@@ -263,31 +338,36 @@ s_on_headers_complete (http_parser *p)
     bool chunked = p->flags & F_CHUNKED;
     bool has_length = p->flags & F_CONTENTLENGTH;
     r->has_body = chunked || (has_length && p->content_length > 0);
-    /* the application may raise (or lower) the limit for this request,
-     * now that it knows the target; nothing of the body is read yet */
+    r->content_length = has_length && !chunked ? p->content_length : 0;
+    /* the application may refuse the request now (who is asking, may they),
+     * or raise (or lower) the limit for this request, now that it knows the
+     * target; nothing of the body is read yet */
     r->max_body_bytes = c->server->cfg.max_body_bytes;
-    if (c->server->cfg.on_headers)
-        c->server->cfg.on_headers (c->server->cfg.app, r);
+    if (s_headers_answered (c))
+        return -1;                   /* answered: s_feed stops here, the body is never read */
     if (!chunked && has_length && p->content_length > r->max_body_bytes) {
         /* -1, not 1: 1 would mean "no body" and the body would be parsed as
          * the next request */
         c->fail_status = 413;
         return -1;
     }
-    /* room for the announced body, but only up to HTTP_BODY_PREALLOC_MAX:
-     * an announced size must cost nothing until its bytes arrive (s_on_body
-     * grows the buffer as they do) */
-    if (has_length && p->content_length > 0 && s_buf_append (&c->body, "", 0) == 0) {
+    /* the announced body is paid for from the server's budget now, whole,
+     * so that uploads in flight together can never hold more than the
+     * budget (503 if it has no room) ... */
+    if (has_length && p->content_length > 0
+        && s_buf_prepay (c, &c->body, (size_t) p->content_length + 1) != 0)
+        return -1;
+    /* ... but the buffer grows only as bytes arrive: room up front only up
+     * to HTTP_BODY_PREALLOC_MAX (s_on_body grows it as they do) */
+    if (has_length && p->content_length > 0 && s_buf_append (c, &c->body, "", 0) == 0) {
         size_t want = (p->content_length < HTTP_BODY_PREALLOC_MAX ? (size_t) p->content_length
                                                                   : HTTP_BODY_PREALLOC_MAX) + 1;
-        if (c->body.cap < want) {
-            char *b = realloc (c->body.data, want);
-            if (!b)
-                return -1;
-            c->body.data = b;
-            c->body.cap = want;
-        }
+        if (s_buf_grow (c, &c->body, want) != 0)
+            return -1;
     }
+    /* the body has the idle timeout to arrive (from now, not from the first byte) */
+    if (r->has_body)
+        s_arm (c, c->server->cfg.idle_timeout_ms);
     /* a client that waits for "100 Continue" before sending its body */
     const char *expect = s_header (c, H_EXPECT);
     if (expect && r->has_body && strcasecmp (expect, "100-continue") == 0
@@ -308,27 +388,23 @@ s_on_body (http_parser *p, const char *at, size_t len)
         return -1;
     }
     /* a large announced body: grow once to what is still to come, not by
-     * doubling (content_length is what the parser has yet to read) */
+     * doubling (content_length is what the parser has yet to read); it was
+     * paid for when announced */
     if (!(p->flags & F_CHUNKED) && c->body.len + len + 1 > c->body.cap) {
         size_t want = c->body.len + len + (size_t) p->content_length + 1;
         if (want > c->req.max_body_bytes + 1)
             want = c->req.max_body_bytes + 1;
-        if (want > c->body.cap) {
-            char *b = realloc (c->body.data, want);
-            if (!b)
-                return -1;
-            c->body.data = b;
-            c->body.cap = want;
-        }
+        if (s_buf_grow (c, &c->body, want) != 0)
+            return -1;
     }
-    return s_buf_append (&c->body, at, len);
+    return s_buf_append (c, &c->body, at, len);
 }
 
 static int
 s_on_message_complete (http_parser *p)
 {
     s_conn_t *c = p->data;
-    if (!c->body.data && s_buf_append (&c->body, "", 0))
+    if (!c->body.data && s_buf_append (c, &c->body, "", 0))
         return -1;
     c->req.body = c->body.data;
     c->req.body_len = c->body.len;
@@ -342,10 +418,24 @@ s_on_message_complete (http_parser *p)
 
 /* --- connection life ------------------------------------------------------- */
 
+/* A request the application saw in on_headers (and attached state to) ends
+ * without reaching on_request: it lets go. */
+static void
+s_abandon (s_conn_t *c)
+{
+    http_server_t *srv = c->server;
+    if (c->req.user && !c->in_app && srv->cfg.on_abandon)
+        srv->cfg.on_abandon (srv->cfg.app, &c->req);
+    c->req.user = NULL;
+}
+
 static void
 s_free (s_conn_t *c)
 {
     http_server_t *srv = c->server;
+    s_abandon (c);
+    if (c->addr_counted)
+        http_addrs_release (srv->addrs, &c->addr);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -353,11 +443,11 @@ s_free (s_conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->nconns--;
-    s_buf_free (&c->url);
-    s_buf_free (&c->body);
-    s_buf_free (&c->pend);
+    s_buf_free (c, &c->url);
+    s_buf_free (c, &c->body);
+    s_buf_free (c, &c->pend);
     for (int i = 0; i < H_COUNT; i++)
-        s_buf_free (&c->hdr[i]);
+        s_buf_free (c, &c->hdr[i]);
     if (c->resp_body_owned)
         free (c->resp_body);
     free (c);
@@ -444,10 +534,11 @@ s_linger (s_conn_t *c)
 static void
 s_req_reset (s_conn_t *c)
 {
-    s_buf_reset (&c->url, 4096);
-    s_buf_reset (&c->body, 64 * 1024);
+    s_abandon (c);
+    s_buf_reset (c, &c->url, 4096);
+    s_buf_reset (c, &c->body, 64 * 1024);
     for (int i = 0; i < H_COUNT; i++)
-        s_buf_reset (&c->hdr[i], 1024);
+        s_buf_reset (c, &c->hdr[i], 1024);
     c->in_message = false;
     c->ready = false;
     c->in_field = false;
@@ -484,6 +575,8 @@ s_feed (s_conn_t *c, const char *data, size_t len)
     enum http_errno e = HTTP_PARSER_ERRNO (&c->parser);
     if (e == HPE_PAUSED && c->ready)
         return n;
+    if (c->state != S_READING || c->closing)
+        return len;                  /* answered from on_headers: the rest is not read */
     if (e != HPE_OK) {
         int status = c->fail_status ? c->fail_status : e == HPE_HEADER_OVERFLOW ? 431 : 400;
         s_fail (c, status);
@@ -513,7 +606,7 @@ s_on_read (uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     /* a complete request: keep what follows for later and stop reading
      * until it is answered */
-    if (n < (size_t) nread && s_buf_append (&c->pend, buf->base + n, (size_t) nread - n) != 0) {
+    if (n < (size_t) nread && s_buf_append (c, &c->pend, buf->base + n, (size_t) nread - n) != 0) {
         s_close (c);
         return;
     }
@@ -543,7 +636,7 @@ s_resume (s_conn_t *c)
         }
     }
     c->pend_off = 0;
-    s_buf_reset (&c->pend, 64 * 1024);
+    s_buf_reset (c, &c->pend, 64 * 1024);
     if (uv_read_start ((uv_stream_t *) &c->tcp, s_on_alloc, s_on_read) != 0) {
         s_close (c);
         return;
@@ -613,30 +706,62 @@ s_write (s_conn_t *c, int status, const char *content_type, char *body, size_t l
     s_arm (c, srv->cfg.idle_timeout_ms);
 }
 
-/* The server answers a request it could not parse or accept, and closes. */
+/* Refusals a flood can cause (429, 503) are logged once a second, with how
+ * many went unlogged, so that a flood does not also fill the disk. */
+static bool
+s_log_refusal (http_server_t *srv)
+{
+    uint64_t sec = uv_now (srv->loop) / 1000;
+    if (sec == srv->refused_log_sec && srv->refused_log_sec) {
+        srv->refused_unlogged++;
+        return false;
+    }
+    srv->refused_log_sec = sec;
+    return true;
+}
+
+/* The server answers a request it could not parse or accept (400, 413,
+ * 431), one over the buffer budget (503) or a connection over its
+ * address's cap (429), and closes. */
 static void
 s_fail (s_conn_t *c, int status)
 {
     http_server_t *srv = c->server;
+    s_abandon (c);
     uv_read_stop ((uv_stream_t *) &c->tcp);
     c->close_after = true;
     if (!c->req.request_id[0])
         http_request_id (NULL, c->req.request_id);
-    const char *code = status == 413 ? "payload_too_large" : "bad_request";
-    char msg[96];
+    const char *code = status == 413 ? "payload_too_large" : status == 429 ? "rate_limited"
+                     : status == 503 ? "service_unavailable" : "bad_request";
+    const char *extra = NULL;
+    char msg[128];
     if (status == 413)
         snprintf (msg, sizeof msg, "the body is larger than %zu bytes",
                   c->req.max_body_bytes ? c->req.max_body_bytes : srv->cfg.max_body_bytes);
+    else if (status == 429)
+        snprintf (msg, sizeof msg, "too many connections from your address (at most %zu)",
+                  srv->cfg.conn_per_addr);
+    else if (status == 503)
+        snprintf (msg, sizeof msg, "the server is busy receiving other requests: retry later");
     else
         snprintf (msg, sizeof msg, status == 431 ? "the request's header block is larger than %zu bytes"
                                                  : "the request is not valid HTTP/1.1",
                   srv->cfg.max_header_bytes);
+    if (status == 429 || status == 503)
+        extra = "Retry-After: " HTTP_RETRY_AFTER "\r\n";
     char *body = env_error_body (code, msg, NULL, c->req.request_id);
     if (srv->cfg.on_done)
         srv->cfg.on_done (srv->cfg.app, &c->req, status);
-    log_info (c->req.request_id, "http %d: %s", status,
-              c->fail_status ? msg : http_errno_description (HTTP_PARSER_ERRNO (&c->parser)));
-    s_write (c, status, "application/json", body, body ? strlen (body) : 0, true, NULL, false);
+    if (status != 429 && status != 503)
+        log_info (c->req.request_id, "http %d: %s", status,
+                  c->fail_status ? msg : http_errno_description (HTTP_PARSER_ERRNO (&c->parser)));
+    else if (s_log_refusal (srv)) {
+        log_warn (c->req.request_id, "http %d: %s (%zu more refusals unlogged; %zu bytes buffered)",
+                  status, msg, srv->refused_unlogged, srv->budget.used);
+        srv->refused_unlogged = 0;
+    }
+    s_write (c, status, "application/json", body, body ? strlen (body) : 0, true, extra, false);
 }
 
 /* --- accepting ------------------------------------------------------------- */
@@ -676,6 +801,18 @@ s_on_connection (uv_stream_t *listener, int status)
     c->parser.data = c;
     s_req_reset (c);
     c->state = S_READING;
+    /* one address may hold only so many connections: the next is answered
+     * 429 at once (before it sends anything) and closed */
+    struct sockaddr_storage peer;
+    int plen = sizeof peer;
+    if (uv_tcp_getpeername (&c->tcp, (struct sockaddr *) &peer, &plen) == 0
+        && http_addr_key ((struct sockaddr *) &peer, &c->addr) == 0) {
+        if (http_addrs_acquire (srv->addrs, &c->addr) != 0) {
+            s_fail (c, 429);
+            return;
+        }
+        c->addr_counted = true;
+    }
     if (uv_read_start ((uv_stream_t *) &c->tcp, s_on_alloc, s_on_read) != 0) {
         s_close (c);
         return;
@@ -686,7 +823,9 @@ s_on_connection (uv_stream_t *listener, int status)
 static void
 s_on_listener_closed (uv_handle_t *h)
 {
-    free (h->data);
+    http_server_t *self = h->data;
+    http_addrs_destroy (&self->addrs);
+    free (self);
 }
 
 http_server_t *
@@ -715,6 +854,24 @@ http_server_new (uv_loop_t *loop, const http_server_cfg_t *cfg, int *err)
         self->cfg.idle_timeout_ms = HTTP_IDLE_TIMEOUT_MS;
     if (!self->cfg.max_connections)
         self->cfg.max_connections = HTTP_MAX_CONNECTIONS;
+    if (!self->cfg.header_timeout_ms)
+        self->cfg.header_timeout_ms = HTTP_HEADER_TIMEOUT_MS;
+    if (self->cfg.header_timeout_ms > self->cfg.idle_timeout_ms)
+        self->cfg.header_timeout_ms = self->cfg.idle_timeout_ms;
+    if (!self->cfg.buffer_max)
+        self->cfg.buffer_max = HTTP_BUFFER_MAX;
+    if (!self->cfg.conn_per_addr)
+        self->cfg.conn_per_addr = HTTP_CONN_PER_ADDR;
+    self->budget.max = self->cfg.buffer_max == HTTP_UNLIMITED ? 0 : self->cfg.buffer_max;
+    uint64_t seed;
+    randombytes_buf (&seed, sizeof seed);
+    self->addrs = http_addrs_new (self->cfg.conn_per_addr == HTTP_UNLIMITED ? 0 : self->cfg.conn_per_addr,
+                                  seed);
+    if (!self->addrs) {
+        *err = UV_ENOMEM;
+        free (self);
+        return NULL;
+    }
     /* our own count (request line + header names and values) decides 431;
      * the parser's limit (which also counts CRLFs) sits a little above it */
     http_parser_set_max_header_size ((uint32_t) self->cfg.max_header_bytes + 16 * 1024);
@@ -727,6 +884,7 @@ http_server_new (uv_loop_t *loop, const http_server_cfg_t *cfg, int *err)
         rc = uv_tcp_init (loop, &self->listener);
     if (rc != 0) {
         *err = rc;
+        http_addrs_destroy (&self->addrs);
         free (self);
         return NULL;
     }
@@ -788,6 +946,7 @@ http_server_destroy (http_server_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    http_addrs_destroy (&(*self_p)->addrs);
     free (*self_p);
     *self_p = NULL;
 }
@@ -796,6 +955,14 @@ size_t
 http_server_connections (const http_server_t *self)
 {
     return self->nconns;
+}
+
+size_t
+http_server_buffered (const http_server_t *self, size_t *peak)
+{
+    if (peak)
+        *peak = self->budget.peak;
+    return self->budget.used;
 }
 
 int
@@ -828,6 +995,13 @@ http_respond (http_req_t *req, int status, const char *content_type, char *body,
     c->in_app = false;
     if (srv->cfg.on_done)
         srv->cfg.on_done (srv->cfg.app, req, status);
+    req->user = NULL;                /* the application is done with it */
+    if (c->early) {
+        /* answered from on_headers: the body (if any) is never read, so
+         * this connection cannot carry another request */
+        uv_read_stop ((uv_stream_t *) &c->tcp);
+        flags |= HTTP_CLOSE;
+    }
     if (c->closing) {
         /* the client left while we worked: drop the answer */
         if (flags & HTTP_FREE_BODY)
@@ -870,4 +1044,15 @@ http_respond_json (http_req_t *req, int status, const cJSON *json, const char *e
         return;
     }
     http_respond (req, status, "application/json", body, strlen (body), HTTP_FREE_BODY, extra);
+}
+
+int
+http_req_peer (const http_req_t *req, struct sockaddr_storage *out)
+{
+    /* req is the connection's own member (s_conn_t.req) */
+    const s_conn_t *c = (const s_conn_t *) (const void *) ((const char *) req - offsetof (s_conn_t, req));
+    int len = (int) sizeof *out;
+    if (c->closing || uv_tcp_getpeername (&c->tcp, (struct sockaddr *) out, &len) != 0)
+        return -1;
+    return 0;
 }

@@ -6,16 +6,27 @@
  *   request with the application and responses leave strictly in order;
  *   bytes of the next requests wait in the connection (and reading stops, so
  *   the kernel's buffers push back on a client that sends faster than we answer);
+ * - the application sees each request's headers first (on_headers) and may
+ *   answer then (401, 403, ...): the body is never read, the answer goes out
+ *   with Connection: close;
  * - limits: header block (request line + headers) over max_header_bytes -> 431,
  *   body over the request's max_body_bytes (Content-Length or chunked) -> 413,
  *   decided as soon as the headers are in (a body announced too large is
  *   never read, let alone buffered); the limit is the server's
  *   max_body_bytes unless on_headers changed it for this request; anything the
- *   parser refuses -> 400; each with Connection: close, then a lingering close
- *   (write side shut, input read and dropped for a moment) so the client gets
+ *   parser refuses -> 400;
+ * - memory: every byte a connection buffers (request line, kept headers, the
+ *   body as announced, pipelined bytes) is paid from one budget of
+ *   buffer_max bytes (http_limits.h); a request that would pass it -> 503 with
+ *   Retry-After; a client address with conn_per_addr connections open gets
+ *   429 with Retry-After on its next one, before it sends anything;
+ * - each refusal with Connection: close, then a lingering close (write side
+ *   shut, input read and dropped, never kept, for a moment) so the client gets
  *   to read the answer instead of a reset;
- * - an idle or stalled connection (no complete request, or a response the client
- *   does not read, within idle_timeout_ms) is closed;
+ * - timeouts: a request's line and headers must arrive within
+ *   header_timeout_ms of its first byte, its body within idle_timeout_ms of
+ *   its headers; an idle keep-alive connection or a response the client does
+ *   not read is closed after idle_timeout_ms;
  * - a client that goes away mid-request costs nothing but cleanup.
  *
  * The application gets each complete request through on_request and must
@@ -37,6 +48,16 @@
 #define HTTP_IDLE_TIMEOUT_MS  60000
 #define HTTP_LINGER_MS        2000   /* how long a closing connection's input is drained */
 #define HTTP_MAX_CONNECTIONS  10000
+#define HTTP_HEADER_TIMEOUT_MS 10000 /* PM_HTTP_HEADER_TIMEOUT_MS */
+/* Bytes buffered across all connections (PM_HTTP_BUFFER_MAX). The gateway
+ * holds about three more copies of a request while it is forwarded (the
+ * parsed CSV text, the envelope, the message), so this times four, plus
+ * the process's own ~30 MiB, stays well under the 512 Mi of
+ * deploy/k8s/gateway.yaml. */
+#define HTTP_BUFFER_MAX       (64u * 1024 * 1024)
+#define HTTP_CONN_PER_ADDR    128    /* PM_HTTP_CONN_PER_ADDR */
+#define HTTP_UNLIMITED        ((size_t) -1)  /* buffer_max, conn_per_addr: no limit */
+#define HTTP_RETRY_AFTER      "2"    /* seconds, in the Retry-After of a 429 or 503 refusal */
 
 typedef struct http_server http_server_t;
 
@@ -53,6 +74,7 @@ typedef struct {
     const char *body;                /* NUL-terminated; "" when none */
     size_t body_len;
     bool has_body;                   /* a body was announced (Content-Length > 0 or chunked) */
+    uint64_t content_length;         /* as announced; 0 when chunked or none */
     size_t max_body_bytes;           /* this request's body limit (see on_headers) */
     char request_id[ENVELOPE_ID_MAX + 1];
     uint64_t start_ns;               /* uv_hrtime () when the request began */
@@ -63,10 +85,18 @@ typedef struct {
 
 typedef void (http_request_fn) (void *app, http_req_t *req);
 /* Called when a request's headers are complete, before any body byte is
- * read: method, target, the kept headers, has_body and max_body_bytes are
- * set. It may change req->max_body_bytes (a route that takes bulk uploads)
- * and must not answer: on_request still comes. */
+ * read: method, target, the kept headers, has_body, content_length and
+ * max_body_bytes are set. It may
+ *   - answer now with http_respond* (a refusal: who is asking, may they):
+ *     the answer goes out with Connection: close, the body is never read,
+ *     and on_request does not come;
+ *   - or change req->max_body_bytes (a route that takes bulk uploads) and
+ *     attach its own state to req->user: on_request comes with it, unless
+ *     the request ends first (413, 503, the client left): then on_abandon. */
 typedef void (http_headers_fn) (void *app, http_req_t *req);
+/* A request that on_headers attached state to (req->user) ends without
+ * on_request: the application lets go of it. No answer is expected. */
+typedef void (http_abandon_fn) (void *app, http_req_t *req);
 /* Called once per response (also those the server makes itself: 400, 413,
  * 431), with the request as far as it was parsed (route -1 then). */
 typedef void (http_done_fn) (void *app, const http_req_t *req, int status);
@@ -78,8 +108,12 @@ typedef struct {
     size_t max_body_bytes;           /* 0 = HTTP_MAX_BODY_BYTES */
     uint64_t idle_timeout_ms;        /* 0 = HTTP_IDLE_TIMEOUT_MS */
     size_t max_connections;          /* 0 = HTTP_MAX_CONNECTIONS */
+    uint64_t header_timeout_ms;      /* 0 = HTTP_HEADER_TIMEOUT_MS; at most idle_timeout_ms */
+    size_t buffer_max;               /* 0 = HTTP_BUFFER_MAX; HTTP_UNLIMITED */
+    size_t conn_per_addr;            /* 0 = HTTP_CONN_PER_ADDR; HTTP_UNLIMITED */
     http_request_fn *on_request;
     http_headers_fn *on_headers;     /* may be NULL: every request gets max_body_bytes */
+    http_abandon_fn *on_abandon;     /* may be NULL */
     http_done_fn *on_done;           /* may be NULL */
     void *app;
 } http_server_cfg_t;
@@ -100,6 +134,9 @@ void http_server_close_all (http_server_t *self);
 void http_server_destroy (http_server_t **self_p);
 
 size_t http_server_connections (const http_server_t *self);
+
+/* Bytes the connections buffer now (and the most they ever did, if peak). */
+size_t http_server_buffered (const http_server_t *self, size_t *peak);
 
 /* The port actually bound (useful with port 0). */
 int http_server_port (const http_server_t *self);
@@ -124,5 +161,9 @@ void http_respond_json (http_req_t *req, int status, const cJSON *json, const ch
 
 /* True when the client is gone: the response will be dropped. */
 bool http_req_gone (const http_req_t *req);
+
+/* The client's address (the TCP peer of req's connection) into out: 0, or
+ * -1 when it cannot be known (the connection is closing). */
+int http_req_peer (const http_req_t *req, struct sockaddr_storage *out);
 
 #endif

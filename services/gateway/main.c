@@ -7,6 +7,8 @@
  *   PM_TOKEN_TTL_S (43200), PM_WEB_DIR (services/gateway/web),
  *   PM_ADMIN_USER (admin), PM_ADMIN_PASSWORD (unset: no admin is created),
  *   PM_HTTP_IDLE_TIMEOUT_MS (60000), PM_HTTP_MAX_CONNECTIONS (10000),
+ *   PM_HTTP_HEADER_TIMEOUT_MS (10000), PM_HTTP_BUFFER_MAX (67108864: 64 MiB),
+ *   PM_HTTP_CONN_PER_ADDR (128; 0 = no limit),
  *   PM_READY_SERVICES (tenants,tickets,billing,notifications).
  * SIGTERM/SIGINT: stop accepting, finish what is in flight (at most the
  * request timeout and a little), exit 0; a second signal closes at once. */
@@ -19,6 +21,7 @@
 #include "curve.h"
 #include "log.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -27,11 +30,13 @@
 
 #define GW_CLEANUP_MS   (3600 * 1000)  /* old tokens and idempotency records */
 #define GW_DRAIN_EXTRA_MS 2000
+#define GW_MMAP_THRESHOLD (256 * 1024)
 
 typedef struct {
     gw_t gw;
     uv_signal_t sigterm, sigint;
     uv_timer_t cleanup_timer;
+    uv_timer_t idem_timer;           /* Idempotency-Key steps that waited for the database */
     uv_timer_t force_timer;
     /* metrics labels: each route pattern once, then "static", "unmatched" */
     const char **labels;
@@ -113,8 +118,16 @@ s_on_cleanup (uv_timer_t *t)
 {
     s_app_t *app = t->data;
     long tokens = gw_auth_cleanup (app->gw.auth);
-    long records = gw_idem_cleanup (app->gw.db);
+    long records = gw_idem_cleanup (app->gw.idem);
     log_info (NULL, "cleanup: %ld old tokens, %ld idempotency records deleted", tokens, records);
+}
+
+static void
+s_on_idem_flush (uv_timer_t *t)
+{
+    s_app_t *app = t->data;
+    if (gw_idem_pending (app->gw.idem))
+        gw_idem_flush (app->gw.idem);
 }
 
 static void
@@ -138,6 +151,7 @@ s_on_drained (void *arg)
     uv_close ((uv_handle_t *) &app->sigterm, NULL);
     uv_close ((uv_handle_t *) &app->sigint, NULL);
     uv_close ((uv_handle_t *) &app->cleanup_timer, NULL);
+    uv_close ((uv_handle_t *) &app->idem_timer, NULL);
     uv_close ((uv_handle_t *) &app->force_timer, NULL);
 }
 
@@ -162,6 +176,12 @@ main (void)
     log_init ("gateway");
     if (curve_init ("gateway") != 0)
         return 1;
+    /* request bodies (up to PM_IMPORT_MAX_BYTES) and their copies are big,
+     * short-lived blocks: always mmap them, so each goes back to the system
+     * when freed; glibc's moving threshold would otherwise serve the next
+     * ones from a heap that never shrinks, and the memory a burst of uploads
+     * took would stay ours for good */
+    mallopt (M_MMAP_THRESHOLD, GW_MMAP_THRESHOLD);
     signal (SIGPIPE, SIG_IGN);       /* a client gone mid-write is an error code, not a death */
     if (sodium_init () < 0) {
         log_error (NULL, "libsodium cannot start");
@@ -182,6 +202,15 @@ main (void)
                                                 HTTP_MAX_BODY_BYTES, GW_IMPORT_MAX_CEILING);
     int64_t idle_ms = config_int ("PM_HTTP_IDLE_TIMEOUT_MS", HTTP_IDLE_TIMEOUT_MS, 100, 3600000);
     int64_t max_conns = config_int ("PM_HTTP_MAX_CONNECTIONS", HTTP_MAX_CONNECTIONS, 1, 1000000);
+    int64_t header_ms = config_int ("PM_HTTP_HEADER_TIMEOUT_MS", HTTP_HEADER_TIMEOUT_MS, 100, 3600000);
+    int64_t buffer_max = config_int ("PM_HTTP_BUFFER_MAX", HTTP_BUFFER_MAX, 1024 * 1024, INT64_MAX / 2);
+    int64_t per_addr = config_int ("PM_HTTP_CONN_PER_ADDR", HTTP_CONN_PER_ADDR, 0, 1000000);
+    /* a budget smaller than one import would refuse every import (503) */
+    if ((size_t) buffer_max < gw->import_max_bytes + HTTP_MAX_BODY_BYTES) {
+        log_error (NULL, "PM_HTTP_BUFFER_MAX (%lld) must be at least PM_IMPORT_MAX_BYTES (%zu) + 1 MiB",
+                   (long long) buffer_max, gw->import_max_bytes);
+        goto out;
+    }
     const char *web = config_str ("PM_WEB_DIR", "services/gateway/web");
     if (!realpath (web, gw->web_root)) {
         log_warn (NULL, "PM_WEB_DIR %s not found: the console is not served", web);
@@ -196,7 +225,8 @@ main (void)
         goto out;
     }
     gw->auth = gw_auth_new (gw);
-    if (!gw->auth || gw_idem_prepare (gw->db) != 0 || gw_auth_bootstrap (gw->auth) != 0) {
+    gw->idem = gw_idem_new (gw->db);
+    if (!gw->auth || !gw->idem || gw_auth_bootstrap (gw->auth) != 0) {
         log_error (NULL, "cannot prepare the gateway's statements or its admin");
         goto out;
     }
@@ -211,8 +241,11 @@ main (void)
     }
     http_server_cfg_t cfg = {
         .host = host, .port = port, .idle_timeout_ms = (uint64_t) idle_ms,
-        .max_connections = (size_t) max_conns, .on_request = gw_on_request,
-        .on_headers = gw_on_headers, .on_done = s_on_done,
+        .max_connections = (size_t) max_conns, .header_timeout_ms = (uint64_t) header_ms,
+        .buffer_max = (size_t) buffer_max,
+        .conn_per_addr = per_addr ? (size_t) per_addr : HTTP_UNLIMITED,
+        .on_request = gw_on_request, .on_headers = gw_on_headers, .on_abandon = gw_on_abandon,
+        .on_done = s_on_done,
         .app = app,
     };
     /* the server calls back with app as its argument: gw_on_request takes a
@@ -233,10 +266,14 @@ main (void)
     app->cleanup_timer.data = app->force_timer.data = app;
     uv_timer_start (&app->cleanup_timer, s_on_cleanup, 60 * 1000, GW_CLEANUP_MS);
     uv_unref ((uv_handle_t *) &app->cleanup_timer);
+    uv_timer_init (gw->loop, &app->idem_timer);
+    app->idem_timer.data = app;
+    uv_timer_start (&app->idem_timer, s_on_idem_flush, GW_IDEM_FLUSH_MS, GW_IDEM_FLUSH_MS);
+    uv_unref ((uv_handle_t *) &app->idem_timer);
 
-    log_info (NULL, "listening on %s:%d (timeout %lld ms, console %s)", host,
-              http_server_port (gw->http), (long long) gw->timeout_ms,
-              gw->web_root[0] ? gw->web_root : "none");
+    log_info (NULL, "listening on %s:%d (timeout %lld ms, buffers %lld bytes, %lld connections "
+              "per address, console %s)", host, http_server_port (gw->http), (long long) gw->timeout_ms,
+              (long long) buffer_max, (long long) per_addr, gw->web_root[0] ? gw->web_root : "none");
     uv_run (gw->loop, UV_RUN_DEFAULT);
     rc = 0;
 
@@ -250,6 +287,7 @@ out:
     client_destroy (&gw->client);
     gw_api_free_pool (gw);
     gw_auth_destroy (&gw->auth);
+    gw_idem_destroy (&gw->idem);
     db_destroy (&gw->db);
     gw_metrics_destroy (&gw->metrics);
     free (app->labels);

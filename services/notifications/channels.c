@@ -42,8 +42,9 @@ nt_request_clear (nt_request_t *req)
 
 /* ------------------------------------------------------------------ pure parts */
 
-int
-nt_webhook_sign (const char *secret, const void *body, size_t len, char out[NT_SIGNATURE_MAX])
+/* HMAC-SHA256 keyed with secret of prefix (may be NULL) then body, as "sha256=<hex>". */
+static int
+s_sign (const char *secret, const char *prefix, const void *body, size_t len, char out[NT_SIGNATURE_MAX])
 {
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
     crypto_auth_hmacsha256_state st;
@@ -51,12 +52,28 @@ nt_webhook_sign (const char *secret, const void *body, size_t len, char out[NT_S
         return -1;
     /* the _init form takes a key of any length, as HMAC does */
     if (crypto_auth_hmacsha256_init (&st, (const unsigned char *) secret, strlen (secret))
+        || (prefix && crypto_auth_hmacsha256_update (&st, (const unsigned char *) prefix, strlen (prefix)))
         || crypto_auth_hmacsha256_update (&st, body, len) || crypto_auth_hmacsha256_final (&st, mac))
         return -1;
     memcpy (out, "sha256=", 7);
     sodium_bin2hex (out + 7, NT_SIGNATURE_MAX - 7, mac, sizeof mac);
     sodium_memzero (&st, sizeof st);
     return 0;
+}
+
+int
+nt_webhook_sign (const char *secret, const void *body, size_t len, char out[NT_SIGNATURE_MAX])
+{
+    return s_sign (secret, NULL, body, len, out);
+}
+
+int
+nt_webhook_sign_v2 (const char *secret, int64_t timestamp, const void *body, size_t len,
+                    char out[NT_SIGNATURE_MAX])
+{
+    char prefix[32];
+    snprintf (prefix, sizeof prefix, "%lld.", (long long) timestamp);
+    return s_sign (secret, prefix, body, len, out);
 }
 
 int64_t
@@ -255,7 +272,7 @@ s_on_open_socket (void *arg, curlsocktype purpose, struct curl_sockaddr *address
     (void) purpose;
     if (req->guard) {
         ng_class_t c = ng_classify (&address->addr, address->addrlen);
-        if (!ng_allowed (c, req->allow_private)) {
+        if (!ng_allowed (c, req->allow_private) || (req->loopback_only && c != NG_LOOPBACK)) {
             req->refused = true;
             req->refused_class = c;
             return CURL_SOCKET_BAD;
@@ -330,7 +347,11 @@ s_http_interpret (nt_request_t *req, CURLcode rc, nt_outcome_t *out, int64_t tim
         return;
     }
     out->verdict = NT_RETRY;
-    if (req->refused)
+    if (req->refused && req->loopback_only && ng_allowed (req->refused_class, req->allow_private))
+        snprintf (out->error, sizeof out->error,
+                  "refused to connect to a %s address over plain http (only loopback)",
+                  ng_class_name (req->refused_class));
+    else if (req->refused)
         snprintf (out->error, sizeof out->error,
                   "refused to connect to a %s address (PM_WEBHOOK_ALLOW_PRIVATE is off)",
                   ng_class_name (req->refused_class));
@@ -355,12 +376,25 @@ static int
 s_webhook_prepare (const nt_channel_config_t *cfg, const nt_message_t *msg, nt_request_t *req,
                    nt_outcome_t *out)
 {
-    char sig[NT_SIGNATURE_MAX], h[256];
+    char sig[NT_SIGNATURE_MAX], sig2[NT_SIGNATURE_MAX], h[256];
     size_t len = strlen (msg->body ? msg->body : "");
-    if (!msg->url || !msg->secret || !msg->body || nt_webhook_sign (msg->secret, msg->body, len, sig))
+    /* the time of this attempt: a retry is signed anew, so a receiver's
+     * "not older than 5 minutes" holds for every attempt */
+    int64_t now = (int64_t) time (NULL);
+    if (!msg->url || !msg->secret || !msg->body || nt_webhook_sign (msg->secret, msg->body, len, sig)
+        || nt_webhook_sign_v2 (msg->secret, now, msg->body, len, sig2))
         return s_setup_failed (out);
+    bool https = ng_url_is_https (msg->url);
+    if (!https && !cfg->allow_http) {
+        /* a webhook made while PM_WEBHOOK_ALLOW_HTTP was on, sent after it was turned off */
+        out->verdict = NT_RETRY;
+        snprintf (out->error, sizeof out->error, "plain http refused (PM_WEBHOOK_ALLOW_HTTP is off): "
+                  "change the url to https");
+        return -1;
+    }
     req->guard = true;
     req->allow_private = cfg->allow_private;
+    req->loopback_only = !https;
     req->payload = strdup (msg->body);
     if (!req->payload)
         return s_setup_failed (out);
@@ -379,12 +413,14 @@ s_webhook_prepare (const nt_channel_config_t *cfg, const nt_message_t *msg, nt_r
     S_ADD ("X-PM-Delivery: %s", msg->id);
     S_ADD ("X-PM-Attempt: %d", msg->attempt);
     S_ADD ("X-PM-Signature: %s", sig);
+    S_ADD ("X-PM-Timestamp: %lld", (long long) now);
+    S_ADD ("X-PM-Signature-V2: %s", sig2);
     S_ADD ("Expect:");               /* no 100-continue round trip */
 #undef S_ADD
     req->headers = l;
     CURL *e = req->easy;
     CURLcode rc = CURLE_OK;
-    if (s_common (cfg, req, "http,https"))
+    if (s_common (cfg, req, https ? "https" : "http"))
         return s_setup_failed (out);
     rc |= curl_easy_setopt (e, CURLOPT_URL, msg->url);
     /* the guard must see the receiver's address, not a proxy's */

@@ -39,6 +39,7 @@ void nt_message_clear (nt_message_t *msg);
 typedef struct {
     int64_t timeout_ms;              /* PM_WEBHOOK_TIMEOUT_MS: the whole transfer */
     bool allow_private;              /* PM_WEBHOOK_ALLOW_PRIVATE */
+    bool allow_http;                 /* PM_WEBHOOK_ALLOW_HTTP: plain http to loopback */
     const char *sms_url, *sms_token; /* PM_SMS_URL, PM_SMS_TOKEN */
     const char *smtp_url, *smtp_from, *smtp_user, *smtp_password;
 } nt_channel_config_t;
@@ -59,6 +60,7 @@ typedef struct {
     bool truncated;                  /* the response passed NT_RESPONSE_MAX */
     char snippet[NT_SNIPPET_MAX + 1];
     bool guard, allow_private;       /* check the address connected to */
+    bool loopback_only;              /* plain http: only to a loopback address */
     bool refused;                    /* the guard refused an address */
     ng_class_t refused_class;
     int64_t timeout_ms;
@@ -96,6 +98,13 @@ void nt_request_clear (nt_request_t *req);
 
 /* "sha256=<hex HMAC-SHA256 of body keyed with secret>" into out. 0 or -1. */
 int nt_webhook_sign (const char *secret, const void *body, size_t len, char out[NT_SIGNATURE_MAX]);
+
+/* X-PM-Signature-V2: "sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">", the
+ * timestamp being X-PM-Timestamp (unix seconds of this attempt), so that a
+ * receiver that rejects old timestamps cannot be fed a captured delivery
+ * again later. 0 or -1. */
+int nt_webhook_sign_v2 (const char *secret, int64_t timestamp, const void *body, size_t len,
+                        char out[NT_SIGNATURE_MAX]);
 
 /* The wait before try attempt + 1 after attempt failed: base * 2^(attempt-1)
  * capped at cap, then "equal jitter": a value in [d/2, d] chosen by rnd. */

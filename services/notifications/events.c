@@ -55,9 +55,10 @@ static const struct {
       "FROM (SELECT $2::jsonb AS d) x "
       "ON CONFLICT (unit_id) DO UPDATE SET property_id = EXCLUDED.property_id, code = EXCLUDED.code, "
       "  building = EXCLUDED.building, use = EXCLUDED.use, updated_at = now()", false },
-    /* a whole Party ($3 true) or an occupancy's short "party" (id, kind,
-     * name: $3 false keeps the contacts already known); phone = the first
-     * of phones */
+    /* a party.* event's Party ($3 true) or an occupancy's short "party" (id,
+     * kind, name: $3 false keeps the contacts already known). We keep what
+     * we send to: the name, the primary phone (the first of phones: SMS) and
+     * the e-mail; party events carry no ID document (proto/events.md) */
     { ST_EV_PARTY,
       "INSERT INTO parties (id, property_id, name, phone, email) "
       "SELECT (d->>'id')::uuid, $1::uuid, coalesce (d->>'name', ''), "

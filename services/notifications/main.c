@@ -49,6 +49,7 @@ static const worker_method_t s_methods[] = {
     { "notifications.webhooks.delete",      nt_webhooks_delete },
     { "notifications.webhooks.deliveries",  nt_webhooks_deliveries },
     { "notifications.webhooks.redeliver",   nt_webhooks_redeliver },
+    { "notifications.webhooks.disable_for_key", nt_webhooks_disable_for_key },
     { "notifications.ping", nt_ping },
     { NULL, NULL }
 };

@@ -121,15 +121,16 @@ ng_classify_host (const char *host)
     char *pct = strchr (buf, '%');   /* zone id of a link-local address */
     if (pct)
         *pct = '\0';
+    n = strlen (buf);
+    /* a trailing dot names the same host: "127.0.0.1." is loopback too */
+    if (n > 0 && buf[n - 1] == '.')
+        buf[--n] = '\0';
     struct in_addr a4;
     struct in6_addr a6;
     if (inet_pton (AF_INET, buf, &a4) == 1)
         return ng_classify_ip4 (a4.s_addr);
     if (inet_pton (AF_INET6, buf, &a6) == 1)
         return ng_classify_ip6 (a6.s6_addr);
-    /* a trailing dot names the same host */
-    if (n > 0 && buf[n - 1] == '.')
-        buf[--n] = '\0';
     if (strcasecmp (buf, "localhost") == 0
         || (n > 10 && strcasecmp (buf + n - 10, ".localhost") == 0))
         return NG_LOOPBACK;
@@ -203,4 +204,51 @@ out:
     curl_free (host);
     curl_url_cleanup (u);
     return rc;
+}
+
+/* The scheme and host of a URL curl_url accepts (caller curl_frees both), or -1. */
+static int
+s_scheme_host (const char *url, char **scheme, char **host)
+{
+    *scheme = *host = NULL;
+    CURLU *u = url ? curl_url () : NULL;
+    int rc = -1;
+    if (u && curl_url_set (u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK
+        && curl_url_get (u, CURLUPART_SCHEME, scheme, 0) == CURLUE_OK
+        && curl_url_get (u, CURLUPART_HOST, host, 0) == CURLUE_OK && *host)
+        rc = 0;
+    curl_url_cleanup (u);
+    return rc;
+}
+
+int
+ng_webhook_url_check (const char *url, bool allow_private, bool allow_http, char problem[160])
+{
+    if (ng_url_check (url, allow_private, problem))
+        return -1;
+    char *scheme, *host;
+    int rc = -1;
+    if (s_scheme_host (url, &scheme, &host))
+        snprintf (problem, 160, "is not a URL");
+    else if (strcasecmp (scheme, "https") == 0)
+        rc = 0;
+    else if (!allow_http)
+        snprintf (problem, 160, "must be an https URL");
+    else if (ng_classify_host (host) != NG_LOOPBACK)
+        snprintf (problem, 160, "must be an https URL (plain http only to a loopback host)");
+    else
+        rc = 0;
+    curl_free (scheme);
+    curl_free (host);
+    return rc;
+}
+
+bool
+ng_url_is_https (const char *url)
+{
+    char *scheme, *host;
+    bool https = s_scheme_host (url, &scheme, &host) == 0 && strcasecmp (scheme, "https") == 0;
+    curl_free (scheme);
+    curl_free (host);
+    return https;
 }

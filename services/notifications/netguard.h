@@ -51,4 +51,15 @@ bool ng_allowed (ng_class_t c, bool allow_private);
  * (allow_private off). 0, or -1 with a problem for the client in problem. */
 int ng_url_check (const char *url, bool allow_private, char problem[160]);
 
+/* The webhook rule on top of ng_url_check: https, or plain http only to a
+ * loopback host (127/8, ::1, localhost) and only when allow_http
+ * (PM_WEBHOOK_ALLOW_HTTP=1, for development and tests): an event body and
+ * its signature never cross a network in clear. 0, or -1 with a problem. */
+int ng_webhook_url_check (const char *url, bool allow_private, bool allow_http, char problem[160]);
+
+/* True when url parses and its scheme is https (case-insensitive). The
+ * sender sends anything else only with allow_http, and then connects only
+ * to a loopback address. */
+bool ng_url_is_https (const char *url);
+
 #endif

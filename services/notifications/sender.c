@@ -632,6 +632,7 @@ nt_sender_new (uv_loop_t *loop, nt_app_t *app)
     self->msg_attempts = config_int ("PM_MESSAGE_MAX_ATTEMPTS", S_MSG_ATTEMPTS_DEFAULT, 1, 100);
     self->ch.timeout_ms = config_int ("PM_WEBHOOK_TIMEOUT_MS", S_TIMEOUT_MS_DEFAULT, 100, 600000);
     self->ch.allow_private = config_int ("PM_WEBHOOK_ALLOW_PRIVATE", 0, 0, 1) == 1;
+    self->ch.allow_http = config_int ("PM_WEBHOOK_ALLOW_HTTP", 0, 0, 1) == 1;
     self->ch.sms_url = s_env ("PM_SMS_URL");
     self->ch.sms_token = s_env ("PM_SMS_TOKEN");
     self->ch.smtp_url = s_env ("PM_SMTP_URL");
@@ -661,12 +662,12 @@ nt_sender_new (uv_loop_t *loop, nt_app_t *app)
     }
     uv_timer_start (&self->poll_timer, s_on_poll_tick, 0, (uint64_t) self->poll_ms);
     log_info (NULL, "sender: up to %lld in flight, poll %lld ms, timeout %lld ms, retry %lld..%lld ms for %lld s, "
-              "sms %s, email %s, private addresses %s",
+              "sms %s, email %s, private addresses %s, plain http to loopback %s",
               (long long) self->max_inflight, (long long) self->poll_ms, (long long) self->ch.timeout_ms,
               (long long) self->base_ms, (long long) self->cap_ms, (long long) self->window_s,
               self->ch.sms_url ? "configured" : "not configured (PM_SMS_URL)",
               self->ch.smtp_url ? "configured" : "not configured (PM_SMTP_URL)",
-              self->ch.allow_private ? "allowed" : "refused");
+              self->ch.allow_private ? "allowed" : "refused", self->ch.allow_http ? "allowed" : "refused");
     return self;
 }
 

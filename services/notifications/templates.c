@@ -840,6 +840,11 @@ void
 nt_templates_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
+    /* the gateway's roles for the route, checked again here */
+    if (!env_role_in (req, s_tpl_writers)) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin reads templates");
+        return;
+    }
     const char *pid = env_visible_property (req);
     if (!pid) {
         env_reply_error (rep, 404, "not_found", NULL, "no such property");

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "log.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,8 @@ static const char *const s_statuses[] = { "pending", "delivered", "failed", "pau
     " 'enabled', " w ".enabled, 'disabled_reason', " w ".disabled_reason,"                         \
     " 'consecutive_failures', " w ".consecutive_failures,"                                          \
     " 'secret_hint', '...' || right (" w ".secret, 4),"                                             \
-    " 'owner', json_build_object ('id', " w ".owner_id, 'role', " w ".owner_role),"               \
+    " 'owner', json_build_object ('id', " w ".owner_id, 'role', " w ".owner_role,"                 \
+    "   'revoked_at', " S_TS (w ".owner_revoked_at") "),"                                          \
     " 'created_at', " S_TS (w ".created_at") ", 'updated_at', " S_TS (w ".updated_at") ")::text"
 
 #define S_DELIVERY_JSON(d)                                                                        \
@@ -70,15 +72,39 @@ static const struct {
       " WHERE ($2 = ANY (w.events) OR '*' = ANY (w.events))"
       " AND (w.property_ids IS NULL OR $3::uuid = ANY (w.property_ids))"
       " AND (w.owner_role = 'admin' OR $2 NOT LIKE 'party.%')"
+      " AND w.owner_revoked_at IS NULL"
       " ON CONFLICT (webhook_id, event_id) DO NOTHING",
       false },
+    /* create and disable_for_key take it first, in their transaction: a key
+     * revoked while a create with it was in flight has no webhook after both */
+    { "nt_wh_owner_lock",
+      "SELECT pg_advisory_xact_lock (hashtext ('notifications.webhooks.owner'), hashtext ($1::text))",
+      false },
+    /* nothing for an owner the gateway said was revoked */
     { "nt_wh_insert",
       "INSERT INTO webhooks (owner_id, owner_role, property_ids, url, events, secret, description)"
-      " VALUES ($1, $2, CASE WHEN $3::json IS NULL THEN NULL"
+      " SELECT $1, $2, CASE WHEN $3::json IS NULL THEN NULL"
       "                 ELSE ARRAY (SELECT json_array_elements_text ($3::json)::uuid) END,"
-      " $4, " S_TEXT_ARRAY ("$5") ", $6, $7)"
+      " $4, " S_TEXT_ARRAY ("$5") ", $6, $7"
+      " WHERE NOT EXISTS (SELECT 1 FROM revoked_api_keys WHERE key_id = $1)"
       " RETURNING " S_WEBHOOK_JSON ("webhooks"),
       false },
+    /* $1 key id: its webhooks disabled for good, their waiting deliveries
+     * failed; (webhooks disabled now, deliveries failed) */
+    { "nt_wh_disable_for_key",
+      "WITH k AS (INSERT INTO revoked_api_keys (key_id) VALUES ($1) ON CONFLICT (key_id) DO NOTHING),"
+      " w AS (UPDATE webhooks SET enabled = false, owner_revoked_at = now(),"
+      "         disabled_reason = 'the API key that created it was revoked', updated_at = now()"
+      "       WHERE owner_id = $1 AND owner_revoked_at IS NULL RETURNING id),"
+      " d AS (UPDATE webhook_deliveries x SET status = 'failed', lease_until = NULL,"
+      "         last_error = 'the API key that created the webhook was revoked'"
+      "       FROM w WHERE x.webhook_id = w.id AND x.status IN ('pending', 'paused') RETURNING x.id)"
+      " SELECT (SELECT count(*) FROM w), (SELECT count(*) FROM d)",
+      false },
+    /* $1 id, $2 owner: is its creator's key revoked? (no row: no such webhook) */
+    { "nt_wh_revoked",
+      "SELECT w.owner_revoked_at IS NOT NULL FROM webhooks w WHERE w.id = $1::uuid AND " S_OWNER ("w", "$2"),
+      true },
     /* $1 owner or NULL, $2 cursor id or NULL, $3 limit + 1 */
     { "nt_wh_list",
       "SELECT " S_WEBHOOK_JSON ("w") ", w.id FROM webhooks w WHERE " S_OWNER ("w", "$1")
@@ -97,8 +123,9 @@ static const struct {
       "   events = CASE WHEN $4::json IS NULL THEN events ELSE " S_TEXT_ARRAY ("$4") " END,"
       "   secret = COALESCE ($5, secret),"
       "   description = COALESCE ($7, description),"
-      "   enabled = COALESCE ($6::boolean, enabled),"
-      "   disabled_reason = CASE WHEN COALESCE ($6::boolean, enabled) THEN NULL"
+      "   enabled = COALESCE ($6::boolean, enabled) AND owner_revoked_at IS NULL,"
+      "   disabled_reason = CASE WHEN owner_revoked_at IS NOT NULL THEN disabled_reason"
+      "                          WHEN COALESCE ($6::boolean, enabled) THEN NULL"
       "                          WHEN $6::boolean IS NOT NULL AND enabled THEN 'disabled by its owner'"
       "                          ELSE disabled_reason END,"
       "   consecutive_failures = CASE WHEN $6::boolean AND NOT enabled THEN 0 ELSE consecutive_failures END,"
@@ -233,6 +260,12 @@ s_allow_private (void)
 }
 
 static bool
+s_allow_http (void)
+{
+    return config_int ("PM_WEBHOOK_ALLOW_HTTP", 0, 0, 1) == 1;
+}
+
+static bool
 s_caller_has (const env_request_t *req, const char *pid)
 {
     const cJSON *it;
@@ -257,7 +290,7 @@ s_url (jv_t *v, const cJSON *data, bool required)
         return NULL;
     }
     char problem[160];
-    if (ng_url_check (u->valuestring, s_allow_private (), problem)) {
+    if (ng_webhook_url_check (u->valuestring, s_allow_private (), s_allow_http (), problem)) {
         jv_problem (v, "url", "%s", problem);
         return NULL;
     }
@@ -312,21 +345,29 @@ s_events (jv_t *v, const cJSON *data, bool required, const env_request_t *req)
     return text;
 }
 
+/* A client's own secret: optional (absent: NULL, the server makes one at
+ * creation), and as strong as the one the server would make. */
 static const char *
-s_secret (jv_t *v, const cJSON *data, bool required)
+s_secret (jv_t *v, const cJSON *data)
 {
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive (data, "secret");
-    if (!s) {
-        if (required)
-            jv_problem (v, "secret", "is required");
+    if (!cJSON_GetObjectItemCaseSensitive (data, "secret"))
         return NULL;
-    }
     const char *secret = jv_string (v, data, "secret", JV_REQUIRED, NT_WEBHOOK_SECRET_MAX);
     if (secret && strlen (secret) < NT_WEBHOOK_SECRET_MIN) {
-        jv_problem (v, "secret", "must be at least %d bytes", NT_WEBHOOK_SECRET_MIN);
+        jv_problem (v, "secret", "must be at least %d bytes (or leave it out: the server makes one)",
+                    NT_WEBHOOK_SECRET_MIN);
         return NULL;
     }
     return secret;
+}
+
+void
+nt_webhook_secret_new (char out[NT_WEBHOOK_SECRET_HEX + 1])
+{
+    unsigned char raw[NT_WEBHOOK_SECRET_BYTES];
+    randombytes_buf (raw, sizeof raw);
+    sodium_bin2hex (out, NT_WEBHOOK_SECRET_HEX + 1, raw, sizeof raw);
+    sodium_memzero (raw, sizeof raw);
 }
 
 /* property_ids: an admin's NULL means every property; an integration key's
@@ -429,6 +470,8 @@ nt_webhooks_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
     char *events = NULL, *pids = NULL;
+    char made[NT_WEBHOOK_SECRET_HEX + 1] = "";
+    PGresult *res = NULL;
     if (!s_allowed (req, rep))
         return;
     jv_t v = JV_INIT;
@@ -436,7 +479,7 @@ nt_webhooks_create (void *app_, const env_request_t *req, env_reply_t *rep)
     if (jv_object (&v, req->data)) {
         url = s_url (&v, req->data, true);
         events = s_events (&v, req->data, true, req);
-        secret = s_secret (&v, req->data, true);
+        secret = s_secret (&v, req->data);
         pids = s_property_ids (&v, req->data, req);
         desc = jv_string (&v, req->data, "description", JV_OPTIONAL, 200);
     }
@@ -444,13 +487,48 @@ nt_webhooks_create (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid webhook");
         goto out;
     }
-    const char *p[] = { req->caller.user_id ? req->caller.user_id : "", req->caller.role, pids, url,
-                        events, secret, desc };
-    PGresult *res = db_exec (app->db, "nt_wh_insert", 7, p);
+    if (!secret) {
+        nt_webhook_secret_new (made);
+        secret = made;
+    }
+    const char *owner = req->caller.user_id ? req->caller.user_id : "";
+    const char *p[] = { owner, req->caller.role, pids, url, events, secret, desc };
+    if (db_begin (app->db)) {
+        db_fail (app->db, req->id, rep, "create webhook");
+        goto out;
+    }
+    res = db_exec (app->db, "nt_wh_owner_lock", 1, (const char *[]) { owner });
+    if (!db_ok (res)) {
+        db_fail (app->db, req->id, rep, "create webhook");
+        goto out;
+    }
+    PQclear (res);
+    res = db_exec (app->db, "nt_wh_insert", 7, p);
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
+        goto out;
+    }
+    if (PQntuples (res) == 0) {
+        /* the gateway revoked this key after it let the request through */
+        env_reply_error (rep, 401, "unauthenticated", NULL, "this API key was revoked");
+        goto out;
+    }
+    if (db_commit (app->db)) {
+        db_fail (app->db, req->id, rep, "create webhook");
+        goto out;
+    }
     db_reply_json (res, rep, req->id, 201, "webhook not created");
+    res = NULL;
+    if (rep->status == 201 && made[0])
+        /* shown this once: afterwards only secret_hint */
+        cJSON_AddStringToObject (rep->body, "secret", made);
     if (rep->status == 201)
-        log_info (req->id, "webhook created by %s %s", req->caller.role, req->caller.user_id ? req->caller.user_id : "");
+        log_info (req->id, "webhook created by %s %s (secret %s)", req->caller.role, owner,
+                  made[0] ? "made by the server" : "given by the client");
 out:
+    db_rollback (app->db);
+    PQclear (res);
+    sodium_memzero (made, sizeof made);
     free (events);
     free (pids);
 }
@@ -493,7 +571,7 @@ nt_webhooks_update (void *app_, const env_request_t *req, env_reply_t *rep)
     if (jv_object (&v, req->data)) {
         url = s_url (&v, req->data, false);
         events = s_events (&v, req->data, false, req);
-        secret = s_secret (&v, req->data, false);
+        secret = s_secret (&v, req->data);
         desc = jv_string (&v, req->data, "description", JV_OPTIONAL, 200);
         const cJSON *en = cJSON_GetObjectItemCaseSensitive (req->data, "enabled");
         if (en && !cJSON_IsBool (en))
@@ -513,6 +591,16 @@ nt_webhooks_update (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!jv_ok (&v)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid change");
         goto out;
+    }
+    if (enabled && strcmp (enabled, "true") == 0) {
+        PGresult *rv = db_exec (app->db, "nt_wh_revoked", 2, (const char *[]) { id, s_owner (req) });
+        bool revoked = db_ok (rv) && PQntuples (rv) == 1 && strcmp (PQgetvalue (rv, 0, 0), "t") == 0;
+        PQclear (rv);
+        if (revoked) {
+            env_reply_error (rep, 409, "conflict", NULL,
+                             "the API key that created this webhook was revoked: it cannot be enabled again");
+            goto out;
+        }
     }
     PGresult *res = db_exec (app->db, "nt_wh_update", 7,
                              (const char *[]) { id, s_owner (req), url, events, secret, enabled, desc });
@@ -620,4 +708,45 @@ nt_webhooks_redeliver (void *app_, const env_request_t *req, env_reply_t *rep)
         nt_sender_kick (app->sender);
     }
     db_reply_json (res, rep, req->id, 202, "the delivery changed meanwhile; try again");
+}
+
+void
+nt_webhooks_disable_for_key (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    PGresult *res = NULL;
+    const char *role = req->caller.role, *who = req->caller.user_id;
+    if (!role || strcmp (role, "service") != 0 || !who || strcmp (who, "gateway") != 0) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only the gateway disables a key's webhooks");
+        return;
+    }
+    const char *key = env_param (req, "key_id");
+    if (!key && cJSON_IsObject (req->data))
+        key = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (req->data, "key_id"));
+    if (!key || !jv_is_uuid (key)) {
+        env_reply_error (rep, 422, "validation_failed", jv_detail ("key_id", "must be an API key id"),
+                         "invalid request");
+        return;
+    }
+    if (db_begin (app->db))
+        goto fail;
+    res = db_exec (app->db, "nt_wh_owner_lock", 1, (const char *[]) { key });
+    if (!db_ok (res))
+        goto fail;
+    PQclear (res);
+    res = db_exec (app->db, "nt_wh_disable_for_key", 1, (const char *[]) { key });
+    if (!db_ok (res) || PQntuples (res) != 1 || db_commit (app->db))
+        goto fail;
+    long n = strtol (PQgetvalue (res, 0, 0), NULL, 10), failed = strtol (PQgetvalue (res, 0, 1), NULL, 10);
+    if (n > 0)
+        log_info (req->id, "API key %s revoked: %ld webhooks disabled, %ld waiting deliveries failed", key, n,
+                  failed);
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddNumberToObject (body, "disabled", (double) n);
+    env_reply_ok (rep, 200, body);
+    PQclear (res);
+    return;
+fail:
+    PQclear (res);
+    db_fail (app->db, req->id, rep, "disable a revoked key's webhooks");
 }

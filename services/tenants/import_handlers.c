@@ -226,11 +226,9 @@ typedef struct {
 static const char *
 s_im_text (const env_request_t *req, env_reply_t *rep, const char **pid)
 {
-    *pid = env_visible_property (req);
-    if (!*pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    *pid = env_property_scope (req, env_roles_managers, rep);
+    if (!*pid)
         return NULL;
-    }
     if (req->data && !cJSON_IsNull (req->data) && !cJSON_IsString (req->data)) {
         env_reply_error (rep, 415, "unsupported_media_type", NULL,
                          "send the file as text/csv (UTF-8, or charset=gb18030)");

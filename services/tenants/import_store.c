@@ -1,6 +1,7 @@
 /* import_store: set-based SQL of bulk onboarding; see import_store.h.
  * Parameterized statements only: the rows travel as array parameters. */
 #include "import_store.h"
+#include "party_event.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,13 +17,8 @@
     "'use', " u ".use, 'created_at', " IM_TIME (u ".created_at") ", " \
     "'updated_at', " IM_TIME (u ".updated_at") ")"
 
-/* The data of party.created, as tn_party_json (party_store.c) makes it whole. */
-#define IM_PARTY_JSON(p) \
-    "jsonb_build_object ('id', " p ".id, 'property_id', " p ".property_id, 'kind', " p ".kind, " \
-    "'name', " p ".name, 'phone', " p ".phones[1], 'phones', to_jsonb (" p ".phones), " \
-    "'email', " p ".email, 'id_type', " p ".id_type, 'id_number', " p ".id_number, " \
-    "'key_customer', " p ".key_customer, 'key_customer_note', " p ".key_customer_note, " \
-    "'created_at', " IM_TIME (p ".created_at") ", 'updated_at', " IM_TIME (p ".updated_at") ")"
+/* The data of party.created, as tn_party_event_json (party_event.c) makes it. */
+#define IM_PARTY_JSON(p) TN_PARTY_EVENT_SQL (p, IM_TIME)
 
 /* The data of occupancy.started, as tn_occupancy_event_json (party_store.c) makes it. */
 #define IM_OCC_JSON(o, u, p) \

@@ -18,10 +18,17 @@
 /* An occupancy list's cursor key: date|timestamp to the microsecond|uuid. */
 #define TN_OCC_KEY_MAX (10 + 1 + 32 + 1 + 36)
 
-/* The path's unit of a visible property, or NULL after a 404. */
+/* Other services (and admins) only: these answer whole contacts. */
+static const char *const s_occ_services[] = { "service", "admin", NULL };
+
+/* The path's unit of a visible property for a caller of one of roles, or
+ * NULL after a 403 or 404. Occupancies are the desk's: technicians and
+ * integration keys never reach them. */
 static const char *
-s_occ_unit_id (const env_request_t *req, env_reply_t *rep, const char **pid)
+s_occ_unit_id (const env_request_t *req, const char *const *roles, env_reply_t *rep, const char **pid)
 {
+    if (!env_require_role (req, roles, rep))
+        return NULL;
     *pid = env_visible_property (req);
     const char *uid = env_param (req, "uid");
     if (!*pid || !uid || !jv_is_uuid (uid)) {
@@ -66,7 +73,7 @@ tn_occupancies_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
     PGresult *unit = NULL, *party = NULL, *res = NULL, *row = NULL;
-    const char *pid, *uid = s_occ_unit_id (req, rep, &pid);
+    const char *pid, *uid = s_occ_unit_id (req, env_roles_desk, rep, &pid);
     if (!uid)
         return;
     jv_t v = JV_INIT;
@@ -142,6 +149,8 @@ tn_occupancies_end (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
     PGresult *cur = NULL, *res = NULL, *row = NULL;
+    if (!env_require_role (req, env_roles_desk, rep))
+        return;
     const char *pid = env_visible_property (req);
     const char *oid = env_param (req, "oid");
     if (!pid || !oid || !jv_is_uuid (oid)) {
@@ -221,7 +230,7 @@ void
 tn_occupancies_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    const char *pid, *uid = s_occ_unit_id (req, rep, &pid);
+    const char *pid, *uid = s_occ_unit_id (req, env_roles_desk, rep, &pid);
     if (!uid)
         return;
     jv_t v = JV_INIT;
@@ -311,8 +320,19 @@ tn_unit_detail_reply (tenants_t *app, const env_request_t *req, const char *pid,
         env_reply_error (rep, 404, "not_found", NULL, "no such unit");
     else {
         cJSON *unit = tn_unit_json (res, 0);
-        cJSON_AddItemToObject (unit, "occupants",
-                               tn_occupants_json (PQgetvalue (res, 0, TN_DETAIL_OCCUPANTS_COL), whole, full));
+        cJSON *occupants = tn_occupants_json (PQgetvalue (res, 0, TN_DETAIL_OCCUPANTS_COL), whole, full);
+        if (!tn_role_sees_contacts (req->caller.role)) {
+            /* who lives there, not how to reach them (a technician's view) */
+            cJSON *o;
+            cJSON_ArrayForEach (o, occupants) {
+                cJSON_DeleteItemFromObjectCaseSensitive (o, "phone");
+                cJSON_DeleteItemFromObjectCaseSensitive (o, "phones");
+                cJSON_DeleteItemFromObjectCaseSensitive (o, "email");
+                cJSON_DeleteItemFromObjectCaseSensitive (o, "id_type");
+                cJSON_DeleteItemFromObjectCaseSensitive (o, "id_number");
+            }
+        }
+        cJSON_AddItemToObject (unit, "occupants", occupants);
         if (history) {
             cJSON *list = cJSON_Parse (PQgetvalue (res, 0, TN_DETAIL_HISTORY_COL));
             cJSON_AddItemToObject (unit, "history", cJSON_IsArray (list) ? list : cJSON_CreateArray ());
@@ -324,23 +344,11 @@ tn_unit_detail_reply (tenants_t *app, const env_request_t *req, const char *pid,
     PQclear (res);
 }
 
-/* Other services (and admins) only: these answer whole contacts. */
-static bool
-s_service_caller (const env_request_t *req, env_reply_t *rep)
-{
-    if (strcmp (req->caller.role, "service") == 0 || strcmp (req->caller.role, "admin") == 0)
-        return true;
-    env_reply_error (rep, 403, "forbidden", NULL, "for other services only");
-    return false;
-}
-
 void
 tn_unit_get_service (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    if (!s_service_caller (req, rep))
-        return;
-    const char *pid, *uid = s_occ_unit_id (req, rep, &pid);
+    const char *pid, *uid = s_occ_unit_id (req, s_occ_services, rep, &pid);
     if (!uid)
         return;
     tn_unit_detail_reply (app, req, pid, uid, true, false, rep);
@@ -350,9 +358,7 @@ void
 tn_units_occupants (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    if (!s_service_caller (req, rep))
-        return;
-    const char *pid, *uid = s_occ_unit_id (req, rep, &pid);
+    const char *pid, *uid = s_occ_unit_id (req, s_occ_services, rep, &pid);
     if (!uid)
         return;
     const char *role = env_param (req, "role");

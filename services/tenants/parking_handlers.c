@@ -16,14 +16,12 @@
 #define PK_CURSOR_KEY_MAX 64         /* "YYYY-MM-DD/<uuid>" */
 #define PK_TX_ATTEMPTS    3          /* a lease's transaction, after 40P01 / 40001 */
 
-/* The path's property when the caller may see it; else a 404 is answered. */
+/* The path's property when the caller is of the desk (leases name parties
+ * and their fees) and may see it; else a 403 or 404 is answered. */
 static const char *
 s_pk_property (const env_request_t *req, env_reply_t *rep)
 {
-    const char *pid = env_visible_property (req);
-    if (!pid)
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-    return pid;
+    return env_property_scope (req, env_roles_desk, rep);
 }
 
 /* 0 when the property exists; else the reply is filled (404 or a db error). */

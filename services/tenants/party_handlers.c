@@ -7,6 +7,7 @@
  * cannot be audited is not answered. Log lines carry ids, never names,
  * phones or ID numbers. */
 #include "tenants.h"
+#include "party_event.h"
 #include "party_rules.h"
 #include "party_store.h"
 #include "tenants_store.h"
@@ -76,10 +77,17 @@ s_audited (const env_request_t *req)
     return tn_role_audited (req->caller.role);
 }
 
-/* The path's party of a visible property, or NULL after a 404. */
+/* Other services (and admins) only: tenants.party.get. */
+static const char *const s_party_services[] = { "service", "admin", NULL };
+
+/* The path's party of a visible property for a caller of one of roles, or
+ * NULL after a 403 or 404. Parties are the desk's: technicians and
+ * integration keys never reach them. */
 static const char *
-s_party_id (const env_request_t *req, env_reply_t *rep, const char **pid)
+s_party_id (const env_request_t *req, const char *const *roles, env_reply_t *rep, const char **pid)
 {
+    if (!env_require_role (req, roles, rep))
+        return NULL;
     *pid = env_visible_property (req);
     const char *id = env_param (req, "party_id");
     if (!*pid || !id || !jv_is_uuid (id)) {
@@ -153,11 +161,9 @@ tn_parties_create (void *app_, const env_request_t *req, env_reply_t *rep)
     PGresult *res = NULL;
     char *phones = NULL, *tails = NULL;
     cJSON *party = NULL;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
+    if (!pid)
         return;
-    }
     jv_t v = JV_INIT;
     tn_party_input_t in;
     if (!tn_party_input (&v, req->data, NULL, &in)) {
@@ -191,10 +197,10 @@ tn_parties_create (void *app_, const env_request_t *req, env_reply_t *rep)
         db_rollback (app->db);
         goto out;
     }
-    /* consumers inside the system (notifications, billing) need the contacts */
     party = tn_party_json (res, 0, true);
+    /* the event: contacts for notifications and billing, no ID document (party_event.h) */
     if (tn_party_tails_set (app->db, pid, tn_party_row_id (res, 0), tails)
-        || outbox_add (app->outbox, "party.created", pid, party) || db_commit (app->db)) {
+        || tn_party_event_add (app->outbox, "party.created", pid, res, 0) || db_commit (app->db)) {
         db_fail (app->db, req->id, rep, "create party");
         goto out;
     }
@@ -248,11 +254,9 @@ tn_parties_list (void *app_, const env_request_t *req, env_reply_t *rep)
     tenants_t *app = app_;
     PGresult *res = NULL;
     bool in_tx = false;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
+    if (!pid)
         return;
-    }
     jv_t v = JV_INIT;
     int limit;
     char after[TN_PARTY_KEY_MAX + 1], after_id[37] = "";
@@ -315,11 +319,7 @@ void
 tn_party_get_service (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    if (strcmp (req->caller.role, "service") != 0 && strcmp (req->caller.role, "admin") != 0) {
-        env_reply_error (rep, 403, "forbidden", NULL, "for other services only");
-        return;
-    }
-    const char *pid, *id = s_party_id (req, rep, &pid);
+    const char *pid, *id = s_party_id (req, s_party_services, rep, &pid);
     if (!id)
         return;
     PGresult *res = tn_party_brief (app->db, pid, id);
@@ -344,7 +344,7 @@ tn_parties_get (void *app_, const env_request_t *req, env_reply_t *rep)
     tenants_t *app = app_;
     PGresult *res = NULL, *units = NULL;
     bool in_tx = false;
-    const char *pid, *id = s_party_id (req, rep, &pid);
+    const char *pid, *id = s_party_id (req, env_roles_desk, rep, &pid);
     if (!id)
         return;
     if (s_audited (req)) {
@@ -394,7 +394,7 @@ tn_parties_update (void *app_, const env_request_t *req, env_reply_t *rep)
     PGresult *cur = NULL, *res = NULL;
     char *phones = NULL, *tails = NULL;
     cJSON *party = NULL;
-    const char *pid, *id = s_party_id (req, rep, &pid);
+    const char *pid, *id = s_party_id (req, env_roles_desk, rep, &pid);
     if (!id)
         return;
     jv_t v = JV_INIT;
@@ -442,9 +442,8 @@ tn_parties_update (void *app_, const env_request_t *req, env_reply_t *rep)
                 s_party_store_error (res, req, rep);
             goto fail;
         }
-        party = tn_party_json (res, 0, true);
         if (tn_party_tails_set (app->db, pid, id, tails)
-            || outbox_add (app->outbox, "party.updated", pid, party)) {
+            || tn_party_event_add (app->outbox, "party.updated", pid, res, 0)) {
             db_fail (app->db, req->id, rep, "update party");
             goto out;
         }
@@ -484,15 +483,10 @@ void
 tn_pii_reads_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    if (strcmp (req->caller.role, "admin") != 0) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only an admin reads the audit of personal data");
+    static const char *const admins[] = { "admin", NULL };
+    const char *pid = env_property_scope (req, admins, rep);
+    if (!pid)
         return;
-    }
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-        return;
-    }
     jv_t v = JV_INIT;
     int limit;
     char after[TN_PII_KEY_MAX + 1];

@@ -242,8 +242,10 @@ tn_id_mask (const char *id, char out[TN_ID_NUMBER_MAX + 1])
     size_t n = strlen (id);
     if (n > TN_ID_NUMBER_MAX)
         n = TN_ID_NUMBER_MAX;
+    /* the head of a resident ID is the birthplace, and a short number's last
+     * four are most of it: only the tail of a long one is shown */
     for (size_t i = 0; i < n; i++)
-        out[i] = (n > 7 && (i < 3 || i >= n - 4)) ? id[i] : '*';
+        out[i] = (n >= TN_ID_MASK_MIN && i >= n - TN_ID_MASK_TAIL) ? id[i] : '*';
     out[n] = 0;
 }
 
@@ -615,6 +617,14 @@ bool
 tn_role_audited (const char *role)
 {
     return role && (strcmp (role, "admin") == 0 || strcmp (role, "manager") == 0);
+}
+
+bool
+tn_role_sees_contacts (const char *role)
+{
+    /* a technician is sent to a unit, not to its people: the desk calls them */
+    return role && (strcmp (role, "admin") == 0 || strcmp (role, "manager") == 0
+                    || strcmp (role, "agent") == 0 || strcmp (role, "service") == 0);
 }
 
 bool

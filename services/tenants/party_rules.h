@@ -45,9 +45,12 @@ void tn_phone_tail (const char *phone, char out[5]);
  * then a landline's extension as it is ("075****1234-801"). */
 void tn_phone_mask (const char *phone, char out[TN_PHONE_MAX + 8]);
 
-/* "110***********1234": the first 3 and last 4 characters, the middle masked,
- * the same length; all '*' for 7 characters or fewer. id is ASCII (ids are
- * validated to [A-Z0-9-]). */
+/* "**************1234": at most the last TN_ID_MASK_TAIL characters, the
+ * rest '*', the same length; all '*' below TN_ID_MASK_MIN characters (a
+ * 9-character passport shows nothing). id is ASCII (ids are validated to
+ * [A-Z0-9-]). */
+#define TN_ID_MASK_TAIL 4
+#define TN_ID_MASK_MIN  12
 void tn_id_mask (const char *id, char out[TN_ID_NUMBER_MAX + 1]);
 
 /* 18 characters: 17 digits (the 6-digit area, a birth date YYYYMMDD that
@@ -132,6 +135,10 @@ bool tn_role_sees_pii (const char *role);
  * from events and rules, not from a person looking someone up, so they are
  * not audited. */
 bool tn_role_audited (const char *role);
+
+/* Whether a role sees occupants' contacts (phones, masked or whole, and
+ * e-mail) at all: not a technician, nor anything unknown. */
+bool tn_role_sees_contacts (const char *role);
 
 /* Whether a role may change the key-customer flag and note. */
 bool tn_role_sets_key_customer (const char *role);

@@ -10,15 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Properties (names, codes, time zones; nothing personal) are read by every
+ * role of the property, and by the other services (tickets asks a time zone). */
+static const char *const s_property_readers[] = {
+    "admin", "manager", "agent", "technician", "integration", "service", NULL
+};
+static const char *const s_property_admins[] = { "admin", NULL };
+
 void
 tn_properties_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
     PGresult *res = NULL;
-    if (strcmp (req->caller.role, "admin") != 0) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only an admin creates properties");
+    if (!env_require_role (req, s_property_admins, rep))
         return;
-    }
     jv_t v = JV_INIT;
     tn_property_input_t in;
     if (!tn_property_input (&v, req->data, &in)) {
@@ -101,6 +106,8 @@ void
 tn_properties_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
+    if (!env_require_role (req, s_property_readers, rep))
+        return;
     jv_t v = JV_INIT;
     int limit;
     char after[TN_PROPERTY_CODE_MAX * 2 + 1];
@@ -128,11 +135,9 @@ void
 tn_properties_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, s_property_readers, rep);
+    if (!pid)
         return;
-    }
     PGresult *res = tn_property_get (app->db, pid);
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);

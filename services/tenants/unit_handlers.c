@@ -42,11 +42,9 @@ tn_units_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
     PGresult *res = NULL;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, env_roles_managers, rep);
+    if (!pid)
         return;
-    }
     jv_t v = JV_INIT;
     tn_unit_input_t in;
     if (!tn_unit_input (&v, req->data, false, &in)) {
@@ -80,11 +78,11 @@ tn_units_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
     PGresult *res = NULL;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    /* the list has no occupants: what an integration key may read of units */
+    static const char *const readers[] = { "admin", "manager", "agent", "integration", NULL };
+    const char *pid = env_property_scope (req, readers, rep);
+    if (!pid)
         return;
-    }
     jv_t v = JV_INIT;
     int limit;
     char after[TN_UNIT_CODE_MAX + 1];
@@ -122,10 +120,13 @@ out:
     cJSON_Delete (q);
 }
 
-/* The path's unit of a visible property, or NULL after a 404. */
+/* The path's unit of a visible property for a caller of one of roles, or
+ * NULL after a 403 or 404. */
 static const char *
-s_unit_id (const env_request_t *req, env_reply_t *rep, const char **pid)
+s_unit_id (const env_request_t *req, const char *const *roles, env_reply_t *rep, const char **pid)
 {
+    if (!env_require_role (req, roles, rep))
+        return NULL;
     *pid = env_visible_property (req);
     const char *uid = env_param (req, "uid");
     if (!*pid || !uid || !jv_is_uuid (uid)) {
@@ -139,7 +140,7 @@ void
 tn_units_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    const char *pid, *uid = s_unit_id (req, rep, &pid);
+    const char *pid, *uid = s_unit_id (req, env_roles_staff, rep, &pid);
     if (!uid)
         return;
     /* current occupants (masked or whole per role, whole reads audited; identity
@@ -152,7 +153,7 @@ tn_units_update (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
     PGresult *cur = NULL, *res = NULL;
-    const char *pid, *uid = s_unit_id (req, rep, &pid);
+    const char *pid, *uid = s_unit_id (req, env_roles_managers, rep, &pid);
     if (!uid)
         return;
     jv_t v = JV_INIT;

@@ -144,25 +144,14 @@ s_faq_input (jv_t *v, const cJSON *data, bool partial, const char **question, co
     return jv_ok (v);
 }
 
-static bool
-s_can_write (const env_request_t *req, env_reply_t *rep)
-{
-    if (sla_is_manager (req))
-        return true;
-    env_reply_error (rep, 403, "forbidden", NULL, "only a manager edits the FAQ");
-    return false;
-}
 
 void
 faq_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-        return;
-    }
-    if (!s_can_write (req, rep))
+    /* managers edit the FAQ; all staff read it */
+    const char *pid = env_property_scope (req, env_roles_managers, rep);
+    if (!pid)
         return;
     jv_t v = JV_INIT;
     const char *question = NULL, *answer = NULL;
@@ -185,10 +174,13 @@ faq_create (void *app_, const env_request_t *req, env_reply_t *rep)
     free (tags);
 }
 
-/* The path's entry id of a visible property, or NULL after a 404. */
+/* The path's entry id of a visible property for a caller of one of roles,
+ * or NULL after a 403 or 404. */
 static const char *
-s_faq_id (const env_request_t *req, env_reply_t *rep, const char **pid)
+s_faq_id (const env_request_t *req, const char *const *roles, env_reply_t *rep, const char **pid)
 {
+    if (!env_require_role (req, roles, rep))
+        return NULL;
     *pid = env_visible_property (req);
     const char *id = env_param (req, "faq_id");
     if (!*pid || !id || !jv_is_uuid (id)) {
@@ -202,7 +194,7 @@ void
 faq_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid, *id = s_faq_id (req, rep, &pid);
+    const char *pid, *id = s_faq_id (req, env_roles_staff, rep, &pid);
     if (!id)
         return;
     PGresult *res = db_exec (app->db, "faq_get", 2, (const char *[]) { pid, id });
@@ -219,8 +211,8 @@ void
 faq_update (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid, *id = s_faq_id (req, rep, &pid);
-    if (!id || !s_can_write (req, rep))
+    const char *pid, *id = s_faq_id (req, env_roles_managers, rep, &pid);
+    if (!id)
         return;
     jv_t v = JV_INIT;
     const char *question = NULL, *answer = NULL;
@@ -246,11 +238,9 @@ faq_search (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
     PGresult *res = NULL;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, env_roles_staff, rep);
+    if (!pid)
         return;
-    }
     static const char *const names[] = { "q", "limit", NULL };
     cJSON *q = sla_query_object (req, names);
     jv_t v = JV_INIT;

@@ -98,11 +98,9 @@ tk_reports_service (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
     PGresult *res = NULL;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
+    if (!pid)
         return;
-    }
     static const char *const names[] = { "from", "to", NULL };
     cJSON *q = sla_query_object (req, names);
     jv_t v = JV_INIT;

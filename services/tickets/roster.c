@@ -140,15 +140,9 @@ void
 roster_shifts_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, env_roles_managers, rep);
+    if (!pid)
         return;
-    }
-    if (!sla_is_manager (req)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager changes the duty roster");
-        return;
-    }
     jv_t v = JV_INIT;
     const char *post = NULL, *user = NULL;
     int64_t starts = 0, ends = 0;
@@ -189,14 +183,12 @@ void
 roster_shifts_delete (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
+    if (!env_require_role (req, env_roles_managers, rep))
+        return;
     const char *pid = env_visible_property (req);
     const char *id = env_param (req, "shift_id");
     if (!pid || !id || !jv_is_uuid (id)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such shift");
-        return;
-    }
-    if (!sla_is_manager (req)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager changes the duty roster");
         return;
     }
     PGresult *res = db_exec (app->db, "roster_shift_delete", 2, (const char *[]) { pid, id });
@@ -233,11 +225,10 @@ roster_shifts_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
     PGresult *res = NULL;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    /* all staff: a technician looks up their own shifts */
+    const char *pid = env_property_scope (req, env_roles_staff, rep);
+    if (!pid)
         return;
-    }
     static const char *const names[] = { "from", "to", "post", "limit", "cursor", NULL };
     cJSON *q = sla_query_object (req, names);
     jv_t v = JV_INIT;
@@ -305,11 +296,9 @@ roster_gaps (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
     PGresult *res = NULL;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
+    if (!pid)
         return;
-    }
     static const char *const names[] = { "from", "to", "post", NULL };
     cJSON *q = sla_query_object (req, names);
     jv_t v = JV_INIT;

@@ -325,11 +325,10 @@ void
 sla_policies_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    /* the desk reads the SLA; a technician sees each ticket's deadlines */
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
+    if (!pid)
         return;
-    }
     cJSON *body = NULL;
     if (s_policies_body (app->db, pid, &body))
         db_fail (app->db, req->id, rep, "read SLA policies");
@@ -346,15 +345,9 @@ sla_policies_put (void *app_, const env_request_t *req, env_reply_t *rep)
     PGresult *res = NULL;
     cJSON *rows = NULL;
     char *rows_text = NULL, *ids_text = NULL;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, env_roles_managers, rep);
+    if (!pid)
         return;
-    }
-    if (!sla_is_manager (req)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager changes SLA policies");
-        return;
-    }
     jv_t v = JV_INIT;
     const cJSON *items = cJSON_GetObjectItemCaseSensitive (req->data, "items");
     if (!jv_object (&v, req->data) || !cJSON_IsArray (items)) {
@@ -612,14 +605,12 @@ static void
 s_calendar_write (void *app_, const env_request_t *req, env_reply_t *rep, bool update)
 {
     tickets_t *app = app_;
+    if (!env_require_role (req, env_roles_managers, rep))
+        return;
     const char *pid = env_visible_property (req);
     const char *cid = env_param (req, "cid");
     if (!pid || (update && (!cid || !jv_is_uuid (cid)))) {
         env_reply_error (rep, 404, "not_found", NULL, update ? "no such calendar" : "no such property");
-        return;
-    }
-    if (!sla_is_manager (req)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager changes SLA calendars");
         return;
     }
     jv_t v = JV_INIT;
@@ -655,11 +646,9 @@ void
 sla_calendars_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
+    if (!pid)
         return;
-    }
     PGresult *res = db_exec (app->db, "sla_calendar_list", 1, (const char *[]) { pid });
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);
@@ -678,6 +667,8 @@ void
 sla_calendars_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
+    if (!env_require_role (req, env_roles_desk, rep))
+        return;
     const char *pid = env_visible_property (req);
     const char *cid = env_param (req, "cid");
     if (!pid || !cid || !jv_is_uuid (cid)) {

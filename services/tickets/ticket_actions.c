@@ -69,6 +69,14 @@ s_action_input (jv_t *v, const cJSON *data, s_action_input_t *in)
     return jv_ok (v);
 }
 
+/* A technician's fee waits on the ticket of row 0 of res. */
+static bool
+s_fee_proposed (const PGresult *res)
+{
+    const char *st = tk_value (res, 0, TK_C_FEE_STATUS);
+    return st && strcmp (st, "proposed") == 0;
+}
+
 /* What this caller may do to the ticket of row 0 of res now: the flow's
  * moves from its status that would succeed (a complaint's close waits for
  * its feedback), less what the caller's role may not do. A console shows
@@ -82,6 +90,7 @@ tk_allowed_actions (const env_request_t *req, const PGresult *res)
         .held_from = tk_value (res, 0, TK_C_HELD_FROM),
         .has_feedback = PQgetvalue (res, 0, TK_C_HAS_FEEDBACK)[0] == 't',
         .has_note = true,                      /* a note is asked for, not a reason to hide */
+        .fee_proposed = s_fee_proposed (res),
     };
     const char *moves[WF_MAX_ALLOWED];
     size_t n = wf_allowed (type, status, &ctx, moves, WF_MAX_ALLOWED);
@@ -157,6 +166,7 @@ s_current (const PGresult *res, tk_ticket_change_t *c)
     c->resolve_by = tk_value (res, 0, TK_C_RESOLVE_BY);
     c->fee_amount = tk_value (res, 0, TK_C_FEE_AMOUNT);
     c->fee_item_code = tk_value (res, 0, TK_C_FEE_ITEM);
+    c->fee_status = tk_value (res, 0, TK_C_FEE_STATUS);
     c->data = tk_value (res, 0, TK_C_DATA);
 }
 
@@ -176,10 +186,8 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
     char *tl_text = NULL, *tdata_text = NULL;
     jv_t v = JV_INIT;
     s_action_input_t in;
-    if (!env_visible_property (req)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such ticket");
+    if (!env_property_scope (req, env_roles_staff, rep))
         return;
-    }
     if (!s_action_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid action");
         return;
@@ -213,6 +221,7 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
         .held_from = tk_value (cur, 0, TK_C_HELD_FROM),
         .has_feedback = PQgetvalue (cur, 0, TK_C_HAS_FEEDBACK)[0] == 't',
         .has_note = in.note != NULL,
+        .fee_proposed = s_fee_proposed (cur),
     };
     wf_result_t r;
     switch (wf_next (type, status, in.action, &ctx, &r)) {
@@ -221,6 +230,12 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
     case WF_NEEDS_FEEDBACK:
         s_invalid_transition (rep, type, status, in.action, &ctx,
                               "a complaint is closed only after its follow-up call: record the feedback first");
+        db_rollback (app->db);
+        goto out;
+    case WF_FEE_PENDING:
+        s_invalid_transition (rep, type, status, in.action, &ctx,
+                              "the repair's fee is proposed: a manager approves or rejects it first "
+                              "(approve_fee, reject_fee)");
         db_rollback (app->db);
         goto out;
     case WF_NEEDS_NOTE:
@@ -286,6 +301,14 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
                         : !unit_id ? "the ticket has no unit to charge" : NULL;
         if (why) {
             env_reply_error (rep, 422, "validation_failed", jv_detail ("fee", why), "invalid action");
+            db_rollback (app->db);
+            goto out;
+        }
+        const char *was = tk_value (cur, 0, TK_C_FEE_STATUS);
+        if (was && strcmp (was, "approved") == 0) {
+            /* billed already: a second charge is a manager's charge, not a resolve's */
+            env_reply_error (rep, 409, "conflict", jv_detail ("fee", "this ticket's fee is billed already"),
+                             "this repair's fee is billed already");
             db_rollback (app->db);
             goto out;
         }
@@ -362,16 +385,32 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     if (strcmp (r.to, "on_hold") != 0)
         c.hold_since = NULL;
+    /* the fee: only a manager's is billed at once (issue G); anyone else's
+     * (a technician's) is proposed, and billed once a manager approves it */
     char fee_text[32];
+    bool bill_fee = false;
     if (in.has_fee) {
         snprintf (fee_text, sizeof fee_text, "%" PRId64, in.fee_amount);
         c.fee_amount = fee_text;
         c.fee_item_code = in.fee_item_code;
+        c.fee_status = tk_is_manager (req) ? "approved" : "proposed";
+        bill_fee = tk_is_manager (req);
         cJSON *f = cJSON_AddObjectToObject (tl_data, "fee");
         cJSON_AddNumberToObject (f, "amount", (double) in.fee_amount);
         cJSON_AddStringToObject (f, "currency", "CNY");
         if (in.fee_item_code)
             cJSON_AddStringToObject (f, "fee_item_code", in.fee_item_code);
+        cJSON_AddStringToObject (f, "status", c.fee_status);
+    }
+    if (r.effects & (WF_APPROVES_FEE | WF_REJECTS_FEE)) {
+        c.fee_status = (r.effects & WF_APPROVES_FEE) ? "approved" : "rejected";
+        bill_fee = (r.effects & WF_APPROVES_FEE) != 0;
+        cJSON *f = cJSON_AddObjectToObject (tl_data, "fee");
+        cJSON_AddNumberToObject (f, "amount", (double) strtoll (c.fee_amount, NULL, 10));
+        cJSON_AddStringToObject (f, "currency", "CNY");
+        if (c.fee_item_code)
+            cJSON_AddStringToObject (f, "fee_item_code", c.fee_item_code);
+        cJSON_AddStringToObject (f, "status", c.fee_status);
     }
     tdata_text = cJSON_PrintUnformatted (tdata);
     c.data = tdata_text;
@@ -422,16 +461,17 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
             cJSON_AddItemToObject (d, "fee", cJSON_Duplicate (cJSON_GetObjectItem (tl_data, "fee"), 1));
         tk_event (events, "ticket.resolved", d);
     }
-    if (in.has_fee) {
+    if (bill_fee && unit_id) {
+        /* what billing charges the unit: a manager's fee, or a proposed one approved */
         cJSON *d = cJSON_CreateObject ();
         cJSON_AddStringToObject (d, "ticket_id", tid);
         cJSON_AddStringToObject (d, "number", PQgetvalue (res, 0, TK_C_NUMBER));
         cJSON_AddStringToObject (d, "property_id", pid);
         cJSON_AddStringToObject (d, "unit_id", unit_id);
-        cJSON_AddNumberToObject (d, "amount", (double) in.fee_amount);
+        cJSON_AddNumberToObject (d, "amount", (double) strtoll (c.fee_amount, NULL, 10));
         cJSON_AddStringToObject (d, "currency", "CNY");
-        if (in.fee_item_code)
-            cJSON_AddStringToObject (d, "fee_item_code", in.fee_item_code);
+        if (c.fee_item_code)
+            cJSON_AddStringToObject (d, "fee_item_code", c.fee_item_code);
         else
             cJSON_AddNullToObject (d, "fee_item_code");
         tk_event (events, "ticket.fee_charged", d);
@@ -483,10 +523,8 @@ tk_comments_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
     jv_t v = JV_INIT;
-    if (!env_visible_property (req)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such ticket");
+    if (!env_property_scope (req, env_roles_staff, rep))
         return;
-    }
     const char *body = NULL;
     bool internal = false;
     if (jv_object (&v, req->data)) {
@@ -526,14 +564,9 @@ tk_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
     tickets_t *app = app_;
     PGresult *cur = NULL, *res = NULL;
     jv_t v = JV_INIT;
-    if (!env_visible_property (req)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such ticket");
+    /* follow-up calls are the front desk's */
+    if (!env_property_scope (req, env_roles_desk, rep))
         return;
-    }
-    if (tk_is_technician (req)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "follow-up calls are the front desk's");
-        return;
-    }
     int64_t rating = 0;
     const char *comment = NULL;
     if (jv_object (&v, req->data)) {

@@ -346,15 +346,10 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
     PGresult *res = NULL;
     cJSON *unit = NULL, *events = NULL;
     s_input_t in = { 0 };
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    /* the front desk or a manager opens tickets */
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
+    if (!pid)
         return;
-    }
-    if (tk_is_technician (req) || !req->caller.role || strcmp (req->caller.role, "integration") == 0) {
-        env_reply_error (rep, 403, "forbidden", NULL, "the front desk or a manager opens tickets");
-        return;
-    }
     jv_t v = JV_INIT;
     if (!s_create_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid ticket");
@@ -618,11 +613,9 @@ void
 tk_tickets_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, env_roles_staff, rep);
+    if (!pid)
         return;
-    }
     jv_t v = JV_INIT;
     int limit;
     char at[40], id[37];
@@ -688,12 +681,15 @@ tk_ticket_full (tickets_t *app, const char *pid, const PGresult *res)
     return t;
 }
 
-/* The path's ticket row (0 or 1 rows) for this caller: a technician finds
- * only theirs. NULL after answering (404, or the database's error). */
+/* The path's ticket row (0 or 1 rows) for this caller: staff only, and a
+ * technician finds only theirs. NULL after answering (403, 404, or the
+ * database's error). */
 PGresult *
 tk_load (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char **pid,
          const char *now, bool for_update)
 {
+    if (!env_require_role (req, env_roles_staff, rep))
+        return NULL;
     *pid = env_visible_property (req);
     const char *tid = env_param (req, "tid");
     if (!*pid || !tid || !jv_is_uuid (tid)) {
@@ -742,15 +738,10 @@ void
 tk_callbacks_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    /* follow-up calls are the front desk's */
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
+    if (!pid)
         return;
-    }
-    if (tk_is_technician (req)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "follow-up calls are the front desk's");
-        return;
-    }
     jv_t v = JV_INIT;
     int limit;
     char at[40], id[37];

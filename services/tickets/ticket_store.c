@@ -30,7 +30,8 @@
     "(t.respond_breached_at IS NOT NULL OR (t.respond_by IS NOT NULL AND " \
     "  coalesce (t.responded_at, t.closed_at, t.hold_since, " NOW "::timestamptz) > t.respond_by)), " \
     "(t.resolve_breached_at IS NOT NULL OR (t.resolve_by IS NOT NULL AND " \
-    "  coalesce (t.resolved_at, t.closed_at, t.hold_since, " NOW "::timestamptz) > t.resolve_by))"
+    "  coalesce (t.resolved_at, t.closed_at, t.hold_since, " NOW "::timestamptz) > t.resolve_by)), " \
+    "t.fee_status"
 
 /* How long before a deadline the SLA timer warns (S_WARN_SQL in sla_timer.c). */
 #define TK_WARN_LEAD(kind) \
@@ -76,6 +77,7 @@ static const struct {
       "  resolved_at = $8::timestamptz, closed_at = $9::timestamptz, hold_since = $10::timestamptz, "
       "  respond_by = $11::timestamptz, resolve_by = $12::timestamptz, fee_amount = $13::bigint, "
       "  fee_item_code = $14::text, data = $15::jsonb, updated_at = $16::timestamptz, "
+      "  fee_status = $17::text, "
       /* a deadline moved (resume) back beyond its warning point may warn
        * again: the lead is sla_timer.c's */
       "  respond_warned_at = CASE WHEN $11::timestamptz IS DISTINCT FROM respond_by "
@@ -187,8 +189,9 @@ tk_ticket_update (db_t *db, const char *property_id, const char *id, const tk_ti
     const char *p[] = { property_id, id, c->status, c->assignee_id, c->escalated_to,
                         c->escalated_at, c->responded_at, c->resolved_at, c->closed_at,
                         c->hold_since, c->respond_by, c->resolve_by, c->fee_amount,
-                        c->fee_item_code, c->data ? c->data : "{}", c->updated_at };
-    return db_exec (db, "tk_ticket_update", 16, p);
+                        c->fee_item_code, c->data ? c->data : "{}", c->updated_at,
+                        c->fee_amount ? c->fee_status : NULL };
+    return db_exec (db, "tk_ticket_update", 17, p);
 }
 
 PGresult *
@@ -343,6 +346,8 @@ tk_ticket_json (const PGresult *res, int row)
         s_int (fee, "amount", res, row, TK_C_FEE_AMOUNT);
         cJSON_AddStringToObject (fee, "currency", "CNY");
         s_text (fee, "fee_item_code", res, row, TK_C_FEE_ITEM);
+        /* a technician's fee waits for a manager (approve_fee / reject_fee) */
+        s_text (fee, "status", res, row, TK_C_FEE_STATUS);
     }
     else
         cJSON_AddNullToObject (t, "fee");

@@ -23,6 +23,7 @@ enum {
     TK_C_CLOSED_AT, TK_C_HOLD_SINCE, TK_C_FEE_AMOUNT, TK_C_FEE_ITEM, TK_C_DATA,
     TK_C_RESPOND_BY_S, TK_C_RESOLVE_BY_S, TK_C_HOLD_SINCE_S,       /* epoch seconds */
     TK_C_HELD_FROM, TK_C_HAS_FEEDBACK, TK_C_RESPOND_BREACHED, TK_C_RESOLVE_BREACHED,
+    TK_C_FEE_STATUS,                                               /* proposed approved rejected */
     TK_C_COUNT
 };
 
@@ -39,6 +40,7 @@ typedef struct {
     const char *status, *assignee_id, *escalated_to, *escalated_at, *responded_at, *resolved_at;
     const char *closed_at, *hold_since, *respond_by, *resolve_by, *fee_amount, *fee_item_code;
     const char *data, *updated_at;
+    const char *fee_status;          /* NULL exactly when fee_amount is */
 } tk_ticket_change_t;
 
 /* Registers the statements; 0 or -1. */

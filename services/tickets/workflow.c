@@ -13,7 +13,7 @@ const char *const wf_channels[] = {
 const char *const wf_priorities[] = { "low", "normal", "high", "urgent", NULL };
 const char *const wf_actions[] = {
     "accept", "assign", "start", "hold", "resume", "resolve", "reopen", "close", "cancel",
-    "escalate", "approve", "reject", "inspect", "release", "refuse", NULL
+    "escalate", "approve", "reject", "inspect", "release", "refuse", "approve_fee", "reject_fee", NULL
 };
 const char *const wf_statuses[] = {
     "new", "accepted", "assigned", "in_progress", "on_hold", "resolved", "closed",
@@ -34,6 +34,8 @@ static const struct {
 /* Internal edge flags, never seen by callers. */
 #define S_NEEDS_NOTE     (1u << 16)
 #define S_NEEDS_FEEDBACK (1u << 17)
+#define S_NEEDS_FEE      (1u << 18)      /* only while a fee is proposed */
+#define S_FEE_DECIDED    (1u << 19)      /* not while a fee is proposed */
 
 /* to: the new status; NULL keeps the status; S_HELD goes back to where the hold left. */
 #define S_HELD "*held*"
@@ -70,8 +72,11 @@ static const s_edge_t s_repair[] = {
     { "in_progress", "cancel", "cancelled", C },
     { "on_hold", "resume", S_HELD, WF_RESUMES },
     { "on_hold", "cancel", "cancelled", C },
-    { "resolved", "close", "closed", C },
+    { "resolved", "close", "closed", C | S_FEE_DECIDED },
     { "resolved", "reopen", "in_progress", WF_UNRESOLVES },
+    /* a technician's fee: billed, or dropped, by a manager */
+    { "resolved", "approve_fee", NULL, WF_MANAGER_ONLY | WF_APPROVES_FEE | S_NEEDS_FEE },
+    { "resolved", "reject_fee", NULL, WF_MANAGER_ONLY | WF_REJECTS_FEE | S_NEEDS_FEE },
     { NULL, NULL, NULL, 0 }
 };
 
@@ -208,7 +213,7 @@ wf_verdict_t
 wf_next (const char *type, const char *status, const char *action, const wf_context_t *ctx,
          wf_result_t *out)
 {
-    static const wf_context_t none = { NULL, false, false };
+    static const wf_context_t none = { NULL, false, false, false };
     if (!ctx)
         ctx = &none;
     const s_flow_t *flow = s_flow (type);
@@ -217,8 +222,10 @@ wf_next (const char *type, const char *status, const char *action, const wf_cont
     if (!wf_in (wf_actions, action))
         return WF_UNKNOWN_ACTION;
     const s_edge_t *e = status ? s_edge (flow, status, action) : NULL;
-    if (!e)
+    if (!e || ((e->effects & S_NEEDS_FEE) && !ctx->fee_proposed))
         return WF_NOT_ALLOWED;
+    if ((e->effects & S_FEE_DECIDED) && ctx->fee_proposed)
+        return WF_FEE_PENDING;
     if (flow->close_needs_feedback && strcmp (action, "close") == 0 && !ctx->has_feedback)
         return WF_NEEDS_FEEDBACK;
     if ((e->effects & S_NEEDS_NOTE) && !ctx->has_note)
@@ -235,7 +242,7 @@ wf_next (const char *type, const char *status, const char *action, const wf_cont
                 to = *s;
     }
     out->to = to;
-    out->effects = e->effects & ~(S_NEEDS_NOTE | S_NEEDS_FEEDBACK);
+    out->effects = e->effects & ~(S_NEEDS_NOTE | S_NEEDS_FEEDBACK | S_NEEDS_FEE | S_FEE_DECIDED);
     return WF_OK;
 }
 
@@ -243,15 +250,17 @@ size_t
 wf_allowed (const char *type, const char *status, const wf_context_t *ctx, const char *out[],
             size_t cap)
 {
-    (void) ctx;
     const s_flow_t *flow = s_flow (type);
     size_t n = 0;
     if (!flow || !status)
         return 0;
+    bool fee = ctx && ctx->fee_proposed;
     /* in the order of wf_actions, each once, so the list reads the same everywhere */
-    for (const char *const *a = wf_actions; *a && n < cap; a++)
-        if (s_edge (flow, status, *a))
+    for (const char *const *a = wf_actions; *a && n < cap; a++) {
+        const s_edge_t *e = s_edge (flow, status, *a);
+        if (e && (fee || !(e->effects & S_NEEDS_FEE)))
             out[n++] = *a;
+    }
     return n;
 }
 

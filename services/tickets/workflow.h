@@ -19,7 +19,12 @@
  * - `reopen` (resolved -> in_progress, or accepted for the flows without work
  *   in progress) clears the resolution; a complaint cannot `close` without a
  *   feedback (WF_NEEDS_FEEDBACK); `reject` needs a note (WF_NEEDS_NOTE).
- * - `escalate` (complaint) and `inspect` (renovation) keep the status. */
+ * - `escalate` (complaint) and `inspect` (renovation) keep the status.
+ * - A paid repair's fee (`resolve` with a fee): a technician's is proposed, a
+ *   manager's billed at once. `approve_fee` / `reject_fee` (managers) decide a
+ *   proposed fee on a resolved repair and keep the status; they exist only
+ *   while a fee is proposed (ctx.fee_proposed), and a repair does not `close`
+ *   with its fee undecided (WF_FEE_PENDING). */
 #ifndef TK_WORKFLOW_H
 #define TK_WORKFLOW_H
 
@@ -45,11 +50,14 @@ extern const char *const wf_statuses[];    /* every status of any flow */
 #define WF_ASSIGNS         (1u << 6)       /* sets the assignee (given, or on duty) */
 #define WF_ESCALATES       (1u << 7)       /* escalated_to / escalated_at */
 #define WF_MANAGER_ONLY    (1u << 8)       /* admin or manager (item_release approve: or the party of record) */
+#define WF_APPROVES_FEE    (1u << 9)       /* the proposed fee is billed (ticket.fee_charged) */
+#define WF_REJECTS_FEE     (1u << 10)      /* the proposed fee is dropped */
 
 typedef struct {
     const char *held_from;                 /* on_hold: the status the hold left, else NULL */
     bool has_feedback;                     /* a follow-up call is recorded */
     bool has_note;                         /* the action carries a non-empty note */
+    bool fee_proposed;                     /* a technician's fee waits for a manager */
 } wf_context_t;
 
 typedef struct {
@@ -63,7 +71,8 @@ typedef enum {
     WF_UNKNOWN_ACTION,                     /* 422: not an action of any flow */
     WF_NOT_ALLOWED,                        /* 409 invalid_transition */
     WF_NEEDS_FEEDBACK,                     /* 409 invalid_transition: complaint close */
-    WF_NEEDS_NOTE                          /* 422: reject without a reason */
+    WF_NEEDS_NOTE,                         /* 422: reject without a reason */
+    WF_FEE_PENDING                         /* 409 invalid_transition: close before the fee is decided */
 } wf_verdict_t;
 
 /* True when value is in the NULL-terminated list. */
@@ -77,8 +86,9 @@ wf_verdict_t wf_next (const char *type, const char *status, const char *action,
                       const wf_context_t *ctx, wf_result_t *out);
 
 /* The actions the flow allows from status, in table order, into out[cap];
- * returns how many. Actions refused only for a missing feedback or note are
- * still listed (the caller explains those). */
+ * returns how many. Actions refused only for a missing feedback or note, or
+ * an undecided fee, are still listed (the caller explains those); the fee's
+ * actions only while ctx says a fee is proposed (ctx NULL: none is). */
 size_t wf_allowed (const char *type, const char *status, const wf_context_t *ctx,
                    const char *out[], size_t cap);
 

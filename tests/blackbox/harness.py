@@ -172,6 +172,7 @@ class Stack:
             "PM_LOG_LEVEL": "info",
             # the tests' webhook receivers listen on loopback
             "PM_WEBHOOK_ALLOW_PRIVATE": "1",
+            "PM_WEBHOOK_ALLOW_HTTP": "1",  # ... over plain http
         })
         for s in ["gateway"] + SERVICES:
             e["PM_DB_DSN_" + s.upper()] = "host=%s port=%d dbname=pm user=pm_%s" % (

@@ -246,7 +246,7 @@ def _drive_tickets(stack):
     S["ids"]["technician"], S["tokens"]["technician"] = _user(stack, "technician")
     S["ids"]["manager"], S["tokens"]["manager"] = _user(stack, "manager")
     u1, person = S["u1"], S["person"]
-    # a paid repair: created, assigned, resolved with its fee (fee_charged), closed
+    # a paid repair: created, assigned, resolved with its fee, the fee approved (fee_charged), closed
     rep = _ticket(stack, "repair", "厨房水龙头漏水", unit_id=u1, party_id=person, priority="normal",
                   category="plumbing", channel="phone")
     _act(stack, rep, "accept")
@@ -254,6 +254,8 @@ def _drive_tickets(stack):
     _act(stack, rep, "start", who="technician")
     _act(stack, rep, "resolve", who="technician", note="更换水龙头",
          fee={"amount": 8800, "fee_item_code": "REPAIR"})
+    # a technician's fee is proposed; a manager's approval bills it (API.md, "Trust and limits")
+    _act(stack, rep, "approve_fee", who="manager")
     _act(stack, rep, "close")
     # a complaint escalated by staff, resolved, called back (feedback), closed
     com = _ticket(stack, "complaint", "夜间施工噪音", unit_id=u1, party_id=person, priority="normal")
@@ -467,10 +469,11 @@ def readme_section(examples):
         "`{\"id\",\"type\",\"occurred_at\",\"property_id\",\"data\"}`: the event of "
         "proto/events.md without the producer's bookkeeping (`occurred_at` in UTC, `property_id` the "
         "property it belongs to), `data` as proto/events.md lists it for the type, the state after the "
-        "change, amounts in fen. Check `X-PM-Signature` first (Webhooks, above). Delivery is at least "
-        "once: the same event can come again (a retry after a lost answer, a redelivery), so deduplicate "
-        "on `id`. Fields are added, never renamed: ignore those you do not know. `party.*` events carry "
-        "personal data whole and go to an admin's webhooks only. The examples are real events of a test "
+        "change, amounts in fen. Check `X-PM-Signature-V2` and `X-PM-Timestamp` first (Webhooks, above). "
+        "Delivery is at least once: the same event can come again (a retry after a lost answer, a "
+        "redelivery), so deduplicate on `id`. Fields are added, never renamed: ignore those you do not "
+        "know. `party.*` events carry residents' contacts whole (never an ID document) and go to an "
+        "admin's webhooks only. The examples are real events of a test "
         "run with sample names and contacts (tests/blackbox/test_event_examples.py fails when a service's "
         "keys drift from them; `PM_WRITE_EVENT_EXAMPLES=1` rewrites them); proto/openapi.yaml's "
         "`webhooks` has the same, with a schema per type.")
@@ -634,7 +637,12 @@ HEADERS = [
      {"type": "string", "format": "uuid"}),
     ("X-PM-Attempt", "1 for the first attempt, 2 for the first retry, ...", {"type": "integer", "minimum": 1}),
     ("X-PM-Signature", "sha256=<hex HMAC-SHA256 of the raw body keyed with the webhook's secret>;"
-     " compare it in constant time before parsing the body.",
+     " kept for receivers written before X-PM-Signature-V2, which is the one to check.",
+     {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"}),
+    ("X-PM-Timestamp", "Unix seconds of this attempt (each retry has its own); refuse a request more than"
+     " 5 minutes off, so that a captured one cannot be replayed.", {"type": "string", "pattern": "^[0-9]+$"}),
+    ("X-PM-Signature-V2", "sha256=<hex HMAC-SHA256 of \"<X-PM-Timestamp>.<raw body>\" keyed with the webhook's"
+     " secret>; compare it in constant time before parsing the body.",
      {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"}),
 ]
 
@@ -776,6 +784,37 @@ def write_openapi(examples):
     if yaml is not None:  # nor what PyYAML reads otherwise (test_proto compares them)
         assert yaml.safe_load(new) == doc, "the YAML written reads differently with PyYAML"
     _write_atomic(OPENAPI, new)
+
+
+def test_party_events_carry_no_id_document(stack):
+    """Data minimisation: party.* events carry the contacts the consumers use, never the ID document,
+    whether the party came through the API (the drive) or a CSV import (set-based SQL)."""
+    want = {"id", "property_id", "kind", "name", "phone", "phones", "email", "key_customer", "created_at",
+            "updated_at"}
+    party = [e for t in ("party.created", "party.updated") for e in S["events"].get(t, [])]
+    assert party, "the drive made no party events"
+    for e in party:
+        assert set(e["data"]) == want, "%s: %s" % (e["type"], sorted(e["data"]))
+    person = [e["data"] for e in party if e["data"]["name"] == SAMPLE["person"]][0]
+    assert person["phone"] == SAMPLE["phone"] and person["email"] == SAMPLE["email"], person
+    body = "440305" + "19850101" + "777"             # a valid resident ID (MOD 11-2), not the drive's
+    imported_id = body + "10X98765432"[sum(int(c) * k for c, k in zip(
+        body, [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])) % 11]
+    text = ("kind,name,phone,email,id_type,id_number,unit_code,role,start_date\n"
+            "person,导入业户,13900139000,import@example.com,resident_id,%s,,,\n" % imported_id)
+    r = stack.http("POST", "/v1/properties/%s/imports/parties" % S["pid"], raw=text.encode("utf-8"),
+                   token=S["tokens"]["admin"], headers={"Content-Type": "text/csv"})
+    assert r.status == 200 and r.json()["imported"] == 1, r
+    rows = stack.psql("SELECT data::text FROM tenants.outbox WHERE type = 'party.created'"
+                      " AND property_id = '%s' AND data->>'name' = '导入业户'" % S["pid"])
+    assert len(rows) == 1, rows
+    data = json.loads(rows[0][0])
+    assert set(data) == want and data["phones"] == ["13900139000"], data
+    # nowhere in any outbox, whatever the type
+    for schema in PRODUCERS:
+        for number in (SAMPLE["id_number"], imported_id):
+            n = stack.psql("SELECT count(*) FROM %s.outbox WHERE data::text LIKE '%%%s%%'" % (schema, number))
+            assert n[0][0] == "0", "%s.outbox holds an ID number" % schema
 
 
 def test_write_examples_when_asked(stack):

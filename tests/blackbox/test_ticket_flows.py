@@ -106,8 +106,25 @@ def test_repair_flow_with_hold_and_paid_repair(stack):
                - datetime.datetime.fromisoformat(before.replace("Z", "+00:00"))).total_seconds()
     assert 3500 <= shifted <= 3700, "about an hour: %s" % shifted
     t = _act(stack, tid, "resolve", who="technician", note="更换水龙头", fee={"amount": 8800, "fee_item_code": "REPAIR"})
+    # a technician's fee is proposed: nothing is charged until a manager approves it
     assert t["status"] == "resolved" and t["fee"] == {"amount": 8800, "currency": "CNY",
-                                                      "fee_item_code": "REPAIR"}, t
+                                                      "fee_item_code": "REPAIR", "status": "proposed"}, t
+    assert _events(stack, tid, {"ticket.fee_charged"}) == [], "a proposed fee charges nothing"
+    err = _error(_as(stack, "agent", "POST", "%s/%s/actions" % (_t(), tid), {"action": "close"}),
+                 409, "invalid_transition", "close with the fee undecided")
+    assert "approve_fee" in err["message"], err
+    _error(_as(stack, "agent", "POST", "%s/%s/actions" % (_t(), tid), {"action": "approve_fee"}),
+           403, "forbidden", "an agent approves no fee")
+    _error(_as(stack, "technician", "POST", "%s/%s/actions" % (_t(), tid), {"action": "approve_fee"}),
+           403, "forbidden", "a technician approves no fee")
+    got = _ok(_as(stack, "manager", "GET", "%s/%s" % (_t(), tid)), 200, "manager get")
+    assert {"approve_fee", "reject_fee"} <= set(got["allowed_actions"]), got["allowed_actions"]
+    got = _ok(_as(stack, "agent", "GET", "%s/%s" % (_t(), tid)), 200, "agent get")
+    assert not {"approve_fee", "reject_fee", "close"} & set(got["allowed_actions"]), got["allowed_actions"]
+    t = _act(stack, tid, "approve_fee", who="manager")
+    assert t["status"] == "resolved" and t["fee"]["status"] == "approved", t
+    assert "approve_fee" not in t["allowed_actions"], t["allowed_actions"]
+    _act(stack, tid, "approve_fee", who="manager", status=409)
     t = _act(stack, tid, "reopen", note="仍然漏水")
     assert t["status"] == "in_progress" and t["resolved_at"] is None, t
     t = _act(stack, tid, "resolve", who="technician")
@@ -115,8 +132,8 @@ def test_repair_flow_with_hold_and_paid_repair(stack):
     assert t["status"] == "closed" and t["closed_at"], t
     tl = _staff(t["timeline"])
     actions = [e["action"] for e in tl]
-    assert actions == ["create", "accept", "assign", "start", "hold", "resume", "resolve", "reopen",
-                       "resolve", "close"], actions
+    assert actions == ["create", "accept", "assign", "start", "hold", "resume", "resolve", "approve_fee",
+                       "reopen", "resolve", "close"], actions
     hold = tl[4]
     assert hold["note"] == "等配件" and hold["from_status"] == "in_progress" and hold["to_status"] == "on_hold", hold
 
@@ -132,6 +149,44 @@ def test_repair_flow_with_hold_and_paid_repair(stack):
     ev = stack.psql("SELECT property_id::text FROM tickets.outbox WHERE type = 'ticket.fee_charged' "
                     "AND data->>'ticket_id' = '%s'" % tid)
     assert ev == [(S["pid"],)], ev
+
+
+def test_fee_proposed_by_technician_approved_or_rejected_by_manager(stack):
+    """Issue G: a technician's fee on resolve is only proposed (no charge),
+    however large; a manager rejects or approves it; a manager's own fee is
+    billed at once."""
+    tech = S["ids"]["technician"]
+    t = _new(stack, "repair", unit_id=S["uid"])
+    _act(stack, t["id"], "assign", assignee_id=tech)
+    t = _act(stack, t["id"], "resolve", who="technician", fee={"amount": 999999999})
+    assert t["fee"] == {"amount": 999999999, "currency": "CNY", "fee_item_code": None, "status": "proposed"}, t
+    assert _events(stack, t["id"], {"ticket.fee_charged"}) == [], "proposed: no charge"
+    resolved = _events(stack, t["id"], {"ticket.resolved"})[-1][1]
+    assert resolved["fee"]["status"] == "proposed", resolved
+    # only while a fee is proposed, only a manager, and the status stays
+    _error(_as(stack, "agent", "POST", "%s/%s/actions" % (_t(), t["id"]), {"action": "reject_fee"}),
+           403, "forbidden", "an agent rejects no fee")
+    t = _act(stack, t["id"], "reject_fee", who="manager", note="保修期内 under warranty")
+    assert t["status"] == "resolved" and t["fee"]["status"] == "rejected", t
+    assert _events(stack, t["id"], {"ticket.fee_charged"}) == [], "rejected: no charge"
+    err = _error(_as(stack, "manager", "POST", "%s/%s/actions" % (_t(), t["id"]), {"action": "approve_fee"}),
+                 409, "invalid_transition", "nothing left to approve")
+    assert "approve_fee" not in err["details"][0]["problem"], err
+    t = _act(stack, t["id"], "close")
+    assert t["status"] == "closed", t
+    assert stack.psql("SELECT fee_status FROM tickets.tickets WHERE id = '%s'" % t["id"]) == [("rejected",)]
+    # a manager's fee on resolve is billed at once
+    m = _new(stack, "repair", unit_id=S["uid"])
+    _act(stack, m["id"], "accept")
+    m = _act(stack, m["id"], "resolve", who="manager", fee={"amount": 5000, "fee_item_code": "REPAIR"})
+    assert m["fee"]["status"] == "approved" and "approve_fee" not in m["allowed_actions"], m
+    charged = _events(stack, m["id"], {"ticket.fee_charged"})
+    assert len(charged) == 1 and charged[0][1]["amount"] == 5000, charged
+    # a billed fee is not replaced by another resolve's
+    _act(stack, m["id"], "reopen")
+    err = _error(_as(stack, "manager", "POST", "%s/%s/actions" % (_t(), m["id"]),
+                     {"action": "resolve", "fee": {"amount": 1}}), 409, "conflict", "second fee")
+    assert len(_events(stack, m["id"], {"ticket.fee_charged"})) == 1
 
 
 def test_invalid_transitions_list_what_is_allowed(stack):

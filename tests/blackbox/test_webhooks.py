@@ -13,7 +13,13 @@
   deliveries, redeliver of a failed one;
 - an integration key sees only its own webhooks and its properties' events;
 - the private-address guard (creation and connect time);
-- SMS over a provider's HTTP API, email over SMTP, and not_sent without one.
+- SMS over a provider's HTTP API, email over SMTP, and not_sent without one;
+- issue G: a secret made by the server (shown once), X-PM-Timestamp and
+  X-PM-Signature-V2 checked with README's own receiver code, https required
+  (plain http only to loopback with PM_WEBHOOK_ALLOW_HTTP=1), and a revoked
+  API key's webhooks disabled for good (notifications.webhooks.disable_for_key
+  called through the broker by tests/unit/test_nt_webhooks, and through
+  DELETE /v1/api-keys/{id}).
 
 The receivers are small threaded servers on 127.0.0.1 in this process. Each
 test makes its own property, so its webhooks see only its own events. Tests
@@ -35,6 +41,11 @@ import socketserver
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import os
+import re
+import subprocess
+
+import harness
 
 # small timeouts and backoff: the whole file must run in about a minute
 STACK = dict(env={
@@ -43,9 +54,11 @@ STACK = dict(env={
     "PM_WEBHOOK_RETRY_MAX_MS": "1000",
     "PM_SENDER_LEASE_MS": "3000",
     "PM_SENDER_POLL_MS": "100",
+    # the receivers are plain http on 127.0.0.1 (the harness sets PM_WEBHOOK_ALLOW_PRIVATE)
+    "PM_WEBHOOK_ALLOW_HTTP": "1",
 })
 
-SECRET = "whsec-" + "x" * 20
+SECRET = "whsec-" + "x" * 30           # a client's own secret: at least 32 bytes
 
 
 def _ok(r, status, what):
@@ -220,11 +233,34 @@ def _deliveries(stack, wid, status=None, token=None):
                200, "deliveries")["items"]
 
 
+def _readme_verify():
+    """README's receiver (### Webhooks, the python block with X-PM-Signature-V2), run as it is written."""
+    if "verify" not in R:
+        text = open(os.path.join(harness.ROOT, "README.md"), encoding="utf-8").read()
+        text = text[text.index("### Webhooks"):]
+        blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+        code = next(b for b in blocks if "X-PM-Signature-V2" in b)
+        scope = {}
+        exec(compile(code, "README.md (webhook receiver)", "exec"), scope)
+        R["verify"] = scope["verify"]
+    return R["verify"]
+
+
+class _Headers(dict):
+    """The receiver's lower-cased headers, looked up by any case (as a web framework's are)."""
+
+    def get(self, key, default=None):
+        return dict.get(self, key.lower(), default)
+
+
 def _check_signed(req, secret=SECRET):
     want = "sha256=" + hmac.new(secret.encode(), req["body"], hashlib.sha256).hexdigest()
     got = req["headers"].get("x-pm-signature")
     assert hmac.compare_digest(want, got or ""), "bad signature %r for delivery %s" % (
         got, req["headers"].get("x-pm-delivery"))
+    # V2, with README's code: the timestamp is the attempt's, so at most a few seconds old here
+    # (a delivery kept longer than 5 minutes by the test would be refused, as a replay should be)
+    _readme_verify()(secret, _Headers(req["headers"]), req["body"])
     doc = json.loads(req["body"])
     assert set(doc) == {"id", "type", "occurred_at", "property_id", "data"}, doc
     assert req["headers"].get("x-pm-event") == doc["type"], req["headers"]
@@ -354,14 +390,14 @@ def test_bad_input_at_creation(stack):
         ({"events": ["ticket.exploded"]}, "events[0]"),
         ({"events": []}, "events"),
         ({"events": "ticket.created"}, "events"),
-        ({"secret": "x" * 15}, "secret"),
-        ({"secret": None}, "secret"),
+        ({"secret": "x" * 31}, "secret"),
+        ({"secret": 12345}, "secret"),
+        ({"url": "http://erp.example.com/hook"}, "url"),
+        ({"url": "http://10.1.2.3/hook"}, "url"),
         ({"property_ids": ["not-a-uuid"]}, "property_ids[0]"),
     ]
     for change, field in cases:
         body = dict(good, **change)
-        if change.get("secret", "") is None:
-            del body["secret"]
         err = _error(_admin(stack, "POST", "/v1/webhooks", body), 422, "validation_failed", "bad %r" % change)
         assert field in _fields(err), "%r: details %r" % (change, err)
     # everything wrong at once: every problem reported
@@ -545,8 +581,10 @@ def test_private_address_guard(stack):
         private = addr and (addr.startswith(("127.", "10.", "192.168.", "169.254.")) or
                             (addr.startswith("172.") and 16 <= int(addr.split(".")[1]) <= 31))
         if private and name.lower() != "localhost":
+            # https (a name is not loopback, so plain http is refused at creation);
+            # the guard refuses before any TLS is spoken
             wh = _ok(_admin(stack, "POST", "/v1/webhooks",
-                            {"url": "http://%s:%d/h" % (name, _recv().port), "events": ["ticket.created"],
+                            {"url": "https://%s:%d/h" % (name, _recv().port), "events": ["ticket.created"],
                              "secret": SECRET, "property_ids": [pid]}), 201, "named host")
             _ticket(stack, pid)
             d = _wait("the connection refused",
@@ -679,6 +717,173 @@ def test_sms_and_email_channels(stack):
         assert "13800138000" not in logs and "物业费" not in logs, "personal data in the logs"
     finally:
         smtp.close()
+
+
+# ---------------------------------------------------------------- issue G: secrets, V2, https, revoked keys
+def _key(stack, pid, name="erp-g"):
+    return _ok(_admin(stack, "POST", "/v1/api-keys", {"name": name, "role": "integration", "property_ids": [pid]}),
+               201, "api key")
+
+
+def test_server_made_secret_and_v2_signature(stack):
+    pid = _property(stack, "S")
+    body = {"url": _recv().url("/s"), "events": ["ticket.created"], "property_ids": [pid]}
+    wh = _ok(_admin(stack, "POST", "/v1/webhooks", body), 201, "create without a secret")
+    secret = wh.get("secret") or ""
+    assert re.fullmatch(r"[0-9a-f]{64}", secret), "the made secret: %r" % wh
+    assert wh["secret_hint"].endswith(secret[-4:]), wh
+    got = _ok(_admin(stack, "GET", "/v1/webhooks/%s" % wh["id"]), 200, "get")
+    assert "secret" not in got and secret not in json.dumps(got), "the secret shown again: %r" % got
+    listed = _ok(_admin(stack, "GET", "/v1/webhooks?limit=500"), 200, "list")
+    assert secret not in json.dumps(listed), "the secret in the list"
+    other = _ok(_admin(stack, "POST", "/v1/webhooks", body), 201, "another")
+    assert other["secret"] != secret, "two webhooks, one secret"
+    _admin(stack, "DELETE", "/v1/webhooks/%s" % other["id"])
+    # a client's own secret is taken (and not echoed)
+    own = _ok(_admin(stack, "POST", "/v1/webhooks", dict(body, url=_recv().url("/s-own"), secret=SECRET)),
+              201, "own secret")
+    assert "secret" not in own, own
+    before = time.time()
+    tid = _ticket(stack, pid)
+    req = _wait("the delivery", lambda: _recv().at("/s"), timeout=15)[0]
+    doc = _check_signed(req, secret)                  # V1 and V2 (README's verify) with the made secret
+    assert doc["data"]["id"] == tid, doc
+    ts = int(req["headers"]["x-pm-timestamp"])
+    assert before - 2 <= ts <= time.time() + 2, "X-PM-Timestamp %d is not the attempt's time" % ts
+    _check_signed(_wait("the own-secret delivery", lambda: _recv().at("/s-own"), timeout=15)[0])
+    verify = _readme_verify()
+    # README's verify refuses what it should: another secret, a changed body or timestamp, an old delivery
+    h = _Headers(req["headers"])
+    for what, args in (
+            ("another secret", ("y" * 64, h, req["body"])),
+            ("a changed body", (secret, h, req["body"] + b" ")),
+            ("a changed timestamp", (secret, _Headers(dict(req["headers"], **{"x-pm-timestamp": str(ts + 1)})),
+                                     req["body"])),
+            ("no timestamp", (secret, _Headers({k: v for k, v in req["headers"].items() if k != "x-pm-timestamp"}),
+                              req["body"]))):
+        try:
+            verify(*args)
+        except ValueError:
+            continue
+        raise AssertionError("README's verify accepted %s" % what)
+    # a delivery replayed 6 minutes later: rightly signed for its timestamp, and refused as old
+    old = ts - 360
+    sig = "sha256=" + hmac.new(secret.encode(), str(old).encode() + b"." + req["body"], hashlib.sha256).hexdigest()
+    replay = _Headers(dict(req["headers"], **{"x-pm-timestamp": str(old), "x-pm-signature-v2": sig}))
+    try:
+        verify(secret, replay, req["body"])
+        raise AssertionError("README's verify accepted a 6-minute-old delivery")
+    except ValueError as e:
+        assert "timestamp" in str(e), e
+    assert verify(secret, _Headers(dict(replay, **{"x-pm-timestamp": str(old)})), req["body"], 400)["id"] == doc["id"]
+    # a retry is signed again with its own time
+    _recv().failing.add("/s-retry")
+    wr = _ok(_admin(stack, "POST", "/v1/webhooks", dict(body, url=_recv().url("/s-retry"))), 201, "retry hook")
+    _ticket(stack, pid)
+    tries = _wait("two attempts", lambda: (lambda a: a if len(a) >= 2 else None)(_recv().at("/s-retry")), timeout=20)
+    for t in tries:
+        _check_signed(t, wr["secret"])
+    assert len({t["headers"]["x-pm-attempt"] for t in tries}) == len(tries)
+    _recv().failing.discard("/s-retry")
+    for w in (wh, own, wr):
+        _admin(stack, "DELETE", "/v1/webhooks/%s" % w["id"])
+
+
+def test_https_required(stack):
+    pid = _property(stack, "T")
+    ok = _ok(_admin(stack, "POST", "/v1/webhooks", {"url": "https://erp.example.com/pm", "events": ["ticket.created"],
+                                                   "property_ids": [pid]}), 201, "https")
+    plain = _ok(_admin(stack, "POST", "/v1/webhooks", {"url": _recv().url("/t"), "events": ["ticket.created"],
+                                                      "property_ids": [pid]}), 201, "http to loopback, allowed")
+    for url in ("http://erp.example.com/pm", "http://10.1.2.3/pm", "HTTP://erp.example.com/pm"):
+        err = _error(_admin(stack, "POST", "/v1/webhooks", {"url": url, "events": ["ticket.created"]}),
+                     422, "validation_failed", "plain http %s" % url)
+        assert "url" in _fields(err) and "https" in json.dumps(err), err
+    err = _error(_admin(stack, "PATCH", "/v1/webhooks/%s" % ok["id"], {"url": "http://erp.example.com/pm"}),
+                 422, "validation_failed", "patched to plain http")
+    _restart(stack, {"PM_WEBHOOK_ALLOW_HTTP": "0"})
+    try:
+        err = _error(_admin(stack, "POST", "/v1/webhooks", {"url": _recv().url("/t"), "events": ["ticket.created"]}),
+                     422, "validation_failed", "http to loopback without PM_WEBHOOK_ALLOW_HTTP")
+        assert "https" in json.dumps(err), err
+        # one made while it was allowed is not sent in clear now
+        _ticket(stack, pid)
+        d = _wait("the refused attempt", lambda: [d for d in _deliveries(stack, plain["id"]) if d["attempt_log"]],
+                  timeout=15)[0]
+        assert d["status"] == "pending" and "PM_WEBHOOK_ALLOW_HTTP" in d["last_error"], d
+        assert not _recv().at("/t"), "sent over plain http while it was not allowed"
+    finally:
+        _restart(stack)
+    for w in (ok, plain):
+        _admin(stack, "DELETE", "/v1/webhooks/%s" % w["id"])
+
+
+def _webhook_test_binary(stack):
+    path = os.path.join(os.path.dirname(stack.bindir), "tests", "test_nt_webhooks")
+    assert os.access(path, os.X_OK), "%s is missing: build with make" % path
+    return path
+
+
+def test_revoked_key_disables_its_webhooks(stack):
+    """notifications.webhooks.disable_for_key, called as the gateway would (through the broker)."""
+    p1 = _property(stack, "K")
+    key = _key(stack, p1)
+    mine = _ok(stack.http("POST", "/v1/webhooks", token=key["key"],
+                          body={"url": _recv().url("/k"), "events": ["ticket.created"]}), 201, "key's webhook")
+    assert mine["owner"] == {"id": key["id"], "role": "integration", "revoked_at": None}, mine
+    mine2 = _ok(stack.http("POST", "/v1/webhooks", token=key["key"],
+                           body={"url": _recv().url("/k2"), "events": ["*"]}), 201, "key's second webhook")
+    admins = _webhook(stack, "/k-admin", p1)
+    _recv().failing.add("/k2")                          # one delivery still waiting when the key goes
+    _ticket(stack, p1)
+    _wait("delivered to the key's webhook", lambda: _recv().at("/k"), timeout=15)
+    _wait("the failing one tried", lambda: _recv().at("/k2"), timeout=15)
+    env = dict(stack.env, PM_TEST_DISABLE_KEY=key["id"], PM_TEST_DISABLE_EXPECT="2", PM_LOG_LEVEL="warn")
+    r = subprocess.run([_webhook_test_binary(stack)], env=env, cwd=harness.ROOT, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    text = r.stdout.decode("utf-8", "replace")
+    assert r.returncode == 0 and "FAILED" not in text, "test_nt_webhooks:\n" + text[-3000:]
+    assert "SKIPPED ] test_disable_for_key_live" not in text, "the live test did not run:\n" + text[-2000:]
+    for w in (mine, mine2):
+        got = _ok(_admin(stack, "GET", "/v1/webhooks/%s" % w["id"]), 200, "get")
+        assert got["enabled"] is False and got["owner"]["revoked_at"], got
+        assert "revoked" in got["disabled_reason"], got
+        _error(_admin(stack, "PATCH", "/v1/webhooks/%s" % w["id"], {"enabled": True}), 409, "conflict",
+               "enabling a revoked key's webhook")
+    waiting = _deliveries(stack, mine2["id"])
+    assert waiting and all(d["status"] == "failed" and "revoked" in d["last_error"] for d in waiting), waiting
+    assert _ok(_admin(stack, "GET", "/v1/webhooks/%s" % admins["id"]), 200, "admin's")["enabled"] is True
+    # new events reach the admin's webhook, none is queued for the key's
+    n = len(_recv().at("/k"))
+    _ticket(stack, p1)
+    _wait("the admin's webhook still served", lambda: len(_recv().at("/k-admin")) >= 2, timeout=15)
+    time.sleep(0.5)
+    assert len(_recv().at("/k")) == n and len(_deliveries(stack, mine["id"])) == 1, "a revoked key's webhook got more"
+    # the key itself still passes the gateway here (only notifications was told):
+    # a webhook it creates now is refused, as one in flight at revocation would be
+    _error(stack.http("POST", "/v1/webhooks", token=key["key"],
+                      body={"url": _recv().url("/k3"), "events": ["ticket.created"]}), 401, "unauthenticated",
+           "a create by a revoked key")
+    _recv().failing.discard("/k2")
+    for w in (mine, mine2, admins):
+        assert _admin(stack, "DELETE", "/v1/webhooks/%s" % w["id"]).status == 204
+
+
+def test_revoking_a_key_through_the_api_disables_its_webhooks(stack):
+    """DELETE /v1/api-keys/{id}: the gateway calls disable_for_key (the accounts part of issue G)."""
+    pid = _property(stack, "V")
+    key = _key(stack, pid, "erp-v")
+    wh = _ok(stack.http("POST", "/v1/webhooks", token=key["key"],
+                        body={"url": _recv().url("/v"), "events": ["ticket.created"]}), 201, "key's webhook")
+    r = _admin(stack, "DELETE", "/v1/api-keys/%s" % key["id"])
+    assert r.status in (200, 204), "revoke: %r" % r
+    got = _wait("the webhook disabled", lambda: (lambda w: w if not w["enabled"] else None)(
+        _ok(_admin(stack, "GET", "/v1/webhooks/%s" % wh["id"]), 200, "get")), timeout=10)
+    assert got["owner"]["revoked_at"] and "revoked" in got["disabled_reason"], got
+    _ticket(stack, pid)
+    time.sleep(1.0)
+    assert not _recv().at("/v"), "a revoked key's webhook was called"
+    assert _admin(stack, "DELETE", "/v1/webhooks/%s" % wh["id"]).status == 204
 
 
 def test_zz_close_receivers(stack):

@@ -197,6 +197,13 @@ test_timestamps (void **state)
     assert_false (bl_is_timestamp ("2026-11-27T03:14Z"));
     assert_false (bl_is_timestamp ("2026-02-30T00:00:00Z"));
     assert_false (bl_is_timestamp ("yesterday"));
+    /* found by the fuzzer: these reached PostgreSQL, which refused them (a 500) */
+    assert_false (bl_is_timestamp ("2026-01-01T25:00:00Z"));
+    assert_false (bl_is_timestamp ("2026-01-01T23:60:00Z"));
+    assert_false (bl_is_timestamp ("2026-01-01T00:00:00+99:99"));
+    assert_false (bl_is_timestamp ("2026-01-01T00:00:00+14:01"));
+    assert_true (bl_is_timestamp ("2026-01-01T23:59:60Z"));          /* a leap second */
+    assert_true (bl_is_timestamp ("2026-01-01T00:00:00-14:00"));
     assert_false (bl_is_timestamp (""));
 }
 

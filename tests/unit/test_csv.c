@@ -257,6 +257,84 @@ test_big (void **state)
     free (t);
 }
 
+/* The writer: formulas are defused, numbers stay numbers, and what the
+ * reader reads back is the text (with its leading ' when it was escaped). */
+static char *
+s_cell (const char *s, bool number)
+{
+    size_t n = csv_cell_len (s, number);
+    char *out = malloc (n + 1);
+    assert_non_null (out);
+    assert_int_equal (csv_write_cell (s, number, out), n);
+    assert_int_equal (strlen (out), n);
+    return out;
+}
+
+static void
+test_write_cells (void **state)
+{
+    (void) state;
+    static const struct {
+        const char *in;
+        bool number;
+        const char *out;
+    } cases[] = {
+        { "plain", false, "\"plain\"" },
+        { "", false, "\"\"" },
+        { "say \"hi\"", false, "\"say \"\"hi\"\"\"" },
+        { "=HYPERLINK(\"http://x\",\"y\")", false, "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"" },
+        { "+1+1", false, "\"'+1+1\"" },
+        { "-2+3", false, "\"'-2+3\"" },
+        { "@SUM(A1)", false, "\"'@SUM(A1)\"" },
+        { "\t=1", false, "\"'\t=1\"" },
+        { "\r=1", false, "\"'\r=1\"" },
+        { "a=1", false, "\"a=1\"" },
+        /* a text column: every cell that starts like a formula, numbers too */
+        { "-100", false, "\"'-100\"" },
+        /* a number column: a plain number stays a number */
+        { "-100", true, "\"-100\"" },
+        { "12.50", true, "\"12.50\"" },
+        { "0", true, "\"0\"" },
+        /* ... and anything else in it is still text to defuse */
+        { "-1+2", true, "\"'-1+2\"" },
+        { "-", true, "\"'-\"" },
+        { "-1.", true, "\"'-1.\"" },
+        { "+100", true, "\"'+100\"" },
+        { "=1", true, "\"'=1\"" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out = s_cell (cases[i].in, cases[i].number);
+        assert_string_equal (out, cases[i].out);
+        free (out);
+    }
+    assert_true (csv_cell_is_formula ("=x") && csv_cell_is_formula ("\tx") && csv_cell_is_formula ("@"));
+    assert_false (csv_cell_is_formula ("") || csv_cell_is_formula (NULL) || csv_cell_is_formula ("x="));
+}
+
+static void
+test_write_round_trip (void **state)
+{
+    (void) state;
+    const char *cells[] = { "=HYPERLINK(\"http://evil\",\"pay\")", "a,b", "line\nbreak", "-5", "ok" };
+    char line[512] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < 5; i++) {
+        char *c = s_cell (cells[i], false);
+        len += (size_t) snprintf (line + len, sizeof line - len, "%s%s", i ? "," : "", c);
+        free (c);
+    }
+    csv_t *csv = csv_new (line, len, 0, 0);
+    assert_int_equal (csv_read (csv), CSV_RECORD);
+    assert_int_equal (csv_count (csv), 5);
+    assert_string_equal (csv_field (csv, 0), "'=HYPERLINK(\"http://evil\",\"pay\")");
+    assert_string_equal (csv_field (csv, 1), "a,b");
+    assert_string_equal (csv_field (csv, 2), "line\nbreak");
+    assert_string_equal (csv_field (csv, 3), "'-5");
+    assert_string_equal (csv_field (csv, 4), "ok");
+    assert_int_equal (csv_read (csv), CSV_END);
+    csv_destroy (&csv);
+}
+
 int
 main (void)
 {
@@ -271,6 +349,8 @@ main (void)
         cmocka_unit_test (test_charset),
         cmocka_unit_test (test_utf8),
         cmocka_unit_test (test_big),
+        cmocka_unit_test (test_write_cells),
+        cmocka_unit_test (test_write_round_trip),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

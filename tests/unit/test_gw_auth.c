@@ -1,7 +1,11 @@
 /* test_gw_auth: the pure parts of authentication (services/gateway/gw_auth.c):
  * the Bearer header, usernames, password length in characters, roles, the
- * format of new secrets and of hash parameters. The endpoints are covered by
- * tests/blackbox/test_auth.py; the answer functions are stubbed here. */
+ * format of new secrets and of hash parameters, the password policy, RFC 3339
+ * times, client address keys, the cache's evictions by id; and of the audit
+ * (gw_audit.c): which methods are kept, target and property ids, from/to
+ * bounds; and gw_listen's channel check. The endpoints are covered by
+ * tests/blackbox/test_auth.py, test_accounts.py and test_audit.py; the answer
+ * functions are stubbed here. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +13,8 @@
 #include <cmocka.h>
 
 #include "../../services/gateway/gw_auth.c"
+#include "../../services/gateway/gw_audit.c"
+#include "../../services/gateway/gw_listen.c"
 
 void gw_finish (gw_ctx_t *ctx, int status, char *body, const char *extra)
 { (void) ctx; (void) status; (void) extra; free (body); }
@@ -17,6 +23,9 @@ void gw_finish_json (gw_ctx_t *ctx, int status, cJSON *json)
 void gw_finish_error (gw_ctx_t *ctx, int status, const char *code, cJSON *details, const char *fmt, ...)
 { (void) ctx; (void) status; (void) code; (void) fmt; cJSON_Delete (details); }
 bool http_req_gone (const http_req_t *req) { (void) req; return false; }
+int http_req_peer (const http_req_t *req, struct sockaddr_storage *out)
+{ (void) req; (void) out; return -1; }
+void gw_fresh_id (char out[ENVELOPE_ID_MAX + 1]) { snprintf (out, ENVELOPE_ID_MAX + 1, "test-id"); }
 
 static void
 test_bearer (void **state)
@@ -114,6 +123,188 @@ test_secrets (void **state)
     assert_int_equal (strncmp (param, "\\xab01", 6), 0);
 }
 
+static void
+test_password_policy (void **state)
+{
+    (void) state;
+    assert_null (gw_auth_password_problem ("correct horse", "bob"));
+    assert_null (gw_auth_password_problem ("密码密码密码密码", "bob"));     /* 8 characters, 24 bytes */
+    assert_non_null (gw_auth_password_problem ("密码密码密码密", "bob"));   /* 7 */
+    assert_string_equal (gw_auth_password_problem ("short", "bob"), "must be 8 to 128 characters");
+    assert_string_equal (gw_auth_password_problem ("Front.Desk", "front.desk"), "must not be the username");
+    assert_null (gw_auth_password_problem ("front.desk1", "front.desk"));
+    assert_non_null (gw_auth_password_problem (NULL, "bob"));
+    char big[200];
+    memset (big, 'p', 128);
+    big[128] = 0;
+    assert_null (gw_auth_password_problem (big, NULL));
+    big[128] = 'p';
+    big[129] = 0;
+    assert_non_null (gw_auth_password_problem (big, NULL));
+}
+
+static void
+test_parse_time (void **state)
+{
+    (void) state;
+    int64_t ms = -1;
+    assert_int_equal (gw_auth_parse_time ("1970-01-01T00:00:00Z", &ms), 0);
+    assert_int_equal (ms, 0);
+    assert_int_equal (gw_auth_parse_time ("2027-01-31T08:00:00Z", &ms), 0);
+    assert_int_equal (ms, 1801382400000LL);
+    assert_int_equal (gw_auth_parse_time ("2027-01-31T16:00:00.5+08:00", &ms), 0);
+    assert_int_equal (ms, 1801382400500LL);
+    assert_int_equal (gw_auth_parse_time ("2027-01-31t07:30:00.123456-00:30", &ms), 0);
+    assert_int_equal (ms, 1801382400123LL);
+    assert_int_equal (gw_auth_parse_time ("2028-02-29T00:00:00z", &ms), 0);      /* a leap day */
+    assert_int_equal (gw_auth_parse_time ("2027-02-29T00:00:00Z", &ms), -1);
+    assert_int_equal (gw_auth_parse_time ("2100-02-29T00:00:00Z", &ms), -1);
+    assert_int_equal (gw_auth_parse_time ("2000-02-29T00:00:00Z", &ms), 0);
+    assert_int_equal (gw_auth_parse_time ("2027-01-31", &ms), -1);
+    assert_int_equal (gw_auth_parse_time ("2027-01-31T08:00:00", &ms), -1);    /* no zone */
+    assert_int_equal (gw_auth_parse_time ("2027-13-01T00:00:00Z", &ms), -1);
+    assert_int_equal (gw_auth_parse_time ("2027-01-31T24:00:00Z", &ms), -1);
+    assert_int_equal (gw_auth_parse_time ("2027-01-31T08:00:00.Z", &ms), -1);
+    assert_int_equal (gw_auth_parse_time ("2027-01-31T08:00:00+0800", &ms), -1);
+    assert_int_equal (gw_auth_parse_time ("2027-01-31T08:00:00Zjunk", &ms), -1);
+    assert_int_equal (gw_auth_parse_time ("1969-12-31T23:59:59Z", &ms), -1);
+    assert_int_equal (gw_auth_parse_time ("1970-01-01T00:00:00+01:00", &ms), -1);
+    assert_int_equal (gw_auth_parse_time ("now", &ms), -1);
+    assert_int_equal (gw_auth_parse_time (NULL, &ms), -1);
+    /* audit bounds: a date is a whole day */
+    assert_int_equal (gw_audit_parse_bound ("2027-01-31", false, &ms), 0);
+    assert_int_equal (ms, 1801353600000LL);
+    assert_int_equal (gw_audit_parse_bound ("2027-01-31", true, &ms), 0);
+    assert_int_equal (ms, 1801353600000LL + 86400000 - 1);
+    assert_int_equal (gw_audit_parse_bound ("2027-01-31T08:00:00Z", true, &ms), 0);
+    assert_int_equal (ms, 1801382400000LL);
+    assert_int_equal (gw_audit_parse_bound ("2027-02-30", false, &ms), -1);
+    assert_int_equal (gw_audit_parse_bound ("yesterday", false, &ms), -1);
+}
+
+static void
+test_addr_key (void **state)
+{
+    (void) state;
+    char out[GW_AUTH_ADDR_MAX];
+    struct sockaddr_in in = { .sin_family = AF_INET };
+    inet_pton (AF_INET, "203.0.113.7", &in.sin_addr);
+    assert_int_equal (gw_auth_addr_key ((struct sockaddr *) &in, out), 0);
+    assert_string_equal (out, "203.0.113.7");
+    struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
+    inet_pton (AF_INET6, "2001:db8:1:2:aaaa:bbbb:cccc:dddd", &in6.sin6_addr);
+    assert_int_equal (gw_auth_addr_key ((struct sockaddr *) &in6, out), 0);
+    assert_string_equal (out, "2001:db8:1:2::/64");
+    /* another address of the same /64 is the same client */
+    char other[GW_AUTH_ADDR_MAX];
+    inet_pton (AF_INET6, "2001:db8:1:2::1", &in6.sin6_addr);
+    assert_int_equal (gw_auth_addr_key ((struct sockaddr *) &in6, other), 0);
+    assert_string_equal (out, other);
+    inet_pton (AF_INET6, "::ffff:198.51.100.9", &in6.sin6_addr);
+    assert_int_equal (gw_auth_addr_key ((struct sockaddr *) &in6, out), 0);
+    assert_string_equal (out, "198.51.100.9");
+    struct sockaddr un = { .sa_family = AF_UNIX };
+    assert_int_equal (gw_auth_addr_key (&un, out), -1);
+    assert_int_equal (gw_auth_addr_key (NULL, out), -1);
+}
+
+/* A notification evicts every entry of that user or key, and only those;
+ * a (re)connection of the listener forgets everything. */
+static void
+test_cache_evictions (void **state)
+{
+    (void) state;
+    gw_auth_t *auth = calloc (1, sizeof *auth);
+    assert_non_null (auth);
+    unsigned char h1[crypto_hash_sha256_BYTES] = { 1, 1 }, h2[crypto_hash_sha256_BYTES] = { 2, 2 },
+                  h3[crypto_hash_sha256_BYTES] = { 3, 3 };
+    const char *ids[] = { "0b0e7c1e-0000-4000-8000-000000000001", "0B0E7C1E-0000-4000-8000-000000000001",
+                          "0b0e7c1e-0000-4000-8000-000000000002" };
+    unsigned char *hs[] = { h1, h2, h3 };
+    for (int i = 0; i < 3; i++) {
+        s_entry_t *e = s_slot (auth, hs[i]);
+        memcpy (e->hash, hs[i], sizeof e->hash);
+        e->used = e->found = true;
+        e->property_ids = cJSON_CreateArray ();
+        snprintf (e->caller.id, sizeof e->caller.id, "%s", ids[i]);
+    }
+    s_on_notify (auth, "0b0e7c1e-0000-4000-8000-000000000001");
+    assert_false (s_slot (auth, h1)->used);
+    assert_false (s_slot (auth, h2)->used);           /* ids compare without case */
+    assert_true (s_slot (auth, h3)->used);
+    s_on_notify (auth, "");
+    s_on_notify (auth, NULL);
+    assert_true (s_slot (auth, h3)->used);
+    s_on_listen_state (auth, true);
+    assert_false (s_slot (auth, h3)->used);
+    free (auth);
+}
+
+static void
+test_audit_rows (void **state)
+{
+    (void) state;
+    assert_true (gw_audit_method_kept ("POST"));
+    assert_true (gw_audit_method_kept ("PUT"));
+    assert_true (gw_audit_method_kept ("PATCH"));
+    assert_true (gw_audit_method_kept ("DELETE"));
+    assert_false (gw_audit_method_kept ("GET"));
+    assert_false (gw_audit_method_kept ("HEAD"));
+    assert_false (gw_audit_method_kept (NULL));
+
+    router_match_t m = { .index = 0, .nparams = 2 };
+    m.param[0].name = "pid";
+    m.param[0].value = "5A6F3C2E-1111-4222-8333-444455556666";
+    m.param[1].name = "tid";
+    m.param[1].value = "7b6f3c2e-1111-4222-8333-444455556666";
+    char target[GW_AUDIT_TARGET_MAX + 1], prop[37];
+    gw_audit_ids (&m, "POST", "/v1/properties/{pid}/tickets/{tid}/actions", 200, "{\"id\":\"x\"}",
+                  target, prop);
+    assert_string_equal (prop, "5a6f3c2e-1111-4222-8333-444455556666");
+    assert_string_equal (target, "7b6f3c2e-1111-4222-8333-444455556666");
+    /* a 201: what was made */
+    gw_audit_ids (&m, "POST", "/v1/properties/{pid}/tickets/{tid}/comments", 201,
+                  "{\"id\":\"9c6f3c2e-1111-4222-8333-444455556666\",\"body\":\"...\"}", target, prop);
+    assert_string_equal (target, "9c6f3c2e-1111-4222-8333-444455556666");
+    /* a body id that is not an id is not kept */
+    gw_audit_ids (&m, "POST", "/x", 201, "{\"id\":\"a b\"}", target, prop);
+    assert_string_equal (target, "7b6f3c2e-1111-4222-8333-444455556666");
+    /* path values that are not UUIDs (a template's event type) are no target */
+    router_match_t t = { .index = 0, .nparams = 3 };
+    t.param[0].name = "pid";
+    t.param[0].value = "nope";
+    t.param[1].name = "event_type";
+    t.param[1].value = "ticket.created";
+    t.param[2].name = "locale";
+    t.param[2].value = "zh-CN";
+    gw_audit_ids (&t, "PUT", "/v1/properties/{pid}/notification-templates/{event_type}/{locale}", 200,
+                  NULL, target, prop);
+    assert_string_equal (target, "");
+    assert_string_equal (prop, "");
+    /* a property made is its own property; no match at all is fine */
+    gw_audit_ids (NULL, "POST", "/v1/properties", 201,
+                  "{\"id\":\"1d6f3c2e-1111-4222-8333-444455556666\"}", target, prop);
+    assert_string_equal (prop, "1d6f3c2e-1111-4222-8333-444455556666");
+    assert_string_equal (target, prop);
+    gw_audit_ids (NULL, "POST", "/v1/auth/login", 200, "not json", target, prop);
+    assert_string_equal (target, "");
+    assert_string_equal (prop, "");
+    gw_audit_ids (NULL, "POST", "/v1/users", 201, "[1,2", target, prop);
+    assert_string_equal (target, "");
+}
+
+static void
+test_listen_channel (void **state)
+{
+    (void) state;
+    uv_loop_t *loop = uv_default_loop ();
+    assert_null (gw_listen_new (loop, "", "", NULL, NULL, NULL));
+    assert_null (gw_listen_new (loop, "", "Upper", NULL, NULL, NULL));
+    assert_null (gw_listen_new (loop, "", "a; DROP TABLE users", NULL, NULL, NULL));
+    assert_null (gw_listen_new (loop, "", NULL, NULL, NULL, NULL));
+    assert_false (gw_listen_listening (NULL));
+}
+
 int
 main (void)
 {
@@ -122,6 +313,12 @@ main (void)
         cmocka_unit_test (test_username),
         cmocka_unit_test (test_chars_and_roles),
         cmocka_unit_test (test_secrets),
+        cmocka_unit_test (test_password_policy),
+        cmocka_unit_test (test_parse_time),
+        cmocka_unit_test (test_addr_key),
+        cmocka_unit_test (test_cache_evictions),
+        cmocka_unit_test (test_audit_rows),
+        cmocka_unit_test (test_listen_channel),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

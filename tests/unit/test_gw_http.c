@@ -1,8 +1,12 @@
-/* test_gw_http: the HTTP layer (services/gateway/http_conn.c, http_response.c)
- * on a real libuv loop, driven by a client thread over TCP: response heads,
- * request ids, pipelining order with a slow first answer, requests split into
- * single bytes, the 413/431/400 limits, a client that leaves while its request
- * is being answered, the idle timeout, and the drain on stop. */
+/* test_gw_http: the HTTP layer (services/gateway/http_conn.c, http_response.c,
+ * http_limits.c) on a real libuv loop, driven by a client thread over TCP:
+ * response heads, request ids, pipelining order with a slow first answer,
+ * requests split into single bytes, the 413/431/400 limits, a client that
+ * leaves while its request is being answered, the idle timeout, and the drain
+ * on stop; the edge (issue G): answers from on_headers before the body,
+ * on_abandon, the buffer budget (503), connections per address (429), the
+ * header timeout; and the pure accounting of http_limits. Every server run
+ * ends with nothing left in the budget. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +14,7 @@
 #include <cmocka.h>
 
 #include "../../services/gateway/http_conn.c"
+#include "../../services/gateway/http_limits.c"
 #include "../../services/gateway/http_response.c"
 
 #include <arpa/inet.h>
@@ -131,6 +136,111 @@ test_head_format (void **state)
     assert_null (strstr (buf, "Content-Length"));
 }
 
+/* --- http_limits: pure accounting ------------------------------------------ */
+
+static void
+test_budget (void **state)
+{
+    (void) state;
+    http_budget_t b = { .max = 100 };
+    assert_true (http_budget_take (&b, 60));
+    assert_false (http_budget_take (&b, 41));       /* 101 > 100: nothing taken */
+    assert_int_equal (b.used, 60);
+    assert_true (http_budget_take (&b, 40));         /* exactly full */
+    assert_false (http_budget_take (&b, 1));
+    http_budget_give (&b, 70);
+    assert_int_equal (b.used, 30);
+    assert_int_equal (b.peak, 100);
+    assert_false (http_budget_take (&b, SIZE_MAX));  /* no overflow past max */
+    assert_false (http_budget_take (&b, SIZE_MAX - 10));
+    assert_true (http_budget_take (&b, 0));
+    http_budget_give (&b, 30);
+    assert_int_equal (b.used, 0);
+    http_budget_t none = { 0 };                      /* max 0: no limit, still counted */
+    assert_true (http_budget_take (&none, SIZE_MAX / 2));
+    assert_int_equal (none.used, SIZE_MAX / 2);
+}
+
+static void
+s_v4 (const char *ip, http_addr_t *out)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    assert_int_equal (inet_pton (AF_INET, ip, &a.sin_addr), 1);
+    assert_int_equal (http_addr_key ((struct sockaddr *) &a, out), 0);
+}
+
+static void
+s_v6 (const char *ip, http_addr_t *out)
+{
+    struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+    assert_int_equal (inet_pton (AF_INET6, ip, &a.sin6_addr), 1);
+    assert_int_equal (http_addr_key ((struct sockaddr *) &a, out), 0);
+}
+
+static void
+test_addrs (void **state)
+{
+    (void) state;
+    http_addr_t a, a2, b, m, v6a, v6b, v6c;
+    s_v4 ("10.0.0.1", &a);
+    s_v4 ("10.0.0.1", &a2);
+    s_v4 ("10.0.0.2", &b);
+    s_v6 ("::ffff:10.0.0.1", &m);                   /* IPv4 on a dual-stack socket */
+    s_v6 ("2001:db8:1:2::1", &v6a);
+    s_v6 ("2001:db8:1:2:ffff::9", &v6b);            /* the same /64 */
+    s_v6 ("2001:db8:1:3::1", &v6c);                 /* another /64 */
+    assert_memory_equal (a.b, a2.b, 16);
+    assert_memory_equal (a.b, m.b, 16);
+    assert_memory_not_equal (a.b, b.b, 16);
+    assert_memory_equal (v6a.b, v6b.b, 16);
+    assert_memory_not_equal (v6a.b, v6c.b, 16);
+    struct sockaddr other = { .sa_family = AF_UNIX };
+    assert_int_equal (http_addr_key (&other, &a2), -1);
+
+    http_addrs_t *t = http_addrs_new (2, 12345);
+    assert_non_null (t);
+    assert_int_equal (http_addrs_acquire (t, &a), 0);
+    assert_int_equal (http_addrs_acquire (t, &m), 0);   /* the same client */
+    assert_int_equal (http_addrs_acquire (t, &a), -1);  /* its third: refused, not counted */
+    assert_int_equal (http_addrs_count (t, &a), 2);
+    assert_int_equal (http_addrs_acquire (t, &b), 0);
+    assert_int_equal (http_addrs_acquire (t, &v6a), 0);
+    assert_int_equal (http_addrs_acquire (t, &v6b), 0);
+    assert_int_equal (http_addrs_acquire (t, &v6c), 0);
+    assert_int_equal (http_addrs_acquire (t, &v6b), -1);
+    assert_int_equal (http_addrs_size (t), 4);
+    http_addrs_release (t, &a);
+    assert_int_equal (http_addrs_count (t, &a), 1);
+    assert_int_equal (http_addrs_acquire (t, &a), 0);
+    http_addrs_release (t, &a);
+    http_addrs_release (t, &a);
+    assert_int_equal (http_addrs_count (t, &a), 0);
+    assert_int_equal (http_addrs_size (t), 3);         /* an address at 0 leaves the table */
+    /* many addresses: they chain in the buckets and all come and go */
+    for (int i = 0; i < 20000; i++) {
+        http_addr_t k = { { 0 } };
+        memcpy (k.b, &i, sizeof i);
+        assert_int_equal (http_addrs_acquire (t, &k), 0);
+    }
+    assert_int_equal (http_addrs_size (t), 20003);
+    for (int i = 0; i < 20000; i++) {
+        http_addr_t k = { { 0 } };
+        memcpy (k.b, &i, sizeof i);
+        assert_int_equal (http_addrs_count (t, &k), 1);
+        http_addrs_release (t, &k);
+    }
+    assert_int_equal (http_addrs_size (t), 3);
+    http_addrs_destroy (&t);
+    assert_null (t);
+    http_addrs_destroy (&t);                            /* safe twice */
+
+    t = http_addrs_new (0, 1);                          /* no cap */
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal (http_addrs_acquire (t, &a), 0);
+    assert_int_equal (http_addrs_count (t, &a), 1000);
+    http_addrs_destroy (&t);                            /* frees what is still counted */
+}
+
 /* --- a server on a real loop ------------------------------------------------- */
 
 typedef struct {
@@ -144,6 +254,7 @@ typedef struct {
     char seen_auth[256];
     char seen_idem[64];
     size_t seen_body_len;
+    int abandoned;
     bool drained;
     void (*client) (void *env);
 } s_env_t;
@@ -210,6 +321,8 @@ s_on_drained (void *arg)
 {
     s_env_t *env = arg;
     env->drained = true;
+    /* every connection is gone: whatever they paid is back */
+    assert_int_equal (http_server_buffered (env->srv, NULL), 0);
 }
 
 static void
@@ -294,6 +407,7 @@ typedef struct {
     int status;
     char rid[80];
     char connection[16];
+    char retry_after[16];
     char body[512];
 } s_resp_t;
 
@@ -325,6 +439,9 @@ s_read (int fd, s_in_t *in, s_resp_t *r)
     h = strcasestr (in->buf, "\r\nconnection: ");
     if (h)
         sscanf (h + 14, "%15[^\r]", r->connection);
+    h = strcasestr (in->buf, "\r\nretry-after: ");
+    if (h)
+        sscanf (h + 15, "%15[^\r]", r->retry_after);
     size_t clen = 0;
     h = strcasestr (in->buf, "\r\ncontent-length: ");
     if (h)
@@ -653,6 +770,258 @@ test_idle_timeout (void **state)
     assert_true (s_got[1].status >= 100 && s_got[1].status < 2000);
 }
 
+/* --- the edge: answers at the headers, the budget, addresses, slow headers --- */
+
+static int s_marker;
+
+/* on_headers: /deny is refused at once (401); /keep gets state attached */
+static void
+s_on_headers_edge (void *app, http_req_t *req)
+{
+    (void) app;
+    if (strncmp (req->target, "/deny", 5) == 0) {
+        http_respond_error (req, 401, "unauthenticated", NULL, "no", "WWW-Authenticate: Bearer\r\n");
+        return;
+    }
+    if (strncmp (req->target, "/keep", 5) == 0)
+        req->user = &s_marker;
+}
+
+static void
+s_on_abandon (void *app, http_req_t *req)
+{
+    s_env_t *env = app;
+    assert_ptr_equal (req->user, &s_marker);
+    env->abandoned++;
+}
+
+static void
+s_client_early (void *arg)
+{
+    s_env_t *env = arg;
+    static s_in_t in;
+    s_ngot = 0;
+    s_closed_flag = true;
+    /* refused with 10 MB announced and none sent: answered, closed */
+    int fd = s_connect (env->port);
+    const char *r = "POST /deny HTTP/1.1\r\nContent-Length: 10000000\r\nExpect: 100-continue\r\n\r\n";
+    s_send (fd, r, strlen (r));
+    in.len = 0;
+    if (s_read (fd, &in, &s_got[s_ngot]) == 0)
+        s_ngot++;
+    s_closed_flag &= s_closed (fd);
+    close (fd);
+    /* the refused client sends its body anyway: still one answer, and closed */
+    fd = s_connect (env->port);
+    r = "POST /deny HTTP/1.1\r\nContent-Length: 300000\r\n\r\n";
+    s_send (fd, r, strlen (r));
+    static char junk[300000];
+    memset (junk, 'j', sizeof junk);
+    s_send (fd, junk, sizeof junk);
+    in.len = 0;
+    if (s_read (fd, &in, &s_got[s_ngot]) == 0)
+        s_ngot++;
+    s_closed_flag &= s_closed (fd);
+    close (fd);
+    /* state attached at the headers: the request completes (on_request), or
+     * the client leaves mid-body, or the body is too large (on_abandon) */
+    fd = s_connect (env->port);
+    r = "POST /keep HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd";
+    s_send (fd, r, strlen (r));
+    in.len = 0;
+    if (s_read (fd, &in, &s_got[s_ngot]) == 0)
+        s_ngot++;
+    close (fd);
+    fd = s_connect (env->port);
+    r = "POST /keep HTTP/1.1\r\nContent-Length: 400\r\n\r\nab";
+    s_send (fd, r, strlen (r));
+    usleep (100 * 1000);
+    close (fd);
+    fd = s_connect (env->port);
+    r = "POST /keep HTTP/1.1\r\nContent-Length: 2000\r\n\r\n";
+    s_send (fd, r, strlen (r));
+    in.len = 0;
+    if (s_read (fd, &in, &s_got[s_ngot]) == 0)
+        s_ngot++;
+    close (fd);
+    usleep (100 * 1000);
+}
+
+static void
+test_early_answer (void **state)
+{
+    (void) state;
+    s_env_t env = { 0 };
+    http_server_cfg_t cfg = { .max_body_bytes = 1000, .on_headers = s_on_headers_edge,
+                              .on_abandon = s_on_abandon };
+    s_run (&env, cfg, s_client_early);
+    assert_int_equal (s_ngot, 4);
+    assert_int_equal (s_got[0].status, 401);          /* not 100 Continue, not 413 */
+    assert_string_equal (s_got[0].connection, "close");
+    assert_non_null (strstr (s_got[0].body, "unauthenticated"));
+    assert_int_equal (s_got[1].status, 401);
+    assert_true (s_closed_flag);
+    assert_int_equal (s_got[2].status, 200);
+    assert_string_equal (s_got[2].body, "{\"target\":\"/keep\",\"n\":4}");
+    assert_int_equal (s_got[3].status, 413);
+    assert_int_equal (env.requests, 1);               /* only the complete /keep */
+    assert_int_equal (env.abandoned, 2);              /* the one that left, the 413 */
+}
+
+static void
+s_client_budget (void *arg)
+{
+    s_env_t *env = arg;
+    static s_in_t in_a, in;
+    static char body[15000];
+    memset (body, 'b', sizeof body);
+    s_ngot = 0;
+    /* A announces 15000 bytes and sends half: paid for whole */
+    int a = s_connect (env->port);
+    const char *r = "POST /a HTTP/1.1\r\nContent-Length: 15000\r\n\r\n";
+    s_send (a, r, strlen (r));
+    s_send (a, body, 7000);
+    usleep (100 * 1000);
+    /* B's 10000 would pass the 20000 budget: 503 before its body */
+    int b = s_connect (env->port);
+    r = "POST /b HTTP/1.1\r\nContent-Length: 10000\r\n\r\n";
+    s_send (b, r, strlen (r));
+    in.len = 0;
+    if (s_read (b, &in, &s_got[s_ngot]) == 0)
+        s_ngot++;
+    s_closed_flag = s_closed (b);
+    close (b);
+    /* a chunked body grows into the budget too */
+    b = s_connect (env->port);
+    r = "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2710\r\n";
+    s_send (b, r, strlen (r));
+    s_send (b, body, 10000);
+    in.len = 0;
+    if (s_read (b, &in, &s_got[s_ngot]) == 0)
+        s_ngot++;
+    close (b);
+    /* A finishes: answered; then B's size fits again */
+    s_send (a, body, 8000);
+    in_a.len = 0;
+    if (s_read (a, &in_a, &s_got[s_ngot]) == 0)
+        s_ngot++;
+    close (a);
+    usleep (100 * 1000);
+    b = s_connect (env->port);
+    r = "POST /b HTTP/1.1\r\nContent-Length: 10000\r\n\r\n";
+    s_send (b, r, strlen (r));
+    s_send (b, body, 10000);
+    in.len = 0;
+    if (s_read (b, &in, &s_got[s_ngot]) == 0)
+        s_ngot++;
+    close (b);
+}
+
+static void
+test_buffer_budget (void **state)
+{
+    (void) state;
+    s_env_t env = { 0 };
+    http_server_cfg_t cfg = { .max_body_bytes = 100000, .buffer_max = 20000 };
+    s_run (&env, cfg, s_client_budget);
+    assert_int_equal (s_ngot, 4);
+    assert_int_equal (s_got[0].status, 503);
+    assert_string_equal (s_got[0].retry_after, HTTP_RETRY_AFTER);
+    assert_string_equal (s_got[0].connection, "close");
+    assert_non_null (strstr (s_got[0].body, "service_unavailable"));
+    assert_true (s_closed_flag);
+    assert_int_equal (s_got[1].status, 503);
+    assert_int_equal (s_got[2].status, 200);
+    assert_string_equal (s_got[2].body, "{\"target\":\"/a\",\"n\":15000}");
+    assert_int_equal (s_got[3].status, 200);
+    assert_string_equal (s_got[3].body, "{\"target\":\"/b\",\"n\":10000}");
+}
+
+static void
+s_client_per_addr (void *arg)
+{
+    s_env_t *env = arg;
+    static s_in_t in;
+    s_ngot = 0;
+    int held[2];
+    for (int i = 0; i < 2; i++) {
+        held[i] = s_connect (env->port);
+        s_send (held[i], "GET /x HTTP/1.1\r\n\r\n", 19);
+        in.len = 0;
+        if (s_read (held[i], &in, &s_got[s_ngot]) == 0)
+            s_ngot++;
+    }
+    int fd = s_connect (env->port);                    /* the third: 429 at once */
+    in.len = 0;
+    if (s_read (fd, &in, &s_got[s_ngot]) == 0)
+        s_ngot++;
+    s_closed_flag = s_closed (fd);
+    close (fd);
+    close (held[0]);
+    usleep (100 * 1000);
+    fd = s_connect (env->port);                        /* room again */
+    s_send (fd, "GET /y HTTP/1.1\r\n\r\n", 19);
+    in.len = 0;
+    if (s_read (fd, &in, &s_got[s_ngot]) == 0)
+        s_ngot++;
+    close (fd);
+    close (held[1]);
+}
+
+static void
+test_conn_per_addr (void **state)
+{
+    (void) state;
+    s_env_t env = { 0 };
+    http_server_cfg_t cfg = { .conn_per_addr = 2 };
+    s_run (&env, cfg, s_client_per_addr);
+    assert_int_equal (s_ngot, 4);
+    assert_int_equal (s_got[0].status, 200);
+    assert_int_equal (s_got[1].status, 200);
+    assert_int_equal (s_got[2].status, 429);
+    assert_string_equal (s_got[2].retry_after, HTTP_RETRY_AFTER);
+    assert_string_equal (s_got[2].connection, "close");
+    assert_non_null (strstr (s_got[2].body, "rate_limited"));
+    assert_true (s_closed_flag);
+    assert_int_equal (s_got[3].status, 200);
+}
+
+static void
+s_client_slow_headers (void *arg)
+{
+    s_env_t *env = arg;
+    int fd = s_connect (env->port);
+    const char *r = "GET /x HTTP/1.1\r\nX-Slow: ";
+    s_send (fd, r, strlen (r));
+    uint64_t t0 = uv_hrtime ();
+    /* a byte every 50 ms keeps arriving, but the headers never complete */
+    bool closed = false;
+    for (int i = 0; i < 100 && !closed; i++) {
+        if (send (fd, "y", 1, MSG_NOSIGNAL) != 1)
+            closed = true;
+        char b[64];
+        struct timeval tv = { .tv_usec = 50 * 1000 };
+        setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ssize_t n = recv (fd, b, sizeof b, 0);
+        if (n == 0 || (n < 0 && errno == ECONNRESET))
+            closed = true;
+    }
+    s_closed_flag = closed;
+    s_got[0].status = (int) ((uv_hrtime () - t0) / 1000000);
+    close (fd);
+}
+
+static void
+test_header_timeout (void **state)
+{
+    (void) state;
+    s_env_t env = { 0 };
+    http_server_cfg_t cfg = { .idle_timeout_ms = 5000, .header_timeout_ms = 300 };
+    s_run (&env, cfg, s_client_slow_headers);
+    assert_true (s_closed_flag);
+    assert_true (s_got[0].status >= 200 && s_got[0].status < 2000);
+}
+
 int
 main (void)
 {
@@ -669,6 +1038,12 @@ main (void)
         cmocka_unit_test (test_route_limits),
         cmocka_unit_test (test_client_vanishes),
         cmocka_unit_test (test_idle_timeout),
+        cmocka_unit_test (test_budget),
+        cmocka_unit_test (test_addrs),
+        cmocka_unit_test (test_early_answer),
+        cmocka_unit_test (test_buffer_budget),
+        cmocka_unit_test (test_conn_per_addr),
+        cmocka_unit_test (test_header_timeout),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

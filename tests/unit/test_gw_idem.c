@@ -1,6 +1,8 @@
 /* test_gw_idem: the pure parts of Idempotency-Key (services/gateway/gw_idem.c):
- * key syntax, the body hash, and what a stored record means for a new request.
- * The database side is covered by tests/blackbox/test_auth.py. */
+ * key syntax, the body hash, what a stored record means for a new request, and
+ * what an answer means for its claim (stored, released, or left: outcome
+ * unknown). The database side is covered by tests/blackbox/test_auth.py and
+ * test_idempotency.py. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,6 +64,29 @@ test_decide (void **state)
     assert_int_equal (gw_idem_decide (r, h, true, "POST /v1/properties/x/units", h), GW_IDEM_MISMATCH);
 }
 
+static void
+test_claim_fate (void **state)
+{
+    (void) state;
+    /* final answers are stored, 4xx included; a 5xx says the request failed */
+    assert_false (gw_idem_releases (200));
+    assert_false (gw_idem_releases (201));
+    assert_false (gw_idem_releases (409));
+    assert_false (gw_idem_releases (422));
+    assert_true (gw_idem_releases (500));
+    assert_true (gw_idem_releases (502));
+    assert_true (gw_idem_releases (503));
+    /* ... unless it says nothing of whether it ran */
+    assert_true (gw_idem_outcome_unknown (504, "no reply before the deadline"));
+    assert_true (gw_idem_outcome_unknown (504, NULL));
+    assert_true (gw_idem_outcome_unknown (503, "the worker handling this request was lost"));
+    assert_false (gw_idem_outcome_unknown (503, "no live worker for this service"));
+    assert_false (gw_idem_outcome_unknown (503, "the database is unavailable"));
+    assert_false (gw_idem_outcome_unknown (503, NULL));
+    assert_false (gw_idem_outcome_unknown (500, "the worker handling this request was lost"));
+    assert_false (gw_idem_outcome_unknown (201, NULL));
+}
+
 int
 main (void)
 {
@@ -69,6 +94,7 @@ main (void)
         cmocka_unit_test (test_key_valid),
         cmocka_unit_test (test_hash),
         cmocka_unit_test (test_decide),
+        cmocka_unit_test (test_claim_fate),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

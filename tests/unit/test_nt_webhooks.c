@@ -2,7 +2,13 @@
  * against RFC 4231 HMAC-SHA256 vectors, the backoff schedule, the address
  * classifier (IPv4, IPv6, IPv4-mapped IPv6, NAT64, 6to4), the URL check,
  * the RFC 2047 subject and the mail message, and what each adapter prepares
- * (services/notifications/netguard.c and channels.c, included; no network). */
+ * (services/notifications/netguard.c and channels.c, included; no network).
+ *
+ * With PM_TEST_DISABLE_KEY=<api key id> (tests/blackbox/test_webhooks.py sets
+ * it, with the Stack's PM_BROKER_ENDPOINT and keys), also calls the live
+ * notifications.webhooks.disable_for_key through the broker, as the gateway: who may call it,
+ * bad input, and that it disables PM_TEST_DISABLE_EXPECT webhooks once and
+ * none the second time. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +22,9 @@
 
 #include "../../services/notifications/netguard.c"
 #include "../../services/notifications/channels.c"
+
+#include "client.h"
+#include "curve.h"
 
 /* ------------------------------------------------------------------ signature */
 
@@ -42,6 +51,24 @@ test_signature_rfc4231 (void **state)
     assert_string_not_equal (sig, other);
     assert_int_equal (strlen (sig), 7 + 64);
     assert_int_equal (nt_webhook_sign (NULL, "x", 1, sig), -1);
+}
+
+/* V2: the timestamp, a dot, then the body (the vector computed with Python's hmac) */
+static void
+test_signature_v2 (void **state)
+{
+    (void) state;
+    char sig[NT_SIGNATURE_MAX], v1[NT_SIGNATURE_MAX], later[NT_SIGNATURE_MAX];
+    const char *key = "0123456789abcdef0123456789abcdef", *body = "{\"a\":1}";
+    assert_int_equal (nt_webhook_sign_v2 (key, 1767225600, body, strlen (body), sig), 0);
+    assert_string_equal (sig, "sha256=5a178d9c0a752b5853bf52551646d72a3506620c785b7cfaf493f8b2adddfbdd");
+    /* the same as V1 over the string "<ts>.<body>" */
+    assert_int_equal (nt_webhook_sign (key, "1767225600.{\"a\":1}", 18, v1), 0);
+    assert_string_equal (sig, v1);
+    /* another second, another signature: a replayed delivery keeps its old timestamp */
+    assert_int_equal (nt_webhook_sign_v2 (key, 1767225601, body, strlen (body), later), 0);
+    assert_string_not_equal (sig, later);
+    assert_int_equal (nt_webhook_sign_v2 (NULL, 1, body, 1, sig), -1);
 }
 
 /* ------------------------------------------------------------------ backoff */
@@ -182,6 +209,7 @@ test_classify_sockaddr_and_policy (void **state)
     assert_int_equal (ng_classify_host ("localhost"), NG_LOOPBACK);
     assert_int_equal (ng_classify_host ("LocalHost."), NG_LOOPBACK);
     assert_int_equal (ng_classify_host ("api.localhost"), NG_LOOPBACK);
+    assert_int_equal (ng_classify_host ("127.0.0.1."), NG_LOOPBACK);   /* found by the fuzzer */
     assert_int_equal (ng_classify_host ("[::1]"), NG_LOOPBACK);
     assert_int_equal (ng_classify_host ("[fe80::1%25eth0]"), NG_LINK_LOCAL);
     assert_int_equal (ng_classify_host ("[::ffff:127.0.0.1]"), NG_LOOPBACK);
@@ -226,6 +254,37 @@ test_url_check (void **state)
     memset (longurl + strlen (longurl), 'a', NG_URL_MAX);
     longurl[NG_URL_MAX + 10] = '\0';
     assert_int_equal (ng_url_check (longurl, false, p), -1);
+}
+
+/* https everywhere; plain http only to loopback, only when allowed */
+static void
+test_webhook_url_scheme (void **state)
+{
+    (void) state;
+    char p[160];
+    assert_int_equal (ng_webhook_url_check ("https://erp.example.com/hook", false, false, p), 0);
+    assert_int_equal (ng_webhook_url_check ("HTTPS://ERP.EXAMPLE.COM/", false, false, p), 0);
+    assert_int_equal (ng_webhook_url_check ("http://erp.example.com/hook", false, false, p), -1);
+    assert_non_null (strstr (p, "https"));
+    assert_int_equal (ng_webhook_url_check ("http://erp.example.com/hook", false, true, p), -1);
+    assert_non_null (strstr (p, "loopback"));
+    assert_int_equal (ng_webhook_url_check ("http://127.0.0.1:8080/hook", true, false, p), -1);
+    assert_int_equal (ng_webhook_url_check ("http://127.0.0.1:8080/hook", true, true, p), 0);
+    assert_int_equal (ng_webhook_url_check ("http://localhost:8080/hook", true, true, p), 0);
+    assert_int_equal (ng_webhook_url_check ("http://[::1]:8080/hook", true, true, p), 0);
+    /* private but not loopback: https only, whatever PM_WEBHOOK_ALLOW_HTTP says */
+    assert_int_equal (ng_webhook_url_check ("http://10.1.2.3/hook", true, true, p), -1);
+    assert_int_equal (ng_webhook_url_check ("https://10.1.2.3/hook", true, true, p), 0);
+    /* loopback over http still needs PM_WEBHOOK_ALLOW_PRIVATE (the host rule comes first) */
+    assert_int_equal (ng_webhook_url_check ("http://127.0.0.1/hook", false, true, p), -1);
+    assert_non_null (strstr (p, "PM_WEBHOOK_ALLOW_PRIVATE"));
+    assert_int_equal (ng_webhook_url_check ("ftp://erp.example.com/", true, true, p), -1);
+    assert_int_equal (ng_webhook_url_check (NULL, true, true, p), -1);
+    assert_true (ng_url_is_https ("https://x.example.com/"));
+    assert_true (ng_url_is_https ("HTTPS://x.example.com/"));
+    assert_false (ng_url_is_https ("http://x.example.com/"));
+    assert_false (ng_url_is_https ("not a url"));
+    assert_false (ng_url_is_https (NULL));
 }
 
 /* ------------------------------------------------------------------ mail */
@@ -332,7 +391,38 @@ test_adapters_prepare (void **state)
     assert_true (s_has_header (
         req.headers, "X-PM-Signature: sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"));
     assert_int_equal (req.payload_len, strlen (msg.body));
+    assert_false (req.loopback_only);
+    /* X-PM-Timestamp is now, and V2 signs "<it>.<body>" */
+    const char *ts = NULL, *v2 = NULL;
+    for (const struct curl_slist *h = req.headers; h; h = h->next) {
+        if (strncmp (h->data, "X-PM-Timestamp: ", 16) == 0)
+            ts = h->data + 16;
+        if (strncmp (h->data, "X-PM-Signature-V2: ", 19) == 0)
+            v2 = h->data + 19;
+    }
+    assert_non_null (ts);
+    assert_non_null (v2);
+    long long when = strtoll (ts, NULL, 10);
+    assert_true (llabs (when - (long long) time (NULL)) <= 2);
+    char want[NT_SIGNATURE_MAX];
+    assert_int_equal (nt_webhook_sign_v2 ("Jefe", when, msg.body, strlen (msg.body), want), 0);
+    assert_string_equal (v2, want);
     nt_request_clear (&req);
+
+    /* plain http: refused unless allowed, and then to loopback only */
+    free (msg.url);
+    msg.url = strdup ("http://127.0.0.1:9/hook");
+    req.easy = curl_easy_init ();
+    assert_int_equal (nt_channel (NT_CH_WEBHOOK)->prepare (&cfg, &msg, &req, &out), -1);
+    assert_int_equal (out.verdict, NT_RETRY);
+    assert_non_null (strstr (out.error, "PM_WEBHOOK_ALLOW_HTTP"));
+    nt_request_clear (&req);
+    cfg.allow_http = true;
+    req.easy = curl_easy_init ();
+    assert_int_equal (nt_channel (NT_CH_WEBHOOK)->prepare (&cfg, &msg, &req, &out), 0);
+    assert_true (req.loopback_only);
+    nt_request_clear (&req);
+    cfg.allow_http = false;
     nt_message_clear (&msg);
 
     /* no provider: not_sent, naming the variable; never a request */
@@ -384,19 +474,70 @@ test_adapters_prepare (void **state)
     assert_null (nt_channel ((nt_channel_kind_t) 7));
 }
 
+/* ------------------------------------------------------------------ disable_for_key, live */
+
+/* One call of notifications.webhooks.disable_for_key as (role, user) with
+ * params {"key_id": key}; returns the status, and "disabled" in *n. */
+static int
+s_disable_call (const char *role, const char *user, const char *key, long *n)
+{
+    cJSON *body = cJSON_CreateObject ();
+    cJSON *params = cJSON_AddObjectToObject (body, "params");
+    if (key)
+        cJSON_AddStringToObject (params, "key_id", key);
+    cJSON_AddNullToObject (body, "data");
+    env_caller_t caller = { .user_id = user, .role = role, .property_ids = NULL };
+    env_reply_t rep = { 0 };
+    assert_int_equal (client_call ("notifications.webhooks.disable_for_key", &caller, "t-disable",
+                                   env_now_ms () + 5000, body, &rep), 0);
+    int status = rep.status;
+    const cJSON *d = rep.body ? cJSON_GetObjectItem (rep.body, "disabled") : NULL;
+    *n = cJSON_IsNumber (d) ? (long) d->valuedouble : -1;
+    env_reply_reset (&rep);
+    return status;
+}
+
+static void
+test_disable_for_key_live (void **state)
+{
+    (void) state;
+    const char *key = getenv ("PM_TEST_DISABLE_KEY"), *expect = getenv ("PM_TEST_DISABLE_EXPECT");
+    if (!key || !*key)
+        skip ();
+    long n;
+    /* on the CURVE bus as the gateway (the Stack's keys): the broker tells
+     * notifications who sent each request, and "service" must name its sender */
+    assert_int_equal (curve_init ("gateway"), 0);
+    /* only the gateway, as a service: a user's request (which the gateway
+     * also sends) is refused by the handler */
+    assert_int_equal (s_disable_call ("admin", "gateway", key, &n), 403);
+    assert_int_equal (s_disable_call ("integration", key, key, &n), 403);
+    assert_int_equal (s_disable_call ("manager", "gateway", key, &n), 403);
+    assert_int_equal (s_disable_call ("service", "gateway", "not-a-uuid", &n), 422);
+    assert_int_equal (s_disable_call ("service", "gateway", NULL, &n), 422);
+    /* the first call disables them, a second finds nothing left to do */
+    assert_int_equal (s_disable_call ("service", "gateway", key, &n), 200);
+    assert_int_equal (n, expect ? strtol (expect, NULL, 10) : 1);
+    assert_int_equal (s_disable_call ("service", "gateway", key, &n), 200);
+    assert_int_equal (n, 0);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_signature_rfc4231),
+        cmocka_unit_test (test_signature_v2),
         cmocka_unit_test (test_backoff_schedule),
         cmocka_unit_test (test_classify_ipv4),
         cmocka_unit_test (test_classify_ipv6),
         cmocka_unit_test (test_classify_sockaddr_and_policy),
         cmocka_unit_test (test_url_check),
+        cmocka_unit_test (test_webhook_url_scheme),
         cmocka_unit_test (test_rfc2047_subject),
         cmocka_unit_test (test_addresses_and_message),
         cmocka_unit_test (test_adapters_prepare),
+        cmocka_unit_test (test_disable_for_key_live),
     };
     if (sodium_init () < 0 || curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;

@@ -194,19 +194,45 @@ test_id_mask (void **state)
 {
     (void) state;
     char out[TN_ID_NUMBER_MAX + 1];
+    /* at most the last 4 shown, never the head (the birthplace of a resident ID) */
     tn_id_mask ("110105194912311234", out);
-    assert_string_equal (out, "110***********1234");
+    assert_string_equal (out, "**************1234");
     assert_int_equal (strlen (out), 18);
     tn_id_mask ("11010519491231002X", out);
-    assert_string_equal (out, "110***********002X");
+    assert_string_equal (out, "**************002X");
+    tn_id_mask ("91350100M000100Y43", out);     /* a credit code */
+    assert_string_equal (out, "**************0Y43");
+    /* 12 characters: the shortest that shows its tail */
+    tn_id_mask ("ABCDEFGH1234", out);
+    assert_string_equal (out, "********1234");
+    /* shorter than 12: nothing shown (a 9-character passport kept 2 of 9 hidden before) */
+    tn_id_mask ("ABCDEFG1234", out);
+    assert_string_equal (out, "***********");
     tn_id_mask ("E12345678", out);
-    assert_string_equal (out, "E12**5678");
+    assert_string_equal (out, "*********");
     tn_id_mask ("12345678", out);
-    assert_string_equal (out, "123*5678");
-    tn_id_mask ("1234567", out);
-    assert_string_equal (out, "*******");
+    assert_string_equal (out, "********");
     tn_id_mask ("ABC", out);
     assert_string_equal (out, "***");
+    tn_id_mask ("", out);
+    assert_string_equal (out, "");
+    /* every length: the same length, at most 4 visible, each visible one in place */
+    const char *src = "0123456789ABCDEFGHIJKLMNOPQRSTUV";     /* 32 */
+    for (size_t n = 0; n <= TN_ID_NUMBER_MAX; n++) {
+        char id[TN_ID_NUMBER_MAX + 1];
+        memcpy (id, src, n);
+        id[n] = 0;
+        tn_id_mask (id, out);
+        assert_int_equal (strlen (out), n);
+        size_t shown = 0;
+        for (size_t i = 0; i < n; i++)
+            if (out[i] != '*') {
+                assert_int_equal (out[i], id[i]);
+                assert_true (i >= n - 4);
+                shown++;
+            }
+        assert_int_equal (shown, n < 12 ? 0 : 4);
+    }
 }
 
 static void
@@ -398,6 +424,10 @@ test_roles (void **state)
     assert_false (tn_role_audited ("service") || tn_role_audited ("agent"));
     assert_true (tn_role_sets_key_customer ("manager"));
     assert_false (tn_role_sets_key_customer ("agent"));
+    assert_true (tn_role_sees_contacts ("admin") && tn_role_sees_contacts ("manager")
+                 && tn_role_sees_contacts ("agent") && tn_role_sees_contacts ("service"));
+    assert_false (tn_role_sees_contacts ("technician") || tn_role_sees_contacts ("integration")
+                  || tn_role_sees_contacts ("root") || tn_role_sees_contacts (NULL));
     assert_true (tn_id_type_fits ("person", "passport") && tn_id_type_fits ("company", "credit_code"));
     assert_false (tn_id_type_fits ("company", "resident_id") || tn_id_type_fits ("person", "credit_code"));
 }

@@ -192,6 +192,47 @@ test_reject_needs_note_and_unknowns (void **state)
     assert_int_equal (wf_next ("repair", "lost", "accept", NULL, &r), WF_NOT_ALLOWED);
 }
 
+/* A technician's fee on a repair waits for a manager: approve_fee and
+ * reject_fee exist only while it is proposed, keep the status, and the
+ * repair does not close until the fee is decided. */
+static void
+test_fee_decisions (void **state)
+{
+    (void) state;
+    wf_result_t r;
+    const char *allowed[WF_MAX_ALLOWED];
+    char buf[256];
+    wf_context_t proposed = { .fee_proposed = true, .has_note = true };
+    wf_context_t none = { .fee_proposed = false, .has_note = true };
+    assert_int_equal (wf_next ("repair", "resolved", "approve_fee", &proposed, &r), WF_OK);
+    assert_string_equal (r.to, "resolved");
+    assert_true (r.effects & WF_MANAGER_ONLY);
+    assert_true (r.effects & WF_APPROVES_FEE);
+    assert_false (r.effects & (WF_REJECTS_FEE | WF_CLOSES | WF_RESOLVES));
+    assert_int_equal (wf_next ("repair", "resolved", "reject_fee", &proposed, &r), WF_OK);
+    assert_string_equal (r.to, "resolved");
+    assert_true ((r.effects & WF_REJECTS_FEE) && (r.effects & WF_MANAGER_ONLY));
+    assert_false (r.effects & WF_APPROVES_FEE);
+    /* nothing to decide without a proposed fee, nor before the repair is resolved */
+    assert_int_equal (wf_next ("repair", "resolved", "approve_fee", &none, &r), WF_NOT_ALLOWED);
+    assert_int_equal (wf_next ("repair", "resolved", "reject_fee", NULL, &r), WF_NOT_ALLOWED);
+    assert_int_equal (wf_next ("repair", "in_progress", "approve_fee", &proposed, &r), WF_NOT_ALLOWED);
+    assert_int_equal (wf_next ("repair", "closed", "approve_fee", &proposed, &r), WF_NOT_ALLOWED);
+    assert_int_equal (wf_next ("inquiry", "resolved", "approve_fee", &proposed, &r), WF_NOT_ALLOWED);
+    /* the repair closes once the fee is decided, not before; reopening is fine */
+    assert_int_equal (wf_next ("repair", "resolved", "close", &proposed, &r), WF_FEE_PENDING);
+    assert_int_equal (wf_next ("repair", "resolved", "close", &none, &r), WF_OK);
+    assert_int_equal (wf_next ("repair", "resolved", "reopen", &proposed, &r), WF_OK);
+    /* the allowed list shows the decisions only while a fee is proposed */
+    size_t n = wf_allowed ("repair", "resolved", &proposed, allowed, WF_MAX_ALLOWED);
+    assert_string_equal (wf_allowed_text (allowed, n, buf, sizeof buf), "reopen, close, approve_fee, reject_fee");
+    n = wf_allowed ("repair", "resolved", &none, allowed, WF_MAX_ALLOWED);
+    assert_string_equal (wf_allowed_text (allowed, n, buf, sizeof buf), "reopen, close");
+    n = wf_allowed ("repair", "resolved", NULL, allowed, WF_MAX_ALLOWED);
+    assert_string_equal (wf_allowed_text (allowed, n, buf, sizeof buf), "reopen, close");
+    assert_true (wf_in (wf_actions, "approve_fee") && wf_in (wf_actions, "reject_fee"));
+}
+
 static void
 test_prefixes_and_lists (void **state)
 {
@@ -226,6 +267,7 @@ main (void)
         cmocka_unit_test (test_forbidden_moves_list_allowed),
         cmocka_unit_test (test_complaint_close_needs_feedback),
         cmocka_unit_test (test_reject_needs_note_and_unknowns),
+        cmocka_unit_test (test_fee_decisions),
         cmocka_unit_test (test_prefixes_and_lists),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -440,7 +440,7 @@ export async function ticket(el, ctx) {
           <dt>${t("tk.created")}</dt><dd>${dt(tk.created_at)}</dd>
           <dt>${t("tk.respond_by")}</dt><dd>${dt(s.respond_by)} ${tk.responded_at ? html`<span class="sla ${s.respond_breached ? "red" : "done"}">${s.respond_breached ? t("tk.sla.missed") : t("tk.sla.met")}</span>` : ""}</dd>
           <dt>${t("tk.resolve_by")}</dt><dd>${dt(s.resolve_by)}</dd>
-          ${tk.fee ? html`<dt>${t("tk.fee")}</dt><dd>${t("tk.fee.charged", { m: money(tk.fee.amount) })}</dd>` : ""}
+          ${tk.fee ? html`<dt>${t("tk.fee")}</dt><dd>${t("tk.fee." + (tk.fee.status || "approved"), { m: money(tk.fee.amount) })}</dd>` : ""}
         </dl>
         ${tk.description && tk.description !== tk.title ? html`<p class="desc">${tk.description}</p>` : ""}
       </section>

@@ -1,0 +1,183 @@
+"""test_idempotency: Idempotency-Key when the first attempt is slow or fails (issue G,
+item 8; API.md "Trust and limits").
+
+- a retry while the first attempt is still in progress (its INSERT waits on a table
+  lock): 409 idempotency_in_progress with Retry-After (not a bare "conflict"); once
+  the first is answered, the retry gets its answer replayed, and the service ran once;
+- a first attempt known to have failed (the service down: the broker's 503 "no live
+  worker") frees its key at once: the retry runs, once;
+- a first attempt whose outcome is unknown (its worker stopped, dropped by the broker
+  while holding it, then resumed: it may still run) keeps its key, 409
+  idempotency_in_progress, until it can no longer run (deadline + 10 s), and the
+  service never runs twice;
+- a failed attempt whose claim could not be released because the gateway's database
+  was down (PostgreSQL stopped) is released as soon as the database is back, not
+  left "in progress" for the takeover delay.
+
+PM_REQUEST_TIMEOUT_MS is 4000 here, so the takeover delay is 14 s.
+"""
+
+import os
+import secrets
+import signal
+import threading
+import time
+
+import harness
+
+STACK = dict(env={"PM_REQUEST_TIMEOUT_MS": "4000"})
+TAKEOVER_S = 4 + 10
+
+
+def _create(stack, key, code, timeout=15):
+    return stack.http("POST", "/v1/properties", token=stack.admin_token, timeout=timeout,
+                      body={"code": code, "name": "幂等 " + code}, headers={"Idempotency-Key": key})
+
+
+def _count(stack, code):
+    return int(stack.psql("SELECT count(*) FROM tenants.properties WHERE code = '%s'" % code)[0][0])
+
+
+def _code(prefix):
+    return "%s-%s" % (prefix, secrets.token_hex(4).upper())
+
+
+def _wait_status(stack, key, code, want, seconds=20):
+    """Retries the request until it is answered `want`; the answers on the way."""
+    seen = []
+    deadline = time.monotonic() + seconds
+    while True:
+        r = _create(stack, key, code)
+        seen.append(r.status)
+        if r.status == want or time.monotonic() > deadline:
+            return r, seen
+        time.sleep(0.3)
+
+
+def _stopped(stack, name):
+    """SIGSTOP the first process of name; a function that resumes it."""
+    pid = stack.procs[name][0].pid
+    os.kill(pid, signal.SIGSTOP)
+    return lambda: os.kill(pid, signal.SIGCONT)
+
+
+def _lock_properties(stack, seconds):
+    """Holds an exclusive lock on tenants.properties for `seconds` (in a thread), so
+    that a POST /v1/properties waits in its INSERT; returns the thread."""
+    def hold():
+        try:
+            stack.psql("BEGIN; LOCK TABLE tenants.properties IN ACCESS EXCLUSIVE MODE; "
+                       "SELECT pg_sleep(%s); COMMIT;" % seconds)
+        except harness.StackError:
+            pass                         # ended by a database stop: that is the test's doing
+    t = threading.Thread(target=hold)
+    t.start()
+    deadline = time.monotonic() + 5
+    while not stack.psql("SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                         "WHERE c.relname = 'properties' AND l.mode = 'AccessExclusiveLock' AND l.granted"):
+        assert time.monotonic() < deadline, "the lock was not taken"
+        time.sleep(0.05)
+    return t
+
+
+def test_retry_in_progress_409_with_retry_after(stack):
+    key, code = "k-" + secrets.token_hex(8), _code("PROG")
+    lock = _lock_properties(stack, 1.5)
+    first = {}
+    t = threading.Thread(target=lambda: first.update(r=_create(stack, key, code)))
+    t.start()
+    time.sleep(0.4)                      # the first attempt holds the claim, waiting on the lock
+    r = _create(stack, key, code)
+    assert r.status == 409, "a retry during the first attempt: %r" % r
+    assert r.json()["error"]["code"] == "idempotency_in_progress", r
+    ra = r.headers.get("retry-after", "")
+    assert ra.isdigit() and 1 <= int(ra) <= 60, "Retry-After %r" % ra
+    t.join(15)
+    lock.join(15)
+    assert first["r"].status == 201, "the first attempt: %r" % first["r"]
+    again = _create(stack, key, code)
+    assert again.status == 201 and again.body == first["r"].body, again
+    assert again.headers.get("idempotent-replayed") == "true", again.headers
+    assert _count(stack, code) == 1, "the service ran %d times" % _count(stack, code)
+
+
+def test_service_down_frees_the_key(stack):
+    key, code = "k-" + secrets.token_hex(8), _code("DOWN")
+    stack.kill("tenants")
+    try:
+        r = _create(stack, key, code)
+        assert r.status == 503, "tenants down: %r" % r
+        assert r.json()["error"]["code"] == "service_unavailable", r
+    finally:
+        stack.start("tenants")
+    r, seen = _wait_status(stack, key, code, 201)
+    assert r.status == 201, "retry once the service is back: %r (on the way: %s)" % (r, seen)
+    assert 409 not in seen, "the key stayed claimed after a 503: %s" % seen
+    assert _count(stack, code) == 1
+
+
+def test_unknown_outcome_keeps_the_key_until_it_cannot_run(stack):
+    """The worker holding the first attempt stops: the broker drops it and answers 503
+    ("worker lost"), but the worker, resumed, still runs it. A retry must not run it a
+    second time: 409 idempotency_in_progress until the deadline + 10 s, then it runs
+    (and the service, having the property already, says so): one property."""
+    key, code = "k-" + secrets.token_hex(8), _code("LOST")
+    resume = _stopped(stack, "tenants")
+    first = {}
+    t0 = time.monotonic()
+    try:
+        t = threading.Thread(target=lambda: first.update(r=_create(stack, key, code)))
+        t.start()
+        t.join(15)
+    finally:
+        resume()
+    assert first["r"].status in (503, 504), "the first attempt, its worker stopped: %r" % first["r"]
+    seen = []
+    while True:
+        r = _create(stack, key, code)
+        if r.status != 409 or r.json()["error"]["code"] != "idempotency_in_progress":
+            break
+        seen.append(round(time.monotonic() - t0, 1))
+        assert time.monotonic() - t0 < TAKEOVER_S + 10, "still in progress after %.0f s" % (time.monotonic() - t0)
+        time.sleep(0.5)
+    took = time.monotonic() - t0
+    assert seen, "the retry ran at once, though the first attempt's outcome was unknown: %r" % r
+    assert took > TAKEOVER_S - 2, "taken over after %.1f s (deadline + settle %d s)" % (took, TAKEOVER_S)
+    assert r.status in (201, 409), r
+    assert _count(stack, code) == 1, "the service ran %d times" % _count(stack, code)
+    stack.wait_ready(15)
+
+
+def test_release_waits_for_the_database(stack):
+    """The first attempt waits on a lock; PostgreSQL stops: pm-tenants answers 503 (a
+    known failure), but the gateway cannot release the claim then. Once PostgreSQL is
+    back, the claim is released (the retry runs) in seconds, not after the takeover
+    delay."""
+    key, code = "k-" + secrets.token_hex(8), _code("PGDOWN")
+    lock = _lock_properties(stack, 3)
+    first = {}
+    pg_down = False
+    try:
+        t = threading.Thread(target=lambda: first.update(r=_create(stack, key, code)))
+        t.start()
+        time.sleep(0.4)                  # claimed, waiting on the lock; now the database goes away
+        stack._pg("stop")
+        pg_down = True
+        t.join(15)
+        lock.join(15)
+        assert first["r"].status == 503, "the first attempt: %r" % first["r"]
+        r = _create(stack, key, code)
+        assert r.status == 503, "a retry with the gateway's database down: %r" % r
+    finally:
+        if pg_down:
+            stack._pg("start", str(stack.pg_port))
+    back = time.monotonic()
+    r, seen = _wait_status(stack, key, code, 201, seconds=20)
+    took = time.monotonic() - back
+    assert r.status == 201, "no 201 within 20 s of the database's return: %r (on the way: %s)" % (r, seen)
+    assert 409 not in seen, "the claim stayed in progress after the database came back: %s" % seen
+    assert took < TAKEOVER_S - 4, "201 only %.1f s after the database came back" % took
+    assert _count(stack, code) == 1
+    log = stack.procs["gateway"][0].log()
+    assert "claim released once the database was back" in log, "no release logged"
+    stack.wait_ready(15)
