@@ -106,6 +106,8 @@ FUZZ_LINK_fuzz_validators := services/tenants/unit_rules.o services/tenants/part
                              services/tenants/parking_rules.o services/billing/alloc_rules.o \
                              services/notifications/rules.o services/notifications/templates.o \
                              services/billing/bill_rules.o services/tickets/sla_clock.o
+# tickets, tenants (V1)
+# billing, notifications, gateway (V2)
 
 .PHONY: fuzz fuzz-build
 fuzz: deps

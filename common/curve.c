@@ -2,6 +2,7 @@
 #include "curve.h"
 #include "config.h"
 #include "log.h"
+#include "mdp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,14 +39,7 @@ curve_keys_dir (void)
 static bool
 s_identity_valid (const char *s)
 {
-    size_t n = strlen (s);
-    if (n == 0 || n > CURVE_IDENTITY_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'
-              || s[i] == '-'))
-            return false;
-    return true;
+    return s && mdp_name_valid (s, strlen (s));
 }
 
 /* A Z85 key of exactly 40 characters that decodes. */

@@ -48,7 +48,23 @@
  * Idempotency-Key claim (gw_idem.h) instead of releasing it. */
 #define MDP_WORKER_LOST "the worker handling this request was lost"
 
-/* Service names: 1..32 of [a-z0-9_-]. */
+/* Service names: 1..32 of [a-z0-9_-]. They are also the bus identities
+ * (curve.h) and the names consumers are known by (outbox.h). */
 #define MDP_SERVICE_MAX 32
+
+#include <stdbool.h>
+#include <stddef.h>
+
+static inline bool
+mdp_name_valid (const char *s, size_t n)
+{
+    if (!s || n < 1 || n > MDP_SERVICE_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'
+              || s[i] == '-'))
+            return false;
+    return true;
+}
 
 #endif

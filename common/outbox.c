@@ -13,6 +13,7 @@
 #include "curve.h"
 #include "jv.h"
 #include "log.h"
+#include "mdp.h"
 #include "zloop.h"
 
 #include <errno.h>
@@ -106,14 +107,7 @@ s_prune_prepare (outbox_t *self)
 bool
 outbox_consumer_name_ok (const char *name)
 {
-    size_t n = name ? strlen (name) : 0;
-    if (n == 0 || n > OUTBOX_CONSUMER_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_'
-              || name[i] == '-'))
-            return false;
-    return true;
+    return name && mdp_name_valid (name, strlen (name));
 }
 
 int

@@ -47,6 +47,7 @@
 
 #include "db.h"
 #include "envelope.h"
+#include "mdp.h"
 #include <uv.h>
 
 /* SQL a producer's first migration runs to create its outbox table. */
@@ -80,7 +81,7 @@
 #define OUTBOX_RETENTION_DAYS_DEFAULT  30
 #define OUTBOX_PRUNE_INTERVAL_S_DEFAULT 600
 #define OUTBOX_PRUNE_BATCH             5000     /* rows per prune statement */
-#define OUTBOX_CONSUMER_NAME_MAX       63
+#define OUTBOX_CONSUMER_NAME_MAX       MDP_SERVICE_MAX   /* a consumer is a service */
 
 typedef struct outbox outbox_t;
 
@@ -105,8 +106,7 @@ void outbox_read (outbox_t *self, const env_request_t *req, env_reply_t *rep);
  * -1. outbox_read calls it when due; tests may call it. */
 int outbox_prune (outbox_t *self);
 
-/* Pure: a consumer name a producer records: 1..OUTBOX_CONSUMER_NAME_MAX of
- * [a-z0-9_-]. */
+/* Pure: a consumer name a producer records: a service name (mdp.h). */
 bool outbox_consumer_name_ok (const char *name);
 
 /* Pure: parse "xid:seq" (or NULL/"" for the beginning) into two decimal

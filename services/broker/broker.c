@@ -116,15 +116,7 @@ s_warn_peer (broker_t *b, const char *what)
 static bool
 s_service_name_valid (const zmsg_t *m, int i)
 {
-    size_t n = m->frame[i].size;
-    if (n < 1 || n > MDP_SERVICE_MAX)
-        return false;
-    const unsigned char *p = m->frame[i].data;
-    for (size_t k = 0; k < n; k++)
-        if (!((p[k] >= 'a' && p[k] <= 'z') || (p[k] >= '0' && p[k] <= '9') || p[k] == '_'
-              || p[k] == '-'))
-            return false;
-    return true;
+    return mdp_name_valid (m->frame[i].data, m->frame[i].size);
 }
 
 /* A frame that is a valid request id (no embedded NUL, id charset). */

@@ -313,6 +313,10 @@ m_query (const cJSON *d)
     (void) tn_credit_code_ok (s);
 }
 
+/* ---- tickets' and tenants' handler inputs (helper V1 adds here) ---- */
+
+/* ---- billing's, notifications' and the gateway's handler inputs (helper V2 adds here) ---- */
+
 static void (*const s_methods[]) (const cJSON *) = {
     m_property_create,               /* tenants.properties.create */
     m_unit_create,                   /* tenants.units.create (and each row of units.import) */
@@ -326,6 +330,8 @@ static void (*const s_methods[]) (const cJSON *) = {
     m_templates_put,                 /* notifications.templates.put */
     m_calendar_create,               /* tickets.sla.calendars.create / update */
     m_query,                         /* query parameters */
+    /* tickets, tenants (V1) */
+    /* billing, notifications, gateway (V2) */
 };
 
 int
