@@ -178,7 +178,8 @@ class Stack:
             e["PM_DB_DSN_" + s.upper()] = "host=%s port=%d dbname=pm user=pm_%s" % (
                 self.pg_dir, self.pg_port, s)
         e.update(env or {})
-        if "PM_HTTP_PORT" in (env or {}):
+        self._port_given = "PM_HTTP_PORT" in (env or {})
+        if self._port_given:
             self.http_port = int(e["PM_HTTP_PORT"])
         if "PM_ADMIN_PASSWORD" in (env or {}):
             self.admin_password = e["PM_ADMIN_PASSWORD"]
@@ -295,8 +296,18 @@ class Stack:
         """Polls GET /readyz until 200; raises StackError naming a dead process, or on timeout."""
         deadline = time.monotonic() + timeout
         last = "no answer"
+        port_retries = 3
         while True:
             dead = self.dead()
+            if dead and port_retries and self._port_was_taken(dead[0]):
+                # free_port() cannot hold the port it found: another stack on this
+                # machine may bind it first. Our own choice: take another.
+                port_retries -= 1
+                self.procs["gateway"].remove(dead[0])
+                self.http_port = free_port()
+                self.env["PM_HTTP_PORT"] = str(self.http_port)
+                self.start("gateway")
+                continue
             if dead:
                 p = dead[0]
                 raise StackError("pm-%s (pid %d) exited with status %s before the stack was ready; "
@@ -314,6 +325,10 @@ class Stack:
                                  for ps in self.procs.values() for p in ps)
                 raise StackError("GET /readyz not 200 after %.0f s (last: %s)\n%s" % (timeout, last, logs))
             time.sleep(0.1)
+
+    def _port_was_taken(self, proc):
+        return (proc.name == "gateway" and not self._port_given
+                and "address already in use" in proc.tail(5))
 
     # ------------------------------------------------------------ clients
     @property
