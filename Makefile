@@ -107,7 +107,10 @@ FUZZ_LINK_fuzz_validators := services/tenants/unit_rules.o services/tenants/part
                              services/notifications/rules.o services/notifications/templates.o \
                              services/billing/bill_rules.o services/tickets/sla_clock.o
 # tickets, tenants (V1)
+FUZZ_LINK_fuzz_validators += services/tickets/ticket_rules.o services/tickets/workflow.o
 # billing, notifications, gateway (V2)
+FUZZ_LINK_fuzz_validators += services/billing/input_rules.o services/notifications/input_rules.o \
+                             services/notifications/netguard.o services/gateway/gw_inputs.o
 
 .PHONY: fuzz fuzz-build
 fuzz: deps

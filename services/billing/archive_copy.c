@@ -6,6 +6,7 @@
  * data is handed to SQL as jsonb whole, and the statements pick the fields
  * they need (proto/events.md), so a field tenants adds later costs nothing. */
 #include "archive_copy.h"
+#include "input_rules.h"
 
 #include "log.h"
 
@@ -185,16 +186,10 @@ bl_settings_put (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    int64_t due = 0, bps = 0, grace = 0, cap = 0;
-    bool has_due = false, has_bps = false, has_grace = false, has_cap = false;
-    const char *tz = NULL;
-    if (jv_object (&v, req->data)) {
-        has_due = jv_int (&v, req->data, "due_day", JV_OPTIONAL, 1, 31, &due);
-        has_bps = jv_int (&v, req->data, "late_fee_bps_per_day", JV_OPTIONAL, 0, 10000, &bps);
-        has_grace = jv_int (&v, req->data, "late_fee_grace_days", JV_OPTIONAL, 0, 365, &grace);
-        has_cap = jv_int (&v, req->data, "late_fee_cap_bps", JV_OPTIONAL, 0, 100000, &cap);
-        tz = jv_string (&v, req->data, "timezone", JV_OPTIONAL, 64);
-    }
+    bl_settings_input_t in;
+    (void) bl_settings_input (&v, req->data, &in);
+    /* a zone PostgreSQL knows: its problem joins the others */
+    const char *tz = in.timezone;
     if (tz) {
         PGresult *known = db_exec (app->db, ST_TZ_KNOWN, 1, (const char *[]) { tz });
         if (!db_ok (known)) {
@@ -212,12 +207,12 @@ bl_settings_put (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     char b[4][24];
-    snprintf (b[0], sizeof b[0], "%lld", (long long) due);
-    snprintf (b[1], sizeof b[1], "%lld", (long long) bps);
-    snprintf (b[2], sizeof b[2], "%lld", (long long) grace);
-    snprintf (b[3], sizeof b[3], "%lld", (long long) cap);
-    const char *params[] = { pid, has_due ? b[0] : NULL, has_bps ? b[1] : NULL, has_grace ? b[2] : NULL,
-                             has_cap ? b[3] : NULL, tz };
+    snprintf (b[0], sizeof b[0], "%lld", (long long) in.due_day);
+    snprintf (b[1], sizeof b[1], "%lld", (long long) in.bps);
+    snprintf (b[2], sizeof b[2], "%lld", (long long) in.grace);
+    snprintf (b[3], sizeof b[3], "%lld", (long long) in.cap);
+    const char *params[] = { pid, in.has_due_day ? b[0] : NULL, in.has_bps ? b[1] : NULL,
+                             in.has_grace ? b[2] : NULL, in.has_cap ? b[3] : NULL, tz };
     PGresult *res = db_exec (app->db, ST_SETTINGS_PUT, 6, params);
     db_reply_json (res, rep, req->id, 200, "no such property");
 }

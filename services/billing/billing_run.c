@@ -25,6 +25,7 @@
  * whole (bills_unit_key, migration 003). */
 #include "billing_run.h"
 #include "bill_rules.h"
+#include "input_rules.h"
 #include "ledger.h"
 
 #include "log.h"
@@ -245,17 +246,12 @@ bl_runs_create (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    const char *period = NULL;
-    int y, m;
-    if (jv_object (&v, req->data)) {
-        period = jv_string (&v, req->data, "period", JV_REQUIRED, 16);
-        if (period && !bl_period_parse (period, &y, &m))
-            jv_problem (&v, "period", "must be a month YYYY-MM (01 to 12)");
-    }
-    if (!jv_ok (&v)) {
+    bl_run_input_t in;
+    if (!bl_run_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid billing run");
         return;
     }
+    const char *period = in.period;
     if (db_begin (app->db)) {
         db_fail (app->db, req->id, rep, "begin");
         return;

@@ -2,6 +2,7 @@
 #include "charges.h"
 #include "deposits.h"
 #include "alloc_rules.h"
+#include "input_rules.h"
 #include "ledger.h"
 
 #include "log.h"
@@ -106,18 +107,13 @@ bl_charges_create (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    const char *uid = NULL, *reason = NULL, *due = NULL;
-    int64_t amount = 0;
-    if (jv_object (&v, req->data)) {
-        uid = jv_uuid (&v, req->data, "unit_id", JV_REQUIRED);
-        jv_int (&v, req->data, "amount", JV_REQUIRED, 1, BL_AMOUNT_MAX, &amount);
-        reason = jv_string (&v, req->data, "reason", JV_REQUIRED, BL_REASON_MAX);
-        due = jv_date (&v, req->data, "due_date", JV_OPTIONAL);
-    }
-    if (!jv_ok (&v)) {
+    bl_charge_input_t in;
+    if (!bl_charge_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid charge");
         return;
     }
+    const char *uid = in.unit_id, *reason = in.reason, *due = in.due_date;
+    int64_t amount = in.amount;
     int known = bl_ledger_unit_known (app->db, pid, uid);
     if (known <= 0) {
         if (known < 0)

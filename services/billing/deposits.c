@@ -1,6 +1,7 @@
 /* deposits: held and refunded deposits (see deposits.h). */
 #include "deposits.h"
 #include "alloc_rules.h"
+#include "input_rules.h"
 #include "charges.h"
 #include "ledger.h"
 
@@ -174,17 +175,13 @@ bl_deposits_create (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    const char *uid = NULL, *ticket = NULL;
-    int64_t amount = 0;
-    if (jv_object (&v, req->data)) {
-        uid = jv_uuid (&v, req->data, "unit_id", JV_REQUIRED);
-        jv_int (&v, req->data, "amount", JV_REQUIRED, 1, BL_AMOUNT_MAX, &amount);
-        ticket = jv_uuid (&v, req->data, "ticket_id", JV_OPTIONAL);
-    }
-    if (!jv_ok (&v)) {
+    bl_deposit_input_t in;
+    if (!bl_deposit_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid deposit");
         return;
     }
+    const char *uid = in.unit_id, *ticket = in.ticket_id;
+    int64_t amount = in.amount;
     int known = bl_ledger_unit_known (app->db, pid, uid);
     if (known <= 0) {
         if (known < 0)
@@ -236,17 +233,14 @@ bl_deposits_refund (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     jv_t v = JV_INIT;
-    int64_t amount = 0;
-    bool has_amount = false;
-    const char *reason = NULL;
-    if (req->data && !cJSON_IsNull (req->data) && jv_object (&v, req->data)) {
-        has_amount = jv_int (&v, req->data, "amount", JV_OPTIONAL, 0, BL_AMOUNT_MAX, &amount);
-        reason = jv_string (&v, req->data, "reason", JV_OPTIONAL, BL_REASON_MAX);
-    }
-    if (!jv_ok (&v)) {
+    bl_refund_input_t in;
+    if (!bl_refund_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid refund");
         return;
     }
+    int64_t amount = in.amount;
+    bool has_amount = in.has_amount;
+    const char *reason = in.reason;
     if (db_begin (app->db)) {
         db_fail (app->db, req->id, rep, "begin");
         return;

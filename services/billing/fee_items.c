@@ -7,10 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const bl_unit_uses[] = { "residential", "office", "retail", "hotel", "parking", "storage",
-                                     "other", NULL };
-const char *const bl_fee_bases[] = { "per_area", "fixed", "parking", NULL };
-
 #define ST_FEE_FROM   "bl_fee_default_from"
 #define ST_FEE_LOCK   "bl_fee_lock"
 #define ST_FEE_LATEST "bl_fee_latest"
@@ -64,53 +60,6 @@ bl_fee_items_prepare (db_t *db)
     return 0;
 }
 
-/* applies_to as a PostgreSQL array literal into out; false after adding a
- * problem. Every element must be a known use, each at most once. */
-static bool
-s_uses (jv_t *v, const cJSON *data, const char *basis, char *out, size_t cap)
-{
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive (data, "applies_to");
-    snprintf (out, cap, "{}");
-    if (!arr || cJSON_IsNull (arr)) {
-        if (basis && strcmp (basis, "parking") != 0) {
-            jv_problem (v, "applies_to", "is required: the unit uses this item applies to");
-            return false;
-        }
-        return true;
-    }
-    if (!cJSON_IsArray (arr)) {
-        jv_problem (v, "applies_to", "must be an array of unit uses");
-        return false;
-    }
-    size_t len = 1;
-    out[0] = '{';
-    int n = 0;
-    unsigned seen = 0;
-    const cJSON *e;
-    cJSON_ArrayForEach (e, arr) {
-        const char *use = cJSON_GetStringValue (e);
-        int k = -1;
-        for (int i = 0; use && bl_unit_uses[i]; i++)
-            if (strcmp (use, bl_unit_uses[i]) == 0)
-                k = i;
-        if (k < 0) {
-            jv_problem (v, "applies_to", "unknown use: must be residential, office, retail, hotel, "
-                                         "parking, storage or other");
-            return false;
-        }
-        if (seen & (1u << k))
-            continue;
-        seen |= 1u << k;
-        len += (size_t) snprintf (out + len, cap - len, "%s%s", n++ ? "," : "", use);
-    }
-    snprintf (out + len, cap - len, "}");
-    if (n == 0 && basis && strcmp (basis, "parking") != 0) {
-        jv_problem (v, "applies_to", "must name at least one unit use");
-        return false;
-    }
-    return true;
-}
-
 void
 bl_fee_items_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
@@ -121,21 +70,12 @@ bl_fee_items_create (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    const char *code = NULL, *name = NULL, *basis = NULL, *from = NULL;
-    int64_t price = 0;
-    char uses[256];
-    if (jv_object (&v, req->data)) {
-        code = jv_string (&v, req->data, "code", JV_REQUIRED, BL_FEE_CODE_MAX);
-        name = jv_string (&v, req->data, "name", JV_REQUIRED, BL_FEE_NAME_MAX);
-        basis = jv_enum (&v, req->data, "basis", JV_REQUIRED, bl_fee_bases);
-        jv_int (&v, req->data, "unit_price", JV_REQUIRED, 0, BL_PRICE_MAX, &price);
-        s_uses (&v, req->data, basis, uses, sizeof uses);
-        from = jv_date (&v, req->data, "effective_from", JV_OPTIONAL);
-    }
-    if (!jv_ok (&v)) {
+    bl_fee_item_input_t in;
+    if (!bl_fee_item_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid fee item");
         return;
     }
+    const char *code = in.code, *from = in.effective_from;
     const char *p1[] = { pid };
     res = db_exec (app->db, ST_FEE_FROM, 1, p1);
     if (!db_ok (res)) {
@@ -189,8 +129,8 @@ bl_fee_items_create (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     PQclear (res);
     char price_buf[24];
-    snprintf (price_buf, sizeof price_buf, "%lld", (long long) price);
-    const char *p7[] = { pid, code, name, basis, price_buf, uses, from_buf };
+    snprintf (price_buf, sizeof price_buf, "%lld", (long long) in.unit_price);
+    const char *p7[] = { pid, code, in.name, in.basis, price_buf, in.applies_to, from_buf };
     res = db_exec (app->db, ST_FEE_INSERT, 7, p7);
     if (!db_ok (res)) {
         if (strcmp (db_sqlstate (res), "23505") == 0)

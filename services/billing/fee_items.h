@@ -7,14 +7,7 @@
 #define BL_FEE_ITEMS_H
 
 #include "billing.h"
-
-#define BL_FEE_CODE_MAX   64
-#define BL_FEE_NAME_MAX   200
-#define BL_FEE_USES_MAX   7
-#define BL_PRICE_MAX      100000000000LL     /* fen; more is a typo */
-
-extern const char *const bl_unit_uses[];     /* the uses of tenants' units */
-extern const char *const bl_fee_bases[];     /* per_area fixed parking */
+#include "input_rules.h"                     /* BL_FEE_*, bl_unit_uses, bl_fee_item_input */
 
 int bl_fee_items_prepare (db_t *db);
 

@@ -1,6 +1,7 @@
 /* late_fees: the daily assessment and the waiver (see late_fees.h). */
 #include "late_fees.h"
 #include "alloc_rules.h"
+#include "input_rules.h"
 #include "charges.h"
 #include "ledger.h"
 
@@ -297,13 +298,12 @@ bl_late_fees_waive (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     jv_t v = JV_INIT;
-    const char *reason = NULL;
-    if (jv_object (&v, req->data))
-        reason = jv_string (&v, req->data, "reason", JV_REQUIRED, BL_REASON_MAX);
-    if (!jv_ok (&v)) {
+    bl_reason_input_t in;
+    if (!bl_reason_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid waiver");
         return;
     }
+    const char *reason = in.reason;
     if (db_begin (app->db)) {
         db_fail (app->db, req->id, rep, "begin");
         return;

@@ -3,6 +3,7 @@
  * reverse a payment with new rows, apply a unit's credit. */
 #include "payments.h"
 #include "bills.h"
+#include "input_rules.h"
 #include "ledger.h"
 
 #include "log.h"
@@ -296,13 +297,12 @@ bl_payments_reverse (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!id)
         return;
     jv_t v = JV_INIT;
-    const char *reason = NULL;
-    if (jv_object (&v, req->data))
-        reason = jv_string (&v, req->data, "reason", JV_REQUIRED, BL_REASON_MAX);
-    if (!jv_ok (&v)) {
+    bl_reason_input_t in;
+    if (!bl_reason_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid reversal");
         return;
     }
+    const char *reason = in.reason;
     if (db_begin (app->db)) {
         db_fail (app->db, req->id, rep, "begin");
         return;

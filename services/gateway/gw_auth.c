@@ -46,9 +46,6 @@ struct gw_auth {
     int disables_inflight;
 };
 
-static const char *const s_roles[] = { "admin", "manager", "agent", "technician", "integration", NULL };
-/* the one role an API key may have (API.md, "Trust and limits") */
-static const char *const s_key_roles[] = { "integration", NULL };
 
 /* Password work for the thread pool. Nothing here touches the loop, the
  * database or the cache: those happen before and after, on the loop. */
@@ -81,8 +78,8 @@ typedef struct {
 unsigned
 gw_role_bit (const char *role)
 {
-    for (int i = 0; role && s_roles[i]; i++)
-        if (strcmp (role, s_roles[i]) == 0)
+    for (int i = 0; role && gw_user_roles[i]; i++)
+        if (strcmp (role, gw_user_roles[i]) == 0)
             return 1u << i;
     return 0;
 }
@@ -106,115 +103,6 @@ gw_auth_bearer (const char *authorization, size_t *len)
         return NULL;
     *len = n;
     return t;
-}
-
-bool
-gw_auth_username_valid (const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-              || c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return n >= GW_USERNAME_MIN && n <= GW_USERNAME_MAX;
-}
-
-size_t
-gw_auth_utf8_chars (const char *s)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-        if ((*p & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
-const char *
-gw_auth_password_problem (const char *password, const char *username)
-{
-    if (!password)
-        return "is required";
-    size_t n = gw_auth_utf8_chars (password);
-    if (n < GW_PASSWORD_MIN || n > GW_PASSWORD_MAX)
-        return "must be " XSTR (GW_PASSWORD_MIN) " to " XSTR (GW_PASSWORD_MAX) " characters";
-    /* logins compare names without regard to case: so does this */
-    if (username && strcasecmp (password, username) == 0)
-        return "must not be the username";
-    return NULL;
-}
-
-/* Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil). */
-static int64_t
-s_days_from_civil (int y, int m, int d)
-{
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t) era * 146097 + doe - 719468;
-}
-
-/* n decimal digits at s as an int; -1 when one is not a digit. */
-static int
-s_digits (const char *s, int n)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
-int
-gw_auth_parse_time (const char *s, int64_t *epoch_ms)
-{
-    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (!s || strlen (s) < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':'
-        || (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
-        return -1;
-    int y = s_digits (s, 4), mo = s_digits (s + 5, 2), d = s_digits (s + 8, 2);
-    int h = s_digits (s + 11, 2), mi = s_digits (s + 14, 2), sec = s_digits (s + 17, 2);
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0
-        || sec > 59)
-        return -1;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > mdays[mo - 1] + (mo == 2 && leap))
-        return -1;
-    const char *p = s + 19;
-    int ms = 0;
-    if (*p == '.') {
-        p++;
-        int n = 0;
-        for (; *p >= '0' && *p <= '9'; p++, n++)
-            if (n < 3)
-                ms = ms * 10 + (*p - '0');
-        if (n == 0 || n > 9)
-            return -1;
-        for (; n < 3; n++)
-            ms *= 10;
-    }
-    int offset_s = 0;
-    if ((*p == 'Z' || *p == 'z') && p[1] == 0)
-        offset_s = 0;
-    else
-    if ((*p == '+' || *p == '-') && strlen (p) == 6 && p[3] == ':') {
-        int oh = s_digits (p + 1, 2), om = s_digits (p + 4, 2);
-        if (oh < 0 || oh > 23 || om < 0 || om > 59)
-            return -1;
-        offset_s = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
-    }
-    else
-        return -1;
-    int64_t secs = s_days_from_civil (y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_s;
-    if (secs < 0)
-        return -1;
-    *epoch_ms = secs * 1000 + ms;
-    return 0;
 }
 
 int
@@ -718,30 +606,6 @@ gw_auth_caller (gw_auth_t *self, const char *authorization, gw_caller_t *caller,
 
 /* --- shared pieces of the handlers ------------------------------------------ */
 
-/* property_ids of a users / api-keys body: optional array of UUIDs, as
- * JSON text for the INSERT (caller frees); NULL after noting a problem. */
-static char *
-s_property_ids (jv_t *v, const cJSON *data)
-{
-    const cJSON *pids = cJSON_GetObjectItemCaseSensitive (data, "property_ids");
-    if (!pids || cJSON_IsNull (pids))
-        return strdup ("[]");
-    if (!cJSON_IsArray (pids) || cJSON_GetArraySize (pids) > 1000) {
-        jv_problem (v, "property_ids", "must be an array of at most 1000 property ids");
-        return NULL;
-    }
-    const cJSON *p;
-    int i = 0;
-    cJSON_ArrayForEach (p, pids) {
-        if (!cJSON_IsString (p) || !jv_is_uuid (p->valuestring)) {
-            jv_problem (v, "property_ids", "item %d must be a property id (UUID)", i);
-            return NULL;
-        }
-        i++;
-    }
-    return cJSON_PrintUnformatted (pids);
-}
-
 static cJSON *
 s_json_array (const char *text)
 {
@@ -859,17 +723,13 @@ s_succeeded (gw_t *gw, const s_job_t *job)
 void
 gw_auth_login (gw_t *gw, gw_ctx_t *ctx)
 {
-    const cJSON *data = ctx->data;
     jv_t v = JV_INIT;
-    const char *username = NULL, *password = NULL;
-    if (jv_object (&v, data)) {
-        username = jv_string (&v, data, "username", JV_REQUIRED, 256);
-        password = jv_string (&v, data, "password", JV_REQUIRED, 4 * GW_PASSWORD_MAX);
-    }
-    if (!jv_ok (&v)) {
+    gw_login_input_t in;
+    if (!gw_login_input (&v, ctx->data, &in)) {
         gw_finish_error (ctx, 422, "validation_failed", jv_take (&v), "username and password are required");
         return;
     }
+    const char *username = in.username, *password = in.password;
     if (gw->auth->jobs >= GW_AUTH_MAX_JOBS) {
         gw_finish_error (ctx, 503, "service_unavailable", NULL, "too many logins at once; retry shortly");
         return;
@@ -968,37 +828,17 @@ s_login_done (gw_t *gw, gw_ctx_t *ctx, s_job_t *job)
 
 /* --- POST /v1/users ------------------------------------------------------------ */
 
-/* Validates a users/api-keys role. */
-static const char *
-s_role (jv_t *v, const cJSON *data)
-{
-    return jv_enum (v, data, "role", JV_REQUIRED, s_roles);
-}
-
 void
 gw_users_create (gw_t *gw, gw_ctx_t *ctx)
 {
-    const cJSON *data = ctx->data;
     jv_t v = JV_INIT;
-    const char *username = NULL, *password = NULL, *role = NULL;
-    char *pids = NULL;
-    if (jv_object (&v, data)) {
-        username = jv_string (&v, data, "username", JV_REQUIRED, GW_USERNAME_MAX + 1);
-        if (username && !gw_auth_username_valid (username))
-            jv_problem (&v, "username", "must be %d to %d of A-Z a-z 0-9 . _ -", GW_USERNAME_MIN,
-                        GW_USERNAME_MAX);
-        password = jv_string (&v, data, "password", JV_REQUIRED, 4 * GW_PASSWORD_MAX);
-        const char *problem = password ? gw_auth_password_problem (password, username) : NULL;
-        if (problem)
-            jv_problem (&v, "password", "%s", problem);
-        role = s_role (&v, data);
-        pids = s_property_ids (&v, data);
-    }
-    if (!jv_ok (&v)) {
-        free (pids);
+    gw_user_create_input_t in;
+    if (!gw_user_create_input (&v, ctx->data, &in)) {
         gw_finish_error (ctx, 422, "validation_failed", jv_take (&v), "the user is not valid");
         return;
     }
+    const char *username = in.username, *password = in.password, *role = in.role;
+    char *pids = in.property_ids;
     if (gw->auth->jobs >= GW_AUTH_MAX_JOBS) {
         free (pids);
         gw_finish_error (ctx, 503, "service_unavailable", NULL, "too busy hashing passwords; retry shortly");
@@ -1082,23 +922,13 @@ gw_auth_password (gw_t *gw, gw_ctx_t *ctx)
         gw_finish_error (ctx, 403, "forbidden", NULL, "an API key has no password");
         return;
     }
-    const cJSON *data = ctx->data;
     jv_t v = JV_INIT;
-    const char *current = NULL, *next = NULL;
-    if (jv_object (&v, data)) {
-        current = jv_string (&v, data, "current_password", JV_REQUIRED, 4 * GW_PASSWORD_MAX);
-        next = jv_string (&v, data, "new_password", JV_REQUIRED, 4 * GW_PASSWORD_MAX);
-        const char *problem = next ? gw_auth_password_problem (next, ctx->caller.name) : NULL;
-        if (problem)
-            jv_problem (&v, "new_password", "%s", problem);
-        else
-        if (next && current && strcmp (next, current) == 0)
-            jv_problem (&v, "new_password", "must differ from the current password");
-    }
-    if (!jv_ok (&v)) {
+    gw_password_input_t in;
+    if (!gw_password_input (&v, ctx->data, ctx->caller.name, &in)) {
         gw_finish_error (ctx, 422, "validation_failed", jv_take (&v), "the passwords are not valid");
         return;
     }
+    const char *current = in.current, *next = in.next;
     if (gw->auth->jobs >= GW_AUTH_MAX_JOBS) {
         gw_finish_error (ctx, 503, "service_unavailable", NULL, "too busy hashing passwords; retry shortly");
         return;
@@ -1306,35 +1136,14 @@ gw_users_update (gw_t *gw, gw_ctx_t *ctx)
         gw_finish_error (ctx, 404, "not_found", NULL, "no such user");
         return;
     }
-    const cJSON *data = ctx->data;
     jv_t v = JV_INIT;
-    const char *role = NULL, *disabled = NULL;
-    char *pids = NULL;
-    if (jv_object (&v, data)) {
-        const cJSON *f;
-        cJSON_ArrayForEach (f, data)
-            if (strcmp (f->string, "disabled") != 0 && strcmp (f->string, "role") != 0
-                && strcmp (f->string, "property_ids") != 0)
-                jv_problem (&v, f->string, "cannot be changed here (disabled, role, property_ids can)");
-        const cJSON *d = cJSON_GetObjectItemCaseSensitive (data, "disabled");
-        if (d && !cJSON_IsNull (d)) {
-            if (cJSON_IsBool (d))
-                disabled = cJSON_IsTrue (d) ? "true" : "false";
-            else
-                jv_problem (&v, "disabled", "must be true or false");
-        }
-        role = jv_enum (&v, data, "role", JV_OPTIONAL, s_roles);
-        const cJSON *p = cJSON_GetObjectItemCaseSensitive (data, "property_ids");
-        if (p && !cJSON_IsNull (p))
-            pids = s_property_ids (&v, data);
-        if (jv_ok (&v) && !disabled && !role && !pids)
-            jv_problem (&v, "body", "nothing to change: send disabled, role or property_ids");
-    }
-    if (!jv_ok (&v)) {
-        free (pids);
+    gw_user_update_input_t in;
+    if (!gw_user_update_input (&v, ctx->data, &in)) {
         gw_finish_error (ctx, 422, "validation_failed", jv_take (&v), "the change is not valid");
         return;
     }
+    const char *role = in.role, *disabled = in.disabled;
+    char *pids = in.property_ids;
     char token[HASH_HEX];
     s_own_token_param (ctx, token);
     PGresult *res = NULL;
@@ -1436,34 +1245,14 @@ gw_staff_list (gw_t *gw, gw_ctx_t *ctx)
 void
 gw_keys_create (gw_t *gw, gw_ctx_t *ctx)
 {
-    const cJSON *data = ctx->data;
     jv_t v = JV_INIT;
-    const char *name = NULL, *role = NULL, *expires = NULL;
-    char *pids = NULL;
-    char expires_ms[24] = "";
-    if (jv_object (&v, data)) {
-        name = jv_string (&v, data, "name", JV_REQUIRED, 100);
-        /* only integration: an admin key is an admin that never logs in,
-         * has no password to change and no one to disable */
-        role = jv_enum (&v, data, "role", JV_REQUIRED, s_key_roles);
-        pids = s_property_ids (&v, data);
-        expires = jv_string (&v, data, "expires_at", JV_OPTIONAL, 64);
-        int64_t at = 0, now = env_now_ms ();
-        if (expires) {
-            if (gw_auth_parse_time (expires, &at) != 0)
-                jv_problem (&v, "expires_at", "must be an RFC 3339 date-time (2027-01-31T00:00:00Z)");
-            else
-            if (at <= now || at > now + (int64_t) GW_AUTH_KEY_MAX_DAYS * 86400 * 1000)
-                jv_problem (&v, "expires_at", "must be in the future, within %d days", GW_AUTH_KEY_MAX_DAYS);
-            else
-                snprintf (expires_ms, sizeof expires_ms, "%lld", (long long) at);
-        }
-    }
-    if (!jv_ok (&v)) {
-        free (pids);
+    gw_key_create_input_t in;
+    if (!gw_key_create_input (&v, ctx->data, env_now_ms (), &in)) {
         gw_finish_error (ctx, 422, "validation_failed", jv_take (&v), "the API key is not valid");
         return;
     }
+    const char *name = in.name, *role = in.role;
+    char *pids = in.property_ids;
     char key[sizeof GW_API_KEY_PREFIX + 64];
     s_new_secret (GW_API_KEY_PREFIX, key, sizeof key);
     unsigned char hash[crypto_hash_sha256_BYTES];
@@ -1471,7 +1260,8 @@ gw_keys_create (gw_t *gw, gw_ctx_t *ctx)
     char param[HASH_HEX];
     s_hash_param (hash, param);
     PGresult *res = db_exec (gw->db, "auth_key_insert", 5,
-                             (const char *[]) { name, param, role, pids, expires_ms[0] ? expires_ms : NULL });
+                             (const char *[]) { name, param, role, pids,
+                                                in.expires_text[0] ? in.expires_text : NULL });
     free (pids);
     if (!db_ok (res) || PQntuples (res) != 1) {
         s_db_error (ctx, res, "api key insert");

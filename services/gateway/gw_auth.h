@@ -33,6 +33,7 @@
 #define GW_AUTH_H
 
 #include "gw.h"
+#include "gw_inputs.h"   /* GW_USERNAME_*, GW_PASSWORD_*, the bodies' checks */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,20 +47,15 @@
 #define GW_AUTH_DISABLE_METHOD "notifications.webhooks.disable_for_key"
 #define GW_AUTH_DISABLE_TICK_MS 2000   /* pending webhook disables are looked at this often */
 #define GW_AUTH_DISABLE_BATCH  20      /* ... and at most this many sent at once */
-#define GW_AUTH_KEY_MAX_DAYS   3660    /* expires_at of a key: at most ~10 years ahead */
 #define GW_AUTH_ADDR_MAX       64      /* a client address key, with its NUL */
 #define GW_AUTH_MAX_JOBS      64     /* password hashes queued at once; more -> 503 */
 #define GW_AUTH_UNAVAILABLE   (-2)
 #define GW_API_KEY_PREFIX     "pmk_"
-#define GW_USERNAME_MIN       3
-#define GW_USERNAME_MAX       64
 #define GW_LOGIN_MAX_FAILURES 10         /* failed logins of one name ... */
 #define GW_LOGIN_WINDOW_S     900        /* ... within 15 minutes ... */
 #define GW_LOGIN_LOCK_S       300        /* ... refuse it (429) for 5 minutes */
 #define GW_LOGIN_ADDR_MAX_FAILURES 20    /* failed logins from one address (any names) ... */
 #define GW_LOGIN_ADDR_WINDOW_S 900       /* ... within 15 minutes: 429 until the window ends */
-#define GW_PASSWORD_MIN       8      /* characters */
-#define GW_PASSWORD_MAX       128
 #define GW_STAFF_MAX          500    /* people listed by GET .../staff */
 
 gw_auth_t *gw_auth_new (gw_t *gw);
@@ -91,15 +87,7 @@ unsigned gw_role_bit (const char *role);
 /* The secret of "Bearer <secret>" (scheme case-insensitive), or NULL when
  * the header is not that or the secret has characters a token never has. */
 const char *gw_auth_bearer (const char *authorization, size_t *len);
-bool gw_auth_username_valid (const char *username);
-/* Counts UTF-8 characters (the string is valid UTF-8). */
-size_t gw_auth_utf8_chars (const char *s);
-/* The password policy: NULL when password may be used by username, else
- * what is wrong ("must be 8 to 128 characters", "must not be the username"). */
-const char *gw_auth_password_problem (const char *password, const char *username);
-/* An RFC 3339 date-time ("2027-01-31T08:00:00Z", "...T16:00:00.5+08:00")
- * as epoch milliseconds: 0, or -1 when it is not one (years 1970..9999). */
-int gw_auth_parse_time (const char *s, int64_t *epoch_ms);
+/* gw_auth_username_valid, gw_auth_password_problem, gw_auth_parse_time: gw_inputs.h */
 /* The key a client address is counted under: IPv4 as is, IPv6 by its /64
  * (one machine usually has a whole /64), IPv4-mapped IPv6 as IPv4. 0, or -1
  * for another family. */

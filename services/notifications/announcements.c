@@ -22,9 +22,6 @@
 
 static const char *const s_writers[] = { "admin", "manager", NULL };
 static const char *const s_readers[] = { "admin", "manager", "agent", "technician", NULL };
-static const char *const s_channels[] = { "inbox", "sms", "email", "preferred", NULL };
-static const char *const s_uses[] = { "residential", "office", "retail", "hotel", "parking",
-                                      "storage", "other", NULL };
 
 #define ANN_JSON(a)                                                                               \
     "json_build_object ('id', " a ".id, 'property_id', " a ".property_id, 'title', " a ".title, " \
@@ -122,101 +119,6 @@ nt_announcements_prepare (db_t *db)
     return 0;
 }
 
-size_t
-nt_utf8_chars (const char *s)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-        if ((*p & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
-int
-nt_audience_parse (const char *s, nt_audience_t *out, const char **why)
-{
-    memset (out, 0, sizeof *out);
-    *why = "must be all, building:<building> or use:<use>";
-    if (!s)
-        return -1;
-    if (strcmp (s, "all") == 0) {
-        out->kind = "all";
-        return 0;
-    }
-    if (strncmp (s, "building:", 9) == 0) {
-        const char *b = s + 9;
-        if (!*b || strlen (b) > NT_ANN_BUILDING_MAX) {
-            *why = "building:<building> needs a building of 1 to 64 bytes";
-            return -1;
-        }
-        out->kind = "building";
-        out->building = b;
-        return 0;
-    }
-    if (strncmp (s, "use:", 4) == 0) {
-        for (int i = 0; s_uses[i]; i++)
-            if (strcmp (s + 4, s_uses[i]) == 0) {
-                out->kind = "use";
-                out->use = s + 4;
-                return 0;
-            }
-        *why = "use:<use> needs one of residential, office, retail, hotel, parking, storage, other";
-        return -1;
-    }
-    return -1;
-}
-
-/* channels: 1..4 distinct of inbox sms email preferred (default inbox), as a
- * PostgreSQL array literal of the allowed words only */
-static void
-s_channels_parse (jv_t *v, const cJSON *data, char out[64])
-{
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive (data, "channels");
-    strcpy (out, "{inbox}");
-    if (!arr || cJSON_IsNull (arr))
-        return;
-    int n = cJSON_IsArray (arr) ? cJSON_GetArraySize (arr) : -1;
-    if (n < 1 || n > 4) {
-        jv_problem (v, "channels", "must be an array of 1 to 4 of inbox, sms, email, preferred");
-        return;
-    }
-    bool seen[4] = { false, false, false, false };
-    strcpy (out, "{");
-    const cJSON *it;
-    cJSON_ArrayForEach (it, arr) {
-        int k = -1;
-        for (int i = 0; cJSON_IsString (it) && s_channels[i]; i++)
-            if (strcmp (it->valuestring, s_channels[i]) == 0)
-                k = i;
-        if (k < 0) {
-            jv_problem (v, "channels", "must hold only inbox, sms, email or preferred");
-            return;
-        }
-        if (seen[k]) {
-            jv_problem (v, "channels", "names %s twice", s_channels[k]);
-            return;
-        }
-        seen[k] = true;
-        if (out[1])
-            strcat (out, ",");
-        strcat (out, s_channels[k]);
-    }
-    strcat (out, "}");
-}
-
-/* A required text of 1..max characters (jv_string counts bytes: a Chinese
- * character is 3 of them, and the limits are characters). */
-static const char *
-s_text (jv_t *v, const cJSON *data, const char *field, size_t max)
-{
-    const char *s = jv_string (v, data, field, JV_REQUIRED, max * 4);
-    if (s && nt_utf8_chars (s) > max) {
-        jv_problem (v, field, "must be at most %zu characters", max);
-        return NULL;
-    }
-    return s;
-}
-
 void
 nt_announcements_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
@@ -232,19 +134,8 @@ nt_announcements_create (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     jv_t v = JV_INIT;
-    const char *title = NULL, *body = NULL, *audience = NULL;
-    nt_audience_t aud = { 0 };
-    char channels[64] = "{inbox}";
-    if (jv_object (&v, req->data)) {
-        title = s_text (&v, req->data, "title", NT_ANN_TITLE_MAX);
-        body = s_text (&v, req->data, "body", NT_ANN_BODY_MAX);
-        audience = jv_string (&v, req->data, "audience", JV_REQUIRED, 9 + NT_ANN_BUILDING_MAX);
-        const char *why;
-        if (audience && nt_audience_parse (audience, &aud, &why))
-            jv_problem (&v, "audience", "%s", why);
-        s_channels_parse (&v, req->data, channels);
-    }
-    if (!jv_ok (&v)) {
+    nt_announcement_input_t in;
+    if (!nt_announcement_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid announcement");
         return;
     }
@@ -270,7 +161,7 @@ nt_announcements_create (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     PQclear (res);
     const char *who = req->caller.user_id ? req->caller.user_id : "";
-    const char *p[] = { pid, title, body, audience, aud.building, aud.use, channels, who };
+    const char *p[] = { pid, in.title, in.body, in.audience, in.aud.building, in.aud.use, in.channels, who };
     res = db_exec (app->db, ST_ANN_CREATE, 8, p);
     if (!db_ok (res) || PQntuples (res) != 1) {
         if (db_ok (res))
@@ -288,7 +179,7 @@ nt_announcements_create (void *app_, const env_request_t *req, env_reply_t *rep)
     long queued = strtol (PQgetvalue (res, 0, 1), NULL, 10);
     if (queued > 0)
         nt_sender_kick (app->sender);
-    log_info (req->id, "announcement to %s of %s: %ld queued for sms/email", aud.kind, pid, queued);
+    log_info (req->id, "announcement to %s of %s: %ld queued for sms/email", in.aud.kind, pid, queued);
     db_reply_json (res, rep, req->id, 201, "announcement vanished");
     res = NULL;
 out:

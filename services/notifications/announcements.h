@@ -13,23 +13,10 @@
 
 #include "notifications.h"
 
-#define NT_ANN_TITLE_MAX    200      /* characters (migration 001's check) */
-#define NT_ANN_BODY_MAX     4000     /* characters */
-#define NT_ANN_BUILDING_MAX 64       /* bytes of <b> in "building:<b>" */
+#include "input_rules.h"        /* NT_ANN_*, nt_audience_parse, nt_announcement_input */
+
 /* a fan-out to a large property is one statement: more room than a request's */
 #define NT_ANN_STATEMENT_TIMEOUT "60s"
-
-/* The audience's unit filter: kind "all", "building" or "use" and its value
- * (borrowed from s; NULL for "all"). 0, or -1 with a problem in why; pure. */
-typedef struct {
-    const char *kind;
-    const char *building;
-    const char *use;
-} nt_audience_t;
-int nt_audience_parse (const char *s, nt_audience_t *out, const char **why);
-
-/* Code points of a valid UTF-8 string; pure. */
-size_t nt_utf8_chars (const char *s);
 
 int nt_announcements_prepare (db_t *db);
 void nt_announcements_create (void *app, const env_request_t *req, env_reply_t *rep);

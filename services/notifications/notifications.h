@@ -17,7 +17,9 @@
  *   webhooks.c       subscriptions, deliveries, HMAC signatures
  *   sender.c         curl multi on libuv: leases due rows, sends, records
  *   channels.c       the adapter of each channel (sms, email, webhook)
- *   netguard.c       refuses loopback/private addresses unless allowed */
+ *   netguard.c       refuses loopback/private addresses unless allowed
+ *   input_rules.c    the request bodies of announcements, preferences and
+ *                    webhooks, checked pure (fuzzed, unit-tested) */
 #ifndef NT_NOTIFICATIONS_H
 #define NT_NOTIFICATIONS_H
 

@@ -13,8 +13,6 @@
 #define ST_PREF_PUT "nt_pref_put"
 
 static const char *const s_roles[] = { "admin", "manager", "agent", NULL };
-static const char *const s_channels[] = { "inbox", "sms", "email", NULL };
-static const char *const s_locales[] = { "zh-CN", "en", NULL };
 
 #define PREF_JSON(p, pr, dflt)                                                                    \
     "json_build_object ('party_id', " p ".id, 'property_id', " p ".property_id, "                 \
@@ -84,44 +82,6 @@ nt_preferences_get (void *app_, const env_request_t *req, env_reply_t *rep)
     db_reply_json (db_exec (app->db, ST_PREF_GET, 2, p), rep, req->id, 200, "no such party");
 }
 
-/* channels: 1..3 distinct channels, as a PostgreSQL array literal of the
- * allowed words only (so nothing from outside reaches the literal) */
-static bool
-s_channels_parse (jv_t *v, const cJSON *data, char out[64])
-{
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive (data, "channels");
-    if (!arr || cJSON_IsNull (arr))
-        return false;
-    int n = cJSON_IsArray (arr) ? cJSON_GetArraySize (arr) : -1;
-    if (n < 1 || n > NT_PREF_CHANNELS_MAX) {
-        jv_problem (v, "channels", "must be an array of 1 to %d of inbox, sms, email", NT_PREF_CHANNELS_MAX);
-        return false;
-    }
-    bool seen[3] = { false, false, false };
-    strcpy (out, "{");
-    const cJSON *it;
-    cJSON_ArrayForEach (it, arr) {
-        int k = -1;
-        for (int i = 0; cJSON_IsString (it) && s_channels[i]; i++)
-            if (strcmp (it->valuestring, s_channels[i]) == 0)
-                k = i;
-        if (k < 0) {
-            jv_problem (v, "channels", "must hold only inbox, sms or email");
-            return false;
-        }
-        if (seen[k]) {
-            jv_problem (v, "channels", "names %s twice", s_channels[k]);
-            return false;
-        }
-        seen[k] = true;
-        if (out[1])
-            strcat (out, ",");
-        strcat (out, s_channels[k]);
-    }
-    strcat (out, "}");
-    return true;
-}
-
 void
 nt_preferences_put (void *app_, const env_request_t *req, env_reply_t *rep)
 {
@@ -131,24 +91,11 @@ nt_preferences_put (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    char channels[64] = "";
-    bool has_channels = false;
-    const char *opt_out = NULL, *locale = NULL;
-    if (jv_object (&v, req->data)) {
-        has_channels = s_channels_parse (&v, req->data, channels);
-        const cJSON *o = cJSON_GetObjectItemCaseSensitive (req->data, "opt_out");
-        if (cJSON_IsBool (o))
-            opt_out = cJSON_IsTrue (o) ? "true" : "false";
-        else if (o && !cJSON_IsNull (o))
-            jv_problem (&v, "opt_out", "must be true or false");
-        locale = jv_enum (&v, req->data, "locale", JV_OPTIONAL, s_locales);
-        if (jv_ok (&v) && !has_channels && !opt_out && !locale)
-            jv_problem (&v, "body", "must set at least one of channels, opt_out, locale");
-    }
-    if (!jv_ok (&v)) {
+    nt_preferences_input_t in;
+    if (!nt_preferences_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid preferences");
         return;
     }
-    const char *p[] = { pid, party, has_channels ? channels : NULL, opt_out, locale };
+    const char *p[] = { pid, party, in.has_channels ? in.channels : NULL, in.opt_out, in.locale };
     db_reply_json (db_exec (app->db, ST_PREF_PUT, 5, p), rep, req->id, 200, "no such party");
 }

@@ -10,7 +10,7 @@
 
 #include "notifications.h"
 
-#define NT_PREF_CHANNELS_MAX 3       /* inbox, sms, email: each once */
+#include "input_rules.h"        /* NT_PREF_CHANNELS_MAX, nt_preferences_input */
 
 int nt_preferences_prepare (db_t *db);
 void nt_preferences_get (void *app, const env_request_t *req, env_reply_t *rep);

@@ -17,15 +17,6 @@
 
 static const char *const s_roles[] = { "admin", "integration", NULL };
 
-static const char *const s_event_types[] = {
-    "property.created", "unit.created", "unit.updated", "party.created", "party.updated",
-    "occupancy.started", "occupancy.ended", "parking.lease.started", "parking.lease.ended",
-    "ticket.created", "ticket.assigned", "ticket.resolved", "ticket.closed", "ticket.escalated",
-    "ticket.fee_charged", "ticket.feedback", "ticket.renovation_approved", "ticket.renovation_accepted",
-    "ticket.sla_warning", "ticket.sla_breached", "payment.received", "payment.reversed",
-    "deposit.refunded", "bill.issued", "bill.overdue", NULL
-};
-
 static const char *const s_statuses[] = { "pending", "delivered", "failed", "paused", NULL };
 
 #define S_TS(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -174,19 +165,6 @@ nt_webhooks_prepare (db_t *db)
     return 0;
 }
 
-bool
-nt_webhook_event_known (const char *type)
-{
-    if (!type)
-        return false;
-    if (strcmp (type, "*") == 0)
-        return true;
-    for (int i = 0; s_event_types[i]; i++)
-        if (strcmp (type, s_event_types[i]) == 0)
-            return true;
-    return false;
-}
-
 /* ------------------------------------------------------------------ enqueue */
 
 static cJSON *
@@ -265,102 +243,6 @@ s_allow_http (void)
     return config_int ("PM_WEBHOOK_ALLOW_HTTP", 0, 0, 1) == 1;
 }
 
-static bool
-s_caller_has (const env_request_t *req, const char *pid)
-{
-    const cJSON *it;
-    cJSON_ArrayForEach (it, req->caller.property_ids)
-        if (cJSON_IsString (it) && strcmp (it->valuestring, pid) == 0)
-            return true;
-    return false;
-}
-
-/* The url field: present and valid, else a problem. */
-static const char *
-s_url (jv_t *v, const cJSON *data, bool required)
-{
-    const cJSON *u = cJSON_GetObjectItemCaseSensitive (data, "url");
-    if (!u) {
-        if (required)
-            jv_problem (v, "url", "is required");
-        return NULL;
-    }
-    if (!cJSON_IsString (u)) {
-        jv_problem (v, "url", "must be a string");
-        return NULL;
-    }
-    char problem[160];
-    if (ng_webhook_url_check (u->valuestring, s_allow_private (), s_allow_http (), problem)) {
-        jv_problem (v, "url", "%s", problem);
-        return NULL;
-    }
-    return u->valuestring;
-}
-
-/* The events field as a JSON array text of known, distinct types (caller frees). */
-static char *
-s_events (jv_t *v, const cJSON *data, bool required, const env_request_t *req)
-{
-    const cJSON *ev = cJSON_GetObjectItemCaseSensitive (data, "events");
-    if (!ev) {
-        if (required)
-            jv_problem (v, "events", "is required");
-        return NULL;
-    }
-    if (!cJSON_IsArray (ev) || cJSON_GetArraySize (ev) == 0) {
-        jv_problem (v, "events", "must be a non-empty array of event types");
-        return NULL;
-    }
-    if (cJSON_GetArraySize (ev) > NT_WEBHOOK_EVENTS_MAX) {
-        jv_problem (v, "events", "must hold at most %d types", NT_WEBHOOK_EVENTS_MAX);
-        return NULL;
-    }
-    bool admin = s_owner (req) == NULL, ok = true;
-    cJSON *out = cJSON_CreateArray ();
-    const cJSON *it;
-    int i = 0;
-    cJSON_ArrayForEach (it, ev) {
-        char field[32];
-        snprintf (field, sizeof field, "events[%d]", i++);
-        if (!cJSON_IsString (it) || !nt_webhook_event_known (it->valuestring)) {
-            jv_problem (v, field, "is not an event type (see proto/events.md, or \"*\" for all)");
-            ok = false;
-            continue;
-        }
-        if (!admin && strncmp (it->valuestring, "party.", 6) == 0) {
-            jv_problem (v, field, "carries personal data: only an admin's webhook may receive it");
-            ok = false;
-            continue;
-        }
-        bool dup = false;
-        const cJSON *o;
-        cJSON_ArrayForEach (o, out)
-            if (strcmp (o->valuestring, it->valuestring) == 0)
-                dup = true;
-        if (!dup)
-            cJSON_AddItemToArray (out, cJSON_CreateString (it->valuestring));
-    }
-    char *text = ok ? cJSON_PrintUnformatted (out) : NULL;
-    cJSON_Delete (out);
-    return text;
-}
-
-/* A client's own secret: optional (absent: NULL, the server makes one at
- * creation), and as strong as the one the server would make. */
-static const char *
-s_secret (jv_t *v, const cJSON *data)
-{
-    if (!cJSON_GetObjectItemCaseSensitive (data, "secret"))
-        return NULL;
-    const char *secret = jv_string (v, data, "secret", JV_REQUIRED, NT_WEBHOOK_SECRET_MAX);
-    if (secret && strlen (secret) < NT_WEBHOOK_SECRET_MIN) {
-        jv_problem (v, "secret", "must be at least %d bytes (or leave it out: the server makes one)",
-                    NT_WEBHOOK_SECRET_MIN);
-        return NULL;
-    }
-    return secret;
-}
-
 void
 nt_webhook_secret_new (char out[NT_WEBHOOK_SECRET_HEX + 1])
 {
@@ -370,45 +252,12 @@ nt_webhook_secret_new (char out[NT_WEBHOOK_SECRET_HEX + 1])
     sodium_memzero (raw, sizeof raw);
 }
 
-/* property_ids: an admin's NULL means every property; an integration key's
- * webhook gets the key's properties, or a subset of them. Caller frees. */
-static char *
-s_property_ids (jv_t *v, const cJSON *data, const env_request_t *req)
+/* What the caller may ask for, and what the environment allows. */
+static nt_webhook_caller_t
+s_caller (const env_request_t *req)
 {
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive (data, "property_ids");
-    bool admin = s_owner (req) == NULL;
-    if (!p || cJSON_IsNull (p)) {
-        if (admin)
-            return NULL;
-        cJSON *mine = cJSON_CreateArray ();
-        const cJSON *it;
-        cJSON_ArrayForEach (it, req->caller.property_ids)
-            if (cJSON_IsString (it) && jv_is_uuid (it->valuestring))
-                cJSON_AddItemToArray (mine, cJSON_CreateString (it->valuestring));
-        char *text = cJSON_PrintUnformatted (mine);
-        cJSON_Delete (mine);
-        return text;
-    }
-    if (!cJSON_IsArray (p) || cJSON_GetArraySize (p) == 0 || cJSON_GetArraySize (p) > 500) {
-        jv_problem (v, "property_ids", "must be a non-empty array of property ids (at most 500)");
-        return NULL;
-    }
-    const cJSON *it;
-    int i = 0;
-    bool ok = true;
-    cJSON_ArrayForEach (it, p) {
-        char field[40];
-        snprintf (field, sizeof field, "property_ids[%d]", i++);
-        if (!cJSON_IsString (it) || !jv_is_uuid (it->valuestring)) {
-            jv_problem (v, field, "must be a property id");
-            ok = false;
-        }
-        else if (!admin && !s_caller_has (req, it->valuestring)) {
-            jv_problem (v, field, "is not a property of this key");
-            ok = false;
-        }
-    }
-    return ok ? cJSON_PrintUnformatted (p) : NULL;
+    return (nt_webhook_caller_t) { .admin = s_owner (req) == NULL, .property_ids = req->caller.property_ids,
+                                   .allow_private = s_allow_private (), .allow_http = s_allow_http () };
 }
 
 /* limit (1..500, default 50) and an optional cursor id; false after a 422 */
@@ -469,24 +318,19 @@ void
 nt_webhooks_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    char *events = NULL, *pids = NULL;
+    nt_webhook_input_t in = { 0 };
     char made[NT_WEBHOOK_SECRET_HEX + 1] = "";
     PGresult *res = NULL;
     if (!s_allowed (req, rep))
         return;
     jv_t v = JV_INIT;
-    const char *url = NULL, *secret = NULL, *desc = NULL;
-    if (jv_object (&v, req->data)) {
-        url = s_url (&v, req->data, true);
-        events = s_events (&v, req->data, true, req);
-        secret = s_secret (&v, req->data);
-        pids = s_property_ids (&v, req->data, req);
-        desc = jv_string (&v, req->data, "description", JV_OPTIONAL, 200);
-    }
-    if (!jv_ok (&v)) {
+    nt_webhook_caller_t caller = s_caller (req);
+    if (!nt_webhook_create_input (&v, req->data, &caller, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid webhook");
         goto out;
     }
+    const char *url = in.url, *secret = in.secret, *desc = in.description;
+    const char *events = in.events, *pids = in.property_ids;
     if (!secret) {
         nt_webhook_secret_new (made);
         secret = made;
@@ -529,8 +373,7 @@ out:
     db_rollback (app->db);
     PQclear (res);
     sodium_memzero (made, sizeof made);
-    free (events);
-    free (pids);
+    nt_webhook_input_clear (&in);
 }
 
 void
@@ -563,35 +406,17 @@ nt_webhooks_update (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
     const char *id;
-    char *events = NULL;
+    nt_webhook_input_t in = { 0 };
     if (!s_allowed (req, rep) || !(id = s_id (req, rep, "id", "webhook")))
         return;
     jv_t v = JV_INIT;
-    const char *url = NULL, *secret = NULL, *enabled = NULL, *desc = NULL;
-    if (jv_object (&v, req->data)) {
-        url = s_url (&v, req->data, false);
-        events = s_events (&v, req->data, false, req);
-        secret = s_secret (&v, req->data);
-        desc = jv_string (&v, req->data, "description", JV_OPTIONAL, 200);
-        const cJSON *en = cJSON_GetObjectItemCaseSensitive (req->data, "enabled");
-        if (en && !cJSON_IsBool (en))
-            jv_problem (&v, "enabled", "must be true or false");
-        else if (en)
-            enabled = cJSON_IsTrue (en) ? "true" : "false";
-        static const char *const known[] = { "url", "events", "secret", "enabled", "description", NULL };
-        const cJSON *it;
-        cJSON_ArrayForEach (it, req->data) {
-            bool ok = false;
-            for (int i = 0; known[i]; i++)
-                ok |= strcmp (it->string, known[i]) == 0;
-            if (!ok)
-                jv_problem (&v, it->string, "cannot be changed (url, events, secret, enabled, description can)");
-        }
-    }
-    if (!jv_ok (&v)) {
+    nt_webhook_caller_t caller = s_caller (req);
+    if (!nt_webhook_update_input (&v, req->data, &caller, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid change");
         goto out;
     }
+    const char *url = in.url, *events = in.events, *secret = in.secret, *enabled = in.enabled,
+               *desc = in.description;
     if (enabled && strcmp (enabled, "true") == 0) {
         PGresult *rv = db_exec (app->db, "nt_wh_revoked", 2, (const char *[]) { id, s_owner (req) });
         bool revoked = db_ok (rv) && PQntuples (rv) == 1 && strcmp (PQgetvalue (rv, 0, 0), "t") == 0;
@@ -611,7 +436,7 @@ nt_webhooks_update (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     db_reply_json (res, rep, req->id, 200, "no such webhook");
 out:
-    free (events);
+    nt_webhook_input_clear (&in);
 }
 
 void

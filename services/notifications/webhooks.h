@@ -13,14 +13,12 @@
 #define NT_WEBHOOKS_H
 
 #include "notifications.h"
+#include "input_rules.h"        /* NT_WEBHOOK_*, nt_webhook_*_input, nt_webhook_event_known */
 
 /* A secret the client gives must be as long as the one the server makes:
  * NT_WEBHOOK_SECRET_BYTES random bytes, NT_WEBHOOK_SECRET_HEX hex digits. */
 #define NT_WEBHOOK_SECRET_BYTES 32
 #define NT_WEBHOOK_SECRET_HEX   (2 * NT_WEBHOOK_SECRET_BYTES)
-#define NT_WEBHOOK_SECRET_MIN   32
-#define NT_WEBHOOK_SECRET_MAX   256
-#define NT_WEBHOOK_EVENTS_MAX 64
 
 /* Prepares the module's statements. 0 or -1. */
 int nt_webhooks_prepare (db_t *db);
@@ -30,10 +28,6 @@ int nt_webhooks_prepare (db_t *db);
  * the same (subscription, event). Returns how many it queued (the caller
  * kicks the sender when any), or -1 (roll back). */
 int nt_webhooks_enqueue (db_t *db, const cJSON *event);
-
-/* True for an event type a webhook may subscribe to (proto/events.md, plus
- * bill.overdue, plus "*"). */
-bool nt_webhook_event_known (const char *type);
 
 /* A new secret: NT_WEBHOOK_SECRET_BYTES from libsodium's CSPRNG, as hex. */
 void nt_webhook_secret_new (char out[NT_WEBHOOK_SECRET_HEX + 1]);

@@ -637,15 +637,9 @@ s_im_party_row (const csv_t *csv, const int *idx, s_im_prow_t *r, char *out, siz
     tn_party_input_t in;
     tn_party_input (&v, row, NULL, &in);
     /* the move-in: with a unit_code, role and start_date are required */
-    const char *unit_code = NULL, *role = NULL, *start = NULL;
-    if (cJSON_HasObjectItem (occ, "unit_code")) {
-        unit_code = jv_string (&v, occ, "unit_code", JV_REQUIRED, TN_UNIT_CODE_MAX);
-        role = jv_enum (&v, occ, "role", JV_REQUIRED, tn_occupancy_roles);
-        start = jv_date (&v, occ, "start_date", JV_REQUIRED);
-    }
-    else if (cJSON_HasObjectItem (occ, "role") || cJSON_HasObjectItem (occ, "start_date"))
-        jv_problem (&v, "unit_code", "is required with role and start_date (a move-in)");
-    bool ok = jv_ok (&v);
+    tn_import_move_in_t move_in;
+    bool ok = tn_import_move_in_input (&v, occ, &move_in);
+    const char *unit_code = move_in.unit_code, *role = move_in.role, *start = move_in.start_date;
     if (!ok)
         s_im_problems (&v, out, cap);
     else {

@@ -77,13 +77,8 @@ tn_occupancies_create (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!uid)
         return;
     jv_t v = JV_INIT;
-    const char *party_id = NULL, *role = NULL, *start = NULL;
-    if (jv_object (&v, req->data)) {
-        party_id = jv_uuid (&v, req->data, "party_id", JV_REQUIRED);
-        role = jv_enum (&v, req->data, "role", JV_REQUIRED, tn_occupancy_roles);
-        start = jv_date (&v, req->data, "start_date", JV_REQUIRED);
-    }
-    if (!jv_ok (&v)) {
+    tn_occupancy_input_t in;
+    if (!tn_occupancy_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid occupancy");
         return;
     }
@@ -100,7 +95,7 @@ tn_occupancies_create (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 404, "not_found", NULL, "no such unit");
         goto fail;
     }
-    party = tn_party_get (app->db, pid, party_id, false);
+    party = tn_party_get (app->db, pid, in.party_id, false);
     if (!db_ok (party)) {
         db_reply_error (party, rep, req->id);
         goto fail;
@@ -110,11 +105,11 @@ tn_occupancies_create (void *app_, const env_request_t *req, env_reply_t *rep)
                          "invalid occupancy");
         goto fail;
     }
-    res = tn_occupancy_insert (app->db, pid, uid, party_id, role, start);
+    res = tn_occupancy_insert (app->db, pid, uid, in.party_id, in.role, in.start_date);
     if (!db_ok (res)) {
         if (strcmp (db_sqlstate (res), "23505") == 0) {
             char problem[96];
-            snprintf (problem, sizeof problem, "is a current %s of this unit already", role);
+            snprintf (problem, sizeof problem, "is a current %s of this unit already", in.role);
             env_reply_error (rep, 409, "conflict", jv_detail ("party_id", problem),
                              "this party already occupies the unit in this role");
         }
@@ -130,7 +125,7 @@ tn_occupancies_create (void *app_, const env_request_t *req, env_reply_t *rep)
         goto out;
     }
     outbox_wake (app->outbox);
-    log_info (req->id, "occupancy %s started: unit %s, party %s", oid, uid, party_id);
+    log_info (req->id, "occupancy %s started: unit %s, party %s", oid, uid, in.party_id);
     env_reply_ok (rep, 201, tn_occupancy_json (row, 0));
     goto out;
 fail:
@@ -158,10 +153,8 @@ tn_occupancies_end (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     jv_t v = JV_INIT;
-    const char *end = NULL;
-    if (jv_object (&v, req->data))
-        end = jv_date (&v, req->data, "end_date", JV_REQUIRED);
-    if (!jv_ok (&v)) {
+    tn_occupancy_end_input_t in;
+    if (!tn_occupancy_end_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid move-out");
         return;
     }
@@ -185,13 +178,13 @@ tn_occupancies_end (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     /* YYYY-MM-DD compare as dates do */
     const char *start = tn_occupancy_row_start (cur, 0);
-    if (strcmp (end, start) < 0) {
+    if (strcmp (in.end_date, start) < 0) {
         char problem[96];
         snprintf (problem, sizeof problem, "must not be before the start_date %s", start);
         env_reply_error (rep, 422, "validation_failed", jv_detail ("end_date", problem), "invalid move-out");
         goto fail;
     }
-    res = tn_occupancy_end (app->db, pid, oid, end);
+    res = tn_occupancy_end (app->db, pid, oid, in.end_date);
     if (!db_ok (res)) {
         db_reply_error (res, rep, req->id);
         goto fail;

@@ -245,9 +245,8 @@ tn_parking_leases_end (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     /* the body first: what is wrong with it is wrong for any lease */
     jv_t v = JV_INIT;
-    const char *end_date = jv_object (&v, req->data) ? jv_date (&v, req->data, "end_date", JV_REQUIRED)
-                                                     : NULL;
-    if (!jv_ok (&v)) {
+    tn_lease_end_input_t in;
+    if (!tn_lease_end_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid end of lease");
         return;
     }
@@ -270,7 +269,7 @@ tn_parking_leases_end (void *app_, const env_request_t *req, env_reply_t *rep)
         goto out;
     }
     switch (tn_lease_end_decide (tn_lease_row_start (cur, 0), tn_lease_row_end (cur, 0),
-                                 tn_lease_row_ended (cur, 0), end_date)) {
+                                 tn_lease_row_ended (cur, 0), in.end_date)) {
     case TN_LEASE_END_ALREADY:
         env_reply_error (rep, 409, "conflict", NULL, "the parking lease has ended already");
         db_rollback (app->db);
@@ -290,7 +289,7 @@ tn_parking_leases_end (void *app_, const env_request_t *req, env_reply_t *rep)
     case TN_LEASE_END_OK:
         break;
     }
-    res = tn_lease_end (app->db, pid, id, end_date);
+    res = tn_lease_end (app->db, pid, id, in.end_date);
     if (!db_ok (res) || PQntuples (res) != 1) {
         if (db_ok (res))
             env_reply_error (rep, 409, "conflict", NULL, "the parking lease has ended already");

@@ -54,6 +54,15 @@ tn_lease_input (jv_t *v, const cJSON *data, tn_lease_input_t *out)
     return jv_ok (v);
 }
 
+bool
+tn_lease_end_input (jv_t *v, const cJSON *data, tn_lease_end_input_t *out)
+{
+    memset (out, 0, sizeof *out);
+    if (jv_object (v, data))
+        out->end_date = jv_date (v, data, "end_date", JV_REQUIRED);
+    return jv_ok (v);
+}
+
 tn_lease_end_t
 tn_lease_end_decide (const char *start, const char *end, bool ended, const char *new_end)
 {

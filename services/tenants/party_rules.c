@@ -1,6 +1,8 @@
 /* party_rules: validation, normalisation and masking of parties; see party_rules.h. */
 #include "party_rules.h"
 
+#include "unit_rules.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -631,4 +633,41 @@ bool
 tn_role_sets_key_customer (const char *role)
 {
     return role && (strcmp (role, "admin") == 0 || strcmp (role, "manager") == 0);
+}
+
+/* --- occupancies (入住, 迁出) ---------------------------------------------------- */
+
+bool
+tn_occupancy_input (jv_t *v, const cJSON *data, tn_occupancy_input_t *out)
+{
+    memset (out, 0, sizeof *out);
+    if (jv_object (v, data)) {
+        out->party_id = jv_uuid (v, data, "party_id", JV_REQUIRED);
+        out->role = jv_enum (v, data, "role", JV_REQUIRED, tn_occupancy_roles);
+        out->start_date = jv_date (v, data, "start_date", JV_REQUIRED);
+    }
+    return jv_ok (v);
+}
+
+bool
+tn_occupancy_end_input (jv_t *v, const cJSON *data, tn_occupancy_end_input_t *out)
+{
+    memset (out, 0, sizeof *out);
+    if (jv_object (v, data))
+        out->end_date = jv_date (v, data, "end_date", JV_REQUIRED);
+    return jv_ok (v);
+}
+
+bool
+tn_import_move_in_input (jv_t *v, const cJSON *occ, tn_import_move_in_t *out)
+{
+    memset (out, 0, sizeof *out);
+    if (cJSON_HasObjectItem (occ, "unit_code")) {
+        out->unit_code = jv_string (v, occ, "unit_code", JV_REQUIRED, TN_UNIT_CODE_MAX);
+        out->role = jv_enum (v, occ, "role", JV_REQUIRED, tn_occupancy_roles);
+        out->start_date = jv_date (v, occ, "start_date", JV_REQUIRED);
+    }
+    else if (cJSON_HasObjectItem (occ, "role") || cJSON_HasObjectItem (occ, "start_date"))
+        jv_problem (v, "unit_code", "is required with role and start_date (a move-in)");
+    return jv_ok (v);
 }

@@ -125,6 +125,35 @@ bool tn_id_type_fits (const char *kind, const char *type);
 bool tn_party_patch (const tn_party_values_t *cur, const tn_party_input_t *in,
                      tn_party_values_t *next, bool *key_changed);
 
+/* POST .../units/{uid}/occupancies data: a move-in. The party's existence
+ * and the one current occupancy per role are the handler's (a row decides). */
+typedef struct {
+    const char *party_id;            /* a UUID */
+    const char *role;                /* static (tn_occupancy_roles) */
+    const char *start_date;          /* YYYY-MM-DD */
+} tn_occupancy_input_t;
+
+bool tn_occupancy_input (jv_t *v, const cJSON *data, tn_occupancy_input_t *out);
+
+/* POST .../occupancies/{oid}/end data: the move-out date (YYYY-MM-DD); not
+ * before the start date is the handler's (the loaded row's). */
+typedef struct {
+    const char *end_date;
+} tn_occupancy_end_input_t;
+
+bool tn_occupancy_end_input (jv_t *v, const cJSON *data, tn_occupancy_end_input_t *out);
+
+/* The move-in columns of one row of a parties import, as an object of the
+ * row's non-empty cells: none, or unit_code with role and start_date
+ * (a role or start_date without unit_code is a problem). */
+typedef struct {
+    const char *unit_code;           /* NULL: no move-in */
+    const char *role;                /* static (tn_occupancy_roles) */
+    const char *start_date;
+} tn_import_move_in_t;
+
+bool tn_import_move_in_input (jv_t *v, const cJSON *occ, tn_import_move_in_t *out);
+
 /* Whether a role sees personal data whole (admin, manager, service); the
  * others (agent, technician, integration, anything unknown) see masks. */
 bool tn_role_sees_pii (const char *role);

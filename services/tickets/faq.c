@@ -14,6 +14,7 @@
 #include "jv.h"
 #include "log.h"
 #include "sla.h"
+#include "ticket_rules.h"
 #include "tickets.h"
 
 #include <stdio.h>
@@ -111,40 +112,6 @@ s_faq_json (const PGresult *res, int row)
     return f;
 }
 
-/* The entry's fields; partial: none required. tags_text: JSON array text
- * (caller frees) or NULL when absent. */
-static bool
-s_faq_input (jv_t *v, const cJSON *data, bool partial, const char **question, const char **answer,
-             char **tags_text)
-{
-    *tags_text = NULL;
-    if (!jv_object (v, data))
-        return false;
-    *question = jv_string (v, data, "question", !partial, FAQ_QUESTION_MAX);
-    *answer = jv_string (v, data, "answer", !partial, FAQ_ANSWER_MAX);
-    const cJSON *tags = cJSON_GetObjectItemCaseSensitive (data, "tags");
-    if (tags && !cJSON_IsNull (tags)) {
-        if (!cJSON_IsArray (tags) || cJSON_GetArraySize (tags) > FAQ_TAGS_MAX)
-            jv_problem (v, "tags", "must be an array of at most %d texts", FAQ_TAGS_MAX);
-        else {
-            int i = 0;
-            const cJSON *t;
-            cJSON_ArrayForEach (t, tags) {
-                const char *s = cJSON_GetStringValue (t);
-                if (!s || !*s || strlen (s) > FAQ_TAG_MAX || !jv_is_utf8 (s, strlen (s)))
-                    jv_problem (v, "tags", "tags[%d] must be a text of 1 to %d bytes", i, FAQ_TAG_MAX);
-                i++;
-            }
-        }
-        if (jv_ok (v))
-            *tags_text = cJSON_PrintUnformatted (tags);
-    }
-    if (partial && jv_ok (v) && !*question && !*answer && !*tags_text)
-        jv_problem (v, "body", "nothing to change: give question, answer or tags");
-    return jv_ok (v);
-}
-
-
 void
 faq_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
@@ -154,15 +121,15 @@ faq_create (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    const char *question = NULL, *answer = NULL;
-    char *tags = NULL;
-    if (!s_faq_input (&v, req->data, false, &question, &answer, &tags)) {
+    tk_faq_input_t in;
+    if (!tk_faq_input (&v, req->data, false, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid FAQ entry");
-        free (tags);
+        free (in.tags_text);
         return;
     }
     PGresult *res = db_exec (app->db, "faq_insert", 5,
-                             (const char *[]) { pid, question, answer, tags ? tags : "[]",
+                             (const char *[]) { pid, in.question, in.answer,
+                                                in.tags_text ? in.tags_text : "[]",
                                                 req->caller.user_id });
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);
@@ -171,7 +138,7 @@ faq_create (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_ok (rep, 201, s_faq_json (res, 0));
     }
     PQclear (res);
-    free (tags);
+    free (in.tags_text);
 }
 
 /* The path's entry id of a visible property for a caller of one of roles,
@@ -215,14 +182,14 @@ faq_update (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!id)
         return;
     jv_t v = JV_INIT;
-    const char *question = NULL, *answer = NULL;
-    char *tags = NULL;
-    if (!s_faq_input (&v, req->data, true, &question, &answer, &tags)) {
+    tk_faq_input_t in;
+    if (!tk_faq_input (&v, req->data, true, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid FAQ entry");
-        free (tags);
+        free (in.tags_text);
         return;
     }
-    PGresult *res = db_exec (app->db, "faq_update", 5, (const char *[]) { pid, id, question, answer, tags });
+    PGresult *res = db_exec (app->db, "faq_update", 5,
+                             (const char *[]) { pid, id, in.question, in.answer, in.tags_text });
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);
     else if (PQntuples (res) == 0)
@@ -230,7 +197,7 @@ faq_update (void *app_, const env_request_t *req, env_reply_t *rep)
     else
         env_reply_ok (rep, 200, s_faq_json (res, 0));
     PQclear (res);
-    free (tags);
+    free (in.tags_text);
 }
 
 void

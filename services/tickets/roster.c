@@ -6,6 +6,7 @@
 #include "jv.h"
 #include "log.h"
 #include "sla.h"
+#include "ticket_rules.h"
 #include "tickets.h"
 #include "tk_clock.h"
 
@@ -19,7 +20,6 @@
     S_TS ("created_at")
 enum { R_ID, R_POST, R_USER, R_STARTS, R_ENDS, R_KEY, R_CREATED };
 
-#define ROSTER_SHIFT_MAX_S   (31 * 86400)     /* a shift longer than a month is a typo */
 #define ROSTER_WINDOW_MAX_S  (92 * 86400)     /* gaps over at most a quarter */
 #define ROSTER_LIMIT_DEFAULT 50
 #define ROSTER_LIMIT_MAX     500
@@ -122,20 +122,6 @@ s_shift_json (const PGresult *res, int row)
     return s;
 }
 
-/* A time field of obj (RFC 3339) into out; false after a problem. */
-static bool
-s_time (jv_t *v, const cJSON *obj, const char *field, bool required, int64_t *out)
-{
-    const char *s = jv_string (v, obj, field, required, 40);
-    if (!s)
-        return false;
-    if (!sla_parse_time (s, false, out)) {
-        jv_problem (v, field, "must be an RFC 3339 time (2026-11-27T08:00:00Z)");
-        return false;
-    }
-    return true;
-}
-
 void
 roster_shifts_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
@@ -144,32 +130,17 @@ roster_shifts_create (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    const char *post = NULL, *user = NULL;
-    int64_t starts = 0, ends = 0;
-    bool key = false;
-    if (jv_object (&v, req->data)) {
-        post = jv_string (&v, req->data, "post", JV_REQUIRED, ROSTER_POST_MAX);
-        user = jv_string (&v, req->data, "user_id", JV_REQUIRED, ROSTER_USER_MAX);
-        bool has_s = s_time (&v, req->data, "starts_at", JV_REQUIRED, &starts);
-        bool has_e = s_time (&v, req->data, "ends_at", JV_REQUIRED, &ends);
-        if (has_s && has_e && ends <= starts)
-            jv_problem (&v, "ends_at", "must be after starts_at");
-        else if (has_s && has_e && ends - starts > ROSTER_SHIFT_MAX_S)
-            jv_problem (&v, "ends_at", "a shift lasts at most 31 days");
-        const cJSON *k = cJSON_GetObjectItemCaseSensitive (req->data, "key_post");
-        if (k && !cJSON_IsNull (k) && !cJSON_IsBool (k))
-            jv_problem (&v, "key_post", "must be true or false");
-        key = cJSON_IsTrue (k);
-    }
-    if (!jv_ok (&v)) {
+    tk_shift_input_t in;
+    if (!tk_shift_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid shift");
         return;
     }
     char s_at[24], e_at[24];
-    snprintf (s_at, sizeof s_at, "%lld", (long long) starts);
-    snprintf (e_at, sizeof e_at, "%lld", (long long) ends);
+    snprintf (s_at, sizeof s_at, "%lld", (long long) in.starts_at);
+    snprintf (e_at, sizeof e_at, "%lld", (long long) in.ends_at);
     PGresult *res = db_exec (app->db, "roster_shift_insert", 6,
-                             (const char *[]) { pid, post, user, s_at, e_at, key ? "true" : "false" });
+                             (const char *[]) { pid, in.post, in.user_id, s_at, e_at,
+                                                in.key_post ? "true" : "false" });
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);
     else {

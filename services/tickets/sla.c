@@ -6,6 +6,7 @@
 #include "jv.h"
 #include "log.h"
 #include "roster.h"
+#include "ticket_rules.h"
 #include "tickets.h"
 #include "tk_clock.h"
 #include "workflow.h"
@@ -336,7 +337,8 @@ sla_policies_get (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_ok (rep, 200, body);
 }
 
-#define S_MINUTES_MAX 525600           /* a year: the CHECKs of sla_policies */
+/* the input's bound is the defaults' size: one policy per type and priority */
+_Static_assert (S_NDEFAULTS * 4 == TK_SLA_POLICIES_MAX, "TK_SLA_POLICIES_MAX: types x priorities");
 
 void
 sla_policies_put (void *app_, const env_request_t *req, env_reply_t *rep)
@@ -349,80 +351,27 @@ sla_policies_put (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    const cJSON *items = cJSON_GetObjectItemCaseSensitive (req->data, "items");
-    if (!jv_object (&v, req->data) || !cJSON_IsArray (items)) {
-        if (jv_ok (&v))
-            jv_problem (&v, "items", "is required: an array of policies");
-        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid SLA policies");
-        return;
-    }
-    if (cJSON_GetArraySize (items) > (int) (S_NDEFAULTS * 4)) {
-        env_reply_error (rep, 422, "validation_failed",
-                         jv_detail ("items", "at most one policy per type and priority"),
-                         "invalid SLA policies");
-        return;
-    }
+    /* the valid items go on to the calendar check even when others are not,
+     * so that one answer names every problem */
+    tk_sla_policies_input_t in;
+    tk_sla_policies_input (&v, req->data, &in);
     rows = cJSON_CreateArray ();
     cJSON *cal_ids = cJSON_CreateArray ();
-    int index = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach (item, items) {
-        char f[64];
-        jv_t iv = JV_INIT;
-        if (!cJSON_IsObject (item)) {
-            snprintf (f, sizeof f, "items[%d]", index);
-            jv_problem (&v, f, "must be an object");
-            index++;
-            continue;
+    for (int i = 0; i < in.n; i++) {
+        const tk_sla_policy_t *p = &in.items[i];
+        cJSON *row = cJSON_CreateObject ();
+        cJSON_AddStringToObject (row, "type", p->type);
+        cJSON_AddStringToObject (row, "priority", p->priority);
+        cJSON_AddNumberToObject (row, "respond_minutes", p->respond_minutes);
+        cJSON_AddNumberToObject (row, "resolve_minutes", p->resolve_minutes);
+        cJSON_AddNumberToObject (row, "warn_minutes", p->warn_minutes >= 0 ? p->warn_minutes
+                                                      : s_default_warn (p->resolve_minutes));
+        if (p->calendar_id) {
+            cJSON_AddStringToObject (row, "calendar_id", p->calendar_id);
+            cJSON_AddItemToArray (cal_ids, cJSON_CreateString (p->calendar_id));
         }
-        const char *type = jv_enum (&iv, item, "type", JV_REQUIRED, wf_types);
-        const char *priority = jv_enum (&iv, item, "priority", JV_REQUIRED, wf_priorities);
-        int64_t respond = 0, resolve = 0, warn = -1;
-        bool has_respond = jv_int (&iv, item, "respond_minutes", JV_REQUIRED, 1, S_MINUTES_MAX, &respond);
-        bool has_resolve = jv_int (&iv, item, "resolve_minutes", JV_REQUIRED, 1, S_MINUTES_MAX, &resolve);
-        bool has_warn = jv_int (&iv, item, "warn_minutes", JV_OPTIONAL, 0, S_MINUTES_MAX, &warn);
-        const char *cal = jv_uuid (&iv, item, "calendar_id", JV_OPTIONAL);
-        if (has_respond && has_resolve && resolve < respond)
-            jv_problem (&iv, "resolve_minutes", "must not be less than respond_minutes");
-        if (has_warn && has_resolve && warn >= resolve)
-            jv_problem (&iv, "warn_minutes", "must be less than resolve_minutes");
-        /* the same pair twice: which one would win is not for us to guess */
-        int j = 0;
-        const cJSON *other;
-        cJSON_ArrayForEach (other, items) {
-            if (j++ >= index)
-                break;
-            const char *ot = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (other, "type"));
-            const char *op = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (other, "priority"));
-            if (type && priority && ot && op && strcmp (ot, type) == 0 && strcmp (op, priority) == 0) {
-                jv_problem (&iv, "priority", "this type and priority are listed twice (items[%d])", j - 1);
-                break;
-            }
-        }
-        /* the problems of one item, named items[i].field */
-        const cJSON *d;
-        cJSON_ArrayForEach (d, iv.details) {
-            snprintf (f, sizeof f, "items[%d].%s", index,
-                      cJSON_GetStringValue (cJSON_GetObjectItem (d, "field")));
-            jv_problem (&v, f, "%s", cJSON_GetStringValue (cJSON_GetObjectItem (d, "problem")));
-        }
-        if (jv_ok (&iv)) {
-            cJSON *row = cJSON_CreateObject ();
-            cJSON_AddStringToObject (row, "type", type);
-            cJSON_AddStringToObject (row, "priority", priority);
-            cJSON_AddNumberToObject (row, "respond_minutes", (double) respond);
-            cJSON_AddNumberToObject (row, "resolve_minutes", (double) resolve);
-            cJSON_AddNumberToObject (row, "warn_minutes",
-                                     (double) (has_warn ? warn : s_default_warn ((int) resolve)));
-            if (cal) {
-                cJSON_AddStringToObject (row, "calendar_id", cal);
-                cJSON_AddItemToArray (cal_ids, cJSON_CreateString (cal));
-            }
-            cJSON_AddNumberToObject (row, "_index", index);   /* for the calendar check */
-            cJSON_AddItemToArray (rows, row);
-        }
-        jv_reset (&iv);
-        index++;
+        cJSON_AddNumberToObject (row, "_index", p->index);   /* for the calendar check */
+        cJSON_AddItemToArray (rows, row);
     }
     /* the calendars must be this property's */
     if (cJSON_GetArraySize (cal_ids) > 0) {

@@ -6,6 +6,7 @@
 
 #include "roster.h"
 #include "sla.h"
+#include "ticket_rules.h"
 #include "ticket_store.h"
 #include "tk_clock.h"
 #include "workflow.h"
@@ -22,52 +23,6 @@
 static const char *const s_technician_actions[] = {
     "start", "hold", "resume", "resolve", "inspect", NULL
 };
-
-typedef struct {
-    const char *action, *assignee_id, *note, *party_id, *fee_item_code;
-    bool has_fee;
-    int64_t fee_amount;
-} s_action_input_t;
-
-static bool
-s_action_input (jv_t *v, const cJSON *data, s_action_input_t *in)
-{
-    memset (in, 0, sizeof *in);
-    if (!jv_object (v, data))
-        return false;
-    in->action = jv_enum (v, data, "action", JV_REQUIRED, wf_actions);
-    in->assignee_id = jv_string (v, data, "assignee_id", JV_OPTIONAL, TK_USER_ID_MAX);
-    const char *note = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (data, "note"));
-    in->note = note && !*note ? NULL : jv_string (v, data, "note", JV_OPTIONAL, TK_TEXT_MAX);
-    in->party_id = jv_uuid (v, data, "approved_by_party_id", JV_OPTIONAL);
-    const cJSON *fee = cJSON_GetObjectItemCaseSensitive (data, "fee");
-    if (fee && !cJSON_IsNull (fee)) {
-        if (!cJSON_IsObject (fee))
-            jv_problem (v, "fee", "must be an object {\"amount\",\"fee_item_code\"?}");
-        else {
-            jv_t w = JV_INIT;
-            if (!jv_int (&w, fee, "amount", JV_REQUIRED, 1, TK_FEE_MAX, &in->fee_amount))
-                jv_problem (v, "fee.amount", "must be an integer amount in fen from 1 to %lld",
-                            TK_FEE_MAX);
-            in->fee_item_code = jv_string (&w, fee, "fee_item_code", JV_OPTIONAL, 64);
-            if (!in->fee_item_code && cJSON_GetObjectItemCaseSensitive (fee, "fee_item_code")
-                && !cJSON_IsNull (cJSON_GetObjectItemCaseSensitive (fee, "fee_item_code")))
-                jv_problem (v, "fee.fee_item_code", "must be a string of 1 to 64 bytes");
-            jv_reset (&w);
-            in->has_fee = true;
-        }
-    }
-    if (in->action) {
-        bool assigns = strcmp (in->action, "assign") == 0 || strcmp (in->action, "escalate") == 0;
-        if (in->assignee_id && !assigns)
-            jv_problem (v, "assignee_id", "only assign and escalate take an assignee");
-        if (in->has_fee && strcmp (in->action, "resolve") != 0)
-            jv_problem (v, "fee", "only resolve takes a fee");
-        if (in->party_id && strcmp (in->action, "approve") != 0)
-            jv_problem (v, "approved_by_party_id", "only approve takes it");
-    }
-    return jv_ok (v);
-}
 
 /* A technician's fee waits on the ticket of row 0 of res. */
 static bool
@@ -185,10 +140,10 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
     cJSON *events = NULL, *tl_data = NULL, *tdata = NULL, *ticket = NULL;
     char *tl_text = NULL, *tdata_text = NULL;
     jv_t v = JV_INIT;
-    s_action_input_t in;
+    tk_action_input_t in;
     if (!env_property_scope (req, env_roles_staff, rep))
         return;
-    if (!s_action_input (&v, req->data, &in)) {
+    if (!tk_action_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid action");
         return;
     }
@@ -525,16 +480,8 @@ tk_comments_create (void *app_, const env_request_t *req, env_reply_t *rep)
     jv_t v = JV_INIT;
     if (!env_property_scope (req, env_roles_staff, rep))
         return;
-    const char *body = NULL;
-    bool internal = false;
-    if (jv_object (&v, req->data)) {
-        body = jv_string (&v, req->data, "body", JV_REQUIRED, TK_TEXT_MAX);
-        const cJSON *in = cJSON_GetObjectItemCaseSensitive (req->data, "internal");
-        if (in && !cJSON_IsNull (in) && !cJSON_IsBool (in))
-            jv_problem (&v, "internal", "must be true or false");
-        internal = cJSON_IsTrue (in);
-    }
-    if (!jv_ok (&v)) {
+    tk_comment_input_t in;
+    if (!tk_comment_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid comment");
         return;
     }
@@ -547,7 +494,7 @@ tk_comments_create (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *status = PQgetvalue (cur, 0, TK_C_STATUS);
     PGresult *res = tk_timeline_add (app->db, pid, PQgetvalue (cur, 0, TK_C_ID), now,
                                      req->caller.user_id, req->caller.role, "comment", status,
-                                     status, body, internal, NULL);
+                                     status, in.body, in.internal, NULL);
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);
     else
@@ -567,15 +514,8 @@ tk_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
     /* follow-up calls are the front desk's */
     if (!env_property_scope (req, env_roles_desk, rep))
         return;
-    int64_t rating = 0;
-    const char *comment = NULL;
-    if (jv_object (&v, req->data)) {
-        jv_int (&v, req->data, "rating", JV_REQUIRED, 1, 5, &rating);
-        const char *c = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (req->data, "comment"));
-        comment = c && !*c ? NULL
-                : jv_string (&v, req->data, "comment", JV_OPTIONAL, TK_FEEDBACK_COMMENT_MAX);
-    }
-    if (!jv_ok (&v)) {
+    tk_feedback_input_t in;
+    if (!tk_feedback_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid feedback");
         return;
     }
@@ -602,7 +542,7 @@ tk_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
         db_rollback (app->db);
         goto out;
     }
-    res = tk_feedback_add (app->db, pid, tid, (int) rating, comment, req->caller.user_id, now);
+    res = tk_feedback_add (app->db, pid, tid, (int) in.rating, in.comment, req->caller.user_id, now);
     if (!db_ok (res)) {
         db_reply_error (res, rep, req->id);
         db_rollback (app->db);
@@ -618,9 +558,9 @@ tk_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
     cJSON_AddStringToObject (fb, "ticket_id", tid);
     PQclear (res);
     char data[32];
-    snprintf (data, sizeof data, "{\"rating\":%d}", (int) rating);
+    snprintf (data, sizeof data, "{\"rating\":%d}", (int) in.rating);
     res = tk_timeline_add (app->db, pid, tid, now, req->caller.user_id, req->caller.role, "feedback",
-                           status, status, comment, false, data);
+                           status, status, in.comment, false, data);
     if (!db_ok (res)) {
         cJSON_Delete (fb);
         db_fail (app->db, req->id, rep, "timeline");
@@ -629,7 +569,7 @@ tk_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
     cJSON *ticket = tk_ticket_json (cur, 0);
     cJSON *d = tk_event_data (ticket);
     cJSON_Delete (ticket);
-    cJSON_AddNumberToObject (d, "rating", (double) rating);
+    cJSON_AddNumberToObject (d, "rating", (double) in.rating);
     cJSON_AddStringToObject (d, "called_by", req->caller.user_id);
     cJSON *events = cJSON_CreateArray ();
     tk_event (events, "ticket.feedback", d);
@@ -637,7 +577,7 @@ tk_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
         cJSON_Delete (fb);
         goto out;
     }
-    log_info (req->id, "ticket %s: feedback %d", tid, (int) rating);
+    log_info (req->id, "ticket %s: feedback %d", tid, (int) in.rating);
     env_reply_ok (rep, 201, fb);
 out:
     PQclear (cur);

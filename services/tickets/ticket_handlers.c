@@ -7,6 +7,7 @@
 
 #include "faq.h"
 #include "sla.h"
+#include "ticket_rules.h"
 #include "ticket_store.h"
 #include "tk_clock.h"
 #include "workflow.h"
@@ -198,160 +199,19 @@ tk_property_tz (const env_request_t *req, const char *pid, char tz[64], env_repl
 
 /* --- create -------------------------------------------------------------------- */
 
-typedef struct {
-    const char *type, *title, *description, *unit_id, *party_id, *channel, *priority, *category;
-    bool resolve_now;
-    const char *faq_id, *answer;
-    cJSON *data;                     /* owned: the type-specific fields kept */
-} s_input_t;
-
-/* A non-negative amount in fen. */
-static void
-s_fen (jv_t *v, const cJSON *obj, const char *field, const char *path, cJSON *keep)
-{
-    int64_t n;
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive (obj, field);
-    if (!x || cJSON_IsNull (x))
-        return;
-    jv_t w = JV_INIT;
-    if (jv_int (&w, obj, field, JV_OPTIONAL, 0, TK_FEE_MAX, &n))
-        cJSON_AddNumberToObject (keep, field, (double) n);
-    else
-        jv_problem (v, path, "must be an integer amount in fen from 0 to %lld", TK_FEE_MAX);
-    jv_reset (&w);
-}
-
-/* An optional string of data, kept when valid. */
-static void
-s_data_string (jv_t *v, const cJSON *obj, const char *field, const char *path, size_t max,
-               cJSON *keep)
-{
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive (obj, field);
-    if (!x || cJSON_IsNull (x))
-        return;
-    jv_t w = JV_INIT;
-    const char *s = jv_string (&w, obj, field, JV_OPTIONAL, max);
-    if (s)
-        cJSON_AddStringToObject (keep, field, s);
-    else
-        jv_problem (v, path, "must be a string of 1 to %zu bytes", max);
-    jv_reset (&w);
-}
-
-/* The type-specific data: renovation and item_release know fields; the others take none. */
-static cJSON *
-s_type_data (jv_t *v, const char *type, const cJSON *data)
-{
-    cJSON *keep = cJSON_CreateObject ();
-    if (!data || cJSON_IsNull (data))
-        data = NULL;
-    else if (!cJSON_IsObject (data)) {
-        jv_problem (v, "data", "must be an object");
-        return keep;
-    }
-    if (type && strcmp (type, "renovation") == 0) {
-        s_fen (v, data, "deposit", "data.deposit", keep);
-        s_fen (v, data, "management_fee", "data.management_fee", keep);
-        s_data_string (v, data, "contractor", "data.contractor", 200, keep);
-        s_data_string (v, data, "scope", "data.scope", 4000, keep);
-        const char *dates[] = { "start_date", "end_date" };
-        for (int i = 0; i < 2; i++) {
-            jv_t w = JV_INIT;
-            const char *d = data ? jv_date (&w, data, dates[i], JV_OPTIONAL) : NULL;
-            if (d)
-                cJSON_AddStringToObject (keep, dates[i], d);
-            else if (!jv_ok (&w))
-                jv_problem (v, i ? "data.end_date" : "data.start_date", "must be a date YYYY-MM-DD");
-            jv_reset (&w);
-        }
-    }
-    else if (type && strcmp (type, "item_release") == 0) {
-        const cJSON *items = data ? cJSON_GetObjectItemCaseSensitive (data, "items") : NULL;
-        int n = cJSON_GetArraySize (items);
-        if (!cJSON_IsArray (items) || n < 1 || n > 100)
-            jv_problem (v, "data.items", "must list 1 to 100 items (strings of 1 to 200 bytes)");
-        else {
-            cJSON *out = cJSON_AddArrayToObject (keep, "items");
-            const cJSON *it;
-            cJSON_ArrayForEach (it, items) {
-                const char *s = cJSON_GetStringValue (it);
-                size_t len = s ? strlen (s) : 0;
-                if (!s || len < 1 || len > 200 || !jv_is_utf8 (s, len)) {
-                    jv_problem (v, "data.items", "must list 1 to 100 items (strings of 1 to 200 bytes)");
-                    break;
-                }
-                cJSON_AddItemToArray (out, cJSON_CreateString (s));
-            }
-        }
-        s_data_string (v, data, "carrier", "data.carrier", 100, keep);
-    }
-    else if (data && cJSON_GetArraySize (data) > 0)
-        jv_problem (v, "data", "only renovation and item_release tickets take data");
-    return keep;
-}
-
-/* An optional text: "" and null mean none. */
-static const char *
-s_opt_text (jv_t *v, const cJSON *data, const char *field, size_t max)
-{
-    const char *s = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (data, field));
-    if (s && !*s)
-        return NULL;
-    return jv_string (v, data, field, JV_OPTIONAL, max);
-}
-
-static bool
-s_create_input (jv_t *v, const cJSON *data, s_input_t *in)
-{
-    memset (in, 0, sizeof *in);
-    if (!jv_object (v, data))
-        return false;
-    in->type = jv_enum (v, data, "type", JV_REQUIRED, wf_types);
-    in->title = jv_string (v, data, "title", JV_REQUIRED, TK_TITLE_MAX);
-    in->description = s_opt_text (v, data, "description", TK_TEXT_MAX);
-    in->unit_id = jv_uuid (v, data, "unit_id", JV_OPTIONAL);
-    in->party_id = jv_uuid (v, data, "party_id", JV_OPTIONAL);
-    in->channel = jv_enum (v, data, "channel", JV_OPTIONAL, wf_channels);
-    in->priority = jv_enum (v, data, "priority", JV_OPTIONAL, wf_priorities);
-    in->category = s_opt_text (v, data, "category", TK_CATEGORY_MAX);
-    const cJSON *now = cJSON_GetObjectItemCaseSensitive (data, "resolve_now");
-    if (now && !cJSON_IsNull (now) && !cJSON_IsBool (now))
-        jv_problem (v, "resolve_now", "must be true or false");
-    in->resolve_now = cJSON_IsTrue (now);
-    in->faq_id = jv_uuid (v, data, "faq_id", JV_OPTIONAL);
-    in->answer = s_opt_text (v, data, "answer", TK_TEXT_MAX);
-    bool inquiry = in->type && strcmp (in->type, "inquiry") == 0;
-    if (in->type && !inquiry) {
-        if (in->resolve_now)
-            jv_problem (v, "resolve_now", "only an inquiry is resolved at creation");
-        if (in->faq_id)
-            jv_problem (v, "faq_id", "only an inquiry is answered from the FAQ");
-        if (in->answer)
-            jv_problem (v, "answer", "only an inquiry takes an answer");
-    }
-    else if (inquiry && !in->resolve_now && (in->faq_id || in->answer))
-        jv_problem (v, "resolve_now", "must be true when an answer or faq_id is given");
-    in->data = s_type_data (v, in->type, cJSON_GetObjectItemCaseSensitive (data, "data"));
-    if (!in->channel)
-        in->channel = "phone";
-    if (!in->priority)
-        in->priority = "normal";
-    return jv_ok (v);
-}
-
 void
 tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
     PGresult *res = NULL;
     cJSON *unit = NULL, *events = NULL;
-    s_input_t in = { 0 };
+    tk_ticket_input_t in = { 0 };
     /* the front desk or a manager opens tickets */
     const char *pid = env_property_scope (req, env_roles_desk, rep);
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    if (!s_create_input (&v, req->data, &in)) {
+    if (!tk_ticket_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid ticket");
         goto out;
     }

@@ -30,7 +30,7 @@ for t in "$@"; do
            -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" \
            "$work" "$seeds" > "$log" 2>&1
     rc=$?
-    stats=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
+    stats=$(grep -aE '^stat::number_of_executed_units' "$log" | awk '{print $2}')
     if [ $rc -ne 0 ]; then
         failed="$failed $t"
         printf 'fuzz: %s FAILED (exit %d) after %ss; report:\n' "$t" "$rc" "$(( $(date +%s) - start ))"

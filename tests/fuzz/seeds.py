@@ -93,7 +93,8 @@ def netguard_seeds():
 
 
 def validators_seeds():
-    # the first byte picks the method: index + 48 ('0' is 0)
+    # the first byte picks the method: its row in s_methods (these are the first rows;
+    # later ones go by name, validators_named)
     bodies = [
         (0, {"code": "SUNNY-1", "name": "阳光花园", "address": "上海市", "timezone": "Asia/Shanghai"}),
         (1, {"code": "A-1201", "area_m2": 85.5, "use": "office", "building": "A座", "floor": "12"}),
@@ -119,8 +120,107 @@ def validators_seeds():
         (11, "2026-13"), (11, "MjAyNi0wMS0wMXwx"), (11, "500"), (11, "0755-88881234转801"),
     ]
     for i, (m, body) in enumerate(bodies):
-        write("fuzz_validators", "m%02d_%02d" % (m, i), chr(48 + m) + json.dumps(body, ensure_ascii=False))
+        write("fuzz_validators", "m%02d_%02d" % (m, i), bytes([m]) + json.dumps(body, ensure_ascii=False).encode())
 
+
+def validators_index(name):
+    """The first byte that picks method function name (m_...) in fuzz_validators.c's
+    s_methods table: its row number, so seeds stay right as rows are added."""
+    with open(os.path.join(HERE, "fuzz_validators.c"), encoding="utf-8") as f:
+        text = f.read()
+    table = text[text.index("s_methods[]"):]
+    table = table[:table.index("};")]
+    rows = [line.split(",")[0].strip() for line in table.splitlines()[1:]
+            if line.strip().startswith("m_")]
+    return rows.index(name)
+
+
+def validators_named(seeds):
+    for i, (name, body) in enumerate(seeds):
+        m = validators_index(name)
+        write("fuzz_validators", "%s_%02d" % (name, i), bytes([m]) + json.dumps(body, ensure_ascii=False).encode())
+
+
+def validators_tickets_tenants_seeds():
+    # tickets' and tenants' handler inputs (V1), by method name
+    validators_named([
+        ("m_ticket_create", {"type": "repair", "title": "卫生间漏水", "description": "", "unit_id": UID,
+                             "channel": "wechat", "priority": "urgent", "category": "plumbing"}),
+        ("m_ticket_create", {"type": "inquiry", "title": "电梯几点检修", "resolve_now": True, "faq_id": PID,
+                             "answer": "周三上午"}),
+        ("m_ticket_create", {"type": "renovation", "title": "装修申请", "data": {
+            "deposit": 200000, "management_fee": 0, "contractor": "某装饰公司", "scope": "厨房",
+            "start_date": "2026-03-01", "end_date": "2026-02-30"}}),
+        ("m_ticket_create", {"type": "item_release", "title": "搬出", "data": {"items": ["沙发", ""], "carrier": None}}),
+        ("m_action_create", {"action": "assign", "assignee_id": "tech-1", "note": "", "fee": None}),
+        ("m_action_create", {"action": "resolve", "note": "换了阀门", "fee": {"amount": 5000, "fee_item_code": "REPAIR"}}),
+        ("m_action_create", {"action": "approve", "approved_by_party_id": UID, "fee": {"amount": 0}}),
+        ("m_comment_create", {"body": "已联系业主", "internal": True}),
+        ("m_feedback_create", {"rating": 5, "comment": ""}),
+        ("m_feedback_create", {"rating": 5.5, "comment": 3}),
+        ("m_faq_create", {"question": "停车费怎么交", "answer": "物业前台或微信", "tags": ["停车", "缴费"]}),
+        ("m_faq_update", {"tags": [], "question": None}),
+        ("m_faq_update", {}),
+        ("m_sla_policies_put", {"items": [
+            {"type": "repair", "priority": "urgent", "respond_minutes": 15, "resolve_minutes": 240,
+             "warn_minutes": 30, "calendar_id": UID},
+            {"type": "repair", "priority": "urgent", "respond_minutes": 10, "resolve_minutes": 5},
+            {"type": "complaint", "priority": "low", "respond_minutes": 60, "resolve_minutes": 2880}, 7]}),
+        ("m_shift_create", {"post": "front_desk", "user_id": "agent-1", "starts_at": "2026-11-27T08:00:00+08:00",
+                            "ends_at": "2026-11-27T20:00:00Z", "key_post": True}),
+        ("m_shift_create", {"post": "", "user_id": "u", "starts_at": "2026-11-27T08:00:00Z",
+                            "ends_at": "2027-01-27T08:00:00Z", "key_post": "yes"}),
+        ("m_occupancy_create", {"party_id": UID, "role": "owner", "start_date": "2026-02-28"}),
+        ("m_occupancy_end", {"end_date": "2026-02-29"}),
+        ("m_lease_end", {"end_date": "2026-12-31"}),
+        ("m_import_party_row", {"party": {"kind": "person", "name": "李四", "phones": ["13900139000"]},
+                                "occupancy": {"unit_code": "A-1201", "role": "tenant", "start_date": "2026-01-01"}}),
+        ("m_import_party_row", {"party": {"kind": "company", "name": "某公司"},
+                                "occupancy": {"role": "owner"}}),
+    ])
+
+
+
+def validators_billing_notifications_gateway_seeds():
+    # billing's, notifications' and the gateway's handler inputs (V2), by method name
+    tid = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"
+    validators_named([
+        ("m_bl_settings_put", {"due_day": 31, "late_fee_bps_per_day": 5, "late_fee_grace_days": 0,
+                               "late_fee_cap_bps": 100000, "timezone": "Asia/Shanghai"}),
+        ("m_bl_settings_put", {"due_day": 0, "late_fee_bps_per_day": 10001, "timezone": ""}),
+        ("m_bl_fee_item_create", {"code": "MGMT", "name": "物业管理费", "basis": "per_area", "unit_price": 350,
+                                  "applies_to": ["residential", "office", "office"],
+                                  "effective_from": "2026-02-01"}),
+        ("m_bl_fee_item_create", {"code": "PARK", "name": "车位费", "basis": "parking", "unit_price": 0}),
+        ("m_bl_fee_item_create", {"code": "X", "name": "x", "basis": "fixed", "unit_price": 1, "applies_to": []}),
+        ("m_bl_run_create", {"period": "2026-02"}),
+        ("m_bl_run_create", {"period": "2026-13"}),
+        ("m_bl_charge_create", {"unit_id": UID, "amount": 50000, "reason": "维修费", "due_date": "2026-02-29"}),
+        ("m_bl_deposit_create", {"unit_id": UID, "amount": 200000, "ticket_id": tid}),
+        ("m_bl_deposit_refund", None),
+        ("m_bl_deposit_refund", {"amount": 0, "reason": "损坏扣除"}),
+        ("m_bl_reason", {"reason": "录入错误"}),
+        ("m_bl_reason", {"reason": ""}),
+        ("m_nt_announcement_create", {"title": "停水通知", "body": "明日 9:00-12:00 停水",
+                                      "audience": "building:A座", "channels": ["inbox", "preferred"]}),
+        ("m_nt_announcement_create", {"title": "x", "body": "y", "audience": "use:office",
+                                      "channels": ["sms", "sms"]}),
+        ("m_nt_preferences_put", {"channels": ["email", "inbox"], "opt_out": False, "locale": "en"}),
+        ("m_nt_preferences_put", {"opt_out": None}),
+        ("m_nt_webhook", {"url": "https://hooks.example.com/pm",
+                          "events": ["bill.issued", "party.created", "*", "bill.issued"],
+                          "secret": "s" * 40, "property_ids": [PID], "description": "ERP"}),
+        ("m_nt_webhook", {"url": "http://127.0.0.1:9/h", "enabled": True, "events": ["no.such"], "owner": "x"}),
+        ("m_gw_login", {"username": "admin", "password": "correct horse"}),
+        ("m_gw_password", {"current_password": "old password", "new_password": "ZHANG.SAN", "n": 1}),
+        ("m_gw_user_create", {"username": "zhang.san", "password": "密码密码密码密码", "role": "manager",
+                              "property_ids": [PID, UID]}),
+        ("m_gw_user_update", {"disabled": True, "role": None, "property_ids": []}),
+        ("m_gw_user_update", {"username": "x"}),
+        ("m_gw_key_create", {"name": "ERP", "role": "integration", "property_ids": [PID],
+                             "expires_at": "2027-01-31T08:00:00.5+08:00"}),
+        ("m_gw_key_create", {"name": "old", "role": "admin", "expires_at": "2026-02-30T00:00:00Z"}),
+    ])
 
 if __name__ == "__main__":
     http_seeds()
@@ -128,3 +228,5 @@ if __name__ == "__main__":
     csv_seeds()
     netguard_seeds()
     validators_seeds()
+    validators_tickets_tenants_seeds()
+    validators_billing_notifications_gateway_seeds()

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "../../services/gateway/gw_auth.c"
+#include "../../services/gateway/gw_inputs.c"
 #include "../../services/gateway/gw_audit.c"
 #include "../../services/gateway/gw_listen.c"
 

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "../../services/notifications/announcements.c"
+#include "../../services/notifications/input_rules.c"
+#include "../../services/notifications/netguard.c"
 #include "../../services/notifications/delivery_log.c"
 
 /* main.c and sender.c, not linked here */

@@ -177,6 +177,30 @@ test_active (void **state)
     assert_false (tn_active_parse ("1", &a));
 }
 
+static void
+test_lease_end_input (void **state)
+{
+    (void) state;
+    jv_t v = JV_INIT;
+    tn_lease_end_input_t in;
+    cJSON *data = cJSON_Parse ("{\"end_date\":\"2026-12-31\"}");
+    assert_true (tn_lease_end_input (&v, data, &in));
+    assert_string_equal (in.end_date, "2026-12-31");
+    cJSON_Delete (data);
+    const char *bad[] = { "{}", "{\"end_date\":\"2026-13-01\"}", "{\"end_date\":20261231}" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        data = cJSON_Parse (bad[i]);
+        assert_false (tn_lease_end_input (&v, data, &in));
+        assert_non_null (s_problem (&v, "end_date"));
+        assert_null (in.end_date);
+        cJSON_Delete (data);
+        jv_reset (&v);
+    }
+    assert_false (tn_lease_end_input (&v, NULL, &in));
+    assert_non_null (s_problem (&v, "body"));
+    jv_reset (&v);
+}
+
 int
 main (void)
 {
@@ -185,6 +209,7 @@ main (void)
         cmocka_unit_test (test_lease_input),
         cmocka_unit_test (test_lease_end),
         cmocka_unit_test (test_active),
+        cmocka_unit_test (test_lease_end_input),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -432,6 +432,66 @@ test_roles (void **state)
     assert_false (tn_id_type_fits ("company", "resident_id") || tn_id_type_fits ("person", "credit_code"));
 }
 
+/* Occupancies: a move-in, a move-out, and the move-in columns of an import row. */
+static void
+test_occupancy_inputs (void **state)
+{
+    (void) state;
+    jv_t v = JV_INIT;
+    tn_occupancy_input_t in;
+    cJSON *data = cJSON_Parse ("{\"party_id\":\"0b1c2d3e-4f50-4617-8283-94a5b6c7d8e9\","
+                               "\"role\":\"tenant\",\"start_date\":\"2026-02-28\"}");
+    assert_true (tn_occupancy_input (&v, data, &in));
+    assert_string_equal (in.role, "tenant");
+    assert_ptr_equal (in.role, tn_occupancy_roles[1]);      /* static, outlives the request */
+    assert_string_equal (in.start_date, "2026-02-28");
+    cJSON_Delete (data);
+    data = cJSON_Parse ("{\"party_id\":\"x\",\"role\":\"landlord\",\"start_date\":\"2026-02-29\"}");
+    assert_false (tn_occupancy_input (&v, data, &in));
+    assert_int_equal (s_problems (&v), 3);
+    assert_non_null (s_problem_of (&v, "party_id"));
+    assert_non_null (s_problem_of (&v, "role"));
+    assert_non_null (s_problem_of (&v, "start_date"));           /* no 29 February in 2026 */
+    cJSON_Delete (data);
+    jv_reset (&v);
+    assert_false (tn_occupancy_input (&v, NULL, &in));
+    assert_non_null (s_problem_of (&v, "body"));
+    jv_reset (&v);
+
+    tn_occupancy_end_input_t end;
+    data = cJSON_Parse ("{\"end_date\":\"2026-12-31\"}");
+    assert_true (tn_occupancy_end_input (&v, data, &end));
+    assert_string_equal (end.end_date, "2026-12-31");
+    cJSON_Delete (data);
+    data = cJSON_Parse ("{\"end_date\":null}");
+    assert_false (tn_occupancy_end_input (&v, data, &end));
+    assert_non_null (s_problem_of (&v, "end_date"));
+    assert_null (end.end_date);
+    cJSON_Delete (data);
+    jv_reset (&v);
+
+    tn_import_move_in_t mi;
+    data = cJSON_Parse ("{}");
+    assert_true (tn_import_move_in_input (&v, data, &mi));      /* no move-in */
+    assert_null (mi.unit_code);
+    cJSON_Delete (data);
+    data = cJSON_Parse ("{\"role\":\"owner\"}");
+    assert_false (tn_import_move_in_input (&v, data, &mi));
+    assert_string_equal (s_problem_of (&v, "unit_code"), "is required with role and start_date (a move-in)");
+    cJSON_Delete (data);
+    jv_reset (&v);
+    data = cJSON_Parse ("{\"unit_code\":\"A-1201\"}");
+    assert_false (tn_import_move_in_input (&v, data, &mi));
+    assert_non_null (s_problem_of (&v, "role"));
+    assert_non_null (s_problem_of (&v, "start_date"));
+    cJSON_Delete (data);
+    jv_reset (&v);
+    data = cJSON_Parse ("{\"unit_code\":\"A-1201\",\"role\":\"owner\",\"start_date\":\"2026-01-01\"}");
+    assert_true (tn_import_move_in_input (&v, data, &mi));
+    assert_string_equal (mi.unit_code, "A-1201");
+    cJSON_Delete (data);
+}
+
 int
 main (void)
 {
@@ -446,6 +506,7 @@ main (void)
         cmocka_unit_test_teardown (test_party_input_create, s_teardown),
         cmocka_unit_test_teardown (test_party_patch, s_teardown),
         cmocka_unit_test (test_roles),
+        cmocka_unit_test (test_occupancy_inputs),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
