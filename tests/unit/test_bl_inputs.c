@@ -12,25 +12,9 @@
 
 #include "../../services/billing/input_rules.c"
 #include "../../services/billing/bill_rules.c"
+#include "jv_testing.h"
 
 #define UID "0b1c2d3e-4f50-4617-8283-94a5b6c7d8e9"
-
-/* The problems of v as "field: problem; ..." (v emptied), "" when none. */
-static const char *
-s_problems (jv_t *v)
-{
-    static char out[1024];
-    out[0] = '\0';
-    cJSON *d = jv_take (v), *it;
-    cJSON_ArrayForEach (it, d) {
-        size_t n = strlen (out);
-        snprintf (out + n, sizeof out - n, "%s%s: %s", n ? "; " : "",
-                  cJSON_GetStringValue (cJSON_GetObjectItem (it, "field")),
-                  cJSON_GetStringValue (cJSON_GetObjectItem (it, "problem")));
-    }
-    cJSON_Delete (d);
-    return out;
-}
 
 static void
 test_settings (void **state)
@@ -53,7 +37,7 @@ test_settings (void **state)
     d = cJSON_Parse ("{\"due_day\":32,\"late_fee_bps_per_day\":1.5,\"late_fee_grace_days\":-1,"
                      "\"timezone\":7}");
     assert_false (bl_settings_input (&v, d, &in));
-    const char *p = s_problems (&v);
+    const char *p = jvt_problems (&v);
     assert_non_null (strstr (p, "due_day: must be from 1 to 31"));
     assert_non_null (strstr (p, "late_fee_bps_per_day: must be an integer"));
     assert_non_null (strstr (p, "late_fee_grace_days: must be from 0 to 365"));
@@ -66,7 +50,7 @@ test_settings (void **state)
     assert_string_equal (in.timezone, "");
     cJSON_Delete (d);
     assert_false (bl_settings_input (&v, NULL, &in));
-    assert_string_equal (s_problems (&v), "body: must be a JSON object");
+    assert_string_equal (jvt_problems (&v), "body: must be a JSON object");
 }
 
 static void
@@ -97,12 +81,12 @@ test_fee_item (void **state)
     cJSON_Delete (d);
     d = cJSON_Parse ("{\"code\":\"F\",\"name\":\"f\",\"basis\":\"fixed\",\"unit_price\":1,\"applies_to\":[]}");
     assert_false (bl_fee_item_input (&v, d, &in));
-    assert_string_equal (s_problems (&v), "applies_to: must name at least one unit use");
+    assert_string_equal (jvt_problems (&v), "applies_to: must name at least one unit use");
     cJSON_Delete (d);
     d = cJSON_Parse ("{\"code\":\"F\",\"name\":\"f\",\"basis\":\"fixed\",\"unit_price\":-1,"
                      "\"applies_to\":[\"office\",\"garage\"],\"effective_from\":\"2026-02-30\"}");
     assert_false (bl_fee_item_input (&v, d, &in));
-    const char *p = s_problems (&v);
+    const char *p = jvt_problems (&v);
     assert_non_null (strstr (p, "unit_price: must be from 0 to"));
     assert_non_null (strstr (p, "applies_to: unknown use"));
     assert_non_null (strstr (p, "effective_from:"));
@@ -126,13 +110,13 @@ test_run (void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         d = cJSON_Parse (bad[i]);
         assert_false (bl_run_input (&v, d, &in));
-        assert_non_null (strstr (s_problems (&v), "period: "));
+        assert_non_null (strstr (jvt_problems (&v), "period: "));
         assert_null (in.period);
         cJSON_Delete (d);
     }
     d = cJSON_Parse ("{}");
     assert_false (bl_run_input (&v, d, &in));
-    assert_string_equal (s_problems (&v), "period: is required");
+    assert_string_equal (jvt_problems (&v), "period: is required");
     cJSON_Delete (d);
 }
 
@@ -150,7 +134,7 @@ test_charge_and_deposit (void **state)
     /* money in is a positive number of fen: 0 and 1.5 are refused, as is 10^11 + 1 */
     d = cJSON_Parse ("{\"unit_id\":\"x\",\"amount\":0,\"reason\":\"\"}");
     assert_false (bl_charge_input (&v, d, &c));
-    const char *p = s_problems (&v);
+    const char *p = jvt_problems (&v);
     assert_non_null (strstr (p, "unit_id:"));
     assert_non_null (strstr (p, "amount: must be from 1 to 100000000000"));
     assert_non_null (strstr (p, "reason:"));
@@ -158,7 +142,7 @@ test_charge_and_deposit (void **state)
     bl_deposit_input_t dep;
     d = cJSON_Parse ("{\"unit_id\":\"" UID "\",\"amount\":100000000001}");
     assert_false (bl_deposit_input (&v, d, &dep));
-    assert_string_equal (s_problems (&v), "amount: must be from 1 to 100000000000");
+    assert_string_equal (jvt_problems (&v), "amount: must be from 1 to 100000000000");
     cJSON_Delete (d);
     d = cJSON_Parse ("{\"unit_id\":\"" UID "\",\"amount\":200000,\"ticket_id\":null}");
     assert_true (bl_deposit_input (&v, d, &dep));
@@ -190,7 +174,7 @@ test_refund_and_reason (void **state)
     cJSON_Delete (d);
     d = cJSON_Parse ("[1]");
     assert_false (bl_refund_input (&v, d, &r));
-    assert_string_equal (s_problems (&v), "body: must be a JSON object");
+    assert_string_equal (jvt_problems (&v), "body: must be a JSON object");
     cJSON_Delete (d);
     bl_reason_input_t in;
     d = cJSON_Parse ("{\"reason\":\"录入错误\"}");
@@ -200,7 +184,7 @@ test_refund_and_reason (void **state)
     /* a reversal or a waiver has a reason: null is not one */
     d = cJSON_Parse ("{\"reason\":null}");
     assert_false (bl_reason_input (&v, d, &in));
-    assert_non_null (strstr (s_problems (&v), "reason: "));
+    assert_non_null (strstr (jvt_problems (&v), "reason: "));
     cJSON_Delete (d);
     assert_false (bl_reason_input (&v, NULL, &in));
     jv_reset (&v);

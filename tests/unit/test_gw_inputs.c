@@ -11,26 +11,10 @@
 #include <string.h>
 
 #include "../../services/gateway/gw_inputs.c"
+#include "jv_testing.h"
 
 #define PID "3f2c1a9e-8b7d-4c6e-9f01-23456789abcd"
 #define NOW 1796083200000LL          /* 2026-12-01T00:00:00Z */
-
-/* The problems of v as "field: problem; ..." (v emptied), "" when none. */
-static const char *
-s_problems (jv_t *v)
-{
-    static char out[2048];
-    out[0] = '\0';
-    cJSON *d = jv_take (v), *it;
-    cJSON_ArrayForEach (it, d) {
-        size_t n = strlen (out);
-        snprintf (out + n, sizeof out - n, "%s%s: %s", n ? "; " : "",
-                  cJSON_GetStringValue (cJSON_GetObjectItem (it, "field")),
-                  cJSON_GetStringValue (cJSON_GetObjectItem (it, "problem")));
-    }
-    cJSON_Delete (d);
-    return out;
-}
 
 static void
 test_login (void **state)
@@ -45,10 +29,10 @@ test_login (void **state)
     cJSON_Delete (d);
     d = cJSON_Parse ("{\"username\":\"\",\"password\":null}");
     assert_false (gw_login_input (&v, d, &in));
-    assert_string_equal (s_problems (&v), "username: must not be empty; password: is required");
+    assert_string_equal (jvt_problems (&v), "username: must not be empty; password: is required");
     cJSON_Delete (d);
     assert_false (gw_login_input (&v, NULL, &in));
-    assert_string_equal (s_problems (&v), "body: must be a JSON object");
+    assert_string_equal (jvt_problems (&v), "body: must be a JSON object");
 }
 
 static void
@@ -64,15 +48,15 @@ test_password (void **state)
     /* the username in any case is not a password */
     d = cJSON_Parse ("{\"current_password\":\"old secret\",\"new_password\":\"ZHANG.SAN\"}");
     assert_false (gw_password_input (&v, d, "zhang.san", &in));
-    assert_string_equal (s_problems (&v), "new_password: must not be the username");
+    assert_string_equal (jvt_problems (&v), "new_password: must not be the username");
     cJSON_Delete (d);
     d = cJSON_Parse ("{\"current_password\":\"same secret\",\"new_password\":\"same secret\"}");
     assert_false (gw_password_input (&v, d, "zhang.san", &in));
-    assert_string_equal (s_problems (&v), "new_password: must differ from the current password");
+    assert_string_equal (jvt_problems (&v), "new_password: must differ from the current password");
     cJSON_Delete (d);
     d = cJSON_Parse ("{\"new_password\":\"1234567\"}");
     assert_false (gw_password_input (&v, d, "u", &in));
-    assert_string_equal (s_problems (&v), "current_password: is required; "
+    assert_string_equal (jvt_problems (&v), "current_password: is required; "
                                           "new_password: must be 8 to 128 characters");
     cJSON_Delete (d);
 }
@@ -92,7 +76,7 @@ test_user_create (void **state)
                      "\"property_ids\":[\"" PID "\",\"x\"]}");
     assert_false (gw_user_create_input (&v, d, &in));
     assert_null (in.property_ids);
-    const char *p = s_problems (&v);
+    const char *p = jvt_problems (&v);
     assert_non_null (strstr (p, "username: must be 3 to 64 of A-Z a-z 0-9 . _ -"));
     assert_non_null (strstr (p, "password: must be 8 to 128 characters"));
     assert_non_null (strstr (p, "role: "));
@@ -107,7 +91,7 @@ test_user_create (void **state)
     cJSON_AddStringToObject (o, "password", "long enough");
     cJSON_AddStringToObject (o, "role", "admin");
     assert_false (gw_user_create_input (&v, o, &in));
-    assert_string_equal (s_problems (&v), "username: must be 3 to 64 of A-Z a-z 0-9 . _ -");
+    assert_string_equal (jvt_problems (&v), "username: must be 3 to 64 of A-Z a-z 0-9 . _ -");
     name[64] = '\0';
     cJSON_ReplaceItemInObject (o, "username", cJSON_CreateString (name));
     assert_true (gw_user_create_input (&v, o, &in));
@@ -134,12 +118,12 @@ test_user_update (void **state)
     cJSON_Delete (d);
     d = cJSON_Parse ("{\"disabled\":null,\"role\":null}");
     assert_false (gw_user_update_input (&v, d, &in));
-    assert_string_equal (s_problems (&v), "body: nothing to change: send disabled, role or property_ids");
+    assert_string_equal (jvt_problems (&v), "body: nothing to change: send disabled, role or property_ids");
     cJSON_Delete (d);
     d = cJSON_Parse ("{\"password\":\"x\",\"disabled\":\"yes\",\"property_ids\":[\"" PID "\"]}");
     assert_false (gw_user_update_input (&v, d, &in));
     assert_null (in.property_ids);
-    assert_string_equal (s_problems (&v), "password: cannot be changed here (disabled, role, property_ids can); "
+    assert_string_equal (jvt_problems (&v), "password: cannot be changed here (disabled, role, property_ids can); "
                                           "disabled: must be true or false");
     cJSON_Delete (d);
 }
@@ -174,7 +158,7 @@ test_key_create (void **state)
         assert_false (gw_key_create_input (&v, d, NOW, &in));
         assert_null (in.property_ids);
         assert_string_equal (in.expires_text, "");
-        assert_non_null (strstr (s_problems (&v), bad[i][1]));
+        assert_non_null (strstr (jvt_problems (&v), bad[i][1]));
         cJSON_Delete (d);
     }
     /* one millisecond after now is the future */

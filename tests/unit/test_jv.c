@@ -6,24 +6,11 @@
 #include <cmocka.h>
 
 #include "jv.h"
+#include "jv_testing.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The problem recorded for field (the last one), or NULL. */
-static const char *
-s_problem (const jv_t *v, const char *field)
-{
-    const char *found = NULL;
-    const cJSON *d;
-    cJSON_ArrayForEach (d, v->details) {
-        const char *f = cJSON_GetStringValue (cJSON_GetObjectItem (d, "field"));
-        if (f && strcmp (f, field) == 0)
-            found = cJSON_GetStringValue (cJSON_GetObjectItem (d, "problem"));
-    }
-    return found;
-}
 
 static int
 s_count (const jv_t *v)
@@ -82,7 +69,7 @@ test_object (void **state)
     assert_false (jv_object (&v, arr));
     assert_false (jv_object (&v, NULL));
     assert_int_equal (s_count (&v), 2);
-    assert_non_null (s_problem (&v, "body"));
+    assert_non_null (jvt_problem (&v, "body"));
     jv_reset (&v);
     cJSON_Delete (obj);
     cJSON_Delete (arr);
@@ -101,7 +88,7 @@ test_string (void **state)
     /* maxlen counts bytes: 张三 is 6 */
     assert_non_null (jv_string (&v, o, "name", JV_REQUIRED, 6));
     assert_null (jv_string (&v, o, "name", JV_REQUIRED, 5));
-    assert_string_equal (s_problem (&v, "name"), "must be at most 5 bytes");
+    assert_string_equal (jvt_problem (&v, "name"), "must be at most 5 bytes");
     jv_reset (&v);
 
     assert_string_equal (jv_string (&v, o, "long", JV_REQUIRED, 10), "abcdefghij");
@@ -112,21 +99,21 @@ test_string (void **state)
     assert_null (jv_string (&v, o, "nil", JV_OPTIONAL, 10));     /* null is absent */
     assert_true (jv_ok (&v));
     assert_null (jv_string (&v, o, "absent", JV_REQUIRED, 10));
-    assert_string_equal (s_problem (&v, "absent"), "is required");
+    assert_string_equal (jvt_problem (&v, "absent"), "is required");
     assert_null (jv_string (&v, o, "nil", JV_REQUIRED, 10));
-    assert_string_equal (s_problem (&v, "nil"), "is required");
+    assert_string_equal (jvt_problem (&v, "nil"), "is required");
     jv_reset (&v);
 
     assert_null (jv_string (&v, o, "empty", JV_REQUIRED, 10));
-    assert_string_equal (s_problem (&v, "empty"), "must not be empty");
+    assert_string_equal (jvt_problem (&v, "empty"), "must not be empty");
     jv_reset (&v);
     assert_string_equal (jv_string (&v, o, "empty", JV_OPTIONAL, 10), "");
     assert_true (jv_ok (&v));
 
     assert_null (jv_string (&v, o, "num", JV_OPTIONAL, 10));
-    assert_string_equal (s_problem (&v, "num"), "must be a string");
+    assert_string_equal (jvt_problem (&v, "num"), "must be a string");
     assert_null (jv_string (&v, o, "ctl", JV_OPTIONAL, 10));
-    assert_string_equal (s_problem (&v, "ctl"), "must not contain control characters");
+    assert_string_equal (jvt_problem (&v, "ctl"), "must not contain control characters");
     jv_reset (&v);
     assert_non_null (jv_string (&v, o, "nl", JV_REQUIRED, 64));  /* \n \t \r are text */
     assert_true (jv_ok (&v));
@@ -135,7 +122,7 @@ test_string (void **state)
     cJSON *bad = cJSON_CreateObject ();
     cJSON_AddStringToObject (bad, "s", "ab\xC3\x28");
     assert_null (jv_string (&v, bad, "s", JV_REQUIRED, 64));
-    assert_string_equal (s_problem (&v, "s"), "must be valid UTF-8");
+    assert_string_equal (jvt_problem (&v, "s"), "must be valid UTF-8");
     jv_reset (&v);
     cJSON_Delete (bad);
     cJSON_Delete (o);
@@ -152,16 +139,16 @@ test_enum (void **state)
     assert_ptr_equal (k, kinds[1]);              /* the table's own string */
     assert_true (jv_ok (&v));
     assert_null (jv_enum (&v, o, "b", JV_REQUIRED, kinds));       /* exact, case and all */
-    assert_string_equal (s_problem (&v, "b"), "must be one of: repair, complaint, inquiry");
+    assert_string_equal (jvt_problem (&v, "b"), "must be one of: repair, complaint, inquiry");
     assert_null (jv_enum (&v, o, "c", JV_REQUIRED, kinds));
-    assert_string_equal (s_problem (&v, "c"), "must be one of: repair, complaint, inquiry");
+    assert_string_equal (jvt_problem (&v, "c"), "must be one of: repair, complaint, inquiry");
     assert_null (jv_enum (&v, o, "d", JV_OPTIONAL, kinds));
     assert_int_equal (s_count (&v), 3);
     jv_reset (&v);
     assert_null (jv_enum (&v, o, "zz", JV_OPTIONAL, kinds));
     assert_true (jv_ok (&v));
     assert_null (jv_enum (&v, o, "zz", JV_REQUIRED, kinds));
-    assert_string_equal (s_problem (&v, "zz"), "is required");
+    assert_string_equal (jvt_problem (&v, "zz"), "is required");
     jv_reset (&v);
     cJSON_Delete (o);
 }
@@ -185,13 +172,13 @@ test_int (void **state)
 
     out = 99;
     assert_false (jv_int (&v, o, "n", JV_REQUIRED, 0, 41, &out));
-    assert_string_equal (s_problem (&v, "n"), "must be from 0 to 41");
+    assert_string_equal (jvt_problem (&v, "n"), "must be from 0 to 41");
     assert_int_equal (out, 99);                  /* untouched on failure */
     assert_false (jv_int (&v, o, "neg", JV_REQUIRED, 0, 10, &out));
     assert_false (jv_int (&v, o, "frac", JV_REQUIRED, 0, 10, &out));
-    assert_string_equal (s_problem (&v, "frac"), "must be an integer");
+    assert_string_equal (jvt_problem (&v, "frac"), "must be an integer");
     assert_false (jv_int (&v, o, "str", JV_REQUIRED, 0, 100, &out));
-    assert_string_equal (s_problem (&v, "str"), "must be an integer");
+    assert_string_equal (jvt_problem (&v, "str"), "must be an integer");
     assert_false (jv_int (&v, o, "big", JV_REQUIRED, INT64_MIN, INT64_MAX, &out));
     assert_false (jv_int (&v, o, "past53", JV_REQUIRED, INT64_MIN, INT64_MAX, &out));
     assert_false (jv_int (&v, o, "t", JV_REQUIRED, 0, 1, &out));
@@ -230,16 +217,16 @@ test_decimal2 (void **state)
     assert_true (jv_ok (&v));
 
     assert_false (jv_decimal2 (&v, o, "c", JV_REQUIRED, 1e10, out));
-    assert_string_equal (s_problem (&v, "c"), "must have at most 2 decimals");
+    assert_string_equal (jvt_problem (&v, "c"), "must have at most 2 decimals");
     assert_false (jv_decimal2 (&v, o, "i", JV_REQUIRED, 1e10, out));
-    assert_string_equal (s_problem (&v, "i"), "must have at most 2 decimals");
+    assert_string_equal (jvt_problem (&v, "i"), "must have at most 2 decimals");
     assert_false (jv_decimal2 (&v, o, "o", JV_REQUIRED, 1e10, out));
     assert_false (jv_decimal2 (&v, o, "d", JV_REQUIRED, 1e10, out));
-    assert_string_equal (s_problem (&v, "d"), "must be from 0 to below 10000000000");
+    assert_string_equal (jvt_problem (&v, "d"), "must be from 0 to below 10000000000");
     assert_false (jv_decimal2 (&v, o, "e", JV_REQUIRED, 1e10, out));
     assert_false (jv_decimal2 (&v, o, "k", JV_REQUIRED, 1e10, out));   /* max is exclusive */
     assert_false (jv_decimal2 (&v, o, "f", JV_REQUIRED, 1e10, out));
-    assert_string_equal (s_problem (&v, "f"), "must be a number");
+    assert_string_equal (jvt_problem (&v, "f"), "must be a number");
     assert_int_equal (s_count (&v), 7);
     jv_reset (&v);
 
@@ -250,7 +237,7 @@ test_decimal2 (void **state)
     assert_false (jv_decimal2 (&v, o, "absent", JV_OPTIONAL, 1e10, out));
     assert_true (jv_ok (&v));
     assert_false (jv_decimal2 (&v, o, "absent", JV_REQUIRED, 1e10, out));
-    assert_string_equal (s_problem (&v, "absent"), "is required");
+    assert_string_equal (jvt_problem (&v, "absent"), "is required");
     jv_reset (&v);
     cJSON_Delete (o);
 }
@@ -279,7 +266,7 @@ test_date (void **state)
     assert_string_equal (jv_date (&v, o, "a", JV_REQUIRED), "2028-02-29");
     assert_true (jv_ok (&v));
     assert_null (jv_date (&v, o, "b", JV_REQUIRED));
-    assert_string_equal (s_problem (&v, "b"), "must be a date YYYY-MM-DD that exists");
+    assert_string_equal (jvt_problem (&v, "b"), "must be a date YYYY-MM-DD that exists");
     assert_null (jv_date (&v, o, "c", JV_REQUIRED));
     assert_null (jv_date (&v, o, "d", JV_OPTIONAL));
     assert_int_equal (s_count (&v), 2);
@@ -308,10 +295,10 @@ test_uuid (void **state)
     assert_non_null (jv_uuid (&v, o, "a", JV_REQUIRED));
     assert_true (jv_ok (&v));
     assert_null (jv_uuid (&v, o, "b", JV_REQUIRED));
-    assert_string_equal (s_problem (&v, "b"), "must be an id (UUID)");
+    assert_string_equal (jvt_problem (&v, "b"), "must be an id (UUID)");
     assert_null (jv_uuid (&v, o, "c", JV_REQUIRED));
     assert_null (jv_uuid (&v, o, "d", JV_REQUIRED));
-    assert_string_equal (s_problem (&v, "d"), "is required");
+    assert_string_equal (jvt_problem (&v, "d"), "is required");
     assert_int_equal (s_count (&v), 3);
     jv_reset (&v);
     cJSON_Delete (o);

@@ -13,26 +13,10 @@
 
 #include "../../services/notifications/input_rules.c"
 #include "../../services/notifications/netguard.c"
+#include "jv_testing.h"
 
 #define PID "3f2c1a9e-8b7d-4c6e-9f01-23456789abcd"
 #define PID2 "0b1c2d3e-4f50-4617-8283-94a5b6c7d8e9"
-
-/* The problems of v as "field: problem; ..." (v emptied), "" when none. */
-static const char *
-s_problems (jv_t *v)
-{
-    static char out[2048];
-    out[0] = '\0';
-    cJSON *d = jv_take (v), *it;
-    cJSON_ArrayForEach (it, d) {
-        size_t n = strlen (out);
-        snprintf (out + n, sizeof out - n, "%s%s: %s", n ? "; " : "",
-                  cJSON_GetStringValue (cJSON_GetObjectItem (it, "field")),
-                  cJSON_GetStringValue (cJSON_GetObjectItem (it, "problem")));
-    }
-    cJSON_Delete (d);
-    return out;
-}
 
 static void
 test_announcement (void **state)
@@ -64,18 +48,18 @@ test_announcement (void **state)
     assert_true (nt_announcement_input (&v, o, &in));
     cJSON_ReplaceItemInObject (o, "title", cJSON_CreateString (title));
     assert_false (nt_announcement_input (&v, o, &in));
-    assert_string_equal (s_problems (&v), "title: must be at most 200 characters");
+    assert_string_equal (jvt_problems (&v), "title: must be at most 200 characters");
     cJSON_Delete (o);
     d = cJSON_Parse ("{\"title\":\"\",\"body\":\"b\",\"audience\":\"use:garage\",\"channels\":[\"sms\",\"sms\"]}");
     assert_false (nt_announcement_input (&v, d, &in));
-    const char *p = s_problems (&v);
+    const char *p = jvt_problems (&v);
     assert_non_null (strstr (p, "title: must not be empty"));
     assert_non_null (strstr (p, "audience: use:<use> needs one of"));
     assert_non_null (strstr (p, "channels: names sms twice"));
     cJSON_Delete (d);
     d = cJSON_Parse ("{\"title\":\"t\",\"body\":\"b\",\"audience\":\"all\",\"channels\":[]}");
     assert_false (nt_announcement_input (&v, d, &in));
-    assert_string_equal (s_problems (&v), "channels: must be an array of 1 to 4 of inbox, sms, email, preferred");
+    assert_string_equal (jvt_problems (&v), "channels: must be an array of 1 to 4 of inbox, sms, email, preferred");
     cJSON_Delete (d);
 }
 
@@ -95,19 +79,19 @@ test_preferences (void **state)
     /* null is "unchanged": nothing left to set */
     d = cJSON_Parse ("{\"opt_out\":null,\"channels\":null}");
     assert_false (nt_preferences_input (&v, d, &in));
-    assert_string_equal (s_problems (&v), "body: must set at least one of channels, opt_out, locale");
+    assert_string_equal (jvt_problems (&v), "body: must set at least one of channels, opt_out, locale");
     cJSON_Delete (d);
     /* preferred is an announcement's word, not a preference */
     d = cJSON_Parse ("{\"channels\":[\"preferred\"],\"opt_out\":\"yes\",\"locale\":\"fr\"}");
     assert_false (nt_preferences_input (&v, d, &in));
-    const char *p = s_problems (&v);
+    const char *p = jvt_problems (&v);
     assert_non_null (strstr (p, "channels: must hold only inbox, sms or email"));
     assert_non_null (strstr (p, "opt_out: must be true or false"));
     assert_non_null (strstr (p, "locale:"));
     cJSON_Delete (d);
     d = cJSON_Parse ("{\"channels\":[\"sms\",\"email\",\"inbox\",\"sms\"]}");
     assert_false (nt_preferences_input (&v, d, &in));
-    assert_string_equal (s_problems (&v), "channels: must be an array of 1 to 3 of inbox, sms, email");
+    assert_string_equal (jvt_problems (&v), "channels: must be an array of 1 to 3 of inbox, sms, email");
     cJSON_Delete (d);
 }
 
@@ -128,7 +112,7 @@ test_webhook_create (void **state)
     nt_webhook_input_clear (&in);
     /* a key may not have party.* (personal data); nothing to free after false */
     assert_false (nt_webhook_create_input (&v, d, &key, &in));
-    assert_string_equal (s_problems (&v),
+    assert_string_equal (jvt_problems (&v),
                          "events[3]: carries personal data: only an admin's webhook may receive it");
     assert_null (in.events);
     cJSON_Delete (d);
@@ -141,7 +125,7 @@ test_webhook_create (void **state)
     d = cJSON_Parse ("{\"url\":\"http://127.0.0.1:9/h\",\"events\":[\"bill.issued\"],\"secret\":\"short\","
                      "\"property_ids\":[\"" PID2 "\", 3]}");
     assert_false (nt_webhook_create_input (&v, d, &key, &in));
-    const char *p = s_problems (&v);
+    const char *p = jvt_problems (&v);
     assert_non_null (strstr (p, "url: "));
     assert_non_null (strstr (p, "secret: must be at least 32 bytes"));
     assert_non_null (strstr (p, "property_ids[0]: is not a property of this key"));
@@ -149,12 +133,12 @@ test_webhook_create (void **state)
     /* with plain http to loopback allowed (development), the URL passes */
     nt_webhook_caller_t dev = { .admin = true, .allow_private = true, .allow_http = true };
     assert_false (nt_webhook_create_input (&v, d, &dev, &in));
-    p = s_problems (&v);
+    p = jvt_problems (&v);
     assert_null (strstr (p, "url: "));
     cJSON_Delete (d);
     d = cJSON_Parse ("{\"events\":[]}");
     assert_false (nt_webhook_create_input (&v, d, &admin, &in));
-    assert_string_equal (s_problems (&v), "url: is required; events: must be a non-empty array of event types");
+    assert_string_equal (jvt_problems (&v), "url: is required; events: must be a non-empty array of event types");
     cJSON_Delete (d);
     cJSON_Delete (mine);
 }
@@ -182,7 +166,7 @@ test_webhook_update (void **state)
     cJSON_Delete (d);
     d = cJSON_Parse ("{\"enabled\":1,\"property_ids\":[],\"events\":[\"payment.received\"]}");
     assert_false (nt_webhook_update_input (&v, d, &key, &in));
-    assert_string_equal (s_problems (&v), "enabled: must be true or false; property_ids: cannot be changed "
+    assert_string_equal (jvt_problems (&v), "enabled: must be true or false; property_ids: cannot be changed "
                                           "(url, events, secret, enabled, description can)");
     assert_null (in.events);
     cJSON_Delete (d);

@@ -12,19 +12,7 @@
 #include <string.h>
 
 #include "../../services/tenants/parking_rules.c"
-
-/* The problem for field in v's details, or NULL. */
-static const char *
-s_problem (const jv_t *v, const char *field)
-{
-    const cJSON *d;
-    cJSON_ArrayForEach (d, v->details) {
-        const char *f = cJSON_GetStringValue (cJSON_GetObjectItem (d, "field"));
-        if (f && strcmp (f, field) == 0)
-            return cJSON_GetStringValue (cJSON_GetObjectItem (d, "problem"));
-    }
-    return NULL;
-}
+#include "jv_testing.h"
 
 static void
 test_space_input (void **state)
@@ -49,8 +37,8 @@ test_space_input (void **state)
 
     data = cJSON_Parse ("{\"code\":\"\",\"zone\":7}");
     assert_false (tn_space_input (&v, data, &in));
-    assert_non_null (s_problem (&v, "code"));
-    assert_non_null (s_problem (&v, "zone"));
+    assert_non_null (jvt_problem (&v, "code"));
+    assert_non_null (jvt_problem (&v, "zone"));
     jv_reset (&v);
     cJSON_Delete (data);
 
@@ -58,7 +46,7 @@ test_space_input (void **state)
     snprintf (big, sizeof big, "{\"code\":\"%065d\"}", 0);
     data = cJSON_Parse (big);
     assert_false (tn_space_input (&v, data, &in));
-    assert_non_null (s_problem (&v, "code"));
+    assert_non_null (jvt_problem (&v, "code"));
     jv_reset (&v);
     cJSON_Delete (data);
 
@@ -122,7 +110,7 @@ test_lease_input (void **state)
     snprintf (json, sizeof json, "{\"space_id\":\"%s\",\"party_id\":\"%s\",\"start_date\":\"2026-03-01\","
               "\"end_date\":\"2026-02-28\",\"monthly_fee\":1}", S_UUID, S_UUID);
     assert_false (s_lease (json, &in, &v));
-    assert_non_null (s_problem (&v, "end_date"));
+    assert_non_null (jvt_problem (&v, "end_date"));
     jv_reset (&v);
 
     /* every field wrong at once */
@@ -130,18 +118,18 @@ test_lease_input (void **state)
                            "\"end_date\":\"soon\",\"monthly_fee\":1.5}", &in, &v));
     const char *fields[] = { "space_id", "party_id", "unit_id", "start_date", "end_date", "monthly_fee" };
     for (int i = 0; i < 6; i++)
-        if (!s_problem (&v, fields[i]))
+        if (!jvt_problem (&v, fields[i]))
             fail_msg ("no problem for %s", fields[i]);
     jv_reset (&v);
     assert_false (s_lease ("{}", &in, &v));
-    assert_non_null (s_problem (&v, "space_id"));
-    assert_non_null (s_problem (&v, "monthly_fee"));
+    assert_non_null (jvt_problem (&v, "space_id"));
+    assert_non_null (jvt_problem (&v, "monthly_fee"));
     jv_reset (&v);
     const char *fees[] = { "-1", "100000000001", "\"100\"", "true", "1e300" };
     for (int i = 0; i < 5; i++) {
         snprintf (json, sizeof json, "{\"space_id\":\"%s\",\"party_id\":\"%s\",\"start_date\":\"2026-01-01\","
                   "\"monthly_fee\":%s}", S_UUID, S_UUID, fees[i]);
-        if (s_lease (json, &in, &v) || !s_problem (&v, "monthly_fee"))
+        if (s_lease (json, &in, &v) || !jvt_problem (&v, "monthly_fee"))
             fail_msg ("fee %s accepted", fees[i]);
         jv_reset (&v);
     }
@@ -191,13 +179,13 @@ test_lease_end_input (void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         data = cJSON_Parse (bad[i]);
         assert_false (tn_lease_end_input (&v, data, &in));
-        assert_non_null (s_problem (&v, "end_date"));
+        assert_non_null (jvt_problem (&v, "end_date"));
         assert_null (in.end_date);
         cJSON_Delete (data);
         jv_reset (&v);
     }
     assert_false (tn_lease_end_input (&v, NULL, &in));
-    assert_non_null (s_problem (&v, "body"));
+    assert_non_null (jvt_problem (&v, "body"));
     jv_reset (&v);
 }
 

@@ -13,19 +13,7 @@
 
 #include "../../services/tenants/unit_rules.c"
 #include "outbox.h"
-
-/* The problem for field in v's details, or NULL. */
-static const char *
-s_problem (const jv_t *v, const char *field)
-{
-    const cJSON *d;
-    cJSON_ArrayForEach (d, v->details) {
-        const char *f = cJSON_GetStringValue (cJSON_GetObjectItem (d, "field"));
-        if (f && strcmp (f, field) == 0)
-            return cJSON_GetStringValue (cJSON_GetObjectItem (d, "problem"));
-    }
-    return NULL;
-}
+#include "jv_testing.h"
 
 static int
 s_count (const jv_t *v)
@@ -114,7 +102,7 @@ test_unit_area_problems (void **state)
         tn_unit_input_t in;
         jv_t v = s_unit (json, false, &in);
         assert_false (jv_ok (&v));
-        assert_non_null (s_problem (&v, "area_m2"));
+        assert_non_null (jvt_problem (&v, "area_m2"));
         assert_int_equal (s_count (&v), 1);
         jv_reset (&v);
     }
@@ -127,45 +115,45 @@ test_unit_all_problems_at_once (void **state)
     tn_unit_input_t in;
     jv_t v = s_unit ("{}", false, &in);
     assert_int_equal (s_count (&v), 3);
-    assert_string_equal (s_problem (&v, "code"), "is required");
-    assert_string_equal (s_problem (&v, "area_m2"), "is required");
-    assert_string_equal (s_problem (&v, "use"), "is required");
+    assert_string_equal (jvt_problem (&v, "code"), "is required");
+    assert_string_equal (jvt_problem (&v, "area_m2"), "is required");
+    assert_string_equal (jvt_problem (&v, "use"), "is required");
     jv_reset (&v);
 
     v = s_unit ("{\"code\":\"\",\"area_m2\":\"abc\",\"use\":\"castle\",\"building\":7,\"floor\":[1]}",
                 false, &in);
     assert_int_equal (s_count (&v), 5);
-    assert_non_null (s_problem (&v, "code"));
-    assert_non_null (s_problem (&v, "area_m2"));
-    assert_non_null (strstr (s_problem (&v, "use"), "residential"));
-    assert_non_null (s_problem (&v, "building"));
-    assert_non_null (s_problem (&v, "floor"));
+    assert_non_null (jvt_problem (&v, "code"));
+    assert_non_null (jvt_problem (&v, "area_m2"));
+    assert_non_null (strstr (jvt_problem (&v, "use"), "residential"));
+    assert_non_null (jvt_problem (&v, "building"));
+    assert_non_null (jvt_problem (&v, "floor"));
     jv_reset (&v);
 
     /* lengths are in bytes: 65 is one too many; 22 Chinese characters = 66 bytes */
     char json[512];
     snprintf (json, sizeof json, "{\"code\":\"%065d\",\"area_m2\":1,\"use\":\"office\"}", 1);
     v = s_unit (json, false, &in);
-    assert_non_null (s_problem (&v, "code"));
+    assert_non_null (jvt_problem (&v, "code"));
     jv_reset (&v);
     snprintf (json, sizeof json, "{\"code\":\"%064d\",\"area_m2\":1,\"use\":\"office\"}", 1);
     v = s_unit (json, false, &in);
     assert_true (jv_ok (&v));
     v = s_unit ("{\"code\":\"一二三四五六七八九十一二三四五六七八九十一二\",\"area_m2\":1,\"use\":\"office\"}",
                 false, &in);
-    assert_non_null (s_problem (&v, "code"));
+    assert_non_null (jvt_problem (&v, "code"));
     jv_reset (&v);
     v = s_unit ("{\"code\":\"a\\u0001b\",\"area_m2\":1,\"use\":\"office\"}", false, &in);
-    assert_non_null (s_problem (&v, "code"));
+    assert_non_null (jvt_problem (&v, "code"));
     jv_reset (&v);
 
     /* not an object at all */
     v = s_unit ("[1,2]", false, &in);
-    assert_non_null (s_problem (&v, "body"));
+    assert_non_null (jvt_problem (&v, "body"));
     jv_reset (&v);
     v = (jv_t) JV_INIT;
     assert_false (tn_unit_input (&v, NULL, false, &in));
-    assert_non_null (s_problem (&v, "body"));
+    assert_non_null (jvt_problem (&v, "body"));
     jv_reset (&v);
 }
 
@@ -193,9 +181,9 @@ test_unit_patch_input (void **state)
     /* code, area_m2 and use cannot be cleared; each problem once */
     v = s_unit ("{\"code\":null,\"area_m2\":null,\"use\":null}", true, &in);
     assert_int_equal (s_count (&v), 3);
-    assert_string_equal (s_problem (&v, "code"), "must not be null");
-    assert_string_equal (s_problem (&v, "area_m2"), "must not be null");
-    assert_string_equal (s_problem (&v, "use"), "must not be null");
+    assert_string_equal (jvt_problem (&v, "code"), "must not be null");
+    assert_string_equal (jvt_problem (&v, "area_m2"), "must not be null");
+    assert_string_equal (jvt_problem (&v, "use"), "must not be null");
     jv_reset (&v);
 
     v = s_unit ("{\"area_m2\":12.345,\"use\":\"villa\"}", true, &in);
@@ -252,9 +240,9 @@ test_property_input (void **state)
     d = cJSON_Parse ("{\"code\":\"a b\",\"name\":\"\",\"address\":5,\"timezone\":\"Europe/Paris\"}");
     assert_false (tn_property_input (&v, d, &in));
     assert_int_equal (s_count (&v), 3);
-    assert_non_null (s_problem (&v, "code"));
-    assert_non_null (s_problem (&v, "name"));
-    assert_non_null (s_problem (&v, "address"));
+    assert_non_null (jvt_problem (&v, "code"));
+    assert_non_null (jvt_problem (&v, "name"));
+    assert_non_null (jvt_problem (&v, "address"));
     jv_reset (&v);
     cJSON_Delete (d);
 

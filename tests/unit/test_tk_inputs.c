@@ -16,21 +16,9 @@
 #include "../../services/tickets/sla_clock.c"
 #include "../../services/tickets/ticket_rules.c"
 #include "../../services/tickets/workflow.c"
+#include "jv_testing.h"
 
 #define UID "0b1c2d3e-4f50-4617-8283-94a5b6c7d8e9"
-
-/* The problem for field in v's details, or NULL. */
-static const char *
-s_problem (const jv_t *v, const char *field)
-{
-    const cJSON *d;
-    cJSON_ArrayForEach (d, v->details) {
-        const char *f = cJSON_GetStringValue (cJSON_GetObjectItem (d, "field"));
-        if (f && strcmp (f, field) == 0)
-            return cJSON_GetStringValue (cJSON_GetObjectItem (d, "problem"));
-    }
-    return NULL;
-}
 
 static int
 s_count (const jv_t *v)
@@ -70,7 +58,7 @@ test_ticket_not_object (void **state)
     jv_t v = JV_INIT;
     tk_ticket_input_t in;
     assert_false (tk_ticket_input (&v, data, &in));
-    assert_non_null (s_problem (&v, "body"));
+    assert_non_null (jvt_problem (&v, "body"));
     assert_null (in.data);
     jv_reset (&v);
     assert_false (tk_ticket_input (&v, NULL, &in));
@@ -88,16 +76,16 @@ test_ticket_inquiry_rules (void **state)
     cJSON *data = cJSON_Parse ("{\"type\":\"repair\",\"title\":\"t\",\"resolve_now\":true,"
                                "\"faq_id\":\"" UID "\",\"answer\":\"a\"}");
     assert_false (tk_ticket_input (&v, data, &in));
-    assert_string_equal (s_problem (&v, "resolve_now"), "only an inquiry is resolved at creation");
-    assert_non_null (s_problem (&v, "faq_id"));
-    assert_non_null (s_problem (&v, "answer"));
+    assert_string_equal (jvt_problem (&v, "resolve_now"), "only an inquiry is resolved at creation");
+    assert_non_null (jvt_problem (&v, "faq_id"));
+    assert_non_null (jvt_problem (&v, "answer"));
     cJSON_Delete (in.data);
     cJSON_Delete (data);
     jv_reset (&v);
     /* an inquiry's answer needs resolve_now */
     data = cJSON_Parse ("{\"type\":\"inquiry\",\"title\":\"t\",\"answer\":\"a\"}");
     assert_false (tk_ticket_input (&v, data, &in));
-    assert_string_equal (s_problem (&v, "resolve_now"), "must be true when an answer or faq_id is given");
+    assert_string_equal (jvt_problem (&v, "resolve_now"), "must be true when an answer or faq_id is given");
     cJSON_Delete (in.data);
     cJSON_Delete (data);
     jv_reset (&v);
@@ -110,7 +98,7 @@ test_ticket_inquiry_rules (void **state)
     /* resolve_now must be a boolean */
     data = cJSON_Parse ("{\"type\":\"inquiry\",\"title\":\"t\",\"resolve_now\":1}");
     assert_false (tk_ticket_input (&v, data, &in));
-    assert_string_equal (s_problem (&v, "resolve_now"), "must be true or false");
+    assert_string_equal (jvt_problem (&v, "resolve_now"), "must be true or false");
     cJSON_Delete (in.data);
     cJSON_Delete (data);
     jv_reset (&v);
@@ -126,10 +114,10 @@ test_ticket_type_data (void **state)
                                "\"management_fee\":-1,\"contractor\":5,\"start_date\":\"2026-03-01\","
                                "\"end_date\":\"2026-02-30\",\"unknown\":1}}");
     assert_false (tk_ticket_input (&v, data, &in));
-    assert_non_null (s_problem (&v, "data.management_fee"));
-    assert_string_equal (s_problem (&v, "data.contractor"), "must be a string of 1 to 200 bytes");
-    assert_string_equal (s_problem (&v, "data.end_date"), "must be a date YYYY-MM-DD");
-    assert_null (s_problem (&v, "data.start_date"));
+    assert_non_null (jvt_problem (&v, "data.management_fee"));
+    assert_string_equal (jvt_problem (&v, "data.contractor"), "must be a string of 1 to 200 bytes");
+    assert_string_equal (jvt_problem (&v, "data.end_date"), "must be a date YYYY-MM-DD");
+    assert_null (jvt_problem (&v, "data.start_date"));
     assert_int_equal (s_count (&v), 3);
     /* what was valid is kept, the unknown field is not */
     assert_int_equal (cJSON_GetNumberValue (cJSON_GetObjectItem (in.data, "deposit")), 200000);
@@ -141,26 +129,26 @@ test_ticket_type_data (void **state)
     /* an item release lists 1..100 non-empty items */
     data = cJSON_Parse ("{\"type\":\"item_release\",\"title\":\"t\",\"data\":{\"items\":[\"沙发\",\"\"]}}");
     assert_false (tk_ticket_input (&v, data, &in));
-    assert_non_null (s_problem (&v, "data.items"));
+    assert_non_null (jvt_problem (&v, "data.items"));
     cJSON_Delete (in.data);
     cJSON_Delete (data);
     jv_reset (&v);
     data = cJSON_Parse ("{\"type\":\"item_release\",\"title\":\"t\"}");
     assert_false (tk_ticket_input (&v, data, &in));
-    assert_non_null (s_problem (&v, "data.items"));
+    assert_non_null (jvt_problem (&v, "data.items"));
     cJSON_Delete (in.data);
     cJSON_Delete (data);
     jv_reset (&v);
     /* the other types take no data; an empty object or null is fine */
     data = cJSON_Parse ("{\"type\":\"repair\",\"title\":\"t\",\"data\":{\"x\":1}}");
     assert_false (tk_ticket_input (&v, data, &in));
-    assert_string_equal (s_problem (&v, "data"), "only renovation and item_release tickets take data");
+    assert_string_equal (jvt_problem (&v, "data"), "only renovation and item_release tickets take data");
     cJSON_Delete (in.data);
     cJSON_Delete (data);
     jv_reset (&v);
     data = cJSON_Parse ("{\"type\":\"repair\",\"title\":\"t\",\"data\":\"x\"}");
     assert_false (tk_ticket_input (&v, data, &in));
-    assert_string_equal (s_problem (&v, "data"), "must be an object");
+    assert_string_equal (jvt_problem (&v, "data"), "must be an object");
     cJSON_Delete (in.data);
     cJSON_Delete (data);
     jv_reset (&v);
@@ -190,30 +178,30 @@ test_action_input (void **state)
     data = cJSON_Parse ("{\"action\":\"start\",\"assignee_id\":\"u\",\"fee\":{\"amount\":1},"
                         "\"approved_by_party_id\":\"" UID "\"}");
     assert_false (tk_action_input (&v, data, &in));
-    assert_string_equal (s_problem (&v, "assignee_id"), "only assign and escalate take an assignee");
-    assert_string_equal (s_problem (&v, "fee"), "only resolve takes a fee");
-    assert_string_equal (s_problem (&v, "approved_by_party_id"), "only approve takes it");
+    assert_string_equal (jvt_problem (&v, "assignee_id"), "only assign and escalate take an assignee");
+    assert_string_equal (jvt_problem (&v, "fee"), "only resolve takes a fee");
+    assert_string_equal (jvt_problem (&v, "approved_by_party_id"), "only approve takes it");
     cJSON_Delete (data);
     jv_reset (&v);
     /* a fee: 1 fen at least, a code of 1..64 bytes; one problem per field */
     data = cJSON_Parse ("{\"action\":\"resolve\",\"fee\":{\"amount\":0,\"fee_item_code\":5}}");
     assert_false (tk_action_input (&v, data, &in));
-    assert_non_null (s_problem (&v, "fee.amount"));
-    assert_string_equal (s_problem (&v, "fee.fee_item_code"), "must be a string of 1 to 64 bytes");
+    assert_non_null (jvt_problem (&v, "fee.amount"));
+    assert_string_equal (jvt_problem (&v, "fee.fee_item_code"), "must be a string of 1 to 64 bytes");
     assert_int_equal (s_count (&v), 2);
     cJSON_Delete (data);
     jv_reset (&v);
     data = cJSON_Parse ("{\"action\":\"resolve\",\"fee\":[1]}");
     assert_false (tk_action_input (&v, data, &in));
-    assert_non_null (s_problem (&v, "fee"));
+    assert_non_null (jvt_problem (&v, "fee"));
     assert_false (in.has_fee);
     cJSON_Delete (data);
     jv_reset (&v);
     /* an unknown move; no other problem is guessed without one */
     data = cJSON_Parse ("{\"action\":\"fly\",\"assignee_id\":\"u\"}");
     assert_false (tk_action_input (&v, data, &in));
-    assert_non_null (s_problem (&v, "action"));
-    assert_null (s_problem (&v, "assignee_id"));
+    assert_non_null (jvt_problem (&v, "action"));
+    assert_null (jvt_problem (&v, "assignee_id"));
     cJSON_Delete (data);
     jv_reset (&v);
     data = cJSON_Parse ("{\"action\":\"escalate\",\"assignee_id\":\"m\",\"fee\":null}");
@@ -224,7 +212,7 @@ test_action_input (void **state)
     /* an empty assignee is not "nobody": it is refused, not stored */
     data = cJSON_Parse ("{\"action\":\"assign\",\"assignee_id\":\"\"}");
     assert_false (tk_action_input (&v, data, &in));
-    assert_non_null (s_problem (&v, "assignee_id"));
+    assert_non_null (jvt_problem (&v, "assignee_id"));
     cJSON_Delete (data);
     jv_reset (&v);
 }
@@ -244,12 +232,12 @@ test_comment_input (void **state)
     cJSON_Delete (data);
     data = cJSON_Parse ("{\"internal\":\"yes\"}");
     assert_false (tk_comment_input (&v, data, &in));
-    assert_non_null (s_problem (&v, "body"));
-    assert_string_equal (s_problem (&v, "internal"), "must be true or false");
+    assert_non_null (jvt_problem (&v, "body"));
+    assert_string_equal (jvt_problem (&v, "internal"), "must be true or false");
     cJSON_Delete (data);
     jv_reset (&v);
     assert_false (tk_comment_input (&v, NULL, &in));
-    assert_non_null (s_problem (&v, "body"));
+    assert_non_null (jvt_problem (&v, "body"));
     assert_null (in.body);
     jv_reset (&v);
 }
@@ -269,7 +257,7 @@ test_feedback_input (void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         data = cJSON_Parse (bad[i]);
         assert_false (tk_feedback_input (&v, data, &in));
-        assert_non_null (s_problem (&v, "rating"));
+        assert_non_null (jvt_problem (&v, "rating"));
         cJSON_Delete (data);
         jv_reset (&v);
     }
@@ -281,7 +269,7 @@ test_feedback_input (void **state)
     cJSON_AddNumberToObject (data, "rating", 3);
     cJSON_AddStringToObject (data, "comment", big);
     assert_false (tk_feedback_input (&v, data, &in));
-    assert_non_null (s_problem (&v, "comment"));
+    assert_non_null (jvt_problem (&v, "comment"));
     jv_reset (&v);
     big[TK_FEEDBACK_COMMENT_MAX] = '\0';
     cJSON_ReplaceItemInObject (data, "comment", cJSON_CreateString (big));
@@ -306,7 +294,7 @@ test_faq_input (void **state)
     /* create: both texts required */
     data = cJSON_Parse ("{\"question\":\"q\"}");
     assert_false (tk_faq_input (&v, data, false, &in));
-    assert_non_null (s_problem (&v, "answer"));
+    assert_non_null (jvt_problem (&v, "answer"));
     assert_null (in.tags_text);
     jv_reset (&v);
     /* update: any of them, but one */
@@ -315,7 +303,7 @@ test_faq_input (void **state)
     cJSON_Delete (data);
     data = cJSON_Parse ("{\"tags\":null}");
     assert_false (tk_faq_input (&v, data, true, &in));
-    assert_string_equal (s_problem (&v, "body"), "nothing to change: give question, answer or tags");
+    assert_string_equal (jvt_problem (&v, "body"), "nothing to change: give question, answer or tags");
     cJSON_Delete (data);
     jv_reset (&v);
     /* tags: [] clears them; a bad tag is named by its place; no text after a problem */
@@ -326,7 +314,7 @@ test_faq_input (void **state)
     cJSON_Delete (data);
     data = cJSON_Parse ("{\"question\":\"q\",\"tags\":[\"a\",\"\"]}");
     assert_false (tk_faq_input (&v, data, true, &in));
-    assert_string_equal (s_problem (&v, "tags"), "tags[1] must be a text of 1 to 64 bytes");
+    assert_string_equal (jvt_problem (&v, "tags"), "tags[1] must be a text of 1 to 64 bytes");
     assert_null (in.tags_text);
     cJSON_Delete (data);
     jv_reset (&v);
@@ -336,7 +324,7 @@ test_faq_input (void **state)
     for (int i = 0; i <= FAQ_TAGS_MAX; i++)
         cJSON_AddItemToArray (tags, cJSON_CreateString ("t"));
     assert_false (tk_faq_input (&v, data, true, &in));
-    assert_string_equal (s_problem (&v, "tags"), "must be an array of at most 20 texts");
+    assert_string_equal (jvt_problem (&v, "tags"), "must be an array of at most 20 texts");
     cJSON_Delete (data);
     jv_reset (&v);
 }
@@ -361,11 +349,11 @@ test_sla_policies_input (void **state)
         "{\"type\":\"inquiry\",\"priority\":\"high\",\"respond_minutes\":5,\"resolve_minutes\":30,"
         " \"warn_minutes\":0}]}");
     assert_false (tk_sla_policies_input (&v, data, &in));
-    assert_string_equal (s_problem (&v, "items[1]"), "must be an object");
-    assert_string_equal (s_problem (&v, "items[2].priority"),
+    assert_string_equal (jvt_problem (&v, "items[1]"), "must be an object");
+    assert_string_equal (jvt_problem (&v, "items[2].priority"),
                          "this type and priority are listed twice (items[0])");
-    assert_string_equal (s_problem (&v, "items[3].resolve_minutes"), "must not be less than respond_minutes");
-    assert_string_equal (s_problem (&v, "items[4].warn_minutes"), "must be less than resolve_minutes");
+    assert_string_equal (jvt_problem (&v, "items[3].resolve_minutes"), "must not be less than respond_minutes");
+    assert_string_equal (jvt_problem (&v, "items[4].warn_minutes"), "must be less than resolve_minutes");
     assert_int_equal (s_count (&v), 4);
     /* the valid ones go on to the calendar check, with their places */
     assert_int_equal (in.n, 2);
@@ -380,13 +368,13 @@ test_sla_policies_input (void **state)
     /* the body's shape */
     data = cJSON_Parse ("{\"items\":{}}");
     assert_false (tk_sla_policies_input (&v, data, &in));
-    assert_string_equal (s_problem (&v, "items"), "is required: an array of policies");
+    assert_string_equal (jvt_problem (&v, "items"), "is required: an array of policies");
     assert_int_equal (in.n, 0);
     cJSON_Delete (data);
     jv_reset (&v);
     assert_false (tk_sla_policies_input (&v, NULL, &in));
-    assert_non_null (s_problem (&v, "body"));
-    assert_null (s_problem (&v, "items"));
+    assert_non_null (jvt_problem (&v, "body"));
+    assert_null (jvt_problem (&v, "items"));
     jv_reset (&v);
     /* more than one per type and priority cannot be right */
     data = cJSON_CreateObject ();
@@ -394,7 +382,7 @@ test_sla_policies_input (void **state)
     for (int i = 0; i <= TK_SLA_POLICIES_MAX; i++)
         cJSON_AddItemToArray (items, cJSON_CreateObject ());
     assert_false (tk_sla_policies_input (&v, data, &in));
-    assert_string_equal (s_problem (&v, "items"), "at most one policy per type and priority");
+    assert_string_equal (jvt_problem (&v, "items"), "at most one policy per type and priority");
     assert_int_equal (s_count (&v), 1);
     cJSON_Delete (data);
     jv_reset (&v);
@@ -428,23 +416,23 @@ test_shift_input (void **state)
     data = cJSON_Parse ("{\"post\":\"p\",\"user_id\":\"u\",\"starts_at\":\"2026-01-01T00:00:00Z\","
                         "\"ends_at\":\"2026-02-01T00:00:01Z\"}");
     assert_false (tk_shift_input (&v, data, &in));
-    assert_string_equal (s_problem (&v, "ends_at"), "a shift lasts at most 31 days");
+    assert_string_equal (jvt_problem (&v, "ends_at"), "a shift lasts at most 31 days");
     cJSON_Delete (data);
     jv_reset (&v);
     data = cJSON_Parse ("{\"post\":\"p\",\"user_id\":\"u\",\"starts_at\":\"2026-01-01T00:00:00Z\","
                         "\"ends_at\":\"2026-01-01T00:00:00Z\",\"key_post\":1}");
     assert_false (tk_shift_input (&v, data, &in));
-    assert_string_equal (s_problem (&v, "ends_at"), "must be after starts_at");
-    assert_string_equal (s_problem (&v, "key_post"), "must be true or false");
+    assert_string_equal (jvt_problem (&v, "ends_at"), "must be after starts_at");
+    assert_string_equal (jvt_problem (&v, "key_post"), "must be true or false");
     cJSON_Delete (data);
     jv_reset (&v);
     /* a date is not a time here; a bad start hides the order check */
     data = cJSON_Parse ("{\"post\":\"\",\"starts_at\":\"2026-01-01\",\"ends_at\":\"2025-01-01T00:00:00Z\"}");
     assert_false (tk_shift_input (&v, data, &in));
-    assert_string_equal (s_problem (&v, "starts_at"), "must be an RFC 3339 time (2026-11-27T08:00:00Z)");
-    assert_non_null (s_problem (&v, "post"));
-    assert_non_null (s_problem (&v, "user_id"));
-    assert_null (s_problem (&v, "ends_at"));
+    assert_string_equal (jvt_problem (&v, "starts_at"), "must be an RFC 3339 time (2026-11-27T08:00:00Z)");
+    assert_non_null (jvt_problem (&v, "post"));
+    assert_non_null (jvt_problem (&v, "user_id"));
+    assert_null (jvt_problem (&v, "ends_at"));
     cJSON_Delete (data);
     jv_reset (&v);
 }
