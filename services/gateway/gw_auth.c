@@ -686,13 +686,20 @@ s_client_addr (gw_ctx_t *ctx, char out[GW_AUTH_ADDR_MAX])
         snprintf (out, GW_AUTH_ADDR_MAX, "unknown");
 }
 
-/* Reserves one attempt at the password of name from addr, before any
- * hashing, so that attempts queued together are counted one by one: 0 to go
- * on, or -1 after answering (429 with Retry-After, or the database's error). */
+/* Admits one attempt at the password of name from the client's address
+ * (filled in addr): room on the thread pool, then the attempt reserved
+ * before any hashing, so that attempts queued together are counted one by
+ * one. 0 to go on, or -1 after answering (503 too busy, 429 with
+ * Retry-After, or the database's error). */
 static int
-s_reserve (gw_t *gw, gw_ctx_t *ctx, const char *name, const char *addr)
+s_admit_attempt (gw_t *gw, gw_ctx_t *ctx, const char *name, char addr[GW_AUTH_ADDR_MAX])
 {
     gw_auth_t *auth = gw->auth;
+    if (auth->jobs >= GW_AUTH_MAX_JOBS) {
+        gw_finish_error (ctx, 503, "service_unavailable", NULL, "too busy checking passwords; retry shortly");
+        return -1;
+    }
+    s_client_addr (ctx, addr);
     PGresult *res = db_exec (gw->db, "auth_login_reserve", 7,
                              (const char *[]) { name, addr, auth->throttle_max, auth->throttle_window_s,
                                                 auth->throttle_lock_s, auth->addr_max,
@@ -730,14 +737,9 @@ gw_auth_login (gw_t *gw, gw_ctx_t *ctx)
         return;
     }
     const char *username = in.username, *password = in.password;
-    if (gw->auth->jobs >= GW_AUTH_MAX_JOBS) {
-        gw_finish_error (ctx, 503, "service_unavailable", NULL, "too many logins at once; retry shortly");
-        return;
-    }
     char addr[GW_AUTH_ADDR_MAX];
-    s_client_addr (ctx, addr);
     /* a locked name or address costs no password hashing */
-    if (s_reserve (gw, ctx, username, addr) != 0)
+    if (s_admit_attempt (gw, ctx, username, addr) != 0)
         return;
     PGresult *res = db_exec (gw->db, "auth_user_by_name", 1, (const char *[]) { username });
     if (!db_ok (res)) {
@@ -929,15 +931,10 @@ gw_auth_password (gw_t *gw, gw_ctx_t *ctx)
         return;
     }
     const char *current = in.current, *next = in.next;
-    if (gw->auth->jobs >= GW_AUTH_MAX_JOBS) {
-        gw_finish_error (ctx, 503, "service_unavailable", NULL, "too busy hashing passwords; retry shortly");
-        return;
-    }
     /* a stolen token must not become a way to guess the password: the same
      * limits as a login */
     char addr[GW_AUTH_ADDR_MAX];
-    s_client_addr (ctx, addr);
-    if (s_reserve (gw, ctx, ctx->caller.name, addr) != 0)
+    if (s_admit_attempt (gw, ctx, ctx->caller.name, addr) != 0)
         return;
     PGresult *res = db_exec (gw->db, "auth_user_password", 1, (const char *[]) { ctx->caller.id });
     if (!db_ok (res)) {
