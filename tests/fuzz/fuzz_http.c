@@ -212,7 +212,15 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     int fd = socket (AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) http_server_port (s_server)) };
     addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    if (fd < 0 || connect (fd, (struct sockaddr *) &addr, sizeof addr) != 0) {
+    /* libFuzzer's timers interrupt system calls: a connect cut short by a
+     * signal goes on in the background (EALREADY until done, then EISCONN) */
+    int rc = -1;
+    while (fd >= 0 && (rc = connect (fd, (struct sockaddr *) &addr, sizeof addr)) != 0
+           && (errno == EINTR || errno == EALREADY)) {
+        struct pollfd p = { fd, POLLOUT, 0 };
+        poll (&p, 1, 10);
+    }
+    if (fd < 0 || (rc != 0 && errno != EISCONN)) {
         perror ("fuzz_http: connect");
         abort ();
     }
@@ -231,7 +239,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     while (off < size) {
         size_t n = size - off < chunk ? size - off : chunk;
         ssize_t w = send (fd, data + off, n, MSG_NOSIGNAL);
-        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             break;                   /* the server closed: it refused what came before */
         if (w > 0)
             off += (size_t) w;
