@@ -73,7 +73,7 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  EXTRA_LDLIBS="-fsanitize=address,undefined" all
-	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	@BUILD=build-asan PM_TEST_SLOWDOWN=3 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  bash tests/run.sh
 
 bench: deps
@@ -81,7 +81,7 @@ bench: deps
 	@BUILD=$(BUILD) bash bench/run.sh
 
 lint:
-	npx --yes @redocly/cli@2.77.0 lint proto/openapi.yaml
+	npx --yes @redocly/cli@1.34.20 lint proto/openapi.yaml
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -13,6 +13,7 @@
  *
  * Parameter values are never logged: they may be personal data. */
 #include "db.h"
+#include "page.h"
 #include "config.h"
 #include "log.h"
 
@@ -572,28 +573,14 @@ db_sqlstate_status (const char *sqlstate, const char **code)
 cJSON *
 db_page (const PGresult *res, int limit, int cursor_col, int cursor_cols)
 {
-    cJSON *body = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (body, "items");
-    if (!items) {
+    cJSON *body = page_json_rows (res, limit, cursor_col, cursor_cols);
+    cJSON *next = cJSON_GetObjectItemCaseSensitive (body, "next_cursor");
+    char key[PAGE_KEY_MAX];
+    if (cJSON_IsString (next) && page_cursor_decode (next->valuestring, key, sizeof key)
+        && !cJSON_SetValuestring (next, key)) {
         cJSON_Delete (body);
         return NULL;
     }
-    int n = PQntuples (res), shown = n > limit ? limit : n;
-    for (int i = 0; i < shown; i++) {
-        cJSON *item = cJSON_Parse (PQgetvalue (res, i, 0));
-        if (item)
-            cJSON_AddItemToArray (items, item);
-    }
-    if (n <= limit || shown < 1) {
-        cJSON_AddNullToObject (body, "next_cursor");
-        return body;
-    }
-    char next[256] = "";
-    size_t len = 0;
-    for (int c = cursor_col; c < cursor_col + cursor_cols && len < sizeof next; c++)
-        len += (size_t) snprintf (next + len, sizeof next - len, "%s%s", c > cursor_col ? "~" : "",
-                                  PQgetvalue (res, shown - 1, c));
-    cJSON_AddStringToObject (body, "next_cursor", next);
     return body;
 }
 

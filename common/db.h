@@ -41,6 +41,14 @@ extern const db_migration_t pm_migrations[];     /* terminated by {NULL, NULL} *
 
 typedef struct db db_t;
 
+/* SQL text of a timestamptz column as the contract prints time: RFC 3339,
+ * UTC, to the second ("2026-11-27T03:14:00Z"). col is SQL text:
+ *   "SELECT 'created_at', " DB_UTC_TS ("u.created_at") " FROM units u" */
+#define DB_UTC_TS(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* The same to the microsecond, for keyset cursors: it parses back to the
+ * same timestamptz, so a page never skips or repeats a row. */
+#define DB_UTC_TS_US(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
 /* Connects (retrying with backoff, up to PM_DB_CONNECT_TIMEOUT_MS, default 30 s),
  * sets search_path to schema, statement_timeout to PM_DB_STATEMENT_TIMEOUT_MS
  * (default 5000), applies migrations. NULL if it cannot. */
@@ -75,12 +83,11 @@ void db_rollback (db_t *self);
  * and logs the SQLSTATE and message. */
 void db_reply_error (const PGresult *res, env_reply_t *rep, const char *request_id);
 
-/* A page of a list as API.md gives it, {"items": [...], "next_cursor"}, from
- * a result whose column 0 is each item's JSON document (SQL builds them) and
- * whose columns cursor_col .. cursor_col + cursor_cols - 1 make the keyset
- * cursor. res holds up to limit + 1 rows: a row past limit means there is
- * more, and next_cursor is then the last shown row's cursor columns joined
- * with '~'; else null. NULL when out of memory. */
+/* The gateway audit's page, whose cursor is the raw key (every service list
+ * uses page_json_rows of page.h instead, whose cursors are opaque): column 0
+ * of res is each item's JSON document, columns cursor_col .. cursor_col +
+ * cursor_cols - 1 joined with '~' the next_cursor when res holds more than
+ * limit rows, else null. NULL when out of memory. */
 cJSON *db_page (const PGresult *res, int limit, int cursor_col, int cursor_cols);
 
 /* Answers with the JSON document SQL built in column 0 of row 0 of res:

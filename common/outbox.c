@@ -50,7 +50,7 @@ struct outbox {
  * "xid"/"seq" as text would sort "12" before "5". */
 #define OUTBOX_COLUMNS                                                          \
     "xid::text AS xid_text, seq::text AS seq_text, id::text, type, "            \
-    "to_char (occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), " \
+    DB_UTC_TS ("occurred_at") ", "                                              \
     "property_id::text, data::text"
 
 /* ------------------------------------------------------------------ pruning */

@@ -20,7 +20,7 @@ BUILD_PKGS="gcc make pkg-config libzmq3-dev libuv1-dev libpq-dev libcjson-dev li
 RUN_PKGS="postgresql-15 python3 procps util-linux"
 # bench: the load generator and the nginx baseline
 BENCH_PKGS="wrk nginx-light"
-# CI: compose file validation and the OpenAPI lint (npx @redocly/cli)
+# CI: compose file validation and the OpenAPI lint (npx @redocly/cli 1.x, pinned in tests/run.sh)
 CI_PKGS="docker-compose"
 # make fuzz: clang with libFuzzer (libclang_rt.fuzzer is only a Recommends of
 # clang, which --no-install-recommends skips) and llvm-symbolizer for reports
@@ -38,7 +38,9 @@ for p in $BUILD_PKGS $RUN_PKGS $BENCH_PKGS $CI_PKGS $FUZZ_PKGS $BROWSER_PKGS; do
     esac
 done
 # Node.js may come from another packaging that bundles npm (and conflicts with
-# Debian's npm package): what matters is that node and npx run.
+# Debian's npm package): what matters is that node and npx run. Debian 12's own
+# nodejs (18) is enough: the lint and playwright-core are pinned to versions that
+# support it (tests/run.sh, tests/browser/package-lock.json).
 if ! command -v node >/dev/null 2>&1 || ! command -v npx >/dev/null 2>&1; then
     missing="$missing nodejs npm"
 fi

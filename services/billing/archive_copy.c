@@ -26,8 +26,7 @@
 #define SETTINGS_JSON                                                                    \
     "json_build_object('property_id', property_id, 'timezone', timezone, 'due_day', due_day, " \
     "'late_fee_bps_per_day', late_fee_bps_per_day, 'late_fee_grace_days', late_fee_grace_days, " \
-    "'late_fee_cap_bps', late_fee_cap_bps, 'updated_at', to_char(updated_at AT TIME ZONE 'UTC', " \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
+    "'late_fee_cap_bps', late_fee_cap_bps, 'updated_at', " DB_UTC_TS ("updated_at") ")::text"
 
 static const struct {
     const char *name, *sql;

@@ -9,6 +9,10 @@
 
 int bl_archive_prepare (db_t *db);
 
+/* billing.settings.get / .put */
+void bl_settings_get (void *app, const env_request_t *req, env_reply_t *rep);
+void bl_settings_put (void *app, const env_request_t *req, env_reply_t *rep);
+
 /* consumer_apply_fn: upserts the event's row into the copy, inside the
  * consumer's transaction (which also records the event id and the cursor).
  * Events billing does not need are passed over (0). */

@@ -7,8 +7,10 @@
 #include "consumer.h"
 #include "db.h"
 #include "envelope.h"
+#include "job.h"
 #include "jv.h"
 #include "outbox.h"
+#include "page.h"
 
 /* The data of bill.issued (and the start of bill.overdue's), proto/events.md:
  * SQL over b, a row with the columns of bills, and u, its unit (LEFT JOIN
@@ -29,36 +31,21 @@ typedef struct {
     outbox_t *outbox;
     consumer_t *tenants_events;      /* the archive copy's feed */
     consumer_t *tickets_events;      /* charges, renovation fees and deposits (charges.h) */
-    struct bl_late_fees *late_fees;  /* the daily late fee job (late_fees.h) */
+    job_t *late_fees;                /* the daily late fee job (late_fees.h) */
 } billing_t;
 
-/* Who reads bills, accounts, fee items, runs and the collection report: the
- * desk and the property's integration keys (admin manager agent integration).
- * Each handler checks its role itself (env_property_scope), as the gateway does. */
+/* billing.c: who reads bills, accounts, fee items, runs and the collection
+ * report: the desk and the property's integration keys (admin manager agent
+ * integration). Each handler checks its role itself (env_property_scope), as
+ * the gateway does. */
 extern const char *const bl_roles_readers[];
 
-/* True when the property is known to billing (seen in tenants' events). */
+/* billing.c: True when the property is known to billing (seen in tenants'
+ * events); else answers 404 (or the database's error) and returns 0. */
 int bl_property_known (billing_t *app, const char *pid, env_reply_t *rep, const env_request_t *req);
 
-/* main.c */
+/* billing.c: the service's own methods */
 void bl_events_read (void *app, const env_request_t *req, env_reply_t *rep);
 void bl_ping (void *app, const env_request_t *req, env_reply_t *rep);
-
-/* archive_copy.c: settings */
-void bl_settings_get (void *app, const env_request_t *req, env_reply_t *rep);
-void bl_settings_put (void *app, const env_request_t *req, env_reply_t *rep);
-
-/* fee_items.c */
-void bl_fee_items_create (void *app, const env_request_t *req, env_reply_t *rep);
-void bl_fee_items_list (void *app, const env_request_t *req, env_reply_t *rep);
-
-/* billing_run.c */
-void bl_runs_create (void *app, const env_request_t *req, env_reply_t *rep);
-void bl_runs_list (void *app, const env_request_t *req, env_reply_t *rep);
-
-/* bills.c: the read side */
-void bl_bills_list (void *app, const env_request_t *req, env_reply_t *rep);
-void bl_bills_get (void *app, const env_request_t *req, env_reply_t *rep);
-void bl_account_get (void *app, const env_request_t *req, env_reply_t *rep);
 
 #endif

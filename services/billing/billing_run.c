@@ -40,10 +40,10 @@
 #define ST_RUN_LIST     "bl_run_list"
 
 #define RUN_JSON                                                                                  \
-    "json_build_object ('id', r.id, 'property_id', r.property_id, 'period', r.period, "          \
+    "json_build_object ('id', r.id, 'property_id', r.property_id, 'period', r.period, "           \
     "'bills_created', r.bills_created, 'total_amount', r.total_amount, 'currency', 'CNY', "       \
-    "'created_by', r.created_by, "                                                               \
-    "'created_at', to_char (r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+    "'created_by', r.created_by, "                                                                \
+    "'created_at', " DB_UTC_TS ("r.created_at") ")"
 
 /* $1 property, $2 run id, $3 period 'YYYY-MM'. The whole run in one
  * statement: the bills' keys numbered once (kid), lines computed from them

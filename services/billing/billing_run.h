@@ -15,4 +15,7 @@
 
 int bl_run_prepare (db_t *db);
 
+void bl_runs_create (void *app, const env_request_t *req, env_reply_t *rep);
+void bl_runs_list (void *app, const env_request_t *req, env_reply_t *rep);
+
 #endif

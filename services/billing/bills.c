@@ -15,14 +15,14 @@ const char *const bl_bill_statuses[] = { "unpaid", "partially_paid", "paid", "vo
 #define ST_BILL_GET   "bl_bill_get"
 #define ST_ACCOUNT    "bl_account_get"
 
-#define BILL_JSON                                                                                 \
+#define BILL_JSON                                                                                \
     "json_build_object ('id', b.id, 'property_id', b.property_id, 'unit_id', b.unit_id, "        \
     "'unit_code', u.code, 'parking_lease_id', b.parking_lease_id, "                              \
-    "'bill_to_party_id', b.bill_to_party_id, 'run_id', b.run_id, 'period', b.period, "          \
-    "'kind', b.kind, 'due_date', b.due_date, 'amount', b.amount, 'allocated', bb.allocated, "   \
+    "'bill_to_party_id', b.bill_to_party_id, 'run_id', b.run_id, 'period', b.period, "           \
+    "'kind', b.kind, 'due_date', b.due_date, 'amount', b.amount, 'allocated', bb.allocated, "    \
     "'balance', bb.balance, 'status', bb.status, 'currency', b.currency, "                       \
-    "'description', b.description, 'source', b.source, 'source_ref', b.source_ref, "            \
-    "'issued_at', to_char (b.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+    "'description', b.description, 'source', b.source, 'source_ref', b.source_ref, "             \
+    "'issued_at', " DB_UTC_TS ("b.issued_at") ")"
 
 #define BILL_FROM                                                                                 \
     " FROM bills b JOIN bill_balances bb ON bb.bill_id = b.id "                                  \
@@ -77,8 +77,8 @@ bl_bills_prepare (db_t *db)
 }
 
 /* A list cursor is "<due_date>~<bill id>" (what the last row of a page had). */
-static bool
-s_cursor_parse (const char *s, char date[11], char id[37])
+bool
+bl_cursor_date_id (const char *s, char date[11], char id[37])
 {
     if (!s || strlen (s) != 10 + 1 + 36 || s[10] != '~')
         return false;
@@ -89,20 +89,6 @@ s_cursor_parse (const char *s, char date[11], char id[37])
     return jv_is_date (date) && jv_is_uuid (id);
 }
 
-static bool
-s_limit_parse (const char *s, int *limit)
-{
-    *limit = BL_LIMIT_DEFAULT;
-    if (!s || !*s)
-        return true;
-    char *end;
-    long n = strtol (s, &end, 10);
-    if (*end || n < 1 || n > BL_LIMIT_MAX)
-        return false;
-    *limit = (int) n;
-    return true;
-}
-
 /* An optional query value: NULL when absent or empty. */
 static const char *
 s_param (const env_request_t *req, const char *name)
@@ -110,8 +96,6 @@ s_param (const env_request_t *req, const char *name)
     const char *s = env_param (req, name);
     return s && *s ? s : NULL;
 }
-
-const char *const bl_roles_readers[] = { "admin", "manager", "agent", "integration", NULL };
 
 void
 bl_bills_list (void *app_, const env_request_t *req, env_reply_t *rep)
@@ -122,8 +106,8 @@ bl_bills_list (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     jv_t v = JV_INIT;
     const char *uid = s_param (req, "unit_id"), *period = s_param (req, "period");
-    const char *status = s_param (req, "status"), *cursor = s_param (req, "cursor");
-    char cdate[11] = "", cid[37] = "";
+    const char *status = s_param (req, "status");
+    char key[PAGE_KEY_MAX], cdate[11] = "", cid[37] = "";
     int limit;
     if (uid && !jv_is_uuid (uid))
         jv_problem (&v, "unit_id", "must be a unit id");
@@ -140,9 +124,7 @@ bl_bills_list (void *app_, const env_request_t *req, env_reply_t *rep)
         if (!ok)
             jv_problem (&v, "status", "must be unpaid, partially_paid, paid or void");
     }
-    if (!s_limit_parse (env_param (req, "limit"), &limit))
-        jv_problem (&v, "limit", "must be an integer from 1 to %d", BL_LIMIT_MAX);
-    if (cursor && !s_cursor_parse (cursor, cdate, cid))
+    if (page_params (&v, req, &limit, key, sizeof key) && *key && !bl_cursor_date_id (key, cdate, cid))
         jv_problem (&v, "cursor", "is not a cursor this list gave out");
     if (!jv_ok (&v)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
@@ -152,14 +134,14 @@ bl_bills_list (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     char lim[16];
     snprintf (lim, sizeof lim, "%d", limit + 1);
-    const char *p[] = { pid, uid, period, status, cursor ? cdate : NULL, cursor ? cid : NULL, lim };
+    const char *p[] = { pid, uid, period, status, *cdate ? cdate : NULL, *cid ? cid : NULL, lim };
     PGresult *res = db_exec (app->db, ST_BILLS_LIST, 7, p);
     if (!db_ok (res)) {
         db_reply_error (res, rep, req->id);
         PQclear (res);
         return;
     }
-    env_reply_ok (rep, 200, db_page (res, limit, 1, 2));
+    env_reply_ok (rep, 200, page_json_rows (res, limit, 1, 2));
     PQclear (res);
 }
 

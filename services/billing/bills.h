@@ -8,11 +8,16 @@
 
 #include "billing.h"
 
-#define BL_LIMIT_DEFAULT 50
-#define BL_LIMIT_MAX     500
-
 extern const char *const bl_bill_statuses[];     /* unpaid partially_paid paid void */
 
 int bl_bills_prepare (db_t *db);
+
+void bl_bills_list (void *app, const env_request_t *req, env_reply_t *rep);
+void bl_bills_get (void *app, const env_request_t *req, env_reply_t *rep);
+void bl_account_get (void *app, const env_request_t *req, env_reply_t *rep);
+
+/* A list cursor's key "<YYYY-MM-DD>~<uuid>" (bills by due date, the arrears
+ * report by oldest due date) into its halves; false when it is not one. */
+bool bl_cursor_date_id (const char *key, char date[11], char id[37]);
 
 #endif

@@ -45,7 +45,7 @@ static const struct {
       "  'kind', b.kind, 'period', b.period, 'amount', b.amount, 'currency', b.currency,"
       "  'due_date', b.due_date, 'description', b.description, 'source', b.source,"
       "  'status', bb.status, 'allocated', bb.allocated, 'balance', bb.balance,"
-      "  'issued_at', to_char(b.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+      "  'issued_at', " DB_UTC_TS ("b.issued_at") ")"
       " FROM bills b JOIN bill_balances bb ON bb.bill_id = b.id"
       " WHERE b.property_id = $1::uuid AND b.id = $2::uuid",
       true },

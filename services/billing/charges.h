@@ -1,4 +1,4 @@
-/* charges: bills outside the bill run (issue D item 4): manual charges by a
+/* charges: bills outside the bill run: manual charges by a
  * manager, paid repairs and renovation fees from tickets' events, deposits
  * and late fees all land here as bills of kind charge, deposit or late_fee.
  * (property_id, source, source_ref) is unique (for bills with a source): a

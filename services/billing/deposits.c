@@ -32,8 +32,8 @@ static const struct {
       "  'status', CASE WHEN r.id IS NULL THEN 'held' ELSE 'refunded' END,"
       "  'refund', CASE WHEN r.id IS NULL THEN NULL ELSE json_build_object('amount', r.amount,"
       "     'deducted', r.deducted, 'reason', r.reason,"
-      "     'created_at', to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) END,"
-      "  'created_at', to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+      "     'created_at', " DB_UTC_TS ("r.created_at") ") END,"
+      "  'created_at', " DB_UTC_TS ("d.created_at") ")"
       " FROM deposits d JOIN bill_balances bb ON bb.bill_id = d.bill_id"
       " LEFT JOIN deposit_refunds r ON r.deposit_id = d.id"
       " WHERE d.property_id = $1::uuid AND d.id = $2::uuid",

@@ -14,7 +14,6 @@ static const char *const s_readers[] = { "admin", "manager", "integration", NULL
 #define S_TZ "COALESCE((SELECT timezone FROM property_settings WHERE property_id = $1::uuid), 'Asia/Shanghai')"
 #define S_FROM "(to_date($2, 'YYYY-MM')::timestamp AT TIME ZONE " S_TZ ")"
 #define S_TO "((to_date($2, 'YYYY-MM') + interval '1 month')::timestamp AT TIME ZONE " S_TZ ")"
-#define S_UTC(x) "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 typedef struct {
     const char *name;                /* statement and export name */
@@ -25,7 +24,7 @@ typedef struct {
 static const s_export_t s_bills = {
     "bl_exp_bills",
     "SELECT b.id, u.code, b.unit_id, b.kind, b.period, b.due_date::text, b.amount, bb.allocated, bb.balance,"
-    " bb.status, b.currency, " S_UTC ("b.issued_at") ", b.description"
+    " bb.status, b.currency, " DB_UTC_TS ("b.issued_at") ", b.description"
     " FROM bills b JOIN bill_balances bb ON bb.bill_id = b.id"
     " LEFT JOIN units u ON u.property_id = b.property_id AND u.unit_id = b.unit_id"
     " WHERE b.property_id = $1::uuid AND b.period = $2 ORDER BY u.code, b.due_date, b.id",
@@ -35,8 +34,8 @@ static const s_export_t s_bills = {
 
 static const s_export_t s_payments = {
     "bl_exp_payments",
-    "SELECT p.id, u.code, p.unit_id, p.amount, p.currency, p.method, p.external_ref, " S_UTC ("p.paid_at") ","
-    " p.source, CASE WHEN r.id IS NULL THEN 'received' ELSE 'reversed' END, " S_UTC ("r.created_at") ","
+    "SELECT p.id, u.code, p.unit_id, p.amount, p.currency, p.method, p.external_ref, " DB_UTC_TS ("p.paid_at") ","
+    " p.source, CASE WHEN r.id IS NULL THEN 'received' ELSE 'reversed' END, " DB_UTC_TS ("r.created_at") ","
     " pr.remainder"
     " FROM payments p JOIN payment_remainders pr ON pr.payment_id = p.id"
     " LEFT JOIN payment_reversals r ON r.payment_id = p.id"
@@ -64,7 +63,7 @@ static const s_export_t s_ledger = {
     " FROM bill_voids v JOIN bills b ON b.id = v.bill_id WHERE v.property_id = $1::uuid"
     " UNION ALL SELECT f.created_at, 'deposit_refund', f.id, d.unit_id, d.bill_id, NULL, f.amount, f.reason"
     " FROM deposit_refunds f JOIN deposits d ON d.id = f.deposit_id WHERE f.property_id = $1::uuid)"
-    " SELECT " S_UTC ("e.at") ", e.entry, e.id, u.code, e.unit_id, e.bill_id, e.payment_id, e.amount, e.note"
+    " SELECT " DB_UTC_TS ("e.at") ", e.entry, e.id, u.code, e.unit_id, e.bill_id, e.payment_id, e.amount, e.note"
     " FROM e LEFT JOIN units u ON u.property_id = $1::uuid AND u.unit_id = e.unit_id"
     " WHERE e.at >= " S_FROM " AND e.at < " S_TO " ORDER BY e.at, e.entry, e.id",
     { "at", "entry", "id", "unit_code", "unit_id", "bill_id", "payment_id", "#amount", "note", NULL }

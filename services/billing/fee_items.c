@@ -14,11 +14,11 @@
 #define ST_FEE_INSERT "bl_fee_insert"
 #define ST_FEE_LIST   "bl_fee_list"
 
-#define FEE_JSON                                                                                   \
+#define FEE_JSON                                                                                 \
     "json_build_object('id', id, 'property_id', property_id, 'code', code, 'name', name, "       \
     "'basis', basis, 'unit_price', unit_price, 'currency', 'CNY', 'applies_to', to_json (applies_to), " \
     "'effective_from', effective_from, 'effective_to', effective_to, "                           \
-    "'created_at', to_char (created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+    "'created_at', " DB_UTC_TS ("created_at") ")"
 
 static const struct {
     const char *name, *sql;

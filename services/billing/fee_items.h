@@ -11,4 +11,7 @@
 
 int bl_fee_items_prepare (db_t *db);
 
+void bl_fee_items_create (void *app, const env_request_t *req, env_reply_t *rep);
+void bl_fee_items_list (void *app, const env_request_t *req, env_reply_t *rep);
+
 #endif

@@ -12,12 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct bl_late_fees {
-    uv_timer_t timer;
-    billing_t *app;
-    int failures;
-};
-
 static bool s_test_clock;            /* PM_TEST_CLOCK=1: "today" follows billing.test_clock */
 
 static const char *const s_managers[] = { "admin", "manager", NULL };
@@ -234,54 +228,21 @@ bl_late_fees_run_once (billing_t *app)
     return total;
 }
 
-static void
-s_on_tick (uv_timer_t *timer)
+static int
+s_round (void *app)
 {
-    bl_late_fees_t *self = timer->data;
-    if (bl_late_fees_run_once (self->app) < 0) {
-        if (self->failures++ % 60 == 0)
-            log_warn (NULL, "late fees: check failed; trying again next tick");
-    }
-    else
-        self->failures = 0;
+    return bl_late_fees_run_once (app);
 }
 
-bl_late_fees_t *
+job_t *
 bl_late_fees_new (uv_loop_t *loop, billing_t *app)
 {
-    bl_late_fees_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
-    self->app = app;
     const char *clock = getenv ("PM_TEST_CLOCK");
     s_test_clock = clock && strcmp (clock, "1") == 0;
     if (s_test_clock)
         log_warn (NULL, "PM_TEST_CLOCK=1: the late fee job's today follows billing.test_clock (tests only)");
     uint64_t tick = (uint64_t) config_int ("PM_LATE_FEE_TICK_MS", BL_LATE_FEE_TICK_MS_DEFAULT, 10, 86400000);
-    if (uv_timer_init (loop, &self->timer)) {
-        free (self);
-        return NULL;
-    }
-    self->timer.data = self;
-    uv_timer_start (&self->timer, s_on_tick, tick, tick);
-    return self;
-}
-
-static void
-s_on_close (uv_handle_t *handle)
-{
-    free (handle->data);
-}
-
-void
-bl_late_fees_destroy (bl_late_fees_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    bl_late_fees_t *self = *self_p;
-    uv_timer_stop (&self->timer);
-    uv_close ((uv_handle_t *) &self->timer, s_on_close);
-    *self_p = NULL;
+    return job_new (loop, "late fees", tick, s_round, app);
 }
 
 void

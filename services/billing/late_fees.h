@@ -1,6 +1,6 @@
 /* late_fees: the daily late fee job (滞纳金) and its waiver.
  *
- * A uv_timer checks every PM_LATE_FEE_TICK_MS (default 60000) whether
+ * A periodic job (job.h) checks every PM_LATE_FEE_TICK_MS (default 60000) whether
  * today's assessment (today in the property's time zone) is done for each
  * property (table late_fee_days). If not, under the property's advisory lock,
  * every periodic or charge bill of a unit still unpaid more than
@@ -33,13 +33,11 @@
 #define BL_LATE_FEE_TICK_MS_DEFAULT 60000
 #define BL_LATE_FEE_CATCHUP_DAYS_SQL "366"   /* days back the job assesses after downtime */
 
-typedef struct bl_late_fees bl_late_fees_t;
-
 int bl_late_fees_prepare (db_t *db);
 
-/* Starts the timer (the first check one tick after start). NULL on failure. */
-bl_late_fees_t *bl_late_fees_new (uv_loop_t *loop, billing_t *app);
-void bl_late_fees_destroy (bl_late_fees_t **self_p);
+/* Starts the daily job (job.h: the first check one tick after start, every
+ * PM_LATE_FEE_TICK_MS; job_destroy stops it). NULL on failure. */
+job_t *bl_late_fees_new (uv_loop_t *loop, billing_t *app);
 
 /* One check now: assesses every property whose day is not done. Returns the
  * number of fees charged, or -1 on a database error. */

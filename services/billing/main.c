@@ -1,29 +1,21 @@
-/* pm-billing: the billing service worker. Connects to its schema (applying
- * migrations), follows tenants' events into its own copy of the archive,
- * registers with the broker, and serves until SIGTERM. Also holds the small
- * helpers every billing handler shares. */
+/* pm-billing: the billing worker (service.h: start-up, shutdown). Its
+ * methods, the statements of its modules, and what runs beside the worker:
+ * the consumers of tenants' and tickets' events and the late fee job. */
 #include "archive_copy.h"
 #include "billing.h"
 #include "billing_run.h"
+#include "bills.h"
 #include "charges.h"
 #include "deposits.h"
 #include "exports.h"
+#include "fee_items.h"
 #include "imports.h"
 #include "late_fees.h"
 #include "ledger.h"
+#include "log.h"
 #include "payments.h"
 #include "reports.h"
-#include "bills.h"
-#include "config.h"
-#include "fee_items.h"
-#include "curve.h"
-#include "log.h"
-#include "worker.h"
-#include "zloop.h"
-
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#include "service.h"
 
 static const worker_method_t s_methods[] = {
     { "billing.settings.get",     bl_settings_get },
@@ -57,100 +49,49 @@ static const worker_method_t s_methods[] = {
     { NULL, NULL }
 };
 
-int
-bl_property_known (billing_t *app, const char *pid, env_reply_t *rep, const env_request_t *req)
+static int
+s_prepare (db_t *db)
 {
-    PGresult *res = bl_settings_row (app->db, pid);
-    int known = 0;
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else if (PQntuples (res) == 0)
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-    else
-        known = 1;
-    PQclear (res);
-    return known;
+    return bl_archive_prepare (db) || bl_fee_items_prepare (db) || bl_run_prepare (db)
+           || bl_bills_prepare (db) || bl_ledger_prepare (db) || bl_payments_prepare (db)
+           || bl_charges_prepare (db) || bl_deposits_prepare (db) || bl_late_fees_prepare (db)
+           || bl_reports_prepare (db) || bl_imports_prepare (db) || bl_exports_prepare (db) ? -1 : 0;
 }
 
-void
-bl_events_read (void *app_, const env_request_t *req, env_reply_t *rep)
+/* Beside the worker: tenants' events into the archive copy, tickets' events
+ * into charges and deposits, and the daily late fee job. */
+static int
+s_start (uv_loop_t *loop, void *app_)
 {
     billing_t *app = app_;
-    outbox_read (app->outbox, req, rep);
-}
-
-void
-bl_ping (void *app_, const env_request_t *req, env_reply_t *rep)
-{
-    (void) req;
-    db_ping_reply (((billing_t *) app_)->db, "billing", rep);
+    app->tenants_events = consumer_new (loop, app->db, "billing", "tenants", bl_archive_apply, app);
+    if (!app->tenants_events) {
+        log_error (NULL, "cannot follow tenants' events");
+        return -1;
+    }
+    app->tickets_events = consumer_new (loop, app->db, "billing", "tickets", bl_tickets_apply, app);
+    if (!app->tickets_events) {
+        log_error (NULL, "cannot follow tickets' events");
+        return -1;
+    }
+    app->late_fees = bl_late_fees_new (loop, app);
+    return app->late_fees ? 0 : -1;
 }
 
 static void
-s_on_stop (void *arg)
+s_stop (void *app_)
 {
-    worker_t *worker = arg;
-    log_info (NULL, "stopping: finishing what is in flight");
-    worker_stop (worker);
+    billing_t *app = app_;
+    consumer_destroy (&app->tenants_events);
+    consumer_destroy (&app->tickets_events);
+    job_destroy (&app->late_fees);
 }
 
 int
 main (void)
 {
-    log_init ("billing");
-    if (curve_init ("billing") != 0)
-        return EXIT_FAILURE;
-    int rc = EXIT_FAILURE;
-    billing_t app = { 0 };
-    worker_t *worker = NULL;
-    uv_loop_t *loop = uv_default_loop ();
-
-    app.db = db_new ("billing", config_db_dsn ("billing"), pm_migrations);
-    if (!app.db) {
-        log_error (NULL, "cannot start without the database");
-        goto out;
-    }
-    if (bl_archive_prepare (app.db) || bl_fee_items_prepare (app.db) || bl_run_prepare (app.db)
-        || bl_bills_prepare (app.db))
-        goto out;
-    if (bl_ledger_prepare (app.db) || bl_payments_prepare (app.db) || bl_charges_prepare (app.db)
-        || bl_deposits_prepare (app.db) || bl_late_fees_prepare (app.db)
-        || bl_reports_prepare (app.db) || bl_imports_prepare (app.db)
-        || bl_exports_prepare (app.db))
-        goto out;
-    app.outbox = outbox_new (app.db, "billing");
-    if (!app.outbox)
-        goto out;
-    worker = worker_new (loop, "billing", s_methods, &app);
-    if (!worker) {
-        log_error (NULL, "cannot reach the broker at %s", config_broker_endpoint ());
-        goto out;
-    }
-    app.tenants_events = consumer_new (loop, app.db, "billing", "tenants", bl_archive_apply, &app);
-    if (!app.tenants_events) {
-        log_error (NULL, "cannot follow tenants' events");
-        goto out;
-    }
-    app.tickets_events = consumer_new (loop, app.db, "billing", "tickets", bl_tickets_apply, &app);
-    if (!app.tickets_events) {
-        log_error (NULL, "cannot follow tickets' events");
-        goto out;
-    }
-    app.late_fees = bl_late_fees_new (loop, &app);
-    if (!app.late_fees)
-        goto out;
-    zloop_handle_signals (loop, s_on_stop, worker);
-    log_info (NULL, "serving billing (pid %d)", (int) getpid ());
-    uv_run (loop, UV_RUN_DEFAULT);
-    rc = EXIT_SUCCESS;
-out:
-    consumer_destroy (&app.tenants_events);
-    consumer_destroy (&app.tickets_events);
-    bl_late_fees_destroy (&app.late_fees);
-    worker_destroy (&worker);
-    uv_run (loop, UV_RUN_NOWAIT);                /* lets the close callbacks run */
-    outbox_destroy (&app.outbox);
-    db_destroy (&app.db);
-    log_info (NULL, "stopped");
-    return rc;
+    static billing_t app;
+    return service_main (&(service_t) { .name = "billing", .methods = s_methods, .app = &app,
+                                        .db = &app.db, .outbox = &app.outbox, .prepare = s_prepare,
+                                        .start = s_start, .stop = s_stop });
 }

@@ -65,8 +65,8 @@ static const struct {
       "        ORDER BY po.lo, bo.lo RETURNING id, payment_id, bill_id, amount),"
       " doc AS (SELECT json_build_object('id', i.id, 'property_id', i.property_id, 'unit_id', i.unit_id,"
       "  'amount', i.amount, 'currency', i.currency, 'method', i.method, 'external_ref', i.external_ref,"
-      "  'paid_at', to_char(i.paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-      "  'created_at', to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+      "  'paid_at', " DB_UTC_TS ("i.paid_at") ","
+      "  'created_at', " DB_UTC_TS ("i.created_at") ","
       "  'source', i.source, 'status', 'received', 'reversal', NULL,"
       "  'allocations', COALESCE((SELECT json_agg(json_build_object('bill_id', a.bill_id, 'amount', a.amount)"
       "                                           ORDER BY a.id) FROM al a WHERE a.payment_id = i.id), '[]'::json),"
@@ -96,11 +96,11 @@ static const struct {
       " SELECT json_build_object("
       "  'id', p.id, 'property_id', p.property_id, 'unit_id', p.unit_id, 'unit_code', u.code,"
       "  'amount', p.amount, 'currency', p.currency, 'method', p.method, 'external_ref', p.external_ref,"
-      "  'paid_at', to_char(p.paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-      "  'created_at', to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+      "  'paid_at', " DB_UTC_TS ("p.paid_at") ","
+      "  'created_at', " DB_UTC_TS ("p.created_at") ","
       "  'source', p.source, 'status', CASE WHEN r.id IS NULL THEN 'received' ELSE 'reversed' END,"
       "  'reversal', CASE WHEN r.id IS NULL THEN NULL ELSE json_build_object('id', r.id, 'reason', r.reason,"
-      "     'created_at', to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) END,"
+      "     'created_at', " DB_UTC_TS ("r.created_at") ") END,"
       "  'allocations', COALESCE((SELECT json_agg(json_build_object('bill_id', x.bill_id, 'amount', x.amount)"
       "                                           ORDER BY x.first)"
       "                           FROM (SELECT bill_id, sum(amount) AS amount, min(id) AS first"
@@ -108,7 +108,7 @@ static const struct {
       "                                 GROUP BY bill_id HAVING sum(amount) <> 0) x), '[]'::json),"
       "  'unallocated', (p.amount - COALESCE((SELECT sum(a.amount) FROM allocations a WHERE a.payment_id = p.id), 0)"
       "                 - COALESCE(r.amount, 0)))::text,"
-      " to_char(p.paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), p.id"
+      " " DB_UTC_TS_US ("p.paid_at") ", p.id"
       " FROM payments p CROSS JOIN tz LEFT JOIN payment_reversals r ON r.payment_id = p.id"
       " LEFT JOIN units u ON u.property_id = p.property_id AND u.unit_id = p.unit_id"
       " WHERE p.property_id = $1::uuid AND ($2::uuid IS NULL OR p.unit_id = $2::uuid)"
@@ -428,10 +428,9 @@ bl_payments_list (void *app_, const env_request_t *req, env_reply_t *rep)
     jv_t v = JV_INIT;
     const char *uid = s_param (req, "unit_id"), *from = s_param (req, "from"), *to = s_param (req, "to");
     const char *status = s_param (req, "status"), *method = s_param (req, "method");
-    const char *ref = s_param (req, "external_ref"), *cursor = s_param (req, "cursor");
-    const char *lim_s = s_param (req, "limit");
-    char cat[28] = "", cid[37] = "";
-    long limit = BL_LIMIT_DEFAULT;
+    const char *ref = s_param (req, "external_ref");
+    char key[PAGE_KEY_MAX], cat[28] = "", cid[37] = "";
+    int limit;
     if (uid && !jv_is_uuid (uid))
         jv_problem (&v, "unit_id", "must be a unit id");
     if (from && !jv_is_date (from))
@@ -451,13 +450,7 @@ bl_payments_list (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     if (ref && (strlen (ref) > BL_REF_MAX || !jv_is_utf8 (ref, strlen (ref))))
         jv_problem (&v, "external_ref", "must be 1 to %d bytes of UTF-8", BL_REF_MAX);
-    if (lim_s) {
-        char *end;
-        limit = strtol (lim_s, &end, 10);
-        if (*end || limit < 1 || limit > BL_LIMIT_MAX)
-            jv_problem (&v, "limit", "must be an integer from 1 to %d", BL_LIMIT_MAX);
-    }
-    if (cursor && !s_pay_cursor_parse (cursor, cat, cid))
+    if (page_params (&v, req, &limit, key, sizeof key) && *key && !s_pay_cursor_parse (key, cat, cid))
         jv_problem (&v, "cursor", "is not a cursor this list gave out");
     if (!jv_ok (&v)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
@@ -466,14 +459,14 @@ bl_payments_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!bl_property_known (app, pid, rep, req))
         return;
     char lim[24];
-    snprintf (lim, sizeof lim, "%ld", limit + 1);
-    const char *p[] = { pid, uid, from, to, status, method, ref, cursor ? cat : NULL, cursor ? cid : NULL, lim };
+    snprintf (lim, sizeof lim, "%d", limit + 1);
+    const char *p[] = { pid, uid, from, to, status, method, ref, *cat ? cat : NULL, *cid ? cid : NULL, lim };
     PGresult *res = db_exec (app->db, "bl_pay_list", 10, p);
     if (!db_ok (res)) {
         db_reply_error (res, rep, req->id);
         PQclear (res);
         return;
     }
-    env_reply_ok (rep, 200, db_page (res, (int) limit, 1, 2));
+    env_reply_ok (rep, 200, page_json_rows (res, limit, 1, 2));
     PQclear (res);
 }

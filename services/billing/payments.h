@@ -1,4 +1,4 @@
-/* payments: billing.payments.* and billing.credit.apply (issue D item 5),
+/* payments: billing.payments.* and billing.credit.apply,
  * the handlers over ledger.h. Roles: payments by admin, manager, agent and
  * integration; reversals by admin and manager. */
 #ifndef BL_PAYMENTS_H

@@ -1,15 +1,13 @@
 /* reports: collection and arrears (see reports.h). The SQL builds the documents. */
 #include "reports.h"
 
+#include "bills.h"
 #include "log.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define BL_REPORT_LIMIT_DEFAULT 50
-#define BL_REPORT_LIMIT_MAX     500
 
 static const char *const s_readers[] = { "admin", "manager", "agent", "integration", NULL };
 static const char *const s_whole_pii[] = { "admin", "manager", NULL };
@@ -132,27 +130,12 @@ bl_reports_arrears (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    long limit = BL_REPORT_LIMIT_DEFAULT;
-    const char *l = env_param (req, "limit");
-    if (l && *l) {
-        char *end;
-        limit = strtol (l, &end, 10);
-        if (*end || limit < 1 || limit > BL_REPORT_LIMIT_MAX)
-            jv_problem (&v, "limit", "must be an integer from 1 to %d", BL_REPORT_LIMIT_MAX);
-    }
-    /* cursor: "<oldest due date>~<unit id>" of the previous page's last row (db_page) */
-    char after_date[11] = "", after_unit[37] = "";
-    const char *c = env_param (req, "cursor");
-    if (c && *c) {
-        if (strlen (c) != 10 + 1 + 36 || c[10] != '~')
-            jv_problem (&v, "cursor", "not a cursor of this list");
-        else {
-            memcpy (after_date, c, 10);
-            memcpy (after_unit, c + 11, 36);
-            if (!jv_is_date (after_date) || !jv_is_uuid (after_unit))
-                jv_problem (&v, "cursor", "not a cursor of this list");
-        }
-    }
+    int limit;
+    /* the key: "<oldest due date>~<unit id>" of the previous page's last row */
+    char key[PAGE_KEY_MAX], after_date[11] = "", after_unit[37] = "";
+    if (page_params (&v, req, &limit, key, sizeof key) && *key
+        && !bl_cursor_date_id (key, after_date, after_unit))
+        jv_problem (&v, "cursor", "is not a cursor this list gave out");
     if (!jv_ok (&v)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
         return;
@@ -160,7 +143,7 @@ bl_reports_arrears (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!bl_property_known (app, pid, rep, req))
         return;
     char lim[24];
-    snprintf (lim, sizeof lim, "%ld", limit + 1);
+    snprintf (lim, sizeof lim, "%d", limit + 1);
     const char *whole = env_role_in (req, s_whole_pii) ? "true" : "false";
     PGresult *res = db_exec (app->db, "bl_rep_arrears", 5,
                              (const char *[]) { pid, whole, *after_date ? after_date : NULL,
@@ -170,6 +153,6 @@ bl_reports_arrears (void *app_, const env_request_t *req, env_reply_t *rep)
         PQclear (res);
         return;
     }
-    env_reply_ok (rep, 200, db_page (res, (int) limit, 1, 2));
+    env_reply_ok (rep, 200, page_json_rows (res, limit, 1, 2));
     PQclear (res);
 }

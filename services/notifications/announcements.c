@@ -26,12 +26,12 @@ static const char *const s_readers[] = { "admin", "manager", "agent", "technicia
 #define ANN_JSON(a)                                                                               \
     "json_build_object ('id', " a ".id, 'property_id', " a ".property_id, 'title', " a ".title, " \
     "  'body', " a ".body, 'audience', " a ".audience, 'channels', " a ".channels, "              \
-    "  'recipients', " a ".recipients, 'created_by', " a ".created_by, "                         \
-    "  'created_at', " NT_TS_SQL (a ".created_at") ")"
+    "  'recipients', " a ".recipients, 'created_by', " a ".created_by, "                          \
+    "  'created_at', " DB_UTC_TS (a ".created_at") ")"
 
 /* {"inbox":{"delivered":3},"sms":{"queued":2,"not_sent":1}} of rows (channel, status) */
 #define ANN_COUNTS(rows)                                                                          \
-    "(SELECT coalesce (jsonb_object_agg (channel, st), '{}') FROM "                              \
+    "(SELECT coalesce (jsonb_object_agg (channel, st), '{}') FROM "                               \
     "  (SELECT channel, jsonb_object_agg (status, k) AS st FROM "                                 \
     "    (SELECT channel, status, count (*) AS k FROM " rows " GROUP BY 1, 2) c "                 \
     "   GROUP BY channel) s)"
@@ -95,7 +95,7 @@ static const struct {
       "FROM a", false },
     /* $1 pid, $2 cursor created_at, $3 cursor id, $4 limit + 1; newest first */
     { ST_ANN_LIST,
-      "SELECT " ANN_JSON ("a") "::text, " NT_CURSOR_TS_SQL ("a.created_at") ", a.id "
+      "SELECT " ANN_JSON ("a") "::text, " DB_UTC_TS_US ("a.created_at") ", a.id "
       "FROM announcements a WHERE a.property_id = $1::uuid "
       "  AND ($2::timestamptz IS NULL OR a.created_at < $2::timestamptz "
       "       OR (a.created_at = $2::timestamptz AND a.id > $3::uuid)) "

@@ -38,8 +38,8 @@ static const struct {
       "     'name', CASE WHEN n.recipient_kind = 'party' THEN p.name END), "
       "  'address', mask_address (n.channel, n.address), 'title', n.title, "
       "  'attempts', n.attempts, 'last_error', n.last_error, "
-      "  'created_at', " NT_TS_SQL ("n.created_at") ", 'sent_at', " NT_TS_SQL ("n.sent_at") ")::text, "
-      "  " NT_CURSOR_TS_SQL ("n.created_at") ", n.id "
+      "  'created_at', " DB_UTC_TS ("n.created_at") ", 'sent_at', " DB_UTC_TS ("n.sent_at") ")::text, "
+      "  " DB_UTC_TS_US ("n.created_at") ", n.id "
       "FROM notifications n "
       "LEFT JOIN parties p ON n.recipient_kind = 'party' AND p.id::text = n.recipient "
       LOG_WHERE
@@ -128,31 +128,18 @@ void
 nt_page_parse (const env_request_t *req, jv_t *v, nt_page_t *page)
 {
     memset (page, 0, sizeof *page);
-    page->limit = NT_LIMIT_DEFAULT;
-    const char *limit = nt_param (req, "limit"), *cursor = nt_param (req, "cursor");
-    if (limit) {
-        char *end;
-        long n = strtol (limit, &end, 10);
-        if (*end || n < 1 || n > NT_LIMIT_MAX || !isdigit ((unsigned char) *limit))
-            jv_problem (v, "limit", "must be an integer from 1 to %d", NT_LIMIT_MAX);
+    char key[PAGE_KEY_MAX], *part[2];
+    if (page_params (v, req, &page->limit, key, sizeof key) && *key) {
+        bool ok = strlen (key) == NT_CURSOR_LEN && page_key_split (key, part, 2)
+                  && nt_is_timestamp (part[0]) && part[0][19] == '.' && jv_is_uuid (part[1]);
+        if (ok) {
+            memcpy (page->ts, part[0], NT_CURSOR_TS_LEN + 1);
+            memcpy (page->id, part[1], 37);
+        }
         else
-            page->limit = (int) n;
+            jv_problem (v, "cursor", "is not a cursor this list gave out");
     }
     snprintf (page->limit_plus_one, sizeof page->limit_plus_one, "%d", page->limit + 1);
-    if (cursor) {
-        bool ok = strlen (cursor) == NT_CURSOR_LEN && cursor[NT_CURSOR_TS_LEN] == '~';
-        if (ok) {
-            memcpy (page->ts, cursor, NT_CURSOR_TS_LEN);
-            page->ts[NT_CURSOR_TS_LEN] = 0;
-            memcpy (page->id, cursor + NT_CURSOR_TS_LEN + 1, 36);
-            page->id[36] = 0;
-            ok = nt_is_timestamp (page->ts) && page->ts[19] == '.' && jv_is_uuid (page->id);
-        }
-        if (!ok) {
-            page->ts[0] = page->id[0] = 0;
-            jv_problem (v, "cursor", "is not a cursor this list gave out");
-        }
-    }
 }
 
 const char *
@@ -177,7 +164,7 @@ nt_page_reply (PGresult *res, const nt_page_t *page, int ts_col, cJSON *extra, e
         PQclear (res);
         return;
     }
-    cJSON *body = db_page (res, page->limit, ts_col, 2);
+    cJSON *body = page_json_rows (res, page->limit, ts_col, 2);
     for (cJSON *it = body && extra ? extra->child : NULL; it; it = it->next)
         cJSON_AddItemToObject (body, it->string, cJSON_Duplicate (it, true));
     cJSON_Delete (extra);

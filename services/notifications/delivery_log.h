@@ -5,24 +5,18 @@
  * never shown whole: a party is named, its address masked (138****5678,
  * z***@example.com).
  *
- * Also the paging helpers every list of this service's modules shares (the
- * contract's ?limit= and ?cursor=, newest first by created_at then id). */
+ * Also the keyset every list of this service's modules shares on top of
+ * common/page.h: newest first by created_at then id. */
 #ifndef NT_DELIVERY_LOG_H
 #define NT_DELIVERY_LOG_H
 
 #include "notifications.h"
 
-#define NT_LIMIT_DEFAULT 50
-#define NT_LIMIT_MAX     500
-/* a cursor is "<created_at, microseconds, UTC>~<id>":
+/* a cursor's key is "<created_at, microseconds, UTC>~<id>":
  * "2026-11-27T03:14:00.123456Z~<uuid>" */
 #define NT_CURSOR_TS_LEN 27
 #define NT_CURSOR_LEN    (NT_CURSOR_TS_LEN + 1 + 36)
 
-/* SQL: a timestamptz column as the cursor's timestamp text */
-#define NT_CURSOR_TS_SQL(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-/* SQL: a timestamptz column as RFC 3339, seconds, UTC */
-#define NT_TS_SQL(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 typedef struct {
     int limit;                       /* page size */
@@ -31,7 +25,8 @@ typedef struct {
     char id[37];
 } nt_page_t;
 
-/* Reads params limit and cursor into page, adding problems to v. */
+/* Reads ?limit= and ?cursor= into page (page_params, then the key's two
+ * parts), adding problems to v. */
 void nt_page_parse (const env_request_t *req, jv_t *v, nt_page_t *page);
 
 /* The cursor's timestamp and id as statement parameters (NULL without one). */

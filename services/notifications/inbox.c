@@ -18,17 +18,15 @@
 #define ST_INBOX_READ     "nt_inbox_read"
 #define ST_INBOX_READ_ALL "nt_inbox_read_all"
 
-#define VISIBLE                                                                              \
+#define VISIBLE                                                                             \
     "n.channel = 'inbox' AND ((n.recipient_kind = 'user' AND n.recipient = $1::text) "      \
     "OR (n.recipient_kind = 'role' AND n.recipient = $2::text "                             \
     "    AND ($4::bool OR n.property_id = ANY ($3::uuid[]))))"
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 #define ITEM(read_at)                                                                        \
     "json_build_object('id', n.id, 'property_id', n.property_id, 'event_type', n.event_type, " \
-    "'title', n.title, 'body', n.body, 'link', n.link, 'created_at', " TS ("n.created_at") ", " \
-    "'read', (" read_at ") IS NOT NULL, 'read_at', " TS (read_at) ")::text"
+    "'title', n.title, 'body', n.body, 'link', n.link, 'created_at', " DB_UTC_TS ("n.created_at") ", " \
+    "'read', (" read_at ") IS NOT NULL, 'read_at', " DB_UTC_TS (read_at) ")::text"
 
 static const struct {
     const char *name, *sql;
@@ -178,20 +176,11 @@ nt_inbox_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (s_who (req, &who, rep))
         return;
     jv_t v = JV_INIT;
-    const char *pid, *unread, *lim_s = s_param (req, "limit"), *cursor = s_param (req, "cursor");
+    const char *pid, *unread;
     s_filters (&v, req, &pid, &unread);
-    long limit = NT_INBOX_LIMIT_DEFAULT;
-    if (lim_s) {
-        char *end;
-        errno = 0;
-        limit = strtol (lim_s, &end, 10);
-        if (errno || *end || end == lim_s || limit < 1 || limit > NT_INBOX_LIMIT_MAX) {
-            jv_problem (&v, "limit", "must be an integer from 1 to %d", NT_INBOX_LIMIT_MAX);
-            limit = NT_INBOX_LIMIT_DEFAULT;
-        }
-    }
-    char micros[24] = "", cid[37] = "";
-    if (cursor && !s_cursor_parse (cursor, micros, cid))
+    int limit;
+    char key[PAGE_KEY_MAX], micros[24] = "", cid[37] = "";
+    if (page_params (&v, req, &limit, key, sizeof key) && *key && !s_cursor_parse (key, micros, cid))
         jv_problem (&v, "cursor", "is not a cursor this list gave out");
     if (!jv_ok (&v)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
@@ -199,9 +188,9 @@ nt_inbox_list (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     char lim[16];
-    snprintf (lim, sizeof lim, "%ld", limit + 1);
+    snprintf (lim, sizeof lim, "%d", limit + 1);
     const char *params[] = { who.user_id, who.role, who.pids, who.all, pid, unread,
-                             cursor ? micros : NULL, cursor ? cid : NULL, lim };
+                             *micros ? micros : NULL, *cid ? cid : NULL, lim };
     PGresult *res = db_exec (app->db, ST_INBOX_LIST, 9, params);
     free (who.pids);
     if (!db_ok (res)) {
@@ -209,7 +198,7 @@ nt_inbox_list (void *app_, const env_request_t *req, env_reply_t *rep)
         PQclear (res);
         return;
     }
-    env_reply_ok (rep, 200, db_page (res, (int) limit, 1, 1));
+    env_reply_ok (rep, 200, page_json_rows (res, limit, 1, 1));
     PQclear (res);
 }
 

@@ -9,8 +9,6 @@
 
 #include "notifications.h"
 
-#define NT_INBOX_LIMIT_DEFAULT 50
-#define NT_INBOX_LIMIT_MAX     500
 
 int nt_inbox_prepare (db_t *db);
 

@@ -1,8 +1,7 @@
-/* pm-notifications: the notifications service worker. Connects to its schema
- * (applying migrations), follows the events of tenants, tickets and billing,
- * delivers what they cause (inbox, SMS, email, webhooks), registers with the
- * broker, and serves until SIGTERM. Also holds the small helpers every
- * handler shares (notifications.h). */
+/* pm-notifications: the notifications worker (service.h: start-up,
+ * shutdown). Its methods, the statements of its modules, and what runs beside
+ * the worker: the consumers of tenants', tickets' and billing's events, which
+ * turn them into deliveries (inbox, SMS, email, webhooks), and the sender. */
 #include "notifications.h"
 
 #include "announcements.h"
@@ -15,18 +14,17 @@
 #include "templates.h"
 #include "webhooks.h"
 
-#include "config.h"
-#include "curve.h"
 #include "log.h"
-#include "worker.h"
-#include "zloop.h"
+#include "service.h"
 
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+static void
+s_ping (void *app, const env_request_t *req, env_reply_t *rep)
+{
+    (void) req;
+    db_ping_reply (((nt_app_t *) app)->db, "notifications", rep);
+}
 
 static const worker_method_t s_methods[] = {
-    /* methods */
     { "notifications.announcements.create", nt_announcements_create },
     { "notifications.announcements.list",   nt_announcements_list },
     { "notifications.announcements.get",    nt_announcements_get },
@@ -50,80 +48,53 @@ static const worker_method_t s_methods[] = {
     { "notifications.webhooks.deliveries",  nt_webhooks_deliveries },
     { "notifications.webhooks.redeliver",   nt_webhooks_redeliver },
     { "notifications.webhooks.disable_for_key", nt_webhooks_disable_for_key },
-    { "notifications.ping", nt_ping },
+    { "notifications.ping",                 s_ping },
     { NULL, NULL }
 };
 
-void
-nt_ping (void *app_, const env_request_t *req, env_reply_t *rep)
+static int
+s_prepare (db_t *db)
 {
-    (void) req;
-    db_ping_reply (((nt_app_t *) app_)->db, "notifications", rep);
+    return nt_webhooks_prepare (db) || nt_announcements_prepare (db) || nt_preferences_prepare (db)
+           || nt_log_prepare (db) || nt_events_prepare (db) || nt_rules_prepare (db)
+           || nt_templates_prepare (db) || nt_inbox_prepare (db) ? -1 : 0;
+}
+
+/* Beside the worker: a consumer per producer, and the sender. */
+static int
+s_start (uv_loop_t *loop, void *app_)
+{
+    nt_app_t *app = app_;
+    app->tenants_events = consumer_new (loop, app->db, "notifications", "tenants", nt_events_apply, app);
+    app->tickets_events = consumer_new (loop, app->db, "notifications", "tickets", nt_events_apply, app);
+    app->billing_events = consumer_new (loop, app->db, "notifications", "billing", nt_events_apply, app);
+    if (!app->tenants_events || !app->tickets_events || !app->billing_events) {
+        log_error (NULL, "cannot follow the events of tenants, tickets and billing");
+        return -1;
+    }
+    app->sender = nt_sender_new (loop, app);
+    if (!app->sender) {
+        log_error (NULL, "cannot start the sender");
+        return -1;
+    }
+    return 0;
 }
 
 static void
-s_on_stop (void *arg)
+s_stop (void *app_)
 {
-    worker_t *worker = arg;
-    log_info (NULL, "stopping: finishing what is in flight");
-    worker_stop (worker);
+    nt_app_t *app = app_;
+    nt_sender_destroy (&app->sender);
+    consumer_destroy (&app->tenants_events);
+    consumer_destroy (&app->tickets_events);
+    consumer_destroy (&app->billing_events);
 }
 
 int
 main (void)
 {
-    log_init ("notifications");
-    if (curve_init ("notifications") != 0)
-        return EXIT_FAILURE;
-    int rc = EXIT_FAILURE;
-    nt_app_t app = { 0 };
-    worker_t *worker = NULL;
-    uv_loop_t *loop = uv_default_loop ();
-
-    app.db = db_new ("notifications", config_db_dsn ("notifications"), pm_migrations);
-    if (!app.db) {
-        log_error (NULL, "cannot start without the database");
-        goto out;
-    }
-    /* prepare: each module registers its statements here */
-    if (nt_webhooks_prepare (app.db))
-        goto out;
-    if (nt_announcements_prepare (app.db) || nt_preferences_prepare (app.db) || nt_log_prepare (app.db))
-        goto out;
-    if (nt_events_prepare (app.db) || nt_rules_prepare (app.db) || nt_templates_prepare (app.db)
-        || nt_inbox_prepare (app.db))
-        goto out;
-    worker = worker_new (loop, "notifications", s_methods, &app);
-    if (!worker) {
-        log_error (NULL, "cannot reach the broker at %s", config_broker_endpoint ());
-        goto out;
-    }
-    /* consumers and the sender start here */
-    app.tenants_events = consumer_new (loop, app.db, "notifications", "tenants", nt_events_apply, &app);
-    app.tickets_events = consumer_new (loop, app.db, "notifications", "tickets", nt_events_apply, &app);
-    app.billing_events = consumer_new (loop, app.db, "notifications", "billing", nt_events_apply, &app);
-    if (!app.tenants_events || !app.tickets_events || !app.billing_events) {
-        log_error (NULL, "cannot follow the events of tenants, tickets and billing");
-        goto out;
-    }
-    app.sender = nt_sender_new (loop, &app);
-    if (!app.sender) {
-        log_error (NULL, "cannot start the sender");
-        goto out;
-    }
-    zloop_handle_signals (loop, s_on_stop, worker);
-    log_info (NULL, "serving notifications (pid %d)", (int) getpid ());
-    uv_run (loop, UV_RUN_DEFAULT);
-    rc = EXIT_SUCCESS;
-out:
-    /* consumers and the sender stop here */
-    nt_sender_destroy (&app.sender);
-    consumer_destroy (&app.tenants_events);
-    consumer_destroy (&app.tickets_events);
-    consumer_destroy (&app.billing_events);
-    worker_destroy (&worker);
-    uv_run (loop, UV_RUN_NOWAIT);                /* lets the close callbacks run */
-    db_destroy (&app.db);
-    log_info (NULL, "stopped");
-    return rc;
+    static nt_app_t app;
+    return service_main (&(service_t) { .name = "notifications", .methods = s_methods, .app = &app,
+                                        .db = &app.db, .prepare = s_prepare, .start = s_start,
+                                        .stop = s_stop });
 }

@@ -27,6 +27,7 @@
 #include "db.h"
 #include "envelope.h"
 #include "jv.h"
+#include "page.h"
 
 struct nt_sender;
 
@@ -38,8 +39,5 @@ typedef struct {
     consumer_t *billing_events;
     struct nt_sender *sender;        /* sender.h */
 } nt_app_t;
-
-/* main.c */
-void nt_ping (void *app, const env_request_t *req, env_reply_t *rep);
 
 #endif

@@ -16,9 +16,9 @@ static const char *const s_roles[] = { "admin", "manager", "agent", NULL };
 
 #define PREF_JSON(p, pr, dflt)                                                                    \
     "json_build_object ('party_id', " p ".id, 'property_id', " p ".property_id, "                 \
-    "  'channels', coalesce (" pr ".channels, '{sms,email}'), "                                 \
+    "  'channels', coalesce (" pr ".channels, '{sms,email}'), "                                   \
     "  'opt_out', coalesce (" pr ".opt_out, false), 'locale', coalesce (" pr ".locale, 'zh-CN'), " \
-    "  'default', " dflt ", 'updated_at', " NT_TS_SQL (pr ".updated_at") ")::text"
+    "  'default', " dflt ", 'updated_at', " DB_UTC_TS (pr ".updated_at") ")::text"
 
 static const struct {
     const char *name, *sql;

@@ -702,8 +702,6 @@ nt_template_validate (const char *tpl, const char *type, char err[NT_TEMPLATE_ER
 #define ST_TPL_PUT    "nt_tpl_put"
 #define ST_TPL_DELETE "nt_tpl_delete"
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 static const struct {
     const char *name, *sql;
     bool idempotent;
@@ -715,7 +713,7 @@ static const struct {
       "ORDER BY locale, property_id NULLS LAST", true },
     /* default rows first, then the property's: the last per (type, locale) wins */
     { ST_TPL_LIST,
-      "SELECT event_type, locale, title, body, property_id IS NOT NULL, " TS ("updated_at") " "
+      "SELECT event_type, locale, title, body, property_id IS NOT NULL, " DB_UTC_TS ("updated_at") " "
       "FROM templates WHERE property_id = $1::uuid OR property_id IS NULL "
       "ORDER BY property_id NULLS FIRST", true },
     { ST_TPL_PUT,
@@ -723,7 +721,7 @@ static const struct {
       "VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::text) "
       "ON CONFLICT (COALESCE(property_id, '00000000-0000-0000-0000-000000000000'::uuid), event_type, locale) "
       "DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body, updated_at = now() "
-      "RETURNING " TS ("updated_at"), false },
+      "RETURNING " DB_UTC_TS ("updated_at"), false },
     { ST_TPL_DELETE,
       "DELETE FROM templates WHERE property_id = $1::uuid AND event_type = $2::text AND locale = $3::text",
       false },

@@ -12,35 +12,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_LIST_DEFAULT 50
-#define S_LIST_MAX     500
-
 static const char *const s_roles[] = { "admin", "integration", NULL };
 
 static const char *const s_statuses[] = { "pending", "delivered", "failed", "paused", NULL };
 
-#define S_TS(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 /* a webhook row as the API shows it: never the secret, only a hint */
-#define S_WEBHOOK_JSON(w)                                                                         \
-    "json_build_object ('id', " w ".id, 'url', " w ".url, 'events', to_json (" w ".events),"      \
+#define S_WEBHOOK_JSON(w)                                                                          \
+    "json_build_object ('id', " w ".id, 'url', " w ".url, 'events', to_json (" w ".events),"       \
     " 'property_ids', to_json (" w ".property_ids), 'description', " w ".description,"             \
     " 'enabled', " w ".enabled, 'disabled_reason', " w ".disabled_reason,"                         \
-    " 'consecutive_failures', " w ".consecutive_failures,"                                          \
-    " 'secret_hint', '...' || right (" w ".secret, 4),"                                             \
+    " 'consecutive_failures', " w ".consecutive_failures,"                                         \
+    " 'secret_hint', '...' || right (" w ".secret, 4),"                                            \
     " 'owner', json_build_object ('id', " w ".owner_id, 'role', " w ".owner_role,"                 \
-    "   'revoked_at', " S_TS (w ".owner_revoked_at") "),"                                          \
-    " 'created_at', " S_TS (w ".created_at") ", 'updated_at', " S_TS (w ".updated_at") ")::text"
+    "   'revoked_at', " DB_UTC_TS (w ".owner_revoked_at") "),"                                     \
+    " 'created_at', " DB_UTC_TS (w ".created_at") ", 'updated_at', " DB_UTC_TS (w ".updated_at") ")::text"
 
-#define S_DELIVERY_JSON(d)                                                                        \
+#define S_DELIVERY_JSON(d)                                                                          \
     "json_build_object ('id', " d ".id, 'webhook_id', " d ".webhook_id, 'event_id', " d ".event_id," \
-    " 'event_type', " d ".event_type, 'property_id', " d ".property_id, 'status', " d ".status,"   \
+    " 'event_type', " d ".event_type, 'property_id', " d ".property_id, 'status', " d ".status,"    \
     " 'attempts', " d ".attempts,"                                                                  \
-    " 'next_attempt_at', CASE WHEN " d ".status = 'pending' THEN " S_TS (d ".next_attempt_at") " END," \
-    " 'last_status', " d ".last_status, 'last_error', " d ".last_error,"                           \
-    " 'created_at', " S_TS (d ".created_at") ", 'delivered_at', " S_TS (d ".delivered_at") ","     \
+    " 'next_attempt_at', CASE WHEN " d ".status = 'pending' THEN " DB_UTC_TS (d ".next_attempt_at") " END," \
+    " 'last_status', " d ".last_status, 'last_error', " d ".last_error,"                            \
+    " 'created_at', " DB_UTC_TS (d ".created_at") ", 'delivered_at', " DB_UTC_TS (d ".delivered_at") ","     \
     " 'attempt_log', COALESCE ((SELECT json_agg (json_build_object ('attempt', a.attempt,"          \
-    "     'at', " S_TS ("a.at") ", 'status_code', a.status_code, 'error', a.error,"                \
+    "     'at', " DB_UTC_TS ("a.at") ", 'status_code', a.status_code, 'error', a.error,"            \
     "     'duration_ms', a.duration_ms) ORDER BY a.id)"                                             \
     "   FROM webhook_attempts a WHERE a.delivery_id = " d ".id), '[]'::json))::text"
 
@@ -260,28 +255,14 @@ s_caller (const env_request_t *req)
                                    .allow_private = s_allow_private (), .allow_http = s_allow_http () };
 }
 
-/* limit (1..500, default 50) and an optional cursor id; false after a 422 */
+/* ?limit= and ?cursor=, whose key is the last row's id, into key[37];
+ * false after a 422. */
 static bool
-s_page (const env_request_t *req, env_reply_t *rep, int *limit, const char **cursor)
+s_page (const env_request_t *req, env_reply_t *rep, int *limit, char key[37])
 {
     jv_t v = JV_INIT;
-    const char *l = env_param (req, "limit"), *c = env_param (req, "cursor");
-    *limit = S_LIST_DEFAULT;
-    if (l) {
-        char *end = NULL;
-        long n = strtol (l, &end, 10);
-        if (!*l || *end || n < 1 || n > S_LIST_MAX)
-            jv_problem (&v, "limit", "must be an integer from 1 to %d", S_LIST_MAX);
-        else
-            *limit = (int) n;
-    }
-    *cursor = NULL;
-    if (c && *c) {
-        if (!jv_is_uuid (c))
-            jv_problem (&v, "cursor", "is not a cursor this list gave out");
-        else
-            *cursor = c;
-    }
+    if (page_params (&v, req, limit, key, 37) && *key && !jv_is_uuid (key))
+        jv_problem (&v, "cursor", "is not a cursor this list gave out");
     if (jv_ok (&v))
         return true;
     env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
@@ -297,7 +278,7 @@ s_reply_page (PGresult *res, int limit, env_reply_t *rep, const env_request_t *r
         PQclear (res);
         return;
     }
-    env_reply_ok (rep, 200, db_page (res, limit, 1, 1));
+    env_reply_ok (rep, 200, page_json_rows (res, limit, 1, 1));
     PQclear (res);
 }
 
@@ -381,9 +362,10 @@ nt_webhooks_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
     int limit;
-    const char *cursor;
-    if (!s_allowed (req, rep) || !s_page (req, rep, &limit, &cursor))
+    char after[37];
+    if (!s_allowed (req, rep) || !s_page (req, rep, &limit, after))
         return;
+    const char *cursor = *after ? after : NULL;
     char lim[16];
     snprintf (lim, sizeof lim, "%d", limit + 1);
     s_reply_page (db_exec (app->db, "nt_wh_list", 3, (const char *[]) { s_owner (req), cursor, lim }), limit,
@@ -463,6 +445,7 @@ nt_webhooks_deliveries (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
     const char *id, *cursor;
+    char after[37];
     int limit;
     if (!s_allowed (req, rep) || !(id = s_id (req, rep, "id", "webhook")))
         return;
@@ -480,8 +463,9 @@ nt_webhooks_deliveries (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     else
         status = NULL;
-    if (!s_page (req, rep, &limit, &cursor))
+    if (!s_page (req, rep, &limit, after))
         return;
+    cursor = *after ? after : NULL;
     PGresult *res = db_exec (app->db, "nt_wh_get", 2, (const char *[]) { id, s_owner (req) });
     bool visible = db_ok (res) && PQntuples (res) == 1;
     if (!db_ok (res))

@@ -7,26 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IM_TIME(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 /* The data of unit.created, as tn_unit_json (tenants_store.c) makes it:
  * trim_scale gives 85.5 for 85.50, as a double prints it. */
 #define IM_UNIT_JSON(u) \
     "jsonb_build_object ('id', " u ".id, 'property_id', " u ".property_id, 'code', " u ".code, " \
     "'building', " u ".building, 'floor', " u ".floor, 'area_m2', trim_scale (" u ".area_m2), " \
-    "'use', " u ".use, 'created_at', " IM_TIME (u ".created_at") ", " \
-    "'updated_at', " IM_TIME (u ".updated_at") ")"
+    "'use', " u ".use, 'created_at', " DB_UTC_TS (u ".created_at") ", " \
+    "'updated_at', " DB_UTC_TS (u ".updated_at") ")"
 
 /* The data of party.created, as tn_party_event_json (party_event.c) makes it. */
-#define IM_PARTY_JSON(p) TN_PARTY_EVENT_SQL (p, IM_TIME)
+#define IM_PARTY_JSON(p) TN_PARTY_EVENT_SQL (p)
 
 /* The data of occupancy.started, as tn_occupancy_event_json (party_store.c) makes it. */
-#define IM_OCC_JSON(o, u, p) \
+#define IM_OCC_JSON(o, u, p)                                                                       \
     "jsonb_build_object ('id', " o ".id, 'property_id', " o ".property_id, 'unit_id', " o ".unit_id, " \
-    "'unit_code', " u ".code, 'party_id', " o ".party_id, 'party_name', " p ".name, " \
+    "'unit_code', " u ".code, 'party_id', " o ".party_id, 'party_name', " p ".name, "              \
     "'role', " o ".role, 'start_date', " o ".start_date::text, 'end_date', " o ".end_date::text, " \
     "'unit', jsonb_build_object ('id', " u ".id, 'code', " u ".code, 'building', " u ".building, " \
-    "  'floor', " u ".floor, 'area_m2', trim_scale (" u ".area_m2), 'use', " u ".use), " \
+    "  'floor', " u ".floor, 'area_m2', trim_scale (" u ".area_m2), 'use', " u ".use), "           \
     "'party', jsonb_build_object ('id', " p ".id, 'kind', " p ".kind, 'name', " p ".name))"
 
 static const struct {

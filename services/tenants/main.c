@@ -1,18 +1,12 @@
-/* pm-tenants: the tenants worker. Connects to its schema (applying
- * migrations), registers with the broker, and serves until SIGTERM. */
-#include "config.h"
-#include "curve.h"
-#include "log.h"
-#include "tenants.h"
-#include "tenants_store.h"
-#include "party_store.h"
+/* pm-tenants: the tenants worker (service.h: start-up, shutdown). Its
+ * methods, and the statements of its stores; it publishes events (outbox)
+ * and follows none. */
 #include "import_store.h"
 #include "parking_store.h"
-#include "worker.h"
-#include "zloop.h"
-
-#include <stdlib.h>
-#include <unistd.h>
+#include "party_store.h"
+#include "service.h"
+#include "tenants.h"
+#include "tenants_store.h"
 
 static const worker_method_t s_methods[] = {
     { "tenants.properties.create", tn_properties_create },
@@ -45,49 +39,17 @@ static const worker_method_t s_methods[] = {
     { NULL, NULL }
 };
 
-static void
-s_on_stop (void *arg)
+static int
+s_prepare (db_t *db)
 {
-    worker_t *worker = arg;
-    log_info (NULL, "stopping: finishing what is in flight");
-    worker_stop (worker);
+    return tn_store_prepare (db) || tn_party_store_prepare (db) || tn_parking_store_prepare (db)
+           || tn_import_store_prepare (db) ? -1 : 0;
 }
 
 int
 main (void)
 {
-    log_init ("tenants");
-    if (curve_init ("tenants") != 0)
-        return EXIT_FAILURE;
-    int rc = EXIT_FAILURE;
-    tenants_t app = { 0 };
-    worker_t *worker = NULL;
-    uv_loop_t *loop = uv_default_loop ();
-
-    app.db = db_new ("tenants", config_db_dsn ("tenants"), pm_migrations);
-    if (!app.db) {
-        log_error (NULL, "cannot start without the database");
-        goto out;
-    }
-    if (tn_store_prepare (app.db) || tn_party_store_prepare (app.db) || tn_parking_store_prepare (app.db)
-        || tn_import_store_prepare (app.db))
-        goto out;
-    app.outbox = outbox_new (app.db, "tenants");
-    if (!app.outbox)
-        goto out;
-    worker = worker_new (loop, "tenants", s_methods, &app);
-    if (!worker) {
-        log_error (NULL, "cannot reach the broker at %s", config_broker_endpoint ());
-        goto out;
-    }
-    zloop_handle_signals (loop, s_on_stop, worker);
-    log_info (NULL, "serving tenants (pid %d)", (int) getpid ());
-    uv_run (loop, UV_RUN_DEFAULT);
-    rc = EXIT_SUCCESS;
-out:
-    worker_destroy (&worker);
-    outbox_destroy (&app.outbox);
-    db_destroy (&app.db);
-    log_info (NULL, "stopped");
-    return rc;
+    static tenants_t app;
+    return service_main (&(service_t) { .name = "tenants", .methods = s_methods, .app = &app,
+                                        .db = &app.db, .outbox = &app.outbox, .prepare = s_prepare });
 }

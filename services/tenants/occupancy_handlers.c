@@ -230,7 +230,7 @@ tn_occupancies_list (void *app_, const env_request_t *req, env_reply_t *rep)
     int limit;
     char after[TN_OCC_KEY_MAX + 1];
     const char *a_date = NULL, *a_created = NULL, *a_id = NULL;
-    if (tn_page_params (&v, req, &limit, after, sizeof after) && *after) {
+    if (page_params (&v, req, &limit, after, sizeof after) && *after) {
         /* date|timestamp|uuid, as tn_occupancy_row_key wrote it */
         char *b1 = strchr (after, '|'), *b2 = b1 ? strchr (b1 + 1, '|') : NULL;
         if (b1)
@@ -256,7 +256,7 @@ tn_occupancies_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);
     else
-        env_reply_ok (rep, 200, tn_keyset_page (res, limit, s_occ_item, NULL, tn_occupancy_row_key));
+        env_reply_ok (rep, 200, page_rows (res, limit, s_occ_item, NULL, tn_occupancy_row_key));
     PQclear (res);
 }
 

@@ -53,29 +53,18 @@ s_pk_publish (tenants_t *app, const env_request_t *req, env_reply_t *rep, const 
     return 0;
 }
 
-/* {"items":[...],"next_cursor"} from rows fetched with limit + 1; key()
- * writes a row's cursor key. */
 static cJSON *
-s_pk_page (const PGresult *res, int limit, cJSON *(*to_json) (const PGresult *, int),
-           void (*key) (const PGresult *, int, char *, size_t))
+s_pk_space_item (const PGresult *res, int row, void *arg)
 {
-    cJSON *body = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (body, "items");
-    int n = PQntuples (res);
-    for (int i = 0; i < n && i < limit; i++)
-        cJSON_AddItemToArray (items, to_json (res, i));
-    char *next = NULL;
-    if (n > limit) {
-        char k[PK_CURSOR_KEY_MAX + TN_SPACE_CODE_MAX + 2];
-        key (res, limit - 1, k, sizeof k);
-        next = tn_cursor_encode (k);
-    }
-    if (next)
-        cJSON_AddStringToObject (body, "next_cursor", next);
-    else
-        cJSON_AddNullToObject (body, "next_cursor");
-    free (next);
-    return body;
+    (void) arg;
+    return tn_space_json (res, row);
+}
+
+static cJSON *
+s_pk_lease_item (const PGresult *res, int row, void *arg)
+{
+    (void) arg;
+    return tn_lease_json (res, row);
 }
 
 static void
@@ -127,7 +116,7 @@ tn_parking_spaces_list (void *app_, const env_request_t *req, env_reply_t *rep)
     jv_t v = JV_INIT;
     int limit;
     char after[TN_SPACE_CODE_MAX + 1];
-    tn_page_params (&v, req, &limit, after, sizeof after);
+    page_params (&v, req, &limit, after, sizeof after);
     const char *zone = env_param (req, "zone");
     if (zone && !*zone)
         zone = NULL;
@@ -143,7 +132,7 @@ tn_parking_spaces_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);
     else
-        env_reply_ok (rep, 200, s_pk_page (res, limit, tn_space_json, s_pk_space_key));
+        env_reply_ok (rep, 200, page_rows (res, limit, s_pk_space_item, NULL, s_pk_space_key));
     PQclear (res);
 }
 
@@ -334,7 +323,7 @@ tn_parking_leases_list (void *app_, const env_request_t *req, env_reply_t *rep)
     jv_t v = JV_INIT;
     int limit, active = -1;
     char after[PK_CURSOR_KEY_MAX + 1], after_date[11] = "", after_id[37] = "";
-    if (tn_page_params (&v, req, &limit, after, sizeof after) && *after
+    if (page_params (&v, req, &limit, after, sizeof after) && *after
         && !s_pk_lease_cursor (after, after_date, after_id))
         jv_problem (&v, "cursor", "is not a cursor this list gave out");
     const char *space_id = env_param (req, "space_id");
@@ -359,6 +348,6 @@ tn_parking_leases_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);
     else
-        env_reply_ok (rep, 200, s_pk_page (res, limit, tn_lease_json, tn_lease_row_key));
+        env_reply_ok (rep, 200, page_rows (res, limit, s_pk_lease_item, NULL, tn_lease_row_key));
     PQclear (res);
 }

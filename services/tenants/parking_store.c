@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PK_TIME(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define PK_DATE(col) "to_char (" col ", 'YYYY-MM-DD')"
 /* the property's today: p must be the lease's or space's property */
 #define PK_TODAY "(now () AT TIME ZONE p.timezone)::date"
@@ -16,12 +15,12 @@
 #define PK_LEASE_COLUMNS \
     "l.id::text, l.property_id::text, l.space_id::text, s.code, s.zone, l.party_id::text, " \
     "l.unit_id::text, " PK_DATE ("l.start_date") ", " PK_DATE ("l.end_date") ", " \
-    "l.monthly_fee::text, " PK_TIME ("l.created_at") ", " PK_TIME ("l.ended_at")
+    "l.monthly_fee::text, " DB_UTC_TS ("l.created_at") ", " DB_UTC_TS ("l.ended_at")
 enum { L_ID, L_PROPERTY, L_SPACE, L_SPACE_CODE, L_ZONE, L_PARTY, L_UNIT, L_START, L_END, L_FEE,
        L_CREATED, L_ENDED, L_NCOLS };
 
 #define PK_SPACE_COLUMNS \
-    "s.id::text, s.property_id::text, s.code, s.zone, " PK_TIME ("s.created_at")
+    "s.id::text, s.property_id::text, s.code, s.zone, " DB_UTC_TS ("s.created_at")
 enum { S_ID, S_PROPERTY, S_CODE, S_ZONE, S_CREATED, S_NCOLS };
 
 static const struct {

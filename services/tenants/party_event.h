@@ -54,10 +54,10 @@ tn_party_event_add (outbox_t *ob, const char *type, const char *property_id, con
 }
 
 /* The same object from a row p of parties, as SQL (jsonb). */
-#define TN_PARTY_EVENT_SQL(p, time)                                                                  \
+#define TN_PARTY_EVENT_SQL(p)                                                                        \
     "jsonb_build_object ('id', " p ".id, 'property_id', " p ".property_id, 'kind', " p ".kind, "     \
-    "'name', " p ".name, 'phone', " p ".phones[1], 'phones', to_jsonb (" p ".phones), "             \
+    "'name', " p ".name, 'phone', " p ".phones[1], 'phones', to_jsonb (" p ".phones), "              \
     "'email', " p ".email, 'key_customer', " p ".key_customer, "                                     \
-    "'created_at', " time (p ".created_at") ", 'updated_at', " time (p ".updated_at") ")"
+    "'created_at', " DB_UTC_TS (p ".created_at") ", 'updated_at', " DB_UTC_TS (p ".updated_at") ")"
 
 #endif

@@ -40,29 +40,6 @@ tn_pii_audit (tenants_t *app, const env_request_t *req, const char *pid, const P
     return rc;
 }
 
-cJSON *
-tn_keyset_page (const PGresult *res, int limit, cJSON *(*item) (const PGresult *, int, void *), void *arg,
-                void (*key) (const PGresult *, int, char *, size_t))
-{
-    cJSON *body = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (body, "items");
-    int n = PQntuples (res);
-    for (int i = 0; i < n && i < limit; i++)
-        cJSON_AddItemToArray (items, item (res, i, arg));
-    char *next = NULL;
-    if (n > limit) {
-        char k[512];
-        key (res, limit - 1, k, sizeof k);
-        next = tn_cursor_encode (k);
-    }
-    if (next)
-        cJSON_AddStringToObject (body, "next_cursor", next);
-    else
-        cJSON_AddNullToObject (body, "next_cursor");
-    free (next);
-    return body;
-}
-
 /* --- helpers ------------------------------------------------------------------ */
 
 static bool
@@ -261,7 +238,7 @@ tn_parties_list (void *app_, const env_request_t *req, env_reply_t *rep)
     int limit;
     char after[TN_PARTY_KEY_MAX + 1], after_id[37] = "";
     const char *after_name = NULL;
-    if (tn_page_params (&v, req, &limit, after, sizeof after) && *after) {
+    if (page_params (&v, req, &limit, after, sizeof after) && *after) {
         /* a client can forge a cursor: check what it decodes to */
         if (strlen (after) > 36)
             memcpy (after_id, after, 36);
@@ -304,7 +281,7 @@ tn_parties_list (void *app_, const env_request_t *req, env_reply_t *rep)
         goto out;
     }
     in_tx = false;
-    env_reply_ok (rep, 200, tn_keyset_page (res, limit, s_party_item, &whole, s_party_key));
+    env_reply_ok (rep, 200, page_rows (res, limit, s_party_item, &whole, s_party_key));
 out:
     if (in_tx)
         db_rollback (app->db);
@@ -491,7 +468,7 @@ tn_pii_reads_list (void *app_, const env_request_t *req, env_reply_t *rep)
     int limit;
     char after[TN_PII_KEY_MAX + 1];
     const char *after_at = NULL, *after_id = NULL;
-    if (tn_page_params (&v, req, &limit, after, sizeof after) && *after) {
+    if (page_params (&v, req, &limit, after, sizeof after) && *after) {
         char *bar = strchr (after, '|');
         size_t nat = bar ? (size_t) (bar - after) : 0;
         bool ok = bar && nat >= 20 && strspn (after, "0123456789-:.TZ") == nat
@@ -519,6 +496,6 @@ tn_pii_reads_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);
     else
-        env_reply_ok (rep, 200, tn_keyset_page (res, limit, s_pii_item, NULL, tn_pii_read_row_key));
+        env_reply_ok (rep, 200, page_rows (res, limit, s_pii_item, NULL, tn_pii_read_row_key));
     PQclear (res);
 }

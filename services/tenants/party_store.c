@@ -9,22 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PS_TIME(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-/* to the microsecond, for keyset cursors: parses back to the same timestamptz */
-#define PS_TIME_US(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
 /* Column orders the JSON conversions below rely on. */
 #define PS_PARTY_COLUMNS \
     "p.id::text, p.property_id::text, p.kind, p.name, array_to_json (p.phones)::text, p.email, " \
     "p.id_type, p.id_number, p.key_customer::text, p.key_customer_note, " \
-    PS_TIME ("p.created_at") ", " PS_TIME ("p.updated_at")
+    DB_UTC_TS ("p.created_at") ", " DB_UTC_TS ("p.updated_at")
 enum { PA_ID, PA_PROPERTY, PA_KIND, PA_NAME, PA_PHONES, PA_EMAIL, PA_ID_TYPE, PA_ID_NUMBER,
        PA_KEY, PA_KEY_NOTE, PA_CREATED, PA_UPDATED, PA_NCOLS };
 
 #define PS_OCC_COLUMNS \
     "o.id::text, o.property_id::text, o.unit_id::text, u.code, o.party_id::text, p.name, p.kind, " \
     "o.role, o.start_date::text, o.end_date::text, u.building, u.floor, u.area_m2::text, u.use, " \
-    PS_TIME_US ("o.created_at")
+    DB_UTC_TS_US ("o.created_at")
 #define PS_OCC_FROM \
     " FROM occupancies o " \
     "JOIN units u ON u.property_id = o.property_id AND u.id = o.unit_id " \
@@ -124,8 +120,8 @@ static const struct {
       "INSERT INTO pii_reads (property_id, party_id, user_id, role, request_id, method) "
       "SELECT $1::uuid, x, $3::text, $4::text, $5::text, $6::text FROM unnest ($2::uuid[]) AS x", false },
     { "tn_pii_reads_list",
-      "SELECT id::text, party_id::text, user_id, role, request_id, method, " PS_TIME ("read_at") ", "
-      PS_TIME_US ("read_at") " FROM pii_reads "
+      "SELECT id::text, party_id::text, user_id, role, request_id, method, " DB_UTC_TS ("read_at") ", "
+      DB_UTC_TS_US ("read_at") " FROM pii_reads "
       "WHERE property_id = $1::uuid AND ($2::uuid IS NULL OR party_id = $2::uuid) "
       "  AND ($3::timestamptz IS NULL OR (read_at, id) < ($3::timestamptz, $4::bigint)) "
       "ORDER BY read_at DESC, id DESC LIMIT $5::int", true },
@@ -500,12 +496,6 @@ tn_occupants_json (const char *json, bool whole, bool full)
         }
     }
     return list;
-}
-
-const char *
-tn_occupant_party_id (const PGresult *res, int row)
-{
-    return PQgetvalue (res, row, OT_PARTY + PA_ID);
 }
 
 cJSON *

@@ -86,8 +86,6 @@ cJSON *tn_occupant_json (const PGresult *res, int row, bool whole, bool full);
 cJSON *tn_occupants_json (const char *json, bool whole, bool full);
 /* The column of an occupant row that holds the party id. */
 #define TN_OCCUPANT_PARTY_COL 3
-/* The party id of an occupant row. */
-const char *tn_occupant_party_id (const PGresult *res, int row);
 
 /* PiiRead: {"party_id","user_id","role","request_id","method","read_at"}. */
 cJSON *tn_pii_read_json (const PGresult *res, int row);

@@ -72,34 +72,25 @@ out:
     PQclear (res);
 }
 
-/* {"items":[...],"next_cursor"} from a result fetched with limit + 1 rows. */
 static cJSON *
-s_page (const PGresult *res, int limit, cJSON *(*to_json) (const PGresult *, int))
+s_property_item (const PGresult *res, int row, void *arg)
 {
-    cJSON *body = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (body, "items");
-    int n = PQntuples (res);
-    for (int i = 0; i < n && i < limit; i++)
-        cJSON_AddItemToArray (items, to_json (res, i));
-    char *next = n > limit ? tn_cursor_encode (tn_row_code (res, limit - 1)) : NULL;
-    if (next)
-        cJSON_AddStringToObject (body, "next_cursor", next);
-    else
-        cJSON_AddNullToObject (body, "next_cursor");
-    free (next);
-    return body;
+    (void) arg;
+    return tn_property_json (res, row);
 }
 
-bool
-tn_page_params (jv_t *v, const env_request_t *req, int *limit, char *after, size_t cap)
+static cJSON *
+s_unit_item (const PGresult *res, int row, void *arg)
 {
-    if (!tn_limit_parse (env_param (req, "limit"), limit))
-        jv_problem (v, "limit", "must be an integer from 1 to %d", TN_LIMIT_MAX);
-    const char *cursor = env_param (req, "cursor");
-    after[0] = 0;
-    if (cursor && *cursor && !tn_cursor_decode (cursor, after, cap))
-        jv_problem (v, "cursor", "is not a cursor this list gave out");
-    return jv_ok (v);
+    (void) arg;
+    return tn_unit_json (res, row);
+}
+
+/* The keyset key of a property or unit list: the row's code. */
+static void
+s_code_key (const PGresult *res, int row, char *out, size_t cap)
+{
+    snprintf (out, cap, "%s", tn_row_code (res, row));
 }
 
 void
@@ -111,7 +102,7 @@ tn_properties_list (void *app_, const env_request_t *req, env_reply_t *rep)
     jv_t v = JV_INIT;
     int limit;
     char after[TN_PROPERTY_CODE_MAX * 2 + 1];
-    if (!tn_page_params (&v, req, &limit, after, sizeof after)) {
+    if (!page_params (&v, req, &limit, after, sizeof after)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
         return;
     }
@@ -127,7 +118,7 @@ tn_properties_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);
     else
-        env_reply_ok (rep, 200, s_page (res, limit, tn_property_json));
+        env_reply_ok (rep, 200, page_rows (res, limit, s_property_item, NULL, s_code_key));
     PQclear (res);
 }
 
@@ -151,7 +142,7 @@ tn_properties_get (void *app_, const env_request_t *req, env_reply_t *rep)
 cJSON *
 tn_unit_page (const PGresult *res, int limit)
 {
-    return s_page (res, limit, tn_unit_json);
+    return page_rows (res, limit, s_unit_item, NULL, s_code_key);
 }
 
 void

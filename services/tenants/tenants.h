@@ -1,5 +1,5 @@
-/* tenants: the archive of properties and units (later parties, occupancies,
- * parking). One worker process: one libuv loop, one broker link, one
+/* tenants: the archive of properties, units, parties, occupancies and
+ * parking. One worker process: one libuv loop, one broker link, one
  * PostgreSQL connection to schema "tenants". */
 #ifndef TN_TENANTS_H
 #define TN_TENANTS_H
@@ -8,6 +8,7 @@
 #include "envelope.h"
 #include "jv.h"
 #include "outbox.h"
+#include "page.h"
 
 /* What every handler gets as its app pointer. */
 typedef struct {
@@ -29,10 +30,6 @@ void tn_units_update (void *app, const env_request_t *req, env_reply_t *rep);
 /* property_handlers.c: service-to-service */
 void tn_events_read (void *app, const env_request_t *req, env_reply_t *rep);
 void tn_ping (void *app, const env_request_t *req, env_reply_t *rep);
-
-/* ?limit= and ?cursor= into limit and after[cap] (the decoded key, "" for
- * the first page); false after adding problems to v. */
-bool tn_page_params (jv_t *v, const env_request_t *req, int *limit, char *after, size_t cap);
 
 /* {"items":[units],"next_cursor"} from a result fetched with limit + 1 rows. */
 cJSON *tn_unit_page (const PGresult *res, int limit);
@@ -59,11 +56,6 @@ void tn_pii_reads_list (void *app, const env_request_t *req, env_reply_t *rep);
  * for req's caller and method, inside the caller's transaction; 0 or -1. */
 int tn_pii_audit (tenants_t *app, const env_request_t *req, const char *pid, const PGresult *res,
                   int col, int n);
-
-/* {"items":[item (res, i, arg)],"next_cursor"} from a result fetched with
- * limit + 1 rows; key writes row's cursor key. */
-cJSON *tn_keyset_page (const PGresult *res, int limit, cJSON *(*item) (const PGresult *, int, void *),
-                       void *arg, void (*key) (const PGresult *, int, char *, size_t));
 
 /* occupancy_handlers.c: move-in and move-out (入伙/迁出) */
 void tn_occupancies_create (void *app, const env_request_t *req, env_reply_t *rep);

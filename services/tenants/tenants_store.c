@@ -6,14 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define TN_TIME(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 /* Column order the JSON conversions below rely on. */
 #define TN_PROPERTY_COLUMNS \
-    "id::text, code, name, address, timezone, " TN_TIME ("created_at")
+    "id::text, code, name, address, timezone, " DB_UTC_TS ("created_at")
 #define TN_UNIT_COLUMNS \
     "id::text, property_id::text, code, building, floor, area_m2::text, use, " \
-    TN_TIME ("created_at") ", " TN_TIME ("updated_at")
+    DB_UTC_TS ("created_at") ", " DB_UTC_TS ("updated_at")
 
 enum { P_ID, P_CODE, P_NAME, P_ADDRESS, P_TIMEZONE, P_CREATED };
 enum { U_ID, U_PROPERTY, U_CODE, U_BUILDING, U_FLOOR, U_AREA, U_USE, U_CREATED, U_UPDATED };
@@ -24,31 +22,31 @@ enum { U_ID, U_PROPERTY, U_CODE, U_BUILDING, U_FLOOR, U_AREA, U_USE, U_CREATED, 
  * Dates as ::text, as the row conversions print them. The audit CTE runs
  * once whether or not the SELECT reads it, and only when $4; a unit not in
  * the property has no occupancies (foreign key on property_id, unit_id). */
-#define TN_UNIT_DETAIL_SQL \
+#define TN_UNIT_DETAIL_SQL                                                           \
     "WITH unit (id, property_id, code, building, floor, area, use, created, updated) AS (" \
     "  SELECT " TN_UNIT_COLUMNS " FROM units WHERE property_id = $1::uuid AND id = $2::uuid), " \
-    "occ AS (" \
-    "  SELECT o.id, o.party_id, o.role, o.start_date, o.created_at, " \
-    "    array_position (ARRAY['owner', 'tenant', 'resident'], o.role) AS rank, " \
+    "occ AS ("                                                                       \
+    "  SELECT o.id, o.party_id, o.role, o.start_date, o.created_at, "                \
+    "    array_position (ARRAY['owner', 'tenant', 'resident'], o.role) AS rank, "    \
     "    p.kind, p.name, p.phones, p.email, p.key_customer, p.id_type, p.id_number " \
     "  FROM occupancies o JOIN parties p ON p.property_id = o.property_id AND p.id = o.party_id " \
     "  WHERE o.property_id = $1::uuid AND o.unit_id = $2::uuid AND o.end_date IS NULL), " \
-    "audit AS (" \
+    "audit AS ("                                                                     \
     "  INSERT INTO pii_reads (property_id, party_id, user_id, role, request_id, method) " \
     "  SELECT $1::uuid, c.party_id, $5::text, $6::text, $7::text, $8::text FROM occ c WHERE $4::boolean " \
-    "  ORDER BY c.rank, c.start_date, c.created_at, c.id RETURNING 1) " \
-    "SELECT unit.*, " \
-    "  (SELECT COALESCE (json_agg (json_build_object (" \
+    "  ORDER BY c.rank, c.start_date, c.created_at, c.id RETURNING 1) "              \
+    "SELECT unit.*, "                                                                \
+    "  (SELECT COALESCE (json_agg (json_build_object ("                              \
     "      'occupancy_id', c.id::text, 'party_id', c.party_id::text, 'kind', c.kind, 'name', c.name, " \
     "      'role', c.role, 'start_date', c.start_date::text, 'phone', c.phones[1], " \
     "      'phones', array_to_json (c.phones), 'email', c.email, 'key_customer', c.key_customer, " \
-    "      'id_type', c.id_type, 'id_number', c.id_number) " \
+    "      'id_type', c.id_type, 'id_number', c.id_number) "                         \
     "    ORDER BY c.rank, c.start_date, c.created_at, c.id), '[]') FROM occ c)::text, " \
     "  (SELECT COALESCE (json_agg (h.j ORDER BY h.end_date DESC, h.ended_at DESC, h.id DESC), '[]') FROM (" \
-    "    SELECT o.id, o.end_date, o.ended_at, json_build_object (" \
+    "    SELECT o.id, o.end_date, o.ended_at, json_build_object ("                   \
     "        'id', o.id::text, 'property_id', o.property_id::text, 'unit_id', o.unit_id::text, " \
     "        'unit_code', unit.code, 'party_id', o.party_id::text, 'party_name', p.name, 'role', o.role, " \
-    "        'start_date', o.start_date::text, 'end_date', o.end_date::text) AS j " \
+    "        'start_date', o.start_date::text, 'end_date', o.end_date::text) AS j "  \
     "    FROM occupancies o JOIN parties p ON p.property_id = o.property_id AND p.id = o.party_id " \
     "    WHERE o.property_id = $1::uuid AND o.unit_id = $2::uuid AND o.end_date IS NOT NULL " \
     "    ORDER BY o.end_date DESC, o.ended_at DESC, o.id DESC LIMIT $3::int) h)::text " \

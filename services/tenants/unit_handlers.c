@@ -86,7 +86,7 @@ tn_units_list (void *app_, const env_request_t *req, env_reply_t *rep)
     jv_t v = JV_INIT;
     int limit;
     char after[TN_UNIT_CODE_MAX + 1];
-    tn_page_params (&v, req, &limit, after, sizeof after);
+    page_params (&v, req, &limit, after, sizeof after);
     /* query values arrive as strings: check them as the body's fields are */
     cJSON *q = cJSON_CreateObject ();
     const char *names[] = { "q", "use", "building" };

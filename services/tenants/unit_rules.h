@@ -18,8 +18,6 @@
 #define TN_FLOOR_MAX          16
 #define TN_AREA_MAX           1e9    /* area_m2 must be below this; NUMERIC(12,2) */
 #define TN_QUERY_MAX          64     /* ?q= and ?building= */
-#define TN_LIMIT_DEFAULT      50
-#define TN_LIMIT_MAX          500
 
 /* NULL-terminated: residential office retail hotel parking storage other. */
 extern const char *const tn_unit_uses[];
@@ -63,15 +61,6 @@ bool tn_unit_input (jv_t *v, const cJSON *data, bool partial, tn_unit_input_t *o
 /* The unit after a PATCH: next = cur with the fields in sent. Returns true
  * when anything differs from cur (no write and no event otherwise). */
 bool tn_unit_patch (const tn_unit_values_t *cur, const tn_unit_input_t *in, tn_unit_values_t *next);
-
-/* ?limit=: NULL means the default; 1..TN_LIMIT_MAX else false. */
-bool tn_limit_parse (const char *s, int *out);
-
-/* Opaque list cursors: base64url of the last key. encode returns a string
- * the caller frees (NULL when out of memory); decode fills out (NUL-terminated)
- * and returns false for anything not made by encode or longer than cap - 1. */
-char *tn_cursor_encode (const char *key);
-bool tn_cursor_decode (const char *cursor, char *out, size_t cap);
 
 /* A PostgreSQL uuid[] literal "{a,b}" of the valid UUIDs among ids (a JSON
  * array of strings); others are left out. Caller frees; NULL when out of memory. */

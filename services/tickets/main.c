@@ -1,12 +1,15 @@
 /* pm-tickets: the tickets worker (the service desk). Connects to its schema
- * (applying migrations), starts the SLA timer, registers with the broker,
- * and serves until SIGTERM. */
+ * (applying migrations), follows tenants' events into its copy of units,
+ * parties and occupancies (tenants_copy.h), starts the SLA timer, registers
+ * with the broker, and serves until SIGTERM. */
 #include "config.h"
+#include "consumer.h"
 #include "faq.h"
 #include "curve.h"
 #include "log.h"
 #include "roster.h"
 #include "sla.h"
+#include "tenants_copy.h"
 #include "ticket_store.h"
 #include "tickets.h"
 #include "tk_clock.h"
@@ -63,6 +66,7 @@ main (void)
     tickets_t app = { 0 };
     worker_t *worker = NULL;
     sla_timer_t *timer = NULL;
+    consumer_t *tenants_events = NULL;
     uv_loop_t *loop = uv_default_loop ();
 
     app.callback_after_s = 60 * config_int ("PM_CALLBACK_AFTER_MINUTES",
@@ -72,10 +76,14 @@ main (void)
         log_error (NULL, "cannot start without the database");
         goto out;
     }
-    if (tk_clock_init (app.db) || tk_store_prepare (app.db) || sla_prepare (app.db))
+    if (tk_clock_init (app.db) || tk_store_prepare (app.db) || sla_prepare (app.db)
+        || tk_copy_prepare (app.db))
         goto out;
     app.outbox = outbox_new (app.db, "tickets");
     if (!app.outbox)
+        goto out;
+    tenants_events = consumer_new (loop, app.db, "tickets", "tenants", tk_copy_apply, &app);
+    if (!tenants_events)
         goto out;
     timer = sla_timer_new (loop, app.db, app.outbox);
     if (!timer)
@@ -92,6 +100,7 @@ main (void)
 out:
     worker_destroy (&worker);
     sla_timer_destroy (&timer);
+    consumer_destroy (&tenants_events);
     uv_run (loop, UV_RUN_NOWAIT);                /* lets the close callbacks run */
     outbox_destroy (&app.outbox);
     db_destroy (&app.db);

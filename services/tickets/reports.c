@@ -5,12 +5,13 @@
  * marked it breached, and as missed when it was marked breached or the
  * answer came late; tickets still inside their time (or cancelled before a
  * deadline) count as neither. Dates are days in the property's timezone
- * (the desk's wall clock, as ticket numbers: tk_property_tz); `to` as a date includes
+ * (the desk's wall clock, as ticket numbers: tk_copy_timezone); `to` as a date includes
  * that whole day. */
 #include "sla.h"
 
 #include "jv.h"
 #include "log.h"
+#include "tenants_copy.h"
 #include "tickets.h"
 #include "tk_clock.h"
 
@@ -125,7 +126,7 @@ tk_reports_service (void *app_, const env_request_t *req, env_reply_t *rep)
         goto out;
     }
     char tz[64];
-    if (tk_property_tz (req, pid, tz, rep))
+    if (tk_copy_timezone (app->db, req, pid, tz, rep))
         goto out;
     res = db_exec (app->db, "report_service", 6,
                    (const char *[]) { pid, from_date ? from : NULL, from_date ? NULL : from,

@@ -7,12 +7,12 @@
 
 #include "faq.h"
 #include "sla.h"
+#include "tenants_copy.h"
 #include "ticket_rules.h"
 #include "ticket_store.h"
 #include "tk_clock.h"
 #include "workflow.h"
 
-#include "client.h"
 #include "log.h"
 
 #include <inttypes.h>
@@ -108,95 +108,6 @@ tk_time_param (int64_t us, char out[40])
     return out;
 }
 
-/* --- the unit, the party and the property's timezone, asked of tenants ---------- */
-
-/* `method` of tenants with params {pid, key: val} as this service: 1 with
- * *out = the 200 body, 0 on 404, -1 after a 503 in rep. */
-static int
-s_tenants_get (const env_request_t *req, const char *method, const char *pid, const char *key,
-               const char *val, cJSON **out, env_reply_t *rep)
-{
-    *out = NULL;
-    cJSON *body = cJSON_CreateObject ();
-    cJSON *params = cJSON_AddObjectToObject (body, "params");
-    cJSON_AddStringToObject (params, "pid", pid);
-    if (key)
-        cJSON_AddStringToObject (params, key, val);
-    cJSON_AddNullToObject (body, "data");
-    env_caller_t caller = { "tickets", "service", NULL };
-    env_reply_t r = { 0 };
-    client_call (method, &caller, req->id, req->deadline_ms, body, &r);
-    int rc;
-    if (r.status == 200 && cJSON_IsObject (r.body)) {
-        *out = r.body;
-        r.body = NULL;
-        rc = 1;
-    }
-    else if (r.status == 404)
-        rc = 0;
-    else {
-        log_warn (req->id, "%s answered %d: %s", method, r.status, r.message);
-        env_reply_error (rep, 503, "service_unavailable", NULL,
-                         "the tenants service did not answer; try again");
-        rc = -1;
-    }
-    env_reply_reset (&r);
-    return rc;
-}
-
-int
-tk_unit_fetch (const env_request_t *req, const char *pid, const char *uid, cJSON **unit,
-               env_reply_t *rep)
-{
-    return s_tenants_get (req, "tenants.unit.get", pid, "uid", uid, unit, rep);
-}
-
-/* The property's timezone (the year of a ticket number, the days of a
- * report), cached per worker for TK_TZ_CACHE_S: it hardly ever changes. */
-#define TK_TZ_CACHE_N 64
-#define TK_TZ_CACHE_S 300
-static struct {
-    char pid[37];
-    char tz[64];
-    int64_t at;
-} s_tz_cache[TK_TZ_CACHE_N];
-
-int
-tk_property_tz (const env_request_t *req, const char *pid, char tz[64], env_reply_t *rep)
-{
-    int64_t now = tk_clock_now_us () / 1000000;
-    int oldest = 0;
-    for (int i = 0; i < TK_TZ_CACHE_N; i++) {
-        if (strcmp (s_tz_cache[i].pid, pid) == 0 && now - s_tz_cache[i].at < TK_TZ_CACHE_S
-            && now >= s_tz_cache[i].at) {
-            snprintf (tz, 64, "%s", s_tz_cache[i].tz);
-            return 0;
-        }
-        if (s_tz_cache[i].at < s_tz_cache[oldest].at)
-            oldest = i;
-    }
-    cJSON *prop = NULL;
-    int found = s_tenants_get (req, "tenants.properties.get", pid, NULL, NULL, &prop, rep);
-    if (found < 0)
-        return -1;
-    if (found == 0) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-        return -1;
-    }
-    const char *z = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (prop, "timezone"));
-    /* tenants validated it; the counter's AT TIME ZONE would reject junk anyway */
-    snprintf (tz, 64, "%s", z && *z && strlen (z) < 64 ? z : TK_NUMBER_TIMEZONE);
-    cJSON_Delete (prop);
-    int slot = oldest;
-    for (int i = 0; i < TK_TZ_CACHE_N; i++)
-        if (strcmp (s_tz_cache[i].pid, pid) == 0)
-            slot = i;
-    snprintf (s_tz_cache[slot].pid, sizeof s_tz_cache[slot].pid, "%s", pid);
-    snprintf (s_tz_cache[slot].tz, sizeof s_tz_cache[slot].tz, "%s", tz);
-    s_tz_cache[slot].at = now;
-    return 0;
-}
-
 /* --- create -------------------------------------------------------------------- */
 
 void
@@ -204,7 +115,7 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
     PGresult *res = NULL;
-    cJSON *unit = NULL, *events = NULL;
+    cJSON *events = NULL;
     tk_ticket_input_t in = { 0 };
     /* the front desk or a manager opens tickets */
     const char *pid = env_property_scope (req, env_roles_desk, rep);
@@ -215,10 +126,12 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid ticket");
         goto out;
     }
-    /* the unit must be one of this property's: tenants knows */
-    const char *unit_code = NULL;
+    /* the unit, the party and the property's timezone come from the copy of
+     * tenants (tenants_copy.h), asked of tenants only for an id the copy does
+     * not know yet: all before the transaction */
+    char unit_code[TK_UNIT_CODE_MAX + 1] = "";
     if (in.unit_id) {
-        int found = tk_unit_fetch (req, pid, in.unit_id, &unit, rep);
+        int found = tk_copy_unit (app->db, req, pid, in.unit_id, unit_code, rep);
         if (found < 0)
             goto out;
         if (found == 0) {
@@ -226,14 +139,9 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
                              "invalid ticket");
             goto out;
         }
-        unit_code = cJSON_GetStringValue (cJSON_GetObjectItem (unit, "code"));
     }
-    /* so must the party (业户) be */
     if (in.party_id) {
-        cJSON *party = NULL;
-        int found = s_tenants_get (req, "tenants.party.get", pid, "party_id", in.party_id, &party,
-                                   rep);
-        cJSON_Delete (party);
+        int found = tk_copy_party (app->db, req, pid, in.party_id, rep);
         if (found < 0)
             goto out;
         if (found == 0) {
@@ -244,7 +152,7 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     /* the number's year is the property's, in its own timezone */
     char tz[64];
-    if (tk_property_tz (req, pid, tz, rep))
+    if (tk_copy_timezone (app->db, req, pid, tz, rep))
         goto out;
 
     int64_t now_us = tk_clock_now_us ();
@@ -299,7 +207,7 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
     tk_ticket_new_t t = {
         .number = number, .type = in.type, .status = in.resolve_now ? "resolved" : "new",
         .title = in.title, .description = in.description, .unit_id = in.unit_id,
-        .unit_code = unit_code, .party_id = in.party_id, .channel = in.channel,
+        .unit_code = in.unit_id ? unit_code : NULL, .party_id = in.party_id, .channel = in.channel,
         .priority = in.priority, .category = in.category, .assignee_id = NULL,
         .faq_id = in.resolve_now ? in.faq_id : NULL, .created_by = req->caller.user_id,
         .created_at = now, .respond_minutes = rmin, .resolve_minutes = smin, .warn_minutes = wmin,
@@ -360,7 +268,6 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
     env_reply_ok (rep, 201, ticket);
 out:
     PQclear (res);
-    cJSON_Delete (unit);
     cJSON_Delete (events);
     cJSON_Delete (in.data);
 }

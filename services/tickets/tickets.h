@@ -67,17 +67,6 @@ cJSON *tk_event_data (const cJSON *ticket);
  * ("2026-11-27T03:14:00.123456Z"), as ticket_store takes times. */
 const char *tk_time_param (int64_t us, char out[40]);
 
-/* Asks tenants for the unit (tenants.unit.get, as role "service"): 1 found
- * (*unit is the Unit with occupants, the caller's to free), 0 no such unit in
- * this property, -1 tenants did not answer (rep holds a 503). */
-int tk_unit_fetch (const env_request_t *req, const char *pid, const char *uid, cJSON **unit,
-                   env_reply_t *rep);
-
-/* The property's timezone (tenants.properties.get as role "service", cached
- * per worker for a few minutes) into tz[64]: the year of ticket numbers and
- * the days of reports. -1 after a 503 (tenants did not answer) or a 404 in rep. */
-int tk_property_tz (const env_request_t *req, const char *pid, char tz[64], env_reply_t *rep);
-
 /* The path's ticket (one row of ticket_store's TK_C_* columns) for this
  * caller: a technician finds only the tickets assigned to them. NULL after
  * answering (404, or the database's error). now: tk_time_param text. */

@@ -42,6 +42,8 @@ SERVICES = ["tenants", "tickets", "billing", "notifications"]
 ALL = ["broker"] + SERVICES + ["gateway"]
 PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
 READY_TIMEOUT = float(os.environ.get("PM_TEST_READY_TIMEOUT", "30"))
+# the one factor every timed assertion scales by (tests/run.sh: 3 on an ASan build)
+SLOWDOWN = max(1.0, float(os.environ.get("PM_TEST_SLOWDOWN") or 1))
 STOP_GRACE = 5.0
 
 _live_stacks = []  # for the atexit / signal safety net

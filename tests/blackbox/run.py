@@ -11,7 +11,16 @@ its tests get None). Every `def test_xxx(stack)` runs once, in file order; each
 prints `ok - file::test` or `FAIL - file::test: why`, a failure followed by the
 new lines of the logs written during the test. A process that dies during a test
 (not killed by the test through the harness) fails that test and is started
-again. Ends with `N passed, N failed`; exit 1 on any failure.
+again.
+
+A test that cannot run here raises unittest.SkipTest(why): `skip - file::test: why`.
+A file that cannot run at all sets `SKIP = "why"` (no stack starts; each of its
+tests is a skip). tests/run.sh fails the run on any skip not in tests/skips.txt.
+`test_setup*`, `test_cleanup*`, `test_teardown*` and `test_zz_*` (a file's last
+clean-up) run like tests but are not counted as passed tests (`setup -
+file::name`); their failure is one.
+
+Ends with `N passed, N failed, N skipped`; exit 1 on any failure.
 
 Environment: BUILD (build), PM_TEST_TIMEOUT (120 s per test), PM_TEST_KEEP=1
 (keep a failed file's temp dir), PM_TEST_VERBOSE=1 (log tails for passing tests too).
@@ -19,10 +28,12 @@ Environment: BUILD (build), PM_TEST_TIMEOUT (120 s per test), PM_TEST_KEEP=1
 
 import importlib.util
 import os
+import re
 import signal
 import sys
 import time
 import traceback
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
@@ -30,6 +41,8 @@ sys.path.insert(0, HERE)
 import harness  # noqa: E402
 
 TEST_TIMEOUT = int(os.environ.get("PM_TEST_TIMEOUT", "120"))
+# set-up and clean-up steps: run in order like tests, a failure counts, a pass does not
+SETUP = re.compile(r"^test_(setup|cleanup|teardown|zz)(_|$)")
 
 
 class TestTimeout(Exception):
@@ -116,6 +129,12 @@ def run_file(path, only, counts):
     tests = [(n, f) for n, f in tests_of(mod) if not only or n in only]
     if not tests:
         return
+    if getattr(mod, "SKIP", None):
+        for n, _ in tests:
+            if not SETUP.match(n):
+                counts[2] += 1
+                print("skip - %s::%s: %s" % (rel, n, mod.SKIP), flush=True)
+        return
     cfg = getattr(mod, "STACK", {})
     stack = None
     try:
@@ -140,6 +159,8 @@ def run_file(path, only, counts):
                 fn(stack)
             except KeyboardInterrupt:
                 raise
+            except unittest.SkipTest as e:
+                err = e
             except BaseException as e:  # SystemExit from a test counts as a failure too
                 err = e
             finally:
@@ -149,7 +170,12 @@ def run_file(path, only, counts):
             if err is None and crashed:
                 err = AssertionError("; ".join("pm-%s pid %d died during the test (status %s)" % (
                     p.name, p.pid, p.popen.returncode) for p in crashed))
-            if err is None:
+            if isinstance(err, unittest.SkipTest):
+                counts[2] += 1
+                print("skip - %s::%s: %s" % (rel, name, why(err)), flush=True)
+            elif err is None and SETUP.match(name):
+                print("setup - %s::%s (%.1f s)" % (rel, name, dt), flush=True)
+            elif err is None:
                 counts[0] += 1
                 print("ok - %s::%s (%.1f s)" % (rel, name, dt), flush=True)
                 if os.environ.get("PM_TEST_VERBOSE") == "1":
@@ -197,7 +223,7 @@ def main(argv):
         names = selected.setdefault(path, set())
         if t:
             names.add(t)
-    counts = [0, 0]
+    counts = [0, 0, 0]  # passed, failed, skipped
     if None in selected:
         counts[1] += 1
         del selected[None]
@@ -207,9 +233,9 @@ def main(argv):
     except KeyboardInterrupt:
         harness.stop_all()
         print("interrupted", flush=True)
-        print("%d passed, %d failed" % (counts[0], counts[1] + 1), flush=True)
+        print("%d passed, %d failed, %d skipped" % (counts[0], counts[1] + 1, counts[2]), flush=True)
         return 130
-    print("%d passed, %d failed" % (counts[0], counts[1]), flush=True)
+    print("%d passed, %d failed, %d skipped" % (counts[0], counts[1], counts[2]), flush=True)
     return 1 if counts[1] else 0
 
 

@@ -6,6 +6,8 @@ import secrets
 import statistics
 import time
 
+import harness
+
 # Every request here comes from 127.0.0.1: the per-address login limit (20
 # failures in 15 min) would refuse the later tests' logins. It has its own
 # tests, from other loopback addresses, in test_accounts.py.
@@ -96,13 +98,17 @@ def test_login_wrong_user_or_password_401_alike(stack):
     assert d1["error"]["message"] == d2["error"]["message"], (d1, d2)
     # similar timing: an unknown user costs an argon2id verification too
     known, unknown = [], []
-    for _ in range(3):
+    for _ in range(5):
         known.append(stack.http("POST", "/v1/auth/login",
                                 body={"username": stack.admin_user, "password": "nope-nope"}).elapsed)
         unknown.append(stack.http("POST", "/v1/auth/login",
                                   body={"username": uniq("ghost-"), "password": "nope-nope"}).elapsed)
     a, b = statistics.median(known), statistics.median(unknown)
-    assert a / b < 3 and b / a < 3, "login timing differs: known %.3f s, unknown %.3f s" % (a, b)
+    # (an unknown user answered without the verification is 100x faster: the bound has room
+    # for a noisy machine, scaled by PM_TEST_SLOWDOWN)
+    bound = 3 * harness.SLOWDOWN
+    assert a / b < bound and b / a < bound, "login timing differs: known %.3f s, unknown %.3f s (bound %.1fx)" % (
+        a, b, bound)
 
 
 def test_login_bad_input(stack):

@@ -520,6 +520,31 @@ def test_resolved_reaches_the_party_and_the_front_desk(stack):
     assert rows[0][5] == "Your request %s is resolved" % t["number"], rows
     assert _handed_to_sender(rows[0][1], rows[0][3]), rows
 
+def test_english_template_override(stack):
+    """A property's English text for ticket.resolved reaches the English-reading resident; the
+    front desk (zh-CN) keeps the default; deleting it restores the default."""
+    p1, pa = S["p1"], S["parties"]
+    path = _p(p1, "/notification-templates/ticket.resolved/en")
+    put = _ok(_as(stack, "manager", "PUT", path, {"title": "Fixed: {{number}}", "body": "{{title}} is done."}),
+              200, "English override")
+    assert put["source"] == "property" and put["locale"] == "en" and put["title"] == "Fixed: {{number}}", put
+    t = _ok(_as(stack, "agent", "POST", _p(p1, "/tickets"),
+                {"type": "repair", "title": "Door bell", "unit_id": S["units"]["C"], "party_id": pa["C"]}),
+            201, "ticket with a party")
+    _assign(stack, t["id"], "tech")
+    for action in ("start", "resolve"):
+        _ok(_as(stack, "tech", "POST", _p(p1, "/tickets/%s/actions" % t["id"]), {"action": action}), 200, action)
+    items = _wait("the front desk's notification", lambda: _about(stack, "agent", t["id"], "ticket.resolved"))
+    assert items[0]["title"] == "您的工单 %s 已处理完成" % t["number"], items    # zh-CN: the default
+    rows = _wait("Alice's rows", lambda: stack.psql(
+        "SELECT channel, locale, title, body FROM notifications.notifications WHERE event_type = 'ticket.resolved'"
+        " AND recipient = '%s' AND link->>'ticket_id' = '%s' ORDER BY channel" % (pa["C"], t["id"])))
+    assert rows == [("email", "en", "Fixed: %s" % t["number"], "Door bell is done."),
+                    ("inbox", "en", "Fixed: %s" % t["number"], "Door bell is done.")], rows
+    d = _ok(_as(stack, "manager", "DELETE", path), 200, "reset")
+    assert d["source"] == "default" and d["locale"] == "en" and d["title"] != put["title"], d
+
+
 def test_odd_events_do_not_stall_the_stream(stack):
     """Events whose data is not what events.md says (written straight into
     the producers' outboxes) are passed over; the stream goes on."""

@@ -90,9 +90,9 @@ def test_broker_restart_workers_reregister(stack):
     t0 = time.monotonic()
     stack.restart_broker()
     _until("GET %s 200 after the broker restarted" % PROBE,
-           lambda: _get(stack, token, timeout=3).status == 200, 15, step=0.2)
+           lambda: _get(stack, token, timeout=3).status == 200, 15 * harness.SLOWDOWN, step=0.2)
     dt = time.monotonic() - t0
-    assert dt < 10, "requests succeed again only %.1f s after the broker restart" % dt
+    assert dt < 10 * harness.SLOWDOWN, "requests succeed again only %.1f s after the broker restart" % dt
     for n, before in pids.items():
         now = [p.pid for p in stack.procs[n] if p.alive()]
         assert now == before, "pm-%s were restarted or died: %r -> %r" % (n, before, now)
@@ -130,7 +130,7 @@ def test_killed_worker_fast_503_then_recovers(stack):
         stop.set()
         t.join(15)
     assert r.status == 503, "first request after kill -9 of the only worker: %r (%.2f s)" % (r, dt)
-    assert dt < 1.5, "503 took %.2f s (must be under 1.5 s)" % dt
+    assert dt < 1.5 * harness.SLOWDOWN, "503 took %.2f s (must be under 1.5 s x PM_TEST_SLOWDOWN)" % dt
     body = r.json()
     assert body.get("error", {}).get("code") == "service_unavailable", "503 body: %r" % body
 
@@ -244,9 +244,10 @@ def test_run_sh_supervises_and_stops_everything(stack):
         assert len(before) == 1, "pm-tenants processes: %r" % before
         os.kill(before[0], signal.SIGKILL)
         t0 = time.monotonic()
-        after = _until("a new pm-tenants", lambda: [p for p in _pm(data_dir, "tenants") if p != before[0]], 5)
+        after = _until("a new pm-tenants", lambda: [p for p in _pm(data_dir, "tenants") if p != before[0]],
+                       5 * harness.SLOWDOWN)
         dt = time.monotonic() - t0
-        assert dt < 3, "pm-tenants restarted only after %.1f s" % dt
+        assert dt < 3 * harness.SLOWDOWN, "pm-tenants restarted only after %.1f s" % dt
         assert len(after) == 1, "pm-tenants processes after restart: %r" % after
 
         # SIGTERM ends everything it started, PostgreSQL included

@@ -95,6 +95,18 @@ def _wait_count(stack, type_, tid, deadline=None, want=1, timeout=10.0):
     return n
 
 
+def _timer_ticked(stack, at_epoch, what):
+    """Waits until the SLA timer has ticked on a clock of at least at_epoch, so that a check that
+    nothing was raised means something: a sentinel ticket in the other property, whose response
+    deadline is set to a minute before at_epoch (no tick on an earlier clock can raise it), must
+    get its breach. The timer raises every due deadline of a tick in one transaction."""
+    s = _ok(_as(stack, "admin", "POST", "/v1/properties/%s/tickets" % S["p2"],
+                {"type": "repair", "title": "哨兵", "priority": "urgent"}), 201, "sentinel")
+    stack.psql("UPDATE tickets.tickets SET respond_by = to_timestamp(%d) WHERE id = '%s'" % (at_epoch - 60, s["id"]))
+    assert _wait_count(stack, "ticket.sla_breached", s["id"], "respond") == 1, \
+        "%s: the SLA timer did not tick (the sentinel's breach never came)" % what
+
+
 def _create(stack, body, who="agent"):
     return _ok(_as(stack, who, "POST", _p("/tickets"), body), 201, "create %s" % body.get("type"))
 
@@ -260,7 +272,7 @@ def test_hold_stops_the_clock_and_resume_shifts(stack):
     assert held["status"] == "on_hold" and held["sla"]["on_hold"] is True, held
     # the timer leaves a held ticket alone even past its deadline
     _set_now(stack, _cst("2026-12-02 08:00"))
-    time.sleep(0.5)
+    _timer_ticked(stack, _cst("2026-12-02 08:00"), "held past its deadline")
     assert _count(stack, "ticket.sla_breached", tid) == 0
     # resumed Wednesday 09:00: 90 business minutes -> 10:30
     _set_now(stack, _cst("2026-12-02 09:00"))
@@ -279,7 +291,7 @@ def test_warning_then_breach_each_once(stack):
     tid = t["id"]
     assert t["sla"]["warn_minutes"] == 60, t["sla"]
     _set_now(stack, t0 + 10 * 60)
-    time.sleep(0.4)
+    _timer_ticked(stack, t0 + 10 * 60, "20 minutes before")
     assert _count(stack, "ticket.sla_warning", tid) == 0, "no warning 20 minutes before"
     _set_now(stack, t0 + 16 * 60)
     assert _wait_count(stack, "ticket.sla_warning", tid, "respond") == 1, "respond warning"
@@ -289,7 +301,8 @@ def test_warning_then_breach_each_once(stack):
     assert _wait_count(stack, "ticket.sla_warning", tid, "resolve") == 1, "resolve warning"
     _set_now(stack, t0 + 481 * 60)
     assert _wait_count(stack, "ticket.sla_breached", tid, "resolve") == 1, "resolve breach"
-    time.sleep(0.6)                            # several more ticks: nothing raised twice
+    for _ in range(2):                         # more ticks, on both workers: nothing raised twice
+        _timer_ticked(stack, t0 + 481 * 60, "after the resolve breach")
     assert _count(stack, "ticket.sla_warning", tid) == 2
     assert _count(stack, "ticket.sla_breached", tid) == 2
     ev = stack.psql("SELECT data::text FROM tickets.outbox WHERE type = 'ticket.sla_breached' "
@@ -314,7 +327,8 @@ def test_complaint_escalates_on_its_own(stack):
     _set_now(stack, t0 + 1441 * 60)
     assert _wait_count(stack, "ticket.escalated", tid) == 1, "auto escalation"
     assert _count(stack, "ticket.sla_breached", tid, "resolve") == 1
-    time.sleep(0.4)
+    for _ in range(2):
+        _timer_ticked(stack, t0 + 1441 * 60, "after the escalation")
     assert _count(stack, "ticket.escalated", tid) == 1, "escalated once"
     got = _ok(_as(stack, "agent", "GET", _p("/tickets/%s" % tid)), 200, "get")
     assert got["escalated_at"] is not None and got["escalated_to"], got
@@ -342,6 +356,42 @@ def test_service_report(stack):
                      ("to=2027-01-01", "from"), ("from=2020-01-01&to=2027-01-01", "to")):
         err = _error(_as(stack, "agent", "GET", _p("/reports/service?" + q)), 422, "validation_failed", q)
         assert field in _fields(err), "%s: %r" % (q, err)
+
+
+def test_service_report_satisfaction_and_assignees(stack):
+    """Four high repairs on Monday 2027-03-01 (around the clock: respond in 30 min, resolve in
+    480), two per technician, three rated 5, 4 and 2: every figure below is worked out by hand."""
+    t0 = _cst("2027-03-01 10:00")
+    techs = sorted((_user(stack, "technician", [S["p1"]]) for _ in range(2)), key=lambda u: u[0])
+    (tech1, tok1), (tech2, tok2) = techs
+    S["tokens"].update(tech1=tok1, tech2=tok2)
+    _set_now(stack, t0)
+    ids = [_create(stack, {"type": "repair", "title": "报修 %d" % i, "priority": "high"})["id"] for i in range(4)]
+    # C and D: accepted at +5, A at +10 (in time), B at +40 (late); the clock only moves forward
+    for i, minute in ((2, 5), (3, 5), (0, 10), (1, 40)):
+        _set_now(stack, t0 + minute * 60)
+        _act(stack, ids[i], "accept")
+    for tid, tech in zip(ids, (tech1, tech1, tech2, tech2)):
+        _act(stack, tid, "assign", assignee_id=tech)
+    # A, B and C resolved within their 480 minutes; D stays open
+    _set_now(stack, t0 + 120 * 60)
+    for tid, who in zip(ids[:3], ("tech1", "tech1", "tech2")):
+        _act(stack, tid, "resolve", who=who)
+    for tid, rating in zip(ids[:3], (5, 4, 2)):
+        _ok(_as(stack, "agent", "POST", _p("/tickets/%s/feedback" % tid), {"rating": rating}), 201, "feedback")
+    r = _ok(_as(stack, "agent", "GET", _p("/reports/service?from=2027-03-01&to=2027-03-01")), 200, "report")
+    assert r["total"] == 4 and r["by_type"] == {"repair": 4}, r
+    assert (r["respond_met"], r["respond_missed"], r["response_sla_met_pct"]) == (3, 1, 75.0), r
+    assert (r["resolve_met"], r["resolve_missed"], r["resolution_sla_met_pct"]) == (3, 0, 100.0), r
+    assert r["avg_first_response_minutes"] == 15.0, r          # (10 + 40 + 5 + 5) / 4
+    assert r["feedback_count"] == 3, r
+    assert r["satisfaction_average"] == 3.67, r                # (5 + 4 + 2) / 3, two decimals
+    assert r["satisfied_count"] == 2 and r["satisfied_share_pct"] == 66.7, r   # 4s and 5s: 2 of 3
+    keys = ("assignee_id", "total", "open", "resolved", "respond_met", "respond_missed", "resolve_met",
+            "resolve_missed", "response_sla_met_pct", "resolution_sla_met_pct")
+    got = [tuple(a.get(k) for k in keys) for a in r["by_assignee"]]
+    assert got == [(tech1, 2, 0, 2, 1, 1, 2, 0, 50.0, 100.0),
+                   (tech2, 2, 1, 1, 2, 0, 1, 0, 100.0, 100.0)], r["by_assignee"]
 
 
 def test_clock_back(stack):

@@ -11,6 +11,7 @@
  * Methods whose validation lives inside their handler (static helpers next to
  * SQL) are not here: README "Security (fuzz)" lists them. */
 #include "jv.h"
+#include "page.h"
 
 #include "../../services/billing/alloc_rules.h"
 #include "../../services/billing/bill_rules.h"
@@ -293,10 +294,10 @@ m_query (const cJSON *d)
         return;
     int n, y, m;
     char key[128];
-    if (tn_limit_parse (s, &n) && (n < 1 || n > TN_LIMIT_MAX))
+    if (page_limit_parse (s, &n) && (n < 1 || n > PAGE_LIMIT_MAX))
         abort ();
-    if (tn_cursor_decode (s, key, sizeof key)) {
-        char *again = tn_cursor_encode (key);
+    if (page_cursor_decode (s, key, sizeof key)) {
+        char *again = page_cursor_encode (key);
         s_use (again);
         free (again);
     }

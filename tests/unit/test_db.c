@@ -1,5 +1,6 @@
 /* test_db: the pure parts of db, outbox and consumer (no database needed):
- * SQLSTATE -> status mapping, outbox cursors, consumer cursor order. */
+ * SQLSTATE -> status mapping, the UTC time format, outbox cursors, consumer
+ * cursor order. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,6 +12,18 @@
 #include "consumer.h"
 #include "db.h"
 #include "outbox.h"
+
+/* The contract's time (API.md: RFC 3339, UTC, "2026-11-27T03:14:00Z") as
+ * every service's SQL prints it, and the cursors' microsecond variant. */
+static void
+test_utc_ts (void **state)
+{
+    (void) state;
+    assert_string_equal ("SELECT " DB_UTC_TS ("t.at"),
+                         "SELECT to_char (t.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
+    assert_string_equal (DB_UTC_TS_US ("t.at"),
+                         "to_char (t.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+}
 
 static void
 test_sqlstate_status (void **state)
@@ -133,6 +146,7 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_utc_ts),
         cmocka_unit_test (test_sqlstate_status),
         cmocka_unit_test (test_sqlstate_of_results),
         cmocka_unit_test (test_reply_error_without_sqlstate),

@@ -53,6 +53,16 @@ s_mono_ms (void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The one factor timed bounds and waits scale by: PM_TEST_SLOWDOWN (tests/run.sh
+ * sets 3 on an ASan build), at least 1. Lower bounds are not scaled. */
+static int64_t
+s_slow (int64_t ms)
+{
+    const char *f = getenv ("PM_TEST_SLOWDOWN");
+    double k = f ? strtod (f, NULL) : 1.0;
+    return k > 1.0 ? (int64_t) ((double) ms * k) : ms;
+}
+
 static void
 s_sleep_ms (int ms)
 {
@@ -278,7 +288,7 @@ s_stat (const cJSON *stats, const char *service, const char *field)
 static bool
 s_wait_workers (const char *service, int n, int timeout_ms)
 {
-    int64_t end = s_mono_ms () + timeout_ms;
+    int64_t end = s_mono_ms () + s_slow (timeout_ms);
     while (s_mono_ms () < end) {
         cJSON *stats = s_stats ();
         int workers = s_stat (stats, service, "workers");
@@ -400,7 +410,7 @@ s_run_until (uv_loop_t *loop, s_result_t *results, int n, int timeout_ms, int du
     uv_timer_start (&tick, s_on_tick, 10, 10);
     int64_t start = s_mono_ms ();
     bool all = false;
-    while (s_mono_ms () - start < timeout_ms) {
+    while (s_mono_ms () - start < s_slow (timeout_ms)) {
         uv_run (loop, UV_RUN_ONCE);
         if (on_due && s_mono_ms () - start >= due_ms) {
             on_due (arg);
@@ -477,7 +487,7 @@ test_round_trip (void **state)
         }
     print_message ("    client_call ping via broker: mean %lld us, p50 %lld us, p99 %lld us (n=%d)\n",
                    (long long) (sum / N), (long long) us[N / 2], (long long) us[N * 99 / 100], N);
-    assert_true (us[N / 2] < 20000);
+    assert_true (us[N / 2] < s_slow (20000));
 
     /* the asynchronous client, many in flight at once */
     uv_loop_t loop;
@@ -528,7 +538,7 @@ test_unknown_service_503 (void **state)
     assert_string_equal (code, "service_unavailable");
     print_message ("    no worker -> 503 after %lld ms\n", (long long) elapsed);
     assert_true (elapsed >= MDP_NO_WORKER_WAIT_MS - 100);
-    assert_true (elapsed < 1000);
+    assert_true (elapsed < s_slow (1000));
 
     /* several waiting at once are all answered */
     uv_loop_t loop;
@@ -541,7 +551,7 @@ test_unknown_service_503 (void **state)
     assert_true (s_run_until (&loop, res, 5, 3000, 0, NULL, NULL));
     for (int i = 0; i < 5; i++) {
         assert_int_equal (res[i].status, 503);
-        assert_true (res[i].at_ms - t0 < 1000);
+        assert_true (res[i].at_ms - t0 < s_slow (1000));
     }
     client_destroy (&c);
     s_close_loop (&loop);
@@ -677,7 +687,7 @@ test_worker_killed_in_flight (void **state)
     print_message ("    worker killed in flight -> %d after %lld ms\n", r.status, (long long) after);
     assert_int_equal (r.status, 503);
     assert_string_equal (r.code, "service_unavailable");
-    assert_true (after < 1500);
+    assert_true (after < s_slow (1500));
     waitpid (s_victim, NULL, 0);
     s_forget_worker (s_victim);
     assert_true (s_wait_workers ("victim", 0, 1000));

@@ -106,13 +106,18 @@ test_page_parse (void **state)
     s_request (&req, "{}");
     nt_page_parse (&req, &v, &page);
     assert_true (jv_ok (&v));
-    assert_int_equal (page.limit, NT_LIMIT_DEFAULT);
+    assert_int_equal (page.limit, PAGE_LIMIT_DEFAULT);
     assert_string_equal (page.limit_plus_one, "51");
     assert_null (nt_page_ts (&page));
     assert_null (nt_page_id (&page));
     cJSON_Delete (req.root);
 
-    s_request (&req, "{\"limit\":\"500\",\"cursor\":\"2026-11-27T03:14:00.123456Z~0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b\"}");
+    /* a cursor is the page helper's encoding of "<created_at>~<id>" */
+    char *c = page_cursor_encode ("2026-11-27T03:14:00.123456Z~0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b");
+    char json[256];
+    snprintf (json, sizeof json, "{\"limit\":\"500\",\"cursor\":\"%s\"}", c);
+    free (c);
+    s_request (&req, json);
     nt_page_parse (&req, &v, &page);
     assert_true (jv_ok (&v));
     assert_int_equal (page.limit, 500);
@@ -128,6 +133,23 @@ test_page_parse (void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         jv_t w = JV_INIT;
         s_request (&req, bad[i]);
+        nt_page_parse (&req, &w, &page);
+        assert_false (jv_ok (&w));
+        assert_null (nt_page_ts (&page));
+        jv_reset (&w);
+        cJSON_Delete (req.root);
+    }
+    /* keys a client could encode itself that are not a key of these lists */
+    const char *bad_keys[] = { "abc", "2026-11-27T03:14:00Z~0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b",
+                               "2026-11-27T03:14:00.123456Z~not-a-uuid-not-a-uuid-not-a-uuid-xxxx",
+                               "2026-11-27T03:14:00.123456Z 0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b",
+                               "2026-11-27T03:14:00.123456Z~0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b~" };
+    for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
+        jv_t w = JV_INIT;
+        c = page_cursor_encode (bad_keys[i]);
+        snprintf (json, sizeof json, "{\"cursor\":\"%s\"}", c);
+        free (c);
+        s_request (&req, json);
         nt_page_parse (&req, &w, &page);
         assert_false (jv_ok (&w));
         assert_null (nt_page_ts (&page));

@@ -262,52 +262,6 @@ test_property_input (void **state)
 }
 
 static void
-test_limit (void **state)
-{
-    (void) state;
-    int n = 0;
-    assert_true (tn_limit_parse (NULL, &n));
-    assert_int_equal (n, 50);
-    assert_true (tn_limit_parse ("1", &n));
-    assert_int_equal (n, 1);
-    assert_true (tn_limit_parse ("500", &n));
-    assert_int_equal (n, 500);
-    static const char *const bad[] = { "0", "501", "-1", "+5", " 5", "5 ", "abc", "", "1e2",
-                                       "99999999999999999999", "5x", NULL };
-    for (int i = 0; bad[i]; i++)
-        assert_false (tn_limit_parse (bad[i], &n));
-}
-
-static void
-test_cursor_round_trip (void **state)
-{
-    (void) state;
-    static const char *const keys[] = { "A-1201", "a", "ab", "abc", "商铺-01", "x'; --%_", NULL };
-    for (int i = 0; keys[i]; i++) {
-        char *c = tn_cursor_encode (keys[i]);
-        assert_non_null (c);
-        for (const char *p = c; *p; p++)                 /* safe in a query string */
-            assert_non_null (strchr ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", *p));
-        char out[65];
-        assert_true (tn_cursor_decode (c, out, sizeof out));
-        assert_string_equal (out, keys[i]);
-        free (c);
-    }
-    char out[8];
-    static const char *const bad[] = { "", "a", "!!!!", "YQ=", "YR", "AA", "/w", NULL };
-    /* "YR" decodes to 'a' with stray bits; "AA" to NUL; "/w" holds '/' */
-    for (int i = 0; bad[i]; i++)
-        assert_false (tn_cursor_decode (bad[i], out, sizeof out));
-    assert_false (tn_cursor_decode (NULL, out, sizeof out));
-    char *c = tn_cursor_encode ("12345678");                 /* longer than out can hold */
-    assert_false (tn_cursor_decode (c, out, sizeof out));
-    free (c);
-    c = tn_cursor_encode ("\xff\xfe");                       /* not UTF-8 */
-    assert_false (tn_cursor_decode (c, out, sizeof out));
-    free (c);
-}
-
-static void
 test_uuid_array (void **state)
 {
     (void) state;
@@ -370,8 +324,6 @@ main (void)
         cmocka_unit_test_teardown (test_unit_patch_input, s_free_inputs),
         cmocka_unit_test_teardown (test_unit_patch_decision, s_free_inputs),
         cmocka_unit_test (test_property_input),
-        cmocka_unit_test (test_limit),
-        cmocka_unit_test (test_cursor_round_trip),
         cmocka_unit_test (test_uuid_array),
         cmocka_unit_test (test_outbox_table_in_migration),
     };
