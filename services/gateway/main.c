@@ -170,6 +170,65 @@ s_on_signal (uv_signal_t *s, int signum)
     http_server_stop (gw->http, s_on_drained, app);
 }
 
+/* The settings of the environment: the gateway's own into gw, the HTTP
+ * server's into cfg. -1 (logged) when they contradict each other. */
+static int
+s_configure (gw_t *gw, http_server_cfg_t *cfg)
+{
+    gw->timeout_ms = config_int ("PM_REQUEST_TIMEOUT_MS", GW_REQUEST_TIMEOUT_MS, 10, 600000);
+    gw->token_ttl_s = config_int ("PM_TOKEN_TTL_S", GW_TOKEN_TTL_S, 60, 366 * 86400);
+    gw->import_timeout_ms = config_int ("PM_IMPORT_TIMEOUT_MS", GW_IMPORT_TIMEOUT_MS, 10, 600000);
+    gw->import_max_bytes = (size_t) config_int ("PM_IMPORT_MAX_BYTES", GW_IMPORT_MAX_BYTES,
+                                                HTTP_MAX_BODY_BYTES, GW_IMPORT_MAX_CEILING);
+    int64_t per_addr = config_int ("PM_HTTP_CONN_PER_ADDR", HTTP_CONN_PER_ADDR, 0, 1000000);
+    *cfg = (http_server_cfg_t) {
+        .host = config_str ("PM_HTTP_HOST", "0.0.0.0"),
+        .port = (int) config_int ("PM_HTTP_PORT", 8080, 0, 65535),
+        .idle_timeout_ms = (uint64_t) config_int ("PM_HTTP_IDLE_TIMEOUT_MS", HTTP_IDLE_TIMEOUT_MS,
+                                                  100, 3600000),
+        .max_connections = (size_t) config_int ("PM_HTTP_MAX_CONNECTIONS", HTTP_MAX_CONNECTIONS,
+                                                1, 1000000),
+        .header_timeout_ms = (uint64_t) config_int ("PM_HTTP_HEADER_TIMEOUT_MS",
+                                                    HTTP_HEADER_TIMEOUT_MS, 100, 3600000),
+        .buffer_max = (size_t) config_int ("PM_HTTP_BUFFER_MAX", HTTP_BUFFER_MAX, 1024 * 1024,
+                                           INT64_MAX / 2),
+        .conn_per_addr = per_addr ? (size_t) per_addr : HTTP_UNLIMITED,
+    };
+    /* a budget smaller than one import would refuse every import (503) */
+    if (cfg->buffer_max < gw->import_max_bytes + HTTP_MAX_BODY_BYTES) {
+        log_error (NULL, "PM_HTTP_BUFFER_MAX (%zu) must be at least PM_IMPORT_MAX_BYTES (%zu) + 1 MiB",
+                   cfg->buffer_max, gw->import_max_bytes);
+        return -1;
+    }
+    const char *web = config_str ("PM_WEB_DIR", "services/gateway/web");
+    if (!realpath (web, gw->web_root)) {
+        log_warn (NULL, "PM_WEB_DIR %s not found: the console is not served", web);
+        gw->web_root[0] = 0;
+    }
+    return s_ready_services (gw);
+}
+
+/* Signals, and the timers of cleanup and of idempotency steps that waited
+ * for the database. */
+static void
+s_start_handles (s_app_t *app)
+{
+    uv_loop_t *loop = app->gw.loop;
+    uv_signal_init (loop, &app->sigterm);
+    uv_signal_init (loop, &app->sigint);
+    app->sigterm.data = app->sigint.data = app;
+    uv_signal_start (&app->sigterm, s_on_signal, SIGTERM);
+    uv_signal_start (&app->sigint, s_on_signal, SIGINT);
+    uv_timer_init (loop, &app->cleanup_timer);
+    uv_timer_init (loop, &app->force_timer);
+    uv_timer_init (loop, &app->idem_timer);
+    app->cleanup_timer.data = app->force_timer.data = app->idem_timer.data = app;
+    uv_timer_start (&app->cleanup_timer, s_on_cleanup, 60 * 1000, GW_CLEANUP_MS);
+    uv_unref ((uv_handle_t *) &app->cleanup_timer);
+    uv_timer_start (&app->idem_timer, s_on_idem_flush, GW_IDEM_FLUSH_MS, GW_IDEM_FLUSH_MS);
+    uv_unref ((uv_handle_t *) &app->idem_timer);
+}
+
 int
 main (void)
 {
@@ -193,30 +252,8 @@ main (void)
         return 1;
     gw_t *gw = &app->gw;
     gw->loop = uv_default_loop ();
-    int port = (int) config_int ("PM_HTTP_PORT", 8080, 0, 65535);
-    const char *host = config_str ("PM_HTTP_HOST", "0.0.0.0");
-    gw->timeout_ms = config_int ("PM_REQUEST_TIMEOUT_MS", GW_REQUEST_TIMEOUT_MS, 10, 600000);
-    gw->token_ttl_s = config_int ("PM_TOKEN_TTL_S", GW_TOKEN_TTL_S, 60, 366 * 86400);
-    gw->import_timeout_ms = config_int ("PM_IMPORT_TIMEOUT_MS", GW_IMPORT_TIMEOUT_MS, 10, 600000);
-    gw->import_max_bytes = (size_t) config_int ("PM_IMPORT_MAX_BYTES", GW_IMPORT_MAX_BYTES,
-                                                HTTP_MAX_BODY_BYTES, GW_IMPORT_MAX_CEILING);
-    int64_t idle_ms = config_int ("PM_HTTP_IDLE_TIMEOUT_MS", HTTP_IDLE_TIMEOUT_MS, 100, 3600000);
-    int64_t max_conns = config_int ("PM_HTTP_MAX_CONNECTIONS", HTTP_MAX_CONNECTIONS, 1, 1000000);
-    int64_t header_ms = config_int ("PM_HTTP_HEADER_TIMEOUT_MS", HTTP_HEADER_TIMEOUT_MS, 100, 3600000);
-    int64_t buffer_max = config_int ("PM_HTTP_BUFFER_MAX", HTTP_BUFFER_MAX, 1024 * 1024, INT64_MAX / 2);
-    int64_t per_addr = config_int ("PM_HTTP_CONN_PER_ADDR", HTTP_CONN_PER_ADDR, 0, 1000000);
-    /* a budget smaller than one import would refuse every import (503) */
-    if ((size_t) buffer_max < gw->import_max_bytes + HTTP_MAX_BODY_BYTES) {
-        log_error (NULL, "PM_HTTP_BUFFER_MAX (%lld) must be at least PM_IMPORT_MAX_BYTES (%zu) + 1 MiB",
-                   (long long) buffer_max, gw->import_max_bytes);
-        goto out;
-    }
-    const char *web = config_str ("PM_WEB_DIR", "services/gateway/web");
-    if (!realpath (web, gw->web_root)) {
-        log_warn (NULL, "PM_WEB_DIR %s not found: the console is not served", web);
-        gw->web_root[0] = 0;
-    }
-    if (s_ready_services (gw) != 0)
+    http_server_cfg_t cfg;
+    if (s_configure (gw, &cfg) != 0)
         goto out;
 
     gw->db = db_new ("gateway", config_db_dsn ("gateway"), pm_migrations);
@@ -239,41 +276,25 @@ main (void)
         log_error (NULL, "bad route table");
         goto out_loop;
     }
-    http_server_cfg_t cfg = {
-        .host = host, .port = port, .idle_timeout_ms = (uint64_t) idle_ms,
-        .max_connections = (size_t) max_conns, .header_timeout_ms = (uint64_t) header_ms,
-        .buffer_max = (size_t) buffer_max,
-        .conn_per_addr = per_addr ? (size_t) per_addr : HTTP_UNLIMITED,
-        .on_request = gw_on_request, .on_headers = gw_on_headers, .on_abandon = gw_on_abandon,
-        .on_done = s_on_done,
-        .app = app,
-    };
+    cfg.on_request = gw_on_request;
+    cfg.on_headers = gw_on_headers;
+    cfg.on_abandon = gw_on_abandon;
+    cfg.on_done = s_on_done;
     /* the server calls back with app as its argument: gw_on_request takes a
      * gw_t, which is app's first member */
+    cfg.app = app;
     int err = 0;
     gw->http = http_server_new (gw->loop, &cfg, &err);
     if (!gw->http) {
-        log_error (NULL, "cannot listen on %s:%d: %s", host, port, uv_strerror (err));
+        log_error (NULL, "cannot listen on %s:%d: %s", cfg.host, cfg.port, uv_strerror (err));
         goto out_loop;
     }
-    uv_signal_init (gw->loop, &app->sigterm);
-    uv_signal_init (gw->loop, &app->sigint);
-    app->sigterm.data = app->sigint.data = app;
-    uv_signal_start (&app->sigterm, s_on_signal, SIGTERM);
-    uv_signal_start (&app->sigint, s_on_signal, SIGINT);
-    uv_timer_init (gw->loop, &app->cleanup_timer);
-    uv_timer_init (gw->loop, &app->force_timer);
-    app->cleanup_timer.data = app->force_timer.data = app;
-    uv_timer_start (&app->cleanup_timer, s_on_cleanup, 60 * 1000, GW_CLEANUP_MS);
-    uv_unref ((uv_handle_t *) &app->cleanup_timer);
-    uv_timer_init (gw->loop, &app->idem_timer);
-    app->idem_timer.data = app;
-    uv_timer_start (&app->idem_timer, s_on_idem_flush, GW_IDEM_FLUSH_MS, GW_IDEM_FLUSH_MS);
-    uv_unref ((uv_handle_t *) &app->idem_timer);
-
-    log_info (NULL, "listening on %s:%d (timeout %lld ms, buffers %lld bytes, %lld connections "
-              "per address, console %s)", host, http_server_port (gw->http), (long long) gw->timeout_ms,
-              (long long) buffer_max, (long long) per_addr, gw->web_root[0] ? gw->web_root : "none");
+    s_start_handles (app);
+    log_info (NULL, "listening on %s:%d (timeout %lld ms, buffers %zu bytes, %zu connections "
+              "per address, console %s)", cfg.host, http_server_port (gw->http),
+              (long long) gw->timeout_ms, cfg.buffer_max,
+              cfg.conn_per_addr == HTTP_UNLIMITED ? (size_t) 0 : cfg.conn_per_addr,
+              gw->web_root[0] ? gw->web_root : "none");
     uv_run (gw->loop, UV_RUN_DEFAULT);
     rc = 0;
 
