@@ -413,6 +413,17 @@ db_prepare (db_t *self, const char *name, const char *sql, bool idempotent)
     return 0;
 }
 
+int
+db_prepare_all (db_t *self, const db_statement_t *statements, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (db_prepare (self, statements[i].name, statements[i].sql, statements[i].idempotent)) {
+            log_error (NULL, "cannot prepare %s", statements[i].name);
+            return -1;
+        }
+    return 0;
+}
+
 /* Runs one statement (prepared when name is set, else plain sql) with the
  * retry rules of db.h. */
 static PGresult *

@@ -63,6 +63,16 @@ PGconn *db_conn (db_t *self);
  * name, SQL and flag again is a no-op). */
 int db_prepare (db_t *self, const char *name, const char *sql, bool idempotent);
 
+/* One statement of a file's table: static const db_statement_t s_statements[] = {...}. */
+typedef struct {
+    const char *name, *sql;
+    bool idempotent;
+} db_statement_t;
+
+/* db_prepare of each of n statements; logs the one that does not prepare. 0 or -1. */
+int db_prepare_all (db_t *self, const db_statement_t *statements, size_t n);
+#define DB_PREPARE_ALL(db, table) db_prepare_all ((db), (table), sizeof (table) / sizeof (table)[0])
+
 /* Executes a prepared statement with text parameters (NULL = SQL NULL).
  * Always returns a PGresult (check db_ok); never NULL. Caller PQclears. */
 PGresult *db_exec (db_t *self, const char *name, int nparams, const char *const *values);

@@ -343,6 +343,21 @@ env_property_scope (const env_request_t *req, const char *const *roles, env_repl
     return pid;
 }
 
+const char *
+env_resource_scope (const env_request_t *req, const char *const *roles, const char *param,
+                    const char *what, env_reply_t *rep, const char **pid)
+{
+    if (!env_require_role (req, roles, rep))
+        return NULL;
+    *pid = env_visible_property (req);
+    const char *id = env_param (req, param);
+    if (!*pid || !id || !jv_is_uuid (id)) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such %s", what);
+        return NULL;
+    }
+    return id;
+}
+
 void
 env_reply_reset (env_reply_t *rep)
 {

@@ -91,6 +91,14 @@ bool env_require_role (const env_request_t *req, const char *const *roles, env_r
 const char *env_property_scope (const env_request_t *req, const char *const *roles,
                                 env_reply_t *rep);
 
+/* The first lines of a handler on one resource's route (/properties/{pid}/
+ * units/{uid}): env_require_role, then the visible {pid} and the path's
+ * param as a UUID. The resource's id with *pid set, or NULL after answering
+ * 403 (the role) or 404 "no such <what>" (another's property, or not a UUID). */
+const char *env_resource_scope (const env_request_t *req, const char *const *roles,
+                                const char *param, const char *what, env_reply_t *rep,
+                                const char **pid);
+
 /* Reply helpers. env_reply_ok consumes body. */
 void env_reply_ok (env_reply_t *rep, int status, cJSON *body);
 void env_reply_error (env_reply_t *rep, int status, const char *code, cJSON *details,

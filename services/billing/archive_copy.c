@@ -28,10 +28,7 @@
     "'late_fee_bps_per_day', late_fee_bps_per_day, 'late_fee_grace_days', late_fee_grace_days, " \
     "'late_fee_cap_bps', late_fee_cap_bps, 'updated_at', " DB_UTC_TS ("updated_at") ")::text"
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     { ST_SETTINGS_SEEN,
       "INSERT INTO property_settings (property_id) VALUES ($1::uuid) ON CONFLICT DO NOTHING", false },
     /* $1 property_id, $2 the unit as jsonb (a Unit, or the "unit" of an occupancy event) */
@@ -95,12 +92,7 @@ static const struct {
 int
 bl_archive_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 /* Runs one statement with the property id and a JSON value; 0 or -1. */

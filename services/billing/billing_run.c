@@ -180,10 +180,7 @@ static const char s_run_bills_sql[] =
     "WHERE r.id = $2::uuid "
     "RETURNING " RUN_JSON "::text, (SELECT count (*) FROM lr), (SELECT count (*) FROM b)";
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     { ST_RUN_INSERT,
       "INSERT INTO billing_runs (property_id, period, created_by) "
       "SELECT $1::uuid, $2, $3 WHERE EXISTS (SELECT 1 FROM property_settings WHERE property_id = $1::uuid) "
@@ -201,12 +198,7 @@ static const struct {
 int
 bl_run_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 /* The existing run of the period: 200 with bills_created 0 (a re-run issues

@@ -28,10 +28,7 @@ const char *const bl_bill_statuses[] = { "unpaid", "partially_paid", "paid", "vo
     " FROM bills b JOIN bill_balances bb ON bb.bill_id = b.id "                                  \
     "LEFT JOIN units u ON u.property_id = b.property_id AND u.unit_id = b.unit_id "
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     /* $1 pid, $2 unit, $3 period, $4 status, $5 cursor due_date, $6 cursor id, $7 limit + 1;
      * newest due date first */
     { ST_BILLS_LIST,
@@ -68,12 +65,7 @@ static const struct {
 int
 bl_bills_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 /* A list cursor is "<due_date>~<bill id>" (what the last row of a page had). */

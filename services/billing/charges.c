@@ -13,10 +13,7 @@
 
 static const char *const s_managers[] = { "admin", "manager", NULL };
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     /* the bill, billed to the unit's occupant on its due date (owner of
      * record first, as in a run), and its bill.issued event: one statement */
     { "bl_charge_insert",
@@ -54,12 +51,7 @@ static const struct {
 int
 bl_charges_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 int

@@ -14,10 +14,7 @@
 static const char *const s_staff[] = { "admin", "manager", "agent", NULL };
 static const char *const s_managers[] = { "admin", "manager", NULL };
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     { "bl_dep_insert",
       "INSERT INTO deposits (id, property_id, unit_id, bill_id, amount, ticket_id, created_by)"
       " VALUES ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::bigint, $6::uuid, $7)"
@@ -52,12 +49,7 @@ static const struct {
 int
 bl_deposits_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 int

@@ -20,10 +20,7 @@
     "'effective_from', effective_from, 'effective_to', effective_to, "                           \
     "'created_at', " DB_UTC_TS ("created_at") ")"
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     /* the first day of the current month in the property's time zone */
     { ST_FEE_FROM,
       "SELECT to_char (date_trunc ('month', now () AT TIME ZONE timezone), 'YYYY-MM-DD') "
@@ -52,12 +49,7 @@ static const struct {
 int
 bl_fee_items_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 void

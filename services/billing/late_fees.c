@@ -22,10 +22,7 @@ static const char *const s_managers[] = { "admin", "manager", NULL };
     " WHERE b.property_id = $1::uuid AND b.kind IN ('periodic', 'charge')"                 \
     " AND b.unit_id IS NOT NULL AND bb.balance > 0 AND b.due_date < $2::date - $3::int"
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     /* the days to assess: each day since the property's last assessed day
      * (catch-up after downtime, at most BL_LATE_FEE_CATCHUP_DAYS back), or
      * today for a property never assessed; $1 the test clock's offset (s) */
@@ -100,12 +97,7 @@ static const struct {
 int
 bl_late_fees_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 static bool

@@ -9,10 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     /* the property's ledger shared, then the unit's: one round trip */
     { "bl_ledger_lock",
       "SELECT pg_advisory_xact_lock_shared(hashtextextended('billing.property:' || $1::text, 0)),"
@@ -82,12 +79,7 @@ static const struct {
 int
 bl_ledger_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 static int

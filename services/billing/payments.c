@@ -14,10 +14,7 @@
 static const char *const s_payers[] = { "admin", "manager", "agent", "integration", NULL };
 static const char *const s_managers[] = { "admin", "manager", NULL };
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     { "bl_pay_by_ref",
       "SELECT id, unit_id, amount FROM payments WHERE property_id = $1::uuid AND external_ref = $2", true },
     /* the unit's ledger lock (property shared, unit exclusive) and whether
@@ -131,12 +128,7 @@ static const struct {
 int
 bl_payments_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 /* The path's {pid} and {name} (a UUID) of a visible property, or NULL after a 404. */

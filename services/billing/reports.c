@@ -17,9 +17,7 @@ static const char *const s_whole_pii[] = { "admin", "manager", NULL };
     "(now() AT TIME ZONE COALESCE((SELECT timezone FROM property_settings"              \
     "  WHERE property_id = $1::uuid), 'Asia/Shanghai'))::date"
 
-static const struct {
-    const char *name, *sql;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     { "bl_rep_collection",
       "WITH p AS (SELECT " S_TODAY " AS today,"
       "             COALESCE((SELECT timezone FROM property_settings WHERE property_id = $1::uuid),"
@@ -49,7 +47,7 @@ static const struct {
       "     '91_180', (SELECT COALESCE(sum(balance), 0)::bigint FROM ages WHERE age BETWEEN 91 AND 180),"
       "     'over_180', (SELECT COALESCE(sum(balance), 0)::bigint FROM ages WHERE age > 180)),"
       "  'arrears_total', (SELECT COALESCE(sum(balance), 0)::bigint FROM ages))"
-      " FROM billed b, received r" },
+      " FROM billed b, received r", true },
     /* $1 pid, $2 whole contacts, $3 after due date, $4 after unit id, $5 limit */
     { "bl_rep_arrears",
       "WITH p AS (SELECT " S_TODAY " AS today),"
@@ -75,18 +73,13 @@ static const struct {
       "     AND (oc.end_date IS NULL OR oc.end_date >= p.today)), '[]'::json)),"
       "  o.oldest, o.unit_id"
       " FROM page o CROSS JOIN p LEFT JOIN units u ON u.property_id = $1::uuid AND u.unit_id = o.unit_id"
-      " ORDER BY o.oldest, o.unit_id" },
+      " ORDER BY o.oldest, o.unit_id", true },
 };
 
 int
 bl_reports_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, true)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 bool

@@ -36,10 +36,7 @@ static const char *const s_readers[] = { "admin", "manager", "agent", "technicia
     "    (SELECT channel, status, count (*) AS k FROM " rows " GROUP BY 1, 2) c "                 \
     "   GROUP BY channel) s)"
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     /* $1 pid, $2 title, $3 body, $4 audience, $5 building or NULL, $6 use or
      * NULL, $7 channels, $8 created_by. Column 0 the document, column 1 how
      * many rows were queued for the sender. */
@@ -111,12 +108,7 @@ static const struct {
 int
 nt_announcements_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 void

@@ -25,9 +25,7 @@ static const char *const s_log_channels[] = { "inbox", "sms", "email", NULL };
     "  AND ($3::text IS NULL OR n.channel = $3) AND ($4::text IS NULL OR n.event_type = $4) "     \
     "  AND ($5::timestamptz IS NULL OR n.created_at >= $5::timestamptz) "
 
-static const struct {
-    const char *name, *sql;
-} s_log_statements[] = {
+static const db_statement_t s_log_statements[] = {
     /* $6 cursor created_at, $7 cursor id, $8 limit + 1; newest first, and
      * within one instant (an announcement's rows share theirs) by id, the
      * order of the index notifications_log */
@@ -45,25 +43,20 @@ static const struct {
       LOG_WHERE
       "  AND ($6::timestamptz IS NULL OR n.created_at < $6::timestamptz "
       "       OR (n.created_at = $6::timestamptz AND n.id > $7::uuid)) "
-      "ORDER BY n.created_at DESC, n.id LIMIT $8::int" },
+      "ORDER BY n.created_at DESC, n.id LIMIT $8::int", true },
     /* what the filters select, by channel and status (not paged) */
     { ST_LOG_SUMMARY,
       "SELECT json_build_object ('total', coalesce (sum (k), 0), "
       "  'by_channel', coalesce (json_object_agg (channel, st), '{}'))::text "
       "FROM (SELECT channel, sum (k) AS k, json_object_agg (status, k ORDER BY status) AS st "
       "      FROM (SELECT n.channel, n.status, count (*) AS k FROM notifications n " LOG_WHERE
-      "            GROUP BY 1, 2) c GROUP BY channel ORDER BY channel) s" },
+      "            GROUP BY 1, 2) c GROUP BY channel ORDER BY channel) s", true },
 };
 
 int
 nt_log_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_log_statements / sizeof s_log_statements[0]; i++)
-        if (db_prepare (db, s_log_statements[i].name, s_log_statements[i].sql, true)) {
-            log_error (NULL, "cannot prepare %s", s_log_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_log_statements);
 }
 
 /* --- paging ------------------------------------------------------------------- */

@@ -33,10 +33,7 @@
 #define EV_ASSIGNEE_MAX 128          /* a user id longer than this is not one */
 #define EV_TIMEZONE_DEFAULT "Asia/Shanghai"   /* a property whose zone we do not know (yet) */
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_ev_statements[] = {
+static const db_statement_t s_ev_statements[] = {
     /* $1 property_id, $2 a Property as jsonb. A zone PostgreSQL does not
      * know is stored as the default: AT TIME ZONE with it would fail every
      * later event of the property (tenants checks the same list, so this is
@@ -171,12 +168,7 @@ static const struct {
 int
 nt_events_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_ev_statements / sizeof s_ev_statements[0]; i++)
-        if (db_prepare (db, s_ev_statements[i].name, s_ev_statements[i].sql, s_ev_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_ev_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_ev_statements);
 }
 
 /* ------------------------------------------------------------------ helpers */

@@ -28,10 +28,7 @@
     "'title', n.title, 'body', n.body, 'link', n.link, 'created_at', " DB_UTC_TS ("n.created_at") ", " \
     "'read', (" read_at ") IS NOT NULL, 'read_at', " DB_UTC_TS (read_at) ")::text"
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     /* $5 property filter, $6 unread only, $7/$8 cursor (micros, id), $9 limit + 1 */
     { ST_INBOX_LIST,
       "SELECT " ITEM ("r.read_at") ", "
@@ -69,12 +66,7 @@ static const struct {
 int
 nt_inbox_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 /* Who asks, as the statements' $1..$4. */

@@ -20,10 +20,7 @@ static const char *const s_roles[] = { "admin", "manager", "agent", NULL };
     "  'opt_out', coalesce (" pr ".opt_out, false), 'locale', coalesce (" pr ".locale, 'zh-CN'), " \
     "  'default', " dflt ", 'updated_at', " DB_UTC_TS (pr ".updated_at") ")::text"
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     /* $1 pid, $2 party id */
     { ST_PREF_GET,
       "SELECT " PREF_JSON ("p", "pr", "pr.party_id IS NULL") " FROM parties p "
@@ -45,12 +42,7 @@ static const struct {
 int
 nt_preferences_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 /* The path's property and party, or NULL after answering 404 / 403. */

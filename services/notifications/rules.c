@@ -137,10 +137,7 @@ nt_rules_check (const cJSON *data)
 #define ST_RULES_DELETE "nt_rules_delete"
 #define ST_RULES_INSERT "nt_rules_insert"
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_rules_statements[] = {
+static const db_statement_t s_rules_statements[] = {
     { ST_RULES_GET,
       "SELECT json_build_object('property_id', $1::uuid, 'rules', coalesce (json_agg (json_build_object ("
       "  'event_type', e.event_type, 'recipient', e.recipient, 'channels', to_json (e.channels), "
@@ -161,12 +158,7 @@ static const struct {
 int
 nt_rules_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_rules_statements / sizeof s_rules_statements[0]; i++)
-        if (db_prepare (db, s_rules_statements[i].name, s_rules_statements[i].sql, s_rules_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_rules_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_rules_statements);
 }
 
 /* ------------------------------------------------------------------ API */

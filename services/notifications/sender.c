@@ -70,10 +70,7 @@ struct s_sock {
 
 #define S_LEASE "now() + $1::bigint * interval '1 millisecond'"
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     /* $1 lease ms, $2 how many */
     { "nt_sd_wh_claim",
       "UPDATE webhook_deliveries d SET lease_until = " S_LEASE ", attempts = d.attempts + 1"
@@ -608,11 +605,8 @@ nt_sender_new (uv_loop_t *loop, nt_app_t *app)
 {
     if (!loop || !app || !app->db)
         return NULL;
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (app->db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return NULL;
-        }
+    if (DB_PREPARE_ALL (app->db, s_statements))
+        return NULL;
     if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK || sodium_init () < 0) {
         log_error (NULL, "sender: cannot initialise libcurl or libsodium");
         return NULL;

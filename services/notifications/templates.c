@@ -702,10 +702,7 @@ nt_template_validate (const char *tpl, const char *type, char err[NT_TEMPLATE_ER
 #define ST_TPL_PUT    "nt_tpl_put"
 #define ST_TPL_DELETE "nt_tpl_delete"
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_tpl_statements[] = {
+static const db_statement_t s_tpl_statements[] = {
     /* a property's row first, then a default row: the first per locale wins */
     { ST_TPL_LOOKUP,
       "SELECT locale, title, body FROM templates "
@@ -730,12 +727,7 @@ static const struct {
 int
 nt_templates_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_tpl_statements / sizeof s_tpl_statements[0]; i++)
-        if (db_prepare (db, s_tpl_statements[i].name, s_tpl_statements[i].sql, s_tpl_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_tpl_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_tpl_statements);
 }
 
 void

@@ -45,10 +45,7 @@ static const char *const s_statuses[] = { "pending", "delivered", "failed", "pau
 /* the owner filter: $2 NULL for an admin (every webhook), else the caller's id */
 #define S_OWNER(w, p) "(" p "::text IS NULL OR " w ".owner_id = " p "::text)"
 
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     /* $1 event id, $2 type, $3 property (may be NULL), $4 body: every subscription that wants
      * it, the disabled ones' rows paused; party.* only for an admin's webhooks */
     { "nt_wh_enqueue",
@@ -152,12 +149,7 @@ static const struct {
 int
 nt_webhooks_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 /* ------------------------------------------------------------------ enqueue */

@@ -27,11 +27,7 @@
     "  'floor', " u ".floor, 'area_m2', trim_scale (" u ".area_m2), 'use', " u ".use), "           \
     "'party', jsonb_build_object ('id', " p ".id, 'kind', " p ".kind, 'name', " p ".name))"
 
-static const struct {
-    const char *name;
-    const char *sql;
-    bool idempotent;
-} s_im_statements[] = {
+static const db_statement_t s_im_statements[] = {
     { "tn_import_lock",
       "SELECT pg_advisory_xact_lock (hashtext ('tenants.import.' || $1::text), hashtext ($2::text))",
       false },
@@ -119,11 +115,7 @@ static const struct {
 int
 tn_import_store_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_im_statements / sizeof s_im_statements[0]; i++)
-        if (db_prepare (db, s_im_statements[i].name, s_im_statements[i].sql,
-                        s_im_statements[i].idempotent))
-            return -1;
-    return 0;
+    return DB_PREPARE_ALL (db, s_im_statements);
 }
 
 /* ---- array literals ----------------------------------------------------- */

@@ -23,11 +23,7 @@ enum { L_ID, L_PROPERTY, L_SPACE, L_SPACE_CODE, L_ZONE, L_PARTY, L_UNIT, L_START
     "s.id::text, s.property_id::text, s.code, s.zone, " DB_UTC_TS ("s.created_at")
 enum { S_ID, S_PROPERTY, S_CODE, S_ZONE, S_CREATED, S_NCOLS };
 
-static const struct {
-    const char *name;
-    const char *sql;
-    bool idempotent;
-} s_pk_statements[] = {
+static const db_statement_t s_pk_statements[] = {
     { "tn_space_insert",
       "INSERT INTO parking_spaces AS s (property_id, code, zone) "
       "VALUES ($1::uuid, $2::text, $3::text) RETURNING " PK_SPACE_COLUMNS, false },
@@ -79,11 +75,7 @@ static const struct {
 int
 tn_parking_store_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_pk_statements / sizeof s_pk_statements[0]; i++)
-        if (db_prepare (db, s_pk_statements[i].name, s_pk_statements[i].sql,
-                        s_pk_statements[i].idempotent))
-            return -1;
-    return 0;
+    return DB_PREPARE_ALL (db, s_pk_statements);
 }
 
 PGresult *

@@ -38,11 +38,7 @@ enum { PR_ID, PR_PARTY, PR_USER, PR_ROLE, PR_REQUEST, PR_METHOD, PR_AT, PR_AT_US
 #define PS_PHONES(n) "ARRAY (SELECT e FROM jsonb_array_elements_text (" n "::jsonb) " \
                      "WITH ORDINALITY AS t (e, i) ORDER BY i)"
 
-static const struct {
-    const char *name;
-    const char *sql;
-    bool idempotent;
-} s_party_statements[] = {
+static const db_statement_t s_party_statements[] = {
     { "tn_party_insert",
       "INSERT INTO parties AS p (property_id, kind, name, phones, email, id_type, id_number, "
       "  key_customer, key_customer_note) "
@@ -130,11 +126,7 @@ static const struct {
 int
 tn_party_store_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_party_statements / sizeof s_party_statements[0]; i++)
-        if (db_prepare (db, s_party_statements[i].name, s_party_statements[i].sql,
-                        s_party_statements[i].idempotent))
-            return -1;
-    return 0;
+    return DB_PREPARE_ALL (db, s_party_statements);
 }
 
 static void

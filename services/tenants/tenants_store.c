@@ -52,11 +52,7 @@ enum { U_ID, U_PROPERTY, U_CODE, U_BUILDING, U_FLOOR, U_AREA, U_USE, U_CREATED, 
     "    ORDER BY o.end_date DESC, o.ended_at DESC, o.id DESC LIMIT $3::int) h)::text " \
     "FROM unit"
 
-static const struct {
-    const char *name;
-    const char *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     { "tn_timezone_find",
       "SELECT 1 FROM pg_timezone_names WHERE name = $1::text", true },
     { "tn_property_insert",
@@ -100,10 +96,7 @@ static const struct {
 int
 tn_store_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent))
-            return -1;
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 PGresult *

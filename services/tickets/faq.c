@@ -35,11 +35,7 @@ enum { F_ID, F_QUESTION, F_ANSWER, F_TAGS, F_HITS, F_CREATED, F_UPDATED, F_SCORE
 /* $2 as an ILIKE pattern matching itself anywhere */
 #define S_LIKE "'%' || replace (replace (replace ($2::text, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'"
 
-static const struct {
-    const char *name;
-    const char *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     { "faq_insert",
       "INSERT INTO faq_entries (property_id, question, answer, tags, created_by) "
       "VALUES ($1::uuid, $2::text, $3::text, ARRAY (SELECT jsonb_array_elements_text ($4::jsonb)), "
@@ -78,10 +74,7 @@ static const struct {
 int
 faq_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent))
-            return -1;
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 int

@@ -24,11 +24,7 @@ enum { R_ID, R_POST, R_USER, R_STARTS, R_ENDS, R_KEY, R_CREATED };
 #define ROSTER_LIMIT_DEFAULT 50
 #define ROSTER_LIMIT_MAX     500
 
-static const struct {
-    const char *name;
-    const char *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     { "roster_shift_insert",
       "INSERT INTO duty_shifts (property_id, post, user_id, starts_at, ends_at, key_post) "
       "VALUES ($1::uuid, $2::text, $3::text, to_timestamp ($4::bigint), to_timestamp ($5::bigint), "
@@ -74,10 +70,7 @@ static const struct {
 int
 roster_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent))
-            return -1;
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 int

@@ -29,11 +29,7 @@
     S_TS ("c.created_at") ", " S_TS ("c.updated_at")
 enum { C_ID, C_NAME, C_TZ, C_WEEKLY, C_DAYS, C_CREATED, C_UPDATED };
 
-static const struct {
-    const char *name;
-    const char *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     /* the policy of (type, priority) with its calendar, in one round trip */
     { "sla_policy_find",
       "SELECT p.respond_minutes, p.resolve_minutes, p.warn_minutes, p.calendar_id::text, "
@@ -79,10 +75,8 @@ static const struct {
 int
 sla_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent))
-            return -1;
-    if (sla_timer_prepare (db) || roster_prepare (db) || faq_prepare (db) || tk_reports_prepare (db))
+    if (DB_PREPARE_ALL (db, s_statements) || sla_timer_prepare (db) || roster_prepare (db)
+        || faq_prepare (db) || tk_reports_prepare (db))
         return -1;
     return 0;
 }

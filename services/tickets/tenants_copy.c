@@ -23,10 +23,7 @@
 
 /* Each upsert takes $1 the property id and $2 the row as jsonb (the event's
  * data, or tenants' answer), and picks the fields it keeps. */
-static const struct {
-    const char *name, *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     { ST_PROP_UPSERT,
       "INSERT INTO tenant_properties (id, timezone) "
       "SELECT $1::uuid, coalesce (nullif (d->>'timezone', ''), '" TK_NUMBER_TIMEZONE "') "
@@ -65,12 +62,7 @@ static const struct {
 int
 tk_copy_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent)) {
-            log_error (NULL, "cannot prepare %s", s_statements[i].name);
-            return -1;
-        }
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 /* True when obj[field] is a uuid string. */

@@ -42,11 +42,7 @@
     "id::text, " TK_TS ("at") ", actor_id, actor_role, action, from_status, to_status, note, " \
     "internal::text, data::text"
 
-static const struct {
-    const char *name;
-    const char *sql;
-    bool idempotent;
-} s_statements[] = {
+static const db_statement_t s_statements[] = {
     /* an upsert takes the counter row's lock until commit: numbers never
      * repeat, and a rolled-back ticket gives its number back */
     { "tk_counter_next",
@@ -151,10 +147,7 @@ static const struct {
 int
 tk_store_prepare (db_t *db)
 {
-    for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++)
-        if (db_prepare (db, s_statements[i].name, s_statements[i].sql, s_statements[i].idempotent))
-            return -1;
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 PGresult *
