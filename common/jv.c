@@ -1,5 +1,6 @@
 /* jv: input validation that collects every problem; see jv.h. */
 #include "jv.h"
+#include "civil.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -202,17 +203,8 @@ jv_decimal2 (jv_t *v, const cJSON *obj, const char *field, bool required,
 bool
 jv_is_date (const char *s)
 {
-    if (!s || strlen (s) != 10 || s[4] != '-' || s[7] != '-')
-        return false;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            return false;
-    int y = atoi (s), m = atoi (s + 5), d = atoi (s + 8);
-    static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (y < 1900 || y > 9999 || m < 1 || m > 12 || d < 1)
-        return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return d <= days[m - 1] + (m == 2 && leap);
+    int64_t days;
+    return civil_parse_date (s, &days);
 }
 
 const char *

@@ -4,6 +4,7 @@
  * database through the log. */
 #include "delivery_log.h"
 
+#include "civil.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -68,53 +69,11 @@ nt_param (const env_request_t *req, const char *name)
     return s && *s ? s : NULL;
 }
 
-static bool
-s_digits (const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isdigit ((unsigned char) s[i]))
-            return false;
-    return true;
-}
-
-/* "HH:MM:SS" with a plausible clock */
-static bool
-s_is_time (const char *s)
-{
-    return s_digits (s, 2) && s[2] == ':' && s_digits (s + 3, 2) && s[5] == ':' && s_digits (s + 6, 2)
-           && atoi (s) < 24 && atoi (s + 3) < 60 && atoi (s + 6) < 61;
-}
-
 bool
 nt_is_timestamp (const char *s)
 {
-    if (!s)
-        return false;
-    size_t len = strlen (s);
-    if (len < 10 || len > 40)
-        return false;
-    char date[11];
-    memcpy (date, s, 10);
-    date[10] = 0;
-    if (!jv_is_date (date))
-        return false;
-    if (len == 10)
-        return true;
-    const char *p = s + 10;
-    if ((*p != 'T' && *p != 't' && *p != ' ') || !s_is_time (p + 1))
-        return false;
-    p += 9;
-    if (*p == '.') {
-        size_t n = 0;
-        for (p++; isdigit ((unsigned char) *p); p++)
-            n++;
-        if (n == 0 || n > 6)
-            return false;
-    }
-    if ((*p == 'Z' || *p == 'z') && p[1] == 0)
-        return true;
-    return (*p == '+' || *p == '-') && s_digits (p + 1, 2) && p[3] == ':' && s_digits (p + 4, 2) && p[6] == 0
-           && atoi (p + 1) < 24 && atoi (p + 4) < 60;
+    int64_t t;
+    return civil_parse_date (s, &t) || civil_parse_time (s, &t);
 }
 
 void

@@ -9,6 +9,7 @@
  * the same tomorrow. */
 #include "templates.h"
 
+#include "civil.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -372,34 +373,13 @@ nt_money_yuan (int64_t fen, char out[32])
 static const char *const s_month_en[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
-/* Exactly n decimal digits at s, as a number; -1 when they are not. */
-static int
-s_digits (const char *s, int n)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
-static int
-s_month_days (int y, int m)
-{
-    static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
 /* "YYYY-MM" at s (a real month of years 1000..9999): 0, else -1. */
 static int
 s_ym (const char *s, int *y, int *m)
 {
     /* each part read only when the one before it was there: no reading past a short string's end */
-    *y = s_digits (s, 4);
-    *m = *y >= 0 && s[4] == '-' ? s_digits (s + 5, 2) : -1;
+    *y = civil_digits (s, 4);
+    *m = *y >= 0 && s[4] == '-' ? civil_digits (s + 5, 2) : -1;
     return *y >= 1000 && *m >= 1 && *m <= 12 ? 0 : -1;
 }
 
@@ -409,39 +389,24 @@ s_ymd (const char *s, int *y, int *m, int *d)
 {
     if (s_ym (s, y, m) || s[7] != '-')
         return -1;
-    *d = s_digits (s + 8, 2);
-    return *d >= 1 && *d <= s_month_days (*y, *m) ? 0 : -1;
+    *d = civil_digits (s + 8, 2);
+    return *d >= 1 && *d <= civil_days_in_month (*y, *m) ? 0 : -1;
 }
 
 /* "HH:MM" at s with hours up to max_h: 0, else -1. */
 static int
 s_hm (const char *s, int max_h, int *h, int *mi)
 {
-    *h = s_digits (s, 2);
-    *mi = *h >= 0 && s[2] == ':' ? s_digits (s + 3, 2) : -1;
+    *h = civil_digits (s, 2);
+    *mi = *h >= 0 && s[2] == ':' ? civil_digits (s + 3, 2) : -1;
     return *h >= 0 && *h <= max_h && *mi >= 0 && *mi <= 59 ? 0 : -1;
 }
 
 bool
 nt_time_valid (const char *s)
 {
-    int y, m, d, h, mi;
-    if (!s || strnlen (s, 40) < 20 || s_ymd (s, &y, &m, &d) || s[10] != 'T' || s_hm (s + 11, 23, &h, &mi)
-        || s[16] != ':' || s_digits (s + 17, 2) < 0 || s_digits (s + 17, 2) > 59)
-        return false;
-    const char *p = s + 19;
-    if (*p == '.') {
-        int n = 0;
-        while (p[1 + n] >= '0' && p[1 + n] <= '9')
-            n++;
-        if (n < 1 || n > 9)
-            return false;
-        p += 1 + n;
-    }
-    if (*p == 'Z')
-        return p[1] == '\0';
-    /* an offset PostgreSQL takes (it refuses beyond 15:59); real zones stop at 14:00 */
-    return (*p == '+' || *p == '-') && s_hm (p + 1, 14, &h, &mi) == 0 && p[6] == '\0';
+    int64_t us;
+    return civil_parse_time (s, &us);
 }
 
 int

@@ -63,9 +63,9 @@ char *nt_template_render (const char *tpl, const char *type, const cJSON *data, 
 cJSON *nt_template_times (const char *type, const cJSON *data);
 
 /* Pure: an RFC 3339 instant PostgreSQL takes as timestamptz without an
- * error: YYYY-MM-DDTHH:MM:SS[.fraction]Z or an offset up to +-14:00, a day
- * that exists, years 1000..9999. What is sent to the database is checked
- * with this first: a bad value in an event must not abort its transaction. */
+ * error (civil_parse_time of common/civil.h). What is sent to the database
+ * is checked with this first: a bad value in an event must not abort its
+ * transaction. */
 bool nt_time_valid (const char *s);
 
 #define NT_WHEN_MAX 48               /* a formatted time, date or month, with its NUL */
