@@ -1,5 +1,7 @@
 /* page: ?limit=, opaque keyset cursors and the {"items","next_cursor"} body. */
 #include "page.h"
+#include "db.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,4 +185,15 @@ cJSON *
 page_json_rows (const PGresult *res, int limit, int cursor_col, int cursor_cols)
 {
     return s_rows (res, limit, s_json_item, NULL, NULL, cursor_col, cursor_cols);
+}
+
+void
+page_reply (PGresult *res, int limit, int cursor_col, int cursor_cols, env_reply_t *rep,
+            const char *request_id)
+{
+    if (db_ok (res))
+        env_reply_ok (rep, 200, page_json_rows (res, limit, cursor_col, cursor_cols));
+    else
+        db_reply_error (res, rep, request_id);
+    PQclear (res);
 }

@@ -62,4 +62,9 @@ cJSON *page_rows (const PGresult *res, int limit, page_item_fn *item, void *arg,
  * joined with PAGE_KEY_SEP, make the key. */
 cJSON *page_json_rows (const PGresult *res, int limit, int cursor_col, int cursor_cols);
 
+/* A list handler's last step: replies 200 with page_json_rows, or the
+ * statement's error (db_reply_error) when res failed. Clears res. */
+void page_reply (PGresult *res, int limit, int cursor_col, int cursor_cols, env_reply_t *rep,
+                 const char *request_id);
+
 #endif

@@ -20,9 +20,6 @@
 #define ST_ANN_GET    "nt_ann_get"
 #define ST_ANN_KNOWN  "nt_ann_property_known"
 
-static const char *const s_writers[] = { "admin", "manager", NULL };
-static const char *const s_readers[] = { "admin", "manager", "agent", "technician", NULL };
-
 #define ANN_JSON(a)                                                                               \
     "json_build_object ('id', " a ".id, 'property_id', " a ".property_id, 'title', " a ".title, " \
     "  'body', " a ".body, 'audience', " a ".audience, 'channels', " a ".channels, "              \
@@ -116,15 +113,9 @@ nt_announcements_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
     PGresult *res = NULL;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, env_roles_managers, rep);
+    if (!pid)
         return;
-    }
-    if (!env_role_in (req, s_writers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin sends announcements");
-        return;
-    }
     jv_t v = JV_INIT;
     nt_announcement_input_t in;
     if (!nt_announcement_input (&v, req->data, &in)) {
@@ -178,26 +169,11 @@ out:
     PQclear (res);
 }
 
-static const char *
-s_reader_property (const env_request_t *req, env_reply_t *rep)
-{
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-        return NULL;
-    }
-    if (!env_role_in (req, s_readers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "your role cannot read announcements");
-        return NULL;
-    }
-    return pid;
-}
-
 void
 nt_announcements_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *pid = s_reader_property (req, rep);
+    const char *pid = env_property_scope (req, env_roles_staff, rep);
     if (!pid)
         return;
     jv_t v = JV_INIT;
@@ -215,7 +191,7 @@ void
 nt_announcements_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *pid = s_reader_property (req, rep);
+    const char *pid = env_property_scope (req, env_roles_staff, rep);
     if (!pid)
         return;
     const char *id = env_param (req, "id");

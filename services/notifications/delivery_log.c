@@ -15,7 +15,6 @@
 #define ST_LOG_LIST    "nt_log_list"
 #define ST_LOG_SUMMARY "nt_log_summary"
 
-static const char *const s_log_readers[] = { "admin", "manager", NULL };
 static const char *const s_log_statuses[] = { "delivered", "queued", "sent", "failed", "not_sent", NULL };
 static const char *const s_log_channels[] = { "inbox", "sms", "email", NULL };
 
@@ -139,15 +138,9 @@ void
 nt_log_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, env_roles_managers, rep);
+    if (!pid)
         return;
-    }
-    if (!env_role_in (req, s_log_readers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin reads the delivery log");
-        return;
-    }
     jv_t v = JV_INIT;
     const char *status = nt_param (req, "status"), *channel = nt_param (req, "channel");
     const char *type = nt_param (req, "event_type"), *since = nt_param (req, "since");

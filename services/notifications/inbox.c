@@ -185,13 +185,7 @@ nt_inbox_list (void *app_, const env_request_t *req, env_reply_t *rep)
                              *micros ? micros : NULL, *cid ? cid : NULL, lim };
     PGresult *res = db_exec (app->db, ST_INBOX_LIST, 9, params);
     free (who.pids);
-    if (!db_ok (res)) {
-        db_reply_error (res, rep, req->id);
-        PQclear (res);
-        return;
-    }
-    env_reply_ok (rep, 200, page_json_rows (res, limit, 1, 1));
-    PQclear (res);
+    page_reply (res, limit, 1, 1, rep, req->id);
 }
 
 /* count and read_all: the same filters, one JSON document back. */

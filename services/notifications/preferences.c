@@ -12,8 +12,6 @@
 #define ST_PREF_GET "nt_pref_get"
 #define ST_PREF_PUT "nt_pref_put"
 
-static const char *const s_roles[] = { "admin", "manager", "agent", NULL };
-
 #define PREF_JSON(p, pr, dflt)                                                                    \
     "json_build_object ('party_id', " p ".id, 'property_id', " p ".property_id, "                 \
     "  'channels', coalesce (" pr ".channels, '{sms,email}'), "                                   \
@@ -45,30 +43,12 @@ nt_preferences_prepare (db_t *db)
     return DB_PREPARE_ALL (db, s_statements);
 }
 
-/* The path's property and party, or NULL after answering 404 / 403. */
-static const char *
-s_party (const env_request_t *req, env_reply_t *rep, const char **party)
-{
-    const char *pid = env_visible_property (req);
-    *party = env_param (req, "party_id");
-    if (!pid || !*party || !jv_is_uuid (*party)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such party");
-        return NULL;
-    }
-    if (!env_role_in (req, s_roles)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "your role cannot see residents' preferences");
-        return NULL;
-    }
-    return pid;
-}
-
 void
 nt_preferences_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *party;
-    const char *pid = s_party (req, rep, &party);
-    if (!pid)
+    const char *pid, *party = env_resource_scope (req, env_roles_desk, "party_id", "party", rep, &pid);
+    if (!party)
         return;
     const char *p[] = { pid, party };
     db_reply_json (db_exec (app->db, ST_PREF_GET, 2, p), rep, req->id, 200, "no such party");
@@ -78,9 +58,8 @@ void
 nt_preferences_put (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *party;
-    const char *pid = s_party (req, rep, &party);
-    if (!pid)
+    const char *pid, *party = env_resource_scope (req, env_roles_desk, "party_id", "party", rep, &pid);
+    if (!party)
         return;
     jv_t v = JV_INIT;
     nt_preferences_input_t in;

@@ -163,22 +163,14 @@ nt_rules_prepare (db_t *db)
 
 /* ------------------------------------------------------------------ API */
 
-static const char *const s_rules_writers[] = { "admin", "manager", NULL };
 
 void
 nt_rules_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    /* the gateway's roles for the route, checked again here */
-    if (!env_role_in (req, s_rules_writers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin reads notification rules");
+    const char *pid = env_property_scope (req, env_roles_managers, rep);
+    if (!pid)
         return;
-    }
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-        return;
-    }
     const char *params[] = { pid };
     db_reply_json (db_exec (app->db, ST_RULES_GET, 1, params), rep, req->id, 200, "no such property");
 }
@@ -187,15 +179,9 @@ void
 nt_rules_put (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    const char *pid = env_property_scope (req, env_roles_managers, rep);
+    if (!pid)
         return;
-    }
-    if (!env_role_in (req, s_rules_writers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin changes notification rules");
-        return;
-    }
     cJSON *details = nt_rules_check (req->data);
     if (details) {
         env_reply_error (rep, 422, "validation_failed", details, "invalid notification rules");

@@ -741,7 +741,6 @@ nt_template_lookup (db_t *db, const char *pid, const char *type, nt_template_tex
 
 /* ------------------------------------------------------------------ API */
 
-static const char *const s_tpl_writers[] = { "admin", "manager", NULL };
 
 static cJSON *
 s_item (const char *type, const char *locale, const char *title, const char *body, bool own,
@@ -795,16 +794,9 @@ void
 nt_templates_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    /* the gateway's roles for the route, checked again here */
-    if (!env_role_in (req, s_tpl_writers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin reads templates");
+    const char *pid = env_property_scope (req, env_roles_managers, rep);
+    if (!pid)
         return;
-    }
-    const char *pid = env_visible_property (req);
-    if (!pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-        return;
-    }
     const char *type = env_param (req, "event_type"), *locale = env_param (req, "locale");
     jv_t v = JV_INIT;
     if (type && !nt_event_type_known (type))
@@ -895,15 +887,9 @@ static bool
 s_template_to_change (const env_request_t *req, env_reply_t *rep, const char **pid, const char **type,
                       const char **locale)
 {
-    *pid = env_visible_property (req);
-    if (!*pid) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    *pid = env_property_scope (req, env_roles_managers, rep);
+    if (!*pid)
         return false;
-    }
-    if (!env_role_in (req, s_tpl_writers)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin changes templates");
-        return false;
-    }
     return s_path_template (req, rep, type, locale);
 }
 

@@ -261,19 +261,6 @@ s_page (const env_request_t *req, env_reply_t *rep, int *limit, char key[37])
     return false;
 }
 
-/* Replies {"items":[col 0 of each row],"next_cursor":col 1 of the last shown row | null}. */
-static void
-s_reply_page (PGresult *res, int limit, env_reply_t *rep, const env_request_t *req)
-{
-    if (!db_ok (res)) {
-        db_reply_error (res, rep, req->id);
-        PQclear (res);
-        return;
-    }
-    env_reply_ok (rep, 200, page_json_rows (res, limit, 1, 1));
-    PQclear (res);
-}
-
 /* {id} of the path, a UUID, else a 404 */
 static const char *
 s_id (const env_request_t *req, env_reply_t *rep, const char *name, const char *what)
@@ -360,8 +347,8 @@ nt_webhooks_list (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *cursor = *after ? after : NULL;
     char lim[16];
     snprintf (lim, sizeof lim, "%d", limit + 1);
-    s_reply_page (db_exec (app->db, "nt_wh_list", 3, (const char *[]) { s_owner (req), cursor, lim }), limit,
-                  rep, req);
+    page_reply (db_exec (app->db, "nt_wh_list", 3, (const char *[]) { s_owner (req), cursor, lim }), limit, 1,
+                1, rep, req->id);
 }
 
 void
@@ -469,8 +456,8 @@ nt_webhooks_deliveries (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     char lim[16];
     snprintf (lim, sizeof lim, "%d", limit + 1);
-    s_reply_page (db_exec (app->db, "nt_wh_deliveries", 4, (const char *[]) { id, status, cursor, lim }), limit,
-                  rep, req);
+    page_reply (db_exec (app->db, "nt_wh_deliveries", 4, (const char *[]) { id, status, cursor, lim }), limit,
+                1, 1, rep, req->id);
 }
 
 void
