@@ -376,3 +376,20 @@ consumer_poll (consumer_t *self)
     }
     return total;
 }
+
+int
+consumer_copy (db_t *db, const char *st, const char *property_id, const cJSON *obj, const char *extra,
+               const char *rid)
+{
+    char *text = cJSON_PrintUnformatted (obj);
+    if (!text)
+        return -1;
+    const char *params[] = { property_id, text, extra };
+    PGresult *res = db_exec (db, st, extra ? 3 : 2, params);
+    int rc = db_ok (res) ? 0 : -1;
+    if (rc)
+        log_warn (rid, "copy: %s failed (%s)", st, db_sqlstate (res));
+    PQclear (res);
+    free (text);
+    return rc;
+}

@@ -101,4 +101,10 @@ int consumer_cursor (consumer_t *self, char out[64]);
  * cursor counts as the beginning. */
 int consumer_cursor_cmp (const char *a, const char *b);
 
+/* A copy's write, from inside an apply callback: runs the prepared statement
+ * st with $1 property_id, $2 obj as JSON text and $3 extra (passed only when
+ * not NULL). 0, or -1 after logging st's failure. */
+int consumer_copy (db_t *db, const char *st, const char *property_id, const cJSON *obj, const char *extra,
+                   const char *rid);
+
 #endif

@@ -179,9 +179,7 @@ outbox_new (db_t *db, const char *producer)
     self->db = db;
     snprintf (self->producer, sizeof self->producer, "%s", producer);
 
-    if (db_prepare (db, "outbox_add",
-                    "INSERT INTO outbox (type, property_id, data) "
-                    "VALUES ($1::text, $2::uuid, $3::jsonb)", false)
+    if (db_prepare (db, "outbox_add", OUTBOX_INSERT "VALUES ($1::text, $2::uuid, $3::jsonb)", false)
         || db_prepare (db, "outbox_read",
                        "SELECT " OUTBOX_COLUMNS " FROM outbox "
                        "WHERE (xid, seq) > ($1::xid8, $2::bigint) "

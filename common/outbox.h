@@ -50,6 +50,14 @@
 #include "mdp.h"
 #include <uv.h>
 
+/* The set-based way to write events, for a statement that makes many at once
+ * (a bill run, an import, the SLA timer) in the same statement as its rows:
+ *   "WITH b AS (INSERT INTO bills ... RETURNING ...) "
+ *   OUTBOX_INSERT "SELECT 'bill.issued', b.property_id, <json of b> FROM b"
+ * (type text, property_id uuid, data jsonb): the only columns a writer sets;
+ * every other write goes through outbox_add. */
+#define OUTBOX_INSERT "INSERT INTO outbox (type, property_id, data) "
+
 /* SQL a producer's first migration runs to create its outbox table. */
 #define OUTBOX_TABLE_SQL                                                        \
     "CREATE TABLE outbox (\n"                                                   \

@@ -230,24 +230,6 @@ nt_event_link (const char *type, const char *pid, const cJSON *data)
     return link;
 }
 
-/* Runs an archive upsert with the property and an object of the event; 0 or -1. */
-static int
-s_upsert (db_t *db, const char *st, const char *pid, const cJSON *obj, const char *extra,
-          const char *rid)
-{
-    char *text = cJSON_PrintUnformatted (obj);
-    if (!text)
-        return -1;
-    const char *params[] = { pid, text, extra };
-    PGresult *res = db_exec (db, st, extra ? 3 : 2, params);
-    int rc = db_ok (res) ? 0 : -1;
-    if (rc)
-        log_warn (rid, "archive copy: %s failed (%s)", st, db_sqlstate (res));
-    PQclear (res);
-    free (text);
-    return rc;
-}
-
 /* The archive copy: last event wins, as tenants produces them in order.
  * An object whose id is not a uuid is passed over (logged): a bad event
  * must not stall the stream. */
@@ -260,16 +242,16 @@ s_archive (db_t *db, const char *type, const char *pid, const cJSON *data, const
      * not produced today: when it is, a change of zone follows it */
     if (strcmp (type, "property.created") == 0
         || (strcmp (type, "property.updated") == 0 && cJSON_IsString (cJSON_GetObjectItemCaseSensitive (data, "timezone"))))
-        return s_upsert (db, ST_EV_PROPERTY, pid, data, NULL, rid);
+        return consumer_copy (db, ST_EV_PROPERTY, pid, data, NULL, rid);
     if (strcmp (type, "unit.created") == 0 || strcmp (type, "unit.updated") == 0) {
         if (!s_uuid (data, "id"))
             goto bad;
-        return s_upsert (db, ST_EV_UNIT, pid, data, NULL, rid);
+        return consumer_copy (db, ST_EV_UNIT, pid, data, NULL, rid);
     }
     if (strcmp (type, "party.created") == 0 || strcmp (type, "party.updated") == 0) {
         if (!s_uuid (data, "id"))
             goto bad;
-        return s_upsert (db, ST_EV_PARTY, pid, data, "true", rid);
+        return consumer_copy (db, ST_EV_PARTY, pid, data, "true", rid);
     }
     if (strcmp (type, "occupancy.started") == 0 || strcmp (type, "occupancy.ended") == 0) {
         const cJSON *unit = cJSON_GetObjectItemCaseSensitive (data, "unit");
@@ -280,11 +262,11 @@ s_archive (db_t *db, const char *type, const char *pid, const cJSON *data, const
             goto bad;
         /* the event carries its unit and party: the copy holds them even if
          * their own events were somehow behind */
-        if (s_uuid (unit, "id") && s_upsert (db, ST_EV_UNIT, pid, unit, NULL, rid))
+        if (s_uuid (unit, "id") && consumer_copy (db, ST_EV_UNIT, pid, unit, NULL, rid))
             return -1;
-        if (s_uuid (party, "id") && s_upsert (db, ST_EV_PARTY, pid, party, "false", rid))
+        if (s_uuid (party, "id") && consumer_copy (db, ST_EV_PARTY, pid, party, "false", rid))
             return -1;
-        return s_upsert (db, ST_EV_OCC, pid, data, NULL, rid);
+        return consumer_copy (db, ST_EV_OCC, pid, data, NULL, rid);
     }
     return 0;
 bad:
