@@ -1,5 +1,6 @@
 /* page: ?limit=, opaque keyset cursors and the {"items","next_cursor"} body. */
 #include "page.h"
+#include "civil.h"
 #include "db.h"
 
 #include <errno.h>
@@ -196,4 +197,26 @@ page_reply (PGresult *res, int limit, int cursor_col, int cursor_cols, env_reply
     else
         db_reply_error (res, rep, request_id);
     PQclear (res);
+}
+
+bool
+page_time_id (jv_t *v, const env_request_t *req, page_time_id_t *p)
+{
+    memset (p, 0, sizeof *p);
+    char key[PAGE_KEY_MAX], *part[2];
+    int64_t us;
+    if (page_params (v, req, &p->limit, key, sizeof key) && *key) {
+        /* exactly what DB_UTC_TS_US prints: 27 characters, a fraction, Z */
+        if (page_key_split (key, part, 2) && strlen (part[0]) == sizeof p->at_text - 1 && part[0][19] == '.'
+            && part[0][26] == 'Z' && civil_parse_time (part[0], &us) && jv_is_uuid (part[1])) {
+            memcpy (p->at_text, part[0], sizeof p->at_text);
+            memcpy (p->id_text, part[1], sizeof p->id_text);
+            p->at = p->at_text;
+            p->id = p->id_text;
+        }
+        else
+            jv_problem (v, "cursor", "is not a cursor this list gave out");
+    }
+    snprintf (p->limit_plus_one, sizeof p->limit_plus_one, "%d", p->limit + 1);
+    return jv_ok (v);
 }

@@ -48,6 +48,22 @@ bool page_params (jv_t *v, const env_request_t *req, int *limit, char *key, size
  * has another number of parts. */
 bool page_key_split (char *key, char **parts, int n);
 
+/* Most lists run in time order, newest first, and page by (time, id): their
+ * key is DB_UTC_TS_US of the row's time, PAGE_KEY_SEP, its uuid
+ * ("2026-11-27T03:14:00.123456Z~<uuid>"), the statement's two cursor
+ * columns for page_json_rows / page_reply, and its cursor test
+ *   ($n::timestamptz IS NULL OR (t.created_at, t.id) < ($n::timestamptz, $m::uuid)). */
+typedef struct {
+    int limit;
+    char limit_plus_one[16];         /* the statement's LIMIT, as text */
+    const char *at, *id;             /* the cursor's parts as parameters; NULL without one */
+    char at_text[28], id_text[37];
+} page_time_id_t;
+
+/* page_params of a (time, id) list into p: adds "cursor" to v when the key
+ * is not such a pair. jv_ok (v). */
+bool page_time_id (jv_t *v, const env_request_t *req, page_time_id_t *p);
+
 /* A row of a page as JSON (NULL to skip it), and its keyset key. */
 typedef cJSON *(page_item_fn) (const PGresult *res, int row, void *arg);
 typedef void (page_key_fn) (const PGresult *res, int row, char *key, size_t cap);

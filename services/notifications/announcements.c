@@ -177,14 +177,13 @@ nt_announcements_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    nt_page_t page;
-    nt_page_parse (req, &v, &page);
-    if (!jv_ok (&v)) {
+    page_time_id_t page;
+    if (!page_time_id (&v, req, &page)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
         return;
     }
-    const char *p[] = { pid, nt_page_ts (&page), nt_page_id (&page), page.limit_plus_one };
-    nt_page_reply (db_exec (app->db, ST_ANN_LIST, 4, p), &page, 1, NULL, rep, req);
+    const char *p[] = { pid, page.at, page.id, page.limit_plus_one };
+    page_reply (db_exec (app->db, ST_ANN_LIST, 4, p), page.limit, 1, 2, rep, req->id);
 }
 
 void

@@ -61,8 +61,9 @@ nt_log_prepare (db_t *db)
 
 /* --- paging ------------------------------------------------------------------- */
 
-const char *
-nt_param (const env_request_t *req, const char *name)
+/* A query value, NULL when absent or empty. */
+static const char *
+s_param (const env_request_t *req, const char *name)
 {
     const char *s = env_param (req, name);
     return s && *s ? s : NULL;
@@ -75,39 +76,10 @@ nt_is_timestamp (const char *s)
     return civil_parse_date (s, &t) || civil_parse_time (s, &t);
 }
 
-void
-nt_page_parse (const env_request_t *req, jv_t *v, nt_page_t *page)
-{
-    memset (page, 0, sizeof *page);
-    char key[PAGE_KEY_MAX], *part[2];
-    if (page_params (v, req, &page->limit, key, sizeof key) && *key) {
-        bool ok = strlen (key) == NT_CURSOR_LEN && page_key_split (key, part, 2)
-                  && nt_is_timestamp (part[0]) && part[0][19] == '.' && jv_is_uuid (part[1]);
-        if (ok) {
-            memcpy (page->ts, part[0], NT_CURSOR_TS_LEN + 1);
-            memcpy (page->id, part[1], 37);
-        }
-        else
-            jv_problem (v, "cursor", "is not a cursor this list gave out");
-    }
-    snprintf (page->limit_plus_one, sizeof page->limit_plus_one, "%d", page->limit + 1);
-}
-
-const char *
-nt_page_ts (const nt_page_t *page)
-{
-    return page->ts[0] ? page->ts : NULL;
-}
-
-const char *
-nt_page_id (const nt_page_t *page)
-{
-    return page->id[0] ? page->id : NULL;
-}
-
-void
-nt_page_reply (PGresult *res, const nt_page_t *page, int ts_col, cJSON *extra, env_reply_t *rep,
-               const env_request_t *req)
+/* page_reply with extra (consumed, may be NULL) merged into the body. */
+static void
+s_page_reply (PGresult *res, const page_time_id_t *page, cJSON *extra, env_reply_t *rep,
+              const env_request_t *req)
 {
     if (!db_ok (res)) {
         db_reply_error (res, rep, req->id);
@@ -115,7 +87,7 @@ nt_page_reply (PGresult *res, const nt_page_t *page, int ts_col, cJSON *extra, e
         PQclear (res);
         return;
     }
-    cJSON *body = page_json_rows (res, page->limit, ts_col, 2);
+    cJSON *body = page_json_rows (res, page->limit, 1, 2);
     for (cJSON *it = body && extra ? extra->child : NULL; it; it = it->next)
         cJSON_AddItemToObject (body, it->string, cJSON_Duplicate (it, true));
     cJSON_Delete (extra);
@@ -142,8 +114,8 @@ nt_log_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    const char *status = nt_param (req, "status"), *channel = nt_param (req, "channel");
-    const char *type = nt_param (req, "event_type"), *since = nt_param (req, "since");
+    const char *status = s_param (req, "status"), *channel = s_param (req, "channel");
+    const char *type = s_param (req, "event_type"), *since = s_param (req, "since");
     if (status && !s_log_one_of (status, s_log_statuses))
         jv_problem (&v, "status", "must be delivered, queued, sent, failed or not_sent");
     if (channel && !s_log_one_of (channel, s_log_channels))
@@ -152,9 +124,8 @@ nt_log_list (void *app_, const env_request_t *req, env_reply_t *rep)
         jv_problem (&v, "event_type", "must be an event type (at most 64 bytes)");
     if (since && !nt_is_timestamp (since))
         jv_problem (&v, "since", "must be an RFC 3339 timestamp (2026-11-27T03:14:00Z) or a date");
-    nt_page_t page;
-    nt_page_parse (req, &v, &page);
-    if (!jv_ok (&v)) {
+    page_time_id_t page;
+    if (!page_time_id (&v, req, &page)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid log parameters");
         return;
     }
@@ -173,7 +144,6 @@ nt_log_list (void *app_, const env_request_t *req, env_reply_t *rep)
     PQclear (res);
     if (summary)
         cJSON_AddItemToObject (extra, "summary", summary);
-    const char *pl[] = { pid, status, channel, type, since, nt_page_ts (&page), nt_page_id (&page),
-                         page.limit_plus_one };
-    nt_page_reply (db_exec (app->db, ST_LOG_LIST, 8, pl), &page, 1, extra, rep, req);
+    const char *pl[] = { pid, status, channel, type, since, page.at, page.id, page.limit_plus_one };
+    s_page_reply (db_exec (app->db, ST_LOG_LIST, 8, pl), &page, extra, rep, req);
 }

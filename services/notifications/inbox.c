@@ -3,12 +3,11 @@
  * Every statement takes who asks as $1..$4 (user id, role whose rows they
  * see, their properties as uuid[], whether they see every property), so
  * that "is it mine" is written once (VISIBLE). Pages are keyset on
- * (created_at, id) descending; the cursor is "<epoch microseconds>~<id>". */
+ * (created_at, id) descending (page_time_id, common/page.h). */
 #include "inbox.h"
 
 #include "log.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,17 +28,16 @@
     "'read', (" read_at ") IS NOT NULL, 'read_at', " DB_UTC_TS (read_at) ")::text"
 
 static const db_statement_t s_statements[] = {
-    /* $5 property filter, $6 unread only, $7/$8 cursor (micros, id), $9 limit + 1 */
+    /* $5 property filter, $6 unread only, $7/$8 cursor (time, id), $9 limit + 1 */
     { ST_INBOX_LIST,
       "SELECT " ITEM ("r.read_at") ", "
-      "       (extract (epoch FROM n.created_at) * 1000000)::bigint::text || '~' || n.id::text "
+      "       " DB_UTC_TS_US ("n.created_at") ", n.id "
       "FROM notifications n "
       "LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.user_id = $1::text "
       "WHERE " VISIBLE " "
       "  AND ($5::uuid IS NULL OR n.property_id = $5::uuid) "
       "  AND (NOT $6::bool OR r.read_at IS NULL) "
-      "  AND ($7::bigint IS NULL "
-      "       OR (n.created_at, n.id) < ('epoch'::timestamptz + $7::bigint * interval '1 microsecond', $8::uuid)) "
+      "  AND ($7::timestamptz IS NULL OR (n.created_at, n.id) < ($7::timestamptz, $8::uuid)) "
       "ORDER BY n.created_at DESC, n.id DESC LIMIT $9::int", true },
     { ST_INBOX_COUNT,
       "SELECT json_build_object('unread', count(*))::text FROM notifications n "
@@ -140,26 +138,6 @@ s_filters (jv_t *v, const env_request_t *req, const char **pid, const char **unr
         jv_problem (v, "unread", "must be true or false");
 }
 
-/* "<micros>~<uuid>" into its parts. */
-static bool
-s_cursor_parse (const char *s, char micros[24], char id[37])
-{
-    const char *t = strchr (s, '~');
-    if (!t || t == s || (size_t) (t - s) > 20 || strlen (t + 1) != 36 || !jv_is_uuid (t + 1))
-        return false;
-    for (const char *c = s; c < t; c++)
-        if (*c < '0' || *c > '9')
-            return false;
-    memcpy (micros, s, (size_t) (t - s));
-    micros[t - s] = '\0';
-    errno = 0;
-    long long v = strtoll (micros, NULL, 10);
-    if (errno || v < 0)
-        return false;
-    memcpy (id, t + 1, 37);
-    return true;
-}
-
 void
 nt_inbox_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
@@ -170,22 +148,17 @@ nt_inbox_list (void *app_, const env_request_t *req, env_reply_t *rep)
     jv_t v = JV_INIT;
     const char *pid, *unread;
     s_filters (&v, req, &pid, &unread);
-    int limit;
-    char key[PAGE_KEY_MAX], micros[24] = "", cid[37] = "";
-    if (page_params (&v, req, &limit, key, sizeof key) && *key && !s_cursor_parse (key, micros, cid))
-        jv_problem (&v, "cursor", "is not a cursor this list gave out");
-    if (!jv_ok (&v)) {
+    page_time_id_t page;
+    if (!page_time_id (&v, req, &page)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
         free (who.pids);
         return;
     }
-    char lim[16];
-    snprintf (lim, sizeof lim, "%d", limit + 1);
-    const char *params[] = { who.user_id, who.role, who.pids, who.all, pid, unread,
-                             *micros ? micros : NULL, *cid ? cid : NULL, lim };
+    const char *params[] = { who.user_id, who.role, who.pids, who.all, pid, unread, page.at, page.id,
+                             page.limit_plus_one };
     PGresult *res = db_exec (app->db, ST_INBOX_LIST, 9, params);
     free (who.pids);
-    page_reply (res, limit, 1, 1, rep, req->id);
+    page_reply (res, page.limit, 1, 2, rep, req->id);
 }
 
 /* count and read_all: the same filters, one JSON document back. */

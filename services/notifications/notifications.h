@@ -1,4 +1,4 @@
-/* notifications: events to people and to external systems (issue E). One
+/* notifications: events to people and to external systems. One
  * worker process: one libuv loop, one broker link, one PostgreSQL connection
  * to schema "notifications", a consumer per producer (tenants, tickets,
  * billing), and a sender that delivers queued SMS, email and webhook

@@ -230,8 +230,9 @@ s_allow_http (void)
     return config_int ("PM_WEBHOOK_ALLOW_HTTP", 0, 0, 1) == 1;
 }
 
-void
-nt_webhook_secret_new (char out[NT_WEBHOOK_SECRET_HEX + 1])
+/* A new secret: NT_WEBHOOK_SECRET_BYTES from libsodium's CSPRNG, as hex. */
+static void
+s_secret_new (char out[NT_WEBHOOK_SECRET_HEX + 1])
 {
     unsigned char raw[NT_WEBHOOK_SECRET_BYTES];
     randombytes_buf (raw, sizeof raw);
@@ -292,7 +293,7 @@ nt_webhooks_create (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *url = in.url, *secret = in.secret, *desc = in.description;
     const char *events = in.events, *pids = in.property_ids;
     if (!secret) {
-        nt_webhook_secret_new (made);
+        s_secret_new (made);
         secret = made;
     }
     const char *owner = req->caller.user_id ? req->caller.user_id : "";

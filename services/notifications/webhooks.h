@@ -29,8 +29,6 @@ int nt_webhooks_prepare (db_t *db);
  * kicks the sender when any), or -1 (roll back). */
 int nt_webhooks_enqueue (db_t *db, const cJSON *event);
 
-/* A new secret: NT_WEBHOOK_SECRET_BYTES from libsodium's CSPRNG, as hex. */
-void nt_webhook_secret_new (char out[NT_WEBHOOK_SECRET_HEX + 1]);
 
 /* notifications.webhooks.* (gateway routes /v1/webhooks...) */
 void nt_webhooks_create (void *app, const env_request_t *req, env_reply_t *rep);

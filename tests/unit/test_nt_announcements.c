@@ -1,6 +1,6 @@
 /* test_nt_announcements: the pure parts of announcements and the delivery
  * log: the audience forms, characters (not bytes) of a title, the RFC 3339
- * check of ?since= and list cursors, ?limit= (services/notifications/
+ * check of ?since= (services/notifications/
  * announcements.c and delivery_log.c, included; what they call from the
  * rest of the service is stubbed, the database is never reached). */
 #include <stdarg.h>
@@ -96,68 +96,6 @@ s_request (env_request_t *req, const char *params)
     req->params = req->root;
 }
 
-static void
-test_page_parse (void **state)
-{
-    (void) state;
-    env_request_t req;
-    jv_t v = JV_INIT;
-    nt_page_t page;
-    s_request (&req, "{}");
-    nt_page_parse (&req, &v, &page);
-    assert_true (jv_ok (&v));
-    assert_int_equal (page.limit, PAGE_LIMIT_DEFAULT);
-    assert_string_equal (page.limit_plus_one, "51");
-    assert_null (nt_page_ts (&page));
-    assert_null (nt_page_id (&page));
-    cJSON_Delete (req.root);
-
-    /* a cursor is the page helper's encoding of "<created_at>~<id>" */
-    char *c = page_cursor_encode ("2026-11-27T03:14:00.123456Z~0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b");
-    char json[256];
-    snprintf (json, sizeof json, "{\"limit\":\"500\",\"cursor\":\"%s\"}", c);
-    free (c);
-    s_request (&req, json);
-    nt_page_parse (&req, &v, &page);
-    assert_true (jv_ok (&v));
-    assert_int_equal (page.limit, 500);
-    assert_string_equal (nt_page_ts (&page), "2026-11-27T03:14:00.123456Z");
-    assert_string_equal (nt_page_id (&page), "0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b");
-    cJSON_Delete (req.root);
-
-    const char *bad[] = { "{\"limit\":\"0\"}", "{\"limit\":\"501\"}", "{\"limit\":\"-1\"}", "{\"limit\":\"5x\"}",
-                          "{\"limit\":\" 5\"}", "{\"cursor\":\"abc\"}",
-                          "{\"cursor\":\"2026-11-27T03:14:00Z~0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b\"}",
-                          "{\"cursor\":\"2026-11-27T03:14:00.123456Z~not-a-uuid-not-a-uuid-not-a-uuid-xxxx\"}",
-                          "{\"cursor\":\"2026-11-27T03:14:00.123456Z 0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b\"}" };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        jv_t w = JV_INIT;
-        s_request (&req, bad[i]);
-        nt_page_parse (&req, &w, &page);
-        assert_false (jv_ok (&w));
-        assert_null (nt_page_ts (&page));
-        jv_reset (&w);
-        cJSON_Delete (req.root);
-    }
-    /* keys a client could encode itself that are not a key of these lists */
-    const char *bad_keys[] = { "abc", "2026-11-27T03:14:00Z~0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b",
-                               "2026-11-27T03:14:00.123456Z~not-a-uuid-not-a-uuid-not-a-uuid-xxxx",
-                               "2026-11-27T03:14:00.123456Z 0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b",
-                               "2026-11-27T03:14:00.123456Z~0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b~" };
-    for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
-        jv_t w = JV_INIT;
-        c = page_cursor_encode (bad_keys[i]);
-        snprintf (json, sizeof json, "{\"cursor\":\"%s\"}", c);
-        free (c);
-        s_request (&req, json);
-        nt_page_parse (&req, &w, &page);
-        assert_false (jv_ok (&w));
-        assert_null (nt_page_ts (&page));
-        jv_reset (&w);
-        cJSON_Delete (req.root);
-    }
-}
-
 int
 main (void)
 {
@@ -165,7 +103,6 @@ main (void)
         cmocka_unit_test (test_audience),
         cmocka_unit_test (test_utf8_chars),
         cmocka_unit_test (test_timestamps),
-        cmocka_unit_test (test_page_parse),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

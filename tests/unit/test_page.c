@@ -236,6 +236,68 @@ test_rows (void **state)
     PQclear (res);
 }
 
+/* a (time, id) list's cursor: exactly DB_UTC_TS_US's text and a uuid */
+static void
+test_time_id (void **state)
+{
+    (void) state;
+    jv_t v = JV_INIT;
+    page_time_id_t page;
+    cJSON *params = cJSON_Parse ("{}");
+    env_request_t req = s_request (params);
+    assert_true (page_time_id (&v, &req, &page));
+    assert_int_equal (page.limit, PAGE_LIMIT_DEFAULT);
+    assert_string_equal (page.limit_plus_one, "51");
+    assert_null (page.at);
+    assert_null (page.id);
+    cJSON_Delete (params);
+
+    char *c = page_cursor_encode ("2026-11-27T03:14:00.123456Z~0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b");
+    char json[256];
+    snprintf (json, sizeof json, "{\"limit\":\"500\",\"cursor\":\"%s\"}", c);
+    free (c);
+    params = cJSON_Parse (json);
+    req = s_request (params);
+    assert_true (page_time_id (&v, &req, &page));
+    assert_int_equal (page.limit, 500);
+    assert_string_equal (page.limit_plus_one, "501");
+    assert_string_equal (page.at, "2026-11-27T03:14:00.123456Z");
+    assert_string_equal (page.id, "0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b");
+    cJSON_Delete (params);
+
+    /* keys a client could encode itself that are not a key of these lists */
+    const char *bad_keys[] = { "abc", "2026-11-27T03:14:00Z~0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b",
+                               "2026-11-27T03:14:00.123456+08:00~0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b",
+                               "2026-02-30T03:14:00.123456Z~0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b",
+                               "2026-11-27T03:14:00.123456Z~not-a-uuid-not-a-uuid-not-a-uuid-xxxx",
+                               "2026-11-27T03:14:00.123456Z 0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b",
+                               "2026-11-27T03:14:00.123456Z~0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b~",
+                               "1764213240123456~0b6f2a3c-1d2e-4f50-8a9b-0c1d2e3f4a5b" };
+    for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
+        jv_t w = JV_INIT;
+        c = page_cursor_encode (bad_keys[i]);
+        snprintf (json, sizeof json, "{\"cursor\":\"%s\"}", c);
+        free (c);
+        params = cJSON_Parse (json);
+        req = s_request (params);
+        if (page_time_id (&w, &req, &page))
+            fail_msg ("took %s", bad_keys[i]);
+        assert_null (page.at);
+        assert_null (page.id);
+        jvt_problem (&w, "cursor");
+        jv_reset (&w);
+        cJSON_Delete (params);
+    }
+    /* a bad limit is the page helper's problem, reported the same way */
+    jv_t w = JV_INIT;
+    params = cJSON_Parse ("{\"limit\":\"501\"}");
+    req = s_request (params);
+    assert_false (page_time_id (&w, &req, &page));
+    jvt_problem (&w, "limit");
+    jv_reset (&w);
+    cJSON_Delete (params);
+}
+
 int
 main (void)
 {
@@ -246,6 +308,7 @@ main (void)
         cmocka_unit_test (test_key_split),
         cmocka_unit_test (test_json_rows),
         cmocka_unit_test (test_rows),
+        cmocka_unit_test (test_time_id),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
