@@ -29,7 +29,7 @@
  * to config_events_in_endpoint (); consumers subscribe at
  * config_events_out_endpoint () and poll at once instead of waiting.
  *
- * Pruning (issue G, data minimisation): a consumer keeps its cursor in its own
+ * Pruning (data minimisation): a consumer keeps its cursor in its own
  * schema, so the producer learns each consumer's position from its reads:
  * an events.read by role "service" records (user_id = the consumer's service
  * name, "after", now) in the producer's outbox_consumers (OUTBOX_CONSUMERS_SQL,
