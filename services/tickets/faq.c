@@ -13,6 +13,7 @@
 
 #include "jv.h"
 #include "log.h"
+#include "page.h"
 #include "sla.h"
 #include "ticket_rules.h"
 #include "tickets.h"
@@ -21,16 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_TS(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define S_DOC "(question || ' ' || answer)"
 #define S_FAQ_COLS \
     "id::text, question, answer, array_to_json (tags)::text, hits::text, " \
-    S_TS ("created_at") ", " S_TS ("updated_at")
+    DB_UTC_TS ("created_at") ", " DB_UTC_TS ("updated_at")
 enum { F_ID, F_QUESTION, F_ANSWER, F_TAGS, F_HITS, F_CREATED, F_UPDATED, F_SCORE };
 
 #define FAQ_WORD_THRESHOLD "'0.3'"
-#define FAQ_LIMIT_DEFAULT 20
-#define FAQ_LIMIT_MAX     100
 
 /* $2 as an ILIKE pattern matching itself anywhere */
 #define S_LIKE "'%' || replace (replace (replace ($2::text, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'"
@@ -88,9 +86,12 @@ faq_record_hit (db_t *db, const char *property_id, const char *faq_id)
     return rc;
 }
 
+/* An entry of a faq_* row (page_item_fn: arg unused); "score" when the
+ * row has one (faq_search). */
 static cJSON *
-s_faq_json (const PGresult *res, int row)
+s_faq_json (const PGresult *res, int row, void *arg)
 {
+    (void) arg;
     cJSON *f = cJSON_CreateObject ();
     cJSON_AddStringToObject (f, "id", PQgetvalue (res, row, F_ID));
     cJSON_AddStringToObject (f, "question", PQgetvalue (res, row, F_QUESTION));
@@ -105,6 +106,30 @@ s_faq_json (const PGresult *res, int row)
     return f;
 }
 
+/* The entry of res's row 0 with status; 404 when there is none. */
+static void
+s_reply_entry (const PGresult *res, const env_request_t *req, env_reply_t *rep, int status)
+{
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (PQntuples (res) == 0)
+        env_reply_error (rep, 404, "not_found", NULL, "no such FAQ entry");
+    else
+        env_reply_ok (rep, status, s_faq_json (res, 0, NULL));
+}
+
+/* The body of create (partial: of update) into in; false after answering
+ * 422. The caller frees in->tags_text either way. */
+static bool
+s_entry_input (const env_request_t *req, bool partial, tk_faq_input_t *in, env_reply_t *rep)
+{
+    jv_t v = JV_INIT;
+    if (tk_faq_input (&v, req->data, partial, in))
+        return true;
+    env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid FAQ entry");
+    return false;
+}
+
 void
 faq_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
@@ -113,57 +138,29 @@ faq_create (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *pid = env_property_scope (req, env_roles_managers, rep);
     if (!pid)
         return;
-    jv_t v = JV_INIT;
     tk_faq_input_t in;
-    if (!tk_faq_input (&v, req->data, false, &in)) {
-        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid FAQ entry");
-        free (in.tags_text);
-        return;
+    if (s_entry_input (req, false, &in, rep)) {
+        PGresult *res = db_exec (app->db, "faq_insert", 5,
+                                 (const char *[]) { pid, in.question, in.answer,
+                                                    in.tags_text ? in.tags_text : "[]",
+                                                    req->caller.user_id });
+        if (db_ok (res) && PQntuples (res) == 1)
+            log_info (req->id, "FAQ entry %s added in property %s", PQgetvalue (res, 0, F_ID), pid);
+        s_reply_entry (res, req, rep, 201);
+        PQclear (res);
     }
-    PGresult *res = db_exec (app->db, "faq_insert", 5,
-                             (const char *[]) { pid, in.question, in.answer,
-                                                in.tags_text ? in.tags_text : "[]",
-                                                req->caller.user_id });
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else {
-        log_info (req->id, "FAQ entry %s added in property %s", PQgetvalue (res, 0, F_ID), pid);
-        env_reply_ok (rep, 201, s_faq_json (res, 0));
-    }
-    PQclear (res);
     free (in.tags_text);
-}
-
-/* The path's entry id of a visible property for a caller of one of roles,
- * or NULL after a 403 or 404. */
-static const char *
-s_faq_id (const env_request_t *req, const char *const *roles, env_reply_t *rep, const char **pid)
-{
-    if (!env_require_role (req, roles, rep))
-        return NULL;
-    *pid = env_visible_property (req);
-    const char *id = env_param (req, "faq_id");
-    if (!*pid || !id || !jv_is_uuid (id)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such FAQ entry");
-        return NULL;
-    }
-    return id;
 }
 
 void
 faq_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid, *id = s_faq_id (req, env_roles_staff, rep, &pid);
+    const char *pid, *id = env_resource_scope (req, env_roles_staff, "faq_id", "FAQ entry", rep, &pid);
     if (!id)
         return;
     PGresult *res = db_exec (app->db, "faq_get", 2, (const char *[]) { pid, id });
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else if (PQntuples (res) == 0)
-        env_reply_error (rep, 404, "not_found", NULL, "no such FAQ entry");
-    else
-        env_reply_ok (rep, 200, s_faq_json (res, 0));
+    s_reply_entry (res, req, rep, 200);
     PQclear (res);
 }
 
@@ -171,75 +168,69 @@ void
 faq_update (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    const char *pid, *id = s_faq_id (req, env_roles_managers, rep, &pid);
+    const char *pid, *id = env_resource_scope (req, env_roles_managers, "faq_id", "FAQ entry", rep, &pid);
     if (!id)
         return;
-    jv_t v = JV_INIT;
     tk_faq_input_t in;
-    if (!tk_faq_input (&v, req->data, true, &in)) {
-        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid FAQ entry");
-        free (in.tags_text);
-        return;
+    if (s_entry_input (req, true, &in, rep)) {
+        PGresult *res = db_exec (app->db, "faq_update", 5,
+                                 (const char *[]) { pid, id, in.question, in.answer, in.tags_text });
+        s_reply_entry (res, req, rep, 200);
+        PQclear (res);
     }
-    PGresult *res = db_exec (app->db, "faq_update", 5,
-                             (const char *[]) { pid, id, in.question, in.answer, in.tags_text });
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else if (PQntuples (res) == 0)
-        env_reply_error (rep, 404, "not_found", NULL, "no such FAQ entry");
-    else
-        env_reply_ok (rep, 200, s_faq_json (res, 0));
-    PQclear (res);
     free (in.tags_text);
+}
+
+/* ?q= and ?limit= of a search; false after adding problems to v. The limit
+ * is the FAQ's own (FAQ_LIMIT_*), read by the common parser. */
+static bool
+s_search_params (jv_t *v, const env_request_t *req, cJSON *q, const char **text, int *limit)
+{
+    *text = jv_string (v, q, "q", JV_OPTIONAL, FAQ_QUERY_MAX);
+    const char *lim = env_param (req, "limit");
+    *limit = FAQ_LIMIT_DEFAULT;
+    if (lim && *lim && (!page_limit_parse (lim, limit) || *limit > FAQ_LIMIT_MAX))
+        jv_problem (v, "limit", "must be an integer from 1 to %d", FAQ_LIMIT_MAX);
+    return jv_ok (v);
+}
+
+/* The ranked entries: by similarity to text, or the most used without it. */
+static PGresult *
+s_search (db_t *db, const char *pid, const char *text, int limit)
+{
+    char lim[16];
+    snprintf (lim, sizeof lim, "%d", limit);
+    if (!text)
+        return db_exec (db, "faq_top", 2, (const char *[]) { pid, lim });
+    PGresult *res = db_exec (db, "faq_threshold", 0, NULL);
+    if (!db_ok (res))
+        return res;
+    PQclear (res);
+    return db_exec (db, "faq_search", 3, (const char *[]) { pid, text, lim });
 }
 
 void
 faq_search (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    PGresult *res = NULL;
     const char *pid = env_property_scope (req, env_roles_staff, rep);
     if (!pid)
         return;
-    static const char *const names[] = { "q", "limit", NULL };
+    static const char *const names[] = { "q", NULL };
     cJSON *q = sla_query_object (req, names);
     jv_t v = JV_INIT;
-    const char *text = jv_string (&v, q, "q", JV_OPTIONAL, FAQ_QUERY_MAX);
-    long limit = FAQ_LIMIT_DEFAULT;
-    const char *lim = cJSON_GetStringValue (cJSON_GetObjectItem (q, "limit"));
-    if (lim) {
-        char *end;
-        limit = strtol (lim, &end, 10);
-        if (*end || limit < 1 || limit > FAQ_LIMIT_MAX)
-            jv_problem (&v, "limit", "must be an integer from 1 to %d", FAQ_LIMIT_MAX);
-    }
-    if (!jv_ok (&v)) {
+    const char *text;
+    int limit;
+    if (!s_search_params (&v, req, q, &text, &limit)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid search");
-        goto out;
+        cJSON_Delete (q);
+        return;
     }
-    char lim_s[16];
-    snprintf (lim_s, sizeof lim_s, "%ld", limit);
-    if (text) {
-        res = db_exec (app->db, "faq_threshold", 0, NULL);
-        if (db_ok (res)) {
-            PQclear (res);
-            res = db_exec (app->db, "faq_search", 3, (const char *[]) { pid, text, lim_s });
-        }
-    }
-    else
-        res = db_exec (app->db, "faq_top", 2, (const char *[]) { pid, lim_s });
-    if (!db_ok (res)) {
+    PGresult *res = s_search (app->db, pid, text, limit);
+    if (!db_ok (res))
         db_reply_error (res, rep, req->id);
-        goto out;
-    }
-    cJSON *body = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (body, "items");
-    for (int i = 0; i < PQntuples (res); i++)
-        cJSON_AddItemToArray (items, s_faq_json (res, i));
-    /* ranked results are one page: the best `limit` matches */
-    cJSON_AddNullToObject (body, "next_cursor");
-    env_reply_ok (rep, 200, body);
-out:
+    else    /* ranked results are one page, the best `limit`: next_cursor is null */
+        env_reply_ok (rep, 200, page_rows (res, limit, s_faq_json, NULL, NULL));
     PQclear (res);
     cJSON_Delete (q);
 }

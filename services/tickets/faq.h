@@ -1,7 +1,6 @@
 /* faq: the standard answers of a property (答客问), searched by trigram
  * similarity (pg_trgm) with a substring fallback for short Chinese queries,
- * and their hit counts. All its SQL lives in faq.c (statements registered
- * by sla_prepare). */
+ * and their hit counts. All its SQL lives in faq.c. */
 #ifndef TK_FAQ_H
 #define TK_FAQ_H
 
@@ -13,8 +12,12 @@
 #define FAQ_QUERY_MAX    200
 #define FAQ_TAGS_MAX     20
 #define FAQ_TAG_MAX      64
+/* A search is one ranked page (proto/openapi.yaml, searchFaq): its own
+ * ?limit= default and maximum, not the lists' 50 and 500. */
+#define FAQ_LIMIT_DEFAULT 20
+#define FAQ_LIMIT_MAX     100
 
-/* Registers faq.c's statements (sla_prepare calls it); 0 or -1. */
+/* Registers faq.c's statements; 0 or -1. */
 int faq_prepare (db_t *db);
 
 /* An inquiry was answered with entry faq_id: counts a hit. Inside the

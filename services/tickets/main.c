@@ -1,23 +1,20 @@
-/* pm-tickets: the tickets worker (the service desk). Connects to its schema
- * (applying migrations), follows tenants' events into its copy of units,
- * parties and occupancies (tenants_copy.h), starts the SLA timer, registers
- * with the broker, and serves until SIGTERM. */
+/* pm-tickets: the tickets worker, the service desk (service.h: start-up,
+ * shutdown). Its methods, the statements of its modules, and what runs
+ * beside the worker: the consumer of tenants' events into its copy of
+ * units, parties and occupancies (tenants_copy.h), and the SLA timer. */
 #include "config.h"
 #include "consumer.h"
 #include "faq.h"
-#include "curve.h"
 #include "log.h"
+#include "reports.h"
 #include "roster.h"
+#include "service.h"
 #include "sla.h"
+#include "sla_timer.h"
 #include "tenants_copy.h"
 #include "ticket_store.h"
 #include "tickets.h"
 #include "tk_clock.h"
-#include "worker.h"
-#include "zloop.h"
-
-#include <stdlib.h>
-#include <unistd.h>
 
 static const worker_method_t s_methods[] = {
     { "tickets.create",           tk_tickets_create },
@@ -27,7 +24,7 @@ static const worker_method_t s_methods[] = {
     { "tickets.comments.create",  tk_comments_create },
     { "tickets.feedback.create",  tk_feedback_create },
     { "tickets.callbacks.list",   tk_callbacks_list },
-    /* SLA, roster, FAQ, reports (sla.h, roster.h, faq.h) */
+    /* SLA, roster, FAQ, reports (sla.h, roster.h, faq.h, reports.h) */
     { "tickets.sla.policies.get",       sla_policies_get },
     { "tickets.sla.policies.put",       sla_policies_put },
     { "tickets.sla.calendars.create",   sla_calendars_create },
@@ -48,62 +45,54 @@ static const worker_method_t s_methods[] = {
     { NULL, NULL }
 };
 
-static void
-s_on_stop (void *arg)
+/* The test clock first: the other modules read "now" from it. */
+static int
+s_prepare (db_t *db)
 {
-    worker_t *worker = arg;
-    log_info (NULL, "stopping: finishing what is in flight");
-    worker_stop (worker);
+    return tk_clock_init (db) || tk_store_prepare (db) || tk_copy_prepare (db) || sla_prepare (db)
+           || sla_timer_prepare (db) || roster_prepare (db) || faq_prepare (db)
+           || tk_reports_prepare (db) ? -1 : 0;
+}
+
+/* What runs beside the worker. */
+static struct {
+    consumer_t *tenants_events;
+    job_t *sla_timer;
+} s_beside;
+
+/* tenants' events into the copy, and the SLA timer. */
+static int
+s_start (uv_loop_t *loop, void *app_)
+{
+    tickets_t *app = app_;
+    s_beside.tenants_events = consumer_new (loop, app->db, "tickets", "tenants", tk_copy_apply, app);
+    if (!s_beside.tenants_events) {
+        log_error (NULL, "cannot follow tenants' events");
+        return -1;
+    }
+    s_beside.sla_timer = sla_timer_new (loop, app);
+    if (!s_beside.sla_timer) {
+        log_error (NULL, "cannot start the SLA timer");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_stop (void *app)
+{
+    (void) app;
+    job_destroy (&s_beside.sla_timer);
+    consumer_destroy (&s_beside.tenants_events);
 }
 
 int
 main (void)
 {
-    log_init ("tickets");
-    if (curve_init ("tickets") != 0)
-        return EXIT_FAILURE;
-    int rc = EXIT_FAILURE;
-    tickets_t app = { 0 };
-    worker_t *worker = NULL;
-    sla_timer_t *timer = NULL;
-    consumer_t *tenants_events = NULL;
-    uv_loop_t *loop = uv_default_loop ();
-
+    static tickets_t app;
     app.callback_after_s = 60 * config_int ("PM_CALLBACK_AFTER_MINUTES",
                                             TK_CALLBACK_AFTER_MIN_DEFAULT, 0, 525600);
-    app.db = db_new ("tickets", config_db_dsn ("tickets"), pm_migrations);
-    if (!app.db) {
-        log_error (NULL, "cannot start without the database");
-        goto out;
-    }
-    if (tk_clock_init (app.db) || tk_store_prepare (app.db) || sla_prepare (app.db)
-        || tk_copy_prepare (app.db))
-        goto out;
-    app.outbox = outbox_new (app.db, "tickets");
-    if (!app.outbox)
-        goto out;
-    tenants_events = consumer_new (loop, app.db, "tickets", "tenants", tk_copy_apply, &app);
-    if (!tenants_events)
-        goto out;
-    timer = sla_timer_new (loop, app.db, app.outbox);
-    if (!timer)
-        goto out;
-    worker = worker_new (loop, "tickets", s_methods, &app);
-    if (!worker) {
-        log_error (NULL, "cannot reach the broker at %s", config_broker_endpoint ());
-        goto out;
-    }
-    zloop_handle_signals (loop, s_on_stop, worker);
-    log_info (NULL, "serving tickets (pid %d)", (int) getpid ());
-    uv_run (loop, UV_RUN_DEFAULT);
-    rc = EXIT_SUCCESS;
-out:
-    worker_destroy (&worker);
-    sla_timer_destroy (&timer);
-    consumer_destroy (&tenants_events);
-    uv_run (loop, UV_RUN_NOWAIT);                /* lets the close callbacks run */
-    outbox_destroy (&app.outbox);
-    db_destroy (&app.db);
-    log_info (NULL, "stopped");
-    return rc;
+    return service_main (&(service_t) { .name = "tickets", .methods = s_methods, .app = &app,
+                                        .db = &app.db, .outbox = &app.outbox, .prepare = s_prepare,
+                                        .start = s_start, .stop = s_stop });
 }

@@ -7,10 +7,11 @@
  * deadline) count as neither. Dates are days in the property's timezone
  * (the desk's wall clock, as ticket numbers: tk_copy_timezone); `to` as a date includes
  * that whole day. */
-#include "sla.h"
+#include "reports.h"
 
 #include "jv.h"
 #include "log.h"
+#include "sla.h"
 #include "tenants_copy.h"
 #include "tickets.h"
 #include "tk_clock.h"
@@ -19,8 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define REPORT_WINDOW_MAX_S (367 * 86400)
 
 /* $2/$3: from as a date / as a time; $4/$5: to likewise; $6: the time zone of dates */
 #define S_LO "coalesce (($2::date)::timestamp AT TIME ZONE $6::text, $3::timestamptz)"
@@ -38,8 +37,8 @@ static const char *s_report_sql =
     "f AS (SELECT fb.rating FROM ticket_feedback fb JOIN t ON t.id = fb.ticket_id "
     "      WHERE fb.property_id = $1::uuid) "
     "SELECT json_build_object ("
-    "  'from', to_char (" S_LO " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-    "  'to', to_char (" S_HI " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+    "  'from', " DB_UTC_TS (S_LO) ", "
+    "  'to', " DB_UTC_TS (S_HI) ", "
     "  'total', (SELECT count (*) FROM t), "
     "  'by_type', (SELECT coalesce (json_object_agg (type, n ORDER BY type), '{}') "
     "    FROM (SELECT type, count (*) AS n FROM t GROUP BY type) x), "

@@ -5,6 +5,7 @@
 
 #include "jv.h"
 #include "log.h"
+#include "page.h"
 #include "sla.h"
 #include "ticket_rules.h"
 #include "tickets.h"
@@ -14,15 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_TS(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define S_SHIFT_COLS \
-    "id::text, post, user_id, " S_TS ("starts_at") ", " S_TS ("ends_at") ", key_post::text, " \
-    S_TS ("created_at")
-enum { R_ID, R_POST, R_USER, R_STARTS, R_ENDS, R_KEY, R_CREATED };
+    "id::text, post, user_id, " DB_UTC_TS ("starts_at") ", " DB_UTC_TS ("ends_at") ", key_post::text, " \
+    DB_UTC_TS ("created_at")
+enum { R_ID, R_POST, R_USER, R_STARTS, R_ENDS, R_KEY, R_CREATED, R_LIST_EPOCH };
 
 #define ROSTER_WINDOW_MAX_S  (92 * 86400)     /* gaps over at most a quarter */
-#define ROSTER_LIMIT_DEFAULT 50
-#define ROSTER_LIMIT_MAX     500
+#define ROSTER_EPOCH_MAX     20               /* digits (and sign) of a cursor's epoch */
 
 static const db_statement_t s_statements[] = {
     { "roster_shift_insert",
@@ -31,7 +30,8 @@ static const db_statement_t s_statements[] = {
       "  $6::boolean) RETURNING " S_SHIFT_COLS, false },
     { "roster_shift_delete",
       "DELETE FROM duty_shifts WHERE property_id = $1::uuid AND id = $2::uuid RETURNING id::text", false },
-    /* shifts overlapping [from, to), in start order, keyset (starts_at, id) */
+    /* shifts overlapping [from, to), in start order, keyset (starts_at, id):
+     * starts_at is whole seconds (roster_shift_insert), so its epoch is exact */
     { "roster_shift_list",
       "SELECT " S_SHIFT_COLS ", extract (epoch FROM starts_at)::bigint::text FROM duty_shifts "
       "WHERE property_id = $1::uuid "
@@ -52,7 +52,7 @@ static const db_statement_t s_statements[] = {
       "  FROM posts p LEFT JOIN duty_shifts s ON s.property_id = $1::uuid AND s.post = p.post "
       "    AND s.starts_at < to_timestamp ($3::bigint) AND s.ends_at > to_timestamp ($2::bigint) "
       "  GROUP BY p.post) "
-      "SELECT c.post, " S_TS ("lower (g)") ", " S_TS ("upper (g)") ", "
+      "SELECT c.post, " DB_UTC_TS ("lower (g)") ", " DB_UTC_TS ("upper (g)") ", "
       "  (extract (epoch FROM upper (g) - lower (g)) / 60)::bigint::text "
       "FROM cover c LEFT JOIN LATERAL unnest (tstzmultirange (tstzrange (to_timestamp ($2::bigint), "
       "  to_timestamp ($3::bigint))) - c.m) g ON true "
@@ -101,9 +101,11 @@ roster_pick_assignee (db_t *db, const char *property_id, const char *type, int64
     return rc;
 }
 
+/* A shift of a roster_shift_* row (page_item_fn: arg unused). */
 static cJSON *
-s_shift_json (const PGresult *res, int row)
+s_shift_json (const PGresult *res, int row, void *arg)
 {
+    (void) arg;
     cJSON *s = cJSON_CreateObject ();
     cJSON_AddStringToObject (s, "id", PQgetvalue (res, row, R_ID));
     cJSON_AddStringToObject (s, "post", PQgetvalue (res, row, R_POST));
@@ -138,7 +140,7 @@ roster_shifts_create (void *app_, const env_request_t *req, env_reply_t *rep)
         db_reply_error (res, rep, req->id);
     else {
         log_info (req->id, "duty shift %s added in property %s", PQgetvalue (res, 0, R_ID), pid);
-        env_reply_ok (rep, 201, s_shift_json (res, 0));
+        env_reply_ok (rep, 201, s_shift_json (res, 0, NULL));
     }
     PQclear (res);
 }
@@ -147,14 +149,9 @@ void
 roster_shifts_delete (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    if (!env_require_role (req, env_roles_managers, rep))
+    const char *pid, *id = env_resource_scope (req, env_roles_managers, "shift_id", "shift", rep, &pid);
+    if (!id)
         return;
-    const char *pid = env_visible_property (req);
-    const char *id = env_param (req, "shift_id");
-    if (!pid || !id || !jv_is_uuid (id)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such shift");
-        return;
-    }
     PGresult *res = db_exec (app->db, "roster_shift_delete", 2, (const char *[]) { pid, id });
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);
@@ -167,92 +164,91 @@ roster_shifts_delete (void *app_, const env_request_t *req, env_reply_t *rep)
     PQclear (res);
 }
 
-/* ?from= ?to= (RFC 3339, or a date: its 00:00 UTC) into the query object's checks. */
+/* The window and post of the roster's reads: ?from= ?to= (RFC 3339, or a
+ * date: its 00:00 UTC) and ?post=, with the times as statement text (NULL
+ * when not given). */
+typedef struct {
+    int64_t from, to;
+    const char *from_text, *to_text, *post;
+    char from_buf[24], to_buf[24];
+} s_window_t;
+
+/* Reads the window of req into w (required: from and to must be there);
+ * false after adding problems to v. */
 static bool
-s_window (jv_t *v, const cJSON *q, bool required, int64_t *from, int64_t *to, bool *has_from,
-          bool *has_to)
+s_window (jv_t *v, const env_request_t *req, bool required, s_window_t *w)
 {
-    *has_from = *has_to = false;
+    static const char *const names[] = { "from", "to", "post", NULL };
+    cJSON *q = sla_query_object (req, names);
+    *w = (s_window_t) { 0 };
     const char *f = jv_string (v, q, "from", required, 40);
     const char *t = jv_string (v, q, "to", required, 40);
-    if (f && !(*has_from = sla_parse_time (f, true, from)))
+    if (f && !sla_parse_time (f, true, &w->from))
         jv_problem (v, "from", "must be an RFC 3339 time or a date YYYY-MM-DD");
-    if (t && !(*has_to = sla_parse_time (t, true, to)))
+    else if (f)
+        w->from_text = w->from_buf;
+    if (t && !sla_parse_time (t, true, &w->to))
         jv_problem (v, "to", "must be an RFC 3339 time or a date YYYY-MM-DD");
-    if (*has_from && *has_to && *to <= *from)
+    else if (t)
+        w->to_text = w->to_buf;
+    if (w->from_text && w->to_text && w->to <= w->from)
         jv_problem (v, "to", "must be after from");
+    /* the request's own text: q's copy dies with q */
+    w->post = jv_string (v, q, "post", JV_OPTIONAL, ROSTER_POST_MAX) ? env_param (req, "post") : NULL;
+    snprintf (w->from_buf, sizeof w->from_buf, "%lld", (long long) w->from);
+    snprintf (w->to_buf, sizeof w->to_buf, "%lld", (long long) w->to);
+    cJSON_Delete (q);
     return jv_ok (v);
+}
+
+/* The keyset key of a listed shift: "<epoch of starts_at>~<id>". */
+static void
+s_shift_key (const PGresult *res, int row, char *key, size_t cap)
+{
+    snprintf (key, cap, "%s%c%s", PQgetvalue (res, row, R_LIST_EPOCH), PAGE_KEY_SEP,
+              PQgetvalue (res, row, R_ID));
+}
+
+/* A key s_shift_key wrote, split in place into its epoch and id; false for
+ * anything else (a client can forge a cursor). */
+static bool
+s_shift_key_parse (char *key, char *after[2])
+{
+    if (!page_key_split (key, after, 2))
+        return false;
+    const char *digits = after[0] + (after[0][0] == '-');
+    size_t n = strlen (digits);
+    return n > 0 && n < ROSTER_EPOCH_MAX && strspn (digits, "0123456789") == n && jv_is_uuid (after[1]);
 }
 
 void
 roster_shifts_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    PGresult *res = NULL;
     /* all staff: a technician looks up their own shifts */
     const char *pid = env_property_scope (req, env_roles_staff, rep);
     if (!pid)
         return;
-    static const char *const names[] = { "from", "to", "post", "limit", "cursor", NULL };
-    cJSON *q = sla_query_object (req, names);
     jv_t v = JV_INIT;
-    int64_t from = 0, to = 0, limit = ROSTER_LIMIT_DEFAULT;
-    bool has_from, has_to;
-    s_window (&v, q, false, &from, &to, &has_from, &has_to);
-    const char *post = jv_string (&v, q, "post", JV_OPTIONAL, ROSTER_POST_MAX);
-    const char *lim = cJSON_GetStringValue (cJSON_GetObjectItem (q, "limit"));
-    if (lim) {
-        char *end;
-        limit = strtoll (lim, &end, 10);
-        if (*end || limit < 1 || limit > ROSTER_LIMIT_MAX)
-            jv_problem (&v, "limit", "must be an integer from 1 to %d", ROSTER_LIMIT_MAX);
-    }
-    /* the cursor is "<epoch of starts_at>_<id>" of the last row given */
-    const char *cursor = cJSON_GetStringValue (cJSON_GetObjectItem (q, "cursor"));
-    char c_at[24] = "", c_id[40] = "";
-    if (cursor) {
-        const char *us = strchr (cursor, '_');
-        char *end;
-        long long at = us ? strtoll (cursor, &end, 10) : 0;
-        if (!us || end != us || !jv_is_uuid (us + 1) || us - cursor > 20)
-            jv_problem (&v, "cursor", "is not a cursor this list gave out");
-        else {
-            snprintf (c_at, sizeof c_at, "%lld", at);
-            snprintf (c_id, sizeof c_id, "%s", us + 1);
-        }
-    }
+    s_window_t w;
+    s_window (&v, req, false, &w);
+    int limit;
+    char key[PAGE_KEY_MAX], *after[2] = { NULL, NULL };
+    if (page_params (&v, req, &limit, key, sizeof key) && *key && !s_shift_key_parse (key, after))
+        jv_problem (&v, "cursor", "is not a cursor this list gave out");
     if (!jv_ok (&v)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
-        goto out;
+        return;
     }
-    char f_at[24], t_at[24], lim_s[24];
-    snprintf (f_at, sizeof f_at, "%lld", (long long) from);
-    snprintf (t_at, sizeof t_at, "%lld", (long long) to);
-    snprintf (lim_s, sizeof lim_s, "%lld", (long long) limit + 1);
-    res = db_exec (app->db, "roster_shift_list", 7,
-                   (const char *[]) { pid, has_from ? f_at : NULL, has_to ? t_at : NULL, post,
-                                      *c_at ? c_at : NULL, *c_id ? c_id : NULL, lim_s });
-    if (!db_ok (res)) {
+    char lim[16];
+    snprintf (lim, sizeof lim, "%d", limit + 1);
+    const char *params[] = { pid, w.from_text, w.to_text, w.post, after[0], after[1], lim };
+    PGresult *res = db_exec (app->db, "roster_shift_list", 7, params);
+    if (!db_ok (res))
         db_reply_error (res, rep, req->id);
-        goto out;
-    }
-    cJSON *body = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (body, "items");
-    int n = PQntuples (res);
-    for (int i = 0; i < n && i < limit; i++)
-        cJSON_AddItemToArray (items, s_shift_json (res, i));
-    if (n > limit) {
-        char next[80];
-        snprintf (next, sizeof next, "%s_%s", PQgetvalue (res, (int) limit - 1, R_CREATED + 1),
-                  PQgetvalue (res, (int) limit - 1, R_ID));
-        cJSON_AddStringToObject (body, "next_cursor", next);
-    }
     else
-        cJSON_AddNullToObject (body, "next_cursor");
-    env_reply_ok (rep, 200, body);
-out:
+        env_reply_ok (rep, 200, page_rows (res, limit, s_shift_json, NULL, s_shift_key));
     PQclear (res);
-    cJSON_Delete (q);
 }
 
 void
@@ -263,30 +259,23 @@ roster_gaps (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *pid = env_property_scope (req, env_roles_desk, rep);
     if (!pid)
         return;
-    static const char *const names[] = { "from", "to", "post", NULL };
-    cJSON *q = sla_query_object (req, names);
     jv_t v = JV_INIT;
-    int64_t from = 0, to = 0;
-    bool has_from, has_to;
-    if (s_window (&v, q, true, &from, &to, &has_from, &has_to) && to - from > ROSTER_WINDOW_MAX_S)
+    s_window_t w;
+    if (s_window (&v, req, true, &w) && w.to - w.from > ROSTER_WINDOW_MAX_S)
         jv_problem (&v, "to", "the window is at most 92 days");
-    const char *post = jv_string (&v, q, "post", JV_OPTIONAL, ROSTER_POST_MAX);
     if (!jv_ok (&v)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid roster window");
-        goto out;
+        return;
     }
-    char f_at[24], t_at[24];
-    snprintf (f_at, sizeof f_at, "%lld", (long long) from);
-    snprintf (t_at, sizeof t_at, "%lld", (long long) to);
-    res = db_exec (app->db, "roster_gaps", 4, (const char *[]) { pid, f_at, t_at, post });
+    res = db_exec (app->db, "roster_gaps", 4, (const char *[]) { pid, w.from_text, w.to_text, w.post });
     if (!db_ok (res)) {
         db_reply_error (res, rep, req->id);
         goto out;
     }
     cJSON *body = cJSON_CreateObject ();
     char text[32];
-    cJSON_AddStringToObject (body, "from", tk_clock_format (from, text));
-    cJSON_AddStringToObject (body, "to", tk_clock_format (to, text));
+    cJSON_AddStringToObject (body, "from", tk_clock_format (w.from, text));
+    cJSON_AddStringToObject (body, "to", tk_clock_format (w.to, text));
     cJSON *posts = cJSON_AddArrayToObject (body, "posts");
     cJSON *cur = NULL, *gaps = NULL;
     int64_t total = 0;
@@ -317,5 +306,4 @@ roster_gaps (void *app_, const env_request_t *req, env_reply_t *rep)
     env_reply_ok (rep, 200, body);
 out:
     PQclear (res);
-    cJSON_Delete (q);
 }

@@ -1,7 +1,6 @@
 /* roster: the duty roster (值班表) of a property: who covers which post
  * when, the gaps of key posts (零脱岗: a key post is never left uncovered),
- * and whom to auto-assign a ticket to. All its SQL lives in roster.c
- * (statements registered by sla_prepare). */
+ * and whom to auto-assign a ticket to. All its SQL lives in roster.c. */
 #ifndef TK_ROSTER_H
 #define TK_ROSTER_H
 
@@ -14,7 +13,7 @@
 #define ROSTER_POST_MAX   64
 #define ROSTER_FALLBACK_POST "front_desk"
 
-/* Registers roster.c's statements (sla_prepare calls it); 0 or -1. */
+/* Registers roster.c's statements; 0 or -1. */
 int roster_prepare (db_t *db);
 
 /* Who is on duty at `now` for `post` (a shift with starts_at <= now <

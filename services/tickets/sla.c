@@ -2,10 +2,10 @@
  * Parameterized statements only; every statement names the property. */
 #include "sla.h"
 
-#include "faq.h"
 #include "jv.h"
 #include "log.h"
-#include "roster.h"
+#include "page.h"
+#include "sla_rules.h"
 #include "ticket_rules.h"
 #include "tickets.h"
 #include "tk_clock.h"
@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define S_TS(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* A calendar's days as the JSON array of sla_clock.h ("as" only for workdays). */
 #define S_DAYS_JSON(cal)                                                                  \
@@ -26,8 +24,15 @@
 
 #define S_CAL_COLS \
     "c.id::text, c.name, c.timezone, c.weekly::text, " S_DAYS_JSON ("c.id") ", " \
-    S_TS ("c.created_at") ", " S_TS ("c.updated_at")
+    DB_UTC_TS ("c.created_at") ", " DB_UTC_TS ("c.updated_at")
 enum { C_ID, C_NAME, C_TZ, C_WEEKLY, C_DAYS, C_CREATED, C_UPDATED };
+enum { P_TYPE, P_PRIORITY, P_RESPOND, P_RESOLVE, P_WARN, P_CALENDAR };   /* sla_policies_list */
+
+/* The calendars of a property are listed as one page (proto/openapi.yaml,
+ * listSlaCalendars): a property keeps a handful. */
+#define S_CALENDARS_MAX     500
+#define S_STR(x)            #x
+#define S_XSTR(x)           S_STR (x)
 
 static const db_statement_t s_statements[] = {
     /* the policy of (type, priority) with its calendar, in one round trip */
@@ -39,7 +44,7 @@ static const db_statement_t s_statements[] = {
       "WHERE p.property_id = $1::uuid AND p.type = $2::text AND p.priority = $3::text", true },
     { "sla_policies_list",
       "SELECT type, priority, respond_minutes, resolve_minutes, warn_minutes, calendar_id::text, "
-      "  updated_by, " S_TS ("updated_at") " "
+      "  updated_by, " DB_UTC_TS ("updated_at") " "
       "FROM sla_policies WHERE property_id = $1::uuid", true },
     { "sla_policies_delete",
       "DELETE FROM sla_policies WHERE property_id = $1::uuid", false },
@@ -69,26 +74,16 @@ static const db_statement_t s_statements[] = {
       "SELECT " S_CAL_COLS " FROM sla_calendars c WHERE c.property_id = $1::uuid AND c.id = $2::uuid", true },
     { "sla_calendar_list",
       "SELECT " S_CAL_COLS " FROM sla_calendars c WHERE c.property_id = $1::uuid "
-      "ORDER BY c.name LIMIT 500", true },
+      "ORDER BY c.name LIMIT " S_XSTR (S_CALENDARS_MAX), true },
 };
 
 int
 sla_prepare (db_t *db)
 {
-    if (DB_PREPARE_ALL (db, s_statements) || sla_timer_prepare (db) || roster_prepare (db)
-        || faq_prepare (db) || tk_reports_prepare (db))
-        return -1;
-    return 0;
+    return DB_PREPARE_ALL (db, s_statements);
 }
 
 /* --- shared by sla, roster, faq and reports ------------------------------ */
-
-bool
-sla_is_manager (const env_request_t *req)
-{
-    const char *role = req->caller.role ? req->caller.role : "";
-    return strcmp (role, "admin") == 0 || strcmp (role, "manager") == 0 || strcmp (role, "service") == 0;
-}
 
 cJSON *
 sla_query_object (const env_request_t *req, const char *const *names)
@@ -115,62 +110,6 @@ s_clock_problem (jv_t *v, const char *prefix, const char *err)
     snprintf (field, sizeof field, "%s%s%.*s", prefix ? prefix : "", prefix && *prefix ? "." : "",
               (int) (sep - err), err);
     jv_problem (v, field, "%s", sep + 2);
-}
-
-/* --- defaults ------------------------------------------------------------ */
-
-static const char *const s_priorities[] = { "urgent", "high", "normal", "low", NULL };
-
-/* minutes to respond / resolve by priority (urgent, high, normal, low); a
- * customer-service manager's usual figures, changed per property by PUT */
-static const struct {
-    const char *type;
-    int respond[4];
-    int resolve[4];
-} s_defaults[] = {
-    { "repair",       { 15, 30, 60, 240 },    { 240, 480, 1440, 4320 } },
-    { "complaint",    { 15, 30, 30, 60 },     { 480, 1440, 1440, 2880 } },
-    { "inquiry",      { 5, 10, 15, 30 },      { 30, 60, 60, 240 } },
-    { "suggestion",   { 30, 60, 120, 240 },   { 1440, 2880, 4320, 10080 } },
-    { "renovation",   { 60, 240, 480, 1440 }, { 1440, 2880, 4320, 7200 } },
-    { "item_release", { 10, 15, 30, 60 },     { 30, 60, 120, 240 } },
-    { "move_in",      { 60, 120, 240, 480 },  { 1440, 2880, 4320, 7200 } },
-    { "move_out",     { 60, 120, 240, 480 },  { 1440, 2880, 4320, 7200 } },
-    { "parking",      { 60, 120, 240, 480 },  { 1440, 2880, 4320, 10080 } },
-    { "other",        { 30, 60, 120, 240 },   { 480, 1440, 2880, 4320 } },
-};
-#define S_NDEFAULTS (sizeof s_defaults / sizeof s_defaults[0])
-
-static int
-s_priority_index (const char *priority)
-{
-    for (int i = 0; s_priorities[i]; i++)
-        if (priority && strcmp (priority, s_priorities[i]) == 0)
-            return i;
-    return -1;
-}
-
-/* 20% of the resolution window, at least 1 minute, at most SLA_WARN_CAP_MIN */
-static int
-s_default_warn (int resolve)
-{
-    int w = resolve / 5;
-    return w < 1 ? 1 : w > SLA_WARN_CAP_MIN ? SLA_WARN_CAP_MIN : w;
-}
-
-bool
-sla_default_terms (const char *type, const char *priority, int *respond_minutes,
-                   int *resolve_minutes, int *warn_minutes)
-{
-    int p = s_priority_index (priority);
-    for (size_t i = 0; p >= 0 && type && i < S_NDEFAULTS; i++)
-        if (strcmp (type, s_defaults[i].type) == 0) {
-            *respond_minutes = s_defaults[i].respond[p];
-            *resolve_minutes = s_defaults[i].resolve[p];
-            *warn_minutes = s_default_warn (*resolve_minutes);
-            return true;
-        }
-    return false;
 }
 
 /* --- calendars from rows ------------------------------------------------- */
@@ -265,24 +204,6 @@ sla_resume_deadlines (db_t *db, const char *property_id, const char *calendar_id
 
 /* --- policies ------------------------------------------------------------ */
 
-static cJSON *
-s_policy_json (const char *type, const char *priority, int respond, int resolve, int warn,
-               const char *calendar_id, bool is_default)
-{
-    cJSON *p = cJSON_CreateObject ();
-    cJSON_AddStringToObject (p, "type", type);
-    cJSON_AddStringToObject (p, "priority", priority);
-    cJSON_AddNumberToObject (p, "respond_minutes", respond);
-    cJSON_AddNumberToObject (p, "resolve_minutes", resolve);
-    cJSON_AddNumberToObject (p, "warn_minutes", warn);
-    if (calendar_id)
-        cJSON_AddStringToObject (p, "calendar_id", calendar_id);
-    else
-        cJSON_AddNullToObject (p, "calendar_id");
-    cJSON_AddStringToObject (p, "source", is_default ? "default" : "property");
-    return p;
-}
-
 /* Every type x priority: the property's policy, else the default. */
 static int
 s_policies_body (db_t *db, const char *pid, cJSON **body)
@@ -292,38 +213,24 @@ s_policies_body (db_t *db, const char *pid, cJSON **body)
         PQclear (res);
         return -1;
     }
+    tk_sla_policy_t stored[TK_SLA_POLICIES_MAX];
+    int n = 0;
+    for (int r = 0; r < PQntuples (res) && n < TK_SLA_POLICIES_MAX; r++)
+        stored[n++] = (tk_sla_policy_t) {
+            .type = PQgetvalue (res, r, P_TYPE), .priority = PQgetvalue (res, r, P_PRIORITY),
+            .respond_minutes = atoi (PQgetvalue (res, r, P_RESPOND)),
+            .resolve_minutes = atoi (PQgetvalue (res, r, P_RESOLVE)),
+            .warn_minutes = atoi (PQgetvalue (res, r, P_WARN)),
+            .calendar_id = PQgetisnull (res, r, P_CALENDAR) ? NULL : PQgetvalue (res, r, P_CALENDAR) };
     *body = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (*body, "items");
-    int n = PQntuples (res);
-    for (size_t t = 0; t < S_NDEFAULTS; t++)
-        for (int p = 0; s_priorities[p]; p++) {
-            int row = -1;
-            for (int r = 0; r < n && row < 0; r++)
-                if (strcmp (PQgetvalue (res, r, 0), s_defaults[t].type) == 0
-                    && strcmp (PQgetvalue (res, r, 1), s_priorities[p]) == 0)
-                    row = r;
-            if (row >= 0)
-                cJSON_AddItemToArray (items, s_policy_json (
-                    s_defaults[t].type, s_priorities[p], atoi (PQgetvalue (res, row, 2)),
-                    atoi (PQgetvalue (res, row, 3)), atoi (PQgetvalue (res, row, 4)),
-                    PQgetisnull (res, row, 5) ? NULL : PQgetvalue (res, row, 5), false));
-            else
-                cJSON_AddItemToArray (items, s_policy_json (
-                    s_defaults[t].type, s_priorities[p], s_defaults[t].respond[p], s_defaults[t].resolve[p],
-                    s_default_warn (s_defaults[t].resolve[p]), NULL, true));
-        }
+    cJSON_AddItemToObject (*body, "items", sla_policies_items (stored, n));
     PQclear (res);
     return 0;
 }
 
-void
-sla_policies_get (void *app_, const env_request_t *req, env_reply_t *rep)
+static void
+s_policies_reply (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid)
 {
-    tickets_t *app = app_;
-    /* the desk reads the SLA; a technician sees each ticket's deadlines */
-    const char *pid = env_property_scope (req, env_roles_desk, rep);
-    if (!pid)
-        return;
     cJSON *body = NULL;
     if (s_policies_body (app->db, pid, &body))
         db_fail (app->db, req->id, rep, "read SLA policies");
@@ -331,121 +238,112 @@ sla_policies_get (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_ok (rep, 200, body);
 }
 
-/* the input's bound is the defaults' size: one policy per type and priority */
-_Static_assert (S_NDEFAULTS * 4 == TK_SLA_POLICIES_MAX, "TK_SLA_POLICIES_MAX: types x priorities");
+void
+sla_policies_get (void *app, const env_request_t *req, env_reply_t *rep)
+{
+    /* the desk reads the SLA; a technician sees each ticket's deadlines */
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
+    if (pid)
+        s_policies_reply (app, req, rep, pid);
+}
+
+/* Adds to v a problem for each policy whose calendar is not this
+ * property's; 0, or -1 on a database error. */
+static int
+s_calendars_load_check (db_t *db, const char *pid, const tk_sla_policies_input_t *in, jv_t *v)
+{
+    char *ids = sla_calendar_ids_text (in);
+    if (!ids)
+        return 0;
+    PGresult *res = db_exec (db, "sla_calendar_ids", 2, (const char *[]) { pid, ids });
+    free (ids);
+    if (!db_ok (res)) {
+        PQclear (res);
+        return -1;
+    }
+    const char *known[TK_SLA_POLICIES_MAX];
+    int n = 0;
+    for (int r = 0; r < PQntuples (res) && n < TK_SLA_POLICIES_MAX; r++)
+        known[n++] = PQgetvalue (res, r, 0);
+    sla_calendars_check (v, in, known, n);
+    PQclear (res);
+    return 0;
+}
+
+/* Replaces the property's policies with rows (sla_policy_rows' text) in
+ * one transaction; 0, or -1 after answering (rolled back). */
+static int
+s_policies_replace (db_t *db, const env_request_t *req, env_reply_t *rep, const char *pid,
+                    const char *rows)
+{
+    int rc = -1;
+    PGresult *res = NULL;
+    if (db_begin (db)) {
+        db_fail (db, req->id, rep, "begin");
+        return -1;
+    }
+    res = db_exec (db, "sla_policies_delete", 1, (const char *[]) { pid });
+    if (db_ok (res)) {
+        PQclear (res);
+        res = db_exec (db, "sla_policies_insert", 3, (const char *[]) { pid, rows, req->caller.user_id });
+    }
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (db_commit (db))
+        db_fail (db, req->id, rep, "store SLA policies");
+    else
+        rc = 0;
+    db_rollback (db);                        /* what is still open; nothing after a commit */
+    PQclear (res);
+    return rc;
+}
 
 void
 sla_policies_put (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    PGresult *res = NULL;
-    cJSON *rows = NULL;
-    char *rows_text = NULL, *ids_text = NULL;
+    char *rows = NULL;
     const char *pid = env_property_scope (req, env_roles_managers, rep);
     if (!pid)
         return;
-    jv_t v = JV_INIT;
     /* the valid items go on to the calendar check even when others are not,
      * so that one answer names every problem */
+    jv_t v = JV_INIT;
     tk_sla_policies_input_t in;
     tk_sla_policies_input (&v, req->data, &in);
-    rows = cJSON_CreateArray ();
-    cJSON *cal_ids = cJSON_CreateArray ();
-    for (int i = 0; i < in.n; i++) {
-        const tk_sla_policy_t *p = &in.items[i];
-        cJSON *row = cJSON_CreateObject ();
-        cJSON_AddStringToObject (row, "type", p->type);
-        cJSON_AddStringToObject (row, "priority", p->priority);
-        cJSON_AddNumberToObject (row, "respond_minutes", p->respond_minutes);
-        cJSON_AddNumberToObject (row, "resolve_minutes", p->resolve_minutes);
-        cJSON_AddNumberToObject (row, "warn_minutes", p->warn_minutes >= 0 ? p->warn_minutes
-                                                      : s_default_warn (p->resolve_minutes));
-        if (p->calendar_id) {
-            cJSON_AddStringToObject (row, "calendar_id", p->calendar_id);
-            cJSON_AddItemToArray (cal_ids, cJSON_CreateString (p->calendar_id));
-        }
-        cJSON_AddNumberToObject (row, "_index", p->index);   /* for the calendar check */
-        cJSON_AddItemToArray (rows, row);
+    if (s_calendars_load_check (app->db, pid, &in, &v)) {
+        db_fail (app->db, req->id, rep, "check calendars");
+        goto out;
     }
-    /* the calendars must be this property's */
-    if (cJSON_GetArraySize (cal_ids) > 0) {
-        /* {a,b} literal of validated uuids */
-        size_t cap = (size_t) cJSON_GetArraySize (cal_ids) * 40 + 3;
-        ids_text = malloc (cap);
-        size_t len = 0;
-        ids_text[len++] = '{';
-        const cJSON *id;
-        cJSON_ArrayForEach (id, cal_ids)
-            len += (size_t) snprintf (ids_text + len, cap - len, "%s%s", len > 1 ? "," : "", id->valuestring);
-        snprintf (ids_text + len, cap - len, "}");
-        res = db_exec (app->db, "sla_calendar_ids", 2, (const char *[]) { pid, ids_text });
-        if (!db_ok (res)) {
-            cJSON_Delete (cal_ids);
-            jv_reset (&v);
-            db_fail (app->db, req->id, rep, "check calendars");
-            goto out;
-        }
-        const cJSON *row;
-        cJSON_ArrayForEach (row, rows) {
-            const char *cal = cJSON_GetStringValue (cJSON_GetObjectItem (row, "calendar_id"));
-            bool found = !cal;
-            for (int r = 0; cal && r < PQntuples (res) && !found; r++)
-                found = strcmp (PQgetvalue (res, r, 0), cal) == 0;
-            if (!found) {
-                char f[64];
-                snprintf (f, sizeof f, "items[%d].calendar_id",
-                          (int) cJSON_GetNumberValue (cJSON_GetObjectItem (row, "_index")));
-                jv_problem (&v, f, "no such calendar in this property");
-            }
-        }
-        PQclear (res);
-        res = NULL;
-    }
-    cJSON_Delete (cal_ids);
     if (!jv_ok (&v)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid SLA policies");
         goto out;
     }
-    rows_text = cJSON_PrintUnformatted (rows);
-    if (db_begin (app->db)) {
-        db_fail (app->db, req->id, rep, "begin");
+    cJSON *json = sla_policy_rows (&in);
+    rows = cJSON_PrintUnformatted (json);
+    cJSON_Delete (json);
+    if (!rows) {
+        env_reply_error (rep, 500, "internal", NULL, "out of memory");
         goto out;
     }
-    res = db_exec (app->db, "sla_policies_delete", 1, (const char *[]) { pid });
-    if (db_ok (res)) {
-        PQclear (res);
-        res = db_exec (app->db, "sla_policies_insert", 3,
-                       (const char *[]) { pid, rows_text, req->caller.user_id });
-    }
-    if (!db_ok (res)) {
-        db_reply_error (res, rep, req->id);
-        db_rollback (app->db);
+    if (s_policies_replace (app->db, req, rep, pid, rows))
         goto out;
-    }
-    if (db_commit (app->db)) {
-        db_fail (app->db, req->id, rep, "store SLA policies");
-        goto out;
-    }
-    log_info (req->id, "SLA policies of property %s replaced (%d items)", pid, cJSON_GetArraySize (rows));
-    cJSON *body = NULL;
-    if (s_policies_body (app->db, pid, &body))
-        db_fail (app->db, req->id, rep, "read SLA policies");
-    else
-        env_reply_ok (rep, 200, body);
+    log_info (req->id, "SLA policies of property %s replaced (%d items)", pid, in.n);
+    s_policies_reply (app, req, rep, pid);
 out:
-    PQclear (res);
-    cJSON_Delete (rows);
-    free (rows_text);
-    free (ids_text);
+    jv_reset (&v);
+    free (rows);
 }
 
 /* --- calendars ----------------------------------------------------------- */
 
 #define S_CAL_NAME_MAX 100
 
+/* A calendar of a sla_calendar_* row (page_item_fn: arg unused). */
 static cJSON *
-s_calendar_json (const PGresult *res, int row)
+s_calendar_json (const PGresult *res, int row, void *arg)
 {
+    (void) arg;
     cJSON *c = cJSON_CreateObject ();
     cJSON_AddStringToObject (c, "id", PQgetvalue (res, row, C_ID));
     cJSON_AddStringToObject (c, "name", PQgetvalue (res, row, C_NAME));
@@ -479,83 +377,94 @@ s_calendar_input (jv_t *v, const cJSON *data, const char **name)
     return cal;
 }
 
-/* Writes the calendar (insert when id is NULL) and its days; the stored
- * row, or NULL after filling rep (rolled back). */
-static PGresult *
-s_calendar_store (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
-                  const char *id, const char *name, const sla_calendar_t *cal)
+/* Inserts (id NULL) or updates the calendar's own row; 0 with its id in
+ * cid, or -1 after answering (404, 409 when the name is taken, or the
+ * database's error). */
+static int
+s_calendar_row (db_t *db, const env_request_t *req, env_reply_t *rep, const char *pid, const char *id,
+                const char *name, const sla_calendar_t *cal, char cid[SLA_UUID_LEN + 1])
 {
-    PGresult *res = NULL;
     cJSON *weekly = sla_calendar_weekly_json (cal);
-    cJSON *days = sla_calendar_days_json (cal);
     char *weekly_text = cJSON_PrintUnformatted (weekly);
-    char *days_text = cJSON_PrintUnformatted (days);
-    char cid[SLA_UUID_LEN + 1] = "";
-    if (db_begin (app->db)) {
-        db_fail (app->db, req->id, rep, "begin");
-        goto out;
-    }
+    const char *tz = sla_calendar_timezone (cal);
+    PGresult *res;
     if (id)
-        res = db_exec (app->db, "sla_calendar_update", 5,
-                       (const char *[]) { pid, id, name, sla_calendar_timezone (cal), weekly_text });
+        res = db_exec (db, "sla_calendar_update", 5, (const char *[]) { pid, id, name, tz, weekly_text });
     else
-        res = db_exec (app->db, "sla_calendar_insert", 4,
-                       (const char *[]) { pid, name, sla_calendar_timezone (cal), weekly_text });
-    if (!db_ok (res) || PQntuples (res) != 1) {
-        if (db_ok (res))
-            env_reply_error (rep, 404, "not_found", NULL, "no such calendar");
-        else if (strcmp (db_sqlstate (res), "23505") == 0)
-            env_reply_error (rep, 409, "conflict", jv_detail ("name", "already exists in this property"),
-                             "a calendar with this name exists");
-        else
-            db_reply_error (res, rep, req->id);
-        db_rollback (app->db);
-        goto fail;
+        res = db_exec (db, "sla_calendar_insert", 4, (const char *[]) { pid, name, tz, weekly_text });
+    int rc = -1;
+    if (!db_ok (res) && strcmp (db_sqlstate (res), "23505") == 0)
+        env_reply_error (rep, 409, "conflict", jv_detail ("name", "already exists in this property"),
+                         "a calendar with this name exists");
+    else if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (PQntuples (res) != 1)
+        env_reply_error (rep, 404, "not_found", NULL, "no such calendar");
+    else {
+        snprintf (cid, SLA_UUID_LEN + 1, "%s", PQgetvalue (res, 0, 0));
+        rc = 0;
     }
-    snprintf (cid, sizeof cid, "%s", PQgetvalue (res, 0, 0));
     PQclear (res);
-    res = db_exec (app->db, "sla_calendar_days_delete", 1, (const char *[]) { cid });
+    cJSON_Delete (weekly);
+    free (weekly_text);
+    return rc;
+}
+
+/* Replaces the calendar's dated days; the stored calendar (a
+ * sla_calendar_get row), or NULL after answering. */
+static PGresult *
+s_calendar_days (db_t *db, const env_request_t *req, env_reply_t *rep, const char *pid, const char *cid,
+                 const sla_calendar_t *cal)
+{
+    cJSON *days = sla_calendar_days_json (cal);
+    char *days_text = cJSON_PrintUnformatted (days);
+    PGresult *res = db_exec (db, "sla_calendar_days_delete", 1, (const char *[]) { cid });
     if (db_ok (res)) {
         PQclear (res);
-        res = db_exec (app->db, "sla_calendar_days_insert", 2, (const char *[]) { cid, days_text });
+        res = db_exec (db, "sla_calendar_days_insert", 2, (const char *[]) { cid, days_text });
     }
     if (db_ok (res)) {
         PQclear (res);
-        res = db_exec (app->db, "sla_calendar_get", 2, (const char *[]) { pid, cid });
+        res = db_exec (db, "sla_calendar_get", 2, (const char *[]) { pid, cid });
     }
     if (!db_ok (res) || PQntuples (res) != 1) {
         db_reply_error (res, rep, req->id);
-        db_rollback (app->db);
-        goto fail;
+        PQclear (res);
+        res = NULL;
     }
-    if (db_commit (app->db)) {
-        db_fail (app->db, req->id, rep, "store calendar");
-        goto fail;
-    }
-    goto out;
-fail:
-    PQclear (res);
-    res = NULL;
-out:
-    cJSON_Delete (weekly);
     cJSON_Delete (days);
-    free (weekly_text);
     free (days_text);
     return res;
 }
 
-static void
-s_calendar_write (void *app_, const env_request_t *req, env_reply_t *rep, bool update)
+/* Writes the calendar (insert when id is NULL) and its days in one
+ * transaction; the stored row, or NULL after answering (rolled back). */
+static PGresult *
+s_calendar_store (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                  const char *id, const char *name, const sla_calendar_t *cal)
 {
-    tickets_t *app = app_;
-    if (!env_require_role (req, env_roles_managers, rep))
-        return;
-    const char *pid = env_visible_property (req);
-    const char *cid = env_param (req, "cid");
-    if (!pid || (update && (!cid || !jv_is_uuid (cid)))) {
-        env_reply_error (rep, 404, "not_found", NULL, update ? "no such calendar" : "no such property");
-        return;
+    char cid[SLA_UUID_LEN + 1];
+    PGresult *res = NULL;
+    if (db_begin (app->db)) {
+        db_fail (app->db, req->id, rep, "begin");
+        return NULL;
     }
+    if (s_calendar_row (app->db, req, rep, pid, id, name, cal, cid) == 0
+        && (res = s_calendar_days (app->db, req, rep, pid, cid, cal)) && db_commit (app->db)) {
+        db_fail (app->db, req->id, rep, "store calendar");
+        PQclear (res);
+        res = NULL;
+    }
+    db_rollback (app->db);                   /* what is still open; nothing after a commit */
+    return res;
+}
+
+/* Creates (cid NULL) or replaces the calendar of the request's body, and
+ * answers it. */
+static void
+s_calendar_write (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                  const char *cid)
+{
     jv_t v = JV_INIT;
     const char *name = NULL;
     sla_calendar_t *cal = s_calendar_input (&v, req->data, &name);
@@ -563,11 +472,11 @@ s_calendar_write (void *app_, const env_request_t *req, env_reply_t *rep, bool u
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid calendar");
         return;
     }
-    PGresult *res = s_calendar_store (app, req, rep, pid, update ? cid : NULL, name, cal);
+    PGresult *res = s_calendar_store (app, req, rep, pid, cid, name, cal);
     if (res) {
         log_info (req->id, "SLA calendar %s %s in property %s", PQgetvalue (res, 0, C_ID),
-                  update ? "updated" : "created", pid);
-        env_reply_ok (rep, update ? 200 : 201, s_calendar_json (res, 0));
+                  cid ? "updated" : "created", pid);
+        env_reply_ok (rep, cid ? 200 : 201, s_calendar_json (res, 0, NULL));
     }
     PQclear (res);
     sla_calendar_destroy (&cal);
@@ -576,13 +485,17 @@ s_calendar_write (void *app_, const env_request_t *req, env_reply_t *rep, bool u
 void
 sla_calendars_create (void *app, const env_request_t *req, env_reply_t *rep)
 {
-    s_calendar_write (app, req, rep, false);
+    const char *pid = env_property_scope (req, env_roles_managers, rep);
+    if (pid)
+        s_calendar_write (app, req, rep, pid, NULL);
 }
 
 void
 sla_calendars_update (void *app, const env_request_t *req, env_reply_t *rep)
 {
-    s_calendar_write (app, req, rep, true);
+    const char *pid, *cid = env_resource_scope (req, env_roles_managers, "cid", "calendar", rep, &pid);
+    if (cid)
+        s_calendar_write (app, req, rep, pid, cid);
 }
 
 void
@@ -595,14 +508,8 @@ sla_calendars_list (void *app_, const env_request_t *req, env_reply_t *rep)
     PGresult *res = db_exec (app->db, "sla_calendar_list", 1, (const char *[]) { pid });
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);
-    else {
-        cJSON *body = cJSON_CreateObject ();
-        cJSON *items = cJSON_AddArrayToObject (body, "items");
-        for (int i = 0; i < PQntuples (res); i++)
-            cJSON_AddItemToArray (items, s_calendar_json (res, i));
-        cJSON_AddNullToObject (body, "next_cursor");
-        env_reply_ok (rep, 200, body);
-    }
+    else            /* one page: at most S_CALENDARS_MAX rows, next_cursor null */
+        env_reply_ok (rep, 200, page_rows (res, S_CALENDARS_MAX, s_calendar_json, NULL, NULL));
     PQclear (res);
 }
 
@@ -610,20 +517,15 @@ void
 sla_calendars_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    if (!env_require_role (req, env_roles_desk, rep))
+    const char *pid, *cid = env_resource_scope (req, env_roles_desk, "cid", "calendar", rep, &pid);
+    if (!cid)
         return;
-    const char *pid = env_visible_property (req);
-    const char *cid = env_param (req, "cid");
-    if (!pid || !cid || !jv_is_uuid (cid)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such calendar");
-        return;
-    }
     PGresult *res = db_exec (app->db, "sla_calendar_get", 2, (const char *[]) { pid, cid });
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);
     else if (PQntuples (res) == 0)
         env_reply_error (rep, 404, "not_found", NULL, "no such calendar");
     else
-        env_reply_ok (rep, 200, s_calendar_json (res, 0));
+        env_reply_ok (rep, 200, s_calendar_json (res, 0, NULL));
     PQclear (res);
 }

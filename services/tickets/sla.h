@@ -16,24 +16,20 @@
  *   sla_resume_deadlines (db, pid, calendar_id, hold_since, now,
  *                         respond_by, resolve_by, &new_respond_by, &new_resolve_by);
  *
- * Start-up (main.c): sla_prepare (db) registers the statements of sla,
- * roster, faq and reports; sla_timer_new () starts the SLA timer. */
+ * Start-up (main.c): sla_prepare (db) registers sla.c's statements. The
+ * SLA timer is sla_timer.h's; roster, FAQ and reports have their own
+ * modules and share sla_query_object below. */
 #ifndef TK_SLA_H
 #define TK_SLA_H
 
 #include "db.h"
 #include "envelope.h"
-#include "outbox.h"
 #include "sla_clock.h"
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <uv.h>
 
 #define SLA_UUID_LEN       36
-#define SLA_TICK_MS_DEFAULT 1000         /* PM_SLA_TICK_MS */
-#define SLA_TIMER_BATCH    200           /* rows per deadline kind per tick */
-#define SLA_WARN_CAP_MIN   60            /* default warn: 20% of the window, at most this */
 
 /* What a new ticket copies from its policy (or the built-in default). */
 typedef struct {
@@ -45,8 +41,7 @@ typedef struct {
     int64_t resolve_by;
 } sla_terms_t;
 
-/* Registers every statement of sla.c, sla_timer.c, roster.c, faq.c and
- * reports.c; 0 or -1. Call once after db_new. */
+/* Registers sla.c's statements; 0 or -1. */
 int sla_prepare (db_t *db);
 
 /* The terms of a new ticket of (type, priority) created at created_at:
@@ -57,10 +52,6 @@ int sla_prepare (db_t *db);
  * is logged and the clock runs around the clock. */
 int sla_terms_for_ticket (db_t *db, const char *property_id, const char *type,
                           const char *priority, int64_t created_at, sla_terms_t *out);
-
-/* The built-in default for (type, priority); false for an unknown pair. Pure. */
-bool sla_default_terms (const char *type, const char *priority, int *respond_minutes,
-                        int *resolve_minutes, int *warn_minutes);
 
 /* On resume after a hold from hold_since to now: the deadlines shifted so
  * that the business time left at hold_since is left again at now
@@ -73,36 +64,17 @@ int sla_resume_deadlines (db_t *db, const char *property_id, const char *calenda
                           int64_t hold_since, int64_t now, int64_t respond_by, int64_t resolve_by,
                           int64_t *new_respond_by, int64_t *new_resolve_by);
 
-/* The SLA timer: every PM_SLA_TICK_MS (default SLA_TICK_MS_DEFAULT) it
- * raises ticket.sla_warning / ticket.sla_breached once per deadline and
- * escalates complaints past their resolution deadline (sla_timer.c). */
-typedef struct sla_timer sla_timer_t;
-sla_timer_t *sla_timer_new (uv_loop_t *loop, db_t *db, outbox_t *outbox);
-/* Stops the timer; the handle is freed in its close callback (run the loop). */
-void sla_timer_destroy (sla_timer_t **self_p);
-/* One pass now; the number of events raised, or -1 (tests, and the tick). */
-int sla_timer_run_once (sla_timer_t *self);
-
-/* Handlers (app is the tickets service's tickets_t). */
-/* Statement registration of sla_timer.c and reports.c (sla_prepare calls them). */
-int sla_timer_prepare (db_t *db);
-int tk_reports_prepare (db_t *db);
-
-/* --- shared by sla.c, sla_timer.c, roster.c, faq.c, reports.c --- */
-/* admin, manager (or a service). */
-bool sla_is_manager (const env_request_t *req);
+/* --- shared by sla.c, roster.c, faq.c, reports.c --- */
 /* The non-empty query parameters among names (NULL-terminated) as an
  * object of strings, for jv (caller deletes). */
 cJSON *sla_query_object (const env_request_t *req, const char *const *names);
 
+/* Handlers (app is the tickets service's tickets_t). */
 void sla_policies_get (void *app, const env_request_t *req, env_reply_t *rep);
 void sla_policies_put (void *app, const env_request_t *req, env_reply_t *rep);
 void sla_calendars_create (void *app, const env_request_t *req, env_reply_t *rep);
 void sla_calendars_list (void *app, const env_request_t *req, env_reply_t *rep);
 void sla_calendars_get (void *app, const env_request_t *req, env_reply_t *rep);
 void sla_calendars_update (void *app, const env_request_t *req, env_reply_t *rep);
-
-/* reports.c */
-void tk_reports_service (void *app, const env_request_t *req, env_reply_t *rep);
 
 #endif

@@ -14,6 +14,8 @@
  * loop thread only. Errors are "field: problem" in err. */
 #include "sla_clock.h"
 
+#include "civil.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,38 +56,13 @@ struct sla_calendar {
     s_cache_t *cache;                  /* written through a const calendar */
 };
 
-/* --- civil dates (Howard Hinnant's algorithms) --------------------------- */
+/* --- civil dates (common/civil.h) ----------------------------------------- */
 
 static int64_t
 s_floor_div (int64_t a, int64_t b)
 {
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int64_t
-s_days_from_civil (int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = s_floor_div (y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void
-s_civil_from_days (int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = s_floor_div (z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int) (doy - (153 * mp + 2) / 5 + 1);
-    *m = (int) (mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
 }
 
 /* Monday 0 .. Sunday 6; 1970-01-01 was a Thursday. */
@@ -95,32 +72,12 @@ s_weekday (int64_t day)
     return (int) (((day % 7) + 7 + 3) % 7);
 }
 
-/* "YYYY-MM-DD" that exists -> day number; false otherwise. */
-static bool
-s_parse_date (const char *s, int64_t *day)
-{
-    if (!s || strlen (s) != 10 || s[4] != '-' || s[7] != '-')
-        return false;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            return false;
-    int y = atoi (s), m = atoi (s + 5), d = atoi (s + 8);
-    static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (y < 1900 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-        return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (m == 2 && d == 29 && !leap)
-        return false;
-    *day = s_days_from_civil (y, m, d);
-    return true;
-}
-
 static void
 s_format_date (int64_t day, char out[32])
 {
     int64_t y;
     int m, d;
-    s_civil_from_days (day, &y, &m, &d);
+    civil_date_from_days (day, &y, &m, &d);
     snprintf (out, 32, "%04d-%02d-%02d", (int) (y % 10000), m, d);
 }
 
@@ -227,7 +184,7 @@ s_mktime (const sla_calendar_t *cal, int64_t day, int sec)
     s_tz_use (cal);
     int64_t y;
     int m, d;
-    s_civil_from_days (day, &y, &m, &d);
+    civil_date_from_days (day, &y, &m, &d);
     struct tm tm = { 0 };
     tm.tm_year = (int) (y - 1900);
     tm.tm_mon = m - 1;
@@ -400,7 +357,7 @@ s_parse_weekly (sla_calendar_t *cal, const cJSON *weekly, char err[256])
 
 static int
 s_add_exception (sla_calendar_t *cal, int64_t day, bool holiday, int as, const char *name,
-                 int index, char err[256])
+                 char err[256])
 {
     if (cal->ndays >= SLA_MAX_DAYS) {
         snprintf (err, 256, "days: at most %d days", SLA_MAX_DAYS);
@@ -411,7 +368,94 @@ s_add_exception (sla_calendar_t *cal, int64_t day, bool holiday, int as, const c
     ex->holiday = holiday;
     ex->as = (int8_t) as;
     ex->name = name ? strdup (name) : NULL;
-    (void) index;
+    return 0;
+}
+
+/* What days[i] (e) is: a holiday, or a workday with the hours of weekday
+ * *as; its name (NULL when none). 0, or -1 with err. */
+static int
+s_parse_day_kind (const sla_calendar_t *cal, const cJSON *e, int i, bool *holiday, int *as,
+                  const char **name, char err[256])
+{
+    const char *kind = cJSON_GetStringValue (cJSON_GetObjectItem (e, "kind"));
+    if (!kind || (strcmp (kind, "holiday") != 0 && strcmp (kind, "workday") != 0)) {
+        snprintf (err, 256, "days[%d].kind: must be holiday or workday", i);
+        return -1;
+    }
+    *holiday = strcmp (kind, "holiday") == 0;
+    const cJSON *name_j = cJSON_GetObjectItem (e, "name");
+    *name = cJSON_GetStringValue (name_j);
+    if ((name_j && !cJSON_IsNull (name_j) && !*name) || (*name && strlen (*name) > S_NAME_MAX)) {
+        snprintf (err, 256, "days[%d].name: must be a text of at most %d bytes", i, S_NAME_MAX);
+        return -1;
+    }
+    *as = 0;
+    const cJSON *as_j = cJSON_GetObjectItem (e, "as");
+    if (as_j && !cJSON_IsNull (as_j)) {
+        *as = s_weekday_index (cJSON_GetStringValue (as_j));
+        if (*holiday || *as < 0) {
+            snprintf (err, 256, "days[%d].as: %s", i,
+                      *holiday ? "only a workday takes \"as\"" : "must be mon tue wed thu fri sat or sun");
+            return -1;
+        }
+    }
+    if (!*holiday && cal->nranges[*as] == 0) {
+        snprintf (err, 256, "days[%d].as: %s has no hours to work by", i, s_wday_names[*as]);
+        return -1;
+    }
+    return 0;
+}
+
+/* The days days[i] (e) stands for: its "day", or "from" to "to"
+ * inclusive, as day numbers [*d0, *d1]. 0, or -1 with err. */
+static int
+s_parse_day_span (const cJSON *e, int i, int64_t *d0, int64_t *d1, char err[256])
+{
+    const char *one = cJSON_GetStringValue (cJSON_GetObjectItem (e, "day"));
+    const char *from = cJSON_GetStringValue (cJSON_GetObjectItem (e, "from"));
+    const char *to = cJSON_GetStringValue (cJSON_GetObjectItem (e, "to"));
+    if (one && !from && !to) {
+        if (!civil_parse_date (one, d0)) {
+            snprintf (err, 256, "days[%d].day: must be a date YYYY-MM-DD", i);
+            return -1;
+        }
+        *d1 = *d0;
+    }
+    else if (!one && from && to) {
+        if (!civil_parse_date (from, d0) || !civil_parse_date (to, d1)) {
+            snprintf (err, 256, "days[%d].%s: must be a date YYYY-MM-DD", i,
+                      civil_parse_date (from, d0) ? "to" : "from");
+            return -1;
+        }
+        if (*d1 < *d0) {
+            snprintf (err, 256, "days[%d].to: before from", i);
+            return -1;
+        }
+    }
+    else {
+        snprintf (err, 256, "days[%d].day: give \"day\", or \"from\" and \"to\"", i);
+        return -1;
+    }
+    if (*d1 - *d0 >= SLA_MAX_DAYS) {
+        snprintf (err, 256, "days[%d]: at most %d days", i, SLA_MAX_DAYS);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sorts the exceptions by day; a day listed twice is an error (-1). */
+static int
+s_sort_days (sla_calendar_t *cal, char err[256])
+{
+    if (cal->ndays)
+        qsort (cal->days, (size_t) cal->ndays, sizeof *cal->days, s_exception_cmp);
+    for (int k = 1; k < cal->ndays; k++)
+        if (cal->days[k].day == cal->days[k - 1].day) {
+            char date[32];
+            s_format_date (cal->days[k].day, date);
+            snprintf (err, 256, "days: %s is listed more than once (overlapping days)", date);
+            return -1;
+        }
     return 0;
 }
 
@@ -436,77 +480,18 @@ s_parse_days (sla_calendar_t *cal, const cJSON *days, char err[256])
             snprintf (err, 256, "days[%d]: must be an object", i);
             return -1;
         }
-        const char *kind = cJSON_GetStringValue (cJSON_GetObjectItem (e, "kind"));
-        if (!kind || (strcmp (kind, "holiday") != 0 && strcmp (kind, "workday") != 0)) {
-            snprintf (err, 256, "days[%d].kind: must be holiday or workday", i);
-            return -1;
-        }
-        bool holiday = strcmp (kind, "holiday") == 0;
-        const cJSON *name_j = cJSON_GetObjectItem (e, "name");
-        const char *name = cJSON_GetStringValue (name_j);
-        if ((name_j && !cJSON_IsNull (name_j) && !name) || (name && strlen (name) > S_NAME_MAX)) {
-            snprintf (err, 256, "days[%d].name: must be a text of at most %d bytes", i, S_NAME_MAX);
-            return -1;
-        }
-        int as = 0;
-        const cJSON *as_j = cJSON_GetObjectItem (e, "as");
-        if (as_j && !cJSON_IsNull (as_j)) {
-            as = s_weekday_index (cJSON_GetStringValue (as_j));
-            if (holiday || as < 0) {
-                snprintf (err, 256, "days[%d].as: %s", i,
-                          holiday ? "only a workday takes \"as\"" : "must be mon tue wed thu fri sat or sun");
-                return -1;
-            }
-        }
-        if (!holiday && cal->nranges[as] == 0) {
-            snprintf (err, 256, "days[%d].as: %s has no hours to work by", i, s_wday_names[as]);
-            return -1;
-        }
-        const char *one = cJSON_GetStringValue (cJSON_GetObjectItem (e, "day"));
-        const char *from = cJSON_GetStringValue (cJSON_GetObjectItem (e, "from"));
-        const char *to = cJSON_GetStringValue (cJSON_GetObjectItem (e, "to"));
+        bool holiday;
+        int as;
+        const char *name;
         int64_t d0, d1;
-        if (one && !from && !to) {
-            if (!s_parse_date (one, &d0)) {
-                snprintf (err, 256, "days[%d].day: must be a date YYYY-MM-DD", i);
-                return -1;
-            }
-            d1 = d0;
-        }
-        else if (!one && from && to) {
-            if (!s_parse_date (from, &d0) || !s_parse_date (to, &d1)) {
-                snprintf (err, 256, "days[%d].%s: must be a date YYYY-MM-DD", i,
-                          s_parse_date (from, &d0) ? "to" : "from");
-                return -1;
-            }
-            if (d1 < d0) {
-                snprintf (err, 256, "days[%d].to: before from", i);
-                return -1;
-            }
-        }
-        else {
-            snprintf (err, 256, "days[%d].day: give \"day\", or \"from\" and \"to\"", i);
+        if (s_parse_day_kind (cal, e, i, &holiday, &as, &name, err) || s_parse_day_span (e, i, &d0, &d1, err))
             return -1;
-        }
-        if (d1 - d0 >= SLA_MAX_DAYS) {
-            snprintf (err, 256, "days[%d]: at most %d days", i, SLA_MAX_DAYS);
-            return -1;
-        }
         for (int64_t d = d0; d <= d1; d++)
-            if (s_add_exception (cal, d, holiday, as, name, i, err))
+            if (s_add_exception (cal, d, holiday, as, name, err))
                 return -1;
         i++;
     }
-    if (cal->ndays)
-        qsort (cal->days, (size_t) cal->ndays, sizeof *cal->days, s_exception_cmp);
-    for (int k = 1; k < cal->ndays; k++)
-        if (cal->days[k].day == cal->days[k - 1].day) {
-            char date[32];
-            s_format_date (cal->days[k].day, date);
-            snprintf (err, 256, "days: %s is listed more than once (overlapping days)", date);
-            return -1;
-        }
-    return 0;
+    return s_sort_days (cal, err);
 }
 
 sla_calendar_t *
@@ -688,59 +673,16 @@ sla_shift_deadline (const sla_calendar_t *cal, int64_t hold_since, int64_t now, 
     return sla_add_seconds (cal, now, sla_business_seconds (cal, hold_since, due));
 }
 
-static bool
-s_digits (const char *s, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
 bool
 sla_parse_time (const char *s, bool date_ok, int64_t *out)
 {
-    char date[11];
-    int64_t day;
-    if (!s || strlen (s) < 10)
-        return false;
-    memcpy (date, s, 10);
-    date[10] = 0;
-    if (!s_parse_date (date, &day))
-        return false;
-    if (s[10] == 0) {
-        if (!date_ok)
-            return false;
+    int64_t day, us;
+    if (date_ok && civil_parse_date (s, &day)) {
         *out = day * S_DAY;
         return true;
     }
-    const char *p = s + 10;
-    if ((*p != 'T' && *p != 't' && *p != ' ') || !s_digits (p + 1, 2) || p[3] != ':'
-        || !s_digits (p + 4, 2) || p[6] != ':' || !s_digits (p + 7, 2))
+    if (!s || !civil_parse_time (s, &us))
         return false;
-    int h = atoi (p + 1), mi = atoi (p + 4), sec = atoi (p + 7);
-    if (h > 23 || mi > 59 || sec > 60)
-        return false;
-    p += 9;
-    if (*p == '.') {
-        p++;
-        if (*p < '0' || *p > '9')
-            return false;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    int64_t off = 0;
-    if ((*p == 'Z' || *p == 'z') && p[1] == 0)
-        off = 0;
-    else if ((*p == '+' || *p == '-') && s_digits (p + 1, 2) && p[3] == ':' && s_digits (p + 4, 2)
-             && p[6] == 0) {
-        int oh = atoi (p + 1), om = atoi (p + 4);
-        if (oh > 23 || om > 59)
-            return false;
-        off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
-    }
-    else
-        return false;
-    *out = day * S_DAY + h * 3600 + mi * 60 + (sec > 59 ? 59 : sec) - off;
+    *out = s_floor_div (us, 1000000);          /* the fraction dropped */
     return true;
 }

@@ -53,9 +53,10 @@ int64_t sla_add_minutes (const sla_calendar_t *cal, int64_t start, int64_t minut
 /* Business seconds in [from, to) (0 when to <= from). */
 int64_t sla_business_seconds (const sla_calendar_t *cal, int64_t from, int64_t to);
 
-/* RFC 3339 ("2026-11-27T03:14:00Z", "2026-11-27T11:14:00.5+08:00"; a
- * fraction is dropped) or, when date_ok, a plain date "YYYY-MM-DD" (its
- * 00:00 UTC) -> epoch seconds; false when s is neither. */
+/* An RFC 3339 date-time of common/civil.h ("2026-11-27T03:14:00Z",
+ * "2026-11-27T11:14:00.5+08:00"; the fraction is dropped) or, when date_ok,
+ * a plain date "YYYY-MM-DD" (its 00:00 UTC) -> epoch seconds; false when s
+ * is neither. */
 bool sla_parse_time (const char *s, bool date_ok, int64_t *out);
 
 /* A deadline after a hold from hold_since to now: the business time that

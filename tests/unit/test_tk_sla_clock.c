@@ -22,7 +22,7 @@ s_utc (const char *s)
 {
     int y, mo, d, h, mi;
     assert_int_equal (sscanf (s, "%d-%d-%d %d:%d", &y, &mo, &d, &h, &mi), 5);
-    return s_days_from_civil (y, mo, d) * 86400 + h * 3600 + mi * 60;
+    return civil_days_from_date (y, mo, d) * 86400 + h * 3600 + mi * 60;
 }
 
 /* Epoch seconds of a Shanghai wall time (UTC+8, no DST since 1991). */
