@@ -2,10 +2,13 @@
  * onboarding from a CSV file (the gateway hands it over as UTF-8 text in
  * "data").
  *
- * parse and validate every row in C with the rules of the JSON API
- * (unit_rules, party_rules) -> one transaction: the good rows go in with a
- * few set-based statements (import_store), their events with them -> a
- * report {"imported","duplicates","errors":[{"line","problem"}]}.
+ * One driver (s_im_run) for both: read the header and map its columns ->
+ * validate every row in C with the rules of the JSON API (unit_rules,
+ * party_rules, import_rules) into the kind's batch -> one transaction: the
+ * batch goes in with a few set-based statements (import_store), its events
+ * with them -> a report {"imported","duplicates","rejected","errors":
+ * [{"line","problem"}],"errors_truncated"}. What differs between units and
+ * parties is a table of row, store and report functions (s_im_kind_t).
  *
  * A bad header (a required column missing, an unknown or repeated one) or
  * an empty file refuses the whole file (422); a bad row is reported and
@@ -16,9 +19,9 @@
  * spreadsheet's: the header is line 1. Problems name fields, never quote
  * personal data. */
 #include "tenants.h"
+#include "import_rules.h"
 #include "import_store.h"
 #include "party_rules.h"
-#include "tenants_store.h"
 #include "unit_rules.h"
 
 #include "csv.h"
@@ -38,10 +41,39 @@
 #define TN_IMPORT_TIMEOUT_MAX_MS 600000
 #define TN_IMPORT_WORK_MEM      "64MB"   /* per sort or hash of an import's statements */
 
+/* items (n of *cap elements of size bytes) with room for one more: items
+ * itself, or a larger copy; NULL when out of memory (items untouched). */
+static void *
+s_im_grow (void *items, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return items;
+    size_t more = *cap ? *cap * 2 : 64;
+    void *p = realloc (items, more * size);
+    if (p)
+        *cap = more;
+    return p;
+}
+
+/* Finds the element whose line is line in a line-ordered array of structs
+ * that begin with their size_t line; NULL when none. */
+static int
+s_im_cmp_line (const void *key, const void *elem)
+{
+    size_t a = *(const size_t *) key, b = *(const size_t *) elem;
+    return a < b ? -1 : a > b;
+}
+
+static void *
+s_im_at_line (const void *items, size_t n, size_t size, size_t line)
+{
+    return n ? bsearch (&line, items, n, size, s_im_cmp_line) : NULL;
+}
+
 /* ---- the report --------------------------------------------------------- */
 
 typedef struct {
-    size_t line;
+    size_t line;                     /* first: s_im_at_line */
     char *problem;
 } s_im_error_t;
 
@@ -58,16 +90,11 @@ static void
 s_im_error (s_im_report_t *r, size_t line, const char *fmt, ...)
 {
     r->rejected++;
-    if (r->nerrors >= TN_IMPORT_ERRORS_MAX)
+    s_im_error_t *errors = r->nerrors < TN_IMPORT_ERRORS_MAX
+                         ? s_im_grow (r->errors, &r->cap, r->nerrors, sizeof *errors) : NULL;
+    if (!errors)
         return;
-    if (r->nerrors == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        s_im_error_t *e = realloc (r->errors, cap * sizeof *e);
-        if (!e)
-            return;
-        r->errors = e;
-        r->cap = cap;
-    }
+    r->errors = errors;
     char problem[TN_IMPORT_PROBLEM_MAX];
     va_list ap;
     va_start (ap, fmt);
@@ -81,11 +108,25 @@ s_im_error (s_im_report_t *r, size_t line, const char *fmt, ...)
     r->nerrors++;
 }
 
-static int
-s_im_by_line (const void *a, const void *b)
+/* A row the API's rules refused: "field: problem; field: problem" of v's
+ * details (v is reset). */
+static void
+s_im_reject (s_im_report_t *r, size_t line, jv_t *v)
 {
-    const s_im_error_t *x = a, *y = b;
-    return x->line < y->line ? -1 : x->line > y->line;
+    char out[TN_IMPORT_PROBLEM_MAX];
+    size_t n = 0;
+    out[0] = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach (d, v->details) {
+        const char *f = cJSON_GetStringValue (cJSON_GetObjectItem (d, "field"));
+        const char *p = cJSON_GetStringValue (cJSON_GetObjectItem (d, "problem"));
+        int w = snprintf (out + n, sizeof out - n, "%s%s: %s", n ? "; " : "", f ? f : "?", p ? p : "?");
+        if (w < 0 || (size_t) w >= sizeof out - n)
+            break;
+        n += (size_t) w;
+    }
+    jv_reset (v);
+    s_im_error (r, line, "%s", out);
 }
 
 static void
@@ -102,7 +143,7 @@ static cJSON *
 s_im_report_json (s_im_report_t *r, cJSON *extra)
 {
     if (r->nerrors)                  /* qsort (NULL, 0, ...) is undefined behaviour */
-        qsort (r->errors, r->nerrors, sizeof *r->errors, s_im_by_line);
+        qsort (r->errors, r->nerrors, sizeof *r->errors, s_im_cmp_line);
     cJSON *body = extra ? extra : cJSON_CreateObject ();
     cJSON_AddNumberToObject (body, "imported", (double) r->imported);
     cJSON_AddNumberToObject (body, "duplicates", (double) r->duplicates);
@@ -116,24 +157,6 @@ s_im_report_json (s_im_report_t *r, cJSON *extra)
     }
     cJSON_AddBoolToObject (body, "errors_truncated", (size_t) r->rejected > r->nerrors);
     return body;
-}
-
-/* "field: problem; field: problem" of jv's details. */
-static void
-s_im_problems (jv_t *v, char *out, size_t cap)
-{
-    size_t n = 0;
-    out[0] = 0;
-    const cJSON *d;
-    cJSON_ArrayForEach (d, v->details) {
-        const char *f = cJSON_GetStringValue (cJSON_GetObjectItem (d, "field"));
-        const char *p = cJSON_GetStringValue (cJSON_GetObjectItem (d, "problem"));
-        int w = snprintf (out + n, cap - n, "%s%s: %s", n ? "; " : "", f ? f : "?", p ? p : "?");
-        if (w < 0 || (size_t) w >= cap - n)
-            break;
-        n += (size_t) w;
-    }
-    jv_reset (v);
 }
 
 /* ---- a small string set (in-file duplicates) ----------------------------- */
@@ -167,33 +190,40 @@ s_im_set_get (const s_im_set_t *set, const char *key)
     }
 }
 
+/* Doubles the table (open addressing stays below half full); 0 or -1. */
+static int
+s_im_set_rehash (s_im_set_t *set)
+{
+    size_t cap = set->cap ? set->cap * 2 : 1024;
+    char **keys = calloc (cap, sizeof *keys);
+    long *values = calloc (cap, sizeof *values);
+    if (!keys || !values) {
+        free (keys);
+        free (values);
+        return -1;
+    }
+    for (size_t i = 0; i < set->cap; i++)
+        if (set->keys[i]) {
+            size_t j = s_im_hash (set->keys[i]) & (cap - 1);
+            while (keys[j])
+                j = (j + 1) & (cap - 1);
+            keys[j] = set->keys[i];
+            values[j] = set->values[i];
+        }
+    free (set->keys);
+    free (set->values);
+    set->keys = keys;
+    set->values = values;
+    set->cap = cap;
+    return 0;
+}
+
 /* Adds key with value when absent: 1 added, 0 present, -1 out of memory. */
 static int
 s_im_set_add (s_im_set_t *set, const char *key, long value)
 {
-    if ((set->count + 1) * 2 > set->cap) {
-        size_t cap = set->cap ? set->cap * 2 : 1024;
-        char **keys = calloc (cap, sizeof *keys);
-        long *values = calloc (cap, sizeof *values);
-        if (!keys || !values) {
-            free (keys);
-            free (values);
-            return -1;
-        }
-        for (size_t i = 0; i < set->cap; i++)
-            if (set->keys[i]) {
-                size_t j = s_im_hash (set->keys[i]) & (cap - 1);
-                while (keys[j])
-                    j = (j + 1) & (cap - 1);
-                keys[j] = set->keys[i];
-                values[j] = set->values[i];
-            }
-        free (set->keys);
-        free (set->values);
-        set->keys = keys;
-        set->values = values;
-        set->cap = cap;
-    }
+    if ((set->count + 1) * 2 > set->cap && s_im_set_rehash (set))
+        return -1;
     size_t i = s_im_hash (key) & (set->cap - 1);
     for (; set->keys[i]; i = (i + 1) & (set->cap - 1))
         if (strcmp (set->keys[i], key) == 0)
@@ -215,29 +245,66 @@ s_im_set_free (s_im_set_t *set)
     memset (set, 0, sizeof *set);
 }
 
-/* ---- the file and its header --------------------------------------------- */
+/* ---- array parameters ----------------------------------------------------- */
+
+/* The literals of n arrays into texts; false when out of memory. */
+static bool
+s_im_texts (tn_pgarray_t *arrays, int n, const char **texts)
+{
+    bool ok = true;
+    for (int k = 0; k < n; k++)
+        ok &= (texts[k] = tn_pgarray_text (&arrays[k])) != NULL;
+    return ok;
+}
+
+static void
+s_im_arrays_free (tn_pgarray_t *arrays, int n)
+{
+    for (int k = 0; k < n; k++)
+        tn_pgarray_free (&arrays[k]);
+}
+
+/* ---- one import: the driver ------------------------------------------------ */
 
 typedef struct {
     const char *name;
     bool required;
 } s_im_column_t;
 
-/* The CSV text of the request, or NULL after answering. */
-static const char *
-s_im_text (const env_request_t *req, env_reply_t *rep, const char **pid)
-{
-    *pid = env_property_scope (req, env_roles_managers, rep);
-    if (!*pid)
-        return NULL;
-    if (req->data && !cJSON_IsNull (req->data) && !cJSON_IsString (req->data)) {
-        env_reply_error (rep, 415, "unsupported_media_type", NULL,
-                         "send the file as text/csv (UTF-8, or charset=gb18030)");
-        return NULL;
-    }
-    return cJSON_IsString (req->data) ? req->data->valuestring : "";
-}
+/* What one import holds while it runs. */
+typedef struct {
+    tenants_t *app;
+    const env_request_t *req;
+    env_reply_t *rep;
+    const char *pid;
+    csv_t *csv;
+    int idx[TN_IMPORT_COLUMNS_MAX];  /* the place of the kind's column k, -1 when absent */
+    size_t nfields;                  /* of the header: every row must have as many */
+    s_im_report_t report;
+} s_im_run_t;
 
-/* A cell without the blanks around it, into out[TN_IMPORT_FIELD_MAX + 1]. */
+/* What differs between the imports. A batch is the kind's collection of
+ * valid rows: batch_size zeroed bytes, freed by batch_free (then by free). */
+typedef struct {
+    const char *what;                /* "units": the log's and failures' word */
+    const s_im_column_t *columns;
+    int ncolumns;
+    size_t batch_size;
+    void (*batch_free) (void *batch);
+    /* One data row at line (its cells by s_im_col): into the batch, or an
+     * error in the report. -1 when out of memory. */
+    int (*row) (s_im_run_t *run, void *batch, size_t line);
+    bool (*empty) (const void *batch);
+    /* Stores the batch in the open transaction; 0, or -1 with rep filled. */
+    int (*store) (s_im_run_t *run, void *batch);
+    /* After the commit (or for an empty batch): the report's counts (the
+     * rows that created something are "imported"), the log line, and the
+     * body's own fields (NULL for none). */
+    cJSON *(*done) (s_im_run_t *run, void *batch);
+} s_im_kind_t;
+
+/* A cell without the blanks around it, into out[TN_IMPORT_FIELD_MAX + 1];
+ * "" for col -1. */
 static const char *
 s_im_cell (const csv_t *csv, int col, char *out)
 {
@@ -258,6 +325,23 @@ s_im_cell (const csv_t *csv, int col, char *out)
     return out;
 }
 
+/* The cell of the kind's column k in the current row ("" when the header
+ * does not name it). */
+static const char *
+s_im_col (const s_im_run_t *run, int k, char *out)
+{
+    return s_im_cell (run->csv, run->idx[k], out);
+}
+
+/* Adds name: the column k's cell to obj when it is not empty. */
+static void
+s_im_put (const s_im_run_t *run, cJSON *obj, const char *name, int k)
+{
+    char cell[TN_IMPORT_FIELD_MAX + 1];
+    if (*s_im_col (run, k, cell))
+        cJSON_AddStringToObject (obj, name, cell);
+}
+
 /* At most max bytes of s, cut at a character boundary, into out. */
 static const char *
 s_im_short (const char *s, char *out, size_t max)
@@ -273,57 +357,79 @@ s_im_short (const char *s, char *out, size_t max)
     return out;
 }
 
-/* Reads the header (the first row that is not blank) and maps each known
- * column to its place: idx[k] for cols[k], -1 when absent. 0, or -1 after
- * answering 422 for the whole file. */
+/* The CSV text of the request, or NULL after answering. */
+static const char *
+s_im_text (const env_request_t *req, env_reply_t *rep, const char **pid)
+{
+    *pid = env_property_scope (req, env_roles_managers, rep);
+    if (!*pid)
+        return NULL;
+    if (req->data && !cJSON_IsNull (req->data) && !cJSON_IsString (req->data)) {
+        env_reply_error (rep, 415, "unsupported_media_type", NULL,
+                         "send the file as text/csv (UTF-8, or charset=gb18030)");
+        return NULL;
+    }
+    return cJSON_IsString (req->data) ? req->data->valuestring : "";
+}
+
+/* Reads the header line (the first that is not blank); 0, or -1 after
+ * answering 422 for an empty or unreadable file. */
 static int
-s_im_header (csv_t *csv, const s_im_column_t *cols, int ncols, int *idx, size_t *nfields,
-             env_reply_t *rep)
+s_im_header_line (s_im_run_t *run)
 {
     int rc;
-    while ((rc = csv_read (csv)) == CSV_RECORD && csv_blank (csv))
+    while ((rc = csv_read (run->csv)) == CSV_RECORD && csv_blank (run->csv))
         ;
     if (rc == CSV_END) {
-        env_reply_error (rep, 422, "validation_failed",
+        env_reply_error (run->rep, 422, "validation_failed",
                          jv_detail ("body", "the file is empty: its first line must name the columns"),
                          "the file is empty");
         return -1;
     }
     if (rc == CSV_BAD) {
         char problem[CSV_ERROR_MAX + 32];
-        snprintf (problem, sizeof problem, "line %zu: %s", csv_row (csv), csv_error (csv));
-        env_reply_error (rep, 422, "validation_failed", jv_detail ("header", problem),
+        snprintf (problem, sizeof problem, "line %zu: %s", csv_row (run->csv), csv_error (run->csv));
+        env_reply_error (run->rep, 422, "validation_failed", jv_detail ("header", problem),
                          "the header line cannot be read");
         return -1;
     }
-    for (int k = 0; k < ncols; k++)
-        idx[k] = -1;
+    return 0;
+}
+
+/* Maps each of the kind's columns to its place in the header (run->idx);
+ * 0, or -1 after answering 422 for the whole file. */
+static int
+s_im_header (s_im_run_t *run, const s_im_kind_t *kind)
+{
+    if (s_im_header_line (run))
+        return -1;
     jv_t v = JV_INIT;
-    char cell[TN_IMPORT_FIELD_MAX + 1], shown[80];
-    char allowed[256] = "";
-    for (int k = 0; k < ncols; k++)
+    char cell[TN_IMPORT_FIELD_MAX + 1], shown[80], allowed[256] = "";
+    for (int k = 0; k < kind->ncolumns; k++) {
+        run->idx[k] = -1;
         snprintf (allowed + strlen (allowed), sizeof allowed - strlen (allowed), "%s%s", k ? ", " : "",
-                  cols[k].name);
-    *nfields = csv_count (csv);
-    for (size_t f = 0; f < *nfields; f++) {
-        const char *name = s_im_cell (csv, (int) f, cell);
+                  kind->columns[k].name);
+    }
+    run->nfields = csv_count (run->csv);
+    for (size_t f = 0; f < run->nfields; f++) {
+        const char *name = s_im_cell (run->csv, (int) f, cell);
         int found = -1;
-        for (int k = 0; k < ncols; k++)
-            if (strcasecmp (name, cols[k].name) == 0)
+        for (int k = 0; k < kind->ncolumns; k++)
+            if (strcasecmp (name, kind->columns[k].name) == 0)
                 found = k;
         if (found < 0)
             jv_problem (&v, *name ? s_im_short (name, shown, 64) : "(empty)",
                         "is not a column of this import (columns: %s)", allowed);
-        else if (idx[found] >= 0)
-            jv_problem (&v, cols[found].name, "appears twice in the header");
+        else if (run->idx[found] >= 0)
+            jv_problem (&v, kind->columns[found].name, "appears twice in the header");
         else
-            idx[found] = (int) f;
+            run->idx[found] = (int) f;
     }
-    for (int k = 0; k < ncols; k++)
-        if (cols[k].required && idx[k] < 0)
-            jv_problem (&v, cols[k].name, "is a required column and the header does not name it");
+    for (int k = 0; k < kind->ncolumns; k++)
+        if (kind->columns[k].required && run->idx[k] < 0)
+            jv_problem (&v, kind->columns[k].name, "is a required column and the header does not name it");
     if (!jv_ok (&v)) {
-        env_reply_error (rep, 422, "validation_failed", jv_take (&v),
+        env_reply_error (run->rep, 422, "validation_failed", jv_take (&v),
                          "the header line is not right: nothing was imported");
         return -1;
     }
@@ -333,81 +439,117 @@ s_im_header (csv_t *csv, const s_im_column_t *cols, int ncols, int *idx, size_t 
 /* The row's shape: a bad record or a ragged one is an error; blank rows are
  * skipped. True when the row's cells are there to read. */
 static bool
-s_im_row_ok (csv_t *csv, int rc, size_t nfields, s_im_report_t *report)
+s_im_row_ok (s_im_run_t *run, int rc)
 {
+    csv_t *csv = run->csv;
     if (rc == CSV_BAD) {
-        s_im_error (report, csv_row (csv), "%s", csv_error (csv));
+        s_im_error (&run->report, csv_row (csv), "%s", csv_error (csv));
         return false;
     }
     if (csv_blank (csv))
         return false;
-    if (csv_count (csv) != nfields) {
-        s_im_error (report, csv_row (csv), "has %zu fields, the header has %zu", csv_count (csv), nfields);
+    if (csv_count (csv) != run->nfields) {
+        s_im_error (&run->report, csv_row (csv), "has %zu fields, the header has %zu", csv_count (csv),
+                    run->nfields);
         return false;
     }
     return true;
 }
 
-/* The statement timeout for the rest of the transaction: what is left of
- * the request's deadline (the gateway gives imports a long one). */
+/* The file: its header, then every row into the batch. 0, or -1 after
+ * answering. */
 static int
-s_im_timeout (tenants_t *app, const env_request_t *req)
+s_im_read (s_im_run_t *run, const s_im_kind_t *kind, const char *text, void *batch)
+{
+    run->csv = csv_new (text, strlen (text), TN_IMPORT_FIELD_MAX, TN_IMPORT_COLUMNS_MAX);
+    if (!run->csv) {
+        env_reply_error (run->rep, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    if (s_im_header (run, kind))
+        return -1;
+    int rc;
+    while ((rc = csv_read (run->csv)) != CSV_END)
+        if (s_im_row_ok (run, rc) && kind->row (run, batch, csv_row (run->csv))) {
+            env_reply_error (run->rep, 500, "internal", NULL, "out of memory");
+            return -1;
+        }
+    csv_destroy (&run->csv);
+    return 0;
+}
+
+/* Opens the import's transaction with its statement timeout: what is left
+ * of the request's deadline (the gateway gives imports a long one), and
+ * memory for the sorts and hashes of 20,000-row statements. 0 or -1. */
+static int
+s_im_begin (tenants_t *app, const env_request_t *req)
 {
     int64_t left = req->deadline_ms ? req->deadline_ms - env_now_ms () : 0;
     if (left < TN_IMPORT_TIMEOUT_MIN_MS)
         left = TN_IMPORT_TIMEOUT_MIN_MS;
     if (left > TN_IMPORT_TIMEOUT_MAX_MS)
         left = TN_IMPORT_TIMEOUT_MAX_MS;
-    /* and memory for the sorts and hashes of 20,000-row statements */
     char sql[96];
     snprintf (sql, sizeof sql, "SET LOCAL statement_timeout = %lld; SET LOCAL work_mem = '%s'",
               (long long) left, TN_IMPORT_WORK_MEM);
+    if (db_begin (app->db))
+        return -1;
     PGresult *res = db_query (app->db, sql);
     int rc = db_ok (res) ? 0 : -1;
     PQclear (res);
     return rc;
 }
 
-/* 0 when the property exists, else the reply is filled. */
-static int
-s_im_property (tenants_t *app, const env_request_t *req, env_reply_t *rep, const char *pid)
+/* True when res is good; else false after answering with its error. */
+static bool
+s_im_db_ok (s_im_run_t *run, const PGresult *res)
 {
-    PGresult *res = tn_property_get (app->db, pid);
-    int rc = -1;
     if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else if (PQntuples (res) == 0)
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-    else
-        rc = 0;
-    PQclear (res);
-    return rc;
+        db_reply_error (res, run->rep, run->req->id);
+    return db_ok (res);
 }
 
-/* A number as a CSV writes it: digits with an optional fraction. Anything
- * else stays text, for jv to call it "must be a number". */
-static cJSON *
-s_im_number (const char *s)
-{
-    size_t i = 0, digits = 0;
-    while (s[i] >= '0' && s[i] <= '9')
-        i++, digits++;
-    if (s[i] == '.') {
-        i++;
-        while (s[i] >= '0' && s[i] <= '9')
-            i++, digits++;
-    }
-    if (s[i] || !digits || s[0] == '.')
-        return cJSON_CreateString (s);
-    return cJSON_CreateNumber (strtod (s, NULL));
-}
-
-/* Adds name: value to obj when value is not empty. */
+/* read the file -> the property -> store the batch in one transaction ->
+ * reply with the report. */
 static void
-s_im_put (cJSON *obj, const char *name, const char *value)
+s_im_run (tenants_t *app, const env_request_t *req, env_reply_t *rep, const s_im_kind_t *kind)
 {
-    if (*value)
-        cJSON_AddStringToObject (obj, name, value);
+    s_im_run_t run = { .app = app, .req = req, .rep = rep };
+    void *batch = calloc (1, kind->batch_size);
+    const char *text = s_im_text (req, rep, &run.pid);
+    if (!text)
+        goto out;
+    if (!batch) {
+        env_reply_error (rep, 500, "internal", NULL, "out of memory");
+        goto out;
+    }
+    if (s_im_read (&run, kind, text, batch) || !tn_property_exists (app, req, run.pid, rep))
+        goto out;
+    if (!kind->empty (batch)) {
+        char what[32];
+        snprintf (what, sizeof what, "import %s", kind->what);
+        if (s_im_begin (app, req)) {
+            db_fail (app->db, req->id, rep, what);
+            goto out;
+        }
+        if (kind->store (&run, batch))
+            goto out;
+        if (db_commit (app->db)) {
+            db_fail (app->db, req->id, rep, what);
+            goto out;
+        }
+    }
+    cJSON *extra = kind->done (&run, batch);
+    if (run.report.imported > 0)
+        outbox_wake (app->outbox);   /* the events went in with the rows */
+    env_reply_ok (rep, 200, s_im_report_json (&run.report, extra));
+out:
+    db_rollback (app->db);           /* whatever is still open; a no-op after the commit */
+    csv_destroy (&run.csv);
+    s_im_report_free (&run.report);
+    if (batch)
+        kind->batch_free (batch);
+    free (batch);
 }
 
 /* ---- units ---------------------------------------------------------------- */
@@ -417,114 +559,95 @@ static const s_im_column_t s_unit_columns[UC_COUNT] = {
     { "code", true }, { "building", false }, { "floor", false }, { "area_m2", true }, { "use", true },
 };
 
-void
-tn_units_import (void *app_, const env_request_t *req, env_reply_t *rep)
+/* The new units of a file: one array per column (tn_import_units). */
+typedef struct {
+    s_im_set_t seen;                 /* codes of earlier lines */
+    tn_pgarray_t cols[UC_COUNT];
+    long good, inserted;
+} s_unit_batch_t;
+
+static int
+s_unit_row (s_im_run_t *run, void *batch_, size_t line)
 {
-    tenants_t *app = app_;
-    const char *pid;
-    const char *text = s_im_text (req, rep, &pid);
-    if (!text)
-        return;
-    s_im_report_t report = { 0 };
-    s_im_set_t seen = { 0 };
-    tn_pgarray_t codes = { 0 }, buildings = { 0 }, floors = { 0 }, areas = { 0 }, uses = { 0 };
-    PGresult *res = NULL;
-    csv_t *csv = csv_new (text, strlen (text), TN_IMPORT_FIELD_MAX, TN_IMPORT_COLUMNS_MAX);
-    if (!csv) {
-        env_reply_error (rep, 500, "internal", NULL, "out of memory");
-        return;
+    s_unit_batch_t *b = batch_;
+    char cell[TN_IMPORT_FIELD_MAX + 1];
+    cJSON *row = cJSON_CreateObject ();
+    s_im_put (run, row, "code", UC_CODE);
+    s_im_put (run, row, "building", UC_BUILDING);
+    s_im_put (run, row, "floor", UC_FLOOR);
+    if (*s_im_col (run, UC_AREA, cell))
+        cJSON_AddItemToObject (row, "area_m2", tn_import_number (cell));
+    s_im_put (run, row, "use", UC_USE);
+    jv_t v = JV_INIT;
+    tn_unit_input_t in;
+    int added = 1;
+    if (!tn_unit_input (&v, row, false, &in))
+        s_im_reject (&run->report, line, &v);
+    else if ((added = s_im_set_add (&b->seen, in.v.code, (long) line)) == 0)
+        run->report.duplicates++;    /* repeats an earlier line of the file */
+    else if (added > 0) {
+        const char *values[UC_COUNT] = { in.v.code, in.v.building, in.v.floor, in.v.area, in.v.use };
+        for (int k = 0; k < UC_COUNT; k++)
+            tn_pgarray_add (&b->cols[k], values[k]);
+        b->good++;
     }
-    int idx[UC_COUNT];
-    size_t nfields;
-    if (s_im_header (csv, s_unit_columns, UC_COUNT, idx, &nfields, rep))
-        goto out;
+    cJSON_Delete (row);
+    return added < 0 ? -1 : 0;
+}
 
-    long good = 0;
-    int rc;
-    char cell[TN_IMPORT_FIELD_MAX + 1], problems[TN_IMPORT_PROBLEM_MAX];
-    while ((rc = csv_read (csv)) != CSV_END) {
-        if (!s_im_row_ok (csv, rc, nfields, &report))
-            continue;
-        size_t line = csv_row (csv);
-        cJSON *row = cJSON_CreateObject ();
-        s_im_put (row, "code", s_im_cell (csv, idx[UC_CODE], cell));
-        s_im_put (row, "building", s_im_cell (csv, idx[UC_BUILDING], cell));
-        s_im_put (row, "floor", s_im_cell (csv, idx[UC_FLOOR], cell));
-        if (*s_im_cell (csv, idx[UC_AREA], cell))
-            cJSON_AddItemToObject (row, "area_m2", s_im_number (cell));
-        s_im_put (row, "use", s_im_cell (csv, idx[UC_USE], cell));
-        jv_t v = JV_INIT;
-        tn_unit_input_t in;
-        if (!tn_unit_input (&v, row, false, &in)) {
-            s_im_problems (&v, problems, sizeof problems);
-            s_im_error (&report, line, "%s", problems);
-        }
-        else {
-            int added = s_im_set_add (&seen, in.v.code, (long) line);
-            if (added < 0) {
-                cJSON_Delete (row);
-                env_reply_error (rep, 500, "internal", NULL, "out of memory");
-                goto out;
-            }
-            if (added == 0)
-                report.duplicates++;         /* repeats an earlier line of the file */
-            else {
-                tn_pgarray_add (&codes, in.v.code);
-                tn_pgarray_add (&buildings, in.v.building);
-                tn_pgarray_add (&floors, in.v.floor);
-                tn_pgarray_add (&areas, in.v.area);
-                tn_pgarray_add (&uses, in.v.use);
-                good++;
-            }
-        }
-        cJSON_Delete (row);
-    }
-    csv_destroy (&csv);
+static bool
+s_unit_empty (const void *batch)
+{
+    return ((const s_unit_batch_t *) batch)->good == 0;
+}
 
-    if (s_im_property (app, req, rep, pid))
-        goto out;
-    long inserted = 0;
-    if (good > 0) {
-        const char *c = tn_pgarray_text (&codes), *b = tn_pgarray_text (&buildings),
-                   *f = tn_pgarray_text (&floors), *a = tn_pgarray_text (&areas),
-                   *u = tn_pgarray_text (&uses);
-        if (!c || !b || !f || !a || !u) {
-            env_reply_error (rep, 500, "internal", NULL, "out of memory");
-            goto out;
-        }
-        if (db_begin (app->db) || s_im_timeout (app, req)) {
-            db_fail (app->db, req->id, rep, "import units");
-            goto out;
-        }
-        res = tn_import_units (app->db, pid, c, b, f, a, u);
-        if (!db_ok (res)) {
-            db_reply_error (res, rep, req->id);
-            db_rollback (app->db);
-            goto out;
-        }
-        inserted = atol (PQgetvalue (res, 0, 0));
-        if (db_commit (app->db)) {
-            db_fail (app->db, req->id, rep, "import units");
-            goto out;
-        }
-        if (inserted > 0)
-            outbox_wake (app->outbox);
+static int
+s_unit_store (s_im_run_t *run, void *batch_)
+{
+    s_unit_batch_t *b = batch_;
+    const char *t[UC_COUNT];
+    if (!s_im_texts (b->cols, UC_COUNT, t)) {
+        env_reply_error (run->rep, 500, "internal", NULL, "out of memory");
+        return -1;
     }
-    report.imported = inserted;
-    report.duplicates += good - inserted;    /* already in the property */
-    log_info (req->id, "units import into property %s: %ld imported, %ld duplicates, %ld rejected",
-              pid, report.imported, report.duplicates, report.rejected);
-    env_reply_ok (rep, 200, s_im_report_json (&report, NULL));
-out:
-    csv_destroy (&csv);
+    PGresult *res = tn_import_units (run->app->db, run->pid, t[UC_CODE], t[UC_BUILDING], t[UC_FLOOR],
+                                     t[UC_AREA], t[UC_USE]);
+    bool ok = s_im_db_ok (run, res);
+    if (ok)
+        b->inserted = atol (PQgetvalue (res, 0, 0));
     PQclear (res);
-    tn_pgarray_free (&codes);
-    tn_pgarray_free (&buildings);
-    tn_pgarray_free (&floors);
-    tn_pgarray_free (&areas);
-    tn_pgarray_free (&uses);
-    s_im_set_free (&seen);
-    s_im_report_free (&report);
+    return ok ? 0 : -1;
+}
+
+static cJSON *
+s_unit_done (s_im_run_t *run, void *batch_)
+{
+    s_unit_batch_t *b = batch_;
+    run->report.imported = b->inserted;
+    run->report.duplicates += b->good - b->inserted;    /* already in the property */
+    log_info (run->req->id, "units import into property %s: %ld imported, %ld duplicates, %ld rejected",
+              run->pid, run->report.imported, run->report.duplicates, run->report.rejected);
+    return NULL;
+}
+
+static void
+s_unit_batch_free (void *batch_)
+{
+    s_unit_batch_t *b = batch_;
+    s_im_set_free (&b->seen);
+    s_im_arrays_free (b->cols, UC_COUNT);
+}
+
+static const s_im_kind_t s_units_kind = {
+    .what = "units", .columns = s_unit_columns, .ncolumns = UC_COUNT,
+    .batch_size = sizeof (s_unit_batch_t), .batch_free = s_unit_batch_free,
+    .row = s_unit_row, .empty = s_unit_empty, .store = s_unit_store, .done = s_unit_done,
+};
+
+void
+tn_units_import (void *app, const env_request_t *req, env_reply_t *rep)
+{
+    s_im_run (app, req, rep, &s_units_kind);
 }
 
 /* ---- parties -------------------------------------------------------------- */
@@ -539,10 +662,10 @@ static const s_im_column_t s_party_columns[PC_COUNT] = {
 
 /* A valid row of a parties file. */
 typedef struct {
-    size_t line;
+    size_t line;                     /* first: s_im_at_line */
     char *kind, *name, *email, *id_type, *id_number;   /* NULL = none */
     char *phones, *tails;            /* JSON arrays */
-    char *key;                       /* who the party is, for finding it again */
+    char *key;                       /* who the party is (tn_import_party_key) */
     char *unit_code;                 /* NULL: no move-in */
     const char *role;                /* static (tn_occupancy_roles) */
     char start[11];
@@ -551,15 +674,67 @@ typedef struct {
     bool bad, occ_dup, occ_created;
 } s_im_prow_t;
 
+/* A distinct party of the file. */
 typedef struct {
-    size_t line;                     /* of its first row */
+    size_t line;                     /* of its first row; first: s_im_at_line */
     long row;                        /* that row's index */
     char id[37];
     bool created;
 } s_im_party_t;
 
+/* The parties of a file, and their move-ins. */
+typedef struct {
+    s_im_prow_t *rows;               /* in line order */
+    size_t nrows, cap;
+    s_im_party_t *parties;           /* in line order */
+    size_t nparties;
+    PGresult *units;                 /* the rows' unit ids borrow from it */
+    long parties_created, occ_created;
+} s_party_batch_t;
+
+/* The four columns of each party's phones: the numbers and their tails,
+ * as JSON array texts; false when out of memory. */
+static bool
+s_party_phones (s_im_prow_t *r, const tn_party_input_t *in)
+{
+    cJSON *phones = cJSON_CreateArray (), *tails = cJSON_CreateArray ();
+    for (int i = 0; i < in->nphones; i++) {
+        char tail[5];
+        tn_phone_tail (in->phones[i], tail);
+        cJSON_AddItemToArray (phones, cJSON_CreateString (in->phones[i]));
+        if (strlen (tail) == 4)
+            cJSON_AddItemToArray (tails, cJSON_CreateString (tail));
+    }
+    r->phones = cJSON_PrintUnformatted (phones);
+    r->tails = cJSON_PrintUnformatted (tails);
+    cJSON_Delete (phones);
+    cJSON_Delete (tails);
+    return r->phones && r->tails;
+}
+
+/* Keeps a valid row's values in r (copies: the row's JSON is freed); false
+ * when out of memory. */
+static bool
+s_party_keep (s_im_prow_t *r, const tn_party_input_t *in, const tn_import_move_in_t *move_in)
+{
+    r->kind = strdup (in->kind);
+    r->name = strdup (in->name);
+    r->email = in->email ? strdup (in->email) : NULL;
+    if (in->id_number[0]) {
+        r->id_type = strdup (in->id_type);
+        r->id_number = strdup (in->id_number);
+    }
+    r->unit_code = move_in->unit_code ? strdup (move_in->unit_code) : NULL;
+    r->role = move_in->role;         /* static: tn_occupancy_roles */
+    snprintf (r->start, sizeof r->start, "%s", move_in->start_date ? move_in->start_date : "");
+    r->key = tn_import_party_key (in);
+    return s_party_phones (r, in) && r->kind && r->name && r->key && (!in->email || r->email)
+           && (!in->id_number[0] || (r->id_type && r->id_number))
+           && (!move_in->unit_code || r->unit_code);
+}
+
 static void
-s_im_prow_free (s_im_prow_t *r)
+s_party_row_free (s_im_prow_t *r)
 {
     free (r->kind);
     free (r->name);
@@ -572,313 +747,114 @@ s_im_prow_free (s_im_prow_t *r)
     free (r->unit_code);
 }
 
-static const char *const s_im_separators[] = { ";", "；", ",", "，", "/", "、", NULL };
-
-/* The phone cell: one number, or several separated by ; , / or 、 (Chinese
- * forms too). Adds "phone" or "phones" to obj. */
-static void
-s_im_phones (cJSON *obj, const char *cell)
+/* A row's party with its move-in (with a unit_code, role and start_date
+ * are required), checked together as POST .../parties would. */
+static int
+s_party_row (s_im_run_t *run, void *batch_, size_t line)
 {
-    if (!*cell)
-        return;
-    cJSON *list = cJSON_CreateArray ();
-    const char *p = cell;
-    while (*p) {
-        size_t best = strlen (p), sep = 0;
-        for (int i = 0; s_im_separators[i]; i++) {
-            const char *at = strstr (p, s_im_separators[i]);
-            if (at && (size_t) (at - p) < best) {
-                best = (size_t) (at - p);
-                sep = strlen (s_im_separators[i]);
-            }
-        }
-        char one[TN_IMPORT_FIELD_MAX + 1];
-        size_t n = best;
-        const char *s = p;
-        while (n && (*s == ' ' || *s == '\t'))
-            s++, n--;
-        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-            n--;
-        memcpy (one, s, n);
-        one[n] = 0;
-        if (n)
-            cJSON_AddItemToArray (list, cJSON_CreateString (one));
-        p += best + sep;
-        if (!sep)
-            break;
-    }
-    int count = cJSON_GetArraySize (list);
-    if (count == 1)
-        cJSON_AddStringToObject (obj, "phone", cJSON_GetArrayItem (list, 0)->valuestring);
-    if (count == 1 || count == 0)
-        cJSON_Delete (list);
-    else
-        cJSON_AddItemToObject (obj, "phones", list);
-}
-
-/* Validates a parties row into r; false with the problems in out. */
-static bool
-s_im_party_row (const csv_t *csv, const int *idx, s_im_prow_t *r, char *out, size_t cap)
-{
+    s_party_batch_t *b = batch_;
+    s_im_prow_t *rows = s_im_grow (b->rows, &b->cap, b->nrows, sizeof *rows);
+    if (!rows)
+        return -1;
+    b->rows = rows;
     char cell[TN_IMPORT_FIELD_MAX + 1];
-    cJSON *row = cJSON_CreateObject ();
-    s_im_put (row, "kind", s_im_cell (csv, idx[PC_KIND], cell));
-    s_im_put (row, "name", s_im_cell (csv, idx[PC_NAME], cell));
-    s_im_phones (row, s_im_cell (csv, idx[PC_PHONE], cell));
-    s_im_put (row, "email", s_im_cell (csv, idx[PC_EMAIL], cell));
-    s_im_put (row, "id_type", s_im_cell (csv, idx[PC_ID_TYPE], cell));
-    s_im_put (row, "id_number", s_im_cell (csv, idx[PC_ID_NUMBER], cell));
-    cJSON *occ = cJSON_CreateObject ();
-    s_im_put (occ, "unit_code", s_im_cell (csv, idx[PC_UNIT_CODE], cell));
-    s_im_put (occ, "role", s_im_cell (csv, idx[PC_ROLE], cell));
-    s_im_put (occ, "start_date", s_im_cell (csv, idx[PC_START], cell));
-
+    cJSON *row = cJSON_CreateObject (), *occ = cJSON_CreateObject ();
+    s_im_put (run, row, "kind", PC_KIND);
+    s_im_put (run, row, "name", PC_NAME);
+    tn_import_phones (row, s_im_col (run, PC_PHONE, cell));
+    s_im_put (run, row, "email", PC_EMAIL);
+    s_im_put (run, row, "id_type", PC_ID_TYPE);
+    s_im_put (run, row, "id_number", PC_ID_NUMBER);
+    s_im_put (run, occ, "unit_code", PC_UNIT_CODE);
+    s_im_put (run, occ, "role", PC_ROLE);
+    s_im_put (run, occ, "start_date", PC_START);
     jv_t v = JV_INIT;
     tn_party_input_t in;
-    tn_party_input (&v, row, NULL, &in);
-    /* the move-in: with a unit_code, role and start_date are required */
     tn_import_move_in_t move_in;
-    bool ok = tn_import_move_in_input (&v, occ, &move_in);
-    const char *unit_code = move_in.unit_code, *role = move_in.role, *start = move_in.start_date;
-    if (!ok)
-        s_im_problems (&v, out, cap);
+    tn_party_input (&v, row, NULL, &in);
+    int rc = 0;
+    s_im_prow_t *r = &b->rows[b->nrows];
+    *r = (s_im_prow_t) { .line = line, .party = -1 };
+    if (!tn_import_move_in_input (&v, occ, &move_in))
+        s_im_reject (&run->report, line, &v);
+    else if (s_party_keep (r, &in, &move_in))
+        b->nrows++;
     else {
-        cJSON *phones = cJSON_CreateArray (), *tails = cJSON_CreateArray ();
-        for (int i = 0; i < in.nphones; i++) {
-            char tail[5];
-            tn_phone_tail (in.phones[i], tail);
-            cJSON_AddItemToArray (phones, cJSON_CreateString (in.phones[i]));
-            if (strlen (tail) == 4)
-                cJSON_AddItemToArray (tails, cJSON_CreateString (tail));
-        }
-        r->phones = cJSON_PrintUnformatted (phones);
-        r->tails = cJSON_PrintUnformatted (tails);
-        cJSON_Delete (phones);
-        cJSON_Delete (tails);
-        r->kind = strdup (in.kind);
-        r->name = strdup (in.name);
-        r->email = in.email ? strdup (in.email) : NULL;
-        if (in.id_number[0]) {
-            r->id_type = strdup (in.id_type);
-            r->id_number = strdup (in.id_number);
-        }
-        r->unit_code = unit_code ? strdup (unit_code) : NULL;
-        r->role = NULL;
-        for (int i = 0; role && tn_occupancy_roles[i]; i++)
-            if (strcmp (role, tn_occupancy_roles[i]) == 0)
-                r->role = tn_occupancy_roles[i];
-        snprintf (r->start, sizeof r->start, "%s", start ? start : "");
-        /* who the party is: its ID document, else kind, name, first phone and e-mail */
-        size_t klen = strlen (r->name) + (r->id_number ? strlen (r->id_number) : 0)
-                    + (r->email ? strlen (r->email) : 0) + TN_PHONE_MAX + 64;
-        r->key = malloc (klen);
-        if (r->key) {
-            if (r->id_number)
-                snprintf (r->key, klen, "I\x1f%s\x1f%s", r->id_type, r->id_number);
-            else
-                snprintf (r->key, klen, "N\x1f%s\x1f%s\x1f%s\x1f%s", r->kind, r->name,
-                          in.nphones ? in.phones[0] : "", r->email ? r->email : "");
-        }
-        if (!r->phones || !r->tails || !r->kind || !r->name || !r->key
-            || (in.email && !r->email) || (in.id_number[0] && (!r->id_type || !r->id_number))
-            || (unit_code && !r->unit_code)) {
-            snprintf (out, cap, "out of memory");
-            ok = false;
-        }
+        s_party_row_free (r);
+        rc = -1;
     }
     cJSON_Delete (row);
     cJSON_Delete (occ);
-    return ok;
+    return rc;
 }
 
-/* Looks the rows' unit codes up; a row naming no unit of the property
- * becomes an error. 0, or -1 on a database error (rep filled). */
+static bool
+s_party_empty (const void *batch)
+{
+    return ((const s_party_batch_t *) batch)->nrows == 0;
+}
+
+/* Looks the rows' unit codes up (into b->units); a row naming no unit of
+ * the property becomes an error. 0, or -1 with rep filled. */
 static int
-s_im_resolve_units (tenants_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
-                    s_im_prow_t *rows, size_t nrows, s_im_report_t *report, PGresult **units)
+s_party_units (s_im_run_t *run, s_party_batch_t *b)
 {
     tn_pgarray_t codes = { 0 };
     s_im_set_t asked = { 0 }, ids = { 0 };
     int rc = -1;
-    for (size_t i = 0; i < nrows; i++)
-        if (rows[i].unit_code && s_im_set_add (&asked, rows[i].unit_code, 0) > 0)
-            tn_pgarray_add (&codes, rows[i].unit_code);
-    if (!codes.count) {
-        rc = 0;
-        goto out;
-    }
+    for (size_t i = 0; i < b->nrows; i++)
+        if (b->rows[i].unit_code && s_im_set_add (&asked, b->rows[i].unit_code, 0) > 0)
+            tn_pgarray_add (&codes, b->rows[i].unit_code);
     const char *c = tn_pgarray_text (&codes);
-    if (!c) {
-        env_reply_error (rep, 500, "internal", NULL, "out of memory");
-        goto out;
+    if (!codes.count)
+        rc = 0;
+    else if (!c)
+        env_reply_error (run->rep, 500, "internal", NULL, "out of memory");
+    else if (s_im_db_ok (run, b->units = tn_import_unit_ids (run->app->db, run->pid, c))) {
+        rc = 0;
+        for (int i = 0; rc == 0 && i < PQntuples (b->units); i++)
+            rc = s_im_set_add (&ids, PQgetvalue (b->units, i, 0), i) < 0 ? -1 : 0;
+        if (rc)
+            env_reply_error (run->rep, 500, "internal", NULL, "out of memory");
     }
-    *units = tn_import_unit_ids (app->db, pid, c);
-    if (!db_ok (*units)) {
-        db_reply_error (*units, rep, req->id);
-        goto out;
-    }
-    for (int i = 0; i < PQntuples (*units); i++)
-        if (s_im_set_add (&ids, PQgetvalue (*units, i, 0), i) < 0) {
-            env_reply_error (rep, 500, "internal", NULL, "out of memory");
-            goto out;
+    for (size_t i = 0; rc == 0 && i < b->nrows; i++) {
+        s_im_prow_t *r = &b->rows[i];
+        long at = r->unit_code ? s_im_set_get (&ids, r->unit_code) : -1;
+        char shown[80];
+        if (at >= 0)
+            r->unit_id = PQgetvalue (b->units, (int) at, 1);
+        else if (r->unit_code) {
+            s_im_error (&run->report, r->line, "unit_code: no unit %s in this property",
+                        s_im_short (r->unit_code, shown, 64));
+            r->bad = true;
         }
-    for (size_t i = 0; i < nrows; i++) {
-        if (!rows[i].unit_code)
-            continue;
-        long at = s_im_set_get (&ids, rows[i].unit_code);
-        if (at < 0) {
-            char shown[80];
-            s_im_error (report, rows[i].line, "unit_code: no unit %s in this property",
-                        s_im_short (rows[i].unit_code, shown, 64));
-            rows[i].bad = true;
-        }
-        else
-            rows[i].unit_id = PQgetvalue (*units, (int) at, 1);
     }
-    rc = 0;
-out:
     tn_pgarray_free (&codes);
     s_im_set_free (&asked);
     s_im_set_free (&ids);
     return rc;
 }
 
-/* The party at *pi whose first row is line, by binary search (parties are
- * in line order). */
-static long
-s_im_party_at (const s_im_party_t *parties, size_t n, size_t line)
+/* The distinct parties of the good rows (b->parties, each row's party), and
+ * each distinct move-in once (a repeat is occ_dup). 0, or -1 when out of
+ * memory. */
+static int
+s_party_group (s_party_batch_t *b)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (parties[mid].line < line)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && parties[lo].line == line ? (long) lo : -1;
-}
-
-/* Records the (n, id[, created]) rows of res on the parties. */
-static void
-s_im_parties_found (const PGresult *res, s_im_party_t *parties, size_t n)
-{
-    for (int i = 0; i < PQntuples (res); i++) {
-        long at = s_im_party_at (parties, n, (size_t) strtoul (PQgetvalue (res, i, 0), NULL, 10));
-        if (at < 0)
-            continue;
-        snprintf (parties[at].id, sizeof parties[at].id, "%s", PQgetvalue (res, i, 1));
-        parties[at].created = PQnfields (res) > 2 && strcmp (PQgetvalue (res, i, 2), "t") == 0;
-    }
-}
-
-void
-tn_parties_import (void *app_, const env_request_t *req, env_reply_t *rep)
-{
-    tenants_t *app = app_;
-    const char *pid;
-    const char *text = s_im_text (req, rep, &pid);
-    if (!text)
-        return;
-    s_im_report_t report = { 0 };
     s_im_set_t who = { 0 }, moves = { 0 };
-    s_im_prow_t *rows = NULL;
-    s_im_party_t *parties = NULL;
-    size_t nrows = 0, rows_cap = 0, nparties = 0;
-    PGresult *units = NULL, *res = NULL;
-    bool in_tx = false;
-    tn_pgarray_t a[9] = { { 0 } };
-    csv_t *csv = csv_new (text, strlen (text), TN_IMPORT_FIELD_MAX, TN_IMPORT_COLUMNS_MAX);
-    if (!csv) {
-        env_reply_error (rep, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    int idx[PC_COUNT];
-    size_t nfields;
-    if (s_im_header (csv, s_party_columns, PC_COUNT, idx, &nfields, rep))
+    int rc = -1;
+    if (!(b->parties = calloc (b->nrows, sizeof *b->parties)))
         goto out;
-
-    /* 1. every row validated on its own */
-    int rc;
-    char problems[TN_IMPORT_PROBLEM_MAX];
-    while ((rc = csv_read (csv)) != CSV_END) {
-        if (!s_im_row_ok (csv, rc, nfields, &report))
-            continue;
-        if (nrows == rows_cap) {
-            size_t cap = rows_cap ? rows_cap * 2 : 256;
-            s_im_prow_t *r = realloc (rows, cap * sizeof *r);
-            if (!r) {
-                env_reply_error (rep, 500, "internal", NULL, "out of memory");
-                goto out;
-            }
-            rows = r;
-            rows_cap = cap;
-        }
-        s_im_prow_t *r = &rows[nrows];
-        memset (r, 0, sizeof *r);
-        r->line = csv_row (csv);
-        r->party = -1;
-        if (s_im_party_row (csv, idx, r, problems, sizeof problems))
-            nrows++;
-        else {
-            s_im_error (&report, r->line, "%s", problems);
-            s_im_prow_free (r);
-        }
-    }
-    csv_destroy (&csv);
-    if (s_im_property (app, req, rep, pid))
-        goto out;
-    if (nrows == 0) {
-        env_reply_ok (rep, 200, s_im_report_json (&report, NULL));
-        goto out;
-    }
-
-    if (db_begin (app->db) || s_im_timeout (app, req)) {
-        db_fail (app->db, req->id, rep, "import parties");
-        goto out;
-    }
-    in_tx = true;
-    /* one parties import per property at a time: a party without an ID
-     * document is found by its name, and no index stops two at once */
-    res = tn_import_lock (app->db, "parties", pid);
-    if (!db_ok (res)) {
-        db_reply_error (res, rep, req->id);
-        goto out;
-    }
-    PQclear (res);
-    res = NULL;
-
-    /* 2. the units the rows move into must be the property's */
-    if (s_im_resolve_units (app, req, rep, pid, rows, nrows, &report, &units))
-        goto out;
-
-    /* 3. the distinct parties of the good rows, and the distinct move-ins */
-    parties = calloc (nrows, sizeof *parties);
-    if (!parties) {
-        env_reply_error (rep, 500, "internal", NULL, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < nrows; i++) {
-        s_im_prow_t *r = &rows[i];
+    for (size_t i = 0; i < b->nrows; i++) {
+        s_im_prow_t *r = &b->rows[i];
         if (r->bad)
             continue;
         long known = s_im_set_get (&who, r->key);
         if (known < 0) {
-            if (s_im_set_add (&who, r->key, (long) nparties) < 0)
-                goto oom;
-            parties[nparties].line = r->line;
-            parties[nparties].row = (long) i;
-            known = (long) nparties++;
-            char n[24];
-            snprintf (n, sizeof n, "%zu", r->line);
-            tn_pgarray_add (&a[0], n);
-            tn_pgarray_add (&a[1], r->kind);
-            tn_pgarray_add (&a[2], r->name);
-            tn_pgarray_add (&a[3], r->phones);
-            tn_pgarray_add (&a[4], r->tails);
-            tn_pgarray_add (&a[5], r->email);
-            tn_pgarray_add (&a[6], r->id_type);
-            tn_pgarray_add (&a[7], r->id_number);
+            if (s_im_set_add (&who, r->key, (long) b->nparties) < 0)
+                goto out;
+            b->parties[b->nparties] = (s_im_party_t) { .line = r->line, .row = (long) i };
+            known = (long) b->nparties++;
         }
         r->party = known;
         if (r->unit_code) {
@@ -886,61 +862,99 @@ tn_parties_import (void *app_, const env_request_t *req, env_reply_t *rep)
             snprintf (key, sizeof key, "%ld\x1f%s\x1f%s", known, r->unit_id, r->role);
             int added = s_im_set_add (&moves, key, (long) i);
             if (added < 0)
-                goto oom;
+                goto out;
             r->occ_dup = added == 0;
         }
     }
-    const char *t[8];
-    for (int k = 0; k < 8; k++)
-        if (!(t[k] = tn_pgarray_text (&a[k])))
-            goto oom;
-    if (nparties > 0) {
-        res = tn_import_parties (app->db, pid, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]);
-        if (!db_ok (res)) {
-            db_reply_error (res, rep, req->id);
-            goto out;
-        }
-        s_im_parties_found (res, parties, nparties);
-        PQclear (res);
-        res = NULL;
-        /* a party with the same document created by someone else meanwhile
-         * (ON CONFLICT skipped it): find it now that it has committed */
-        for (int k = 0; k < 3; k++)
-            tn_pgarray_free (&a[k]);
-        for (size_t p = 0; p < nparties; p++) {
-            const s_im_prow_t *r = &rows[parties[p].row];
-            if (parties[p].id[0] || !r->id_number)
-                continue;
-            char n[24];
-            snprintf (n, sizeof n, "%zu", r->line);
-            tn_pgarray_add (&a[0], n);
-            tn_pgarray_add (&a[1], r->id_type);
-            tn_pgarray_add (&a[2], r->id_number);
-        }
-        if (a[0].count) {
-            const char *n = tn_pgarray_text (&a[0]), *ty = tn_pgarray_text (&a[1]),
-                       *nu = tn_pgarray_text (&a[2]);
-            if (!n || !ty || !nu)
-                goto oom;
-            res = tn_import_parties_by_id (app->db, pid, n, ty, nu);
-            if (!db_ok (res)) {
-                db_reply_error (res, rep, req->id);
-                goto out;
-            }
-            s_im_parties_found (res, parties, nparties);
-            PQclear (res);
-            res = NULL;
-        }
-    }
+    rc = 0;
+out:
+    s_im_set_free (&who);
+    s_im_set_free (&moves);
+    return rc;
+}
 
-    /* 4. the move-ins, each once, skipped when already current */
+/* Records the (n, id[, created]) rows of res on the parties. */
+static void
+s_party_found (s_party_batch_t *b, const PGresult *res)
+{
+    for (int i = 0; i < PQntuples (res); i++) {
+        size_t line = (size_t) strtoul (PQgetvalue (res, i, 0), NULL, 10);
+        s_im_party_t *p = s_im_at_line (b->parties, b->nparties, sizeof *b->parties, line);
+        if (!p)
+            continue;
+        snprintf (p->id, sizeof p->id, "%s", PQgetvalue (res, i, 1));
+        p->created = PQnfields (res) > 2 && strcmp (PQgetvalue (res, i, 2), "t") == 0;
+    }
+}
+
+/* Runs statement (tn_import_parties or _by_id) on the n arrays and records
+ * the parties it found; 0, or -1 with rep filled. */
+static int
+s_party_exec (s_im_run_t *run, s_party_batch_t *b, tn_pgarray_t *a, int n, bool by_id)
+{
+    const char *t[8];
+    if (!s_im_texts (a, n, t)) {
+        env_reply_error (run->rep, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    db_t *db = run->app->db;
+    PGresult *res = by_id ? tn_import_parties_by_id (db, run->pid, t[0], t[1], t[2])
+                          : tn_import_parties (db, run->pid, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]);
+    bool ok = s_im_db_ok (run, res);
+    if (ok)
+        s_party_found (b, res);
+    PQclear (res);
+    return ok ? 0 : -1;
+}
+
+/* Finds or inserts each distinct party. A party with the same document
+ * that someone else created meanwhile (ON CONFLICT skipped it) is found
+ * again by its document once it has committed. 0, or -1 with rep filled. */
+static int
+s_party_insert (s_im_run_t *run, s_party_batch_t *b)
+{
+    tn_pgarray_t a[8] = { { 0 } }, again[3] = { { 0 } };
+    char n[24];
+    for (size_t p = 0; p < b->nparties; p++) {
+        const s_im_prow_t *r = &b->rows[b->parties[p].row];
+        snprintf (n, sizeof n, "%zu", r->line);
+        const char *values[8] = { n, r->kind, r->name, r->phones, r->tails, r->email, r->id_type,
+                                  r->id_number };
+        for (int k = 0; k < 8; k++)
+            tn_pgarray_add (&a[k], values[k]);
+    }
+    int rc = b->nparties ? s_party_exec (run, b, a, 8, false) : 0;
+    for (size_t p = 0; rc == 0 && p < b->nparties; p++) {
+        const s_im_prow_t *r = &b->rows[b->parties[p].row];
+        if (b->parties[p].id[0] || !r->id_number)
+            continue;
+        snprintf (n, sizeof n, "%zu", r->line);
+        tn_pgarray_add (&again[0], n);
+        tn_pgarray_add (&again[1], r->id_type);
+        tn_pgarray_add (&again[2], r->id_number);
+    }
+    if (rc == 0 && again[0].count)
+        rc = s_party_exec (run, b, again, 3, true);
+    s_im_arrays_free (a, 8);
+    s_im_arrays_free (again, 3);
+    return rc;
+}
+
+/* The move-ins, each once, skipped by the database when already current;
+ * a row whose party could not be resolved becomes an error. 0, or -1 with
+ * rep filled. */
+static int
+s_party_move_ins (s_im_run_t *run, s_party_batch_t *b)
+{
     tn_pgarray_t o[5] = { { 0 } };
-    for (size_t i = 0; i < nrows; i++) {
-        s_im_prow_t *r = &rows[i];
+    const char *t[5];
+    for (size_t i = 0; i < b->nrows; i++) {
+        s_im_prow_t *r = &b->rows[i];
         if (r->bad || r->party < 0)
             continue;
-        if (!parties[r->party].id[0]) {
-            s_im_error (&report, r->line, "the party could not be resolved: import the file again");
+        const char *party_id = b->parties[r->party].id;
+        if (!party_id[0]) {
+            s_im_error (&run->report, r->line, "the party could not be resolved: import the file again");
             r->bad = true;
             continue;
         }
@@ -948,93 +962,98 @@ tn_parties_import (void *app_, const env_request_t *req, env_reply_t *rep)
             continue;
         char n[24];
         snprintf (n, sizeof n, "%zu", r->line);
-        tn_pgarray_add (&o[0], n);
-        tn_pgarray_add (&o[1], parties[r->party].id);
-        tn_pgarray_add (&o[2], r->unit_id);
-        tn_pgarray_add (&o[3], r->role);
-        tn_pgarray_add (&o[4], r->start);
-    }
-    long occ_created = 0;
-    if (o[0].count) {
-        const char *ot[5];
-        bool oom = false;
+        const char *values[5] = { n, party_id, r->unit_id, r->role, r->start };
         for (int k = 0; k < 5; k++)
-            oom |= !(ot[k] = tn_pgarray_text (&o[k]));
-        if (!oom)
-            res = tn_import_occupancies (app->db, pid, ot[0], ot[1], ot[2], ot[3], ot[4]);
-        for (int k = 0; k < 5; k++)
-            tn_pgarray_free (&o[k]);
-        if (oom)
-            goto oom;
-        if (!db_ok (res)) {
-            db_reply_error (res, rep, req->id);
-            goto out;
-        }
-        /* rows are in line order: find each returned line */
-        for (int i = 0; i < PQntuples (res); i++) {
-            size_t line = (size_t) strtoul (PQgetvalue (res, i, 0), NULL, 10);
-            size_t lo = 0, hi = nrows;
-            while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                if (rows[mid].line < line)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            if (lo < nrows && rows[lo].line == line) {
-                rows[lo].occ_created = true;
-                occ_created++;
-            }
-        }
-        PQclear (res);
-        res = NULL;
+            tn_pgarray_add (&o[k], values[k]);
     }
-    if (db_commit (app->db)) {
-        in_tx = false;
-        db_fail (app->db, req->id, rep, "import parties");
-        goto out;
+    int rc = 0;
+    PGresult *res = NULL;
+    if (o[0].count && !s_im_texts (o, 5, t)) {
+        env_reply_error (run->rep, 500, "internal", NULL, "out of memory");
+        rc = -1;
     }
-    in_tx = false;
+    else if (o[0].count) {
+        res = tn_import_occupancies (run->app->db, run->pid, t[0], t[1], t[2], t[3], t[4]);
+        rc = s_im_db_ok (run, res) ? 0 : -1;
+    }
+    for (int i = 0; rc == 0 && res && i < PQntuples (res); i++) {
+        size_t line = (size_t) strtoul (PQgetvalue (res, i, 0), NULL, 10);
+        s_im_prow_t *r = s_im_at_line (b->rows, b->nrows, sizeof *b->rows, line);
+        if (r) {
+            r->occ_created = true;
+            b->occ_created++;
+        }
+    }
+    PQclear (res);
+    s_im_arrays_free (o, 5);
+    return rc;
+}
 
-    /* 5. each good row: imported when it created its party or its move-in */
-    long parties_created = 0;
-    for (size_t p = 0; p < nparties; p++)
-        parties_created += parties[p].created;
-    for (size_t i = 0; i < nrows; i++) {
-        const s_im_prow_t *r = &rows[i];
+/* One parties import per property at a time (a party without an ID
+ * document is found by its name, and no index stops two at once) -> the
+ * rows' units -> the distinct parties -> their move-ins. */
+static int
+s_party_store (s_im_run_t *run, void *batch_)
+{
+    s_party_batch_t *b = batch_;
+    PGresult *lock = tn_import_lock (run->app->db, "parties", run->pid);
+    bool locked = s_im_db_ok (run, lock);
+    PQclear (lock);
+    if (!locked || s_party_units (run, b))
+        return -1;
+    if (s_party_group (b)) {
+        env_reply_error (run->rep, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    return s_party_insert (run, b) || s_party_move_ins (run, b) ? -1 : 0;
+}
+
+/* Each good row: imported when it created its party or its move-in, else
+ * a duplicate. */
+static cJSON *
+s_party_done (s_im_run_t *run, void *batch_)
+{
+    s_party_batch_t *b = batch_;
+    for (size_t p = 0; p < b->nparties; p++)
+        b->parties_created += b->parties[p].created;
+    for (size_t i = 0; i < b->nrows; i++) {
+        const s_im_prow_t *r = &b->rows[i];
         if (r->bad)
             continue;
-        bool made_party = r->party >= 0 && parties[r->party].created && parties[r->party].line == r->line;
-        if (made_party || r->occ_created)
-            report.imported++;
+        const s_im_party_t *party = r->party >= 0 ? &b->parties[r->party] : NULL;
+        if ((party && party->created && party->line == r->line) || r->occ_created)
+            run->report.imported++;
         else
-            report.duplicates++;
+            run->report.duplicates++;
     }
-    if (parties_created || occ_created)
-        outbox_wake (app->outbox);
-    log_info (req->id, "parties import into property %s: %ld rows imported (%ld parties, %ld move-ins), "
-              "%ld duplicates, %ld rejected", pid, report.imported, parties_created, occ_created,
-              report.duplicates, report.rejected);
+    log_info (run->req->id, "parties import into property %s: %ld rows imported (%ld parties, %ld move-ins), "
+              "%ld duplicates, %ld rejected", run->pid, run->report.imported, b->parties_created,
+              b->occ_created, run->report.duplicates, run->report.rejected);
     cJSON *extra = cJSON_CreateObject ();
-    cJSON_AddNumberToObject (extra, "parties_created", (double) parties_created);
-    cJSON_AddNumberToObject (extra, "occupancies_created", (double) occ_created);
-    env_reply_ok (rep, 200, s_im_report_json (&report, extra));
-    goto out;
-oom:
-    env_reply_error (rep, 500, "internal", NULL, "out of memory");
-out:
-    if (in_tx)
-        db_rollback (app->db);
-    csv_destroy (&csv);
-    PQclear (res);
-    PQclear (units);
-    for (int k = 0; k < 9; k++)
-        tn_pgarray_free (&a[k]);
-    for (size_t i = 0; i < nrows; i++)
-        s_im_prow_free (&rows[i]);
-    free (rows);
-    free (parties);
-    s_im_set_free (&who);
-    s_im_set_free (&moves);
-    s_im_report_free (&report);
+    cJSON_AddNumberToObject (extra, "parties_created", (double) b->parties_created);
+    cJSON_AddNumberToObject (extra, "occupancies_created", (double) b->occ_created);
+    return extra;
+}
+
+static void
+s_party_batch_free (void *batch_)
+{
+    s_party_batch_t *b = batch_;
+    for (size_t i = 0; i < b->nrows; i++)
+        s_party_row_free (&b->rows[i]);
+    free (b->rows);
+    free (b->parties);
+    PQclear (b->units);
+}
+
+static const s_im_kind_t s_parties_kind = {
+    .what = "parties", .columns = s_party_columns, .ncolumns = PC_COUNT,
+    .batch_size = sizeof (s_party_batch_t), .batch_free = s_party_batch_free,
+    .row = s_party_row, .empty = s_party_empty, .store = s_party_store, .done = s_party_done,
+};
+
+void
+tn_parties_import (void *app, const env_request_t *req, env_reply_t *rep)
+{
+    s_im_run (app, req, rep, &s_parties_kind);
 }

@@ -15,7 +15,7 @@
     "'use', " u ".use, 'created_at', " DB_UTC_TS (u ".created_at") ", " \
     "'updated_at', " DB_UTC_TS (u ".updated_at") ")"
 
-/* The data of party.created, as tn_party_event_json (party_event.c) makes it. */
+/* The data of party.created, as tn_party_event_json (party_event.h) makes it. */
 #define IM_PARTY_JSON(p) TN_PARTY_EVENT_SQL (p)
 
 /* The data of occupancy.started, as tn_occupancy_event_json (party_store.c) makes it. */

@@ -21,37 +21,6 @@
 /* Other services (and admins) only: these answer whole contacts. */
 static const char *const s_occ_services[] = { "service", "admin", NULL };
 
-/* The path's unit of a visible property for a caller of one of roles, or
- * NULL after a 403 or 404. Occupancies are the desk's: technicians and
- * integration keys never reach them. */
-static const char *
-s_occ_unit_id (const env_request_t *req, const char *const *roles, env_reply_t *rep, const char **pid)
-{
-    if (!env_require_role (req, roles, rep))
-        return NULL;
-    *pid = env_visible_property (req);
-    const char *uid = env_param (req, "uid");
-    if (!*pid || !uid || !jv_is_uuid (uid)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such unit");
-        return NULL;
-    }
-    return uid;
-}
-
-/* Whether the unit exists in the property; false after filling rep. */
-static bool
-s_unit_exists (tenants_t *app, const env_request_t *req, const char *pid, const char *uid, env_reply_t *rep)
-{
-    PGresult *res = tn_unit_get (app->db, pid, uid, false);
-    bool ok = db_ok (res) && PQntuples (res) == 1;
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else if (!ok)
-        env_reply_error (rep, 404, "not_found", NULL, "no such unit");
-    PQclear (res);
-    return ok;
-}
-
 /* The occupancy (with its unit and party) as the event's data, after the
  * change, and the event written; 0 or -1. *row receives the loaded row. */
 static int
@@ -72,8 +41,8 @@ void
 tn_occupancies_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    PGresult *unit = NULL, *party = NULL, *res = NULL, *row = NULL;
-    const char *pid, *uid = s_occ_unit_id (req, env_roles_desk, rep, &pid);
+    PGresult *party = NULL, *res = NULL, *row = NULL;
+    const char *pid, *uid = env_resource_scope (req, env_roles_desk, "uid", "unit", rep, &pid);
     if (!uid)
         return;
     jv_t v = JV_INIT;
@@ -86,24 +55,17 @@ tn_occupancies_create (void *app_, const env_request_t *req, env_reply_t *rep)
         db_fail (app->db, req->id, rep, "begin");
         return;
     }
-    unit = tn_unit_get (app->db, pid, uid, false);
-    if (!db_ok (unit)) {
-        db_reply_error (unit, rep, req->id);
-        goto fail;
-    }
-    if (PQntuples (unit) == 0) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such unit");
-        goto fail;
-    }
+    if (!tn_unit_exists (app, req, pid, uid, rep))
+        goto out;
     party = tn_party_get (app->db, pid, in.party_id, false);
     if (!db_ok (party)) {
         db_reply_error (party, rep, req->id);
-        goto fail;
+        goto out;
     }
     if (PQntuples (party) == 0) {
         env_reply_error (rep, 422, "validation_failed", jv_detail ("party_id", "no such party"),
                          "invalid occupancy");
-        goto fail;
+        goto out;
     }
     res = tn_occupancy_insert (app->db, pid, uid, in.party_id, in.role, in.start_date);
     if (!db_ok (res)) {
@@ -117,7 +79,7 @@ tn_occupancies_create (void *app_, const env_request_t *req, env_reply_t *rep)
             env_reply_error (rep, 404, "not_found", NULL, "no such unit");
         else
             db_reply_error (res, rep, req->id);
-        goto fail;
+        goto out;
     }
     const char *oid = PQgetvalue (res, 0, 0);
     if (s_occ_publish (app, "occupancy.started", pid, oid, &row) || db_commit (app->db)) {
@@ -127,11 +89,8 @@ tn_occupancies_create (void *app_, const env_request_t *req, env_reply_t *rep)
     outbox_wake (app->outbox);
     log_info (req->id, "occupancy %s started: unit %s, party %s", oid, uid, in.party_id);
     env_reply_ok (rep, 201, tn_occupancy_json (row, 0));
-    goto out;
-fail:
-    db_rollback (app->db);
 out:
-    PQclear (unit);
+    db_rollback (app->db);           /* whatever is still open; a no-op after the commit */
     PQclear (party);
     PQclear (res);
     PQclear (row);
@@ -144,14 +103,9 @@ tn_occupancies_end (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
     PGresult *cur = NULL, *res = NULL, *row = NULL;
-    if (!env_require_role (req, env_roles_desk, rep))
+    const char *pid, *oid = env_resource_scope (req, env_roles_desk, "oid", "occupancy", rep, &pid);
+    if (!oid)
         return;
-    const char *pid = env_visible_property (req);
-    const char *oid = env_param (req, "oid");
-    if (!pid || !oid || !jv_is_uuid (oid)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such occupancy");
-        return;
-    }
     jv_t v = JV_INIT;
     tn_occupancy_end_input_t in;
     if (!tn_occupancy_end_input (&v, req->data, &in)) {
@@ -165,16 +119,16 @@ tn_occupancies_end (void *app_, const env_request_t *req, env_reply_t *rep)
     cur = tn_occupancy_get (app->db, pid, oid, true);
     if (!db_ok (cur)) {
         db_reply_error (cur, rep, req->id);
-        goto fail;
+        goto out;
     }
     if (PQntuples (cur) == 0) {
         env_reply_error (rep, 404, "not_found", NULL, "no such occupancy");
-        goto fail;
+        goto out;
     }
     if (tn_occupancy_row_ended (cur, 0)) {
         env_reply_error (rep, 409, "conflict", jv_detail ("end_date", "the occupancy has ended already"),
                          "the occupancy has ended already");
-        goto fail;
+        goto out;
     }
     /* YYYY-MM-DD compare as dates do */
     const char *start = tn_occupancy_row_start (cur, 0);
@@ -182,17 +136,17 @@ tn_occupancies_end (void *app_, const env_request_t *req, env_reply_t *rep)
         char problem[96];
         snprintf (problem, sizeof problem, "must not be before the start_date %s", start);
         env_reply_error (rep, 422, "validation_failed", jv_detail ("end_date", problem), "invalid move-out");
-        goto fail;
+        goto out;
     }
     res = tn_occupancy_end (app->db, pid, oid, in.end_date);
     if (!db_ok (res)) {
         db_reply_error (res, rep, req->id);
-        goto fail;
+        goto out;
     }
     if (PQntuples (res) != 1) {
         /* cannot happen under the row lock; answer as for a second move-out */
         env_reply_error (rep, 409, "conflict", NULL, "the occupancy has ended already");
-        goto fail;
+        goto out;
     }
     if (s_occ_publish (app, "occupancy.ended", pid, oid, &row) || db_commit (app->db)) {
         db_fail (app->db, req->id, rep, "move out");
@@ -201,10 +155,8 @@ tn_occupancies_end (void *app_, const env_request_t *req, env_reply_t *rep)
     outbox_wake (app->outbox);
     log_info (req->id, "occupancy %s ended", oid);
     env_reply_ok (rep, 200, tn_occupancy_json (row, 0));
-    goto out;
-fail:
-    db_rollback (app->db);
 out:
+    db_rollback (app->db);           /* whatever is still open; a no-op after the commit */
     PQclear (cur);
     PQclear (res);
     PQclear (row);
@@ -223,7 +175,7 @@ void
 tn_occupancies_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    const char *pid, *uid = s_occ_unit_id (req, env_roles_desk, rep, &pid);
+    const char *pid, *uid = env_resource_scope (req, env_roles_desk, "uid", "unit", rep, &pid);
     if (!uid)
         return;
     jv_t v = JV_INIT;
@@ -250,7 +202,7 @@ tn_occupancies_list (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
         return;
     }
-    if (!s_unit_exists (app, req, pid, uid, rep))
+    if (!tn_unit_exists (app, req, pid, uid, rep))
         return;
     PGresult *res = tn_occupancy_list_unit (app->db, pid, uid, a_date, a_created, a_id, limit + 1);
     if (!db_ok (res))
@@ -341,7 +293,7 @@ void
 tn_unit_get_service (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    const char *pid, *uid = s_occ_unit_id (req, s_occ_services, rep, &pid);
+    const char *pid, *uid = env_resource_scope (req, s_occ_services, "uid", "unit", rep, &pid);
     if (!uid)
         return;
     tn_unit_detail_reply (app, req, pid, uid, true, false, rep);
@@ -351,7 +303,7 @@ void
 tn_units_occupants (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    const char *pid, *uid = s_occ_unit_id (req, s_occ_services, rep, &pid);
+    const char *pid, *uid = env_resource_scope (req, s_occ_services, "uid", "unit", rep, &pid);
     if (!uid)
         return;
     const char *role = env_param (req, "role");
@@ -367,7 +319,7 @@ tn_units_occupants (void *app_, const env_request_t *req, env_reply_t *rep)
             return;
         }
     }
-    if (!s_unit_exists (app, req, pid, uid, rep))
+    if (!tn_unit_exists (app, req, pid, uid, rep))
         return;
     cJSON *items = NULL;
     if (s_occupants (app, req, pid, uid, role, true, &items)) {

@@ -2,7 +2,8 @@
  * validate -> load -> decide -> store (+ outbox, same transaction) -> reply.
  * Two leases of one space over overlapping dates are refused by the
  * database's exclusion constraint (23P01 -> 409), never by a read-then-write
- * check that two requests could both pass. */
+ * check that two requests could both pass. Leases name parties and their
+ * fees: every parking method is the desk's (env_roles_desk). */
 #include "tenants.h"
 #include "parking_store.h"
 #include "tenants_store.h"
@@ -15,30 +16,6 @@
 
 #define PK_CURSOR_KEY_MAX 64         /* "YYYY-MM-DD/<uuid>" */
 #define PK_TX_ATTEMPTS    3          /* a lease's transaction, after 40P01 / 40001 */
-
-/* The path's property when the caller is of the desk (leases name parties
- * and their fees) and may see it; else a 403 or 404 is answered. */
-static const char *
-s_pk_property (const env_request_t *req, env_reply_t *rep)
-{
-    return env_property_scope (req, env_roles_desk, rep);
-}
-
-/* 0 when the property exists; else the reply is filled (404 or a db error). */
-static int
-s_pk_property_exists (tenants_t *app, const env_request_t *req, env_reply_t *rep, const char *pid)
-{
-    PGresult *res = tn_property_get (app->db, pid);
-    int rc = -1;
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else if (PQntuples (res) == 0)
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-    else
-        rc = 0;
-    PQclear (res);
-    return rc;
-}
 
 /* Writes the event and commits; 0, or -1 (rolled back, rep filled). */
 static int
@@ -79,7 +56,7 @@ void
 tn_parking_spaces_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    const char *pid = s_pk_property (req, rep);
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
     if (!pid)
         return;
     jv_t v = JV_INIT;
@@ -110,7 +87,7 @@ void
 tn_parking_spaces_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    const char *pid = s_pk_property (req, rep);
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
     if (!pid)
         return;
     jv_t v = JV_INIT;
@@ -126,7 +103,7 @@ tn_parking_spaces_list (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
         return;
     }
-    if (s_pk_property_exists (app, req, rep, pid))
+    if (!tn_property_exists (app, req, pid, rep))
         return;
     PGresult *res = tn_space_list (app->db, pid, zone, *after ? after : NULL, limit + 1);
     if (!db_ok (res))
@@ -154,7 +131,7 @@ s_pk_lease_insert_error (tenants_t *app, const PGresult *res, const env_request_
     if (strcmp (state, "23503") == 0) {
         const char *constraint = PQresultErrorField (res, PG_DIAG_CONSTRAINT_NAME);
         constraint = constraint ? constraint : "";
-        if (s_pk_property_exists (app, req, rep, pid))
+        if (!tn_property_exists (app, req, pid, rep))
             return;
         const char *field = strstr (constraint, "party_id") ? "party_id"
                           : strstr (constraint, "unit_id")  ? "unit_id" : "space_id";
@@ -172,7 +149,7 @@ tn_parking_leases_create (void *app_, const env_request_t *req, env_reply_t *rep
 {
     tenants_t *app = app_;
     PGresult *res = NULL;
-    const char *pid = s_pk_property (req, rep);
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
     if (!pid)
         return;
     jv_t v = JV_INIT;
@@ -206,7 +183,7 @@ tn_parking_leases_create (void *app_, const env_request_t *req, env_reply_t *rep
     }
     if (PQntuples (res) != 1) {
         db_rollback (app->db);
-        if (s_pk_property_exists (app, req, rep, pid) == 0)
+        if (tn_property_exists (app, req, pid, rep))
             env_reply_error (rep, 422, "validation_failed",
                              jv_detail ("space_id", "no such parking space in this property"),
                              "invalid parking lease");
@@ -224,12 +201,24 @@ out:
     PQclear (res);
 }
 
+/* The answer to a lease end tn_lease_end_decide refuses. */
+static void
+s_pk_end_refused (tn_lease_end_t why, env_reply_t *rep)
+{
+    const char *problem = why == TN_LEASE_END_BEFORE_START ? "must not be before the lease's start_date"
+                                                           : "must not be after the lease's agreed end_date";
+    if (why == TN_LEASE_END_ALREADY)
+        env_reply_error (rep, 409, "conflict", NULL, "the parking lease has ended already");
+    else
+        env_reply_error (rep, 422, "validation_failed", jv_detail ("end_date", problem), "invalid end of lease");
+}
+
 void
 tn_parking_leases_end (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
     PGresult *cur = NULL, *res = NULL;
-    const char *pid = s_pk_property (req, rep);
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
     if (!pid)
         return;
     /* the body first: what is wrong with it is wrong for any lease */
@@ -254,29 +243,13 @@ tn_parking_leases_end (void *app_, const env_request_t *req, env_reply_t *rep)
             env_reply_error (rep, 404, "not_found", NULL, "no such parking lease");
         else
             db_reply_error (cur, rep, req->id);
-        db_rollback (app->db);
         goto out;
     }
-    switch (tn_lease_end_decide (tn_lease_row_start (cur, 0), tn_lease_row_end (cur, 0),
-                                 tn_lease_row_ended (cur, 0), in.end_date)) {
-    case TN_LEASE_END_ALREADY:
-        env_reply_error (rep, 409, "conflict", NULL, "the parking lease has ended already");
-        db_rollback (app->db);
+    tn_lease_end_t decision = tn_lease_end_decide (tn_lease_row_start (cur, 0), tn_lease_row_end (cur, 0),
+                                                   tn_lease_row_ended (cur, 0), in.end_date);
+    if (decision != TN_LEASE_END_OK) {
+        s_pk_end_refused (decision, rep);
         goto out;
-    case TN_LEASE_END_BEFORE_START:
-        env_reply_error (rep, 422, "validation_failed",
-                         jv_detail ("end_date", "must not be before the lease's start_date"),
-                         "invalid end of lease");
-        db_rollback (app->db);
-        goto out;
-    case TN_LEASE_END_AFTER_END:
-        env_reply_error (rep, 422, "validation_failed",
-                         jv_detail ("end_date", "must not be after the lease's agreed end_date"),
-                         "invalid end of lease");
-        db_rollback (app->db);
-        goto out;
-    case TN_LEASE_END_OK:
-        break;
     }
     res = tn_lease_end (app->db, pid, id, in.end_date);
     if (!db_ok (res) || PQntuples (res) != 1) {
@@ -284,18 +257,17 @@ tn_parking_leases_end (void *app_, const env_request_t *req, env_reply_t *rep)
             env_reply_error (rep, 409, "conflict", NULL, "the parking lease has ended already");
         else
             db_reply_error (res, rep, req->id);
-        db_rollback (app->db);
         goto out;
     }
     cJSON *data = tn_lease_event_json (res, 0);
-    if (s_pk_publish (app, req, rep, "parking.lease.ended", pid, data)) {
-        cJSON_Delete (data);
-        goto out;
-    }
+    int published = s_pk_publish (app, req, rep, "parking.lease.ended", pid, data);
     cJSON_Delete (data);
-    log_info (req->id, "parking lease %s ended in property %s", id, pid);
-    env_reply_ok (rep, 200, tn_lease_json (res, 0));
+    if (published == 0) {
+        log_info (req->id, "parking lease %s ended in property %s", id, pid);
+        env_reply_ok (rep, 200, tn_lease_json (res, 0));
+    }
 out:
+    db_rollback (app->db);           /* whatever is still open; a no-op after the commit */
     PQclear (cur);
     PQclear (res);
 }
@@ -317,7 +289,7 @@ void
 tn_parking_leases_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    const char *pid = s_pk_property (req, rep);
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
     if (!pid)
         return;
     jv_t v = JV_INIT;
@@ -340,7 +312,7 @@ tn_parking_leases_list (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
         return;
     }
-    if (s_pk_property_exists (app, req, rep, pid))
+    if (!tn_property_exists (app, req, pid, rep))
         return;
     PGresult *res = tn_lease_list (app->db, pid, space_id, party_id, active,
                                    *after_date ? after_date : NULL, *after_id ? after_id : NULL,

@@ -1,16 +1,10 @@
 /* parking_rules: validation and decisions for parking spaces and leases; see parking_rules.h. */
 #include "parking_rules.h"
 
+#include "unit_rules.h"
+
 #include <stdio.h>
 #include <string.h>
-
-/* An optional string where "" and null mean none. */
-static const char *
-s_pk_optional (jv_t *v, const cJSON *data, const char *field, size_t max)
-{
-    const char *s = jv_string (v, data, field, JV_OPTIONAL, max);
-    return s && *s ? s : NULL;
-}
 
 bool
 tn_space_input (jv_t *v, const cJSON *data, tn_space_input_t *out)
@@ -19,7 +13,7 @@ tn_space_input (jv_t *v, const cJSON *data, tn_space_input_t *out)
     if (!jv_object (v, data))
         return false;
     out->code = jv_string (v, data, "code", JV_REQUIRED, TN_SPACE_CODE_MAX);
-    out->zone = s_pk_optional (v, data, "zone", TN_ZONE_MAX);
+    out->zone = tn_optional_text (v, data, "zone", TN_ZONE_MAX);
     return jv_ok (v);
 }
 
@@ -57,9 +51,7 @@ tn_lease_input (jv_t *v, const cJSON *data, tn_lease_input_t *out)
 bool
 tn_lease_end_input (jv_t *v, const cJSON *data, tn_lease_end_input_t *out)
 {
-    memset (out, 0, sizeof *out);
-    if (jv_object (v, data))
-        out->end_date = jv_date (v, data, "end_date", JV_REQUIRED);
+    out->end_date = tn_end_date_input (v, data);
     return jv_ok (v);
 }
 

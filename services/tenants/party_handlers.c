@@ -57,23 +57,6 @@ s_audited (const env_request_t *req)
 /* Other services (and admins) only: tenants.party.get. */
 static const char *const s_party_services[] = { "service", "admin", NULL };
 
-/* The path's party of a visible property for a caller of one of roles, or
- * NULL after a 403 or 404. Parties are the desk's: technicians and
- * integration keys never reach them. */
-static const char *
-s_party_id (const env_request_t *req, const char *const *roles, env_reply_t *rep, const char **pid)
-{
-    if (!env_require_role (req, roles, rep))
-        return NULL;
-    *pid = env_visible_property (req);
-    const char *id = env_param (req, "party_id");
-    if (!*pid || !id || !jv_is_uuid (id)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such party");
-        return NULL;
-    }
-    return id;
-}
-
 /* The phones as a JSON array text, and their tails as another; caller frees both. */
 static int
 s_phone_arrays (const tn_party_values_t *v, char **phones, char **tails)
@@ -115,20 +98,6 @@ s_party_store_error (const PGresult *res, const env_request_t *req, env_reply_t 
         db_reply_error (res, rep, req->id);
 }
 
-/* Whether the property exists; false after filling rep. */
-static bool
-s_property_exists (tenants_t *app, const env_request_t *req, const char *pid, env_reply_t *rep)
-{
-    PGresult *res = tn_property_get (app->db, pid);
-    bool ok = db_ok (res) && PQntuples (res) == 1;
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else if (!ok)
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-    PQclear (res);
-    return ok;
-}
-
 /* --- create ------------------------------------------------------------------- */
 
 void
@@ -137,7 +106,6 @@ tn_parties_create (void *app_, const env_request_t *req, env_reply_t *rep)
     tenants_t *app = app_;
     PGresult *res = NULL;
     char *phones = NULL, *tails = NULL;
-    cJSON *party = NULL;
     const char *pid = env_property_scope (req, env_roles_desk, rep);
     if (!pid)
         return;
@@ -171,10 +139,8 @@ tn_parties_create (void *app_, const env_request_t *req, env_reply_t *rep)
     res = tn_party_insert (app->db, pid, &val, phones);
     if (!db_ok (res)) {
         s_party_store_error (res, req, rep);
-        db_rollback (app->db);
         goto out;
     }
-    party = tn_party_json (res, 0, true);
     /* the event: contacts for notifications and billing, no ID document (party_event.h) */
     if (tn_party_tails_set (app->db, pid, tn_party_row_id (res, 0), tails)
         || tn_party_event_add (app->outbox, "party.created", pid, res, 0) || db_commit (app->db)) {
@@ -183,11 +149,9 @@ tn_parties_create (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     outbox_wake (app->outbox);
     log_info (req->id, "party %s created in property %s", tn_party_row_id (res, 0), pid);
-    env_reply_ok (rep, 201, s_whole (req) ? party : tn_party_json (res, 0, false));
-    if (s_whole (req))
-        party = NULL;
+    env_reply_ok (rep, 201, tn_party_json (res, 0, s_whole (req)));
 out:
-    cJSON_Delete (party);
+    db_rollback (app->db);           /* whatever is still open; a no-op after the commit */
     PQclear (res);
     free (phones);
     free (tails);
@@ -230,7 +194,7 @@ tn_parties_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
     PGresult *res = NULL;
-    bool in_tx = false;
+    bool audited = s_audited (req);
     const char *pid = env_property_scope (req, env_roles_desk, rep);
     if (!pid)
         return;
@@ -259,15 +223,12 @@ tn_parties_list (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
         return;
     }
-    if (!s_property_exists (app, req, pid, rep))
+    if (!tn_property_exists (app, req, pid, rep))
         return;
     bool whole = s_whole (req);
-    if (s_audited (req)) {
-        if (db_begin (app->db)) {
-            db_fail (app->db, req->id, rep, "begin");
-            return;
-        }
-        in_tx = true;
+    if (audited && db_begin (app->db)) {
+        db_fail (app->db, req->id, rep, "begin");
+        return;
     }
     res = tn_party_list (app->db, pid, q, key, *after ? after_name : NULL, *after ? after_id : NULL,
                          limit + 1);
@@ -276,15 +237,13 @@ tn_parties_list (void *app_, const env_request_t *req, env_reply_t *rep)
         goto out;
     }
     int shown = PQntuples (res) < limit ? PQntuples (res) : limit;
-    if (in_tx && (tn_pii_audit (app, req, pid, res, 0, shown) || db_commit (app->db))) {
+    if (audited && (tn_pii_audit (app, req, pid, res, 0, shown) || db_commit (app->db))) {
         db_fail (app->db, req->id, rep, "audit the read");
         goto out;
     }
-    in_tx = false;
     env_reply_ok (rep, 200, page_rows (res, limit, s_party_item, &whole, s_party_key));
 out:
-    if (in_tx)
-        db_rollback (app->db);
+    db_rollback (app->db);           /* whatever is still open; a no-op after the commit */
     PQclear (res);
 }
 
@@ -296,7 +255,7 @@ void
 tn_party_get_service (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    const char *pid, *id = s_party_id (req, s_party_services, rep, &pid);
+    const char *pid, *id = env_resource_scope (req, s_party_services, "party_id", "party", rep, &pid);
     if (!id)
         return;
     PGresult *res = tn_party_brief (app->db, pid, id);
@@ -320,16 +279,13 @@ tn_parties_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
     PGresult *res = NULL, *units = NULL;
-    bool in_tx = false;
-    const char *pid, *id = s_party_id (req, env_roles_desk, rep, &pid);
+    bool audited = s_audited (req);
+    const char *pid, *id = env_resource_scope (req, env_roles_desk, "party_id", "party", rep, &pid);
     if (!id)
         return;
-    if (s_audited (req)) {
-        if (db_begin (app->db)) {
-            db_fail (app->db, req->id, rep, "begin");
-            return;
-        }
-        in_tx = true;
+    if (audited && db_begin (app->db)) {
+        db_fail (app->db, req->id, rep, "begin");
+        return;
     }
     res = tn_party_get (app->db, pid, id, false);
     if (!db_ok (res)) {
@@ -345,33 +301,57 @@ tn_parties_get (void *app_, const env_request_t *req, env_reply_t *rep)
         db_reply_error (units, rep, req->id);
         goto out;
     }
-    if (in_tx && (tn_pii_audit (app, req, pid, res, 0, 1) || db_commit (app->db))) {
+    if (audited && (tn_pii_audit (app, req, pid, res, 0, 1) || db_commit (app->db))) {
         db_fail (app->db, req->id, rep, "audit the read");
         goto out;
     }
-    in_tx = false;
     cJSON *party = tn_party_json (res, 0, s_whole (req));
     cJSON *list = cJSON_AddArrayToObject (party, "units");
     for (int i = 0; i < PQntuples (units); i++)
         cJSON_AddItemToArray (list, tn_party_unit_json (units, i));
     env_reply_ok (rep, 200, party);
 out:
-    if (in_tx)
-        db_rollback (app->db);
+    db_rollback (app->db);           /* whatever is still open; a no-op after the commit */
     PQclear (res);
     PQclear (units);
 }
 
 /* --- update ------------------------------------------------------------------- */
 
+/* Stores the party after a PATCH with its phone tails and its party.updated
+ * event, in the open transaction: 0 with the stored row in *res, or -1
+ * with rep filled. */
+static int
+s_party_store_update (tenants_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                      const char *id, const tn_party_values_t *after, PGresult **res)
+{
+    char *phones = NULL, *tails = NULL;
+    int rc = -1;
+    if (s_phone_arrays (after, &phones, &tails)) {
+        env_reply_error (rep, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    *res = tn_party_update (app->db, pid, id, after, phones);
+    if (!db_ok (*res))
+        s_party_store_error (*res, req, rep);
+    else if (PQntuples (*res) != 1)
+        env_reply_error (rep, 404, "not_found", NULL, "no such party");
+    else if (tn_party_tails_set (app->db, pid, id, tails)
+             || tn_party_event_add (app->outbox, "party.updated", pid, *res, 0))
+        db_fail (app->db, req->id, rep, "update party");
+    else
+        rc = 0;
+    free (phones);
+    free (tails);
+    return rc;
+}
+
 void
 tn_parties_update (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
     PGresult *cur = NULL, *res = NULL;
-    char *phones = NULL, *tails = NULL;
-    cJSON *party = NULL;
-    const char *pid, *id = s_party_id (req, env_roles_desk, rep, &pid);
+    const char *pid, *id = env_resource_scope (req, env_roles_desk, "party_id", "party", rep, &pid);
     if (!id)
         return;
     jv_t v = JV_INIT;
@@ -386,46 +366,28 @@ tn_parties_update (void *app_, const env_request_t *req, env_reply_t *rep)
     cur = tn_party_get (app->db, pid, id, true);
     if (!db_ok (cur)) {
         db_reply_error (cur, rep, req->id);
-        goto fail;
+        goto out;
     }
     if (PQntuples (cur) == 0) {
         env_reply_error (rep, 404, "not_found", NULL, "no such party");
-        goto fail;
+        goto out;
     }
     tn_party_values_t before, after;
     tn_party_values (cur, 0, &before);
     tn_party_input_t in;
     if (!tn_party_input (&v, req->data, &before, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid party");
-        goto fail;
+        goto out;
     }
     bool key_changed;
     bool changed = tn_party_patch (&before, &in, &after, &key_changed);
     if (key_changed && !tn_role_sets_key_customer (req->caller.role)) {
         env_reply_error (rep, 403, "forbidden", NULL, "only a manager or an admin changes key customers");
-        goto fail;
+        goto out;
     }
-    const PGresult *shown = cur;
-    if (changed) {
-        if (s_phone_arrays (&after, &phones, &tails)) {
-            env_reply_error (rep, 500, "internal", NULL, "out of memory");
-            goto fail;
-        }
-        res = tn_party_update (app->db, pid, id, &after, phones);
-        if (!db_ok (res) || PQntuples (res) != 1) {
-            if (db_ok (res))
-                env_reply_error (rep, 404, "not_found", NULL, "no such party");
-            else
-                s_party_store_error (res, req, rep);
-            goto fail;
-        }
-        if (tn_party_tails_set (app->db, pid, id, tails)
-            || tn_party_event_add (app->outbox, "party.updated", pid, res, 0)) {
-            db_fail (app->db, req->id, rep, "update party");
-            goto out;
-        }
-        shown = res;
-    }
+    if (changed && s_party_store_update (app, req, rep, pid, id, &after, &res))
+        goto out;
+    const PGresult *shown = changed ? res : cur;
     /* the answer shows the stored party whole to a manager: that is a read too */
     if ((s_audited (req) && tn_pii_audit (app, req, pid, shown, 0, 1)) || db_commit (app->db)) {
         db_fail (app->db, req->id, rep, "update party");
@@ -436,15 +398,10 @@ tn_parties_update (void *app_, const env_request_t *req, env_reply_t *rep)
         log_info (req->id, "party %s updated in property %s", id, pid);
     }
     env_reply_ok (rep, 200, tn_party_json (shown, 0, s_whole (req)));
-    goto out;
-fail:
-    db_rollback (app->db);
 out:
-    cJSON_Delete (party);
+    db_rollback (app->db);           /* whatever is still open; a no-op after the commit */
     PQclear (cur);
     PQclear (res);
-    free (phones);
-    free (tails);
 }
 
 /* --- the audit ---------------------------------------------------------------- */
@@ -490,7 +447,7 @@ tn_pii_reads_list (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
         return;
     }
-    if (!s_property_exists (app, req, pid, rep))
+    if (!tn_property_exists (app, req, pid, rep))
         return;
     PGresult *res = tn_pii_reads_select (app->db, pid, party, after_at, after_id, limit + 1);
     if (!db_ok (res))

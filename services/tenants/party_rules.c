@@ -72,129 +72,146 @@ s_ext_marker (const char *s, size_t *mlen)
     return best;
 }
 
-bool
-tn_phone_normalize (const char *in, char out[TN_PHONE_MAX + 1])
-{
-    out[0] = 0;
-    if (!in)
-        return false;
-    size_t len = strlen (in);
-    if (len == 0 || len > TN_PHONE_INPUT_MAX)
-        return false;
-
-    /* the extension, when introduced by a word or sign */
-    char body[TN_PHONE_INPUT_MAX + 1], ext[TN_PHONE_INPUT_MAX + 1] = "";
-    size_t mlen = 0;
-    const char *mark = s_ext_marker (in, &mlen);
-    size_t keep = mark ? (size_t) (mark - in) : len;
-    memcpy (body, in, keep);
-    body[keep] = 0;
-    if (mark) {
-        size_t e = 0;
-        for (const char *p = mark + mlen; *p; p++) {
-            if (*p == ' ')
-                continue;
-            if (!s_digit (*p))
-                return false;
-            ext[e++] = *p;
-        }
-        ext[e] = 0;
-        if (e == 0 || e > TN_PHONE_EXT_MAX)
-            return false;
-    }
-
-    /* digits in groups split by dashes; spaces ignored (also inside a group) */
+/* A number as typed, taken apart: its digits (spaces dropped) in groups
+ * split by dashes, a leading +, and an extension introduced by a word or
+ * sign. */
+typedef struct {
     char digits[TN_PHONE_INPUT_MAX + 1];
-    size_t nd = 0, groups = 1, first_group = 0;
-    bool plus = false, in_group = false;
-    size_t group_len[TN_PHONE_INPUT_MAX + 1] = { 0 };
-    for (const char *p = body; *p; p++) {
-        char c = *p;
+    size_t n;
+    bool plus;
+    size_t groups;
+    size_t group_len[TN_PHONE_INPUT_MAX + 1];
+    char ext[TN_PHONE_INPUT_MAX + 1];
+} s_phone_t;
+
+/* The extension after a marker ("转", ext, x, #): 1..TN_PHONE_EXT_MAX digits,
+ * spaces ignored. *body_len: where the number before it ends (all of in
+ * when there is no marker). False for a marker without digits, or with
+ * anything else after it. */
+static bool
+s_phone_ext (const char *in, s_phone_t *ph, size_t *body_len)
+{
+    size_t mlen = 0, e = 0;
+    const char *mark = s_ext_marker (in, &mlen);
+    *body_len = mark ? (size_t) (mark - in) : strlen (in);
+    ph->ext[0] = 0;
+    if (!mark)
+        return true;
+    for (const char *p = mark + mlen; *p; p++) {
+        if (*p == ' ')
+            continue;
+        if (!s_digit (*p))
+            return false;
+        ph->ext[e++] = *p;
+    }
+    ph->ext[e] = 0;
+    return e > 0 && e <= TN_PHONE_EXT_MAX;
+}
+
+/* The len bytes of body as digits in dash-separated groups: an optional
+ * leading +, then digits, a dash only between two digits, spaces anywhere.
+ * False for anything else, or for no digits. */
+static bool
+s_phone_groups (const char *body, size_t len, s_phone_t *ph)
+{
+    bool in_group = false;
+    ph->n = 0;
+    ph->plus = false;
+    ph->groups = 1;
+    memset (ph->group_len, 0, sizeof ph->group_len);
+    for (size_t i = 0; i < len; i++) {
+        char c = body[i];
         if (c == ' ')
             continue;
-        if (c == '+' && nd == 0 && !plus && groups == 1) {
-            plus = true;
+        if (c == '+' && ph->n == 0 && !ph->plus && ph->groups == 1) {
+            ph->plus = true;
             continue;
         }
         if (c == '-') {
             if (!in_group)
                 return false;           /* a leading or doubled dash */
-            groups++;
+            ph->groups++;
             in_group = false;
             continue;
         }
         if (!s_digit (c))
             return false;
-        digits[nd++] = c;
-        group_len[groups - 1]++;
+        ph->digits[ph->n++] = c;
+        ph->group_len[ph->groups - 1]++;
         in_group = true;
     }
-    digits[nd] = 0;
-    if (nd == 0 || !in_group)
-        return false;                   /* nothing, or a trailing dash */
-    first_group = group_len[0];
+    ph->digits[ph->n] = 0;
+    return ph->n > 0 && in_group;       /* not nothing, nor a trailing dash */
+}
 
-    /* +86 / 0086 / 86 before a mobile number is the same mobile */
-    const char *d = digits;
-    size_t n = nd;
-    if (plus && n > 2 && d[0] == '8' && d[1] == '6' && s_mobile (d + 2, n - 2) && !*ext) {
-        snprintf (out, TN_PHONE_MAX + 1, "%.11s", d + 2);
-        return true;
-    }
-    if (!plus && n == 15 && memcmp (d, "0086", 4) == 0 && s_mobile (d + 4, 11) && !*ext) {
-        snprintf (out, TN_PHONE_MAX + 1, "%.11s", d + 4);
-        return true;
-    }
-    if (!plus && n == 13 && d[0] == '8' && d[1] == '6' && s_mobile (d + 2, 11) && !*ext) {
-        snprintf (out, TN_PHONE_MAX + 1, "%.11s", d + 2);
-        return true;
-    }
-    if (plus) {
-        if (*ext || n < 8 || n > 15)
-            return false;
-        snprintf (out, TN_PHONE_MAX + 1, "+%.15s", d);
-        return true;
-    }
-    if (s_mobile (d, n)) {
-        if (*ext)
-            return false;
-        snprintf (out, TN_PHONE_MAX + 1, "%.11s", d);
-        return true;
-    }
-    /* a landline: AREA NUMBER, AREA-NUMBER, AREA-NUMBER-EXT */
-    size_t area = s_area_len (d, n);
-    if (!area)
+/* The 11 digits of a mobile number in any of its forms (13800138000,
+ * +8613800138000, 008613800138000, 8613800138000), or NULL. */
+static const char *
+s_phone_mobile (const s_phone_t *ph)
+{
+    const char *d = ph->digits;
+    size_t n = ph->n;
+    if (ph->plus)
+        return n > 2 && d[0] == '8' && d[1] == '6' && s_mobile (d + 2, n - 2) ? d + 2 : NULL;
+    if (n == 15 && memcmp (d, "0086", 4) == 0 && s_mobile (d + 4, 11))
+        return d + 4;
+    if (n == 13 && d[0] == '8' && d[1] == '6' && s_mobile (d + 2, 11))
+        return d + 2;
+    return s_mobile (d, n) ? d : NULL;
+}
+
+/* A landline: AREA NUMBER, AREA-NUMBER, or AREA-NUMBER-EXT (a third group
+ * after a whole subscriber number is its extension; otherwise the number
+ * itself was split, as in 0755-8888-1234). Written "AREA-NUMBER[-EXT]":
+ * at most 4 + 1 + 8 + 1 + TN_PHONE_EXT_MAX, within TN_PHONE_MAX. */
+static bool
+s_phone_landline (const s_phone_t *ph, char out[TN_PHONE_MAX + 1])
+{
+    const char *d = ph->digits, *ext = ph->ext;
+    size_t area = s_area_len (d, ph->n), elen = strlen (ext);
+    if (!area || ph->groups > 3)
         return false;
-    if (groups > 1 && first_group != area)
+    if (ph->groups > 1 && ph->group_len[0] != area)
         return false;                   /* a dash elsewhere than after the area code */
-    if (groups > 3)
-        return false;
-    size_t sub = n - area;
-    if (groups == 3 && s_subscriber (d + area, group_len[1])) {
-        /* AREA-NUMBER-EXT; otherwise the number itself was split (0755-8888-1234) */
-        size_t elen = group_len[2];
-        if (elen > TN_PHONE_EXT_MAX || *ext)
-            return false;
+    size_t sub = ph->n - area;
+    if (ph->groups == 3 && s_subscriber (d + area, ph->group_len[1])) {
+        if (ph->group_len[2] > TN_PHONE_EXT_MAX || elen)
+            return false;               /* too long, or a second extension */
+        elen = ph->group_len[2];
         sub -= elen;
-        memcpy (ext, d + area + sub, elen);
-        ext[elen] = 0;
+        ext = d + area + sub;
     }
     if (!s_subscriber (d + area, sub))
         return false;
-    /* AREA-NUMBER[-EXT]: at most 4 + 1 + 8 + 1 + TN_PHONE_EXT_MAX, within TN_PHONE_MAX */
-    size_t o = 0, elen = strlen (ext);
-    memcpy (out, d, area);
-    o = area;
-    out[o++] = '-';
-    memcpy (out + o, d + area, sub);
-    o += sub;
-    if (elen) {
-        out[o++] = '-';
-        memcpy (out + o, ext, elen);
-        o += elen;
-    }
-    out[o] = 0;
+    snprintf (out, TN_PHONE_MAX + 1, "%.*s-%.*s%s%.*s", (int) area, d, (int) sub, d + area,
+              elen ? "-" : "", (int) elen, ext);
     return true;
+}
+
+bool
+tn_phone_normalize (const char *in, char out[TN_PHONE_MAX + 1])
+{
+    out[0] = 0;
+    s_phone_t ph;
+    size_t body_len;
+    if (!in || !*in || strlen (in) > TN_PHONE_INPUT_MAX || !s_phone_ext (in, &ph, &body_len)
+        || !s_phone_groups (in, body_len, &ph))
+        return false;
+    const char *mobile = s_phone_mobile (&ph);
+    if (mobile) {
+        if (ph.ext[0])
+            return false;               /* a mobile has no extension */
+        snprintf (out, TN_PHONE_MAX + 1, "%.11s", mobile);
+        return true;
+    }
+    if (ph.plus) {
+        /* another country: + and 8..15 digits, no extension */
+        if (ph.ext[0] || ph.n < 8 || ph.n > 15)
+            return false;
+        snprintf (out, TN_PHONE_MAX + 1, "+%.15s", ph.digits);
+        return true;
+    }
+    return s_phone_landline (&ph, out);
 }
 
 /* The length of a normalised number without its extension. */
@@ -652,9 +669,7 @@ tn_occupancy_input (jv_t *v, const cJSON *data, tn_occupancy_input_t *out)
 bool
 tn_occupancy_end_input (jv_t *v, const cJSON *data, tn_occupancy_end_input_t *out)
 {
-    memset (out, 0, sizeof *out);
-    if (jv_object (v, data))
-        out->end_date = jv_date (v, data, "end_date", JV_REQUIRED);
+    out->end_date = tn_end_date_input (v, data);
     return jv_ok (v);
 }
 

@@ -139,6 +139,19 @@ tn_properties_get (void *app_, const env_request_t *req, env_reply_t *rep)
     PQclear (res);
 }
 
+bool
+tn_property_exists (tenants_t *app, const env_request_t *req, const char *pid, env_reply_t *rep)
+{
+    PGresult *res = tn_property_get (app->db, pid);
+    bool found = db_ok (res) && PQntuples (res) == 1;
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (!found)
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    PQclear (res);
+    return found;
+}
+
 cJSON *
 tn_unit_page (const PGresult *res, int limit)
 {

@@ -27,11 +27,22 @@ void tn_units_list (void *app, const env_request_t *req, env_reply_t *rep);
 void tn_units_get (void *app, const env_request_t *req, env_reply_t *rep);
 void tn_units_update (void *app, const env_request_t *req, env_reply_t *rep);
 
+/* Whether the unit exists in the property; false after answering 404 "no
+ * such unit" or the database's error. */
+bool tn_unit_exists (tenants_t *app, const env_request_t *req, const char *pid, const char *uid,
+                     env_reply_t *rep);
+
 /* property_handlers.c: service-to-service */
 void tn_events_read (void *app, const env_request_t *req, env_reply_t *rep);
 void tn_ping (void *app, const env_request_t *req, env_reply_t *rep);
 
-/* {"items":[units],"next_cursor"} from a result fetched with limit + 1 rows. */
+/* property_handlers.c: whether the property exists; false after answering
+ * 404 "no such property" or the database's error. For the lists, whose
+ * empty page would not tell a vanished property from an empty one. */
+bool tn_property_exists (tenants_t *app, const env_request_t *req, const char *pid, env_reply_t *rep);
+
+/* property_handlers.c: {"items":[units],"next_cursor"} from a result
+ * fetched with limit + 1 rows (keyed by code, as the properties list is). */
 cJSON *tn_unit_page (const PGresult *res, int limit);
 
 /* parking_handlers.c: parking spaces and leases (车位, 车位租赁) */

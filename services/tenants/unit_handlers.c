@@ -59,7 +59,6 @@ tn_units_create (void *app_, const env_request_t *req, env_reply_t *rep)
     res = tn_unit_insert (app->db, pid, &in.v);
     if (!db_ok (res)) {
         s_store_error (res, req, rep);
-        db_rollback (app->db);
         goto out;
     }
     cJSON *unit = tn_unit_json (res, 0);
@@ -70,6 +69,7 @@ tn_units_create (void *app_, const env_request_t *req, env_reply_t *rep)
     log_info (req->id, "unit %s created in property %s", PQgetvalue (res, 0, 0), pid);
     env_reply_ok (rep, 201, unit);
 out:
+    db_rollback (app->db);           /* whatever is still open; a no-op after the commit */
     PQclear (res);
 }
 
@@ -100,16 +100,8 @@ tn_units_list (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
         goto out;
     }
-    res = tn_property_get (app->db, pid);
-    if (!db_ok (res)) {
-        db_reply_error (res, rep, req->id);
+    if (!tn_property_exists (app, req, pid, rep))
         goto out;
-    }
-    if (PQntuples (res) == 0) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-        goto out;
-    }
-    PQclear (res);
     res = tn_unit_list (app->db, pid, prefix, use, building, *after ? after : NULL, limit + 1);
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);
@@ -120,27 +112,24 @@ out:
     cJSON_Delete (q);
 }
 
-/* The path's unit of a visible property for a caller of one of roles, or
- * NULL after a 403 or 404. */
-static const char *
-s_unit_id (const env_request_t *req, const char *const *roles, env_reply_t *rep, const char **pid)
+bool
+tn_unit_exists (tenants_t *app, const env_request_t *req, const char *pid, const char *uid, env_reply_t *rep)
 {
-    if (!env_require_role (req, roles, rep))
-        return NULL;
-    *pid = env_visible_property (req);
-    const char *uid = env_param (req, "uid");
-    if (!*pid || !uid || !jv_is_uuid (uid)) {
+    PGresult *res = tn_unit_get (app->db, pid, uid, false);
+    bool found = db_ok (res) && PQntuples (res) == 1;
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (!found)
         env_reply_error (rep, 404, "not_found", NULL, "no such unit");
-        return NULL;
-    }
-    return uid;
+    PQclear (res);
+    return found;
 }
 
 void
 tn_units_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    const char *pid, *uid = s_unit_id (req, env_roles_staff, rep, &pid);
+    const char *pid, *uid = env_resource_scope (req, env_roles_staff, "uid", "unit", rep, &pid);
     if (!uid)
         return;
     /* current occupants (masked or whole per role, whole reads audited; identity
@@ -153,7 +142,7 @@ tn_units_update (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
     PGresult *cur = NULL, *res = NULL;
-    const char *pid, *uid = s_unit_id (req, env_roles_managers, rep, &pid);
+    const char *pid, *uid = env_resource_scope (req, env_roles_managers, "uid", "unit", rep, &pid);
     if (!uid)
         return;
     jv_t v = JV_INIT;
@@ -169,19 +158,16 @@ tn_units_update (void *app_, const env_request_t *req, env_reply_t *rep)
     cur = tn_unit_get (app->db, pid, uid, true);
     if (!db_ok (cur)) {
         db_reply_error (cur, rep, req->id);
-        db_rollback (app->db);
         goto out;
     }
     if (PQntuples (cur) == 0) {
         env_reply_error (rep, 404, "not_found", NULL, "no such unit");
-        db_rollback (app->db);
         goto out;
     }
     tn_unit_values_t before, after;
     tn_unit_values (cur, 0, &before);
     if (!tn_unit_patch (&before, &in, &after)) {
         /* nothing changes: no write, no event */
-        db_rollback (app->db);
         env_reply_ok (rep, 200, tn_unit_json (cur, 0));
         goto out;
     }
@@ -191,7 +177,6 @@ tn_units_update (void *app_, const env_request_t *req, env_reply_t *rep)
             env_reply_error (rep, 404, "not_found", NULL, "no such unit");
         else
             s_store_error (res, req, rep);
-        db_rollback (app->db);
         goto out;
     }
     cJSON *unit = tn_unit_json (res, 0);
@@ -202,6 +187,7 @@ tn_units_update (void *app_, const env_request_t *req, env_reply_t *rep)
     log_info (req->id, "unit %s updated in property %s", uid, pid);
     env_reply_ok (rep, 200, unit);
 out:
+    db_rollback (app->db);           /* whatever is still open; a no-op after the commit */
     PQclear (cur);
     PQclear (res);
 }

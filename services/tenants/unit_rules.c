@@ -25,12 +25,17 @@ tn_property_code_ok (const char *code)
     return true;
 }
 
-/* An optional string where "" means none. */
-static const char *
-s_optional (jv_t *v, const cJSON *data, const char *field, size_t max)
+const char *
+tn_optional_text (jv_t *v, const cJSON *data, const char *field, size_t max)
 {
     const char *s = jv_string (v, data, field, JV_OPTIONAL, max);
     return s && *s ? s : NULL;
+}
+
+const char *
+tn_end_date_input (jv_t *v, const cJSON *data)
+{
+    return jv_object (v, data) ? jv_date (v, data, "end_date", JV_REQUIRED) : NULL;
 }
 
 bool
@@ -45,7 +50,7 @@ tn_property_input (jv_t *v, const cJSON *data, tn_property_input_t *out)
         out->code = NULL;
     }
     out->name = jv_string (v, data, "name", JV_REQUIRED, TN_PROPERTY_NAME_MAX);
-    out->address = s_optional (v, data, "address", TN_ADDRESS_MAX);
+    out->address = tn_optional_text (v, data, "address", TN_ADDRESS_MAX);
     const char *tz = jv_string (v, data, "timezone", JV_OPTIONAL, TN_TIMEZONE_MAX);
     out->timezone = tz && *tz ? tz : TN_DEFAULT_TIMEZONE;
     return jv_ok (v);
@@ -78,9 +83,9 @@ tn_unit_input (jv_t *v, const cJSON *data, bool partial, tn_unit_input_t *out)
         out->v.code = jv_string (v, data, "code", JV_REQUIRED, TN_UNIT_CODE_MAX);
     /* building and floor: absent, null or "" all mean "none" */
     out->has_building = cJSON_HasObjectItem (data, "building");
-    out->v.building = s_optional (v, data, "building", TN_BUILDING_MAX);
+    out->v.building = tn_optional_text (v, data, "building", TN_BUILDING_MAX);
     out->has_floor = cJSON_HasObjectItem (data, "floor");
-    out->v.floor = s_optional (v, data, "floor", TN_FLOOR_MAX);
+    out->v.floor = tn_optional_text (v, data, "floor", TN_FLOOR_MAX);
     if ((out->has_area = s_wanted (v, data, "area_m2", partial))
         && jv_decimal2 (v, data, "area_m2", JV_REQUIRED, TN_AREA_MAX, out->area_buf))
         out->v.area = out->area_buf;

@@ -62,6 +62,16 @@ bool tn_unit_input (jv_t *v, const cJSON *data, bool partial, tn_unit_input_t *o
  * when anything differs from cur (no write and no event otherwise). */
 bool tn_unit_patch (const tn_unit_values_t *cur, const tn_unit_input_t *in, tn_unit_values_t *next);
 
+/* Shared by the tenants' input rules (unit_rules, party_rules, parking_rules). */
+
+/* An optional string field of at most max bytes; NULL when absent, null
+ * or "" (none). A problem goes into v. */
+const char *tn_optional_text (jv_t *v, const cJSON *data, const char *field, size_t max);
+
+/* The body {"end_date": "YYYY-MM-DD"} of a move-out or a lease's end: the
+ * date, or NULL with the problem in v (not an object, no date). */
+const char *tn_end_date_input (jv_t *v, const cJSON *data);
+
 /* A PostgreSQL uuid[] literal "{a,b}" of the valid UUIDs among ids (a JSON
  * array of strings); others are left out. Caller frees; NULL when out of memory. */
 char *tn_uuid_array (const cJSON *ids);

@@ -1,6 +1,7 @@
 /* test_parking_rules: validation of parking spaces and leases, and the
- * decision to end a lease (services/tenants/parking_rules.c, included). No
- * database: the overlap rule is the database's (test_parking.py). */
+ * decision to end a lease (services/tenants/parking_rules.c, included, with
+ * the unit_rules.c helpers it uses). No database: the overlap rule is the
+ * database's (test_parking.py). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "../../services/tenants/parking_rules.c"
+#include "../../services/tenants/unit_rules.c"
 #include "jv_testing.h"
 
 static void

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../../services/tenants/party_rules.c"
+#include "../../services/tenants/unit_rules.c"   /* the helpers party_rules uses */
 
 /* The problem for field in v's details, or NULL. */
 static const char *
@@ -73,11 +74,17 @@ test_phones_valid (void **state)
     s_phone_is ("0755-88881234 x801", "0755-88881234-801");
     s_phone_is ("0755-88881234#801", "0755-88881234-801");
     s_phone_is ("0755-88881234\xe8\xbd\xac" "801", "0755-88881234-801");   /* 转 */
+    s_phone_is ("0755-88881234 ext 8 0 1", "0755-88881234-801");  /* spaces in an extension */
+    s_phone_is ("0755-88881234 x123456", "0755-88881234-123456");  /* TN_PHONE_EXT_MAX digits */
+    s_phone_is ("0755-88881234-123456", "0755-88881234-123456");   /* the same as a third group */
+    s_phone_is ("010-6234567-12", "010-6234567-12");               /* after a 7-digit number */
     /* international */
     s_phone_is ("+852 9123 4567", "+85291234567");
     s_phone_is ("+1-415-555-0100", "+14155550100");
     s_phone_is ("+12345678", "+12345678");
     s_phone_is ("+123456789012345", "+123456789012345");
+    /* + without 86 is another country's number, even when it looks like a mobile */
+    s_phone_is ("+13800138000", "+13800138000");
 }
 
 static void
@@ -92,6 +99,13 @@ test_phones_invalid (void **state)
         "0755-88881234 ext", "0755-88881234 ext 12a", "13800138000 ext 1", "+85291234567 x1",
         "0755-8888-1234-12", "075-58888-1234", "(0755)88881234", "138\n00138000",
         "12345678901234567890123456789012345678901",
+        /* an extension: too long, or where none belongs (a mobile in any form) */
+        "0755-88881234 x1234567", "0755-88881234#", "+8613800138000 x1", "008613800138000#1",
+        "8613800138000 ext 1",
+        /* an extension twice: a third group and a marker */
+        "0755-88881234-801 x12",
+        /* dashes and pluses out of place */
+        "+86-", "+-8613800138000", "0086-21-62345678", "1+3800138000",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         s_phone_is (bad[i], NULL);
