@@ -19,57 +19,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What a technician may do on a ticket assigned to them; the rest is the
- * front desk's and the managers'. */
-static const char *const s_technician_actions[] = {
-    "start", "hold", "resume", "resolve", "inspect", NULL
-};
-
-/* A technician's fee waits on the ticket of row 0 of res. */
-static bool
-s_fee_proposed (const PGresult *res)
-{
-    const char *st = tk_value (res, 0, TK_C_FEE_STATUS);
-    return st && strcmp (st, "proposed") == 0;
-}
-
-/* The workflow's context of the ticket of row 0 of res. */
+/* The workflow's context of the ticket of row 0 of res, and of the move in
+ * (NULL: no move, as for allowed_actions). */
 static wf_context_t
-s_context (const PGresult *res, bool has_note)
+s_context (const PGresult *res, const tk_action_input_t *in)
 {
+    const char *fee = tk_value (res, 0, TK_C_FEE_STATUS);
     return (wf_context_t) {
         .held_from = tk_value (res, 0, TK_C_HELD_FROM),
         .has_feedback = PQgetvalue (res, 0, TK_C_HAS_FEEDBACK)[0] == 't',
-        .has_note = has_note,
-        .fee_proposed = s_fee_proposed (res),
+        .fee_proposed = fee && strcmp (fee, "proposed") == 0,
+        .fee_billed = fee && strcmp (fee, "approved") == 0,
+        .has_note = in && in->note,
+        .has_party = in && in->party_id,
+        .has_fee = in && in->has_fee,
     };
 }
 
-/* What this caller may do to the ticket of row 0 of res now: the flow's
- * moves from its status that would succeed (a complaint's close waits for
- * its feedback), less what the caller's role may not do. A console shows
- * these and nothing else. */
+/* What this caller may do to the ticket of row 0 of res now: exactly the
+ * moves the action handler would accept (wf_allowed_for asks wf_decide). A
+ * console shows these and nothing else. */
 cJSON *
 tk_allowed_actions (const env_request_t *req, const PGresult *res)
 {
-    const char *type = PQgetvalue (res, 0, TK_C_TYPE);
-    const char *status = PQgetvalue (res, 0, TK_C_STATUS);
-    wf_context_t ctx = s_context (res, true);  /* a note is asked for, not a reason to hide */
+    wf_context_t ctx = s_context (res, NULL);
+    wf_actor_t who = tk_actor (req, tk_value (res, 0, TK_C_ASSIGNEE));
     const char *moves[WF_MAX_ALLOWED];
-    size_t n = wf_allowed (type, status, &ctx, moves, WF_MAX_ALLOWED);
+    size_t n = wf_allowed_for (PQgetvalue (res, 0, TK_C_TYPE), PQgetvalue (res, 0, TK_C_STATUS), &ctx,
+                               &who, moves, WF_MAX_ALLOWED);
     cJSON *out = cJSON_CreateArray ();
-    for (size_t i = 0; i < n; i++) {
-        wf_result_t r;
-        if (wf_next (type, status, moves[i], &ctx, &r) != WF_OK)
-            continue;
-        if (tk_is_technician (req) && !wf_in (s_technician_actions, moves[i]))
-            continue;
-        /* an item release is approved by a manager or, recorded by anyone at
-         * the desk, by the unit's owner or tenant of record */
-        if (r.effects & WF_MANAGER_ONLY && !tk_is_manager (req) && strcmp (type, "item_release") != 0)
-            continue;
+    for (size_t i = 0; i < n; i++)
         cJSON_AddItemToArray (out, cJSON_CreateString (moves[i]));
-    }
     return out;
 }
 
@@ -94,12 +74,12 @@ s_invalid_transition (env_reply_t *rep, const char *type, const char *status, co
  * tenant of record of the ticket's unit, from the copy of tenants (asked of
  * tenants when the copy says no: tenants_copy.h), so that no broker call
  * waits while the ticket's row is locked. *of_record: 1, 0, or 0 too when
- * the ticket is not an item release with a unit (the locked load answers
- * that). 0, or -1 after answering (404, 503). A ticket's type and unit never
- * change, so the answer holds for the row locked next. */
+ * the move takes no party's approval or the ticket has no unit (the locked
+ * decision answers that). 0, or -1 after answering (404, 503). A ticket's
+ * type and unit never change, so the answer holds for the row locked next. */
 static int
-s_party_of_record (tickets_t *app, const env_request_t *req, const char *now, const char *party_id,
-                   int *of_record, env_reply_t *rep)
+s_party_of_record (tickets_t *app, const env_request_t *req, const char *now,
+                   const tk_action_input_t *in, int *of_record, env_reply_t *rep)
 {
     *of_record = 0;
     const char *pid;
@@ -108,8 +88,8 @@ s_party_of_record (tickets_t *app, const env_request_t *req, const char *now, co
         return -1;
     const char *unit_id = tk_value (cur, 0, TK_C_UNIT);
     int rc = 0;
-    if (unit_id && strcmp (PQgetvalue (cur, 0, TK_C_TYPE), "item_release") == 0) {
-        *of_record = tk_copy_of_record (app->db, req, pid, unit_id, party_id, rep);
+    if (unit_id && wf_takes_party (PQgetvalue (cur, 0, TK_C_TYPE), in->action)) {
+        *of_record = tk_copy_of_record (app->db, req, pid, unit_id, in->party_id, rep);
         rc = *of_record < 0 ? -1 : 0;
     }
     PQclear (cur);
@@ -149,6 +129,7 @@ s_epoch (const PGresult *res, int col)
  * into the ticket's row, the input, or the buffers here. */
 typedef struct {
     const tk_action_input_t *in;
+    wf_actor_t who;
     const char *pid, *tid, *type, *status, *unit_id, *now;
     int64_t now_us;
     wf_result_t r;
@@ -168,72 +149,87 @@ s_move_reset (s_move_t *m)
     free (m->tdata_text);
 }
 
-/* The workflow's refusal answered: true when verdict is not WF_OK. */
+/* 422 validation_failed naming the field. */
+static void
+s_invalid (env_reply_t *rep, const char *field, const char *problem)
+{
+    env_reply_error (rep, 422, "validation_failed", jv_detail (field, problem), "invalid action");
+}
+
+/* A refusal of the technician's, before any ticket is loaded. */
+static void
+s_not_technicians (env_reply_t *rep)
+{
+    env_reply_error (rep, 403, "forbidden", NULL,
+                     "a technician may start, hold, resume, resolve and inspect their tickets");
+}
+
+/* The workflow's refusal (wf_decide) answered: true when verdict is not WF_OK. */
 static bool
 s_refused (env_reply_t *rep, wf_verdict_t verdict, const s_move_t *m, const wf_context_t *ctx)
 {
+    const char *action = m->in->action;
     switch (verdict) {
     case WF_OK:
         return false;
+    case WF_NOT_VISIBLE:
+        env_reply_error (rep, 404, "not_found", NULL, "no such ticket");
+        break;
+    case WF_FORBIDDEN:
+        if (m->who.role == WF_TECHNICIAN)
+            s_not_technicians (rep);
+        else
+            env_reply_error (rep, 403, "forbidden", NULL, "only a manager may do this");
+        break;
+    case WF_NEEDS_PARTY:
+        env_reply_error (rep, 403, "forbidden", NULL,
+                         "a manager approves, or give approved_by_party_id: the unit's owner or tenant");
+        break;
+    case WF_PARTY_NOT_TAKEN:
+        s_invalid (rep, "approved_by_party_id", "only an item release takes it");
+        break;
+    case WF_FEE_NOT_TAKEN:
+        s_invalid (rep, "fee", "only a repair is charged");
+        break;
+    case WF_FEE_BILLED:
+        /* billed already: a second charge is a manager's charge, not a resolve's */
+        env_reply_error (rep, 409, "conflict", jv_detail ("fee", "this ticket's fee is billed already"),
+                         "this repair's fee is billed already");
+        break;
     case WF_NEEDS_FEEDBACK:
-        s_invalid_transition (rep, m->type, m->status, m->in->action, ctx,
+        s_invalid_transition (rep, m->type, m->status, action, ctx,
                               "a complaint is closed only after its follow-up call: record the feedback first");
-        return true;
+        break;
     case WF_FEE_PENDING:
-        s_invalid_transition (rep, m->type, m->status, m->in->action, ctx,
+        s_invalid_transition (rep, m->type, m->status, action, ctx,
                               "the repair's fee is proposed: a manager approves or rejects it first "
                               "(approve_fee, reject_fee)");
-        return true;
+        break;
     case WF_NEEDS_NOTE:
         env_reply_error (rep, 422, "validation_failed", jv_detail ("note", "is required: give the reason"),
-                         "%s needs a note", m->in->action);
-        return true;
+                         "%s needs a note", action);
+        break;
     default:
-        s_invalid_transition (rep, m->type, m->status, m->in->action, ctx, NULL);
-        return true;
+        s_invalid_transition (rep, m->type, m->status, action, ctx, NULL);
+        break;
     }
+    return true;
 }
 
-/* Who may do it, the approving party and the fee, for this ticket; 0, or -1
- * after answering. of_record: s_party_of_record's answer. */
+/* What the move carries that needs the ticket's unit: the approving party
+ * must be its owner or tenant of record (of_record: s_party_of_record's
+ * answer), a fee is charged to it. 0, or -1 after answering 422. */
 static int
-s_check (const env_request_t *req, env_reply_t *rep, const PGresult *cur, const s_move_t *m,
-         int of_record)
+s_check_unit (env_reply_t *rep, const s_move_t *m, int of_record)
 {
-    const tk_action_input_t *in = m->in;
-    bool release = strcmp (m->type, "item_release") == 0;
-    /* an item release pass may carry the approval of the unit's owner or
-     * tenant of record, which any of the front desk records */
-    if (m->r.effects & WF_MANAGER_ONLY && !tk_is_manager (req) && (!release || !in->party_id)) {
-        env_reply_error (rep, 403, "forbidden", NULL, "%s", release
-                         ? "a manager approves, or give approved_by_party_id: the unit's owner or tenant"
-                         : "only a manager may do this");
+    if (m->in->party_id && (!m->unit_id || !of_record)) {
+        s_invalid (rep, "approved_by_party_id", !m->unit_id ? "the ticket has no unit"
+                   : "is not the owner or tenant of record of the ticket's unit");
         return -1;
     }
-    const char *why = NULL;
-    if (in->party_id)
-        why = !release ? "only an item release takes it"
-            : !m->unit_id ? "the ticket has no unit"
-            : !of_record ? "is not the owner or tenant of record of the ticket's unit" : NULL;
-    if (why) {
-        env_reply_error (rep, 422, "validation_failed", jv_detail ("approved_by_party_id", why),
-                         "invalid action");
+    if (m->in->has_fee && !m->unit_id) {
+        s_invalid (rep, "fee", "the ticket has no unit to charge");
         return -1;
-    }
-    if (in->has_fee) {
-        why = strcmp (m->type, "repair") != 0 ? "only a repair is charged"
-            : !m->unit_id ? "the ticket has no unit to charge" : NULL;
-        if (why) {
-            env_reply_error (rep, 422, "validation_failed", jv_detail ("fee", why), "invalid action");
-            return -1;
-        }
-        const char *was = tk_value (cur, 0, TK_C_FEE_STATUS);
-        if (was && strcmp (was, "approved") == 0) {
-            /* billed already: a second charge is a manager's charge, not a resolve's */
-            env_reply_error (rep, 409, "conflict", jv_detail ("fee", "this ticket's fee is billed already"),
-                             "this repair's fee is billed already");
-            return -1;
-        }
     }
     return 0;
 }
@@ -342,21 +338,19 @@ s_effects (tickets_t *app, const env_request_t *req, env_reply_t *rep, const PGr
         return -1;
     if (strcmp (m->r.to, "on_hold") != 0)
         c->hold_since = NULL;
-    /* the fee: only a manager's is billed at once (issue G); anyone else's
-     * (a technician's) is proposed, and billed once a manager approves it */
+    /* the fee: the move's own (a manager's approved at once, anyone else's
+     * proposed), or a proposed one a manager approves or rejects */
     if (in->has_fee) {
         snprintf (m->fee_text, sizeof m->fee_text, "%" PRId64, in->fee_amount);
         c->fee_amount = m->fee_text;
         c->fee_item_code = in->fee_item_code;
-        c->fee_status = tk_is_manager (req) ? "approved" : "proposed";
-        m->bill_fee = tk_is_manager (req);
     }
-    if (fx & (WF_APPROVES_FEE | WF_REJECTS_FEE)) {
-        c->fee_status = (fx & WF_APPROVES_FEE) ? "approved" : "rejected";
+    if (fx & (WF_APPROVES_FEE | WF_REJECTS_FEE | WF_PROPOSES_FEE)) {
+        c->fee_status = (fx & WF_APPROVES_FEE) ? "approved"
+                      : (fx & WF_REJECTS_FEE) ? "rejected" : "proposed";
         m->bill_fee = (fx & WF_APPROVES_FEE) != 0;
-    }
-    if (in->has_fee || fx & (WF_APPROVES_FEE | WF_REJECTS_FEE))
         s_fee_json (m->tl_data, c);
+    }
     m->tdata_text = cJSON_PrintUnformatted (m->tdata);
     c->data = m->tdata_text;
     return 0;
@@ -440,13 +434,13 @@ s_events (const s_move_t *m, const cJSON *ticket, const PGresult *res)
     }
     if (strcmp (m->r.to, "closed") == 0)
         tk_event (events, "ticket.closed", tk_event_data (ticket));
-    if (strcmp (m->type, "renovation") == 0 && strcmp (m->in->action, "approve") == 0) {
+    if (m->r.effects & WF_RAISES_DEPOSIT) {
         /* billing raises the deposit and the management fee of the works */
         cJSON *d = tk_event_data (ticket);
         s_renovation_money (d, m->tdata, true);
         tk_event (events, "ticket.renovation_approved", d);
     }
-    if (strcmp (m->type, "renovation") == 0 && strcmp (m->in->action, "accept") == 0) {
+    if (m->r.effects & WF_REFUNDS_DEPOSIT) {
         /* 验收 passed: the deposit may be refunded */
         cJSON *d = tk_event_data (ticket);
         s_renovation_money (d, m->tdata, false);
@@ -473,16 +467,15 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid action");
         return;
     }
-    if (tk_is_technician (req) && !wf_in (s_technician_actions, in.action)) {
-        env_reply_error (rep, 403, "forbidden", NULL,
-                         "a technician may start, hold, resume, resolve and inspect their tickets");
+    if (!wf_role_may (tk_role (req), in.action)) {
+        s_not_technicians (rep);
         return;
     }
     s_move_t m = { .in = &in, .now_us = tk_clock_now_us () };
     char now[40];
     m.now = tk_time_param (m.now_us, now);
     int of_record = 0;
-    if (in.party_id && s_party_of_record (app, req, now, in.party_id, &of_record, rep))
+    if (in.party_id && s_party_of_record (app, req, now, &in, &of_record, rep))
         return;
 
     if (db_begin (app->db)) {
@@ -496,13 +489,14 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
     m.type = PQgetvalue (cur, 0, TK_C_TYPE);
     m.status = PQgetvalue (cur, 0, TK_C_STATUS);
     m.unit_id = tk_value (cur, 0, TK_C_UNIT);
-    wf_context_t ctx = s_context (cur, in.note != NULL);
+    m.who = tk_actor (req, tk_value (cur, 0, TK_C_ASSIGNEE));
+    wf_context_t ctx = s_context (cur, &in);
     m.tl_data = cJSON_CreateObject ();
     m.tdata = cJSON_Parse (PQgetvalue (cur, 0, TK_C_DATA));
     if (!m.tdata)
         m.tdata = cJSON_CreateObject ();
-    if (s_refused (rep, wf_next (m.type, m.status, in.action, &ctx, &m.r), &m, &ctx)
-        || s_check (req, rep, cur, &m, of_record) || s_effects (app, req, rep, cur, &m))
+    if (s_refused (rep, wf_decide (m.type, m.status, in.action, &ctx, &m.who, &m.r), &m, &ctx)
+        || s_check_unit (rep, &m, of_record) || s_effects (app, req, rep, cur, &m))
         goto out;
 
     res = s_store (app, req, rep, &m);
@@ -513,12 +507,10 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
         db_fail (app->db, req->id, rep, "read back");
         goto out;
     }
-    if (tk_publish (app, req, rep, m.pid, s_events (&m, ticket, res)))
-        goto out;
-    log_info (req->id, "ticket %s: %s (%s -> %s)", m.tid, in.action, m.status, m.r.to);
+    cJSON *events = s_events (&m, ticket, res);
     cJSON_AddItemToObject (ticket, "allowed_actions", tk_allowed_actions (req, res));
-    env_reply_ok (rep, 200, ticket);
-    ticket = NULL;
+    if (tk_commit_reply (app, req, rep, m.pid, events, 200, &ticket) == 0)
+        log_info (req->id, "ticket %s: %s (%s -> %s)", m.tid, in.action, m.status, m.r.to);
 out:
     db_rollback (app->db);             /* whatever is still open; nothing after the commit */
     s_move_reset (&m);
@@ -561,11 +553,76 @@ tk_comments_create (void *app_, const env_request_t *req, env_reply_t *rep)
 
 /* --- feedback (回访) --------------------------------------------------------------- */
 
+/* 409 unless the locked ticket takes its follow-up call now; true after answering. */
+static bool
+s_feedback_refused (const PGresult *cur, env_reply_t *rep)
+{
+    const char *status = PQgetvalue (cur, 0, TK_C_STATUS);
+    if (wf_feedback_due (status, tk_value (cur, 0, TK_C_RESOLVED_AT) != NULL))
+        return false;
+    char problem[96];
+    snprintf (problem, sizeof problem, "is %s; a follow-up call needs resolved or closed", status);
+    env_reply_error (rep, 409, "invalid_transition", jv_detail ("status", problem),
+                     "the follow-up call comes once the ticket is resolved");
+    return true;
+}
+
+/* Records the call and its timeline row on the locked ticket of cur: the
+ * feedback as answered, or NULL after answering (409 when it has one). */
+static cJSON *
+s_feedback_store (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                  const PGresult *cur, const tk_feedback_input_t *in, const char *now)
+{
+    const char *tid = PQgetvalue (cur, 0, TK_C_ID), *status = PQgetvalue (cur, 0, TK_C_STATUS);
+    PGresult *res = tk_feedback_add (app->db, pid, tid, (int) in->rating, in->comment,
+                                     req->caller.user_id, now);
+    cJSON *fb = NULL;
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (PQntuples (res) == 0)
+        env_reply_error (rep, 409, "conflict", jv_detail ("ticket", "already has its feedback"),
+                         "this ticket's follow-up call is recorded already");
+    else
+        fb = tk_feedback_json (res, 0);
+    PQclear (res);
+    if (!fb)
+        return NULL;
+    cJSON_AddStringToObject (fb, "ticket_id", tid);
+    char data[32];
+    snprintf (data, sizeof data, "{\"rating\":%d}", (int) in->rating);
+    res = tk_timeline_add (app->db, pid, tid, now, req->caller.user_id, req->caller.role, "feedback",
+                           status, status, in->comment, false, data);
+    if (!db_ok (res)) {
+        db_fail (app->db, req->id, rep, "timeline");
+        cJSON_Delete (fb);
+        fb = NULL;
+    }
+    PQclear (res);
+    return fb;
+}
+
+/* The ticket.feedback event: the ticket's summary, the rating and who called. */
+static cJSON *
+s_feedback_events (const env_request_t *req, const PGresult *cur, const tk_feedback_input_t *in)
+{
+    cJSON *ticket = tk_ticket_json (cur, 0);
+    cJSON *d = tk_event_data (ticket);
+    cJSON_Delete (ticket);
+    cJSON_AddNumberToObject (d, "rating", (double) in->rating);
+    cJSON_AddStringToObject (d, "called_by", req->caller.user_id);
+    cJSON *events = cJSON_CreateArray ();
+    tk_event (events, "ticket.feedback", d);
+    return events;
+}
+
+/* validate -> load FOR UPDATE -> decide (wf_feedback_due) -> store the call,
+ * its timeline row and ticket.feedback in one transaction -> reply. */
 void
 tk_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    PGresult *cur = NULL, *res = NULL;
+    PGresult *cur = NULL;
+    cJSON *fb = NULL;
     jv_t v = JV_INIT;
     /* follow-up calls are the front desk's */
     if (!env_property_scope (req, env_roles_desk, rep))
@@ -577,65 +634,19 @@ tk_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     char now[40];
     tk_time_param (tk_clock_now_us (), now);
+    const char *pid;
     if (db_begin (app->db)) {
         db_fail (app->db, req->id, rep, "begin");
         return;
     }
-    const char *pid;
     cur = tk_load (app, req, rep, &pid, now, true);
-    if (!cur) {
-        db_rollback (app->db);
+    if (!cur || s_feedback_refused (cur, rep))
         goto out;
-    }
-    const char *tid = PQgetvalue (cur, 0, TK_C_ID);
-    const char *status = PQgetvalue (cur, 0, TK_C_STATUS);
-    if (!tk_value (cur, 0, TK_C_RESOLVED_AT)
-        || (strcmp (status, "resolved") != 0 && strcmp (status, "closed") != 0)) {
-        char problem[96];
-        snprintf (problem, sizeof problem, "is %s; a follow-up call needs resolved or closed", status);
-        env_reply_error (rep, 409, "invalid_transition", jv_detail ("status", problem),
-                         "the follow-up call comes once the ticket is resolved");
-        db_rollback (app->db);
-        goto out;
-    }
-    res = tk_feedback_add (app->db, pid, tid, (int) in.rating, in.comment, req->caller.user_id, now);
-    if (!db_ok (res)) {
-        db_reply_error (res, rep, req->id);
-        db_rollback (app->db);
-        goto out;
-    }
-    if (PQntuples (res) == 0) {
-        env_reply_error (rep, 409, "conflict", jv_detail ("ticket", "already has its feedback"),
-                         "this ticket's follow-up call is recorded already");
-        db_rollback (app->db);
-        goto out;
-    }
-    cJSON *fb = tk_feedback_json (res, 0);
-    cJSON_AddStringToObject (fb, "ticket_id", tid);
-    PQclear (res);
-    char data[32];
-    snprintf (data, sizeof data, "{\"rating\":%d}", (int) in.rating);
-    res = tk_timeline_add (app->db, pid, tid, now, req->caller.user_id, req->caller.role, "feedback",
-                           status, status, in.comment, false, data);
-    if (!db_ok (res)) {
-        cJSON_Delete (fb);
-        db_fail (app->db, req->id, rep, "timeline");
-        goto out;
-    }
-    cJSON *ticket = tk_ticket_json (cur, 0);
-    cJSON *d = tk_event_data (ticket);
-    cJSON_Delete (ticket);
-    cJSON_AddNumberToObject (d, "rating", (double) in.rating);
-    cJSON_AddStringToObject (d, "called_by", req->caller.user_id);
-    cJSON *events = cJSON_CreateArray ();
-    tk_event (events, "ticket.feedback", d);
-    if (tk_publish (app, req, rep, pid, events)) {
-        cJSON_Delete (fb);
-        goto out;
-    }
-    log_info (req->id, "ticket %s: feedback %d", tid, (int) in.rating);
-    env_reply_ok (rep, 201, fb);
+    fb = s_feedback_store (app, req, rep, pid, cur, &in, now);
+    if (fb && tk_commit_reply (app, req, rep, pid, s_feedback_events (req, cur, &in), 201, &fb) == 0)
+        log_info (req->id, "ticket %s: feedback %d", PQgetvalue (cur, 0, TK_C_ID), (int) in.rating);
 out:
+    db_rollback (app->db);             /* whatever is still open; nothing after the commit */
+    cJSON_Delete (fb);
     PQclear (cur);
-    PQclear (res);
 }

@@ -23,17 +23,23 @@
 
 /* --- shared ------------------------------------------------------------------ */
 
-bool
-tk_is_technician (const env_request_t *req)
-{
-    return req->caller.role && strcmp (req->caller.role, "technician") == 0;
-}
-
-bool
-tk_is_manager (const env_request_t *req)
+wf_role_t
+tk_role (const env_request_t *req)
 {
     const char *r = req->caller.role;
-    return r && (strcmp (r, "admin") == 0 || strcmp (r, "manager") == 0);
+    if (r && strcmp (r, "technician") == 0)
+        return WF_TECHNICIAN;
+    return wf_in (env_roles_managers, r) ? WF_MANAGER : WF_DESK;
+}
+
+wf_actor_t
+tk_actor (const env_request_t *req, const char *assignee_id)
+{
+    const char *me = req->caller.user_id;
+    return (wf_actor_t) {
+        .role = tk_role (req),
+        .assigned = assignee_id && me && strcmp (assignee_id, me) == 0,
+    };
 }
 
 void
@@ -46,26 +52,32 @@ tk_event (cJSON *events, const char *type, cJSON *data)
 }
 
 int
-tk_publish (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
-            cJSON *events)
+tk_commit_reply (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                 cJSON *events, int status, cJSON **body)
 {
+    int rc = 0;
     const cJSON *e;
     cJSON_ArrayForEach (e, events) {
         const char *type = cJSON_GetStringValue (cJSON_GetObjectItem (e, "type"));
         if (outbox_add (app->outbox, type, pid, cJSON_GetObjectItem (e, "data"))) {
-            cJSON_Delete (events);
             db_fail (app->db, req->id, rep, type);
-            return -1;
+            rc = -1;
+            break;
         }
     }
-    if (db_commit (app->db)) {
-        cJSON_Delete (events);
+    if (rc == 0 && db_commit (app->db)) {
         db_fail (app->db, req->id, rep, "commit");
-        return -1;
+        rc = -1;
     }
     cJSON_Delete (events);
-    outbox_wake (app->outbox);
-    return 0;
+    if (rc == 0) {
+        outbox_wake (app->outbox);
+        env_reply_ok (rep, status, *body);
+    }
+    else
+        cJSON_Delete (*body);
+    *body = NULL;
+    return rc;
 }
 
 static void
@@ -110,316 +122,261 @@ tk_time_param (int64_t us, char out[40])
 
 /* --- create -------------------------------------------------------------------- */
 
+/* A new ticket on its way in: the input, what it refers to, and the text of
+ * its columns (the buffers tk_ticket_new_t's pointers point into). */
+typedef struct {
+    const tk_ticket_input_t *in;
+    const char *pid;
+    int64_t now_us;
+    char now[40], tz[64], unit_code[TK_UNIT_CODE_MAX + 1], number[48], tid[64];
+    sla_terms_t terms;
+    char respond_min[16], resolve_min[16], warn_min[16], respond_by[40], resolve_by[40];
+} s_new_ticket_t;
+
+/* A reference the input makes: true when found is 1; after 422 naming the
+ * field when it is 0 (found < 0: answered already), false. */
+static bool
+s_known (int found, const char *field, const char *problem, env_reply_t *rep)
+{
+    if (found == 0)
+        env_reply_error (rep, 422, "validation_failed", jv_detail (field, problem), "invalid ticket");
+    return found == 1;
+}
+
+/* The unit, the party and the property's timezone (the year of the number,
+ * in the property's own timezone) from the copy of tenants (tenants_copy.h),
+ * asked of tenants only for an id the copy does not know yet: all before
+ * the transaction. 0, or -1 after answering. */
+static int
+s_lookups (tickets_t *app, const env_request_t *req, s_new_ticket_t *nt, env_reply_t *rep)
+{
+    const tk_ticket_input_t *in = nt->in;
+    if (in->unit_id && !s_known (tk_copy_unit (app->db, req, nt->pid, in->unit_id, nt->unit_code, rep),
+                                 "unit_id", "no such unit", rep))
+        return -1;
+    if (in->party_id && !s_known (tk_copy_party (app->db, req, nt->pid, in->party_id, rep),
+                                  "party_id", "no such party", rep))
+        return -1;
+    return tk_copy_timezone (app->db, req, nt->pid, nt->tz, rep);
+}
+
+/* The ticket's number ("BX-2026-000042") and its SLA terms (sla.h), inside
+ * the transaction: the counter row stays locked until it ends, so numbers
+ * never repeat. 0, or -1 after answering. */
+static int
+s_number_and_terms (tickets_t *app, const env_request_t *req, s_new_ticket_t *nt, env_reply_t *rep)
+{
+    const char *prefix = wf_prefix (nt->in->type);
+    PGresult *res = tk_counter_next (app->db, nt->pid, prefix, nt->now, nt->tz);
+    bool ok = db_ok (res) && PQntuples (res) == 1;
+    if (ok)
+        snprintf (nt->number, sizeof nt->number, "%s-%s-%06lld", prefix, PQgetvalue (res, 0, 1),
+                  strtoll (PQgetvalue (res, 0, 0), NULL, 10));
+    else
+        db_reply_error (res, rep, req->id);
+    PQclear (res);
+    if (!ok)
+        return -1;
+    sla_terms_t *t = &nt->terms;
+    if (sla_terms_for_ticket (app->db, nt->pid, nt->in->type, nt->in->priority, nt->now_us / 1000000, t)) {
+        db_fail (app->db, req->id, rep, "sla terms");
+        return -1;
+    }
+    snprintf (nt->respond_min, sizeof nt->respond_min, "%d", t->respond_minutes);
+    snprintf (nt->resolve_min, sizeof nt->resolve_min, "%d", t->resolve_minutes);
+    snprintf (nt->warn_min, sizeof nt->warn_min, "%d", t->warn_minutes);
+    tk_time_param (t->respond_by * 1000000, nt->respond_by);
+    tk_time_param (t->resolve_by * 1000000, nt->resolve_by);
+    return 0;
+}
+
+/* An inquiry resolved at creation keeps its answer in its data and counts
+ * a hit on the FAQ entry it was answered from. 0, or -1 after answering. */
+static int
+s_answer (tickets_t *app, const env_request_t *req, const s_new_ticket_t *nt, env_reply_t *rep)
+{
+    const tk_ticket_input_t *in = nt->in;
+    if (!in->resolve_now)
+        return 0;
+    if (in->answer)
+        cJSON_AddStringToObject (in->data, "answer", in->answer);
+    int hit = in->faq_id ? faq_record_hit (app->db, nt->pid, in->faq_id) : 1;
+    if (hit < 0)
+        db_fail (app->db, req->id, rep, "faq hit");
+    else if (hit == 0)
+        env_reply_error (rep, 422, "validation_failed",
+                         jv_detail ("faq_id", "no such FAQ entry in this property"), "invalid ticket");
+    return hit == 1 ? 0 : -1;
+}
+
+/* Inserts the ticket (its id into nt->tid) and its timeline: created, and
+ * resolved at once for an inquiry answered then. 0, or -1 after answering. */
+static int
+s_insert (tickets_t *app, const env_request_t *req, s_new_ticket_t *nt, env_reply_t *rep)
+{
+    const tk_ticket_input_t *in = nt->in;
+    const char *now = nt->now, *resolved = in->resolve_now ? now : NULL;
+    char *data_text = cJSON_PrintUnformatted (in->data);
+    tk_ticket_new_t t = {
+        .number = nt->number, .type = in->type, .status = resolved ? "resolved" : "new",
+        .title = in->title, .description = in->description, .unit_id = in->unit_id,
+        .unit_code = in->unit_id ? nt->unit_code : NULL, .party_id = in->party_id,
+        .channel = in->channel, .priority = in->priority, .category = in->category,
+        .faq_id = resolved ? in->faq_id : NULL, .created_by = req->caller.user_id, .created_at = now,
+        .respond_minutes = nt->respond_min, .resolve_minutes = nt->resolve_min,
+        .warn_minutes = nt->warn_min, .calendar_id = nt->terms.calendar_id[0] ? nt->terms.calendar_id : NULL,
+        .respond_by = nt->respond_by, .resolve_by = nt->resolve_by,
+        .responded_at = resolved, .resolved_at = resolved, .data = data_text,
+    };
+    PGresult *res = tk_ticket_insert (app->db, nt->pid, &t);
+    free (data_text);
+    if (!db_ok (res) || PQntuples (res) != 1) {
+        db_reply_error (res, rep, req->id);
+        PQclear (res);
+        return -1;
+    }
+    snprintf (nt->tid, sizeof nt->tid, "%s", PQgetvalue (res, 0, 0));
+    PQclear (res);
+    res = tk_timeline_add (app->db, nt->pid, nt->tid, now, req->caller.user_id, req->caller.role,
+                           "create", NULL, "new", NULL, false, NULL);
+    bool ok = db_ok (res);
+    PQclear (res);
+    if (ok && resolved) {
+        char data[80];
+        snprintf (data, sizeof data, in->faq_id ? "{\"faq_id\":\"%s\"}" : "{}", in->faq_id);
+        res = tk_timeline_add (app->db, nt->pid, nt->tid, now, req->caller.user_id, req->caller.role,
+                               "resolve", "new", "resolved", in->answer, false, data);
+        ok = db_ok (res);
+        PQclear (res);
+    }
+    if (!ok)
+        db_fail (app->db, req->id, rep, "timeline");
+    return ok ? 0 : -1;
+}
+
+/* validate -> the unit, party and timezone (before any lock) -> number, SLA
+ * terms, FAQ hit, ticket and timeline in one transaction, with its events
+ * -> reply. Every exit goes through out, which rolls back whatever is open. */
 void
 tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
     PGresult *res = NULL;
-    cJSON *events = NULL;
+    cJSON *ticket = NULL;
     tk_ticket_input_t in = { 0 };
     /* the front desk or a manager opens tickets */
-    const char *pid = env_property_scope (req, env_roles_desk, rep);
-    if (!pid)
+    s_new_ticket_t nt = { .in = &in, .pid = env_property_scope (req, env_roles_desk, rep) };
+    if (!nt.pid)
         return;
     jv_t v = JV_INIT;
     if (!tk_ticket_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid ticket");
         goto out;
     }
-    /* the unit, the party and the property's timezone come from the copy of
-     * tenants (tenants_copy.h), asked of tenants only for an id the copy does
-     * not know yet: all before the transaction */
-    char unit_code[TK_UNIT_CODE_MAX + 1] = "";
-    if (in.unit_id) {
-        int found = tk_copy_unit (app->db, req, pid, in.unit_id, unit_code, rep);
-        if (found < 0)
-            goto out;
-        if (found == 0) {
-            env_reply_error (rep, 422, "validation_failed", jv_detail ("unit_id", "no such unit"),
-                             "invalid ticket");
-            goto out;
-        }
-    }
-    if (in.party_id) {
-        int found = tk_copy_party (app->db, req, pid, in.party_id, rep);
-        if (found < 0)
-            goto out;
-        if (found == 0) {
-            env_reply_error (rep, 422, "validation_failed", jv_detail ("party_id", "no such party"),
-                             "invalid ticket");
-            goto out;
-        }
-    }
-    /* the number's year is the property's, in its own timezone */
-    char tz[64];
-    if (tk_copy_timezone (app->db, req, pid, tz, rep))
+    if (s_lookups (app, req, &nt, rep))
         goto out;
-
-    int64_t now_us = tk_clock_now_us ();
-    char now[40];
-    tk_time_param (now_us, now);
-
+    nt.now_us = tk_clock_now_us ();
+    tk_time_param (nt.now_us, nt.now);
     if (db_begin (app->db)) {
         db_fail (app->db, req->id, rep, "begin");
         goto out;
     }
-    const char *prefix = wf_prefix (in.type);
-    res = tk_counter_next (app->db, pid, prefix, now, tz);
-    if (!db_ok (res) || PQntuples (res) != 1) {
-        db_reply_error (res, rep, req->id);
-        db_rollback (app->db);
+    if (s_number_and_terms (app, req, &nt, rep) || s_answer (app, req, &nt, rep)
+        || s_insert (app, req, &nt, rep))
         goto out;
-    }
-    char number[48];
-    snprintf (number, sizeof number, "%s-%s-%06lld", prefix, PQgetvalue (res, 0, 1),
-              strtoll (PQgetvalue (res, 0, 0), NULL, 10));
-    PQclear (res);
-    res = NULL;
-
-    sla_terms_t terms;
-    if (sla_terms_for_ticket (app->db, pid, in.type, in.priority, now_us / 1000000, &terms)) {
-        db_fail (app->db, req->id, rep, "sla terms");
-        goto out;
-    }
-    char rmin[16], smin[16], wmin[16], rby[40], sby[40];
-    snprintf (rmin, sizeof rmin, "%d", terms.respond_minutes);
-    snprintf (smin, sizeof smin, "%d", terms.resolve_minutes);
-    snprintf (wmin, sizeof wmin, "%d", terms.warn_minutes);
-    tk_time_param (terms.respond_by * 1000000, rby);
-    tk_time_param (terms.resolve_by * 1000000, sby);
-
-    if (in.resolve_now && in.answer)
-        cJSON_AddStringToObject (in.data, "answer", in.answer);
-    if (in.resolve_now && in.faq_id) {
-        int hit = faq_record_hit (app->db, pid, in.faq_id);
-        if (hit < 0) {
-            db_fail (app->db, req->id, rep, "faq hit");
-            goto out;
-        }
-        if (hit == 0) {
-            db_rollback (app->db);
-            env_reply_error (rep, 422, "validation_failed",
-                             jv_detail ("faq_id", "no such FAQ entry in this property"), "invalid ticket");
-            goto out;
-        }
-    }
-    char *data_text = cJSON_PrintUnformatted (in.data);
-    tk_ticket_new_t t = {
-        .number = number, .type = in.type, .status = in.resolve_now ? "resolved" : "new",
-        .title = in.title, .description = in.description, .unit_id = in.unit_id,
-        .unit_code = in.unit_id ? unit_code : NULL, .party_id = in.party_id, .channel = in.channel,
-        .priority = in.priority, .category = in.category, .assignee_id = NULL,
-        .faq_id = in.resolve_now ? in.faq_id : NULL, .created_by = req->caller.user_id,
-        .created_at = now, .respond_minutes = rmin, .resolve_minutes = smin, .warn_minutes = wmin,
-        .calendar_id = terms.calendar_id[0] ? terms.calendar_id : NULL,
-        .respond_by = rby, .resolve_by = sby,
-        .responded_at = in.resolve_now ? now : NULL, .resolved_at = in.resolve_now ? now : NULL,
-        .data = data_text,
-    };
-    res = tk_ticket_insert (app->db, pid, &t);
-    free (data_text);
-    if (!db_ok (res) || PQntuples (res) != 1) {
-        db_reply_error (res, rep, req->id);
-        db_rollback (app->db);
-        goto out;
-    }
-    char tid[64];
-    snprintf (tid, sizeof tid, "%s", PQgetvalue (res, 0, 0));
-    PQclear (res);
-    res = tk_timeline_add (app->db, pid, tid, now, req->caller.user_id, req->caller.role, "create",
-                           NULL, "new", NULL, false, NULL);
-    if (!db_ok (res)) {
-        db_fail (app->db, req->id, rep, "timeline");
-        goto out;
-    }
-    if (in.resolve_now) {
-        cJSON *d = cJSON_CreateObject ();
-        if (in.faq_id)
-            cJSON_AddStringToObject (d, "faq_id", in.faq_id);
-        char *dt = cJSON_PrintUnformatted (d);
-        cJSON_Delete (d);
-        PQclear (res);
-        res = tk_timeline_add (app->db, pid, tid, now, req->caller.user_id, req->caller.role,
-                               "resolve", "new", "resolved", in.answer, false, dt);
-        free (dt);
-        if (!db_ok (res)) {
-            db_fail (app->db, req->id, rep, "timeline");
-            goto out;
-        }
-    }
-    PQclear (res);
-    res = tk_ticket_get (app->db, pid, tid, now, false);
+    res = tk_ticket_get (app->db, nt.pid, nt.tid, nt.now, false);
     if (!db_ok (res) || PQntuples (res) != 1) {
         db_fail (app->db, req->id, rep, "read back");
         goto out;
     }
-    cJSON *ticket = tk_ticket_json (res, 0);
-    events = cJSON_CreateArray ();
+    ticket = tk_ticket_json (res, 0);
+    cJSON *events = cJSON_CreateArray ();
     tk_event (events, "ticket.created", tk_event_data (ticket));
     if (in.resolve_now)
         tk_event (events, "ticket.resolved", tk_event_data (ticket));
-    int rc = tk_publish (app, req, rep, pid, events);
-    events = NULL;
-    if (rc) {
-        cJSON_Delete (ticket);
-        goto out;
-    }
-    log_info (req->id, "ticket %s (%s) created in property %s", number, tid, pid);
-    env_reply_ok (rep, 201, ticket);
+    if (tk_commit_reply (app, req, rep, nt.pid, events, 201, &ticket) == 0)
+        log_info (req->id, "ticket %s (%s) created in property %s", nt.number, nt.tid, nt.pid);
 out:
+    db_rollback (app->db);             /* whatever is still open; nothing after the commit */
     PQclear (res);
-    cJSON_Delete (events);
+    cJSON_Delete (ticket);
     cJSON_Delete (in.data);
 }
 
 /* --- list ---------------------------------------------------------------------- */
 
-/* Cursors: hex of "created_at|id" (opaque to clients). */
-static char *
-s_cursor_encode (const char *at, const char *id)
-{
-    size_t n = strlen (at) + 1 + strlen (id);
-    char *out = malloc (2 * n + 1);
-    if (!out)
-        return NULL;
-    char *o = out;
-    for (const char *s = at; *s; s++, o += 2)
-        sprintf (o, "%02x", (unsigned char) *s);
-    sprintf (o, "%02x", '|');
-    o += 2;
-    for (const char *s = id; *s; s++, o += 2)
-        sprintf (o, "%02x", (unsigned char) *s);
-    *o = 0;
-    return out;
-}
-
-/* Fills at[40] and id[37]; false when the cursor is not one we gave out. */
-static bool
-s_cursor_decode (const char *cursor, char at[40], char id[37])
-{
-    char buf[80];
-    size_t n = strlen (cursor);
-    if (n == 0 || n % 2 || n / 2 >= sizeof buf)
-        return false;
-    for (size_t i = 0; i < n / 2; i++) {
-        unsigned x;
-        if (sscanf (cursor + 2 * i, "%2x", &x) != 1)
-            return false;
-        buf[i] = (char) x;
-    }
-    buf[n / 2] = 0;
-    if (strlen (buf) != n / 2)
-        return false;
-    char *bar = strchr (buf, '|');
-    if (!bar || bar - buf < 20 || bar - buf > 39 || !jv_is_uuid (bar + 1))
-        return false;
-    for (const char *s = buf; s < bar; s++)
-        if (!strchr ("0123456789-T:.Z", *s))
-            return false;
-    memcpy (at, buf, (size_t) (bar - buf));
-    at[bar - buf] = 0;
-    snprintf (id, 37, "%s", bar + 1);
-    return true;
-}
-
-static bool
-s_limit (const char *s, int *out)
-{
-    *out = TK_LIMIT_DEFAULT;
-    if (!s || !*s)
-        return true;
-    char *end;
-    long n = strtol (s, &end, 10);
-    if (*end || end == s || n < 1 || n > TK_LIMIT_MAX || s[0] == '+' || s[0] == ' ')
-        return false;
-    *out = (int) n;
-    return true;
-}
-
-/* ?limit and ?cursor; false after adding problems to v. */
-static bool
-s_page_params (jv_t *v, const env_request_t *req, int *limit, char at[40], char id[37])
-{
-    if (!s_limit (env_param (req, "limit"), limit))
-        jv_problem (v, "limit", "must be an integer from 1 to %d", TK_LIMIT_MAX);
-    const char *cursor = env_param (req, "cursor");
-    at[0] = id[0] = 0;
-    if (cursor && *cursor && !s_cursor_decode (cursor, at, id))
-        jv_problem (v, "cursor", "is not a cursor this list gave out");
-    return jv_ok (v);
-}
-
-/* {"items","next_cursor"} from rows fetched with limit + 1; key_col: the keyset's time. */
 static cJSON *
-s_page (const PGresult *res, int limit, int key_col)
+s_ticket_item (const PGresult *res, int row, void *arg)
 {
-    cJSON *body = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (body, "items");
-    int n = PQntuples (res);
-    for (int i = 0; i < n && i < limit; i++)
-        cJSON_AddItemToArray (items, tk_ticket_json (res, i));
-    char *next = n > limit ? s_cursor_encode (PQgetvalue (res, limit - 1, key_col),
-                                              PQgetvalue (res, limit - 1, TK_C_ID)) : NULL;
-    if (next)
-        cJSON_AddStringToObject (body, "next_cursor", next);
-    else
-        cJSON_AddNullToObject (body, "next_cursor");
-    free (next);
-    return body;
+    (void) arg;
+    return tk_ticket_json (res, row);
 }
 
-/* A query value, or NULL when absent or empty. */
-static const char *
-s_query (const env_request_t *req, const char *name)
+/* The page keys (page.h) of the lists: "<time>~<id>", the time as the row
+ * holds it (DB_UTC_TS_US), what page_time_id reads back. */
+static void
+s_time_id_key (const PGresult *res, int row, int time_col, char *key, size_t cap)
 {
-    const char *s = env_param (req, name);
-    return s && *s ? s : NULL;
+    snprintf (key, cap, "%s%c%s", PQgetvalue (res, row, time_col), PAGE_KEY_SEP,
+              PQgetvalue (res, row, TK_C_ID));
+}
+
+static void
+s_created_key (const PGresult *res, int row, char *key, size_t cap)
+{
+    s_time_id_key (res, row, TK_C_CREATED_AT, key, cap);
+}
+
+static void
+s_resolved_key (const PGresult *res, int row, char *key, size_t cap)
+{
+    s_time_id_key (res, row, TK_C_RESOLVED_AT, key, cap);
+}
+
+/* 200 with the page of ticket rows res holds (limit + 1 fetched), or the
+ * statement's error. Clears res. */
+static void
+s_reply_page (PGresult *res, int limit, page_key_fn *key, const env_request_t *req, env_reply_t *rep)
+{
+    if (db_ok (res))
+        env_reply_ok (rep, 200, page_rows (res, limit, s_ticket_item, NULL, key));
+    else
+        db_reply_error (res, rep, req->id);
+    PQclear (res);
+}
+
+/* ?limit= and ?cursor= of a (time, id) list into page (page.h), and the
+ * tickets list's filters into filter unless NULL: false after answering 422
+ * with every problem. */
+static bool
+s_list_params (const env_request_t *req, page_time_id_t *page, tk_list_input_t *filter,
+               env_reply_t *rep)
+{
+    jv_t v = JV_INIT;
+    page_time_id (&v, req, page);
+    if (filter)
+        tk_list_input (&v, req->params, filter);
+    if (jv_ok (&v))
+        return true;
+    env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+    return false;
 }
 
 void
 tk_tickets_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
+    page_time_id_t page;
+    tk_list_input_t in;
     const char *pid = env_property_scope (req, env_roles_staff, rep);
-    if (!pid)
+    if (!pid || !s_list_params (req, &page, &in, rep))
         return;
-    jv_t v = JV_INIT;
-    int limit;
-    char at[40], id[37];
-    s_page_params (&v, req, &limit, at, id);
-    /* query values arrive as strings: check them as body fields are */
-    cJSON *q = cJSON_CreateObject ();
-    const char *names[] = { "status", "type", "assignee_id", "unit_id", "q" };
-    for (int i = 0; i < 5; i++)
-        if (s_query (req, names[i]))
-            cJSON_AddStringToObject (q, names[i], s_query (req, names[i]));
-    const char *status = jv_enum (&v, q, "status", JV_OPTIONAL, wf_statuses);
-    const char *type = jv_enum (&v, q, "type", JV_OPTIONAL, wf_types);
-    const char *assignee = jv_string (&v, q, "assignee_id", JV_OPTIONAL, TK_USER_ID_MAX);
-    const char *unit = jv_uuid (&v, q, "unit_id", JV_OPTIONAL);
-    const char *text = jv_string (&v, q, "q", JV_OPTIONAL, TK_QUERY_MAX);
-    const char *overdue = s_query (req, "overdue");
-    if (overdue && strcmp (overdue, "true") != 0 && strcmp (overdue, "false") != 0)
-        jv_problem (&v, "overdue", "must be true or false");
-    if (!jv_ok (&v)) {
-        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
-        cJSON_Delete (q);
-        return;
-    }
-    /* a technician sees the tickets assigned to them, whatever they ask for */
-    if (tk_is_technician (req))
-        assignee = req->caller.user_id;
+    /* a technician sees the tickets assigned to them (wf_sees), whatever they ask for */
+    if (tk_role (req) == WF_TECHNICIAN)
+        in.assignee_id = req->caller.user_id;
     char now[40];
     tk_time_param (tk_clock_now_us (), now);
-    PGresult *res = tk_ticket_list (app->db, pid, status, type, assignee, unit,
-                                    overdue && strcmp (overdue, "true") == 0, text, now,
-                                    *at ? at : NULL, *id ? id : NULL, limit + 1);
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else
-        env_reply_ok (rep, 200, s_page (res, limit, TK_C_CREATED_AT));
-    PQclear (res);
-    cJSON_Delete (q);
+    s_reply_page (tk_ticket_list (app->db, pid, &in, now, &page), page.limit, s_created_key, req, rep);
 }
 
 /* --- get ----------------------------------------------------------------------- */
@@ -455,23 +412,18 @@ PGresult *
 tk_load (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char **pid,
          const char *now, bool for_update)
 {
-    if (!env_require_role (req, env_roles_staff, rep))
+    const char *tid = env_resource_scope (req, env_roles_staff, "tid", "ticket", rep, pid);
+    if (!tid)
         return NULL;
-    *pid = env_visible_property (req);
-    const char *tid = env_param (req, "tid");
-    if (!*pid || !tid || !jv_is_uuid (tid)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such ticket");
-        return NULL;
-    }
     PGresult *res = tk_ticket_get (app->db, *pid, tid, now, for_update);
     if (!db_ok (res)) {
         db_reply_error (res, rep, req->id);
         PQclear (res);
         return NULL;
     }
-    const char *assignee = PQntuples (res) == 1 ? tk_value (res, 0, TK_C_ASSIGNEE) : NULL;
-    if (PQntuples (res) != 1
-        || (tk_is_technician (req) && (!assignee || strcmp (assignee, req->caller.user_id) != 0))) {
+    bool found = PQntuples (res) == 1;
+    wf_actor_t who = tk_actor (req, found ? tk_value (res, 0, TK_C_ASSIGNEE) : NULL);
+    if (!found || !wf_sees (&who)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such ticket");
         PQclear (res);
         return NULL;
@@ -505,28 +457,16 @@ void
 tk_callbacks_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
+    page_time_id_t page;
     /* follow-up calls are the front desk's */
     const char *pid = env_property_scope (req, env_roles_desk, rep);
-    if (!pid)
+    if (!pid || !s_list_params (req, &page, NULL, rep))
         return;
-    jv_t v = JV_INIT;
-    int limit;
-    char at[40], id[37];
-    if (!s_page_params (&v, req, &limit, at, id)) {
-        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
-        return;
-    }
     int64_t now_us = tk_clock_now_us ();
     char now[40], before[40];
     tk_time_param (now_us, now);
     tk_time_param (now_us - app->callback_after_s * 1000000, before);
-    PGresult *res = tk_callbacks_due (app->db, pid, before, now, *at ? at : NULL, *id ? id : NULL,
-                                       limit + 1);
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else
-        env_reply_ok (rep, 200, s_page (res, limit, TK_C_RESOLVED_AT));
-    PQclear (res);
+    s_reply_page (tk_callbacks_due (app->db, pid, before, now, &page), page.limit, s_resolved_key, req, rep);
 }
 
 /* --- service-to-service -------------------------------------------------------- */

@@ -148,6 +148,34 @@ tk_ticket_input (jv_t *v, const cJSON *data, tk_ticket_input_t *in)
     return jv_ok (v);
 }
 
+/* --- the list's filters ------------------------------------------------------- */
+
+bool
+tk_list_input (jv_t *v, const cJSON *params, tk_list_input_t *in)
+{
+    memset (in, 0, sizeof *in);
+    /* "" filters nothing: check only the values given, as body fields are */
+    static const char *const names[] = { "status", "type", "assignee_id", "unit_id", "q", "overdue", NULL };
+    cJSON *given = cJSON_CreateObject ();
+    for (const char *const *n = names; *n; n++) {
+        const char *s = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (params, *n));
+        if (s && *s)
+            cJSON_AddItemToObject (given, *n, cJSON_CreateStringReference (s));
+    }
+    static const char *const booleans[] = { "true", "false", NULL };
+    in->status = jv_enum (v, given, "status", JV_OPTIONAL, wf_statuses);
+    in->type = jv_enum (v, given, "type", JV_OPTIONAL, wf_types);
+    in->assignee_id = jv_string (v, given, "assignee_id", JV_OPTIONAL, TK_USER_ID_MAX);
+    in->unit_id = jv_uuid (v, given, "unit_id", JV_OPTIONAL);
+    in->q = jv_string (v, given, "q", JV_OPTIONAL, TK_QUERY_MAX);
+    const char *overdue = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (given, "overdue"));
+    if (overdue && !wf_in (booleans, overdue))
+        jv_problem (v, "overdue", "must be true or false");
+    in->overdue = overdue && strcmp (overdue, "true") == 0;
+    cJSON_Delete (given);            /* references: the strings stay params' */
+    return jv_ok (v);
+}
+
 /* --- an action ------------------------------------------------------------- */
 
 bool

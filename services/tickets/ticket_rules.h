@@ -31,6 +31,16 @@ typedef struct {
 
 bool tk_ticket_input (jv_t *v, const cJSON *data, tk_ticket_input_t *out);
 
+/* GET .../tickets query (params: the request's params, all strings): the
+ * filters, NULL (or false) when absent or "" (borrowed from params).
+ * ?limit= and ?cursor= are page.h's. */
+typedef struct {
+    const char *status, *type, *assignee_id, *unit_id, *q;
+    bool overdue;
+} tk_list_input_t;
+
+bool tk_list_input (jv_t *v, const cJSON *params, tk_list_input_t *out);
+
 /* POST .../tickets/{tid}/actions data: the move and what it carries. Which
  * move takes what is checked here; whether the move is possible now is
  * workflow.c's, on the loaded ticket. */

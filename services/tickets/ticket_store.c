@@ -7,19 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Full precision, so the text casts back to the same timestamptz. */
-#define TK_TS(col) "to_char (" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 #define TK_EPOCH(col) "extract (epoch FROM " col ")::bigint::text"
 
-/* In the order of the TK_C_* enum. NOW: the parameter holding "now". */
+/* In the order of the TK_C_* enum. NOW: the parameter holding "now".
+ * Times to the microsecond (DB_UTC_TS_US): they are written back as read. */
 #define TK_COLS(NOW) \
     "t.id::text, t.property_id::text, t.number, t.type, t.status, t.title, t.description, " \
     "t.unit_id::text, t.unit_code, t.party_id::text, t.channel, t.priority, t.category, " \
-    "t.assignee_id, t.escalated_to, " TK_TS ("t.escalated_at") ", t.faq_id::text, t.created_by, " \
-    TK_TS ("t.created_at") ", " TK_TS ("t.updated_at") ", " \
+    "t.assignee_id, t.escalated_to, " DB_UTC_TS_US ("t.escalated_at") ", t.faq_id::text, t.created_by, " \
+    DB_UTC_TS_US ("t.created_at") ", " DB_UTC_TS_US ("t.updated_at") ", " \
     "t.respond_minutes::text, t.resolve_minutes::text, t.warn_minutes::text, t.calendar_id::text, " \
-    TK_TS ("t.respond_by") ", " TK_TS ("t.resolve_by") ", " TK_TS ("t.responded_at") ", " \
-    TK_TS ("t.resolved_at") ", " TK_TS ("t.closed_at") ", " TK_TS ("t.hold_since") ", " \
+    DB_UTC_TS_US ("t.respond_by") ", " DB_UTC_TS_US ("t.resolve_by") ", " \
+    DB_UTC_TS_US ("t.responded_at") ", " DB_UTC_TS_US ("t.resolved_at") ", " \
+    DB_UTC_TS_US ("t.closed_at") ", " DB_UTC_TS_US ("t.hold_since") ", " \
     "t.fee_amount::text, t.fee_item_code, t.data::text, " \
     TK_EPOCH ("t.respond_by") ", " TK_EPOCH ("t.resolve_by") ", " TK_EPOCH ("t.hold_since") ", " \
     "CASE WHEN t.status = 'on_hold' THEN (SELECT tl.from_status FROM ticket_timeline tl " \
@@ -39,7 +39,7 @@
     "  coalesce (" kind "_minutes, warn_minutes * 2) / 2)), interval '7 days')"
 
 #define TK_TIMELINE_COLS \
-    "id::text, " TK_TS ("at") ", actor_id, actor_role, action, from_status, to_status, note, " \
+    "id::text, " DB_UTC_TS_US ("at") ", actor_id, actor_role, action, from_status, to_status, note, " \
     "internal::text, data::text"
 
 static const db_statement_t s_statements[] = {
@@ -138,9 +138,9 @@ static const db_statement_t s_statements[] = {
       "INSERT INTO ticket_feedback (ticket_id, property_id, rating, comment, called_by, created_at) "
       "VALUES ($2::uuid, $1::uuid, $3::int, $4::text, $5::text, $6::timestamptz) "
       "ON CONFLICT (ticket_id) DO NOTHING "
-      "RETURNING rating::text, comment, called_by, " TK_TS ("created_at"), false },
+      "RETURNING rating::text, comment, called_by, " DB_UTC_TS_US ("created_at"), false },
     { "tk_feedback_get",
-      "SELECT rating::text, comment, called_by, " TK_TS ("created_at") " FROM ticket_feedback "
+      "SELECT rating::text, comment, called_by, " DB_UTC_TS_US ("created_at") " FROM ticket_feedback "
       "WHERE property_id = $1::uuid AND ticket_id = $2::uuid", true },
 };
 
@@ -188,24 +188,20 @@ tk_ticket_update (db_t *db, const char *property_id, const char *id, const tk_ti
 }
 
 PGresult *
-tk_ticket_list (db_t *db, const char *property_id, const char *status, const char *type,
-                const char *assignee_id, const char *unit_id, bool overdue, const char *q,
-                const char *now, const char *after_at, const char *after_id, int limit)
+tk_ticket_list (db_t *db, const char *property_id, const tk_list_input_t *f, const char *now,
+                const page_time_id_t *page)
 {
-    char lim[16];
-    snprintf (lim, sizeof lim, "%d", limit);
-    const char *p[] = { property_id, status, type, assignee_id, unit_id,
-                        overdue ? "true" : "false", q, now, after_at, after_id, lim };
-    return db_exec (db, overdue ? "tk_ticket_list_overdue" : "tk_ticket_list", 11, p);
+    const char *p[] = { property_id, f->status, f->type, f->assignee_id, f->unit_id,
+                        f->overdue ? "true" : "false", f->q, now, page->at, page->id,
+                        page->limit_plus_one };
+    return db_exec (db, f->overdue ? "tk_ticket_list_overdue" : "tk_ticket_list", 11, p);
 }
 
 PGresult *
 tk_callbacks_due (db_t *db, const char *property_id, const char *before, const char *now,
-                   const char *after_at, const char *after_id, int limit)
+                  const page_time_id_t *page)
 {
-    char lim[16];
-    snprintf (lim, sizeof lim, "%d", limit);
-    const char *p[] = { property_id, before, now, after_at, after_id, lim };
+    const char *p[] = { property_id, before, now, page->at, page->id, page->limit_plus_one };
     return db_exec (db, "tk_callbacks_list", 6, p);
 }
 

@@ -4,11 +4,14 @@
  * db_ok, PQclear it. Every statement names the property.
  *
  * Times cross as text: RFC 3339 with microseconds ("2026-11-27T03:14:00.123456Z",
- * tk_time_param) in and out, so a value read can be written back exactly. */
+ * DB_UTC_TS_US out, tk_time_param in), so a value read can be written back
+ * exactly and a time column is a page's cursor key as it is. */
 #ifndef TK_TICKET_STORE_H
 #define TK_TICKET_STORE_H
 
 #include "db.h"
+#include "page.h"
+#include "ticket_rules.h"
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -62,16 +65,16 @@ PGresult *tk_ticket_get (db_t *db, const char *property_id, const char *id, cons
 PGresult *tk_ticket_update (db_t *db, const char *property_id, const char *id,
                             const tk_ticket_change_t *c);
 
-/* Filters NULL = any. Newest first (created_at, id); after_at/after_id: the
- * keyset to continue after, or NULL. overdue: open, not on hold, resolve_by
- * before now, the most overdue first (resolve_by, id: after_at is a resolve_by). */
-PGresult *tk_ticket_list (db_t *db, const char *property_id, const char *status, const char *type,
-                          const char *assignee_id, const char *unit_id, bool overdue, const char *q,
-                          const char *now, const char *after_at, const char *after_id, int limit);
+/* A page of tickets (limit + 1 rows), filters NULL = any. Newest first,
+ * keyset (created_at, id) after page's cursor. overdue: open, not on hold,
+ * resolve_by before now. */
+PGresult *tk_ticket_list (db_t *db, const char *property_id, const tk_list_input_t *filter,
+                          const char *now, const page_time_id_t *page);
 
-/* Resolved tickets without feedback, resolved at or before `before`, oldest first. */
+/* A page of resolved tickets without feedback, resolved at or before
+ * `before`, oldest first: keyset (resolved_at, id) after page's cursor. */
 PGresult *tk_callbacks_due (db_t *db, const char *property_id, const char *before,
-                             const char *now, const char *after_at, const char *after_id, int limit);
+                            const char *now, const page_time_id_t *page);
 
 /* One timeline row (TK_T_* columns) inserted. data: JSON text or NULL ("{}"). */
 PGresult *tk_timeline_add (db_t *db, const char *property_id, const char *ticket_id, const char *at,

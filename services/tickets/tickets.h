@@ -9,6 +9,7 @@
 #include "envelope.h"
 #include "jv.h"
 #include "outbox.h"
+#include "workflow.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,8 +20,6 @@
 #define TK_USER_ID_MAX        128    /* assignee ids are the gateway's user ids */
 #define TK_FEEDBACK_COMMENT_MAX 4000
 #define TK_QUERY_MAX          100    /* ?q= */
-#define TK_LIMIT_DEFAULT      50
-#define TK_LIMIT_MAX          500
 #define TK_FEE_MAX            100000000000LL   /* fen: a billion yuan is a typo */
 #define TK_NUMBER_TIMEZONE    "Asia/Shanghai"  /* the year of a ticket number */
 #define TK_CALLBACK_AFTER_MIN_DEFAULT 60       /* PM_CALLBACK_AFTER_MINUTES */
@@ -47,15 +46,20 @@ void tk_feedback_create (void *app, const env_request_t *req, env_reply_t *rep);
 
 /* --- shared by the handlers (ticket_handlers.c) --- */
 
-/* True for the technician role: they see and act on their own tickets only. */
-bool tk_is_technician (const env_request_t *req);
-/* True for admin and manager. */
-bool tk_is_manager (const env_request_t *req);
+/* The caller's role as the workflow knows it: admin and manager are
+ * WF_MANAGER, technician WF_TECHNICIAN, anyone else at the desk WF_DESK. */
+wf_role_t tk_role (const env_request_t *req);
 
-/* Writes the events (an array of {"type","data"}, consumed) and commits;
- * 0, or -1 after rolling back and filling rep. */
-int tk_publish (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
-                cJSON *events);
+/* The caller as the workflow sees them on a ticket assigned to assignee_id
+ * (NULL: nobody); workflow.c decides what they may see and do. */
+wf_actor_t tk_actor (const env_request_t *req, const char *assignee_id);
+
+/* The end of a handler that writes: the events (an array of {"type","data"},
+ * consumed) into the outbox, COMMIT, then the reply `status` with *body.
+ * *body is consumed either way and NULLed. 0, or -1 after rolling back and
+ * answering the error instead. */
+int tk_commit_reply (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                     cJSON *events, int status, cJSON **body);
 
 /* Appends {"type","data"} to events. data consumed. */
 void tk_event (cJSON *events, const char *type, cJSON *data);

@@ -36,6 +36,8 @@ static const struct {
 #define S_NEEDS_FEEDBACK (1u << 17)
 #define S_NEEDS_FEE      (1u << 18)      /* only while a fee is proposed */
 #define S_FEE_DECIDED    (1u << 19)      /* not while a fee is proposed */
+#define S_PARTY_APPROVES (1u << 20)      /* WF_MANAGER_ONLY, or the desk with the party's approval */
+#define S_INTERNAL       (S_NEEDS_NOTE | S_NEEDS_FEEDBACK | S_NEEDS_FEE | S_FEE_DECIDED | S_PARTY_APPROVES)
 
 /* to: the new status; NULL keeps the status; S_HELD goes back to where the hold left. */
 #define S_HELD "*held*"
@@ -91,11 +93,9 @@ static const s_edge_t s_complaint[] = {
     { NULL, NULL, NULL, 0 }
 };
 
-/* inquiry: usually answered at once (resolve from new) */
-static const s_edge_t s_inquiry[] = {
-    { "new", "accept", "accepted", R },
-    { "new", "resolve", "resolved", R | SV },
-    { "new", "cancel", "cancelled", C },
+/* the desk's short flow after `new`, shared by inquiry and the simple types:
+ * accepted -> assigned -> resolved -> closed, without work in progress or holds */
+static const s_edge_t s_desk[] = {
     { "accepted", "assign", "assigned", A },
     { "accepted", "resolve", "resolved", SV },
     { "accepted", "cancel", "cancelled", C },
@@ -107,23 +107,33 @@ static const s_edge_t s_inquiry[] = {
     { NULL, NULL, NULL, 0 }
 };
 
+/* inquiry: usually answered at once (resolve from new) */
+static const s_edge_t s_inquiry[] = {
+    { "new", "accept", "accepted", R },
+    { "new", "resolve", "resolved", R | SV },
+    { "new", "cancel", "cancelled", C },
+    { NULL, NULL, NULL, 0 }
+};
+
 /* renovation (装修): application -> approved -> works (inspections) ->
  * accepted (验收, releases the deposit refund) -> closed */
 static const s_edge_t s_renovation[] = {
-    { "new", "approve", "approved", R | WF_MANAGER_ONLY },
+    { "new", "approve", "approved", R | WF_MANAGER_ONLY | WF_RAISES_DEPOSIT },
     { "new", "reject", "rejected", R | C | WF_MANAGER_ONLY | S_NEEDS_NOTE },
     { "new", "cancel", "cancelled", C },
     { "approved", "start", "in_progress", 0 },
     { "approved", "cancel", "cancelled", C },
     { "in_progress", "inspect", NULL, 0 },
-    { "in_progress", "accept", "accepted", SV | WF_MANAGER_ONLY },
+    { "in_progress", "accept", "accepted", SV | WF_MANAGER_ONLY | WF_REFUNDS_DEPOSIT },
     { "accepted", "close", "closed", C },
     { NULL, NULL, NULL, 0 }
 };
 
-/* item release pass (放行条): requested -> approved -> released at the gate, or refused */
+/* item release pass (放行条): requested -> approved -> released at the gate,
+ * or refused; approved by a manager, or by the unit's owner or tenant of
+ * record whose approval the desk records */
 static const s_edge_t s_item_release[] = {
-    { "new", "approve", "approved", R | WF_MANAGER_ONLY },
+    { "new", "approve", "approved", R | WF_MANAGER_ONLY | S_PARTY_APPROVES },
     { "new", "refuse", "refused", R | C },
     { "new", "cancel", "cancelled", C },
     { "approved", "release", "released", SV | C },
@@ -137,14 +147,6 @@ static const s_edge_t s_simple[] = {
     { "new", "accept", "accepted", R },
     { "new", "assign", "assigned", R | A },
     { "new", "cancel", "cancelled", C },
-    { "accepted", "assign", "assigned", A },
-    { "accepted", "resolve", "resolved", SV },
-    { "accepted", "cancel", "cancelled", C },
-    { "assigned", "assign", "assigned", A },
-    { "assigned", "resolve", "resolved", SV },
-    { "assigned", "cancel", "cancelled", C },
-    { "resolved", "close", "closed", C },
-    { "resolved", "reopen", "accepted", WF_UNRESOLVES },
     { NULL, NULL, NULL, 0 }
 };
 
@@ -153,19 +155,27 @@ static const s_edge_t s_simple[] = {
 #undef C
 #undef A
 
+/* A flow: its types, its tables (an edge is in one of them), and its rules. */
 typedef struct {
     const char *types[6];
     const s_edge_t *tables[2];
-    bool close_needs_feedback;
+    bool close_needs_feedback;       /* a complaint closes after its follow-up call */
+    bool charges_fee;                /* a repair's resolve may carry a fee */
 } s_flow_t;
 
 static const s_flow_t s_flows[] = {
-    { { "repair" }, { s_repair, NULL }, false },
-    { { "complaint" }, { s_repair, s_complaint }, true },
-    { { "inquiry" }, { s_inquiry, NULL }, false },
-    { { "renovation" }, { s_renovation, NULL }, false },
-    { { "item_release" }, { s_item_release, NULL }, false },
-    { { "suggestion", "move_in", "move_out", "parking", "other" }, { s_simple, NULL }, false },
+    { { "repair" }, { s_repair, NULL }, false, true },
+    { { "complaint" }, { s_repair, s_complaint }, true, false },
+    { { "inquiry" }, { s_inquiry, s_desk }, false, false },
+    { { "renovation" }, { s_renovation, NULL }, false, false },
+    { { "item_release" }, { s_item_release, NULL }, false, false },
+    { { "suggestion", "move_in", "move_out", "parking", "other" }, { s_simple, s_desk }, false, false },
+};
+
+/* What a technician may do on a ticket assigned to them; the rest is the
+ * front desk's and the managers'. */
+static const char *const s_technician_actions[] = {
+    "start", "hold", "resume", "resolve", "inspect", NULL
 };
 
 bool
@@ -209,13 +219,15 @@ s_edge (const s_flow_t *flow, const char *status, const char *action)
     return NULL;
 }
 
-wf_verdict_t
-wf_next (const char *type, const char *status, const char *action, const wf_context_t *ctx,
-         wf_result_t *out)
+static const wf_context_t s_nothing_known = { 0 };
+
+/* wf_next, telling the caller which flow and edge decided (set on WF_OK). */
+static wf_verdict_t
+s_next (const char *type, const char *status, const char *action, const wf_context_t *ctx,
+        wf_result_t *out, const s_flow_t **flow_out, const s_edge_t **edge_out)
 {
-    static const wf_context_t none = { NULL, false, false, false };
     if (!ctx)
-        ctx = &none;
+        ctx = &s_nothing_known;
     const s_flow_t *flow = s_flow (type);
     if (!flow)
         return WF_UNKNOWN_TYPE;
@@ -242,7 +254,77 @@ wf_next (const char *type, const char *status, const char *action, const wf_cont
                 to = *s;
     }
     out->to = to;
-    out->effects = e->effects & ~(S_NEEDS_NOTE | S_NEEDS_FEEDBACK | S_NEEDS_FEE | S_FEE_DECIDED);
+    out->effects = e->effects & ~S_INTERNAL;
+    *flow_out = flow;
+    *edge_out = e;
+    return WF_OK;
+}
+
+wf_verdict_t
+wf_next (const char *type, const char *status, const char *action, const wf_context_t *ctx,
+         wf_result_t *out)
+{
+    const s_flow_t *flow;
+    const s_edge_t *edge;
+    return s_next (type, status, action, ctx, out, &flow, &edge);
+}
+
+bool
+wf_sees (const wf_actor_t *who)
+{
+    return who->role != WF_TECHNICIAN || who->assigned;
+}
+
+bool
+wf_role_may (wf_role_t role, const char *action)
+{
+    return role != WF_TECHNICIAN || wf_in (s_technician_actions, action);
+}
+
+bool
+wf_takes_party (const char *type, const char *action)
+{
+    const s_flow_t *flow = s_flow (type);
+    for (int t = 0; flow && action && t < 2 && flow->tables[t]; t++)
+        for (const s_edge_t *e = flow->tables[t]; e->from; e++)
+            if ((e->effects & S_PARTY_APPROVES) && strcmp (e->action, action) == 0)
+                return true;
+    return false;
+}
+
+wf_verdict_t
+wf_decide (const char *type, const char *status, const char *action, const wf_context_t *ctx,
+           const wf_actor_t *who, wf_result_t *out)
+{
+    if (!ctx)
+        ctx = &s_nothing_known;
+    if (!wf_sees (who))
+        return WF_NOT_VISIBLE;
+    if (!wf_role_may (who->role, action))
+        return WF_FORBIDDEN;
+    const s_flow_t *flow;
+    const s_edge_t *e;
+    wf_result_t r;
+    wf_verdict_t verdict = s_next (type, status, action, ctx, &r, &flow, &e);
+    if (verdict != WF_OK)
+        return verdict;
+    bool manager = who->role == WF_MANAGER;
+    if ((e->effects & WF_MANAGER_ONLY) && !manager) {
+        if (!(e->effects & S_PARTY_APPROVES))
+            return WF_FORBIDDEN;
+        if (!ctx->has_party)
+            return WF_NEEDS_PARTY;
+    }
+    if (ctx->has_party && !(e->effects & S_PARTY_APPROVES))
+        return WF_PARTY_NOT_TAKEN;
+    if (ctx->has_fee && !flow->charges_fee)
+        return WF_FEE_NOT_TAKEN;
+    if (ctx->has_fee && ctx->fee_billed)
+        return WF_FEE_BILLED;
+    /* a manager's fee is billed at once; anyone else's waits for a manager */
+    if (ctx->has_fee)
+        r.effects |= manager ? WF_APPROVES_FEE : WF_PROPOSES_FEE;
+    *out = r;
     return WF_OK;
 }
 
@@ -262,6 +344,25 @@ wf_allowed (const char *type, const char *status, const wf_context_t *ctx, const
             out[n++] = *a;
     }
     return n;
+}
+
+size_t
+wf_allowed_for (const char *type, const char *status, const wf_context_t *ctx,
+                const wf_actor_t *who, const char *out[], size_t cap)
+{
+    const char *moves[WF_MAX_ALLOWED];
+    size_t n = wf_allowed (type, status, ctx, moves, WF_MAX_ALLOWED), k = 0;
+    for (size_t i = 0; i < n && k < cap; i++) {
+        /* a note or the party's approval is asked for, not a reason to hide the move */
+        wf_context_t asked = ctx ? *ctx : s_nothing_known;
+        asked.has_note = true;
+        asked.has_party = wf_takes_party (type, moves[i]);
+        asked.has_fee = false;
+        wf_result_t r;
+        if (wf_decide (type, status, moves[i], &asked, who, &r) == WF_OK)
+            out[k++] = moves[i];
+    }
+    return k;
 }
 
 const char *
@@ -286,6 +387,13 @@ wf_allowed_text (const char *const *actions, size_t n, char *buf, size_t cap)
         buf[len] = 0;
     }
     return buf;
+}
+
+bool
+wf_feedback_due (const char *status, bool resolved)
+{
+    static const char *const after_resolution[] = { "resolved", "closed", NULL };
+    return resolved && wf_in (after_resolution, status);
 }
 
 bool

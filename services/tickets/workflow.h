@@ -24,7 +24,17 @@
  *   manager's billed at once. `approve_fee` / `reject_fee` (managers) decide a
  *   proposed fee on a resolved repair and keep the status; they exist only
  *   while a fee is proposed (ctx.fee_proposed), and a repair does not `close`
- *   with its fee undecided (WF_FEE_PENDING). */
+ *   with its fee undecided (WF_FEE_PENDING). Only a repair is charged, and
+ *   never twice (WF_FEE_BILLED).
+ *
+ * Who may make a move is decided here too, by wf_decide, which both the
+ * action handler (authorising) and `allowed_actions` (wf_allowed_for) call:
+ * - A technician sees only the tickets assigned to them, and may only
+ *   start, hold, resume, resolve and inspect (wf_role_may).
+ * - WF_MANAGER_ONLY moves are an admin's or a manager's; an item release is
+ *   also approved by anyone at the desk who records the approval of the
+ *   unit's owner or tenant of record (ctx.has_party; whether that party is
+ *   of record is the caller's to check against tenants' data). */
 #ifndef TK_WORKFLOW_H
 #define TK_WORKFLOW_H
 
@@ -52,13 +62,28 @@ extern const char *const wf_statuses[];    /* every status of any flow */
 #define WF_MANAGER_ONLY    (1u << 8)       /* admin or manager (item_release approve: or the party of record) */
 #define WF_APPROVES_FEE    (1u << 9)       /* the proposed fee is billed (ticket.fee_charged) */
 #define WF_REJECTS_FEE     (1u << 10)      /* the proposed fee is dropped */
+#define WF_PROPOSES_FEE    (1u << 11)      /* wf_decide: the move's fee waits for a manager */
+#define WF_RAISES_DEPOSIT  (1u << 12)      /* renovation approved: billing raises its deposit and fee */
+#define WF_REFUNDS_DEPOSIT (1u << 13)      /* renovation accepted (验收): its deposit may be refunded */
 
 typedef struct {
     const char *held_from;                 /* on_hold: the status the hold left, else NULL */
     bool has_feedback;                     /* a follow-up call is recorded */
     bool has_note;                         /* the action carries a non-empty note */
     bool fee_proposed;                     /* a technician's fee waits for a manager */
+    bool fee_billed;                       /* the ticket's fee is approved (billed) already */
+    bool has_party;                        /* the move carries approved_by_party_id */
+    bool has_fee;                          /* the move carries a fee */
 } wf_context_t;
+
+/* The caller's reach, as the workflow sees it: admin and manager are
+ * WF_MANAGER, agent is WF_DESK. */
+typedef enum { WF_TECHNICIAN, WF_DESK, WF_MANAGER } wf_role_t;
+
+typedef struct {
+    wf_role_t role;
+    bool assigned;                         /* the ticket is assigned to the caller */
+} wf_actor_t;
 
 typedef struct {
     const char *to;                        /* the new status (static string) */
@@ -72,7 +97,14 @@ typedef enum {
     WF_NOT_ALLOWED,                        /* 409 invalid_transition */
     WF_NEEDS_FEEDBACK,                     /* 409 invalid_transition: complaint close */
     WF_NEEDS_NOTE,                         /* 422: reject without a reason */
-    WF_FEE_PENDING                         /* 409 invalid_transition: close before the fee is decided */
+    WF_FEE_PENDING,                        /* 409 invalid_transition: close before the fee is decided */
+    /* wf_decide only */
+    WF_NOT_VISIBLE,                        /* 404: another's ticket, for a technician */
+    WF_FORBIDDEN,                          /* 403: not this role's move */
+    WF_NEEDS_PARTY,                        /* 403: a manager's, or with the party of record's approval */
+    WF_PARTY_NOT_TAKEN,                    /* 422: this move takes no party's approval */
+    WF_FEE_NOT_TAKEN,                      /* 422: only a repair is charged */
+    WF_FEE_BILLED                          /* 409 conflict: the fee is billed already */
 } wf_verdict_t;
 
 /* True when value is in the NULL-terminated list. */
@@ -92,8 +124,38 @@ wf_verdict_t wf_next (const char *type, const char *status, const char *action,
 size_t wf_allowed (const char *type, const char *status, const wf_context_t *ctx,
                    const char *out[], size_t cap);
 
+/* True when the actor may see the ticket at all. */
+bool wf_sees (const wf_actor_t *who);
+
+/* True when the role may make this action on some ticket (a technician's
+ * few); a cheap check before any ticket is loaded, which wf_decide repeats. */
+bool wf_role_may (wf_role_t role, const char *action);
+
+/* True when the type's action may carry the approval of the unit's owner or
+ * tenant of record (an item release's approve), whatever the status. */
+bool wf_takes_party (const char *type, const char *action);
+
+/* The whole decision on a move by who, in this order (the order of the
+ * answers): wf_sees, wf_role_may, wf_next (the flow), then whether who may
+ * make this edge (WF_MANAGER_ONLY) and what the move may carry
+ * (ctx.has_party, ctx.has_fee). out is filled only on WF_OK; its effects then include
+ * WF_APPROVES_FEE (a manager's fee) or WF_PROPOSES_FEE (anyone else's) when
+ * ctx.has_fee. */
+wf_verdict_t wf_decide (const char *type, const char *status, const char *action,
+                        const wf_context_t *ctx, const wf_actor_t *who, wf_result_t *out);
+
+/* The actions who may make now (the API's allowed_actions), in wf_allowed's
+ * order: those wf_decide accepts when given what the move asks for (a note;
+ * the party's approval where wf_takes_party). ctx NULL: nothing known. */
+size_t wf_allowed_for (const char *type, const char *status, const wf_context_t *ctx,
+                       const wf_actor_t *who, const char *out[], size_t cap);
+
 /* "accept, assign, cancel" (or "none") into buf; returns buf. */
 const char *wf_allowed_text (const char *const *actions, size_t n, char *buf, size_t cap);
+
+/* True when a ticket takes its follow-up call (回访): it was resolved and is
+ * resolved still, or closed since. */
+bool wf_feedback_due (const char *status, bool resolved);
 
 /* True for a status nothing more happens to (closed cancelled rejected released refused). */
 bool wf_is_final (const char *status);

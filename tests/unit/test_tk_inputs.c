@@ -160,6 +160,48 @@ test_ticket_type_data (void **state)
 
 /* --- tickets.actions.create ---------------------------------------------------- */
 
+/* --- tickets.list ------------------------------------------------------------- */
+
+static void
+test_list_input (void **state)
+{
+    (void) state;
+    jv_t v = JV_INIT;
+    tk_list_input_t in;
+    /* "" filters nothing; the strings are the query's own */
+    cJSON *params = cJSON_Parse ("{\"pid\":\"" UID "\",\"status\":\"\",\"type\":\"repair\","
+                                 "\"unit_id\":\"" UID "\",\"q\":\"漏水\",\"overdue\":\"true\"}");
+    assert_true (tk_list_input (&v, params, &in));
+    assert_null (in.status);
+    assert_null (in.assignee_id);
+    assert_string_equal (in.type, "repair");
+    assert_string_equal (in.unit_id, UID);
+    assert_ptr_equal (in.q, cJSON_GetObjectItem (params, "q")->valuestring);
+    assert_true (in.overdue);
+    cJSON_Delete (params);
+    params = cJSON_Parse ("{\"overdue\":\"false\",\"assignee_id\":\"tech1\"}");
+    assert_true (tk_list_input (&v, params, &in));
+    assert_false (in.overdue);
+    assert_string_equal (in.assignee_id, "tech1");
+    cJSON_Delete (params);
+    /* every bad value named, after problems already in v (the page's) */
+    jv_problem (&v, "limit", "must be an integer from 1 to 500");
+    params = cJSON_Parse ("{\"status\":\"lost\",\"type\":\"castle\",\"unit_id\":\"x\","
+                          "\"overdue\":\"maybe\",\"q\":\"" "0123456789012345678901234567890123456789"
+                          "012345678901234567890123456789012345678901234567890123456789012345678901234567"
+                          "89\"}");
+    assert_false (tk_list_input (&v, params, &in));
+    const char *fields[] = { "limit", "status", "type", "unit_id", "q", "overdue" };
+    for (int i = 0; i < 6; i++)
+        assert_non_null (jvt_problem (&v, fields[i]));
+    assert_string_equal (jvt_problem (&v, "overdue"), "must be true or false");
+    assert_int_equal (s_count (&v), 6);
+    jv_reset (&v);
+    cJSON_Delete (params);
+    assert_true (tk_list_input (&v, NULL, &in));  /* no query at all */
+    assert_null (in.type);
+}
+
 static void
 test_action_input (void **state)
 {
@@ -445,6 +487,7 @@ main (void)
         cmocka_unit_test (test_ticket_not_object),
         cmocka_unit_test (test_ticket_inquiry_rules),
         cmocka_unit_test (test_ticket_type_data),
+        cmocka_unit_test (test_list_input),
         cmocka_unit_test (test_action_input),
         cmocka_unit_test (test_comment_input),
         cmocka_unit_test (test_feedback_input),

@@ -1,7 +1,9 @@
 /* test_tk_workflow: the ticket workflows (services/tickets/workflow.c,
  * included): every type's happy path, forbidden moves with the allowed
  * list, hold/resume back to where the hold left, the complaint that cannot
- * close without its feedback, reject without a note. No database. */
+ * close without its feedback, reject without a note; who may make a move
+ * (wf_decide), and that allowed_actions (wf_allowed_for) lists exactly
+ * what the action handler accepts. No database. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -257,6 +259,168 @@ test_prefixes_and_lists (void **state)
     assert_true (strlen (tiny) < sizeof tiny);
 }
 
+/* --- who may: wf_decide and wf_allowed_for ------------------------------------ */
+
+static const wf_actor_t s_desk_agent = { WF_DESK, false };
+static const wf_actor_t s_manager = { WF_MANAGER, false };
+static const wf_actor_t s_own_technician = { WF_TECHNICIAN, true };
+static const wf_actor_t s_other_technician = { WF_TECHNICIAN, false };
+
+/* wf_allowed_for as "a, b, c". */
+static const char *
+s_allowed_for (const char *type, const char *status, const wf_context_t *ctx, const wf_actor_t *who,
+               char *buf, size_t cap)
+{
+    const char *allowed[WF_MAX_ALLOWED];
+    size_t n = wf_allowed_for (type, status, ctx, who, allowed, WF_MAX_ALLOWED);
+    return wf_allowed_text (allowed, n, buf, cap);
+}
+
+/* Whether the authorising path (wf_decide) accepts the move with some input
+ * the action handler takes: with or without a note, a party's approval, a fee. */
+static bool
+s_accepted_somehow (const char *type, const char *status, const char *action, wf_context_t ctx,
+                    const wf_actor_t *who)
+{
+    for (int bits = 0; bits < 8; bits++) {
+        ctx.has_note = bits & 1;
+        ctx.has_party = bits & 2;
+        ctx.has_fee = bits & 4;
+        wf_result_t r;
+        if (wf_decide (type, status, action, &ctx, who, &r) == WF_OK)
+            return true;
+    }
+    return false;
+}
+
+/* For every type x status x role x own/other ticket x what the ticket holds
+ * (feedback, fee proposed or billed, where a hold left), allowed_actions
+ * lists exactly the moves the action handler accepts. */
+static void
+test_allowed_is_what_is_authorised (void **state)
+{
+    (void) state;
+    const wf_role_t roles[] = { WF_TECHNICIAN, WF_DESK, WF_MANAGER };
+    int listed_somewhere = 0;
+    for (const char *const *t = wf_types; *t; t++)
+        for (const char *const *s = wf_statuses; *s; s++)
+            for (int role = 0; role < 3; role++)
+                for (int own = 0; own < 2; own++)
+                    for (int held = 0; held < 8; held++) {
+                        wf_actor_t who = { roles[role], own };
+                        wf_context_t ctx = {
+                            .held_from = (held & 1) ? "in_progress" : NULL,
+                            .has_feedback = held & 2,
+                            .fee_proposed = (held & 4) && !(held & 1),
+                            .fee_billed = (held & 4) && (held & 1),
+                        };
+                        const char *allowed[WF_MAX_ALLOWED];
+                        size_t n = wf_allowed_for (*t, *s, &ctx, &who, allowed, WF_MAX_ALLOWED);
+                        listed_somewhere += (int) n;
+                        for (const char *const *a = wf_actions; *a; a++) {
+                            bool listed = false;
+                            for (size_t k = 0; k < n; k++)
+                                listed |= strcmp (allowed[k], *a) == 0;
+                            if (listed != s_accepted_somehow (*t, *s, *a, ctx, &who))
+                                fail_msg ("%s %s, role %d, own %d, context %d: %s is %s but %s", *t, *s,
+                                          role, own, held, *a, listed ? "listed" : "not listed",
+                                          listed ? "refused" : "accepted");
+                        }
+                        if (!wf_sees (&who))
+                            assert_int_equal (n, 0);
+                    }
+    assert_true (listed_somewhere > 100);    /* the loops did look at something */
+}
+
+static void
+test_who_may (void **state)
+{
+    (void) state;
+    wf_result_t r;
+    char buf[256];
+    /* a technician: their own tickets, and only the work on them */
+    assert_true (wf_role_may (WF_TECHNICIAN, "start") && wf_role_may (WF_TECHNICIAN, "inspect"));
+    assert_false (wf_role_may (WF_TECHNICIAN, "accept") || wf_role_may (WF_TECHNICIAN, "approve_fee"));
+    assert_true (wf_role_may (WF_DESK, "accept") && wf_role_may (WF_MANAGER, "approve"));
+    assert_int_equal (wf_decide ("repair", "assigned", "start", NULL, &s_other_technician, &r), WF_NOT_VISIBLE);
+    assert_int_equal (wf_decide ("repair", "assigned", "start", NULL, &s_own_technician, &r), WF_OK);
+    assert_int_equal (wf_decide ("repair", "assigned", "cancel", NULL, &s_own_technician, &r), WF_FORBIDDEN);
+    assert_true (wf_sees (&s_desk_agent) && wf_sees (&s_own_technician) && !wf_sees (&s_other_technician));
+    assert_string_equal (s_allowed_for ("repair", "assigned", NULL, &s_own_technician, buf, sizeof buf),
+                         "start, hold, resolve");
+    assert_string_equal (s_allowed_for ("repair", "assigned", NULL, &s_other_technician, buf, sizeof buf),
+                         "none");
+    /* a renovation is approved, rejected and accepted by a manager only */
+    assert_int_equal (wf_decide ("renovation", "new", "approve", NULL, &s_desk_agent, &r), WF_FORBIDDEN);
+    assert_int_equal (wf_decide ("renovation", "new", "approve", NULL, &s_manager, &r), WF_OK);
+    assert_true (r.effects & WF_RAISES_DEPOSIT);
+    assert_int_equal (wf_decide ("renovation", "in_progress", "accept", NULL, &s_manager, &r), WF_OK);
+    assert_true (r.effects & WF_REFUNDS_DEPOSIT);
+    assert_string_equal (s_allowed_for ("renovation", "new", NULL, &s_desk_agent, buf, sizeof buf), "cancel");
+    assert_string_equal (s_allowed_for ("renovation", "new", NULL, &s_manager, buf, sizeof buf),
+                         "cancel, approve, reject");
+    /* an item release: a manager, or the desk with the party of record's approval */
+    wf_context_t party = { .has_party = true };
+    assert_true (wf_takes_party ("item_release", "approve"));
+    assert_false (wf_takes_party ("item_release", "refuse") || wf_takes_party ("renovation", "approve")
+                  || wf_takes_party ("castle", "approve") || wf_takes_party ("item_release", NULL));
+    assert_int_equal (wf_decide ("item_release", "new", "approve", NULL, &s_desk_agent, &r), WF_NEEDS_PARTY);
+    assert_int_equal (wf_decide ("item_release", "new", "approve", &party, &s_desk_agent, &r), WF_OK);
+    assert_int_equal (wf_decide ("item_release", "new", "approve", NULL, &s_manager, &r), WF_OK);
+    assert_int_equal (wf_decide ("item_release", "new", "approve", &party, &s_manager, &r), WF_OK);
+    assert_int_equal (wf_decide ("renovation", "new", "approve", &party, &s_manager, &r), WF_PARTY_NOT_TAKEN);
+    assert_int_equal (wf_decide ("renovation", "new", "approve", &party, &s_desk_agent, &r), WF_FORBIDDEN);
+    assert_string_equal (s_allowed_for ("item_release", "new", NULL, &s_desk_agent, buf, sizeof buf),
+                         "cancel, approve, refuse");
+    /* the flow's refusal comes before the role's */
+    assert_int_equal (wf_decide ("item_release", "approved", "approve", NULL, &s_desk_agent, &r),
+                      WF_NOT_ALLOWED);
+}
+
+static void
+test_who_charges_a_fee (void **state)
+{
+    (void) state;
+    wf_result_t r;
+    char buf[256];
+    wf_context_t fee = { .has_fee = true };
+    /* a manager's fee is billed at once, anyone else's proposed */
+    assert_int_equal (wf_decide ("repair", "in_progress", "resolve", &fee, &s_manager, &r), WF_OK);
+    assert_true ((r.effects & WF_APPROVES_FEE) && !(r.effects & WF_PROPOSES_FEE));
+    assert_int_equal (wf_decide ("repair", "in_progress", "resolve", &fee, &s_own_technician, &r), WF_OK);
+    assert_true ((r.effects & WF_PROPOSES_FEE) && !(r.effects & WF_APPROVES_FEE));
+    assert_int_equal (wf_decide ("repair", "in_progress", "resolve", NULL, &s_manager, &r), WF_OK);
+    assert_false (r.effects & (WF_APPROVES_FEE | WF_PROPOSES_FEE));
+    /* only a repair is charged, and only once */
+    assert_int_equal (wf_decide ("complaint", "in_progress", "resolve", &fee, &s_manager, &r), WF_FEE_NOT_TAKEN);
+    assert_int_equal (wf_decide ("inquiry", "new", "resolve", &fee, &s_desk_agent, &r), WF_FEE_NOT_TAKEN);
+    wf_context_t again = { .has_fee = true, .fee_billed = true };
+    assert_int_equal (wf_decide ("repair", "in_progress", "resolve", &again, &s_manager, &r), WF_FEE_BILLED);
+    /* a proposed fee is a manager's to decide */
+    wf_context_t proposed = { .fee_proposed = true };
+    assert_int_equal (wf_decide ("repair", "resolved", "approve_fee", &proposed, &s_desk_agent, &r), WF_FORBIDDEN);
+    assert_int_equal (wf_decide ("repair", "resolved", "approve_fee", &proposed, &s_manager, &r), WF_OK);
+    assert_string_equal (s_allowed_for ("repair", "resolved", &proposed, &s_desk_agent, buf, sizeof buf),
+                         "reopen");
+    assert_string_equal (s_allowed_for ("repair", "resolved", &proposed, &s_manager, buf, sizeof buf),
+                         "reopen, approve_fee, reject_fee");
+}
+
+/* The follow-up call (回访): once resolved, also after the close; not while
+ * reopened, nor on a ticket closed without a resolution (cancelled...). */
+static void
+test_feedback_due (void **state)
+{
+    (void) state;
+    assert_true (wf_feedback_due ("resolved", true));
+    assert_true (wf_feedback_due ("closed", true));
+    assert_false (wf_feedback_due ("in_progress", false));
+    assert_false (wf_feedback_due ("in_progress", true));
+    assert_false (wf_feedback_due ("closed", false));
+    assert_false (wf_feedback_due ("cancelled", false));
+    assert_false (wf_feedback_due (NULL, true));
+}
+
 int
 main (void)
 {
@@ -269,6 +433,10 @@ main (void)
         cmocka_unit_test (test_reject_needs_note_and_unknowns),
         cmocka_unit_test (test_fee_decisions),
         cmocka_unit_test (test_prefixes_and_lists),
+        cmocka_unit_test (test_allowed_is_what_is_authorised),
+        cmocka_unit_test (test_who_may),
+        cmocka_unit_test (test_who_charges_a_fee),
+        cmocka_unit_test (test_feedback_due),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
