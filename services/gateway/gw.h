@@ -1,5 +1,6 @@
 /* gw: the gateway's shared state and the per-request context that every
- * gateway module (gw_api, gw_auth, gw_idem, gw_static, gw_ops) works on.
+ * gateway module (gw_api, gw_auth, gw_audit, gw_idem, gw_static, gw_ops)
+ * works on, and gw_api.c's entry points and answers (below).
  *
  * One request = one gw_ctx_t, taken from a pool when the HTTP layer hands
  * over a request and given back when it is answered (gw_finish*). Every
@@ -115,9 +116,7 @@ struct gw_ctx {
     unsigned ops_failed;             /* bit per service that did not answer 200 */
     cJSON *ops_stats;                /* broker.stats reply body */
     gw_ops_arg_t ops_arg[GW_MAX_SERVICES];
-    /* local handlers with a thread-pool step (gw_auth) */
-    void *job;
-    gw_ctx_t *pool_next;
+    gw_ctx_t *pool_next;             /* the free list (gw->pool) */
 };
 
 struct gw {
@@ -177,6 +176,14 @@ void gw_finish (gw_ctx_t *ctx, int status, char *body, const char *extra);
 void gw_finish_json (gw_ctx_t *ctx, int status, cJSON *json);          /* consumes json */
 void gw_finish_error (gw_ctx_t *ctx, int status, const char *code, cJSON *details,
                       const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
+/* Answers a failed statement of the gateway's own database (res, borrowed):
+ * the contract's status for its SQLSTATE (db_reply_error) with a message
+ * that names the class only; what and the database's words go to the log. */
+void gw_finish_db_error (gw_ctx_t *ctx, const PGresult *res, const char *what);
+/* Answers a list read with res (cleared here): the database's error when
+ * res failed, else page (consumed: page.h's body) with 200, or 500 when
+ * page is NULL (out of memory). */
+void gw_finish_page (gw_ctx_t *ctx, PGresult *res, cJSON *page, const char *what);
 /* Answers with anything (static files): no idempotency. flags as http_respond. */
 void gw_finish_raw (gw_ctx_t *ctx, int status, const char *content_type, char *body,
                     size_t len, unsigned flags, const char *extra);

@@ -37,8 +37,8 @@ const gw_route_t gw_routes[] = {
     { { "GET", "/v1/auth/me" }, NULL, gw_auth_me, GW_ROLES_ALL, 0 },
     { { "POST", "/v1/users" }, NULL, gw_users_create, GW_ROLE_ADMIN, 0 },
     { { "GET", "/v1/users" }, NULL, gw_users_list, GW_ROLE_ADMIN, 0 },
-    /* accounts (issue G): a password change is never stored for a replay */
     { { "PATCH", "/v1/users/{id}" }, NULL, gw_users_update, GW_ROLE_ADMIN, 0 },
+    /* a password change is never stored for a replay */
     { { "POST", "/v1/auth/password" }, NULL, gw_auth_password, GW_ROLES_STAFF, GW_ROUTE_NO_IDEM },
     /* the audit of state-changing requests: a manager sees their properties' rows */
     { { "GET", "/v1/audit" }, NULL, gw_audit_list, GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
@@ -353,6 +353,36 @@ gw_finish_error (gw_ctx_t *ctx, int status, const char *code, cJSON *details,
     vsnprintf (message, sizeof message, fmt, ap);
     va_end (ap);
     s_finish_error_extra (ctx, status, code, details, NULL, message);
+}
+
+void
+gw_finish_db_error (gw_ctx_t *ctx, const PGresult *res, const char *what)
+{
+    env_reply_t rep = { 0 };
+    db_reply_error (res, &rep, ctx->req->request_id);
+    log_warn (ctx->req->request_id, "%s: %s", what, rep.message);
+    /* the database's own words stay in the log: the client learns the class */
+    const char *msg = rep.status == 409 ? "it exists already"
+                    : rep.status == 503 ? "the gateway database is unavailable"
+                    : rep.status == 422 ? "the data breaks a rule"
+                                        : "internal error";
+    gw_finish_error (ctx, rep.status, rep.code, NULL, "%s", msg);
+    env_reply_reset (&rep);
+}
+
+void
+gw_finish_page (gw_ctx_t *ctx, PGresult *res, cJSON *page, const char *what)
+{
+    if (!db_ok (res))
+        gw_finish_db_error (ctx, res, what);
+    else
+    if (!page)
+        gw_finish_error (ctx, 500, "internal", NULL, "out of memory");
+    else
+        gw_finish_json (ctx, 200, page);
+    if (!db_ok (res))
+        cJSON_Delete (page);
+    PQclear (res);
 }
 
 /* --- wire ids in flight -------------------------------------------------------
@@ -810,13 +840,11 @@ s_idempotency (gw_t *gw, gw_ctx_t *ctx)
     }
 }
 
-/* Everything decided from the request line and headers: the route, who is
- * asking (once per request), whether their role may use the route, whether
- * they may see the property of a /v1/properties/{pid}/... path, the body's
- * media type. 0 to go on (ctx->route, match, caller set), 1 for a console
- * file (not an API route), or -1 after answering. */
+/* The route of the request line into ctx (route, match). 0 for an API
+ * route, 1 for a console file (a GET or HEAD off the API's paths), or -1
+ * after answering (400 bad target, 404, 405 with Allow). */
 static int
-s_check (gw_t *gw, gw_ctx_t *ctx)
+s_route (gw_t *gw, gw_ctx_t *ctx)
 {
     http_req_t *req = ctx->req;
     const char *path, *query;
@@ -852,44 +880,58 @@ s_check (gw_t *gw, gw_ctx_t *ctx)
         s_finish_error_extra (ctx, 405, "method_not_allowed", NULL, extra, message);
         return -1;
     }
-    const gw_route_t *route = &gw->routes[ctx->match.index];
-    ctx->route = route;
+    ctx->route = &gw->routes[ctx->match.index];
     req->route = ctx->match.index;
+    return 0;
+}
 
-    if (route->roles) {
-        int rc = gw_auth_caller (gw->auth, req->authorization, &ctx->caller, req->request_id);
-        if (rc == GW_AUTH_UNAVAILABLE) {
-            gw_finish_error (ctx, 503, "service_unavailable", NULL, "the gateway database is unavailable");
-            return -1;
-        }
-        if (rc != 0) {
-            s_finish_error_extra (ctx, 401, "unauthenticated", NULL, "WWW-Authenticate: Bearer\r\n",
-                                  req->authorization ? "the token is not valid (expired or revoked?)"
-                                                     : "send Authorization: Bearer <token>");
-            return -1;
-        }
-        /* the caller's properties are borrowed from the token cache, which
-         * may reuse the slot while the body arrives: keep a copy */
-        if (ctx->caller.property_ids) {
-            ctx->caller_pids = cJSON_Duplicate (ctx->caller.property_ids, true);
-            if (!ctx->caller_pids) {
-                gw_finish_error (ctx, 503, "service_unavailable", NULL, "out of memory");
-                return -1;
-            }
-            ctx->caller.property_ids = ctx->caller_pids;
-        }
-        ctx->authenticated = true;
-        if (!(gw_role_bit (ctx->caller.role) & route->roles)) {
-            gw_finish_error (ctx, 403, "forbidden", NULL, "the role %s may not do this", ctx->caller.role);
-            return -1;
-        }
+/* Who is asking (the token's caller into ctx->caller, its properties
+ * copied) and whether their role may use the route. 0, or -1 after
+ * answering (503 database away, 401, 403). */
+static int
+s_authenticate (gw_t *gw, gw_ctx_t *ctx)
+{
+    http_req_t *req = ctx->req;
+    int rc = gw_auth_caller (gw->auth, req->authorization, &ctx->caller, req->request_id);
+    if (rc == GW_AUTH_UNAVAILABLE) {
+        gw_finish_error (ctx, 503, "service_unavailable", NULL, "the gateway database is unavailable");
+        return -1;
     }
+    if (rc != 0) {
+        s_finish_error_extra (ctx, 401, "unauthenticated", NULL, "WWW-Authenticate: Bearer\r\n",
+                              req->authorization ? "the token is not valid (expired or revoked?)"
+                                                 : "send Authorization: Bearer <token>");
+        return -1;
+    }
+    /* the caller's properties are borrowed from the token cache, which
+     * may reuse the slot while the body arrives: keep a copy */
+    if (ctx->caller.property_ids) {
+        ctx->caller_pids = cJSON_Duplicate (ctx->caller.property_ids, true);
+        if (!ctx->caller_pids) {
+            gw_finish_error (ctx, 503, "service_unavailable", NULL, "out of memory");
+            return -1;
+        }
+        ctx->caller.property_ids = ctx->caller_pids;
+    }
+    ctx->authenticated = true;
+    if (!(gw_role_bit (ctx->caller.role) & ctx->route->roles)) {
+        gw_finish_error (ctx, 403, "forbidden", NULL, "the role %s may not do this", ctx->caller.role);
+        return -1;
+    }
+    return 0;
+}
+
+/* The path's {pid}: a UUID, put in lower case (as the caller's list holds
+ * them), of a property the caller may see. 0, or -1 after answering 404:
+ * anything but a UUID names nothing, and another property's resource is
+ * "not found", not "forbidden", so that its existence does not leak. */
+static int
+s_property_check (gw_ctx_t *ctx)
+{
     for (int i = 0; i < ctx->match.nparams; i++) {
         if (strcmp (ctx->match.param[i].name, "pid") != 0)
             continue;
         char *value = (char *) ctx->match.param[i].value;   /* in match.buf: ours */
-        /* a property id names a row of another service: anything but a
-         * UUID names nothing; lower case, as the caller's list holds them */
         if (!jv_is_uuid (value)) {
             gw_finish_error (ctx, 404, "not_found", NULL, "no such property");
             return -1;
@@ -899,13 +941,29 @@ s_check (gw_t *gw, gw_ctx_t *ctx)
                 *p = (char) (*p - 'A' + 'a');
         env_caller_t c = { .user_id = ctx->caller.id, .role = ctx->caller.role,
                            .property_ids = ctx->caller.property_ids };
-        /* another property's resource is "not found", not "forbidden", so
-         * that its existence does not leak */
         if (ctx->authenticated && !env_caller_has_property (&c, value)) {
             gw_finish_error (ctx, 404, "not_found", NULL, "no such property");
             return -1;
         }
     }
+    return 0;
+}
+
+/* Everything decided from the request line and headers: the route, who is
+ * asking (once per request), whether their role may use the route, whether
+ * they may see the property of a /v1/properties/{pid}/... path, the body's
+ * media type. 0 to go on (ctx->route, match, caller set), 1 for a console
+ * file (not an API route), or -1 after answering. */
+static int
+s_check (gw_t *gw, gw_ctx_t *ctx)
+{
+    int rc = s_route (gw, ctx);
+    if (rc != 0)
+        return rc;
+    if (ctx->route->roles && s_authenticate (gw, ctx) != 0)
+        return -1;
+    if (s_property_check (ctx) != 0)
+        return -1;
     return s_media_check (ctx);
 }
 

@@ -1,10 +1,12 @@
 /* gw_audit: the audit's buffer, its writer and GET /v1/audit; see gw_audit.h. */
 #include "gw_audit.h"
 
+#include "civil.h"
 #include "config.h"
 #include "gw_auth.h"
 #include "jv.h"
 #include "log.h"
+#include "page.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,53 +94,48 @@ gw_audit_parse_bound (const char *s, bool end, int64_t *epoch_ms)
 {
     if (!s)
         return -1;
-    if (jv_is_date (s)) {
-        char t[32];
-        snprintf (t, sizeof t, "%sT00:00:00Z", s);
-        if (gw_auth_parse_time (t, epoch_ms) != 0)
-            return -1;
-        if (end)
-            *epoch_ms += 86400 * 1000 - 1;
-        return 0;
-    }
-    return gw_auth_parse_time (s, epoch_ms);
+    int64_t days;
+    if (!civil_parse_date (s, &days))
+        return gw_auth_parse_time (s, epoch_ms);
+    if (days < 0)
+        return -1;
+    *epoch_ms = days * 86400 * 1000;
+    if (end)
+        *epoch_ms += 86400 * 1000 - 1;           /* the day's last millisecond */
+    return 0;
 }
 
 /* --- the buffer and its writer ---------------------------------------------- */
 
-static int
-s_audit_prepare (db_t *db)
-{
-    int rc = 0;
+static const db_statement_t s_audit_statements[] = {
     /* one INSERT for a whole batch: the rows travel as one JSON array */
-    rc |= db_prepare (db, "audit_insert",
-        "INSERT INTO audit (at, actor_id, actor_role, method, route, target_id, property_id, status, "
-        "                   request_id) "
-        "SELECT to_timestamp(r.at / 1000.0), r.actor_id, r.actor_role, r.method, r.route, r.target_id, "
-        "       r.property_id, r.status, r.request_id "
-        "  FROM jsonb_to_recordset($1::jsonb) AS r(at bigint, actor_id text, actor_role text, "
-        "       method text, route text, target_id text, property_id uuid, status int, request_id text)",
-        false);
-    rc |= db_prepare (db, "audit_cleanup",
-        "DELETE FROM audit WHERE at < now() - make_interval(days => $1::int)", false);
-    /* newest first; a manager's rows are those of their properties ($5) */
-    rc |= db_prepare (db, "audit_list",
-        "SELECT json_build_object("
-        "         'at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
-        "         'actor_id', actor_id, 'actor_role', actor_role, 'method', method, 'route', route, "
-        "         'target_id', target_id, 'property_id', property_id, 'status', status, "
-        "         'request_id', request_id)::text, "
-        "       (extract(epoch FROM at) * 1000)::bigint::text, id::text "
-        "  FROM audit "
-        " WHERE ($1::uuid IS NULL OR property_id = $1::uuid) "
-        "   AND ($2::text IS NULL OR actor_id = $2) "
-        "   AND ($3::bigint IS NULL OR at >= to_timestamp($3::bigint / 1000.0)) "
-        "   AND ($4::bigint IS NULL OR at <= to_timestamp($4::bigint / 1000.0)) "
-        "   AND ($5::jsonb IS NULL OR property_id = ANY (ARRAY(SELECT jsonb_array_elements_text($5::jsonb))::uuid[])) "
-        "   AND ($6::bigint IS NULL OR (at, id) < (to_timestamp($6::bigint / 1000.0), $7::bigint)) "
-        " ORDER BY at DESC, id DESC LIMIT $8::int", true);
-    return rc ? -1 : 0;
-}
+    { "audit_insert",
+      "INSERT INTO audit (at, actor_id, actor_role, method, route, target_id, property_id, status, "
+      "                   request_id) "
+      "SELECT to_timestamp(r.at / 1000.0), r.actor_id, r.actor_role, r.method, r.route, r.target_id, "
+      "       r.property_id, r.status, r.request_id "
+      "  FROM jsonb_to_recordset($1::jsonb) AS r(at bigint, actor_id text, actor_role text, "
+      "       method text, route text, target_id text, property_id uuid, status int, request_id text)",
+      false },
+    { "audit_cleanup", "DELETE FROM audit WHERE at < now() - make_interval(days => $1::int)", false },
+    /* newest first; a manager's rows are those of their properties ($5);
+     * the page's key is (at to the microsecond, id) of the last row shown */
+    { "audit_list",
+      "SELECT json_build_object("
+      "         'at', " DB_UTC_TS ("at") ", "
+      "         'actor_id', actor_id, 'actor_role', actor_role, 'method', method, 'route', route, "
+      "         'target_id', target_id, 'property_id', property_id, 'status', status, "
+      "         'request_id', request_id)::text, "
+      "       " DB_UTC_TS_US ("at") ", id::text "
+      "  FROM audit "
+      " WHERE ($1::uuid IS NULL OR property_id = $1::uuid) "
+      "   AND ($2::text IS NULL OR actor_id = $2) "
+      "   AND ($3::bigint IS NULL OR at >= to_timestamp($3::bigint / 1000.0)) "
+      "   AND ($4::bigint IS NULL OR at <= to_timestamp($4::bigint / 1000.0)) "
+      "   AND ($5::jsonb IS NULL OR property_id = ANY (ARRAY(SELECT jsonb_array_elements_text($5::jsonb))::uuid[])) "
+      "   AND ($6::timestamptz IS NULL OR (at, id) < ($6::timestamptz, $7::bigint)) "
+      " ORDER BY at DESC, id DESC LIMIT $8::int", true },
+};
 
 static void s_on_flush_timer (uv_timer_t *t);
 
@@ -213,7 +210,7 @@ s_on_flush_timer (uv_timer_t *t)
 gw_audit_t *
 gw_audit_new (uv_loop_t *loop, db_t *db)
 {
-    if (s_audit_prepare (db) != 0)
+    if (DB_PREPARE_ALL (db, s_audit_statements) != 0)
         return NULL;
     gw_audit_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -311,11 +308,100 @@ gw_audit_record (gw_ctx_t *ctx, int status, const char *body)
 
 /* --- GET /v1/audit ------------------------------------------------------------- */
 
+/* s, or NULL when it is NULL or "" (an absent parameter). */
 static const char *
-s_param (gw_ctx_t *ctx, const char *name)
+s_or_null (const char *s)
 {
-    const char *s = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (ctx->params, name));
     return s && *s ? s : NULL;
+}
+
+static const char *
+s_param (const cJSON *params, const char *name)
+{
+    return s_or_null (cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (params, name)));
+}
+
+/* A from/to bound of params into out (epoch ms as text), "" when absent. */
+static void
+s_bound (jv_t *v, const cJSON *params, const char *name, bool end, int64_t *ms, char out[24])
+{
+    const char *s = s_param (params, name);
+    out[0] = 0;
+    if (!s)
+        return;
+    if (gw_audit_parse_bound (s, end, ms) != 0)
+        jv_problem (v, name, "must be a date (YYYY-MM-DD) or an RFC 3339 date-time");
+    else
+        snprintf (out, 24, "%lld", (long long) *ms);
+}
+
+/* The cursor's key, "<at>~<id>" of the last row shown (audit_list's
+ * columns 1 and 2), into q->after_at and q->after_id. */
+static void
+s_after (jv_t *v, gw_audit_query_t *q)
+{
+    char *part[2];
+    int64_t us;
+    if (!q->key[0])
+        return;
+    size_t id_len = 0;
+    if (page_key_split (q->key, part, 2))
+        id_len = strlen (part[1]);
+    if (id_len < 1 || id_len > 18 || strspn (part[1], "0123456789") != id_len
+        || !civil_parse_time (part[0], &us)) {
+        jv_problem (v, "cursor", "is not a cursor this list gave out");
+        return;
+    }
+    q->after_at = part[0];
+    q->after_id = part[1];
+}
+
+bool
+gw_audit_query (jv_t *v, const cJSON *params, gw_audit_query_t *q)
+{
+    memset (q, 0, sizeof *q);
+    const char *property = s_param (params, "property_id");
+    if (property && !jv_is_uuid (property))
+        jv_problem (v, "property_id", "must be a property id (UUID)");
+    else
+    if (property)
+        s_lower_copy (q->property_id, sizeof q->property_id, property);
+    q->actor_id = s_param (params, "actor_id");
+    if (q->actor_id && !s_id_chars (q->actor_id, ENVELOPE_ID_MAX))
+        jv_problem (v, "actor_id", "must be a user's or an API key's id");
+    int64_t from_ms = 0, to_ms = 0;
+    s_bound (v, params, "from", false, &from_ms, q->from_ms);
+    s_bound (v, params, "to", true, &to_ms, q->to_ms);
+    if (q->from_ms[0] && q->to_ms[0] && from_ms > to_ms)
+        jv_problem (v, "to", "must not be before from");
+    const env_request_t req = { .params = params };
+    if (page_params (v, &req, &q->limit, q->key, sizeof q->key))
+        s_after (v, q);
+    return jv_ok (v);
+}
+
+/* Whose rows the caller sees, as the JSON array of audit_list's $5 (the
+ * caller frees): NULL for an admin (every row), else the caller's
+ * properties; a property filter outside them is "not found". 0, or -1
+ * after answering. */
+static int
+s_scope (gw_ctx_t *ctx, const char *property_id, char **scope)
+{
+    *scope = NULL;
+    if (strcmp (ctx->caller.role, "admin") == 0)
+        return 0;
+    env_caller_t c = { .user_id = ctx->caller.id, .role = ctx->caller.role,
+                       .property_ids = ctx->caller.property_ids };
+    if (property_id[0] && !env_caller_has_property (&c, property_id)) {
+        gw_finish_error (ctx, 404, "not_found", NULL, "no such property");
+        return -1;
+    }
+    *scope = ctx->caller.property_ids ? cJSON_PrintUnformatted (ctx->caller.property_ids) : strdup ("[]");
+    if (!*scope) {
+        gw_finish_error (ctx, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 void
@@ -323,96 +409,22 @@ gw_audit_list (gw_t *gw, gw_ctx_t *ctx)
 {
     gw_audit_t *self = gw_auth_audit (gw->auth);
     jv_t v = JV_INIT;
-    const char *property = s_param (ctx, "property_id"), *actor = s_param (ctx, "actor_id");
-    const char *from = s_param (ctx, "from"), *to = s_param (ctx, "to");
-    const char *limit_s = s_param (ctx, "limit"), *cursor = s_param (ctx, "cursor");
-    char prop[37] = "";
-    if (property) {
-        if (!jv_is_uuid (property))
-            jv_problem (&v, "property_id", "must be a property id (UUID)");
-        else
-            s_lower_copy (prop, sizeof prop, property);
-    }
-    if (actor && !s_id_chars (actor, ENVELOPE_ID_MAX))
-        jv_problem (&v, "actor_id", "must be a user's or an API key's id");
-    int64_t from_ms = 0, to_ms = 0;
-    char from_s[24] = "", to_s[24] = "";
-    if (from) {
-        if (gw_audit_parse_bound (from, false, &from_ms) != 0)
-            jv_problem (&v, "from", "must be a date (YYYY-MM-DD) or an RFC 3339 date-time");
-        else
-            snprintf (from_s, sizeof from_s, "%lld", (long long) from_ms);
-    }
-    if (to) {
-        if (gw_audit_parse_bound (to, true, &to_ms) != 0)
-            jv_problem (&v, "to", "must be a date (YYYY-MM-DD) or an RFC 3339 date-time");
-        else
-            snprintf (to_s, sizeof to_s, "%lld", (long long) to_ms);
-    }
-    if (from_s[0] && to_s[0] && from_ms > to_ms)
-        jv_problem (&v, "to", "must not be before from");
-    long limit = GW_AUDIT_LIST_DEFAULT;
-    if (limit_s) {
-        char *end;
-        limit = strtol (limit_s, &end, 10);
-        if (*end || limit < 1 || limit > GW_AUDIT_LIST_MAX)
-            jv_problem (&v, "limit", "must be an integer from 1 to %d", GW_AUDIT_LIST_MAX);
-    }
-    /* the cursor is "<at ms>~<id>" of the last row shown */
-    char cur_at[24] = "", cur_id[24] = "";
-    if (cursor) {
-        const char *tilde = strchr (cursor, '~');
-        size_t a = tilde ? (size_t) (tilde - cursor) : 0, b = tilde ? strlen (tilde + 1) : 0;
-        if (!tilde || a < 1 || a > 18 || b < 1 || b > 18 || strspn (cursor, "0123456789") != a
-            || strspn (tilde + 1, "0123456789") != b)
-            jv_problem (&v, "cursor", "is not a cursor this API gave");
-        else {
-            memcpy (cur_at, cursor, a);
-            memcpy (cur_id, tilde + 1, b + 1);
-        }
-    }
-    if (!jv_ok (&v)) {
+    gw_audit_query_t q;
+    char *scope = NULL;
+    if (!gw_audit_query (&v, ctx->params, &q)) {
         gw_finish_error (ctx, 422, "validation_failed", jv_take (&v), "bad audit filters");
         return;
     }
-    /* a manager: their properties' rows only; another's property does not exist */
-    char *scope = NULL;
-    if (strcmp (ctx->caller.role, "admin") != 0) {
-        env_caller_t c = { .user_id = ctx->caller.id, .role = ctx->caller.role,
-                           .property_ids = ctx->caller.property_ids };
-        if (prop[0] && !env_caller_has_property (&c, prop)) {
-            gw_finish_error (ctx, 404, "not_found", NULL, "no such property");
-            return;
-        }
-        scope = ctx->caller.property_ids ? cJSON_PrintUnformatted (ctx->caller.property_ids) : strdup ("[]");
-        if (!scope) {
-            gw_finish_error (ctx, 500, "internal", NULL, "out of memory");
-            return;
-        }
-    }
+    if (s_scope (ctx, q.property_id, &scope) != 0)
+        return;
     /* rows still in this gateway's buffer belong in the answer */
     gw_audit_flush (self);
-    char lim[24];
-    snprintf (lim, sizeof lim, "%ld", limit + 1);
+    char lim[16];
+    snprintf (lim, sizeof lim, "%d", q.limit + 1);
     PGresult *res = db_exec (self->db, "audit_list", 8,
-                             (const char *[]) { prop[0] ? prop : NULL, actor, from_s[0] ? from_s : NULL,
-                                                to_s[0] ? to_s : NULL, scope, cur_at[0] ? cur_at : NULL,
-                                                cur_id[0] ? cur_id : NULL, lim });
+                             (const char *[]) { s_or_null (q.property_id), q.actor_id,
+                                                s_or_null (q.from_ms), s_or_null (q.to_ms), scope,
+                                                q.after_at, q.after_id, lim });
     free (scope);
-    if (!db_ok (res)) {
-        env_reply_t rep = { 0 };
-        db_reply_error (res, &rep, ctx->req->request_id);
-        PQclear (res);
-        gw_finish_error (ctx, rep.status, rep.code, NULL, "%s",
-                         rep.status == 503 ? "the gateway database is unavailable" : "internal error");
-        env_reply_reset (&rep);
-        return;
-    }
-    cJSON *page = db_page (res, (int) limit, 1, 2);
-    PQclear (res);
-    if (!page) {
-        gw_finish_error (ctx, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    gw_finish_json (ctx, 200, page);
+    gw_finish_page (ctx, res, db_ok (res) ? page_json_rows (res, q.limit, 1, 2) : NULL, "audit list");
 }

@@ -18,6 +18,8 @@
 #define GW_AUDIT_H
 
 #include "gw.h"
+#include "jv.h"
+#include "page.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,8 +30,6 @@
 #define GW_AUDIT_BATCH_ROWS      200
 #define GW_AUDIT_BUFFER_MAX      20000   /* rows; PM_AUDIT_BUFFER_MAX */
 #define GW_AUDIT_RETENTION_DAYS  365     /* PM_AUDIT_RETENTION_DAYS */
-#define GW_AUDIT_LIST_DEFAULT    50
-#define GW_AUDIT_LIST_MAX        500
 #define GW_AUDIT_TARGET_MAX      64      /* characters of a target id kept */
 
 typedef struct gw_audit gw_audit_t;
@@ -52,8 +52,19 @@ int gw_audit_flush (gw_audit_t *self);
 /* Deletes rows past retention; how many, or -1. */
 long gw_audit_cleanup (gw_audit_t *self);
 
-/* GET /v1/audit (admin; a manager for their properties). */
+/* GET /v1/audit (admin; a manager for their properties): newest first, paged
+ * as page.h says, the cursor's key "<at to the microsecond>~<row id>". */
 void gw_audit_list (gw_t *gw, gw_ctx_t *ctx);
+
+/* GET /v1/audit's query, checked. */
+typedef struct {
+    char property_id[37];            /* lower case; "" for every property */
+    const char *actor_id;            /* borrowed from the params; NULL for every actor */
+    char from_ms[24], to_ms[24];     /* epoch ms as text; "" for no bound */
+    int limit;
+    char key[PAGE_KEY_MAX];          /* the cursor's key, split in place into: */
+    const char *after_at, *after_id; /* the last row shown; NULL on the first page */
+} gw_audit_query_t;
 
 /* Pure parts (unit-tested). */
 bool gw_audit_method_kept (const char *method);
@@ -63,6 +74,11 @@ bool gw_audit_method_kept (const char *method);
  * (POST /v1/properties answered 201), the new id. Either "" when none. */
 void gw_audit_ids (const router_match_t *m, const char *method, const char *pattern, int status,
                    const char *body, char target[GW_AUDIT_TARGET_MAX + 1], char property[37]);
+/* The query of GET /v1/audit from params (strings, "" as absent):
+ * property_id a UUID, actor_id an id, from <= to (gw_audit_parse_bound),
+ * ?limit= and ?cursor= as page.h says, the cursor's key a time and a row id.
+ * The problems into v; jv_ok (v). */
+bool gw_audit_query (jv_t *v, const cJSON *params, gw_audit_query_t *q);
 /* A from/to filter: a date (YYYY-MM-DD: from its first or, with end, to its
  * last millisecond, UTC) or an RFC 3339 date-time; 0 or -1. */
 int gw_audit_parse_bound (const char *s, bool end, int64_t *epoch_ms);

@@ -6,6 +6,7 @@
 #include "gw_listen.h"
 #include "jv.h"
 #include "log.h"
+#include "page.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,8 +18,6 @@
 
 #define TOKEN_BYTES 32
 #define HASH_HEX    (2 * crypto_hash_sha256_BYTES + 3)   /* "\x" + hex + NUL */
-#define XSTR(x)     STR (x)
-#define STR(x)      #x
 
 typedef struct {
     unsigned char hash[crypto_hash_sha256_BYTES];
@@ -151,6 +150,18 @@ s_new_secret (const char *prefix, char *out, size_t cap)
     sodium_memzero (raw, sizeof raw);
 }
 
+/* A JSON array of text (property ids), [] when it is not one. */
+static cJSON *
+s_json_array (const char *text)
+{
+    cJSON *a = cJSON_Parse (text);
+    if (!cJSON_IsArray (a)) {
+        cJSON_Delete (a);
+        a = cJSON_CreateArray ();
+    }
+    return a;
+}
+
 /* --- the cache ------------------------------------------------------------ */
 
 static s_entry_t *
@@ -211,125 +222,117 @@ s_on_listen_state (void *arg, bool listening)
 
 /* --- statements ----------------------------------------------------------- */
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* The columns of a user, as s_user_json reads them. */
+#define S_USER_COLUMNS \
+    "id::text, username, role, array_to_json(property_ids)::text, " DB_UTC_TS ("created_at") ", disabled"
 
-static int
-s_prepare (db_t *db)
-{
-    int rc = 0;
+static const db_statement_t s_auth_statements[] = {
     /* one statement for both kinds of secret: a token of an enabled user, or a live key */
-    rc |= db_prepare (db, "auth_lookup",
-        "SELECT u.id::text, u.username, u.role, array_to_json(u.property_ids)::text, "
-        "       (extract(epoch FROM t.expires_at) * 1000)::bigint, false "
-        "  FROM tokens t JOIN users u ON u.id = t.user_id "
-        " WHERE t.token_hash = $1::bytea AND t.revoked_at IS NULL AND t.expires_at > now() "
-        "   AND NOT u.disabled "
-        "UNION ALL "
-        "SELECT k.id::text, k.name, k.role, array_to_json(k.property_ids)::text, "
-        "       (extract(epoch FROM k.expires_at) * 1000)::bigint, true "
-        "  FROM api_keys k WHERE k.key_hash = $1::bytea AND k.revoked_at IS NULL "
-        "   AND k.role = 'integration' AND (k.expires_at IS NULL OR k.expires_at > now()) "
-        "LIMIT 1", true);
-    rc |= db_prepare (db, "auth_user_password",
-        "SELECT password_hash, username FROM users WHERE id = $1::uuid AND NOT disabled", true);
+    { "auth_lookup",
+      "SELECT u.id::text, u.username, u.role, array_to_json(u.property_ids)::text, "
+      "       (extract(epoch FROM t.expires_at) * 1000)::bigint, false "
+      "  FROM tokens t JOIN users u ON u.id = t.user_id "
+      " WHERE t.token_hash = $1::bytea AND t.revoked_at IS NULL AND t.expires_at > now() "
+      "   AND NOT u.disabled "
+      "UNION ALL "
+      "SELECT k.id::text, k.name, k.role, array_to_json(k.property_ids)::text, "
+      "       (extract(epoch FROM k.expires_at) * 1000)::bigint, true "
+      "  FROM api_keys k WHERE k.key_hash = $1::bytea AND k.revoked_at IS NULL "
+      "   AND k.role = 'integration' AND (k.expires_at IS NULL OR k.expires_at > now()) "
+      "LIMIT 1", true },
+    { "auth_user_password",
+      "SELECT password_hash, username FROM users WHERE id = $1::uuid AND NOT disabled", true },
     /* a new password, if the stored one is still the one verified; the
      * user's other tokens revoked with it (the triggers tell every gateway) */
-    rc |= db_prepare (db, "auth_password_set",
-        "WITH u AS (UPDATE users SET password_hash = $2 "
-        "            WHERE id = $1::uuid AND password_hash = $3 AND NOT disabled RETURNING id), "
-        "     t AS (UPDATE tokens SET revoked_at = now() "
-        "            WHERE user_id IN (SELECT id FROM u) AND revoked_at IS NULL "
-        "              AND token_hash <> $4::bytea) "
-        "SELECT count(*) FROM u", false);
+    { "auth_password_set",
+      "WITH u AS (UPDATE users SET password_hash = $2 "
+      "            WHERE id = $1::uuid AND password_hash = $3 AND NOT disabled RETURNING id), "
+      "     t AS (UPDATE tokens SET revoked_at = now() "
+      "            WHERE user_id IN (SELECT id FROM u) AND revoked_at IS NULL "
+      "              AND token_hash <> $4::bytea) "
+      "SELECT count(*) FROM u", false },
     /* PATCH /v1/users/{id}: the enabled admins, locked (so that two admins
      * disabling each other cannot both succeed), then the change and the
      * revocation of the user's other tokens when rights were taken or changed */
-    rc |= db_prepare (db, "auth_admins_lock",
-        "SELECT id::text FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE",
-        false);
-    rc |= db_prepare (db, "auth_user_update",
-        "WITH old AS (SELECT id, role, disabled, property_ids FROM users WHERE id = $1::uuid FOR UPDATE), "
-        "     upd AS (UPDATE users u SET disabled = coalesce($2::boolean, u.disabled), "
-        "                   role = coalesce($3, u.role), "
-        "                   property_ids = CASE WHEN $4::jsonb IS NULL THEN u.property_ids "
-        "                     ELSE ARRAY(SELECT jsonb_array_elements_text($4::jsonb))::uuid[] END "
-        "               FROM old WHERE u.id = old.id "
-        "           RETURNING u.id, u.username, u.role, u.property_ids, u.created_at, u.disabled, "
-        "                     (u.disabled AND NOT old.disabled) OR u.role <> old.role "
-        "                     OR u.property_ids <> old.property_ids AS revoke), "
-        "     rev AS (UPDATE tokens SET revoked_at = now() "
-        "              WHERE user_id IN (SELECT id FROM upd WHERE revoke) AND revoked_at IS NULL "
-        "                AND token_hash IS DISTINCT FROM $5::bytea) "
-        "SELECT id::text, username, role, array_to_json(property_ids)::text, "
-        TS ("created_at") ", disabled FROM upd", false);
+    { "auth_admins_lock",
+      "SELECT id::text FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE", false },
+    { "auth_user_update",
+      "WITH old AS (SELECT id, role, disabled, property_ids FROM users WHERE id = $1::uuid FOR UPDATE), "
+      "     upd AS (UPDATE users u SET disabled = coalesce($2::boolean, u.disabled), "
+      "                   role = coalesce($3, u.role), "
+      "                   property_ids = CASE WHEN $4::jsonb IS NULL THEN u.property_ids "
+      "                     ELSE ARRAY(SELECT jsonb_array_elements_text($4::jsonb))::uuid[] END "
+      "               FROM old WHERE u.id = old.id "
+      "           RETURNING u.id, u.username, u.role, u.property_ids, u.created_at, u.disabled, "
+      "                     (u.disabled AND NOT old.disabled) OR u.role <> old.role "
+      "                     OR u.property_ids <> old.property_ids AS revoke), "
+      "     rev AS (UPDATE tokens SET revoked_at = now() "
+      "              WHERE user_id IN (SELECT id FROM upd WHERE revoke) AND revoked_at IS NULL "
+      "                AND token_hash IS DISTINCT FROM $5::bytea) "
+      "SELECT " S_USER_COLUMNS " FROM upd", false },
     /* one attempt at a password, reserved before hashing (migration 003) */
-    rc |= db_prepare (db, "auth_login_reserve",
-        "SELECT login_reserve($1, $2, $3::int, $4::int, $5::int, $6::int, $7::int)", false);
-    rc |= db_prepare (db, "auth_login_succeeded", "SELECT login_succeeded($1, $2)", false);
+    { "auth_login_reserve",
+      "SELECT login_reserve($1, $2, $3::int, $4::int, $5::int, $6::int, $7::int)", false },
+    { "auth_login_succeeded", "SELECT login_succeeded($1, $2)", false },
     /* pending webhook disables of revoked keys: claimed by pushing next_at
      * (another instance skips them), deleted once notifications answered */
-    rc |= db_prepare (db, "auth_disables_claim",
-        "UPDATE webhook_disables SET attempts = attempts + 1, "
-        "       next_at = now() + make_interval(secs => least(60, 2 ^ least(attempts, 6))) "
-        " WHERE key_id IN (SELECT key_id FROM webhook_disables WHERE next_at <= now() "
-        "                   ORDER BY next_at LIMIT $1::int FOR UPDATE SKIP LOCKED) "
-        "RETURNING key_id::text, attempts", false);
-    rc |= db_prepare (db, "auth_disables_done",
-        "DELETE FROM webhook_disables WHERE key_id = $1::uuid", false);
-    rc |= db_prepare (db, "auth_user_by_name",
-        "SELECT id::text, password_hash, role, array_to_json(property_ids)::text, disabled, username "
-        "  FROM users WHERE lower(username) = lower($1)", true);
-    rc |= db_prepare (db, "auth_token_insert",
-        "INSERT INTO tokens (token_hash, user_id, expires_at) "
-        "VALUES ($1::bytea, $2::uuid, now() + make_interval(secs => $3::int)) "
-        "RETURNING " TS ("expires_at"), false);
-    rc |= db_prepare (db, "auth_token_revoke",
-        "UPDATE tokens SET revoked_at = now() WHERE token_hash = $1::bytea AND revoked_at IS NULL",
-        true);
-    rc |= db_prepare (db, "auth_user_insert",
-        "INSERT INTO users (username, password_hash, role, property_ids) "
-        "VALUES ($1, $2, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb))::uuid[]) "
-        "RETURNING id::text, username, role, array_to_json(property_ids)::text, "
-        TS ("created_at") ", disabled", false);
-    rc |= db_prepare (db, "auth_admin_insert",
-        "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, 'admin') "
-        "ON CONFLICT DO NOTHING", false);
-    rc |= db_prepare (db, "auth_users_list",
-        "SELECT id::text, username, role, array_to_json(property_ids)::text, "
-        TS ("created_at") ", disabled "
-        "  FROM users WHERE username COLLATE \"C\" > $1 ORDER BY username COLLATE \"C\" LIMIT $2::int",
-        true);
+    { "auth_disables_claim",
+      "UPDATE webhook_disables SET attempts = attempts + 1, "
+      "       next_at = now() + make_interval(secs => least(60, 2 ^ least(attempts, 6))) "
+      " WHERE key_id IN (SELECT key_id FROM webhook_disables WHERE next_at <= now() "
+      "                   ORDER BY next_at LIMIT $1::int FOR UPDATE SKIP LOCKED) "
+      "RETURNING key_id::text, attempts", false },
+    { "auth_disables_done", "DELETE FROM webhook_disables WHERE key_id = $1::uuid", false },
+    { "auth_user_by_name",
+      "SELECT id::text, password_hash, role, array_to_json(property_ids)::text, disabled, username "
+      "  FROM users WHERE lower(username) = lower($1)", true },
+    { "auth_token_insert",
+      "INSERT INTO tokens (token_hash, user_id, expires_at) "
+      "VALUES ($1::bytea, $2::uuid, now() + make_interval(secs => $3::int)) "
+      "RETURNING " DB_UTC_TS ("expires_at"), false },
+    { "auth_token_revoke",
+      "UPDATE tokens SET revoked_at = now() WHERE token_hash = $1::bytea AND revoked_at IS NULL", true },
+    { "auth_user_insert",
+      "INSERT INTO users (username, password_hash, role, property_ids) "
+      "VALUES ($1, $2, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb))::uuid[]) "
+      "RETURNING " S_USER_COLUMNS, false },
+    { "auth_admin_insert",
+      "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, 'admin') "
+      "ON CONFLICT DO NOTHING", false },
+    { "auth_users_list",
+      "SELECT " S_USER_COLUMNS
+      "  FROM users WHERE username COLLATE \"C\" > $1 ORDER BY username COLLATE \"C\" LIMIT $2::int",
+      true },
     /* the staff directory of a property: its people (not API keys, not
-     * integration users), the admins last as staff of every property */
-    /* $3: whether admins are listed (not to agents and technicians: a name
-     * they could lock out with failed logins) */
-    rc |= db_prepare (db, "auth_staff_list",
-        "SELECT id::text, username, role FROM users "
-        " WHERE NOT disabled AND role IN ('admin', 'manager', 'agent', 'technician') "
-        "   AND ((role = 'admin' AND $3::boolean) OR (role <> 'admin' AND $1::uuid = ANY (property_ids))) "
-        " ORDER BY role = 'admin', role, username COLLATE \"C\" LIMIT $2::int", true);
-    rc |= db_prepare (db, "auth_key_insert",
-        "INSERT INTO api_keys (name, key_hash, role, property_ids, expires_at) "
-        "VALUES ($1, $2::bytea, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb))::uuid[], "
-        "        to_timestamp($5::bigint / 1000.0)) "
-        "RETURNING id::text, name, role, array_to_json(property_ids)::text, " TS ("created_at") ", "
-        TS ("expires_at"), false);
-    rc |= db_prepare (db, "auth_keys_list",
-        "SELECT id::text, name, role, array_to_json(property_ids)::text, " TS ("created_at") ", "
-        TS ("revoked_at") ", " TS ("expires_at")
-        " FROM api_keys ORDER BY created_at, id LIMIT 1000", true);
+     * integration users), the admins last as staff of every property; $3:
+     * whether admins are listed (not to agents and technicians: a name they
+     * could lock out with failed logins) */
+    { "auth_staff_list",
+      "SELECT id::text, username, role FROM users "
+      " WHERE NOT disabled AND role IN ('admin', 'manager', 'agent', 'technician') "
+      "   AND ((role = 'admin' AND $3::boolean) OR (role <> 'admin' AND $1::uuid = ANY (property_ids))) "
+      " ORDER BY role = 'admin', role, username COLLATE \"C\" LIMIT $2::int", true },
+    { "auth_key_insert",
+      "INSERT INTO api_keys (name, key_hash, role, property_ids, expires_at) "
+      "VALUES ($1, $2::bytea, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb))::uuid[], "
+      "        to_timestamp($5::bigint / 1000.0)) "
+      "RETURNING id::text, name, role, array_to_json(property_ids)::text, " DB_UTC_TS ("created_at")
+      ", " DB_UTC_TS ("expires_at"), false },
+    { "auth_keys_list",
+      "SELECT id::text, name, role, array_to_json(property_ids)::text, " DB_UTC_TS ("created_at") ", "
+      DB_UTC_TS ("revoked_at") ", " DB_UTC_TS ("expires_at")
+      " FROM api_keys ORDER BY created_at, id LIMIT 1000", true },
     /* revoked, and its webhooks queued to be disabled, in one statement */
-    rc |= db_prepare (db, "auth_key_revoke",
-        "WITH k AS (UPDATE api_keys SET revoked_at = now() WHERE id = $1::uuid AND revoked_at IS NULL "
-        "           RETURNING id, key_hash), "
-        "     d AS (INSERT INTO webhook_disables (key_id) SELECT id FROM k "
-        "           ON CONFLICT (key_id) DO UPDATE SET next_at = now()) "
-        "SELECT key_hash FROM k", false);
-    rc |= db_prepare (db, "auth_cleanup",
-        "DELETE FROM tokens WHERE expires_at < now() - interval '1 day' "
-        "   OR revoked_at < now() - interval '1 day'", false);
-    return rc ? -1 : 0;
-}
+    { "auth_key_revoke",
+      "WITH k AS (UPDATE api_keys SET revoked_at = now() WHERE id = $1::uuid AND revoked_at IS NULL "
+      "           RETURNING id, key_hash), "
+      "     d AS (INSERT INTO webhook_disables (key_id) SELECT id FROM k "
+      "           ON CONFLICT (key_id) DO UPDATE SET next_at = now()) "
+      "SELECT key_hash FROM k", false },
+    { "auth_cleanup",
+      "DELETE FROM tokens WHERE expires_at < now() - interval '1 day' "
+      "   OR revoked_at < now() - interval '1 day'", false },
+};
 
 /* --- webhooks of revoked keys ---------------------------------------------- */
 
@@ -432,7 +435,7 @@ gw_auth_new (gw_t *gw)
     s_new_secret ("", pw, sizeof pw);
     if (crypto_pwhash_str (self->dummy_hash, pw, strlen (pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                            crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0
-        || s_prepare (self->db) != 0) {
+        || DB_PREPARE_ALL (self->db, s_auth_statements) != 0) {
         free (self);
         return NULL;
     }
@@ -582,13 +585,8 @@ gw_auth_caller (gw_auth_t *self, const char *authorization, gw_caller_t *caller,
         PQclear (res);
         return -1;
     }
-    cJSON *pids = cJSON_Parse (PQgetvalue (res, 0, 3));
-    if (!cJSON_IsArray (pids)) {
-        cJSON_Delete (pids);
-        pids = cJSON_CreateArray ();
-    }
     e->found = true;
-    e->property_ids = pids;
+    e->property_ids = s_json_array (PQgetvalue (res, 0, 3));
     snprintf (e->caller.id, sizeof e->caller.id, "%s", PQgetvalue (res, 0, 0));
     snprintf (e->caller.name, sizeof e->caller.name, "%s", PQgetvalue (res, 0, 1));
     snprintf (e->caller.role, sizeof e->caller.role, "%s", PQgetvalue (res, 0, 2));
@@ -605,32 +603,6 @@ gw_auth_caller (gw_auth_t *self, const char *authorization, gw_caller_t *caller,
 }
 
 /* --- shared pieces of the handlers ------------------------------------------ */
-
-static cJSON *
-s_json_array (const char *text)
-{
-    cJSON *a = cJSON_Parse (text);
-    if (!cJSON_IsArray (a)) {
-        cJSON_Delete (a);
-        a = cJSON_CreateArray ();
-    }
-    return a;
-}
-
-static void
-s_db_error (gw_ctx_t *ctx, PGresult *res, const char *what)
-{
-    env_reply_t rep = { 0 };
-    db_reply_error (res, &rep, ctx->req->request_id);
-    log_warn (ctx->req->request_id, "%s: %s", what, rep.message);
-    /* the database's own words stay in the log: the client learns the class */
-    const char *msg = rep.status == 409 ? "it exists already"
-                    : rep.status == 503 ? "the gateway database is unavailable"
-                    : rep.status == 422 ? "the data breaks a rule"
-                                        : "internal error";
-    gw_finish_error (ctx, rep.status, rep.code, NULL, "%s", msg);
-    env_reply_reset (&rep);
-}
 
 static void s_job_after (uv_work_t *w, int status);
 
@@ -651,17 +623,25 @@ s_job_work (uv_work_t *w)
                                          crypto_pwhash_MEMLIMIT_INTERACTIVE);
 }
 
-static int
-s_job_queue (gw_t *gw, gw_ctx_t *ctx, s_job_t *job)
+/* The path's param, a UUID; NULL after answering 404 "no such <what>". */
+static const char *
+s_path_uuid (gw_ctx_t *ctx, const char *param, const char *what)
 {
-    job->work.data = job;
-    job->auth = gw->auth;
-    job->ctx = ctx;
-    ctx->job = job;
-    if (uv_queue_work (gw->loop, &job->work, s_job_work, s_job_after) != 0)
-        return -1;
-    gw->auth->jobs++;
-    return 0;
+    const char *id = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (ctx->params, param));
+    if (id && jv_is_uuid (id))
+        return id;
+    gw_finish_error (ctx, 404, "not_found", NULL, "no such %s", what);
+    return NULL;
+}
+
+/* name: column col of res's row, a time or null. */
+static void
+s_add_time (cJSON *obj, const char *name, const PGresult *res, int row, int col)
+{
+    if (PQgetisnull (res, row, col))
+        cJSON_AddNullToObject (obj, name);
+    else
+        cJSON_AddStringToObject (obj, name, PQgetvalue (res, row, col));
 }
 
 static void
@@ -673,6 +653,60 @@ s_job_free (s_job_t *job)
     sodium_memzero (job->new_hash, sizeof job->new_hash);
     free (job->property_ids);
     free (job);
+}
+
+/* Whether the thread pool has room for another password job; false after
+ * answering 503. */
+static bool
+s_pool_room (gw_auth_t *auth, gw_ctx_t *ctx)
+{
+    if (auth->jobs < GW_AUTH_MAX_JOBS)
+        return true;
+    gw_finish_error (ctx, 503, "service_unavailable", NULL, "too busy with passwords; retry shortly");
+    return false;
+}
+
+/* A password job of kind for ctx, password copied in; NULL after answering. */
+static s_job_t *
+s_job_new (gw_ctx_t *ctx, s_job_kind_t kind, const char *password)
+{
+    s_job_t *job = calloc (1, sizeof *job);
+    if (!job) {
+        gw_finish_error (ctx, 503, "service_unavailable", NULL, "out of memory");
+        return NULL;
+    }
+    job->kind = kind;
+    snprintf (job->password, sizeof job->password, "%s", password);
+    return job;
+}
+
+/* Hands job (consumed) to the thread pool: s_job_after answers when it is
+ * done; if it cannot be queued, the answer is 503 now. */
+static void
+s_job_start (gw_t *gw, gw_ctx_t *ctx, s_job_t *job)
+{
+    job->work.data = job;
+    job->auth = gw->auth;
+    job->ctx = ctx;
+    if (uv_queue_work (gw->loop, &job->work, s_job_work, s_job_after) != 0) {
+        s_job_free (job);
+        gw_finish_error (ctx, 503, "service_unavailable", NULL, "cannot check the password now");
+        return;
+    }
+    gw->auth->jobs++;
+}
+
+/* Runs a statement of the gateway's database for ctx: its result, or NULL
+ * after answering the failure (gw_finish_db_error; what names it in the log). */
+static PGresult *
+s_exec (gw_t *gw, gw_ctx_t *ctx, const char *what, const char *stmt, int n, const char *const *params)
+{
+    PGresult *res = db_exec (gw->db, stmt, n, params);
+    if (db_ok (res))
+        return res;
+    gw_finish_db_error (ctx, res, what);
+    PQclear (res);
+    return NULL;
 }
 
 /* --- POST /v1/auth/login ----------------------------------------------------- */
@@ -695,17 +729,15 @@ static int
 s_admit_attempt (gw_t *gw, gw_ctx_t *ctx, const char *name, char addr[GW_AUTH_ADDR_MAX])
 {
     gw_auth_t *auth = gw->auth;
-    if (auth->jobs >= GW_AUTH_MAX_JOBS) {
-        gw_finish_error (ctx, 503, "service_unavailable", NULL, "too busy checking passwords; retry shortly");
+    if (!s_pool_room (auth, ctx))
         return -1;
-    }
     s_client_addr (ctx, addr);
     PGresult *res = db_exec (gw->db, "auth_login_reserve", 7,
                              (const char *[]) { name, addr, auth->throttle_max, auth->throttle_window_s,
                                                 auth->throttle_lock_s, auth->addr_max,
                                                 auth->addr_window_s });
     if (!db_ok (res) || PQntuples (res) != 1) {
-        s_db_error (ctx, res, "login throttle");
+        gw_finish_db_error (ctx, res, "login throttle");
         PQclear (res);
         return -1;
     }
@@ -727,38 +759,13 @@ s_succeeded (gw_t *gw, const s_job_t *job)
     PQclear (db_exec (gw->db, "auth_login_succeeded", 2, (const char *[]) { job->attempted, job->addr }));
 }
 
-void
-gw_auth_login (gw_t *gw, gw_ctx_t *ctx)
+/* The user a login names into its job: the stored hash to verify, or the
+ * dummy one when there is no such user or it is disabled (the same 401, in
+ * the same time). res: auth_user_by_name's. */
+static void
+s_login_user (s_job_t *job, const PGresult *res, const char *dummy_hash)
 {
-    jv_t v = JV_INIT;
-    gw_login_input_t in;
-    if (!gw_login_input (&v, ctx->data, &in)) {
-        gw_finish_error (ctx, 422, "validation_failed", jv_take (&v), "username and password are required");
-        return;
-    }
-    const char *username = in.username, *password = in.password;
-    char addr[GW_AUTH_ADDR_MAX];
-    /* a locked name or address costs no password hashing */
-    if (s_admit_attempt (gw, ctx, username, addr) != 0)
-        return;
-    PGresult *res = db_exec (gw->db, "auth_user_by_name", 1, (const char *[]) { username });
-    if (!db_ok (res)) {
-        s_db_error (ctx, res, "login lookup");
-        PQclear (res);
-        return;
-    }
-    s_job_t *job = calloc (1, sizeof *job);
-    if (!job) {
-        PQclear (res);
-        gw_finish_error (ctx, 503, "service_unavailable", NULL, "out of memory");
-        return;
-    }
-    job->kind = JOB_LOGIN;
-    snprintf (job->password, sizeof job->password, "%s", password);
-    snprintf (job->attempted, sizeof job->attempted, "%s", username);
-    snprintf (job->addr, sizeof job->addr, "%s", addr);
     if (PQntuples (res) == 1) {
-        /* a disabled user is verified against the dummy: the same 401, the same time */
         job->exists = true;
         job->found = PQgetvalue (res, 0, 4)[0] != 't';
         snprintf (job->user_id, sizeof job->user_id, "%s", PQgetvalue (res, 0, 0));
@@ -770,12 +777,31 @@ gw_auth_login (gw_t *gw, gw_ctx_t *ctx)
         job->property_ids = strdup (PQgetvalue (res, 0, 3));
     }
     else
-        memcpy (job->hash, gw->auth->dummy_hash, sizeof job->hash);
-    PQclear (res);
-    if (s_job_queue (gw, ctx, job) != 0) {
-        s_job_free (job);
-        gw_finish_error (ctx, 503, "service_unavailable", NULL, "cannot verify the password now");
+        memcpy (job->hash, dummy_hash, sizeof job->hash);
+}
+
+void
+gw_auth_login (gw_t *gw, gw_ctx_t *ctx)
+{
+    jv_t v = JV_INIT;
+    gw_login_input_t in;
+    if (!gw_login_input (&v, ctx->data, &in)) {
+        gw_finish_error (ctx, 422, "validation_failed", jv_take (&v), "username and password are required");
+        return;
     }
+    char addr[GW_AUTH_ADDR_MAX];
+    /* a locked name or address costs no password hashing */
+    if (s_admit_attempt (gw, ctx, in.username, addr) != 0)
+        return;
+    PGresult *res = s_exec (gw, ctx, "login lookup", "auth_user_by_name", 1, (const char *[]) { in.username });
+    s_job_t *job = res ? s_job_new (ctx, JOB_LOGIN, in.password) : NULL;
+    if (job) {
+        snprintf (job->attempted, sizeof job->attempted, "%s", in.username);
+        snprintf (job->addr, sizeof job->addr, "%s", addr);
+        s_login_user (job, res, gw->auth->dummy_hash);
+        s_job_start (gw, ctx, job);
+    }
+    PQclear (res);
 }
 
 static void
@@ -809,7 +835,7 @@ s_login_done (gw_t *gw, gw_ctx_t *ctx, s_job_t *job)
     PGresult *res = db_exec (gw->db, "auth_token_insert", 3,
                              (const char *[]) { param, job->user_id, ttl });
     if (!db_ok (res) || PQntuples (res) != 1) {
-        s_db_error (ctx, res, "token insert");
+        gw_finish_db_error (ctx, res, "token insert");
         PQclear (res);
         sodium_memzero (token, sizeof token);
         return;
@@ -839,32 +865,19 @@ gw_users_create (gw_t *gw, gw_ctx_t *ctx)
         gw_finish_error (ctx, 422, "validation_failed", jv_take (&v), "the user is not valid");
         return;
     }
-    const char *username = in.username, *password = in.password, *role = in.role;
-    char *pids = in.property_ids;
-    if (gw->auth->jobs >= GW_AUTH_MAX_JOBS) {
-        free (pids);
-        gw_finish_error (ctx, 503, "service_unavailable", NULL, "too busy hashing passwords; retry shortly");
-        return;
-    }
-    s_job_t *job = calloc (1, sizeof *job);
+    s_job_t *job = s_pool_room (gw->auth, ctx) ? s_job_new (ctx, JOB_USER_CREATE, in.password) : NULL;
     if (!job) {
-        free (pids);
-        gw_finish_error (ctx, 503, "service_unavailable", NULL, "out of memory");
+        free (in.property_ids);
         return;
     }
-    job->kind = JOB_USER_CREATE;
-    snprintf (job->password, sizeof job->password, "%s", password);
-    snprintf (job->username, sizeof job->username, "%s", username);
-    snprintf (job->role, sizeof job->role, "%s", role);
-    job->property_ids = pids;
-    if (s_job_queue (gw, ctx, job) != 0) {
-        s_job_free (job);
-        gw_finish_error (ctx, 503, "service_unavailable", NULL, "cannot hash the password now");
-    }
+    snprintf (job->username, sizeof job->username, "%s", in.username);
+    snprintf (job->role, sizeof job->role, "%s", in.role);
+    job->property_ids = in.property_ids;
+    s_job_start (gw, ctx, job);
 }
 
 static cJSON *
-s_user_json (PGresult *res, int row)
+s_user_json (const PGresult *res, int row)
 {
     cJSON *u = cJSON_CreateObject ();
     cJSON_AddStringToObject (u, "id", PQgetvalue (res, row, 0));
@@ -890,7 +903,7 @@ s_user_create_done (gw_t *gw, gw_ctx_t *ctx, s_job_t *job)
         if (state && strcmp (state, "23505") == 0)
             gw_finish_error (ctx, 409, "conflict", NULL, "the username is taken");
         else
-            s_db_error (ctx, res, "user insert");
+            gw_finish_db_error (ctx, res, "user insert");
         PQclear (res);
         return;
     }
@@ -930,42 +943,30 @@ gw_auth_password (gw_t *gw, gw_ctx_t *ctx)
         gw_finish_error (ctx, 422, "validation_failed", jv_take (&v), "the passwords are not valid");
         return;
     }
-    const char *current = in.current, *next = in.next;
     /* a stolen token must not become a way to guess the password: the same
      * limits as a login */
     char addr[GW_AUTH_ADDR_MAX];
     if (s_admit_attempt (gw, ctx, ctx->caller.name, addr) != 0)
         return;
-    PGresult *res = db_exec (gw->db, "auth_user_password", 1, (const char *[]) { ctx->caller.id });
-    if (!db_ok (res)) {
-        s_db_error (ctx, res, "password lookup");
-        PQclear (res);
+    PGresult *res = s_exec (gw, ctx, "password lookup", "auth_user_password", 1,
+                            (const char *[]) { ctx->caller.id });
+    if (!res)
         return;
-    }
-    if (PQntuples (res) != 1) {
-        PQclear (res);
+    s_job_t *job = NULL;
+    if (PQntuples (res) != 1)
         gw_finish_error (ctx, 401, "unauthenticated", NULL, "the token is not valid (expired or revoked?)");
-        return;
+    else
+        job = s_job_new (ctx, JOB_PASSWORD, in.current);
+    if (job) {
+        snprintf (job->hash, sizeof job->hash, "%s", PQgetvalue (res, 0, 0));
+        snprintf (job->new_password, sizeof job->new_password, "%s", in.next);
+        snprintf (job->user_id, sizeof job->user_id, "%s", ctx->caller.id);
+        snprintf (job->attempted, sizeof job->attempted, "%s", ctx->caller.name);
+        snprintf (job->addr, sizeof job->addr, "%s", addr);
+        s_own_token_param (ctx, job->token_param);
+        s_job_start (gw, ctx, job);
     }
-    s_job_t *job = calloc (1, sizeof *job);
-    if (!job) {
-        PQclear (res);
-        gw_finish_error (ctx, 503, "service_unavailable", NULL, "out of memory");
-        return;
-    }
-    job->kind = JOB_PASSWORD;
-    snprintf (job->hash, sizeof job->hash, "%s", PQgetvalue (res, 0, 0));
     PQclear (res);
-    snprintf (job->password, sizeof job->password, "%s", current);
-    snprintf (job->new_password, sizeof job->new_password, "%s", next);
-    snprintf (job->user_id, sizeof job->user_id, "%s", ctx->caller.id);
-    snprintf (job->attempted, sizeof job->attempted, "%s", ctx->caller.name);
-    snprintf (job->addr, sizeof job->addr, "%s", addr);
-    s_own_token_param (ctx, job->token_param);
-    if (s_job_queue (gw, ctx, job) != 0) {
-        s_job_free (job);
-        gw_finish_error (ctx, 503, "service_unavailable", NULL, "cannot verify the password now");
-    }
 }
 
 static void
@@ -987,7 +988,7 @@ s_password_done (gw_t *gw, gw_ctx_t *ctx, s_job_t *job)
                              (const char *[]) { job->user_id, job->new_hash, job->hash,
                                                 job->token_param[0] ? job->token_param : NULL });
     if (!db_ok (res) || PQntuples (res) != 1) {
-        s_db_error (ctx, res, "password update");
+        gw_finish_db_error (ctx, res, "password update");
         PQclear (res);
         return;
     }
@@ -1008,7 +1009,6 @@ s_job_after (uv_work_t *w, int status)
     gw_ctx_t *ctx = job->ctx;
     gw_t *gw = job->auth->gw;
     job->auth->jobs--;
-    ctx->job = NULL;
     sodium_memzero (job->password, sizeof job->password);
     sodium_memzero (job->new_password, sizeof job->new_password);
     if (status != 0)
@@ -1041,12 +1041,9 @@ gw_auth_logout (gw_t *gw, gw_ctx_t *ctx)
         /* API keys are revoked by an admin (DELETE /v1/api-keys/{id}), not by logout */
         char param[HASH_HEX];
         s_hash_param (hash, param);
-        PGresult *res = db_exec (gw->db, "auth_token_revoke", 1, (const char *[]) { param });
-        if (!db_ok (res)) {
-            s_db_error (ctx, res, "token revoke");
-            PQclear (res);
+        PGresult *res = s_exec (gw, ctx, "token revoke", "auth_token_revoke", 1, (const char *[]) { param });
+        if (!res)
             return;
-        }
         PQclear (res);
         s_evict (gw->auth, hash);
     }
@@ -1070,132 +1067,100 @@ gw_auth_me (gw_t *gw, gw_ctx_t *ctx)
 
 /* --- GET /v1/users ----------------------------------------------------------------- */
 
+static cJSON *
+s_user_item (const PGresult *res, int row, void *arg)
+{
+    (void) arg;
+    return s_user_json (res, row);
+}
+
+/* The key of a page of users: the last username shown. */
+static void
+s_user_key (const PGresult *res, int row, char *key, size_t cap)
+{
+    snprintf (key, cap, "%s", PQgetvalue (res, row, 1));
+}
+
 void
 gw_users_list (gw_t *gw, gw_ctx_t *ctx)
 {
     jv_t v = JV_INIT;
-    const char *limit_s = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (ctx->params, "limit"));
-    const char *cursor = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (ctx->params, "cursor"));
-    long limit = 50;
-    if (limit_s && *limit_s) {
-        char *end;
-        limit = strtol (limit_s, &end, 10);
-        if (*end || limit < 1 || limit > 500)
-            jv_problem (&v, "limit", "must be an integer from 1 to 500");
-    }
-    /* the cursor is the last username seen, base64url: opaque to clients */
-    char after[GW_USERNAME_MAX + 1] = "";
-    if (cursor && *cursor) {
-        size_t n = 0;
-        if (strlen (cursor) > 2 * sizeof after
-            || sodium_base642bin ((unsigned char *) after, sizeof after - 1, cursor, strlen (cursor),
-                                  NULL, &n, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0
-            || !gw_auth_username_valid ((after[n] = 0, after)))
-            jv_problem (&v, "cursor", "is not a cursor this API gave");
-    }
+    int limit;
+    char after[PAGE_KEY_MAX];
+    const env_request_t req = { .params = ctx->params };
+    if (page_params (&v, &req, &limit, after, sizeof after) && after[0] && !gw_auth_username_valid (after))
+        jv_problem (&v, "cursor", "is not a cursor this list gave out");
     if (!jv_ok (&v)) {
         gw_finish_error (ctx, 422, "validation_failed", jv_take (&v), "bad list parameters");
         return;
     }
-    char lim[24];
-    snprintf (lim, sizeof lim, "%ld", limit + 1);
+    char lim[16];
+    snprintf (lim, sizeof lim, "%d", limit + 1);
     PGresult *res = db_exec (gw->db, "auth_users_list", 2, (const char *[]) { after, lim });
-    if (!db_ok (res)) {
-        s_db_error (ctx, res, "users list");
-        PQclear (res);
-        return;
-    }
-    int rows = PQntuples (res);
-    cJSON *out = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (out, "items");
-    for (int i = 0; i < rows && i < limit; i++)
-        cJSON_AddItemToArray (items, s_user_json (res, i));
-    if (rows > limit) {
-        const char *last = PQgetvalue (res, (int) limit - 1, 1);
-        char next[2 * GW_USERNAME_MAX + 8];
-        sodium_bin2base64 (next, sizeof next, (const unsigned char *) last, strlen (last),
-                           sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-        cJSON_AddStringToObject (out, "next_cursor", next);
-    }
-    else
-        cJSON_AddNullToObject (out, "next_cursor");
-    PQclear (res);
-    gw_finish_json (ctx, 200, out);
+    gw_finish_page (ctx, res, db_ok (res) ? page_rows (res, limit, s_user_item, NULL, s_user_key) : NULL,
+                    "users list");
 }
 
 /* --- PATCH /v1/users/{id} ----------------------------------------------------------- */
 
+/* Whether id is in column 0 of res (ids, any case). */
+static bool
+s_listed (const PGresult *res, const char *id)
+{
+    for (int i = 0; i < PQntuples (res); i++)
+        if (strcasecmp (PQgetvalue (res, i, 0), id) == 0)
+            return true;
+    return false;
+}
+
 void
 gw_users_update (gw_t *gw, gw_ctx_t *ctx)
 {
-    const char *id = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (ctx->params, "id"));
-    if (!id || !jv_is_uuid (id)) {
-        gw_finish_error (ctx, 404, "not_found", NULL, "no such user");
+    const char *id = s_path_uuid (ctx, "id", "user");
+    if (!id)
         return;
-    }
     jv_t v = JV_INIT;
     gw_user_update_input_t in;
     if (!gw_user_update_input (&v, ctx->data, &in)) {
         gw_finish_error (ctx, 422, "validation_failed", jv_take (&v), "the change is not valid");
         return;
     }
-    const char *role = in.role, *disabled = in.disabled;
-    char *pids = in.property_ids;
     char token[HASH_HEX];
     s_own_token_param (ctx, token);
     PGresult *res = NULL;
+    const char *refusal = NULL;
     if (db_begin (gw->db) != 0) {
-        free (pids);
         gw_finish_error (ctx, 503, "service_unavailable", NULL, "the gateway database is unavailable");
-        return;
+        goto out;
     }
     /* the enabled admins, locked until COMMIT */
-    res = db_exec (gw->db, "auth_admins_lock", 0, NULL);
-    if (!db_ok (res)) {
-        s_db_error (ctx, res, "admins lock");
+    if (!(res = s_exec (gw, ctx, "admins lock", "auth_admins_lock", 0, NULL)))
         goto out;
-    }
-    bool target_admin = false;
-    for (int i = 0; i < PQntuples (res); i++)
-        if (strcasecmp (PQgetvalue (res, i, 0), id) == 0)
-            target_admin = true;
-    bool loses_admin = target_admin && ((disabled && strcmp (disabled, "true") == 0)
-                                        || (role && strcmp (role, "admin") != 0));
-    if (loses_admin && strcasecmp (id, ctx->caller.id) == 0) {
-        gw_finish_error (ctx, 409, "conflict", NULL, "an admin cannot disable or demote themselves");
-        goto out;
-    }
-    if (loses_admin && PQntuples (res) <= 1) {
-        gw_finish_error (ctx, 409, "conflict", NULL, "the last enabled admin cannot be disabled or demoted");
+    refusal = gw_user_update_refusal (&in, s_listed (res, id), PQntuples (res),
+                                      strcasecmp (id, ctx->caller.id) == 0);
+    if (refusal) {
+        gw_finish_error (ctx, 409, "conflict", NULL, "%s", refusal);
         goto out;
     }
     PQclear (res);
-    res = db_exec (gw->db, "auth_user_update", 5,
-                   (const char *[]) { id, disabled, role, pids, token[0] ? token : NULL });
-    if (!db_ok (res)) {
-        s_db_error (ctx, res, "user update");
+    res = s_exec (gw, ctx, "user update", "auth_user_update", 5,
+                  (const char *[]) { id, in.disabled, in.role, in.property_ids, token[0] ? token : NULL });
+    if (!res)
         goto out;
-    }
-    if (PQntuples (res) != 1) {
+    if (PQntuples (res) != 1)
         gw_finish_error (ctx, 404, "not_found", NULL, "no such user");
-        goto out;
-    }
-    if (db_commit (gw->db) != 0) {
+    else
+    if (db_commit (gw->db) != 0)
         gw_finish_error (ctx, 503, "service_unavailable", NULL, "the gateway database is unavailable");
-        goto out;
+    else {
+        log_info (ctx->req->request_id, "user %s changed by %s%s%s", PQgetvalue (res, 0, 0), ctx->caller.id,
+                  in.disabled ? " (disabled set)" : "", in.role ? " (role set)" : "");
+        gw_finish_json (ctx, 200, s_user_json (res, 0));
     }
-    log_info (ctx->req->request_id, "user %s changed by %s%s%s", PQgetvalue (res, 0, 0), ctx->caller.id,
-              disabled ? " (disabled set)" : "", role ? " (role set)" : "");
-    cJSON *u = s_user_json (res, 0);
-    PQclear (res);
-    res = NULL;
-    free (pids);
-    gw_finish_json (ctx, 200, u);
-    return;
 out:
-    db_rollback (gw->db);
+    db_rollback (gw->db);            /* whatever is still open; nothing after a commit */
     PQclear (res);
-    free (pids);
+    free (in.property_ids);
 }
 
 /* --- GET /v1/properties/{pid}/staff ------------------------------------------------- */
@@ -1208,21 +1173,16 @@ out:
 void
 gw_staff_list (gw_t *gw, gw_ctx_t *ctx)
 {
-    const char *pid = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (ctx->params, "pid"));
-    if (!pid || !jv_is_uuid (pid)) {
-        gw_finish_error (ctx, 404, "not_found", NULL, "no such property");
+    const char *pid = s_path_uuid (ctx, "pid", "property");
+    if (!pid)
         return;
-    }
     char lim[24];
     snprintf (lim, sizeof lim, "%d", GW_STAFF_MAX);
     const char *admins = strcmp (ctx->caller.role, "admin") == 0 || strcmp (ctx->caller.role, "manager") == 0
                              ? "true" : "false";
-    PGresult *res = db_exec (gw->db, "auth_staff_list", 3, (const char *[]) { pid, lim, admins });
-    if (!db_ok (res)) {
-        s_db_error (ctx, res, "staff list");
-        PQclear (res);
+    PGresult *res = s_exec (gw, ctx, "staff list", "auth_staff_list", 3, (const char *[]) { pid, lim, admins });
+    if (!res)
         return;
-    }
     cJSON *out = cJSON_CreateObject ();
     cJSON *items = cJSON_AddArrayToObject (out, "items");
     for (int i = 0; i < PQntuples (res); i++) {
@@ -1261,7 +1221,7 @@ gw_keys_create (gw_t *gw, gw_ctx_t *ctx)
                                                 in.expires_text[0] ? in.expires_text : NULL });
     free (pids);
     if (!db_ok (res) || PQntuples (res) != 1) {
-        s_db_error (ctx, res, "api key insert");
+        gw_finish_db_error (ctx, res, "api key insert");
         PQclear (res);
         sodium_memzero (key, sizeof key);
         return;
@@ -1273,10 +1233,7 @@ gw_keys_create (gw_t *gw, gw_ctx_t *ctx)
     cJSON_AddStringToObject (out, "role", PQgetvalue (res, 0, 2));
     cJSON_AddItemToObject (out, "property_ids", s_json_array (PQgetvalue (res, 0, 3)));
     cJSON_AddStringToObject (out, "created_at", PQgetvalue (res, 0, 4));
-    if (PQgetisnull (res, 0, 5))
-        cJSON_AddNullToObject (out, "expires_at");
-    else
-        cJSON_AddStringToObject (out, "expires_at", PQgetvalue (res, 0, 5));
+    s_add_time (out, "expires_at", res, 0, 5);
     log_info (ctx->req->request_id, "api key %s created (%s) by %s", PQgetvalue (res, 0, 0), role,
               ctx->caller.id);
     PQclear (res);
@@ -1287,12 +1244,9 @@ gw_keys_create (gw_t *gw, gw_ctx_t *ctx)
 void
 gw_keys_list (gw_t *gw, gw_ctx_t *ctx)
 {
-    PGresult *res = db_exec (gw->db, "auth_keys_list", 0, NULL);
-    if (!db_ok (res)) {
-        s_db_error (ctx, res, "api keys list");
-        PQclear (res);
+    PGresult *res = s_exec (gw, ctx, "api keys list", "auth_keys_list", 0, NULL);
+    if (!res)
         return;
-    }
     cJSON *out = cJSON_CreateObject ();
     cJSON *items = cJSON_AddArrayToObject (out, "items");
     for (int i = 0; i < PQntuples (res); i++) {
@@ -1302,14 +1256,8 @@ gw_keys_list (gw_t *gw, gw_ctx_t *ctx)
         cJSON_AddStringToObject (k, "role", PQgetvalue (res, i, 2));
         cJSON_AddItemToObject (k, "property_ids", s_json_array (PQgetvalue (res, i, 3)));
         cJSON_AddStringToObject (k, "created_at", PQgetvalue (res, i, 4));
-        if (PQgetisnull (res, i, 5))
-            cJSON_AddNullToObject (k, "revoked_at");
-        else
-            cJSON_AddStringToObject (k, "revoked_at", PQgetvalue (res, i, 5));
-        if (PQgetisnull (res, i, 6))
-            cJSON_AddNullToObject (k, "expires_at");
-        else
-            cJSON_AddStringToObject (k, "expires_at", PQgetvalue (res, i, 6));
+        s_add_time (k, "revoked_at", res, i, 5);
+        s_add_time (k, "expires_at", res, i, 6);
         cJSON_AddItemToArray (items, k);
     }
     cJSON_AddNullToObject (out, "next_cursor");
@@ -1320,17 +1268,12 @@ gw_keys_list (gw_t *gw, gw_ctx_t *ctx)
 void
 gw_keys_revoke (gw_t *gw, gw_ctx_t *ctx)
 {
-    const char *id = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (ctx->params, "id"));
-    if (!id || !jv_is_uuid (id)) {
-        gw_finish_error (ctx, 404, "not_found", NULL, "no such API key");
+    const char *id = s_path_uuid (ctx, "id", "API key");
+    if (!id)
         return;
-    }
-    PGresult *res = db_exec (gw->db, "auth_key_revoke", 1, (const char *[]) { id });
-    if (!db_ok (res)) {
-        s_db_error (ctx, res, "api key revoke");
-        PQclear (res);
+    PGresult *res = s_exec (gw, ctx, "api key revoke", "auth_key_revoke", 1, (const char *[]) { id });
+    if (!res)
         return;
-    }
     if (PQntuples (res) == 0) {
         PQclear (res);
         gw_finish_error (ctx, 404, "not_found", NULL, "no such API key (or revoked already)");

@@ -80,34 +80,36 @@ gw_idem_outcome_unknown (int status, const char *message)
  * extract() is numeric). */
 #define S_STAMP "(extract(epoch FROM created_at) * 1000000)::bigint"
 
+static const db_statement_t s_idem_statements[] = {
+    /* claims a new key, or one whose record expired, or one a dead request left */
+    { "idem_claim",
+      "INSERT INTO idempotency (key, caller_id, route, body_hash) "
+      "VALUES ($1, $2, $3, decode($4, 'hex')) "
+      "ON CONFLICT (caller_id, key) DO UPDATE "
+      "SET route = EXCLUDED.route, body_hash = EXCLUDED.body_hash, status = NULL, "
+      "    response = NULL, created_at = now() "
+      "WHERE idempotency.created_at < now() - interval '24 hours' "
+      "   OR (idempotency.status IS NULL "
+      "       AND idempotency.created_at < now() - make_interval(secs => $5::int)) "
+      "RETURNING " S_STAMP, false },
+    { "idem_get",
+      "SELECT route, encode(body_hash, 'hex'), status, response FROM idempotency "
+      "WHERE caller_id = $1 AND key = $2", true },
+    /* both touch only the claim they were given (its stamp), and both are
+     * safe to run twice: a step retried after a lost connection is harmless */
+    { "idem_store",
+      "UPDATE idempotency SET status = $3::int, response = $4 "
+      "WHERE caller_id = $1 AND key = $2 AND status IS NULL AND " S_STAMP " = $5::bigint", true },
+    { "idem_release",
+      "DELETE FROM idempotency WHERE caller_id = $1 AND key = $2 AND status IS NULL "
+      "AND " S_STAMP " = $3::bigint", true },
+    { "idem_cleanup", "DELETE FROM idempotency WHERE created_at < now() - interval '24 hours'", false },
+};
+
 gw_idem_t *
 gw_idem_new (db_t *db)
 {
-    /* claims a new key, or one whose record expired, or one a dead request left */
-    int rc = db_prepare (db, "idem_claim",
-        "INSERT INTO idempotency (key, caller_id, route, body_hash) "
-        "VALUES ($1, $2, $3, decode($4, 'hex')) "
-        "ON CONFLICT (caller_id, key) DO UPDATE "
-        "SET route = EXCLUDED.route, body_hash = EXCLUDED.body_hash, status = NULL, "
-        "    response = NULL, created_at = now() "
-        "WHERE idempotency.created_at < now() - interval '24 hours' "
-        "   OR (idempotency.status IS NULL "
-        "       AND idempotency.created_at < now() - make_interval(secs => $5::int)) "
-        "RETURNING " S_STAMP, false);
-    rc |= db_prepare (db, "idem_get",
-        "SELECT route, encode(body_hash, 'hex'), status, response FROM idempotency "
-        "WHERE caller_id = $1 AND key = $2", true);
-    /* both touch only the claim they were given (its stamp), and both are
-     * safe to run twice: a step retried after a lost connection is harmless */
-    rc |= db_prepare (db, "idem_store",
-        "UPDATE idempotency SET status = $3::int, response = $4 "
-        "WHERE caller_id = $1 AND key = $2 AND status IS NULL AND " S_STAMP " = $5::bigint", true);
-    rc |= db_prepare (db, "idem_release",
-        "DELETE FROM idempotency WHERE caller_id = $1 AND key = $2 AND status IS NULL "
-        "AND " S_STAMP " = $3::bigint", true);
-    rc |= db_prepare (db, "idem_cleanup",
-        "DELETE FROM idempotency WHERE created_at < now() - interval '24 hours'", false);
-    if (rc)
+    if (DB_PREPARE_ALL (db, s_idem_statements) != 0)
         return NULL;
     gw_idem_t *self = calloc (1, sizeof *self);
     if (self)

@@ -1,6 +1,8 @@
 /* gw_inputs: the gateway's own request bodies, pure (see gw_inputs.h). */
 #include "gw_inputs.h"
 
+#include "civil.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,75 +53,13 @@ gw_auth_password_problem (const char *password, const char *username)
     return NULL;
 }
 
-/* Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil). */
-static int64_t
-s_days_from_civil (int y, int m, int d)
-{
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t) era * 146097 + doe - 719468;
-}
-
-/* n decimal digits at s as an int; -1 when one is not a digit. */
-static int
-s_digits (const char *s, int n)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
 int
 gw_auth_parse_time (const char *s, int64_t *epoch_ms)
 {
-    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (!s || strlen (s) < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':'
-        || (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
+    int64_t us;
+    if (!civil_parse_time (s, &us) || us < 0)
         return -1;
-    int y = s_digits (s, 4), mo = s_digits (s + 5, 2), d = s_digits (s + 8, 2);
-    int h = s_digits (s + 11, 2), mi = s_digits (s + 14, 2), sec = s_digits (s + 17, 2);
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0
-        || sec > 59)
-        return -1;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > mdays[mo - 1] + (mo == 2 && leap))
-        return -1;
-    const char *p = s + 19;
-    int ms = 0;
-    if (*p == '.') {
-        p++;
-        int n = 0;
-        for (; *p >= '0' && *p <= '9'; p++, n++)
-            if (n < 3)
-                ms = ms * 10 + (*p - '0');
-        if (n == 0 || n > 9)
-            return -1;
-        for (; n < 3; n++)
-            ms *= 10;
-    }
-    int offset_s = 0;
-    if ((*p == 'Z' || *p == 'z') && p[1] == 0)
-        offset_s = 0;
-    else
-    if ((*p == '+' || *p == '-') && strlen (p) == 6 && p[3] == ':') {
-        int oh = s_digits (p + 1, 2), om = s_digits (p + 4, 2);
-        if (oh < 0 || oh > 23 || om < 0 || om > 59)
-            return -1;
-        offset_s = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
-    }
-    else
-        return -1;
-    int64_t secs = s_days_from_civil (y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_s;
-    if (secs < 0)
-        return -1;
-    *epoch_ms = secs * 1000 + ms;
+    *epoch_ms = us / 1000;
     return 0;
 }
 
@@ -147,11 +87,30 @@ s_property_ids (jv_t *v, const cJSON *data)
     return cJSON_PrintUnformatted (pids);
 }
 
+/* Every body's first step: in zeroed (size bytes), data an object. */
+static bool
+s_begin (jv_t *v, const cJSON *data, void *in, size_t size)
+{
+    memset (in, 0, size);
+    return jv_object (v, data);
+}
+
+/* The last step of a body with property_ids: jv_ok (v), the ids freed
+ * (and NULL) when it is false. */
+static bool
+s_end (jv_t *v, char **property_ids)
+{
+    if (jv_ok (v))
+        return true;
+    free (*property_ids);
+    *property_ids = NULL;
+    return false;
+}
+
 bool
 gw_login_input (jv_t *v, const cJSON *data, gw_login_input_t *in)
 {
-    memset (in, 0, sizeof *in);
-    if (!jv_object (v, data))
+    if (!s_begin (v, data, in, sizeof *in))
         return false;
     in->username = jv_string (v, data, "username", JV_REQUIRED, GW_LOGIN_NAME_MAX);
     in->password = jv_string (v, data, "password", JV_REQUIRED, 4 * GW_PASSWORD_MAX);
@@ -161,8 +120,7 @@ gw_login_input (jv_t *v, const cJSON *data, gw_login_input_t *in)
 bool
 gw_password_input (jv_t *v, const cJSON *data, const char *username, gw_password_input_t *in)
 {
-    memset (in, 0, sizeof *in);
-    if (!jv_object (v, data))
+    if (!s_begin (v, data, in, sizeof *in))
         return false;
     in->current = jv_string (v, data, "current_password", JV_REQUIRED, 4 * GW_PASSWORD_MAX);
     in->next = jv_string (v, data, "new_password", JV_REQUIRED, 4 * GW_PASSWORD_MAX);
@@ -178,8 +136,7 @@ gw_password_input (jv_t *v, const cJSON *data, const char *username, gw_password
 bool
 gw_user_create_input (jv_t *v, const cJSON *data, gw_user_create_input_t *in)
 {
-    memset (in, 0, sizeof *in);
-    if (!jv_object (v, data))
+    if (!s_begin (v, data, in, sizeof *in))
         return false;
     in->username = jv_string (v, data, "username", JV_REQUIRED, GW_USERNAME_MAX + 1);
     if (in->username && !gw_auth_username_valid (in->username))
@@ -190,19 +147,13 @@ gw_user_create_input (jv_t *v, const cJSON *data, gw_user_create_input_t *in)
         jv_problem (v, "password", "%s", problem);
     in->role = jv_enum (v, data, "role", JV_REQUIRED, gw_user_roles);
     in->property_ids = s_property_ids (v, data);
-    if (!jv_ok (v)) {
-        free (in->property_ids);
-        in->property_ids = NULL;
-        return false;
-    }
-    return true;
+    return s_end (v, &in->property_ids);
 }
 
 bool
 gw_user_update_input (jv_t *v, const cJSON *data, gw_user_update_input_t *in)
 {
-    memset (in, 0, sizeof *in);
-    if (!jv_object (v, data))
+    if (!s_begin (v, data, in, sizeof *in))
         return false;
     const cJSON *f;
     cJSON_ArrayForEach (f, data)
@@ -222,19 +173,13 @@ gw_user_update_input (jv_t *v, const cJSON *data, gw_user_update_input_t *in)
         in->property_ids = s_property_ids (v, data);
     if (jv_ok (v) && !in->disabled && !in->role && !in->property_ids)
         jv_problem (v, "body", "nothing to change: send disabled, role or property_ids");
-    if (!jv_ok (v)) {
-        free (in->property_ids);
-        in->property_ids = NULL;
-        return false;
-    }
-    return true;
+    return s_end (v, &in->property_ids);
 }
 
 bool
 gw_key_create_input (jv_t *v, const cJSON *data, int64_t now_ms, gw_key_create_input_t *in)
 {
-    memset (in, 0, sizeof *in);
-    if (!jv_object (v, data))
+    if (!s_begin (v, data, in, sizeof *in))
         return false;
     in->name = jv_string (v, data, "name", JV_REQUIRED, GW_KEY_NAME_MAX);
     in->role = jv_enum (v, data, "role", JV_REQUIRED, gw_key_roles);
@@ -252,10 +197,17 @@ gw_key_create_input (jv_t *v, const cJSON *data, int64_t now_ms, gw_key_create_i
             snprintf (in->expires_text, sizeof in->expires_text, "%lld", (long long) at);
         }
     }
-    if (!jv_ok (v)) {
-        free (in->property_ids);
-        in->property_ids = NULL;
-        return false;
-    }
-    return true;
+    return s_end (v, &in->property_ids);
+}
+
+const char *
+gw_user_update_refusal (const gw_user_update_input_t *in, bool target_admin, int admins, bool self)
+{
+    bool loses_admin = target_admin && ((in->disabled && strcmp (in->disabled, "true") == 0)
+                                        || (in->role && strcmp (in->role, "admin") != 0));
+    if (loses_admin && self)
+        return "an admin cannot disable or demote themselves";
+    if (loses_admin && admins <= 1)
+        return "the last enabled admin cannot be disabled or demoted";
+    return NULL;
 }

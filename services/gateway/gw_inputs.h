@@ -33,8 +33,9 @@ size_t gw_auth_utf8_chars (const char *s);
 /* The password policy: NULL when password may be used by username, else
  * what is wrong ("must be 8 to 128 characters", "must not be the username"). */
 const char *gw_auth_password_problem (const char *password, const char *username);
-/* An RFC 3339 date-time ("2027-01-31T08:00:00Z", "...T16:00:00.5+08:00")
- * as epoch milliseconds: 0, or -1 when it is not one (years 1970..9999). */
+/* An RFC 3339 date-time ("2027-01-31T08:00:00Z", "...T16:00:00.5+08:00";
+ * civil_parse_time's) as epoch milliseconds: 0, or -1 when it is not one
+ * or is before 1970. */
 int gw_auth_parse_time (const char *s, int64_t *epoch_ms);
 
 /* POST /v1/auth/login {"username","password"}: only present and strings
@@ -66,6 +67,12 @@ typedef struct {
     char *property_ids;
 } gw_user_update_input_t;
 bool gw_user_update_input (jv_t *v, const cJSON *data, gw_user_update_input_t *in);
+/* Whether that change may be made (decided under the admins' lock): NULL,
+ * or why not (409). An enabled admin (target_admin) may not be disabled or
+ * demoted by themselves (self), nor while they are the last enabled admin
+ * (admins: how many enabled admins there are). */
+const char *gw_user_update_refusal (const gw_user_update_input_t *in, bool target_admin, int admins,
+                                    bool self);
 
 /* POST /v1/api-keys {"name","role","property_ids"?,"expires_at"?}, the
  * expiry in (now_ms, now_ms + GW_AUTH_KEY_MAX_DAYS]. */

@@ -229,12 +229,14 @@ s_start_handles (s_app_t *app)
     uv_unref ((uv_handle_t *) &app->idem_timer);
 }
 
-int
-main (void)
+/* What the process needs before anything else: the log, the bus's keys,
+ * the allocator's choice, no death by SIGPIPE, libsodium. 0 or -1. */
+static int
+s_process_init (void)
 {
     log_init ("gateway");
     if (curve_init ("gateway") != 0)
-        return 1;
+        return -1;
     /* request bodies (up to PM_IMPORT_MAX_BYTES) and their copies are big,
      * short-lived blocks: always mmap them, so each goes back to the system
      * when freed; glibc's moving threshold would otherwise serve the next
@@ -244,8 +246,72 @@ main (void)
     signal (SIGPIPE, SIG_IGN);       /* a client gone mid-write is an error code, not a death */
     if (sodium_init () < 0) {
         log_error (NULL, "libsodium cannot start");
-        return 1;
+        return -1;
     }
+    return 0;
+}
+
+/* The database (its statements and the admin user), the Idempotency-Key
+ * records and the broker client. 0, or -1 (logged). */
+static int
+s_open_backends (gw_t *gw)
+{
+    gw->db = db_new ("gateway", config_db_dsn ("gateway"), pm_migrations);
+    if (!gw->db) {
+        log_error (NULL, "cannot reach the gateway database");
+        return -1;
+    }
+    gw->auth = gw_auth_new (gw);
+    gw->idem = gw_idem_new (gw->db);
+    if (!gw->auth || !gw->idem || gw_auth_bootstrap (gw->auth) != 0) {
+        log_error (NULL, "cannot prepare the gateway's statements or its admin");
+        return -1;
+    }
+    gw->client = client_new (gw->loop);
+    if (!gw->client) {
+        log_error (NULL, "cannot open the broker client");
+        return -1;
+    }
+    return 0;
+}
+
+/* The route table, the metrics' labels and the HTTP server on cfg's
+ * address, then the signals and timers. 0, or -1 (logged). */
+static int
+s_listen (s_app_t *app, http_server_cfg_t *cfg)
+{
+    gw_t *gw = &app->gw;
+    if (gw_api_init (gw) != 0 || s_labels (app) != 0) {
+        log_error (NULL, "bad route table");
+        return -1;
+    }
+    cfg->on_request = gw_on_request;
+    cfg->on_headers = gw_on_headers;
+    cfg->on_abandon = gw_on_abandon;
+    cfg->on_done = s_on_done;
+    /* the server calls back with app as its argument: gw_on_request takes a
+     * gw_t, which is app's first member */
+    cfg->app = app;
+    int err = 0;
+    gw->http = http_server_new (gw->loop, cfg, &err);
+    if (!gw->http) {
+        log_error (NULL, "cannot listen on %s:%d: %s", cfg->host, cfg->port, uv_strerror (err));
+        return -1;
+    }
+    s_start_handles (app);
+    log_info (NULL, "listening on %s:%d (timeout %lld ms, buffers %zu bytes, %zu connections "
+              "per address, console %s)", cfg->host, http_server_port (gw->http),
+              (long long) gw->timeout_ms, cfg->buffer_max,
+              cfg->conn_per_addr == HTTP_UNLIMITED ? (size_t) 0 : cfg->conn_per_addr,
+              gw->web_root[0] ? gw->web_root : "none");
+    return 0;
+}
+
+int
+main (void)
+{
+    if (s_process_init () != 0)
+        return 1;
     int rc = 1;
     s_app_t *app = calloc (1, sizeof *app);
     if (!app)
@@ -253,48 +319,10 @@ main (void)
     gw_t *gw = &app->gw;
     gw->loop = uv_default_loop ();
     http_server_cfg_t cfg;
-    if (s_configure (gw, &cfg) != 0)
+    if (s_configure (gw, &cfg) != 0 || s_open_backends (gw) != 0)
         goto out;
-
-    gw->db = db_new ("gateway", config_db_dsn ("gateway"), pm_migrations);
-    if (!gw->db) {
-        log_error (NULL, "cannot reach the gateway database");
-        goto out;
-    }
-    gw->auth = gw_auth_new (gw);
-    gw->idem = gw_idem_new (gw->db);
-    if (!gw->auth || !gw->idem || gw_auth_bootstrap (gw->auth) != 0) {
-        log_error (NULL, "cannot prepare the gateway's statements or its admin");
-        goto out;
-    }
-    gw->client = client_new (gw->loop);
-    if (!gw->client) {
-        log_error (NULL, "cannot open the broker client");
-        goto out;
-    }
-    if (gw_api_init (gw) != 0 || s_labels (app) != 0) {
-        log_error (NULL, "bad route table");
+    if (s_listen (app, &cfg) != 0)
         goto out_loop;
-    }
-    cfg.on_request = gw_on_request;
-    cfg.on_headers = gw_on_headers;
-    cfg.on_abandon = gw_on_abandon;
-    cfg.on_done = s_on_done;
-    /* the server calls back with app as its argument: gw_on_request takes a
-     * gw_t, which is app's first member */
-    cfg.app = app;
-    int err = 0;
-    gw->http = http_server_new (gw->loop, &cfg, &err);
-    if (!gw->http) {
-        log_error (NULL, "cannot listen on %s:%d: %s", cfg.host, cfg.port, uv_strerror (err));
-        goto out_loop;
-    }
-    s_start_handles (app);
-    log_info (NULL, "listening on %s:%d (timeout %lld ms, buffers %zu bytes, %zu connections "
-              "per address, console %s)", cfg.host, http_server_port (gw->http),
-              (long long) gw->timeout_ms, cfg.buffer_max,
-              cfg.conn_per_addr == HTTP_UNLIMITED ? (size_t) 0 : cfg.conn_per_addr,
-              gw->web_root[0] ? gw->web_root : "none");
     uv_run (gw->loop, UV_RUN_DEFAULT);
     rc = 0;
 

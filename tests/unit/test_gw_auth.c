@@ -23,6 +23,10 @@ void gw_finish_json (gw_ctx_t *ctx, int status, cJSON *json)
 { (void) ctx; (void) status; cJSON_Delete (json); }
 void gw_finish_error (gw_ctx_t *ctx, int status, const char *code, cJSON *details, const char *fmt, ...)
 { (void) ctx; (void) status; (void) code; (void) fmt; cJSON_Delete (details); }
+void gw_finish_db_error (gw_ctx_t *ctx, const PGresult *res, const char *what)
+{ (void) ctx; (void) res; (void) what; }
+void gw_finish_page (gw_ctx_t *ctx, PGresult *res, cJSON *page, const char *what)
+{ (void) ctx; (void) what; cJSON_Delete (page); PQclear (res); }
 bool http_req_gone (const http_req_t *req) { (void) req; return false; }
 int http_req_peer (const http_req_t *req, struct sockaddr_storage *out)
 { (void) req; (void) out; return -1; }
@@ -294,6 +298,87 @@ test_audit_rows (void **state)
     assert_string_equal (target, "");
 }
 
+/* params of a GET /v1/audit: name, value pairs, NULL-terminated */
+static cJSON *
+s_params (const char *const *kv)
+{
+    cJSON *p = cJSON_CreateObject ();
+    for (; kv[0]; kv += 2)
+        cJSON_AddStringToObject (p, kv[0], kv[1]);
+    return p;
+}
+
+/* The query of GET /v1/audit: "" without problems, or the field of the
+ * first one. q borrows from the params until the next call. */
+static cJSON *s_query_params;
+
+static const char *
+s_audit_query (const char *const *kv, gw_audit_query_t *q)
+{
+    static char field[64];
+    cJSON_Delete (s_query_params);
+    cJSON *p = s_query_params = s_params (kv);
+    jv_t v = JV_INIT;
+    bool ok = gw_audit_query (&v, p, q);
+    cJSON *d = jv_take (&v);
+    const char *f = cJSON_GetStringValue (cJSON_GetObjectItem (cJSON_GetArrayItem (d, 0), "field"));
+    snprintf (field, sizeof field, "%s", ok ? "" : f ? f : "?");
+    cJSON_Delete (d);
+    return field;
+}
+
+static void
+test_audit_query (void **state)
+{
+    (void) state;
+    gw_audit_query_t q;
+    assert_string_equal (s_audit_query ((const char *[]) { NULL }, &q), "");
+    assert_int_equal (q.limit, PAGE_LIMIT_DEFAULT);
+    assert_string_equal (q.property_id, "");
+    assert_null (q.actor_id);
+    assert_null (q.after_at);
+    assert_string_equal (q.from_ms, "");
+    /* "" is absent */
+    assert_string_equal (s_audit_query ((const char *[]) { "property_id", "", "from", "", "cursor", "", NULL },
+                                        &q), "");
+    assert_string_equal (s_audit_query ((const char *[]) {
+        "property_id", "5A6F3C2E-1111-4222-8333-444455556666", "actor_id", "u-1",
+        "from", "2027-01-31", "to", "2027-01-31", "limit", "500", NULL }, &q), "");
+    assert_string_equal (q.property_id, "5a6f3c2e-1111-4222-8333-444455556666");
+    assert_string_equal (q.actor_id, "u-1");
+    assert_string_equal (q.from_ms, "1801353600000");
+    assert_string_equal (q.to_ms, "1801439999999");
+    assert_int_equal (q.limit, 500);
+    /* a cursor: base64url of "<at>~<id>" */
+    char *cursor = page_cursor_encode ("2027-01-31T08:00:00.123456Z~42");
+    assert_string_equal (s_audit_query ((const char *[]) { "cursor", cursor, NULL }, &q), "");
+    assert_string_equal (q.after_at, "2027-01-31T08:00:00.123456Z");
+    assert_string_equal (q.after_id, "42");
+    free (cursor);
+    const char *bad_cursors[] = { "2027-01-31T08:00:00Z", "2027-01-31T08:00:00Z~", "~42", "yesterday~42",
+                                  "2027-01-31T08:00:00Z~4x", "2027-01-31T08:00:00Z~1234567890123456789",
+                                  "2027-01-31T08:00:00Z~1~2" };
+    for (size_t i = 0; i < sizeof bad_cursors / sizeof bad_cursors[0]; i++) {
+        cursor = page_cursor_encode (bad_cursors[i]);
+        assert_string_equal (s_audit_query ((const char *[]) { "cursor", cursor, NULL }, &q), "cursor");
+        free (cursor);
+    }
+    assert_string_equal (s_audit_query ((const char *[]) { "cursor", "1~x", NULL }, &q), "cursor");
+    assert_string_equal (s_audit_query ((const char *[]) { "limit", "0", NULL }, &q), "limit");
+    assert_string_equal (s_audit_query ((const char *[]) { "limit", "501", NULL }, &q), "limit");
+    assert_string_equal (s_audit_query ((const char *[]) { "property_id", "nope", NULL }, &q), "property_id");
+    assert_string_equal (s_audit_query ((const char *[]) { "actor_id", "a b", NULL }, &q), "actor_id");
+    assert_string_equal (s_audit_query ((const char *[]) { "from", "yesterday", NULL }, &q), "from");
+    assert_string_equal (s_audit_query ((const char *[]) { "to", "2027-02-30", NULL }, &q), "to");
+    assert_string_equal (s_audit_query ((const char *[]) { "from", "2027-01-02", "to", "2027-01-01", NULL },
+                                        &q), "to");
+    /* one day from and to itself is fine: to is the day's end */
+    assert_string_equal (s_audit_query ((const char *[]) { "from", "2027-01-02T23:59:59Z", "to", "2027-01-02",
+                                                           NULL }, &q), "");
+    cJSON_Delete (s_query_params);
+    s_query_params = NULL;
+}
+
 static void
 test_listen_channel (void **state)
 {
@@ -319,6 +404,7 @@ main (void)
         cmocka_unit_test (test_addr_key),
         cmocka_unit_test (test_cache_evictions),
         cmocka_unit_test (test_audit_rows),
+        cmocka_unit_test (test_audit_query),
         cmocka_unit_test (test_listen_channel),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

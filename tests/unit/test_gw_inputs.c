@@ -129,6 +129,33 @@ test_user_update (void **state)
 }
 
 static void
+test_user_update_refusal (void **state)
+{
+    (void) state;
+    gw_user_update_input_t disable = { .disabled = "true" }, enable = { .disabled = "false" };
+    gw_user_update_input_t demote = { .role = "manager" }, keep = { .role = "admin" };
+    gw_user_update_input_t pids = { .property_ids = (char *) "[]" };
+    /* an admin taken away: not by themselves, not the last one */
+    assert_string_equal (gw_user_update_refusal (&disable, true, 2, true),
+                         "an admin cannot disable or demote themselves");
+    assert_string_equal (gw_user_update_refusal (&demote, true, 3, true),
+                         "an admin cannot disable or demote themselves");
+    assert_string_equal (gw_user_update_refusal (&disable, true, 1, false),
+                         "the last enabled admin cannot be disabled or demoted");
+    assert_string_equal (gw_user_update_refusal (&demote, true, 1, false),
+                         "the last enabled admin cannot be disabled or demoted");
+    assert_null (gw_user_update_refusal (&disable, true, 2, false));
+    assert_null (gw_user_update_refusal (&demote, true, 2, false));
+    /* nothing an admin loses: fine, even to themselves or the last one */
+    assert_null (gw_user_update_refusal (&enable, true, 1, true));
+    assert_null (gw_user_update_refusal (&keep, true, 1, true));
+    assert_null (gw_user_update_refusal (&pids, true, 1, true));
+    /* not an enabled admin: nothing to protect */
+    assert_null (gw_user_update_refusal (&disable, false, 1, true));
+    assert_null (gw_user_update_refusal (&demote, false, 0, false));
+}
+
+static void
 test_key_create (void **state)
 {
     (void) state;
@@ -176,6 +203,7 @@ main (void)
         cmocka_unit_test (test_password),
         cmocka_unit_test (test_user_create),
         cmocka_unit_test (test_user_update),
+        cmocka_unit_test (test_user_update_refusal),
         cmocka_unit_test (test_key_create),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
