@@ -73,6 +73,60 @@ def tail(path, lines=20):
     return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
 
 
+def wait_for(what, cond, timeout=15.0, step=0.1):
+    """Polls cond() until it returns something true and returns that; fails the test
+    (AssertionError naming `what`) after timeout seconds, times SLOWDOWN. For a
+    "nothing happened" check, wait first for proof that the service acted since (a
+    row, a log line, a counter), never for a fixed time."""
+    deadline = time.monotonic() + timeout * SLOWDOWN
+    while True:
+        got = cond()
+        if got:
+            return got
+        assert time.monotonic() < deadline, "timed out after %.0f s waiting for %s" % (
+            timeout * SLOWDOWN, what)
+        time.sleep(step)
+
+
+def log_count(procs, text):
+    """How many times text occurs in the logs of procs (a list of Proc)."""
+    return sum(p.log().count(text) for p in procs)
+
+
+def cmocka_check(name, returncode, text, allowed_skips=()):
+    """Fails the test unless a cmocka binary's run (its exit status and its output,
+    CMOCKA_MESSAGE_OUTPUT=stdout) passed with no failed test and no skipped test
+    outside allowed_skips (test names). tests/run.sh counts the same lines
+    (`[  SKIPPED ] name`): a skip inside a binary that a black-box file runs would
+    be visible nowhere else."""
+    lines = text.splitlines()
+    assert returncode == 0, "%s exited %d:\n%s" % (name, returncode, text[-3000:])
+    failed = [ln for ln in lines if ln.startswith("[  FAILED  ]")]
+    assert not failed, "%s: %s\n%s" % (name, failed[0], text[-3000:])
+    skipped = {ln.split()[3] for ln in lines
+               if ln.startswith("[  SKIPPED ] ") and " test(s), listed below" not in ln}
+    unexpected = sorted(skipped - set(allowed_skips))
+    assert not unexpected, "%s skipped %s (the black-box run must run them):\n%s" % (
+        name, ", ".join(unexpected), text[-3000:])
+    assert any(ln.startswith("[  PASSED  ]") for ln in lines), \
+        "%s printed no cmocka summary:\n%s" % (name, text[-3000:])
+
+
+def cmocka_env(env):
+    """env for a cmocka binary whose output cmocka_check reads."""
+    return dict(env, CMOCKA_MESSAGE_OUTPUT="stdout")
+
+
+def run_cmocka(path, env, timeout=300, allowed_skips=()):
+    """Runs a cmocka binary (tests/unit) with env and checks it (cmocka_check);
+    returns its output."""
+    r = subprocess.run([path], env=cmocka_env(env), cwd=ROOT, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+    text = r.stdout.decode("utf-8", "replace")
+    cmocka_check(os.path.basename(path), r.returncode, text, allowed_skips)
+    return text
+
+
 class Response:
     def __init__(self, status, headers, body, elapsed):
         self.status = status

@@ -273,10 +273,16 @@ def _state(stack):
 
 
 def _ticket_by_number(stack, pid, number):
-    r = stack.http("GET", "/v1/properties/%s/tickets?q=%s" % (pid, number), token=stack.admin_token)
-    items = [t for t in r.json()["items"] if t["number"] == number]
+    items = [t for t in _get(stack, "/v1/properties/%s/tickets?q=%s" % (pid, number))["items"]
+             if t["number"] == number]
     assert items, "no ticket %s" % number
-    return stack.http("GET", "/v1/properties/%s/tickets/%s" % (pid, items[0]["id"]), token=stack.admin_token).json()
+    return _get(stack, "/v1/properties/%s/tickets/%s" % (pid, items[0]["id"]))
+
+
+def _get(stack, path):
+    r = stack.http("GET", path, token=stack.admin_token)
+    assert r.status == 200, "GET %s: %r" % (path, r)
+    return r.json()
 
 
 # ---------------------------------------------------------------- tests
@@ -319,15 +325,16 @@ def test_agent_sees_assignees_by_name(stack):
 
 def test_record_payment(stack):
     seed = _scenario(stack, "record_payment")
-    acct = stack.http("GET", "/v1/properties/%s/units/%s/account" % (seed["pid"], seed["caller_unit_id"]),
-                      token=stack.admin_token).json()
+    acct = _get(stack, "/v1/properties/%s/units/%s/account" % (seed["pid"], seed["caller_unit_id"]))
     assert acct["balance_due"] == 0, acct
 
 
 def test_move_in_and_move_out(stack):
     seed = _scenario(stack, "move_in_out")
-    r = stack.http("GET", "/v1/properties/%s/units?q=A-3099" % seed["pid"], token=stack.admin_token).json()
-    u = stack.http("GET", "/v1/properties/%s/units/%s" % (seed["pid"], r["items"][0]["id"]), token=stack.admin_token).json()
+    units = [x for x in _get(stack, "/v1/properties/%s/units?q=A-3099" % seed["pid"])["items"]
+             if x["code"] == "A-3099"]
+    assert len(units) == 1, units
+    u = _get(stack, "/v1/properties/%s/units/%s" % (seed["pid"], units[0]["id"]))
     assert not u["occupants"] and [h for h in u["history"] if h["role"] == "tenant"], u
 
 

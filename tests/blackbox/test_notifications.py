@@ -17,9 +17,10 @@ share S.
 
 import re
 import secrets
-import time
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
+
+import harness
 
 # tickets' SLA timer on a test clock (UPDATE tickets.test_clock), ticking fast
 STACK = dict(env={"PM_CONSUMER_POLL_MS": "200", "PM_TEST_CLOCK": "1", "PM_SLA_TICK_MS": "100"})
@@ -60,14 +61,7 @@ def _user(stack, key, role, pids):
 
 
 def _wait(what, fn, timeout=20):
-    deadline = time.time() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.1)
+    return harness.wait_for(what, fn, timeout)
 
 
 def _inbox(stack, who, query=""):
@@ -182,16 +176,25 @@ def test_assign_reaches_the_assignee(stack):
     assert rows == [("user", S["ids"]["tech"])], rows
 
 
+def _cursors(stack):
+    """notifications' consumer cursors: {producer: (xid, seq)}."""
+    return {p: tuple(int(x) for x in c.split(":"))
+            for p, c in stack.psql("SELECT producer, cursor FROM notifications.consumer_cursors")}
+
+
 def test_redelivered_events_write_nothing_twice(stack):
     before = _count(stack, "SELECT count(*) FROM notifications.notifications")
     assert before >= 2
     n_events = _count(stack, "SELECT count(*) FROM notifications.processed_events")
+    cursors = _cursors(stack)
     # forget that any event was seen: every producer delivers everything again
     stack.psql("DELETE FROM notifications.processed_events; "
                "UPDATE notifications.consumer_cursors SET cursor = '0:0'")
-    _wait("the events applied again", lambda: _count(
-        stack, "SELECT count(*) FROM notifications.processed_events") >= n_events, timeout=30)
-    time.sleep(0.5)
+    # every consumer back where it was (or further): each event it had seen, seen again
+    _wait("the events applied again", lambda: all(
+        now.get(producer, (0, 0)) >= at for now in [_cursors(stack)] for producer, at in cursors.items()),
+        timeout=30)
+    assert _count(stack, "SELECT count(*) FROM notifications.processed_events") >= n_events
     assert _count(stack, "SELECT count(*) FROM notifications.notifications") == before
     assert len(_about(stack, "manager", S["t1"]["id"], "ticket.created")) == 1
     assert len(_about(stack, "tech", S["t1"]["id"], "ticket.assigned")) == 1
