@@ -13,7 +13,6 @@
  *
  * Parameter values are never logged: they may be personal data. */
 #include "db.h"
-#include "page.h"
 #include "config.h"
 #include "log.h"
 
@@ -579,20 +578,6 @@ db_sqlstate_status (const char *sqlstate, const char **code)
     if (code)
         *code = c;
     return status;
-}
-
-cJSON *
-db_page (const PGresult *res, int limit, int cursor_col, int cursor_cols)
-{
-    cJSON *body = page_json_rows (res, limit, cursor_col, cursor_cols);
-    cJSON *next = cJSON_GetObjectItemCaseSensitive (body, "next_cursor");
-    char key[PAGE_KEY_MAX];
-    if (cJSON_IsString (next) && page_cursor_decode (next->valuestring, key, sizeof key)
-        && !cJSON_SetValuestring (next, key)) {
-        cJSON_Delete (body);
-        return NULL;
-    }
-    return body;
 }
 
 void

@@ -93,12 +93,6 @@ void db_rollback (db_t *self);
  * and logs the SQLSTATE and message. */
 void db_reply_error (const PGresult *res, env_reply_t *rep, const char *request_id);
 
-/* The gateway audit's page, whose cursor is the raw key (every service list
- * uses page_json_rows of page.h instead, whose cursors are opaque): column 0
- * of res is each item's JSON document, columns cursor_col .. cursor_col +
- * cursor_cols - 1 joined with '~' the next_cursor when res holds more than
- * limit rows, else null. NULL when out of memory. */
-cJSON *db_page (const PGresult *res, int limit, int cursor_col, int cursor_cols);
 
 /* Answers with the JSON document SQL built in column 0 of row 0 of res:
  * status, or 404 not_found with the message not_found when there is no

@@ -285,6 +285,13 @@ env_param (const env_request_t *req, const char *name)
     return cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (req->params, name));
 }
 
+const char *
+env_query (const env_request_t *req, const char *name)
+{
+    const char *s = env_param (req, name);
+    return s && *s ? s : NULL;
+}
+
 bool
 env_caller_has_property (const env_caller_t *caller, const char *property_id)
 {

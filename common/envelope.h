@@ -63,6 +63,10 @@ char *env_request_build (const char *id, const char *method, const env_caller_t 
 /* A param as a string, or NULL. */
 const char *env_param (const env_request_t *req, const char *name);
 
+/* An optional query value (?status=): NULL when absent or empty, since an
+ * empty filter is no filter. */
+const char *env_query (const env_request_t *req, const char *name);
+
 /* True when the caller may see this property (admin, "service", or listed). */
 bool env_caller_has_property (const env_caller_t *caller, const char *property_id);
 

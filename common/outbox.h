@@ -57,6 +57,9 @@
  * (type text, property_id uuid, data jsonb): the only columns a writer sets;
  * every other write goes through outbox_add. */
 #define OUTBOX_INSERT "INSERT INTO outbox (type, property_id, data) "
+/* The same with the event's id chosen by the statement (uuid), for a
+ * statement that must name its events elsewhere (the bill run). */
+#define OUTBOX_INSERT_WITH_ID "INSERT INTO outbox (id, type, property_id, data) "
 
 /* SQL a producer's first migration runs to create its outbox table. */
 #define OUTBOX_TABLE_SQL                                                        \

@@ -1,4 +1,4 @@
-/* alloc_rules: allocation of payments and late fee arithmetic (see alloc_rules.h). */
+/* alloc_rules: late fee arithmetic and a payment's checks (see alloc_rules.h). */
 #include "alloc_rules.h"
 
 #include <ctype.h>
@@ -7,39 +7,6 @@
 
 const char *const bl_payment_methods[] = { "cash", "bank_transfer", "wechat", "alipay", "card", "external",
                                            NULL };
-
-int64_t
-bl_allocate (int64_t amount, const int64_t *outstanding, size_t n, int64_t *alloc)
-{
-    int64_t left = amount > 0 ? amount : 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t due = outstanding[i] > 0 ? outstanding[i] : 0;
-        alloc[i] = left < due ? left : due;
-        left -= alloc[i];
-    }
-    return left;
-}
-
-size_t
-bl_match (int64_t *rem, size_t np, int64_t *outstanding, size_t nb, bl_pair_t *pairs, size_t cap)
-{
-    size_t n = 0, p = 0, b = 0;
-    while (p < np && b < nb && n < cap) {
-        if (rem[p] <= 0) {
-            p++;
-            continue;
-        }
-        if (outstanding[b] <= 0) {
-            b++;
-            continue;
-        }
-        int64_t x = rem[p] < outstanding[b] ? rem[p] : outstanding[b];
-        pairs[n++] = (bl_pair_t) { p, b, x };
-        rem[p] -= x;
-        outstanding[b] -= x;
-    }
-    return n;
-}
 
 int64_t
 bl_bps_of (int64_t x, int64_t bps)

@@ -1,10 +1,9 @@
-/* alloc_rules: the money decisions of payments and late fees, pure (no
- * database, no clock), unit-tested in tests/unit/test_alloc_rules.c.
- * Money is int64_t fen everywhere; nothing here touches a float.
+/* alloc_rules: the money decisions of late fees and the checks of a
+ * payment, pure (no database, no clock), unit-tested in
+ * tests/unit/test_alloc_rules.c. Money is int64_t fen everywhere; nothing
+ * here touches a float. (Allocation, which payments pay which bills, is SQL
+ * only: BL_LEDGER_ALLOCATION_CTES of ledger.h.)
  *
- * - allocation: a payment (or the unit's credit) pays the open bills in the
- *   order given (the caller sorts them oldest first: due_date, issued_at,
- *   id); each bill gets min(left, outstanding); what is left is credit;
  * - late fee (滞纳金): per day, overdue principal x rate_bps / 10000, rounded
  *   half-up to the fen, from the day after due_date + grace_days; the sum of
  *   every day's fee of a bill never exceeds cap_bps of its principal;
@@ -24,23 +23,6 @@
 #define BL_CURRENCY         "CNY"
 
 extern const char *const bl_payment_methods[];   /* cash bank_transfer wechat alipay card external */
-
-/* Splits amount over the outstanding amounts out[0..n) in that order:
- * alloc[i] = what bill i gets (0..out[i]); returns what is left (credit).
- * Negative outstanding amounts are treated as 0; amount <= 0 allocates nothing. */
-int64_t bl_allocate (int64_t amount, const int64_t *outstanding, size_t n, int64_t *alloc);
-
-/* One allocation of bl_match: payment pi pays amount of bill bi. */
-typedef struct {
-    size_t pi, bi;
-    int64_t amount;
-} bl_pair_t;
-
-/* Pays the bills' outstanding[0..nb) (oldest first) from the payments'
- * remainders rem[0..np) (oldest first), each payment used up before the
- * next; both arrays are decreased by what was allocated. Writes at most
- * cap pairs (np + nb is always enough) and returns how many. */
-size_t bl_match (int64_t *rem, size_t np, int64_t *outstanding, size_t nb, bl_pair_t *pairs, size_t cap);
 
 /* x * bps / 10000 rounded half-up to the fen (x >= 0, 0 <= bps <= 100000). */
 int64_t bl_bps_of (int64_t x, int64_t bps);

@@ -95,24 +95,12 @@ bl_archive_prepare (db_t *db)
     return DB_PREPARE_ALL (db, s_statements);
 }
 
-/* Runs one statement with the property id and a JSON value; 0 or -1. */
+/* consumer_copy of obj, when the event carries one: an absent part is
+ * nothing to copy. 0 or -1. */
 static int
-s_exec_json (db_t *db, const char *st, const char *pid, const cJSON *obj, const char *extra,
-             const char *rid)
+s_copy (db_t *db, const char *st, const char *pid, const cJSON *obj, const char *extra, const char *rid)
 {
-    if (!cJSON_IsObject (obj))
-        return 0;                    /* nothing to copy */
-    char *text = cJSON_PrintUnformatted (obj);
-    if (!text)
-        return -1;
-    const char *params[] = { pid, text, extra };
-    PGresult *res = db_exec (db, st, extra ? 3 : 2, params);
-    int rc = db_ok (res) ? 0 : -1;
-    if (rc)
-        log_warn (rid, "archive copy: %s failed (%s)", st, db_sqlstate (res));
-    PQclear (res);
-    free (text);
-    return rc;
+    return cJSON_IsObject (obj) ? consumer_copy (db, st, pid, obj, extra, rid) : 0;
 }
 
 int
@@ -134,20 +122,20 @@ bl_archive_apply (void *app, db_t *db, const cJSON *event, const char *rid)
         return -1;
 
     if (strcmp (type, "unit.created") == 0 || strcmp (type, "unit.updated") == 0)
-        return s_exec_json (db, ST_UNIT_UPSERT, pid, data, NULL, rid);
+        return s_copy (db, ST_UNIT_UPSERT, pid, data, NULL, rid);
     if (strcmp (type, "party.created") == 0 || strcmp (type, "party.updated") == 0)
-        return s_exec_json (db, ST_PARTY_UPSERT, pid, data, "true", rid);
+        return s_copy (db, ST_PARTY_UPSERT, pid, data, "true", rid);
     if (strcmp (type, "occupancy.started") == 0 || strcmp (type, "occupancy.ended") == 0) {
         /* the event carries its unit and party: the copy holds them even if
          * their own events were somehow behind */
-        if (s_exec_json (db, ST_UNIT_UPSERT, pid, cJSON_GetObjectItemCaseSensitive (data, "unit"), NULL, rid)
-            || s_exec_json (db, ST_PARTY_UPSERT, pid, cJSON_GetObjectItemCaseSensitive (data, "party"),
-                            "false", rid))
+        if (s_copy (db, ST_UNIT_UPSERT, pid, cJSON_GetObjectItemCaseSensitive (data, "unit"), NULL, rid)
+            || s_copy (db, ST_PARTY_UPSERT, pid, cJSON_GetObjectItemCaseSensitive (data, "party"), "false",
+                       rid))
             return -1;
-        return s_exec_json (db, ST_OCC_UPSERT, pid, data, NULL, rid);
+        return s_copy (db, ST_OCC_UPSERT, pid, data, NULL, rid);
     }
     if (strcmp (type, "parking.lease.started") == 0 || strcmp (type, "parking.lease.ended") == 0)
-        return s_exec_json (db, ST_LEASE_UPSERT, pid, data, NULL, rid);
+        return s_copy (db, ST_LEASE_UPSERT, pid, data, NULL, rid);
     return 0;
 }
 
@@ -172,8 +160,7 @@ void
 bl_settings_put (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    static const char *const writers[] = { "admin", "manager", NULL };
-    const char *pid = env_property_scope (req, writers, rep);
+    const char *pid = env_property_scope (req, env_roles_managers, rep);
     if (!pid)
         return;
     jv_t v = JV_INIT;

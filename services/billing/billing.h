@@ -44,6 +44,34 @@ extern const char *const bl_roles_readers[];
  * events); else answers 404 (or the database's error) and returns 0. */
 int bl_property_known (billing_t *app, const char *pid, env_reply_t *rep, const env_request_t *req);
 
+/* billing.c: True when the unit is in billing's copy of the property; else
+ * answers 422 validation_failed ("unit_id": no such unit in this property)
+ * with message, or the database's error, and returns false. */
+bool bl_unit_known (billing_t *app, const char *pid, const char *uid, const char *message, env_reply_t *rep,
+                    const env_request_t *req);
+
+/* billing.c: Opens a transaction on the unit a ledger row belongs to:
+ * statement stmt ($1 property, $2 the row's id) gives the unit in column 0,
+ * into uid; then takes the unit's ledger lock (bl_ledger_lock_unit). True
+ * with the transaction open; else rolls back, answers 404 "no such <what>"
+ * or the database's error, and returns false. */
+bool bl_begin_on_unit (billing_t *app, const env_request_t *req, env_reply_t *rep, const char *stmt,
+                       const char *pid, const char *id, const char *what, char uid[37]);
+
+/* billing.c: A document SQL builds of a property billing knows: 404 when it
+ * does not (bl_property_known), else 200 with column 0 of row 0 of
+ * statement stmt run with params[0..n) (db_reply_json). */
+void bl_reply_property_doc (billing_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                            const char *stmt, int n, const char **params);
+
+/* billing.c: The answer of a list whose query parameters were checked into
+ * v (page_params among them): 422 with v's problems, 404 for a property
+ * billing does not know, else the page (page_json_rows: column 0 the item,
+ * columns 1 and 2 the cursor's key) of statement stmt run with params[0..n),
+ * where this fills the last, params[n - 1], with limit + 1. */
+void bl_reply_page (billing_t *app, const env_request_t *req, env_reply_t *rep, jv_t *v, const char *pid,
+                    const char *stmt, int n, const char **params, int limit);
+
 /* billing.c: the service's own methods */
 void bl_events_read (void *app, const env_request_t *req, env_reply_t *rep);
 void bl_ping (void *app, const env_request_t *req, env_reply_t *rep);

@@ -24,7 +24,6 @@
  * insert takes no ON CONFLICT: a duplicate would be a bug, and fails the run
  * whole (bills_unit_key, migration 003). */
 #include "billing_run.h"
-#include "bill_rules.h"
 #include "input_rules.h"
 #include "ledger.h"
 
@@ -167,7 +166,7 @@ static const char s_run_bills_sql[] =
     "         l.description, l.basis, l.quantity, l.unit_price, l.days, l.pd, l.amount "
     "  FROM lr l"
     "), ev AS ("
-    "  INSERT INTO outbox (id, type, property_id, data) "
+    "  " OUTBOX_INSERT_WITH_ID
     "  SELECT b.ev_id, 'bill.issued', $1::uuid, jsonb_build_object ('bill_id', b.id, 'unit_id', b.unit_id, "
     "         'unit_code', b.unit_code, 'parking_lease_id', b.key_lease_id, "
     "         'bill_to_party_id', b.party, 'period', $3, 'amount', b.amount, "
@@ -228,13 +227,27 @@ s_reply_existing (billing_t *app, const env_request_t *req, env_reply_t *rep, co
     PQclear (res);
 }
 
+/* Inside the run's transaction: room for one big statement: to hash and
+ * sort in memory, and hash joins (the CTEs' row estimates are far off, and
+ * nested loops over 100,000 units cost seconds); no JIT: the disabled
+ * nested loops inflate the plan's cost past jit_above_cost, and compiling
+ * took 1.5 s even for a property of ten units. 0 or -1. */
+static int
+s_run_settings (db_t *db)
+{
+    PGresult *res = db_query (db, "SET LOCAL statement_timeout = '" BL_RUN_STATEMENT_TIMEOUT "'; "
+                                  "SET LOCAL work_mem = '" BL_RUN_WORK_MEM "'; SET LOCAL enable_nestloop = off; "
+                                  "SET LOCAL jit = off");
+    int rc = db_ok (res) ? 0 : -1;
+    PQclear (res);
+    return rc;
+}
+
 void
 bl_runs_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    static const char *const writers[] = { "admin", "manager", NULL };
-    PGresult *res = NULL;
-    const char *pid = env_property_scope (req, writers, rep);
+    const char *pid = env_property_scope (req, env_roles_managers, rep);
     if (!pid)
         return;
     jv_t v = JV_INIT;
@@ -243,63 +256,43 @@ bl_runs_create (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid billing run");
         return;
     }
-    const char *period = in.period;
-    if (db_begin (app->db)) {
-        db_fail (app->db, req->id, rep, "begin");
-        return;
-    }
-    /* one big statement: room to hash and sort in memory, and hash joins
-     * (the CTEs' row estimates are far off, and nested loops over 100,000
-     * units cost seconds); no JIT: the disabled nested loops inflate the
-     * plan's cost past jit_above_cost, and compiling took 1.5 s even for a
-     * property of ten units */
-    res = db_query (app->db, "SET LOCAL statement_timeout = '" BL_RUN_STATEMENT_TIMEOUT "'; "
-                             "SET LOCAL work_mem = '" BL_RUN_WORK_MEM "'; SET LOCAL enable_nestloop = off; "
-                             "SET LOCAL jit = off");
-    if (!db_ok (res)) {
+    PGresult *res = NULL;
+    if (db_begin (app->db) || s_run_settings (app->db)) {
         db_fail (app->db, req->id, rep, "billing run");
         goto out;
     }
-    PQclear (res);
     const char *who = req->caller.user_id ? req->caller.user_id : "";
-    const char *p1[] = { pid, period, who };
-    res = db_exec (app->db, ST_RUN_INSERT, 3, p1);
+    res = db_exec (app->db, ST_RUN_INSERT, 3, (const char *[]) { pid, in.period, who });
     if (!db_ok (res)) {
         db_reply_error (res, rep, req->id);
-        db_rollback (app->db);
         goto out;
     }
     if (PQntuples (res) == 0) {
         /* already run (or unknown property): nothing to issue */
         db_rollback (app->db);
-        s_reply_existing (app, req, rep, pid, period);
+        s_reply_existing (app, req, rep, pid, in.period);
         goto out;
     }
     char run_id[40];
     snprintf (run_id, sizeof run_id, "%s", PQgetvalue (res, 0, 0));
     PQclear (res);
-    const char *p2[] = { pid, run_id, period };
-    res = db_exec (app->db, ST_RUN_BILLS, 3, p2);
-    if (!db_ok (res) || PQntuples (res) != 1) {
-        if (db_ok (res))
-            db_fail (app->db, req->id, rep, "billing run");
-        else {
-            db_reply_error (res, rep, req->id);
-            db_rollback (app->db);
-        }
+    res = db_exec (app->db, ST_RUN_BILLS, 3, (const char *[]) { pid, run_id, in.period });
+    if (!db_ok (res)) {
+        db_reply_error (res, rep, req->id);
         goto out;
     }
     /* credit (prepayments) pays the new bills at once, in the run's transaction */
-    if (bl_ledger_settle_property (app->db, pid) || db_commit (app->db)) {
+    if (PQntuples (res) != 1 || bl_ledger_settle_property (app->db, pid) || db_commit (app->db)) {
         db_fail (app->db, req->id, rep, "billing run");
         goto out;
     }
     outbox_wake (app->outbox);
-    log_info (req->id, "billing run %s of %s: %s lines, %s bills issued", run_id, period,
+    log_info (req->id, "billing run %s of %s: %s lines, %s bills issued", run_id, in.period,
               PQgetvalue (res, 0, 1), PQgetvalue (res, 0, 2));
     db_reply_json (res, rep, req->id, 201, "run vanished");
     res = NULL;
 out:
+    db_rollback (app->db);                   /* a no-op after the commit */
     PQclear (res);
 }
 
@@ -310,8 +303,5 @@ bl_runs_list (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *pid = env_property_scope (req, bl_roles_readers, rep);
     if (!pid)
         return;
-    if (!bl_property_known (app, pid, rep, req))
-        return;
-    const char *p[] = { pid };
-    db_reply_json (db_exec (app->db, ST_RUN_LIST, 1, p), rep, req->id, 200, "no such property");
+    bl_reply_property_doc (app, req, rep, pid, ST_RUN_LIST, 1, (const char *[]) { pid });
 }

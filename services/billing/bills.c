@@ -68,25 +68,17 @@ bl_bills_prepare (db_t *db)
     return DB_PREPARE_ALL (db, s_statements);
 }
 
-/* A list cursor is "<due_date>~<bill id>" (what the last row of a page had). */
+/* A list cursor's key is "<date>~<id>" (what the last row of a page had). */
 bool
-bl_cursor_date_id (const char *s, char date[11], char id[37])
+bl_cursor_date_id (const char *key, char date[11], char id[37])
 {
-    if (!s || strlen (s) != 10 + 1 + 36 || s[10] != '~')
+    char copy[PAGE_KEY_MAX], *part[2];
+    snprintf (copy, sizeof copy, "%s", key ? key : "");
+    if (!page_key_split (copy, part, 2) || !jv_is_date (part[0]) || !jv_is_uuid (part[1]))
         return false;
-    memcpy (date, s, 10);
-    date[10] = 0;
-    memcpy (id, s + 11, 36);
-    id[36] = 0;
-    return jv_is_date (date) && jv_is_uuid (id);
-}
-
-/* An optional query value: NULL when absent or empty. */
-static const char *
-s_param (const env_request_t *req, const char *name)
-{
-    const char *s = env_param (req, name);
-    return s && *s ? s : NULL;
+    snprintf (date, 11, "%s", part[0]);
+    snprintf (id, 37, "%s", part[1]);
+    return true;
 }
 
 void
@@ -97,8 +89,8 @@ bl_bills_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    const char *uid = s_param (req, "unit_id"), *period = s_param (req, "period");
-    const char *status = s_param (req, "status");
+    const char *uid = env_query (req, "unit_id"), *period = env_query (req, "period");
+    const char *status = env_query (req, "status");
     char key[PAGE_KEY_MAX], cdate[11] = "", cid[37] = "";
     int limit;
     if (uid && !jv_is_uuid (uid))
@@ -118,37 +110,17 @@ bl_bills_list (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     if (page_params (&v, req, &limit, key, sizeof key) && *key && !bl_cursor_date_id (key, cdate, cid))
         jv_problem (&v, "cursor", "is not a cursor this list gave out");
-    if (!jv_ok (&v)) {
-        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
-        return;
-    }
-    if (!bl_property_known (app, pid, rep, req))
-        return;
-    char lim[16];
-    snprintf (lim, sizeof lim, "%d", limit + 1);
-    const char *p[] = { pid, uid, period, status, *cdate ? cdate : NULL, *cid ? cid : NULL, lim };
-    PGresult *res = db_exec (app->db, ST_BILLS_LIST, 7, p);
-    if (!db_ok (res)) {
-        db_reply_error (res, rep, req->id);
-        PQclear (res);
-        return;
-    }
-    env_reply_ok (rep, 200, page_json_rows (res, limit, 1, 2));
-    PQclear (res);
+    const char *p[] = { pid, uid, period, status, *cdate ? cdate : NULL, *cid ? cid : NULL, NULL };
+    bl_reply_page (app, req, rep, &v, pid, ST_BILLS_LIST, 7, p, limit);
 }
 
 void
 bl_bills_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    if (!env_require_role (req, bl_roles_readers, rep))
+    const char *pid, *bid = env_resource_scope (req, bl_roles_readers, "bid", "bill", rep, &pid);
+    if (!bid)
         return;
-    const char *pid = env_visible_property (req);
-    const char *bid = env_param (req, "bid");
-    if (!pid || !bid || !jv_is_uuid (bid)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such bill");
-        return;
-    }
     const char *p[] = { pid, bid };
     db_reply_json (db_exec (app->db, ST_BILL_GET, 2, p), rep, req->id, 200, "no such bill");
 }
@@ -157,14 +129,9 @@ void
 bl_account_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    if (!env_require_role (req, bl_roles_readers, rep))
+    const char *pid, *uid = env_resource_scope (req, bl_roles_readers, "uid", "unit", rep, &pid);
+    if (!uid)
         return;
-    const char *pid = env_visible_property (req);
-    const char *uid = env_param (req, "uid");
-    if (!pid || !uid || !jv_is_uuid (uid)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such unit");
-        return;
-    }
     const char *p[] = { pid, uid };
     db_reply_json (db_exec (app->db, ST_ACCOUNT, 2, p), rep, req->id, 200, "no such unit");
 }

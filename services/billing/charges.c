@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const s_managers[] = { "admin", "manager", NULL };
-
 static const db_statement_t s_statements[] = {
     /* the bill, billed to the unit's occupant on its due date (owner of
      * record first, as in a run), and its bill.issued event: one statement */
@@ -29,7 +27,7 @@ static const db_statement_t s_statements[] = {
       "         SELECT $1::uuid, $2::uuid, (SELECT party_id FROM payer), $3, d, $4::bigint, $5, $6, $7,"
       "                to_char(d, 'YYYY-MM') FROM today"
       "         ON CONFLICT (property_id, source, source_ref) WHERE source IS NOT NULL DO NOTHING RETURNING *),"
-      " ev AS (INSERT INTO outbox (type, property_id, data)"
+      " ev AS (" OUTBOX_INSERT
       "        SELECT 'bill.issued', i.property_id, " BL_BILL_EVENT_DATA ("i", "u")
       "        FROM ins i LEFT JOIN units u ON u.property_id = i.property_id AND u.unit_id = i.unit_id"
       "        RETURNING 1)"
@@ -95,7 +93,7 @@ void
 bl_charges_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = env_property_scope (req, s_managers, rep);
+    const char *pid = env_property_scope (req, env_roles_managers, rep);
     if (!pid)
         return;
     jv_t v = JV_INIT;
@@ -106,15 +104,8 @@ bl_charges_create (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     const char *uid = in.unit_id, *reason = in.reason, *due = in.due_date;
     int64_t amount = in.amount;
-    int known = bl_ledger_unit_known (app->db, pid, uid);
-    if (known <= 0) {
-        if (known < 0)
-            db_fail (app->db, req->id, rep, "unit lookup");
-        else
-            env_reply_error (rep, 422, "validation_failed",
-                             jv_detail ("unit_id", "no such unit in this property"), "invalid charge");
+    if (!bl_unit_known (app, pid, uid, "invalid charge", rep, req))
         return;
-    }
     /* a manual charge has no origin to deduplicate on: the Idempotency-Key
      * of the request is the guard against a double click */
     char ref[64], id[37];

@@ -11,9 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const s_staff[] = { "admin", "manager", "agent", NULL };
-static const char *const s_managers[] = { "admin", "manager", NULL };
-
 static const db_statement_t s_statements[] = {
     { "bl_dep_insert",
       "INSERT INTO deposits (id, property_id, unit_id, bill_id, amount, ticket_id, created_by)"
@@ -163,7 +160,7 @@ void
 bl_deposits_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = env_property_scope (req, s_staff, rep);
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
     if (!pid)
         return;
     jv_t v = JV_INIT;
@@ -174,15 +171,8 @@ bl_deposits_create (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     const char *uid = in.unit_id, *ticket = in.ticket_id;
     int64_t amount = in.amount;
-    int known = bl_ledger_unit_known (app->db, pid, uid);
-    if (known <= 0) {
-        if (known < 0)
-            db_fail (app->db, req->id, rep, "unit lookup");
-        else
-            env_reply_error (rep, 422, "validation_failed",
-                             jv_detail ("unit_id", "no such unit in this property"), "invalid deposit");
+    if (!bl_unit_known (app, pid, uid, "invalid deposit", rep, req))
         return;
-    }
     char id[37];
     int rc;
     if (db_begin (app->db)
@@ -201,14 +191,9 @@ void
 bl_deposits_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    if (!env_require_role (req, s_staff, rep))
+    const char *pid, *id = env_resource_scope (req, env_roles_desk, "deposit_id", "deposit", rep, &pid);
+    if (!id)
         return;
-    const char *pid = env_visible_property (req);
-    const char *id = env_param (req, "deposit_id");
-    if (!pid || !id || !jv_is_uuid (id)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such deposit");
-        return;
-    }
     s_reply_deposit (app, req, rep, pid, id, 200);
 }
 
@@ -216,14 +201,9 @@ void
 bl_deposits_refund (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    if (!env_require_role (req, s_managers, rep))
+    const char *pid, *id = env_resource_scope (req, env_roles_managers, "deposit_id", "deposit", rep, &pid);
+    if (!id)
         return;
-    const char *pid = env_visible_property (req);
-    const char *id = env_param (req, "deposit_id");
-    if (!pid || !id || !jv_is_uuid (id)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such deposit");
-        return;
-    }
     jv_t v = JV_INIT;
     bl_refund_input_t in;
     if (!bl_refund_input (&v, req->data, &in)) {

@@ -117,6 +117,64 @@ s_crlf (char **buf, size_t *len, size_t *cap)
     return true;
 }
 
+/* {"content_type","filename","text"} of the rows of res as CSV: a BOM
+ * (Excel then reads UTF-8), the header line, a line per row, CRLF. NULL
+ * when out of memory. */
+static cJSON *
+s_csv_body (const PGresult *res, const s_export_t *ex, int ncol, const char *what, const char *period)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    bool ok = s_grow (&buf, &len, &cap, 3);
+    if (ok) {
+        memcpy (buf, "\xEF\xBB\xBF", 4);
+        len = 3;
+    }
+    for (int c = 0; ok && c < ncol; c++)
+        ok = bl_csv_append (&buf, &len, &cap, ex->columns[c] + (ex->columns[c][0] == '#'), false, c == 0);
+    ok = ok && s_crlf (&buf, &len, &cap);
+    for (int r = 0; ok && r < PQntuples (res); r++) {
+        for (int c = 0; ok && c < ncol; c++)
+            ok = bl_csv_append (&buf, &len, &cap, PQgetvalue (res, r, c), ex->columns[c][0] == '#', c == 0);
+        ok = ok && s_crlf (&buf, &len, &cap);
+    }
+    cJSON *body = ok ? cJSON_CreateObject () : NULL;
+    if (body) {
+        char filename[96];
+        snprintf (filename, sizeof filename, "%s-%s.csv", what, period);
+        cJSON_AddStringToObject (body, "content_type", "text/csv; charset=utf-8");
+        cJSON_AddStringToObject (body, "filename", filename);
+        cJSON_AddStringToObject (body, "text", buf);
+    }
+    free (buf);
+    return body;
+}
+
+/* {"period","currency",what: [{column: value}]} of the rows of res (a '#'
+ * column is a number). */
+static cJSON *
+s_json_body (const PGresult *res, const s_export_t *ex, int ncol, const char *what, const char *period)
+{
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddStringToObject (body, "period", period);
+    cJSON_AddStringToObject (body, "currency", "CNY");
+    cJSON *items = cJSON_AddArrayToObject (body, what);
+    for (int r = 0; r < PQntuples (res); r++) {
+        cJSON *o = cJSON_CreateObject ();
+        for (int c = 0; c < ncol; c++) {
+            const char *name = ex->columns[c];
+            if (PQgetisnull (res, r, c))
+                cJSON_AddNullToObject (o, name + (name[0] == '#'));
+            else if (name[0] == '#')
+                cJSON_AddNumberToObject (o, name + 1, strtod (PQgetvalue (res, r, c), NULL));
+            else
+                cJSON_AddStringToObject (o, name, PQgetvalue (res, r, c));
+        }
+        cJSON_AddItemToArray (items, o);
+    }
+    return body;
+}
+
 static void
 s_export (billing_t *app, const env_request_t *req, env_reply_t *rep, const s_export_t *ex, const char *what)
 {
@@ -144,62 +202,15 @@ s_export (billing_t *app, const env_request_t *req, env_reply_t *rep, const s_ex
         PQclear (res);
         return;
     }
-    int rows = PQntuples (res), ncol = 0;
+    int ncol = 0;
     while (ex->columns[ncol])
         ncol++;
-    cJSON *body = cJSON_CreateObject ();
-    if (csv) {
-        char *buf = NULL;
-        size_t len = 0, cap = 0;
-        bool ok = s_grow (&buf, &len, &cap, 3);
-        if (ok) {
-            memcpy (buf, "\xEF\xBB\xBF", 4);            /* the BOM: Excel then reads UTF-8 */
-            len = 3;
-        }
-        for (int c = 0; ok && c < ncol; c++)
-            ok = bl_csv_append (&buf, &len, &cap, ex->columns[c] + (ex->columns[c][0] == '#'), false,
-                                c == 0);
-        ok = ok && s_crlf (&buf, &len, &cap);
-        for (int r = 0; ok && r < rows; r++) {
-            for (int c = 0; ok && c < ncol; c++)
-                ok = bl_csv_append (&buf, &len, &cap, PQgetvalue (res, r, c), ex->columns[c][0] == '#',
-                                    c == 0);
-            ok = ok && s_crlf (&buf, &len, &cap);
-        }
-        if (!ok) {
-            free (buf);
-            cJSON_Delete (body);
-            PQclear (res);
-            env_reply_error (rep, 500, "internal", NULL, "out of memory");
-            return;
-        }
-        char filename[96];
-        snprintf (filename, sizeof filename, "%s-%s.csv", what, period);
-        cJSON_AddStringToObject (body, "content_type", "text/csv; charset=utf-8");
-        cJSON_AddStringToObject (body, "filename", filename);
-        cJSON_AddStringToObject (body, "text", buf);
-        free (buf);
-    }
-    else {
-        cJSON_AddStringToObject (body, "period", period);
-        cJSON_AddStringToObject (body, "currency", "CNY");
-        cJSON *items = cJSON_AddArrayToObject (body, what);
-        for (int r = 0; r < rows; r++) {
-            cJSON *o = cJSON_CreateObject ();
-            for (int c = 0; c < ncol; c++) {
-                const char *name = ex->columns[c];
-                if (PQgetisnull (res, r, c))
-                    cJSON_AddNullToObject (o, name + (name[0] == '#'));
-                else if (name[0] == '#')
-                    cJSON_AddNumberToObject (o, name + 1, strtod (PQgetvalue (res, r, c), NULL));
-                else
-                    cJSON_AddStringToObject (o, name, PQgetvalue (res, r, c));
-            }
-            cJSON_AddItemToArray (items, o);
-        }
-    }
+    cJSON *body = csv ? s_csv_body (res, ex, ncol, what, period) : s_json_body (res, ex, ncol, what, period);
     PQclear (res);
-    env_reply_ok (rep, 200, body);
+    if (body)
+        env_reply_ok (rep, 200, body);
+    else
+        env_reply_error (rep, 500, "internal", NULL, "out of memory");
 }
 
 void

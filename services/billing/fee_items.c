@@ -52,13 +52,81 @@ bl_fee_items_prepare (db_t *db)
     return DB_PREPARE_ALL (db, s_statements);
 }
 
+/* The new version's first day into from: the body's effective_from, else
+ * the first day of the current month in the property's time zone. False
+ * after answering (404 for a property billing does not know). */
+static bool
+s_effective_from (billing_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                  const char *given, char from[16])
+{
+    PGresult *res = db_exec (app->db, ST_FEE_FROM, 1, (const char *[]) { pid });
+    bool ok = db_ok (res) && PQntuples (res) == 1;
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (!ok)
+        env_reply_error (rep, 404, "not_found", NULL, "no such property");
+    else
+        snprintf (from, 16, "%s", given ? given : PQgetvalue (res, 0, 0));
+    PQclear (res);
+    return ok;
+}
+
+/* Inside the caller's transaction: the code's lock, then the current
+ * version ends the day before from (409 when it starts on from or later),
+ * then the new version. The insert's result (its document), or NULL after
+ * answering. */
+static PGresult *
+s_fee_version_add (billing_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                   const bl_fee_item_input_t *in, const char *from)
+{
+    const char *what = "lock fee item";
+    PGresult *res = db_exec (app->db, ST_FEE_LOCK, 2, (const char *[]) { pid, in->code });
+    if (db_ok (res)) {
+        PQclear (res);
+        what = "read fee item";
+        res = db_exec (app->db, ST_FEE_LATEST, 3, (const char *[]) { pid, in->code, from });
+    }
+    if (db_ok (res) && PQntuples (res) == 1 && strcmp (PQgetvalue (res, 0, 1), "t") == 0) {
+        env_reply_error (rep, 409, "conflict",
+                         jv_detail ("effective_from", "a price change must start after the current "
+                                                      "price's start date"),
+                         "fee item %s already has a price from this date or later", in->code);
+        PQclear (res);
+        return NULL;
+    }
+    if (db_ok (res) && PQntuples (res) == 1) {
+        char prev[40];
+        snprintf (prev, sizeof prev, "%s", PQgetvalue (res, 0, 0));
+        PQclear (res);
+        what = "end previous price";
+        res = db_exec (app->db, ST_FEE_END, 3, (const char *[]) { pid, prev, from });
+    }
+    if (!db_ok (res)) {
+        db_fail (app->db, req->id, rep, what);
+        PQclear (res);
+        return NULL;
+    }
+    PQclear (res);
+    char price[24];
+    snprintf (price, sizeof price, "%lld", (long long) in->unit_price);
+    res = db_exec (app->db, ST_FEE_INSERT, 7,
+                   (const char *[]) { pid, in->code, in->name, in->basis, price, in->applies_to, from });
+    if (db_ok (res))
+        return res;
+    if (strcmp (db_sqlstate (res), "23505") == 0)
+        env_reply_error (rep, 409, "conflict", jv_detail ("code", "already has a price from this date"),
+                         "fee item exists");
+    else
+        db_reply_error (res, rep, req->id);
+    PQclear (res);
+    return NULL;
+}
+
 void
 bl_fee_items_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    static const char *const writers[] = { "admin", "manager", NULL };
-    PGresult *res = NULL;
-    const char *pid = env_property_scope (req, writers, rep);
+    const char *pid = env_property_scope (req, env_roles_managers, rep);
     if (!pid)
         return;
     jv_t v = JV_INIT;
@@ -67,81 +135,24 @@ bl_fee_items_create (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid fee item");
         return;
     }
-    const char *code = in.code, *from = in.effective_from;
-    const char *p1[] = { pid };
-    res = db_exec (app->db, ST_FEE_FROM, 1, p1);
-    if (!db_ok (res)) {
-        db_reply_error (res, rep, req->id);
-        goto out;
-    }
-    if (PQntuples (res) == 0) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such property");
-        goto out;
-    }
-    char from_buf[16];
-    snprintf (from_buf, sizeof from_buf, "%s", from ? from : PQgetvalue (res, 0, 0));
-    PQclear (res);
-    res = NULL;
-
+    char from[16];
+    if (!s_effective_from (app, req, rep, pid, in.effective_from, from))
+        return;
     if (db_begin (app->db)) {
         db_fail (app->db, req->id, rep, "begin");
-        goto out;
+        return;
     }
-    const char *p2[] = { pid, code };
-    res = db_exec (app->db, ST_FEE_LOCK, 2, p2);
-    if (!db_ok (res)) {
-        db_fail (app->db, req->id, rep, "lock fee item");
-        goto out;
-    }
-    PQclear (res);
-    const char *p3[] = { pid, code, from_buf };
-    res = db_exec (app->db, ST_FEE_LATEST, 3, p3);
-    if (!db_ok (res)) {
-        db_fail (app->db, req->id, rep, "read fee item");
-        goto out;
-    }
-    if (PQntuples (res) == 1) {
-        if (strcmp (PQgetvalue (res, 0, 1), "t") == 0) {
-            db_rollback (app->db);
-            env_reply_error (rep, 409, "conflict",
-                             jv_detail ("effective_from", "a price change must start after the current "
-                                                          "price's start date"),
-                             "fee item %s already has a price from this date or later", code);
-            goto out;
-        }
-        char prev[40];
-        snprintf (prev, sizeof prev, "%s", PQgetvalue (res, 0, 0));
-        PQclear (res);
-        const char *p4[] = { pid, prev, from_buf };
-        res = db_exec (app->db, ST_FEE_END, 3, p4);
-        if (!db_ok (res)) {
-            db_fail (app->db, req->id, rep, "end previous price");
-            goto out;
-        }
-    }
-    PQclear (res);
-    char price_buf[24];
-    snprintf (price_buf, sizeof price_buf, "%lld", (long long) in.unit_price);
-    const char *p7[] = { pid, code, in.name, in.basis, price_buf, in.applies_to, from_buf };
-    res = db_exec (app->db, ST_FEE_INSERT, 7, p7);
-    if (!db_ok (res)) {
-        if (strcmp (db_sqlstate (res), "23505") == 0)
-            env_reply_error (rep, 409, "conflict", jv_detail ("code", "already has a price from this date"),
-                             "fee item exists");
-        else
-            db_reply_error (res, rep, req->id);
-        db_rollback (app->db);
-        goto out;
-    }
-    if (db_commit (app->db)) {
+    PGresult *res = s_fee_version_add (app, req, rep, pid, &in, from);
+    if (res && db_commit (app->db)) {
         db_fail (app->db, req->id, rep, "create fee item");
-        goto out;
+        PQclear (res);
+        res = NULL;
     }
-    log_info (req->id, "fee item %s of property %s from %s", code, pid, from_buf);
+    db_rollback (app->db);                   /* a no-op after the commit */
+    if (!res)
+        return;
+    log_info (req->id, "fee item %s of property %s from %s", in.code, pid, from);
     db_reply_json (res, rep, req->id, 201, "fee item vanished");
-    res = NULL;
-out:
-    PQclear (res);
 }
 
 void
@@ -151,19 +162,11 @@ bl_fee_items_list (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *pid = env_property_scope (req, bl_roles_readers, rep);
     if (!pid)
         return;
-    const char *on = env_param (req, "active_on");
-    const char *code = env_param (req, "code");
-    if (on && !*on)
-        on = NULL;
-    if (code && !*code)
-        code = NULL;
+    const char *on = env_query (req, "active_on"), *code = env_query (req, "code");
     if (on && !jv_is_date (on)) {
         env_reply_error (rep, 422, "validation_failed", jv_detail ("active_on", "must be a date YYYY-MM-DD"),
                          "invalid list parameters");
         return;
     }
-    if (!bl_property_known (app, pid, rep, req))
-        return;
-    const char *p[] = { pid, on, code };
-    db_reply_json (db_exec (app->db, ST_FEE_LIST, 3, p), rep, req->id, 200, "no such property");
+    bl_reply_property_doc (app, req, rep, pid, ST_FEE_LIST, 3, (const char *[]) { pid, on, code });
 }

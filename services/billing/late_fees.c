@@ -14,8 +14,6 @@
 
 static bool s_test_clock;            /* PM_TEST_CLOCK=1: "today" follows billing.test_clock */
 
-static const char *const s_managers[] = { "admin", "manager", NULL };
-
 /* the bills that bear a late fee today: $1 property, $2 day, $3 grace days */
 #define S_OVERDUE                                                                          \
     " FROM bills b JOIN bill_balances bb ON bb.bill_id = b.id"                             \
@@ -61,7 +59,7 @@ static const db_statement_t s_statements[] = {
       " n AS (INSERT INTO bill_overdue_notices (bill_id, property_id, day, amount_due, days_overdue)"
       "           SELECT o.id, o.property_id, $2::date, o.due, $2::date - o.due_date FROM o WHERE o.due > 0"
       "           ON CONFLICT DO NOTHING RETURNING bill_id, amount_due, days_overdue)"
-      " INSERT INTO outbox (type, property_id, data)"
+      " " OUTBOX_INSERT
       " SELECT 'bill.overdue', b.property_id, " BL_BILL_EVENT_DATA ("b", "u")
       "        || jsonb_build_object('amount_due', n.amount_due, 'days_overdue', n.days_overdue)"
       " FROM n JOIN bills b ON b.id = n.bill_id"
@@ -242,50 +240,24 @@ bl_late_fees_waive (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
     PGresult *res = NULL;
-    if (!env_require_role (req, s_managers, rep))
+    const char *pid, *id = env_resource_scope (req, env_roles_managers, "fee_id", "late fee", rep, &pid);
+    if (!id)
         return;
-    const char *pid = env_visible_property (req);
-    const char *id = env_param (req, "fee_id");
-    if (!pid || !id || !jv_is_uuid (id)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such late fee");
-        return;
-    }
     jv_t v = JV_INIT;
     bl_reason_input_t in;
     if (!bl_reason_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid waiver");
         return;
     }
-    const char *reason = in.reason;
-    if (db_begin (app->db)) {
-        db_fail (app->db, req->id, rep, "begin");
-        return;
-    }
-    res = db_exec (app->db, "bl_lf_fee_bill", 2, (const char *[]) { pid, id });
-    if (!db_ok (res)) {
-        db_fail (app->db, req->id, rep, "late fee load");
-        goto out;
-    }
-    if (PQntuples (res) == 0) {
-        db_rollback (app->db);
-        env_reply_error (rep, 404, "not_found", NULL, "no such late fee");
-        goto out;
-    }
     char uid[37];
-    snprintf (uid, sizeof uid, "%s", PQgetvalue (res, 0, 0));
-    PQclear (res);
-    res = NULL;
-    if (bl_ledger_lock_unit (app->db, pid, uid)) {
-        db_fail (app->db, req->id, rep, "ledger lock");
-        goto out;
-    }
-    res = db_exec (app->db, "bl_lf_void", 4, (const char *[]) { id, pid, reason, req->caller.user_id });
+    if (!bl_begin_on_unit (app, req, rep, "bl_lf_fee_bill", pid, id, "late fee", uid))
+        return;
+    res = db_exec (app->db, "bl_lf_void", 4, (const char *[]) { id, pid, in.reason, req->caller.user_id });
     if (!db_ok (res)) {
         db_fail (app->db, req->id, rep, "waive");
         goto out;
     }
     if (PQntuples (res) == 0) {
-        db_rollback (app->db);
         env_reply_error (rep, 409, "invalid_transition", NULL, "the late fee is already waived");
         goto out;
     }
@@ -300,5 +272,6 @@ bl_late_fees_waive (void *app_, const env_request_t *req, env_reply_t *rep)
     log_info (req->id, "late fee %s waived in property %s", id, pid);
     env_reply_ok (rep, 200, doc);
 out:
+    db_rollback (app->db);                   /* a no-op after the commit */
     PQclear (res);
 }

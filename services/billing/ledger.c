@@ -1,7 +1,6 @@
-/* ledger: allocation of payments to bills (see ledger.h). The decision is
- * bl_match (alloc_rules.c); this file loads its inputs and stores its pairs. */
+/* ledger: allocation of payments to bills (see ledger.h): the locks, the
+ * settlement of a unit's credit, and the documents read back. */
 #include "ledger.h"
-#include "alloc_rules.h"
 
 #include "log.h"
 
@@ -17,21 +16,21 @@ static const db_statement_t s_statements[] = {
       false },
     { "bl_ledger_lock_property",
       "SELECT pg_advisory_xact_lock(hashtextextended('billing.property:' || $1::text, 0))", false },
-    /* the open bills, locked in the order they are paid */
-    { "bl_ledger_open_bills",
-      "SELECT b.id, bb.balance FROM bills b JOIN bill_balances bb ON bb.bill_id = b.id"
-      " WHERE b.property_id = $1::uuid AND b.unit_id = $2::uuid AND bb.balance > 0"
-      " ORDER BY b.due_date, b.issued_at, b.id FOR UPDATE OF b",
-      false },
-    { "bl_ledger_remainders",
-      "SELECT payment_id, remainder FROM payment_remainders"
-      " WHERE property_id = $1::uuid AND unit_id = $2::uuid AND remainder > 0"
-      " ORDER BY created_at, payment_id",
-      true },
-    { "bl_ledger_allocate",
-      "INSERT INTO allocations (property_id, unit_id, payment_id, bill_id, amount)"
-      " SELECT $1::uuid, $2::uuid, p, b, a"
-      " FROM unnest($3::uuid[], $4::uuid[], $5::bigint[]) AS x (p, b, a)",
+    /* BL_LEDGER_ALLOCATION_CTES over the unit's bills (balances per bill,
+     * not through the view bill_balances, which aggregates every
+     * allocation of the schema) and its payments' remainders */
+    { "bl_ledger_settle",
+      "WITH ob AS (SELECT b.id, b.due_date, b.issued_at,"
+      "              b.amount - COALESCE((SELECT sum(a.amount) FROM allocations a WHERE a.bill_id = b.id), 0) AS balance"
+      "            FROM bills b WHERE b.property_id = $1::uuid AND b.unit_id = $2::uuid"
+      "            AND NOT EXISTS (SELECT 1 FROM bill_voids v WHERE v.bill_id = b.id) FOR UPDATE OF b),"
+      " pr AS (SELECT payment_id AS id, created_at, remainder AS rem FROM payment_remainders"
+      "        WHERE property_id = $1::uuid AND unit_id = $2::uuid),"
+      BL_LEDGER_ALLOCATION_CTES ","
+      " al AS (INSERT INTO allocations (property_id, unit_id, payment_id, bill_id, amount)"
+      "        SELECT $1::uuid, $2::uuid, payment_id, bill_id, amount FROM pairs ORDER BY plo, blo"
+      "        RETURNING id, payment_id, bill_id, amount)"
+      " SELECT payment_id, bill_id, amount FROM al ORDER BY id",
       false },
     /* the units with credit (a sum per unit over the property's payments,
      * reversals and allocations: one pass, none per bill), that have an open
@@ -53,21 +52,7 @@ static const db_statement_t s_statements[] = {
       "SELECT 1 FROM units WHERE property_id = $1::uuid AND unit_id = $2::uuid", true },
     { "bl_ledger_payment",
       "SELECT json_build_object("
-      "  'id', p.id, 'property_id', p.property_id, 'unit_id', p.unit_id,"
-      "  'amount', p.amount, 'currency', p.currency, 'method', p.method,"
-      "  'external_ref', p.external_ref,"
-      "  'paid_at', " DB_UTC_TS ("p.paid_at") ","
-      "  'created_at', " DB_UTC_TS ("p.created_at") ","
-      "  'source', p.source,"
-      "  'status', CASE WHEN r.id IS NULL THEN 'received' ELSE 'reversed' END,"
-      "  'reversal', CASE WHEN r.id IS NULL THEN NULL ELSE json_build_object("
-      "     'id', r.id, 'reason', r.reason,"
-      "     'created_at', " DB_UTC_TS ("r.created_at") ") END,"
-      "  'allocations', COALESCE((SELECT json_agg(json_build_object('bill_id', x.bill_id, 'amount', x.amount)"
-      "                                           ORDER BY x.first)"
-      "                           FROM (SELECT bill_id, sum(amount) AS amount, min(id) AS first"
-      "                                 FROM allocations WHERE payment_id = p.id"
-      "                                 GROUP BY bill_id HAVING sum(amount) <> 0) x), '[]'::json),"
+      BL_PAYMENT_JSON_FIELDS ","
       "  'unallocated', pr.remainder,"
       "  'credit', unit_credit(p.property_id, p.unit_id))"
       " FROM payments p LEFT JOIN payment_reversals r ON r.payment_id = p.id"
@@ -104,102 +89,24 @@ bl_ledger_lock_property (db_t *db, const char *pid)
     return s_ok (db_exec (db, "bl_ledger_lock_property", 1, (const char *[]) { pid }), "property ledger lock");
 }
 
-/* Appends "{a,b,c}" of the column's values to buf; false when it does not fit. */
-static bool
-s_array_add (char **buf, size_t *len, size_t *cap, const char *value)
-{
-    size_t n = strlen (value);
-    if (*len + n + 3 > *cap) {
-        size_t ncap = (*cap + n + 3) * 2;
-        char *p = realloc (*buf, ncap);
-        if (!p)
-            return false;
-        *buf = p;
-        *cap = ncap;
-    }
-    char sep = *len == 0 ? '{' : ',';
-    (*buf)[(*len)++] = sep;
-    memcpy (*buf + *len, value, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-    return true;
-}
-
 int
 bl_ledger_settle (db_t *db, const char *pid, const char *uid, cJSON *made)
 {
-    int rc = -1;
-    PGresult *bills = NULL, *pays = NULL;
-    int64_t *out = NULL, *rem = NULL;
-    bl_pair_t *pairs = NULL;
-    char *a_p = NULL, *a_b = NULL, *a_x = NULL;
-    size_t l_p = 0, l_b = 0, l_x = 0, c_p = 0, c_b = 0, c_x = 0;
-
-    bills = db_exec (db, "bl_ledger_open_bills", 2, (const char *[]) { pid, uid });
-    if (!db_ok (bills)) {
-        log_error (NULL, "open bills: %s", db_sqlstate (bills));
-        goto out;
+    PGresult *res = db_exec (db, "bl_ledger_settle", 2, (const char *[]) { pid, uid });
+    if (!db_ok (res)) {
+        log_error (NULL, "settle: %s", db_sqlstate (res));
+        PQclear (res);
+        return -1;
     }
-    size_t nb = (size_t) PQntuples (bills);
-    if (nb == 0) {
-        rc = 0;
-        goto out;
+    for (int i = 0; made && i < PQntuples (res); i++) {
+        cJSON *a = cJSON_CreateObject ();
+        cJSON_AddStringToObject (a, "payment_id", PQgetvalue (res, i, 0));
+        cJSON_AddStringToObject (a, "bill_id", PQgetvalue (res, i, 1));
+        cJSON_AddNumberToObject (a, "amount", strtod (PQgetvalue (res, i, 2), NULL));
+        cJSON_AddItemToArray (made, a);
     }
-    pays = db_exec (db, "bl_ledger_remainders", 2, (const char *[]) { pid, uid });
-    if (!db_ok (pays)) {
-        log_error (NULL, "remainders: %s", db_sqlstate (pays));
-        goto out;
-    }
-    size_t np = (size_t) PQntuples (pays);
-    if (np == 0) {
-        rc = 0;
-        goto out;
-    }
-    out = calloc (nb, sizeof *out);
-    rem = calloc (np, sizeof *rem);
-    pairs = calloc (nb + np, sizeof *pairs);
-    if (!out || !rem || !pairs)
-        goto out;
-    for (size_t i = 0; i < nb; i++)
-        out[i] = strtoll (PQgetvalue (bills, (int) i, 1), NULL, 10);
-    for (size_t i = 0; i < np; i++)
-        rem[i] = strtoll (PQgetvalue (pays, (int) i, 1), NULL, 10);
-    size_t n = bl_match (rem, np, out, nb, pairs, nb + np);
-    if (n == 0) {
-        rc = 0;
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char amount[24];
-        snprintf (amount, sizeof amount, "%lld", (long long) pairs[i].amount);
-        const char *p = PQgetvalue (pays, (int) pairs[i].pi, 0);
-        const char *b = PQgetvalue (bills, (int) pairs[i].bi, 0);
-        if (!s_array_add (&a_p, &l_p, &c_p, p) || !s_array_add (&a_b, &l_b, &c_b, b)
-            || !s_array_add (&a_x, &l_x, &c_x, amount))
-            goto out;
-        if (made) {
-            cJSON *a = cJSON_CreateObject ();
-            cJSON_AddStringToObject (a, "payment_id", p);
-            cJSON_AddStringToObject (a, "bill_id", b);
-            cJSON_AddNumberToObject (a, "amount", (double) pairs[i].amount);
-            cJSON_AddItemToArray (made, a);
-        }
-    }
-    strcat (a_p, "}");
-    strcat (a_b, "}");
-    strcat (a_x, "}");
-    rc = s_ok (db_exec (db, "bl_ledger_allocate", 5, (const char *[]) { pid, uid, a_p, a_b, a_x }),
-               "allocate");
-out:
-    PQclear (bills);
-    PQclear (pays);
-    free (out);
-    free (rem);
-    free (pairs);
-    free (a_p);
-    free (a_b);
-    free (a_x);
-    return rc;
+    PQclear (res);
+    return 0;
 }
 
 int

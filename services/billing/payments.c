@@ -1,6 +1,8 @@
 /* payments: record a payment and allocate it (oldest open bills first, the
  * rest is credit), return the first payment for a known external_ref,
- * reverse a payment with new rows, apply a unit's credit. */
+ * reverse a payment with new rows, apply a unit's credit. Whoever reads
+ * bills records and reads payments (bl_roles_readers: the desk and the
+ * property's integration keys); managers reverse them. */
 #include "payments.h"
 #include "bills.h"
 #include "input_rules.h"
@@ -10,9 +12,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const s_payers[] = { "admin", "manager", "agent", "integration", NULL };
-static const char *const s_managers[] = { "admin", "manager", NULL };
 
 static const db_statement_t s_statements[] = {
     { "bl_pay_by_ref",
@@ -26,14 +25,13 @@ static const db_statement_t s_statements[] = {
       " EXISTS (SELECT 1 FROM units WHERE property_id = $1::uuid AND unit_id = $2::uuid)",
       false },
     /* One payment in one statement (it was eleven round trips): the insert,
-     * its allocation, its payment.received event and its document. The
-     * allocation is bl_match (alloc_rules.c) said set-based: the unit's
-     * payments' remainders (oldest first, the new one last) and its open
-     * bills (oldest first: due_date, issued_at, id) laid end to end as
-     * intervals of money; a payment pays a bill what their intervals share.
-     * Balances are read without the view bill_balances, which aggregates
-     * every allocation of the schema; the unit's open bills are locked FOR
-     * UPDATE as bl_ledger_settle does. No row when external_ref is known.
+     * its allocation (BL_LEDGER_ALLOCATION_CTES, ledger.h: the unit's
+     * payments' remainders, the new one last, over its open bills), its
+     * payment.received event and its document. Balances are read per bill,
+     * not through the view bill_balances, which aggregates every allocation
+     * of the schema; the unit's bills are locked FOR UPDATE as
+     * bl_ledger_settle does. No row when external_ref is known (then ob and
+     * pr are empty: nothing is allocated).
      * $1 pid, $2 unit, $3 amount, $4 method, $5 external_ref, $6 paid_at,
      * $7 by, $8 source */
     { "bl_pay_record",
@@ -47,19 +45,13 @@ static const db_statement_t s_statements[] = {
       "        FROM bills b WHERE b.property_id = $1::uuid AND b.unit_id = $2::uuid"
       "        AND NOT EXISTS (SELECT 1 FROM bill_voids v WHERE v.bill_id = b.id) AND EXISTS (SELECT 1 FROM ins)"
       "        FOR UPDATE OF b),"
-      " bo AS (SELECT id, balance, sum(balance) OVER (ORDER BY due_date, issued_at, id) - balance AS lo"
-      "        FROM ob WHERE balance > 0),"
-      " pr AS (SELECT p.id, p.created_at,"
-      "          p.amount - COALESCE((SELECT sum(a.amount) FROM allocations a WHERE a.payment_id = p.id), 0)"
-      "          - COALESCE((SELECT r.amount FROM payment_reversals r WHERE r.payment_id = p.id), 0) AS rem"
-      "        FROM payments p WHERE p.property_id = $1::uuid AND p.unit_id = $2::uuid AND EXISTS (SELECT 1 FROM ins)"
+      " pr AS (SELECT payment_id AS id, created_at, remainder AS rem FROM payment_remainders"
+      "        WHERE property_id = $1::uuid AND unit_id = $2::uuid AND EXISTS (SELECT 1 FROM ins)"
       "        UNION ALL SELECT id, created_at, amount FROM ins),"
-      " po AS (SELECT id, rem, sum(rem) OVER (ORDER BY created_at, id) - rem AS lo FROM pr WHERE rem > 0),"
+      BL_LEDGER_ALLOCATION_CTES ","
       " al AS (INSERT INTO allocations (property_id, unit_id, payment_id, bill_id, amount)"
-      "        SELECT $1::uuid, $2::uuid, po.id, bo.id,"
-      "               (least(po.lo + po.rem, bo.lo + bo.balance) - greatest(po.lo, bo.lo))::bigint"
-      "        FROM po JOIN bo ON po.lo < bo.lo + bo.balance AND bo.lo < po.lo + po.rem"
-      "        ORDER BY po.lo, bo.lo RETURNING id, payment_id, bill_id, amount),"
+      "        SELECT $1::uuid, $2::uuid, payment_id, bill_id, amount FROM pairs ORDER BY plo, blo"
+      "        RETURNING id, payment_id, bill_id, amount),"
       " doc AS (SELECT json_build_object('id', i.id, 'property_id', i.property_id, 'unit_id', i.unit_id,"
       "  'amount', i.amount, 'currency', i.currency, 'method', i.method, 'external_ref', i.external_ref,"
       "  'paid_at', " DB_UTC_TS ("i.paid_at") ","
@@ -70,7 +62,7 @@ static const db_statement_t s_statements[] = {
       "  'unallocated', (i.amount - COALESCE((SELECT sum(a.amount) FROM al a WHERE a.payment_id = i.id), 0))::bigint,"
       "  'credit', (COALESCE((SELECT sum(rem) FROM po), 0) - COALESCE((SELECT sum(amount) FROM al), 0))::bigint)"
       "  AS j FROM ins i),"
-      " ev AS (INSERT INTO outbox (type, property_id, data) SELECT 'payment.received', $1::uuid, j::jsonb FROM doc"
+      " ev AS (" OUTBOX_INSERT "SELECT 'payment.received', $1::uuid, j::jsonb FROM doc"
       "        RETURNING 1)"
       " SELECT i.id, d.j::text, (SELECT count(*) FROM ev) FROM ins i CROSS JOIN doc d",
       false },
@@ -91,18 +83,7 @@ static const db_statement_t s_statements[] = {
       "WITH tz AS (SELECT COALESCE((SELECT timezone FROM property_settings WHERE property_id = $1::uuid),"
       "                            'Asia/Shanghai') AS tz)"
       " SELECT json_build_object("
-      "  'id', p.id, 'property_id', p.property_id, 'unit_id', p.unit_id, 'unit_code', u.code,"
-      "  'amount', p.amount, 'currency', p.currency, 'method', p.method, 'external_ref', p.external_ref,"
-      "  'paid_at', " DB_UTC_TS ("p.paid_at") ","
-      "  'created_at', " DB_UTC_TS ("p.created_at") ","
-      "  'source', p.source, 'status', CASE WHEN r.id IS NULL THEN 'received' ELSE 'reversed' END,"
-      "  'reversal', CASE WHEN r.id IS NULL THEN NULL ELSE json_build_object('id', r.id, 'reason', r.reason,"
-      "     'created_at', " DB_UTC_TS ("r.created_at") ") END,"
-      "  'allocations', COALESCE((SELECT json_agg(json_build_object('bill_id', x.bill_id, 'amount', x.amount)"
-      "                                           ORDER BY x.first)"
-      "                           FROM (SELECT bill_id, sum(amount) AS amount, min(id) AS first"
-      "                                 FROM allocations WHERE payment_id = p.id"
-      "                                 GROUP BY bill_id HAVING sum(amount) <> 0) x), '[]'::json),"
+      BL_PAYMENT_JSON_FIELDS ", 'unit_code', u.code,"
       "  'unallocated', (p.amount - COALESCE((SELECT sum(a.amount) FROM allocations a WHERE a.payment_id = p.id), 0)"
       "                 - COALESCE(r.amount, 0)))::text,"
       " " DB_UTC_TS_US ("p.paid_at") ", p.id"
@@ -129,22 +110,6 @@ int
 bl_payments_prepare (db_t *db)
 {
     return DB_PREPARE_ALL (db, s_statements);
-}
-
-/* The path's {pid} and {name} (a UUID) of a visible property, or NULL after a 404. */
-static const char *
-s_path_id (const env_request_t *req, const char *const *roles, env_reply_t *rep, const char *name,
-           const char **pid, const char *what)
-{
-    if (!env_require_role (req, roles, rep))
-        return NULL;
-    *pid = env_visible_property (req);
-    const char *id = env_param (req, name);
-    if (!*pid || !id || !jv_is_uuid (id)) {
-        env_reply_error (rep, 404, "not_found", NULL, "no such %s", what);
-        return NULL;
-    }
-    return id;
 }
 
 int
@@ -203,7 +168,7 @@ void
 bl_payments_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = env_property_scope (req, s_payers, rep);
+    const char *pid = env_property_scope (req, bl_roles_readers, rep);
     if (!pid)
         return;
     jv_t v = JV_INIT;
@@ -267,7 +232,7 @@ void
 bl_payments_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid, *id = s_path_id (req, s_payers, rep, "payment_id", &pid, "payment");
+    const char *pid, *id = env_resource_scope (req, bl_roles_readers, "payment_id", "payment", rep, &pid);
     if (!id)
         return;
     bool err;
@@ -285,7 +250,7 @@ bl_payments_reverse (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
     PGresult *res = NULL;
-    const char *pid, *id = s_path_id (req, s_managers, rep, "payment_id", &pid, "payment");
+    const char *pid, *id = env_resource_scope (req, env_roles_managers, "payment_id", "payment", rep, &pid);
     if (!id)
         return;
     jv_t v = JV_INIT;
@@ -294,33 +259,12 @@ bl_payments_reverse (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid reversal");
         return;
     }
-    const char *reason = in.reason;
-    if (db_begin (app->db)) {
-        db_fail (app->db, req->id, rep, "begin");
-        return;
-    }
-    res = db_exec (app->db, "bl_pay_load", 2, (const char *[]) { pid, id });
-    if (!db_ok (res)) {
-        db_fail (app->db, req->id, rep, "payment load");
-        goto out;
-    }
-    if (PQntuples (res) == 0) {
-        db_rollback (app->db);
-        env_reply_error (rep, 404, "not_found", NULL, "no such payment");
-        goto out;
-    }
     char uid[37];
-    snprintf (uid, sizeof uid, "%s", PQgetvalue (res, 0, 0));
-    PQclear (res);
-    res = NULL;
-    if (bl_ledger_lock_unit (app->db, pid, uid)) {
-        db_fail (app->db, req->id, rep, "ledger lock");
-        goto out;
-    }
+    if (!bl_begin_on_unit (app, req, rep, "bl_pay_load", pid, id, "payment", uid))
+        return;
     /* after the lock: a reversal committed meanwhile is seen */
-    res = db_exec (app->db, "bl_pay_reverse", 4, (const char *[]) { pid, id, reason, req->caller.user_id });
+    res = db_exec (app->db, "bl_pay_reverse", 4, (const char *[]) { pid, id, in.reason, req->caller.user_id });
     if (!db_ok (res)) {
-        db_rollback (app->db);
         if (strcmp (db_sqlstate (res), "23505") == 0)
             env_reply_error (rep, 409, "invalid_transition", NULL, "the payment is already reversed");
         else
@@ -348,6 +292,7 @@ bl_payments_reverse (void *app_, const env_request_t *req, env_reply_t *rep)
     log_info (req->id, "payment %s reversed in property %s", id, pid);
     env_reply_ok (rep, 200, doc);
 out:
+    db_rollback (app->db);                   /* a no-op after the commit */
     PQclear (res);
 }
 
@@ -356,7 +301,7 @@ bl_credit_apply (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
     /* the desk's: a key posts payments, which allocate themselves */
-    const char *pid, *uid = s_path_id (req, env_roles_desk, rep, "uid", &pid, "unit");
+    const char *pid, *uid = env_resource_scope (req, env_roles_desk, "uid", "unit", rep, &pid);
     if (!uid)
         return;
     int known = bl_ledger_unit_known (app->db, pid, uid);
@@ -380,14 +325,6 @@ bl_credit_apply (void *app_, const env_request_t *req, env_reply_t *rep)
     cJSON_AddNumberToObject (body, "credit", (double) credit);
     cJSON_AddStringToObject (body, "currency", BL_CURRENCY);
     env_reply_ok (rep, 200, body);
-}
-
-/* An optional query value: NULL when absent or empty. */
-static const char *
-s_param (const env_request_t *req, const char *name)
-{
-    const char *s = env_param (req, name);
-    return s && *s ? s : NULL;
 }
 
 /* A list cursor is "<paid_at, UTC with microseconds>~<payment id>", what the
@@ -414,13 +351,13 @@ void
 bl_payments_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = env_property_scope (req, s_payers, rep);
+    const char *pid = env_property_scope (req, bl_roles_readers, rep);
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    const char *uid = s_param (req, "unit_id"), *from = s_param (req, "from"), *to = s_param (req, "to");
-    const char *status = s_param (req, "status"), *method = s_param (req, "method");
-    const char *ref = s_param (req, "external_ref");
+    const char *uid = env_query (req, "unit_id"), *from = env_query (req, "from"), *to = env_query (req, "to");
+    const char *status = env_query (req, "status"), *method = env_query (req, "method");
+    const char *ref = env_query (req, "external_ref");
     char key[PAGE_KEY_MAX], cat[28] = "", cid[37] = "";
     int limit;
     if (uid && !jv_is_uuid (uid))
@@ -444,21 +381,6 @@ bl_payments_list (void *app_, const env_request_t *req, env_reply_t *rep)
         jv_problem (&v, "external_ref", "must be 1 to %d bytes of UTF-8", BL_REF_MAX);
     if (page_params (&v, req, &limit, key, sizeof key) && *key && !s_pay_cursor_parse (key, cat, cid))
         jv_problem (&v, "cursor", "is not a cursor this list gave out");
-    if (!jv_ok (&v)) {
-        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
-        return;
-    }
-    if (!bl_property_known (app, pid, rep, req))
-        return;
-    char lim[24];
-    snprintf (lim, sizeof lim, "%d", limit + 1);
-    const char *p[] = { pid, uid, from, to, status, method, ref, *cat ? cat : NULL, *cid ? cid : NULL, lim };
-    PGresult *res = db_exec (app->db, "bl_pay_list", 10, p);
-    if (!db_ok (res)) {
-        db_reply_error (res, rep, req->id);
-        PQclear (res);
-        return;
-    }
-    env_reply_ok (rep, 200, page_json_rows (res, limit, 1, 2));
-    PQclear (res);
+    const char *p[] = { pid, uid, from, to, status, method, ref, *cat ? cat : NULL, *cid ? cid : NULL, NULL };
+    bl_reply_page (app, req, rep, &v, pid, "bl_pay_list", 10, p, limit);
 }

@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const s_readers[] = { "admin", "manager", "agent", "integration", NULL };
-static const char *const s_whole_pii[] = { "admin", "manager", NULL };
-
 /* today in the property's time zone */
 #define S_TODAY                                                                         \
     "(now() AT TIME ZONE COALESCE((SELECT timezone FROM property_settings"              \
@@ -94,12 +91,11 @@ bl_is_period (const char *s)
     return month >= 1 && month <= 12 && atoi (s) >= 1900;
 }
 
-
 void
 bl_reports_collection (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
-    const char *pid = env_property_scope (req, s_readers, rep);
+    const char *pid = env_property_scope (req, bl_roles_readers, rep);
     if (!pid)
         return;
     const char *period = env_param (req, "period");
@@ -108,10 +104,7 @@ bl_reports_collection (void *app_, const env_request_t *req, env_reply_t *rep)
                          "invalid report parameters");
         return;
     }
-    if (!bl_property_known (app, pid, rep, req))
-        return;
-    PGresult *res = db_exec (app->db, "bl_rep_collection", 2, (const char *[]) { pid, period });
-    db_reply_json (res, rep, req->id, 200, "no such property");
+    bl_reply_property_doc (app, req, rep, pid, "bl_rep_collection", 2, (const char *[]) { pid, period });
 }
 
 void
@@ -129,23 +122,7 @@ bl_reports_arrears (void *app_, const env_request_t *req, env_reply_t *rep)
     if (page_params (&v, req, &limit, key, sizeof key) && *key
         && !bl_cursor_date_id (key, after_date, after_unit))
         jv_problem (&v, "cursor", "is not a cursor this list gave out");
-    if (!jv_ok (&v)) {
-        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
-        return;
-    }
-    if (!bl_property_known (app, pid, rep, req))
-        return;
-    char lim[24];
-    snprintf (lim, sizeof lim, "%d", limit + 1);
-    const char *whole = env_role_in (req, s_whole_pii) ? "true" : "false";
-    PGresult *res = db_exec (app->db, "bl_rep_arrears", 5,
-                             (const char *[]) { pid, whole, *after_date ? after_date : NULL,
-                                                *after_unit ? after_unit : NULL, lim });
-    if (!db_ok (res)) {
-        db_reply_error (res, rep, req->id);
-        PQclear (res);
-        return;
-    }
-    env_reply_ok (rep, 200, page_json_rows (res, limit, 1, 2));
-    PQclear (res);
+    const char *whole = env_role_in (req, env_roles_managers) ? "true" : "false";
+    const char *p[] = { pid, whole, *after_date ? after_date : NULL, *after_unit ? after_unit : NULL, NULL };
+    bl_reply_page (app, req, rep, &v, pid, "bl_rep_arrears", 5, p, limit);
 }

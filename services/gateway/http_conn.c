@@ -1035,17 +1035,6 @@ http_respond_error (http_req_t *req, int status, const char *code, const cJSON *
                   HTTP_FREE_BODY | (status == 413 ? HTTP_CLOSE : 0), extra);
 }
 
-void
-http_respond_json (http_req_t *req, int status, const cJSON *json, const char *extra)
-{
-    char *body = cJSON_PrintUnformatted (json);
-    if (!body) {
-        http_respond_error (req, 500, "internal", NULL, "out of memory", extra);
-        return;
-    }
-    http_respond (req, status, "application/json", body, strlen (body), HTTP_FREE_BODY, extra);
-}
-
 int
 http_req_peer (const http_req_t *req, struct sockaddr_storage *out)
 {

@@ -156,9 +156,6 @@ void http_respond (http_req_t *req, int status, const char *content_type, char *
 void http_respond_error (http_req_t *req, int status, const char *code, const cJSON *details,
                          const char *message, const char *extra);
 
-/* Serializes json (borrowed) as the body, application/json. */
-void http_respond_json (http_req_t *req, int status, const cJSON *json, const char *extra);
-
 /* True when the client is gone: the response will be dropped. */
 bool http_req_gone (const http_req_t *req);
 

@@ -61,14 +61,6 @@ nt_log_prepare (db_t *db)
 
 /* --- paging ------------------------------------------------------------------- */
 
-/* A query value, NULL when absent or empty. */
-static const char *
-s_param (const env_request_t *req, const char *name)
-{
-    const char *s = env_param (req, name);
-    return s && *s ? s : NULL;
-}
-
 bool
 nt_is_timestamp (const char *s)
 {
@@ -114,8 +106,8 @@ nt_log_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     jv_t v = JV_INIT;
-    const char *status = s_param (req, "status"), *channel = s_param (req, "channel");
-    const char *type = s_param (req, "event_type"), *since = s_param (req, "since");
+    const char *status = env_query (req, "status"), *channel = env_query (req, "channel");
+    const char *type = env_query (req, "event_type"), *since = env_query (req, "since");
     if (status && !s_log_one_of (status, s_log_statuses))
         jv_problem (&v, "status", "must be delivered, queued, sent, failed or not_sent");
     if (channel && !s_log_one_of (channel, s_log_channels))

@@ -115,22 +115,14 @@ s_who (const env_request_t *req, s_who_t *who, env_reply_t *rep)
     return 0;
 }
 
-/* An optional query value: NULL when absent or empty. */
-static const char *
-s_param (const env_request_t *req, const char *name)
-{
-    const char *s = env_param (req, name);
-    return s && *s ? s : NULL;
-}
-
 /* ?property_id= and ?unread=, checked into v. */
 static void
 s_filters (jv_t *v, const env_request_t *req, const char **pid, const char **unread)
 {
-    *pid = s_param (req, "property_id");
+    *pid = env_query (req, "property_id");
     if (*pid && !jv_is_uuid (*pid))
         jv_problem (v, "property_id", "must be a property id");
-    const char *u = s_param (req, "unread");
+    const char *u = env_query (req, "unread");
     *unread = "false";
     if (u && strcmp (u, "true") == 0)
         *unread = "true";
@@ -138,22 +130,35 @@ s_filters (jv_t *v, const env_request_t *req, const char **pid, const char **unr
         jv_problem (v, "unread", "must be true or false");
 }
 
+/* Who asks and what for: the filters, and the page when page is not NULL.
+ * False after answering 403 or 422; else the caller frees who->pids. */
+static bool
+s_asked (const env_request_t *req, env_reply_t *rep, s_who_t *who, const char **pid, const char **unread,
+         page_time_id_t *page)
+{
+    if (s_who (req, who, rep))
+        return false;
+    jv_t v = JV_INIT;
+    s_filters (&v, req, pid, unread);
+    if (page)
+        page_time_id (&v, req, page);
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+        free (who->pids);
+        return false;
+    }
+    return true;
+}
+
 void
 nt_inbox_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
     s_who_t who;
-    if (s_who (req, &who, rep))
-        return;
-    jv_t v = JV_INIT;
     const char *pid, *unread;
-    s_filters (&v, req, &pid, &unread);
     page_time_id_t page;
-    if (!page_time_id (&v, req, &page)) {
-        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
-        free (who.pids);
+    if (!s_asked (req, rep, &who, &pid, &unread, &page))
         return;
-    }
     const char *params[] = { who.user_id, who.role, who.pids, who.all, pid, unread, page.at, page.id,
                              page.limit_plus_one };
     PGresult *res = db_exec (app->db, ST_INBOX_LIST, 9, params);
@@ -166,16 +171,9 @@ static void
 s_simple (nt_app_t *app, const env_request_t *req, env_reply_t *rep, const char *st)
 {
     s_who_t who;
-    if (s_who (req, &who, rep))
-        return;
-    jv_t v = JV_INIT;
     const char *pid, *unread;
-    s_filters (&v, req, &pid, &unread);
-    if (!jv_ok (&v)) {
-        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid parameters");
-        free (who.pids);
+    if (!s_asked (req, rep, &who, &pid, &unread, NULL))
         return;
-    }
     const char *params[] = { who.user_id, who.role, who.pids, who.all, pid };
     PGresult *res = db_exec (app->db, st, 5, params);
     free (who.pids);

@@ -41,7 +41,7 @@ static const db_statement_t s_im_statements[] = {
       "  ON CONFLICT (property_id, code) DO NOTHING "
       "  RETURNING id, property_id, code, building, floor, area_m2, use, created_at, updated_at"
       "), ev AS ("
-      "  INSERT INTO outbox (type, property_id, data) "
+      "  " OUTBOX_INSERT
       "  SELECT 'unit.created', ins.property_id, " IM_UNIT_JSON ("ins") " FROM ins "
       "  RETURNING 1"
       ") SELECT (SELECT count(*) FROM ins)::text, (SELECT count(*) FROM ev)::text", false },
@@ -80,7 +80,7 @@ static const db_statement_t s_im_statements[] = {
       "    jsonb_array_elements_text (i.tails::jsonb) AS t "
       "  ON CONFLICT DO NOTHING RETURNING 1"
       "), ev AS ("
-      "  INSERT INTO outbox (type, property_id, data) "
+      "  " OUTBOX_INSERT
       "  SELECT 'party.created', ins.property_id, " IM_PARTY_JSON ("ins") " "
       "  FROM ins RETURNING 1"
       ") SELECT n::text, id::text, false FROM found "
@@ -103,7 +103,7 @@ static const db_statement_t s_im_statements[] = {
       "  ON CONFLICT (unit_id, party_id, role) WHERE end_date IS NULL DO NOTHING "
       "  RETURNING id, property_id, unit_id, party_id, role, start_date, end_date"
       "), ev AS ("
-      "  INSERT INTO outbox (type, property_id, data) "
+      "  " OUTBOX_INSERT
       "  SELECT 'occupancy.started', ins.property_id, " IM_OCC_JSON ("ins", "u", "p") " FROM ins "
       "  JOIN units u ON u.property_id = ins.property_id AND u.id = ins.unit_id "
       "  JOIN parties p ON p.property_id = ins.property_id AND p.id = ins.party_id "

@@ -1,7 +1,7 @@
 /* import_store: the set-based SQL of bulk onboarding (units and parties from
  * CSV): each batch of validated rows travels as a few PostgreSQL arrays and
  * goes in with one INSERT ... SELECT FROM unnest (...) ON CONFLICT DO NOTHING,
- * its events written by the same statement (INSERT INTO outbox ... SELECT
+ * its events written by the same statement (OUTBOX_INSERT ... SELECT
  * from the inserted rows), so 20,000 rows cost a handful of round trips.
  * The event data is built with jsonb_build_object in exactly the shape the
  * single-row handlers emit (tests/blackbox/test_imports.py compares them).

@@ -6,6 +6,7 @@
 #include "tenants_copy.h"
 
 #include "client.h"
+#include "consumer.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -90,16 +91,7 @@ s_upsert (db_t *db, const char *st, const char *pid, const cJSON *obj, const cha
         && (!s_has_uuid (obj, "id") || !s_has_uuid (obj, "unit_id") || !s_has_uuid (obj, "party_id")
             || !cJSON_IsString (cJSON_GetObjectItemCaseSensitive (obj, "role"))))
         return 0;
-    char *text = cJSON_PrintUnformatted (obj);
-    if (!text)
-        return -1;
-    PGresult *res = db_exec (db, st, 2, (const char *[]) { pid, text });
-    int rc = db_ok (res) ? 0 : -1;
-    if (rc)
-        log_warn (rid, "tenants copy: %s failed (%s)", st, db_sqlstate (res));
-    PQclear (res);
-    free (text);
-    return rc;
+    return consumer_copy (db, st, pid, obj, NULL, rid);
 }
 
 int

@@ -272,14 +272,27 @@ def test_run_period_with_proration(stack):
     STATE["march"] = {"run": run, "bills": {b["id"]: b["amount"] for b in bills}}
     b = [x for x in bills if x["unit_id"] == STATE["units"]["B"]["id"]][0]
     assert b["due_date"] == "2026-03-15", b
+    # Figures worked out by hand (the run's SQL is the proration rule's only
+    # home): line = round_half_up (monthly x covered days / days of the month).
+    # A, a whole month: 88.88 m2 x 350 fen = 31108 fen exactly, 31/31 days;
+    # garbage 1500 fixed; its parking lease from 03-10: 30000 x 22/31 =
+    # 21290.32 -> 21290
+    a = [x for x in bills if x["unit_id"] == STATE["units"]["A"]["id"]][0]
+    full = _ok(_as(stack, "agent", "GET", _p(p1, "/bills/%s" % a["id"])), 200, "bill A")
+    got = sorted((line["basis"], line["amount"], line["days"], line["period_days"]) for line in full["lines"])
+    assert got == [("fixed", 1500, 31, 31), ("parking", 21290, 22, 31), ("per_area", 31108, 31, 31)], full
+    assert full["amount"] == 1500 + 21290 + 31108, full
     # the half-up case: 10.01 m2 x 3.50 = 35.035 yuan -> 3504 fen
     e = [x for x in bills if x["unit_id"] == STATE["units"]["E"]["id"]][0]
     full = _ok(_as(stack, "agent", "GET", _p(p1, "/bills/%s" % e["id"])), 200, "bill E")
     assert sorted(line["amount"] for line in full["lines"]) == [1500, 3504], full
-    # the mid-month move-in: 16 of 31 days
+    # the mid-month move-in on the 16th: 16 of 31 days; 120.50 m2 x 350 =
+    # 42175 fen x 16/31 = 21767.74 -> 21768; garbage 1500 x 16/31 = 774.19 -> 774
     full = _ok(_as(stack, "agent", "GET", _p(p1, "/bills/%s" % b["id"])), 200, "bill B")
     mg = [line for line in full["lines"] if line["basis"] == "per_area"][0]
     assert mg["days"] == 16 and mg["period_days"] == 31 and mg["amount"] == 21768, mg
+    garb = [line for line in full["lines"] if line["basis"] == "fixed"][0]
+    assert garb["days"] == 16 and garb["amount"] == 774, garb
     # the union of overlapping occupancies
     g = [x for x in bills if x["unit_id"] == STATE["units"]["G"]["id"]][0]
     full = _ok(_as(stack, "agent", "GET", _p(p1, "/bills/%s" % g["id"])), 200, "bill G")
@@ -342,6 +355,16 @@ def test_due_day_clamped(stack):
     _ok(_as(stack, "manager", "POST", _p(p1, "/billing-runs"), {"period": "2026-02"}), 201, "run February")
     bills, _ = _check_run(stack, "2026-02")
     assert bills and all(b["due_date"] == "2026-02-28" for b in bills), bills
+    # a leap February: due day 30 is the 29th, and a month is 29 days; A's
+    # whole month at the April price: 88.88 m2 x 400 fen = 35552, 29/29 days
+    _ok(_as(stack, "manager", "PUT", _p(p1, "/billing-settings"), {"due_day": 30}), 200, "due day 30")
+    _ok(_as(stack, "manager", "POST", _p(p1, "/billing-runs"), {"period": "2028-02"}), 201, "run February 2028")
+    bills, _ = _check_run(stack, "2028-02", prices={"MGMT": 400})
+    assert bills and all(b["due_date"] == "2028-02-29" for b in bills), bills
+    a = [x for x in bills if x["unit_id"] == STATE["units"]["A"]["id"]][0]
+    full = _ok(_as(stack, "agent", "GET", _p(p1, "/bills/%s" % a["id"])), 200, "bill A 2028-02")
+    mg = [line for line in full["lines"] if line["basis"] == "per_area"][0]
+    assert (mg["days"], mg["period_days"], mg["amount"]) == (29, 29, 35552), mg
     _ok(_as(stack, "manager", "PUT", _p(p1, "/billing-settings"), {"due_day": 15}), 200, "due day back")
 
 

@@ -162,6 +162,56 @@ def test_credit_on_bills_issued_later_and_apply_credit(stack):
     assert _balance(stack, bill)[3] == "paid"
 
 
+def _bill_behind_the_ledger(stack, pid, uid, amount, due):
+    """A bill inserted in SQL, as a run might, without settling the unit's credit."""
+    return stack.psql("INSERT INTO billing.bills (property_id, unit_id, kind, due_date, amount, period)"
+                      " VALUES ('%s', '%s', 'periodic', '%s', %d, '%s') RETURNING id"
+                      % (pid, uid, due, amount, due[:7]))[0][0]
+
+
+def test_allocation_oldest_money_first(stack):
+    """The allocation rule (BL_LEDGER_ALLOCATION_CTES, ledger.h) through both
+    statements that run it: a payment's and apply-credit's. Oldest payment
+    first pays the oldest bill first; a void or paid bill takes nothing."""
+    pid = STATE["pid"]
+    uid = _unit(stack, pid, "ALLOC-1")
+    _wait_units(stack, [uid])
+    p1 = _pay(stack, pid, uid, 300, ref="ALLOC-P1")
+    p2 = _pay(stack, pid, uid, 50, ref="ALLOC-P2")
+    assert p1["credit"] == 300 and p2["credit"] == 350, (p1, p2)
+    # the oldest bill, but void: it takes nothing
+    void = _bill_behind_the_ledger(stack, pid, uid, 900, "2025-12-15")
+    stack.psql("INSERT INTO billing.bill_voids (bill_id, property_id, reason) VALUES ('%s', '%s', 'test')"
+               % (void, pid))
+    b1 = _bill_behind_the_ledger(stack, pid, uid, 200, "2026-01-15")
+    b2 = _bill_behind_the_ledger(stack, pid, uid, 400, "2026-02-15")
+    # a payment of 1000: the remainders laid end to end, P1 [0, 300), P2
+    # [300, 350), P3 [350, 1350), over B1 [0, 200), B2 [200, 600):
+    #   P1 pays B1 200 ([0, 200)) and B2 100 ([200, 300));
+    #   P2 pays B2 50 ([300, 350)); P3 pays B2 250 ([350, 600));
+    #   credit 1350 - 600 = 750, all of it P3's (1000 - 250)
+    p3 = _pay(stack, pid, uid, 1000, ref="ALLOC-P3")
+    assert p3["allocations"] == [{"bill_id": b2, "amount": 250}], p3
+    assert p3["unallocated"] == 750 and p3["credit"] == 750, p3
+    rows = stack.psql("SELECT payment_id, bill_id, amount FROM billing.allocations WHERE unit_id = '%s' ORDER BY id"
+                      % uid)
+    assert rows == [(p1["id"], b1, "200"), (p1["id"], b2, "100"), (p2["id"], b2, "50"), (p3["id"], b2, "250")], rows
+    assert _balance(stack, b1) == (200, 200, 0, "paid") and _balance(stack, b2) == (400, 400, 0, "paid")
+    assert _balance(stack, void)[3] == "void"
+    # apply-credit: P3's 750 over B3 500 and B4 400 (B1, B2 paid take nothing):
+    #   P3 pays B3 500 ([0, 500)) and B4 250 ([500, 750)); B4 keeps 150; credit 0
+    b4 = _bill_behind_the_ledger(stack, pid, uid, 400, "2026-04-15")
+    b3 = _bill_behind_the_ledger(stack, pid, uid, 500, "2026-03-15")
+    r = _ok(_admin(stack, "POST", "/v1/properties/%s/units/%s/apply-credit" % (pid, uid)), 200, "apply-credit")
+    assert r == {"allocations": [{"payment_id": p3["id"], "bill_id": b3, "amount": 500},
+                                 {"payment_id": p3["id"], "bill_id": b4, "amount": 250}],
+                 "credit": 0, "currency": "CNY"}, r
+    assert _balance(stack, b3) == (500, 500, 0, "paid") and _balance(stack, b4) == (400, 250, 150, "partially_paid")
+    # and nothing more to do
+    r = _ok(_admin(stack, "POST", "/v1/properties/%s/units/%s/apply-credit" % (pid, uid)), 200, "again")
+    assert r["allocations"] == [] and r["credit"] == 0, r
+
+
 def test_external_ref_recorded_once(stack):
     pid, uid = STATE["pid"], STATE["units"][2]
     _charge(stack, pid, uid, 6000, "2026-01-15")

@@ -141,8 +141,10 @@ answer:
     if (status >= 400)
         http_respond_error (req, status, NULL, NULL, "fuzz", NULL);
     else
-    if (params)
-        http_respond_json (req, status, params, NULL);
+    if (params) {
+        char *body = cJSON_PrintUnformatted (params);
+        http_respond (req, status, "application/json", body, body ? strlen (body) : 0, HTTP_FREE_BODY, NULL);
+    }
     else
         http_respond (req, 204, NULL, NULL, 0, 0, NULL);
     cJSON_Delete (params);

@@ -10,6 +10,7 @@
  *
  * Methods whose validation lives inside their handler (static helpers next to
  * SQL) are not here: README "Security (fuzz)" lists them. */
+#include "civil.h"
 #include "jv.h"
 #include "page.h"
 
@@ -662,7 +663,7 @@ m_bl_run_create (const cJSON *d)
         if (!in.period || strlen (in.period) != 7 || in.month < 1 || in.month > 12
             || in.year < BL_RULES_YEAR_MIN || in.year > BL_RULES_YEAR_MAX)
             abort ();
-        if (bl_days_in_month (in.year, in.month) < 28)
+        if (civil_days_in_month (in.year, in.month) < 28)
             abort ();
     }
     s_done (&v, ok);

@@ -1,5 +1,5 @@
-/* test_alloc_rules: allocation of payments, half-up rounding, late fee grace
- * and cap, payment input checks (services/billing/alloc_rules.c, included). */
+/* test_alloc_rules: half-up rounding, late fee grace and cap, payment input
+ * checks (services/billing/alloc_rules.c, included). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,107 +11,6 @@
 #include <string.h>
 
 #include "../../services/billing/alloc_rules.c"
-
-static void
-test_allocate_oldest_first (void **state)
-{
-    (void) state;
-    int64_t out[] = { 10000, 5000, 3000 }, alloc[3];
-    /* partial: the oldest bill first, the next gets the rest */
-    assert_int_equal (bl_allocate (12000, out, 3, alloc), 0);
-    assert_int_equal (alloc[0], 10000);
-    assert_int_equal (alloc[1], 2000);
-    assert_int_equal (alloc[2], 0);
-    /* more than owed: the rest is credit */
-    assert_int_equal (bl_allocate (20001, out, 3, alloc), 2001);
-    assert_int_equal (alloc[2], 3000);
-    /* nothing open: all credit */
-    assert_int_equal (bl_allocate (500, out, 0, alloc), 500);
-    /* a bill already paid (0) or over-paid (negative) takes nothing */
-    int64_t odd[] = { 0, -5, 7 };
-    assert_int_equal (bl_allocate (10, odd, 3, alloc), 3);
-    assert_int_equal (alloc[0], 0);
-    assert_int_equal (alloc[1], 0);
-    assert_int_equal (alloc[2], 7);
-    /* zero or negative amounts allocate nothing */
-    assert_int_equal (bl_allocate (-3, out, 3, alloc), 0);
-    assert_int_equal (alloc[0] + alloc[1] + alloc[2], 0);
-}
-
-static void
-test_match_payments_to_bills (void **state)
-{
-    (void) state;
-    /* credit of two older payments (300, 50) and a new one (1000) over bills 200, 400, 0 */
-    int64_t rem[] = { 300, 50, 1000 }, out[] = { 200, 400, 0 };
-    bl_pair_t pairs[6];
-    size_t n = bl_match (rem, 3, out, 3, pairs, 6);
-    assert_int_equal (n, 4);
-    assert_true (pairs[0].pi == 0 && pairs[0].bi == 0 && pairs[0].amount == 200);
-    assert_true (pairs[1].pi == 0 && pairs[1].bi == 1 && pairs[1].amount == 100);
-    assert_true (pairs[2].pi == 1 && pairs[2].bi == 1 && pairs[2].amount == 50);
-    assert_true (pairs[3].pi == 2 && pairs[3].bi == 1 && pairs[3].amount == 250);
-    assert_int_equal (rem[2], 750);                 /* the rest stays credit */
-    assert_int_equal (out[0] + out[1] + out[2], 0);
-    /* nothing to pay, or nothing to pay with */
-    int64_t none[] = { 0 }, bills[] = { 10 };
-    assert_int_equal (bl_match (none, 1, bills, 1, pairs, 6), 0);
-    assert_int_equal (bl_match (rem, 3, bills, 0, pairs, 6), 0);
-    /* the cap on pairs is honoured */
-    int64_t r2[] = { 1, 1, 1 }, o2[] = { 3 };
-    assert_int_equal (bl_match (r2, 3, o2, 1, pairs, 2), 2);
-}
-
-/* The payment statement (payments.c, bl_pay_record) allocates in SQL: the
- * remainders and the open bills laid end to end as intervals of money, a
- * (payment, bill) pair paid what their intervals share. That rule, written
- * here as the SQL says it, must give bl_match's pairs exactly, in order. */
-static size_t
-s_intervals (const int64_t *rem, size_t np, const int64_t *out, size_t nb, bl_pair_t *pairs)
-{
-    size_t n = 0;
-    int64_t plo = 0;
-    for (size_t p = 0; p < np; p++) {
-        if (rem[p] <= 0)
-            continue;
-        int64_t blo = 0;
-        for (size_t b = 0; b < nb; b++) {
-            if (out[b] <= 0)
-                continue;
-            int64_t lo = plo > blo ? plo : blo;
-            int64_t hi = plo + rem[p] < blo + out[b] ? plo + rem[p] : blo + out[b];
-            if (hi > lo)
-                pairs[n++] = (bl_pair_t) { p, b, hi - lo };
-            blo += out[b];
-        }
-        plo += rem[p];
-    }
-    return n;
-}
-
-static void
-test_interval_rule_is_bl_match (void **state)
-{
-    (void) state;
-    srand (20261127);
-    for (int round = 0; round < 5000; round++) {
-        size_t np = (size_t) (rand () % 5), nb = (size_t) (rand () % 6);
-        int64_t rem[5], out[6], rem2[5], out2[6];
-        for (size_t i = 0; i < np; i++)
-            rem[i] = rem2[i] = rand () % 4 == 0 ? 0 : 1 + rand () % 20000;
-        for (size_t i = 0; i < nb; i++)
-            out[i] = out2[i] = rand () % 5 == 0 ? 0 : 1 + rand () % 15000;
-        bl_pair_t want[11], got[30];
-        size_t n = bl_match (rem2, np, out2, nb, want, np + nb + 1);
-        size_t m = s_intervals (rem, np, out, nb, got);
-        assert_int_equal (n, m);
-        for (size_t i = 0; i < n; i++) {
-            assert_int_equal (want[i].pi, got[i].pi);
-            assert_int_equal (want[i].bi, got[i].bi);
-            assert_int_equal (want[i].amount, got[i].amount);
-        }
-    }
-}
 
 static void
 test_bps_half_up (void **state)
@@ -211,9 +110,6 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_allocate_oldest_first),
-        cmocka_unit_test (test_match_payments_to_bills),
-        cmocka_unit_test (test_interval_rule_is_bl_match),
         cmocka_unit_test (test_bps_half_up),
         cmocka_unit_test (test_late_fee_grace_and_cap),
         cmocka_unit_test (test_payment_input),
