@@ -1,4 +1,4 @@
-/* billing: property fees (issue D). One worker process: one libuv loop, one
+/* billing: property fees. One worker process: one libuv loop, one
  * broker link, one PostgreSQL connection to schema "billing", and a consumer
  * of tenants' events that keeps billing's own copy of the archive. */
 #ifndef BL_BILLING_H

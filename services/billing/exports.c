@@ -95,8 +95,12 @@ s_grow (char **buf, size_t *len, size_t *cap, size_t more)
     return true;
 }
 
-bool
-bl_csv_append (char **buf, size_t *len, size_t *cap, const char *s, bool number, bool first)
+/* Appends s as a quoted CSV field ("a""b") to the growing buffer, led by '
+ * when it starts like a formula (csv_write_cell; number: a column of
+ * integers, whose plain numbers, negative ones too, stay numbers); pure.
+ * false when out of memory. */
+static bool
+s_csv_append (char **buf, size_t *len, size_t *cap, const char *s, bool number, bool first)
 {
     /* csv_write_cell defuses formulas (=HYPERLINK in an external_ref) */
     if (!s_grow (buf, len, cap, csv_cell_len (s, number) + 1))
@@ -131,11 +135,11 @@ s_csv_body (const PGresult *res, const s_export_t *ex, int ncol, const char *wha
         len = 3;
     }
     for (int c = 0; ok && c < ncol; c++)
-        ok = bl_csv_append (&buf, &len, &cap, ex->columns[c] + (ex->columns[c][0] == '#'), false, c == 0);
+        ok = s_csv_append (&buf, &len, &cap, ex->columns[c] + (ex->columns[c][0] == '#'), false, c == 0);
     ok = ok && s_crlf (&buf, &len, &cap);
     for (int r = 0; ok && r < PQntuples (res); r++) {
         for (int c = 0; ok && c < ncol; c++)
-            ok = bl_csv_append (&buf, &len, &cap, PQgetvalue (res, r, c), ex->columns[c][0] == '#', c == 0);
+            ok = s_csv_append (&buf, &len, &cap, PQgetvalue (res, r, c), ex->columns[c][0] == '#', c == 0);
         ok = ok && s_crlf (&buf, &len, &cap);
     }
     cJSON *body = ok ? cJSON_CreateObject () : NULL;

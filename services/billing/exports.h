@@ -22,10 +22,4 @@ void bl_exports_bills (void *app, const env_request_t *req, env_reply_t *rep);
 void bl_exports_payments (void *app, const env_request_t *req, env_reply_t *rep);
 void bl_exports_ledger (void *app, const env_request_t *req, env_reply_t *rep);
 
-/* Appends s as a quoted CSV field ("a""b") to the growing buffer, led by '
- * when it starts like a formula (csv_write_cell; number: a column of
- * integers, whose plain numbers, negative ones too, stay numbers); pure.
- * false when out of memory. */
-bool bl_csv_append (char **buf, size_t *len, size_t *cap, const char *s, bool number, bool first);
-
 #endif

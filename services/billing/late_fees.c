@@ -195,8 +195,10 @@ s_clock_offset (db_t *db, char out[24])
     PQclear (res);
 }
 
-int
-bl_late_fees_run_once (billing_t *app)
+/* One check now: assesses every property whose day is not done. Returns the
+ * number of fees charged, or -1 on a database error. */
+static int
+s_run_once (billing_t *app)
 {
     char offset[24];
     s_clock_offset (app->db, offset);
@@ -221,7 +223,7 @@ bl_late_fees_run_once (billing_t *app)
 static int
 s_round (void *app)
 {
-    return bl_late_fees_run_once (app);
+    return s_run_once (app);
 }
 
 job_t *

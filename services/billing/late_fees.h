@@ -39,10 +39,6 @@ int bl_late_fees_prepare (db_t *db);
  * PM_LATE_FEE_TICK_MS; job_destroy stops it). NULL on failure. */
 job_t *bl_late_fees_new (uv_loop_t *loop, billing_t *app);
 
-/* One check now: assesses every property whose day is not done. Returns the
- * number of fees charged, or -1 on a database error. */
-int bl_late_fees_run_once (billing_t *app);
-
 void bl_late_fees_waive (void *app, const env_request_t *req, env_reply_t *rep);
 
 #endif

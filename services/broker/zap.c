@@ -19,7 +19,6 @@ struct zap {
     void *sock;
     pthread_t thread;
     atomic_bool stop;
-    atomic_ulong admitted, refused;
     time_t last_warn;                /* refusals are logged at most once a second */
     unsigned long warn_suppressed;
 };
@@ -49,11 +48,8 @@ s_answer (zap_t *self, zmsg_t *m)
     const void *data[] = { "1.0", m->frame[1].data, status, text, user, "" };
     size_t sizes[] = { 3, m->frame[1].size, 3, strlen (text), strlen (user), 0 };
     zmsg_send (self->sock, 6, data, sizes);
-    if (*status == '2') {
-        atomic_fetch_add (&self->admitted, 1);
+    if (*status == '2')
         return;
-    }
-    atomic_fetch_add (&self->refused, 1);
     time_t now = time (NULL);
     if (now == self->last_warn) {
         self->warn_suppressed++;
@@ -121,11 +117,4 @@ zap_destroy (zap_t **self_p)
     atomic_store (&self->stop, true);
     pthread_join (self->thread, NULL);
     free (self);
-}
-
-void
-zap_counts (zap_t *self, unsigned long *admitted, unsigned long *refused)
-{
-    *admitted = atomic_load (&self->admitted);
-    *refused = atomic_load (&self->refused);
 }

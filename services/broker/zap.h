@@ -23,7 +23,4 @@ zap_t *zap_new (const curve_allow_t *allow);
 /* Stops the thread and closes its socket. */
 void zap_destroy (zap_t **self_p);
 
-/* Handshakes answered so far: admitted and refused. */
-void zap_counts (zap_t *self, unsigned long *admitted, unsigned long *refused);
-
 #endif

@@ -146,8 +146,9 @@ s_arm (gw_audit_t *self, uint64_t ms)
     self->timer_armed = true;
 }
 
-int
-gw_audit_flush (gw_audit_t *self)
+/* Writes the buffered rows now: 0, or -1 (they stay buffered). */
+static int
+s_flush (gw_audit_t *self)
 {
     if (!self)
         return 0;
@@ -203,7 +204,7 @@ s_on_flush_timer (uv_timer_t *t)
 {
     gw_audit_t *self = t->data;
     self->timer_armed = false;
-    if (gw_audit_flush (self) != 0 || self->len > 0)
+    if (s_flush (self) != 0 || self->len > 0)
         s_arm (self, GW_AUDIT_RETRY_MS);
 }
 
@@ -240,7 +241,7 @@ gw_audit_destroy (gw_audit_t **self_p)
         return;
     gw_audit_t *self = *self_p;
     *self_p = NULL;
-    if (gw_audit_flush (self) != 0 && self->len)
+    if (s_flush (self) != 0 && self->len)
         log_error (NULL, "audit: %zu rows lost at shutdown (the database did not take them)", self->len);
     uv_timer_stop (&self->timer);
     uv_close ((uv_handle_t *) &self->timer, s_on_closed);
@@ -418,7 +419,7 @@ gw_audit_list (gw_t *gw, gw_ctx_t *ctx)
     if (s_scope (ctx, q.property_id, &scope) != 0)
         return;
     /* rows still in this gateway's buffer belong in the answer */
-    gw_audit_flush (self);
+    s_flush (self);
     char lim[16];
     snprintf (lim, sizeof lim, "%d", q.limit + 1);
     PGresult *res = db_exec (self->db, "audit_list", 8,

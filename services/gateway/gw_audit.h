@@ -46,9 +46,6 @@ void gw_audit_destroy (gw_audit_t **self_p);
  * keep (a state-changing method). body: the answer's JSON text, or NULL. */
 void gw_audit_record (gw_ctx_t *ctx, int status, const char *body);
 
-/* Writes the buffered rows now: 0, or -1 (they stay buffered). */
-int gw_audit_flush (gw_audit_t *self);
-
 /* Deletes rows past retention; how many, or -1. */
 long gw_audit_cleanup (gw_audit_t *self);
 

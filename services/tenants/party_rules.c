@@ -377,8 +377,10 @@ tn_email_ok (const char *email)
 
 /* --- inputs ------------------------------------------------------------------ */
 
-const char *
-tn_id_type_default (const char *kind)
+/* The default document type for a kind: resident_id for a person,
+ * credit_code for a company. */
+static const char *
+s_id_type_default (const char *kind)
 {
     return kind && strcmp (kind, "company") == 0 ? "credit_code" : "resident_id";
 }
@@ -509,7 +511,7 @@ s_id_input (jv_t *v, const cJSON *data, const char *kind, const tn_party_values_
     }
     if (!type)
         type = cur && cur->id_type && tn_id_type_fits (kind, cur->id_type) ? cur->id_type
-                                                                               : tn_id_type_default (kind);
+                                                                               : s_id_type_default (kind);
     if (kind && !tn_id_type_fits (kind, type)) {
         jv_problem (v, "id_type", "%s does not fit a %s", type, kind);
         return;

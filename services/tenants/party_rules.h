@@ -110,10 +110,6 @@ typedef struct {
 bool tn_party_input (jv_t *v, const cJSON *data, const tn_party_values_t *cur,
                      tn_party_input_t *out);
 
-/* The default document type for a kind: resident_id for a person,
- * credit_code for a company. */
-const char *tn_id_type_default (const char *kind);
-
 /* Whether a document type suits a kind (a person: resident_id, passport,
  * other; a company: credit_code, other). */
 bool tn_id_type_fits (const char *kind, const char *type);

@@ -1,5 +1,5 @@
 /* sla: SLA policies and calendars of a property, and the deadlines of a
- * ticket (issue C, item 3). The arithmetic is sla_clock's (pure); this
+ * ticket. The arithmetic is sla_clock's (pure); this
  * module reads the policy and the calendar from the database and answers
  * the tickets.sla-* methods. All its SQL lives in sla.c.
  *

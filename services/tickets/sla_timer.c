@@ -141,8 +141,10 @@ sla_timer_prepare (db_t *db)
     return DB_PREPARE_ALL (db, s_statements);
 }
 
-int
-sla_timer_run_once (db_t *db, outbox_t *outbox)
+/* One round now, in one transaction, at tk_clock_now (): the number of
+ * events raised (the outbox woken when any), or -1 after rolling back. */
+static int
+s_run_once (db_t *db, outbox_t *outbox)
 {
     char now[32], limit[16];
     tk_clock_format (tk_clock_now (), now);
@@ -176,7 +178,7 @@ static int
 s_round (void *app_)
 {
     tickets_t *app = app_;
-    return sla_timer_run_once (app->db, app->outbox);
+    return s_run_once (app->db, app->outbox);
 }
 
 job_t *

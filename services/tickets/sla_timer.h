@@ -25,8 +25,4 @@ int sla_timer_prepare (db_t *db);
 /* The job, its first round one tick from now; NULL when it cannot start. */
 job_t *sla_timer_new (uv_loop_t *loop, tickets_t *app);
 
-/* One round now, in one transaction, at tk_clock_now (): the number of
- * events raised (the outbox woken when any), or -1 after rolling back. */
-int sla_timer_run_once (db_t *db, outbox_t *outbox);
-
 #endif
