@@ -107,8 +107,8 @@ tn_occupancies_end (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!oid)
         return;
     jv_t v = JV_INIT;
-    tn_occupancy_end_input_t in;
-    if (!tn_occupancy_end_input (&v, req->data, &in)) {
+    tn_end_input_t in;
+    if (!tn_end_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid move-out");
         return;
     }

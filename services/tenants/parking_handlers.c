@@ -223,8 +223,8 @@ tn_parking_leases_end (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     /* the body first: what is wrong with it is wrong for any lease */
     jv_t v = JV_INIT;
-    tn_lease_end_input_t in;
-    if (!tn_lease_end_input (&v, req->data, &in)) {
+    tn_end_input_t in;
+    if (!tn_end_input (&v, req->data, &in)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid end of lease");
         return;
     }

@@ -48,13 +48,6 @@ tn_lease_input (jv_t *v, const cJSON *data, tn_lease_input_t *out)
     return jv_ok (v);
 }
 
-bool
-tn_lease_end_input (jv_t *v, const cJSON *data, tn_lease_end_input_t *out)
-{
-    out->end_date = tn_end_date_input (v, data);
-    return jv_ok (v);
-}
-
 tn_lease_end_t
 tn_lease_end_decide (const char *start, const char *end, bool ended, const char *new_end)
 {

@@ -40,12 +40,6 @@ typedef struct {
  * one-day lease, end = start, is fine: both dates are included). */
 bool tn_lease_input (jv_t *v, const cJSON *data, tn_lease_input_t *out);
 
-/* POST .../parking-leases/{id}/end data: the last day (YYYY-MM-DD). */
-typedef struct {
-    const char *end_date;
-} tn_lease_end_input_t;
-
-bool tn_lease_end_input (jv_t *v, const cJSON *data, tn_lease_end_input_t *out);
 
 /* What ending a lease on new_end would do. start, end: the lease's dates
  * (end NULL = open-ended); ended: it was ended before. */

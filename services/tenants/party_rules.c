@@ -669,13 +669,6 @@ tn_occupancy_input (jv_t *v, const cJSON *data, tn_occupancy_input_t *out)
 }
 
 bool
-tn_occupancy_end_input (jv_t *v, const cJSON *data, tn_occupancy_end_input_t *out)
-{
-    out->end_date = tn_end_date_input (v, data);
-    return jv_ok (v);
-}
-
-bool
 tn_import_move_in_input (jv_t *v, const cJSON *occ, tn_import_move_in_t *out)
 {
     memset (out, 0, sizeof *out);

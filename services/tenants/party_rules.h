@@ -131,13 +131,6 @@ typedef struct {
 
 bool tn_occupancy_input (jv_t *v, const cJSON *data, tn_occupancy_input_t *out);
 
-/* POST .../occupancies/{oid}/end data: the move-out date (YYYY-MM-DD); not
- * before the start date is the handler's (the loaded row's). */
-typedef struct {
-    const char *end_date;
-} tn_occupancy_end_input_t;
-
-bool tn_occupancy_end_input (jv_t *v, const cJSON *data, tn_occupancy_end_input_t *out);
 
 /* The move-in columns of one row of a parties import, as an object of the
  * row's non-empty cells: none, or unit_code with role and start_date

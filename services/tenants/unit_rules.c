@@ -32,10 +32,11 @@ tn_optional_text (jv_t *v, const cJSON *data, const char *field, size_t max)
     return s && *s ? s : NULL;
 }
 
-const char *
-tn_end_date_input (jv_t *v, const cJSON *data)
+bool
+tn_end_input (jv_t *v, const cJSON *data, tn_end_input_t *out)
 {
-    return jv_object (v, data) ? jv_date (v, data, "end_date", JV_REQUIRED) : NULL;
+    out->end_date = jv_object (v, data) ? jv_date (v, data, "end_date", JV_REQUIRED) : NULL;
+    return jv_ok (v);
 }
 
 bool

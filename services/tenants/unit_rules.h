@@ -68,9 +68,14 @@ bool tn_unit_patch (const tn_unit_values_t *cur, const tn_unit_input_t *in, tn_u
  * or "" (none). A problem goes into v. */
 const char *tn_optional_text (jv_t *v, const cJSON *data, const char *field, size_t max);
 
-/* The body {"end_date": "YYYY-MM-DD"} of a move-out or a lease's end: the
- * date, or NULL with the problem in v (not an object, no date). */
-const char *tn_end_date_input (jv_t *v, const cJSON *data);
+/* The body {"end_date": "YYYY-MM-DD"} of a move-out (POST .../occupancies/
+ * {oid}/end) or a lease's end (POST .../parking-leases/{id}/end): the last
+ * day. Not before the start is the handler's check, against the loaded row. */
+typedef struct {
+    const char *end_date;
+} tn_end_input_t;
+
+bool tn_end_input (jv_t *v, const cJSON *data, tn_end_input_t *out);
 
 /* A PostgreSQL uuid[] literal "{a,b}" of the valid UUIDs among ids (a JSON
  * array of strings); others are left out. Caller frees; NULL when out of memory. */

@@ -518,8 +518,8 @@ static void
 m_occupancy_end (const cJSON *d)
 {
     jv_t v = JV_INIT;
-    tn_occupancy_end_input_t in;
-    bool ok = tn_occupancy_end_input (&v, d, &in);
+    tn_end_input_t in;
+    bool ok = tn_end_input (&v, d, &in);
     if (ok) {
         if (!jv_is_date (in.end_date))
             abort ();
@@ -533,8 +533,8 @@ static void
 m_lease_end (const cJSON *d)
 {
     jv_t v = JV_INIT;
-    tn_lease_end_input_t in;
-    bool ok = tn_lease_end_input (&v, d, &in);
+    tn_end_input_t in;
+    bool ok = tn_end_input (&v, d, &in);
     if (ok) {
         if (!jv_is_date (in.end_date))
             abort ();

@@ -172,21 +172,21 @@ test_lease_end_input (void **state)
 {
     (void) state;
     jv_t v = JV_INIT;
-    tn_lease_end_input_t in;
+    tn_end_input_t in;
     cJSON *data = cJSON_Parse ("{\"end_date\":\"2026-12-31\"}");
-    assert_true (tn_lease_end_input (&v, data, &in));
+    assert_true (tn_end_input (&v, data, &in));
     assert_string_equal (in.end_date, "2026-12-31");
     cJSON_Delete (data);
     const char *bad[] = { "{}", "{\"end_date\":\"2026-13-01\"}", "{\"end_date\":20261231}" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         data = cJSON_Parse (bad[i]);
-        assert_false (tn_lease_end_input (&v, data, &in));
+        assert_false (tn_end_input (&v, data, &in));
         assert_non_null (jvt_problem (&v, "end_date"));
         assert_null (in.end_date);
         cJSON_Delete (data);
         jv_reset (&v);
     }
-    assert_false (tn_lease_end_input (&v, NULL, &in));
+    assert_false (tn_end_input (&v, NULL, &in));
     assert_non_null (jvt_problem (&v, "body"));
     jv_reset (&v);
 }

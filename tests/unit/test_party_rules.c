@@ -472,13 +472,13 @@ test_occupancy_inputs (void **state)
     assert_non_null (s_problem_of (&v, "body"));
     jv_reset (&v);
 
-    tn_occupancy_end_input_t end;
+    tn_end_input_t end;
     data = cJSON_Parse ("{\"end_date\":\"2026-12-31\"}");
-    assert_true (tn_occupancy_end_input (&v, data, &end));
+    assert_true (tn_end_input (&v, data, &end));
     assert_string_equal (end.end_date, "2026-12-31");
     cJSON_Delete (data);
     data = cJSON_Parse ("{\"end_date\":null}");
-    assert_false (tn_occupancy_end_input (&v, data, &end));
+    assert_false (tn_end_input (&v, data, &end));
     assert_non_null (s_problem_of (&v, "end_date"));
     assert_null (end.end_date);
     cJSON_Delete (data);
