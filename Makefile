@@ -76,6 +76,8 @@ asan: deps
 	@BUILD=build-asan PM_TEST_SLOWDOWN=3 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  bash tests/run.sh
 
+# Issue I's goals, each beside its baseline from the same run (bench/run.sh, as root for
+# the baseline): ~15 min, medians of 3; PM_BENCH_QUICK=1: ~2 min, one short run of each.
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) bash bench/run.sh

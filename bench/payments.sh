@@ -5,7 +5,11 @@
 # round trips, so more workers than cores), log level warn, the late
 # fee job out of the way), creates a property through the API, generates in
 # billing's tables with SQL PM_BENCH_PAYMENTS_UNITS occupied units (2,000) and a
-# fee item, issues a bill run through the API (every unit has an open bill), then
+# fee item, issues a bill run through the API (every unit has an open bill), switches
+# the cluster to fsync, full_page_writes and synchronous_commit on (the harness starts it
+# with them off; ALTER SYSTEM + reload; PM_BENCH_PAYMENTS_DURABLE=0 keeps them off), so that
+# a payment waits for a real WAL flush as in production and as the pgbench insert it is
+# compared with does, then
 #   wrk -t2 -c50 -dDUR --latency -s bench/payments_post.lua POST /v1/properties/{pid}/payments
 # (a unit at random, a unique Idempotency-Key and external_ref per request: each
 # request is a new payment allocated to the unit's oldest open bill, the rest
@@ -17,7 +21,8 @@
 #
 # Usage: bash bench/payments.sh [OUT]. Environment: BUILD (build), PM_BENCH_DUR (10),
 # PM_BENCH_CONNS (50), PM_BENCH_THREADS (2), PM_BENCH_PAYMENTS_RUNS (3),
-# PM_BENCH_PAYMENTS_UNITS (2000), PM_BENCH_SCALE_BILLING (4), PM_BENCH_PAYMENTS_BASELINE (1).
+# PM_BENCH_PAYMENTS_UNITS (2000), PM_BENCH_SCALE_BILLING (4), PM_BENCH_PAYMENTS_BASELINE (1),
+# PM_BENCH_PAYMENTS_DURABLE (1).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -78,6 +83,17 @@ ANALYZE billing.units; ANALYZE billing.occupancies; ANALYZE billing.fee_items;
 """ % {"pid": pid, "n": UNITS})
 
 
+def durable(stack):
+    """fsync, full_page_writes and synchronous_commit on for the whole cluster: ALTER SYSTEM
+    wins over the harness's pm.conf, a reload applies it to every session (none SETs its own)."""
+    for name in ("fsync", "full_page_writes", "synchronous_commit"):
+        stack.psql("ALTER SYSTEM SET %s = on" % name)
+    stack.psql("SELECT pg_reload_conf ()")
+    harness.wait_for("the reload", lambda: stack.psql(
+        "SELECT count(*) FROM pg_settings WHERE name IN ('fsync', 'full_page_writes', "
+        "'synchronous_commit') AND setting = 'on'")[0][0] == "3", timeout=10)
+
+
 def baseline():
     if os.environ.get("PM_BENCH_PAYMENTS_BASELINE", "1") == "0":
         return None
@@ -127,6 +143,11 @@ def main():
         args = ["-s", os.path.join("bench", "payments_post.lua"), "-H", "Authorization: Bearer " + adm]
         os.environ["PM_BENCH_PAYMENTS_UNITS"] = units
         os.environ["PM_BENCH_PAYMENTS_TAG"] = "warm%d" % os.getpid()
+        sync = "off (PM_BENCH_PAYMENTS_DURABLE=0)"
+        if os.environ.get("PM_BENCH_PAYMENTS_DURABLE", "1") != "0":
+            durable(stack)
+            sync = "on"
+        print("PostgreSQL: fsync, full_page_writes, synchronous_commit %s" % sync, flush=True)
         log("%d units with an open bill each; warm-up 3 s" % UNITS)
         wrk("warmup", url, 3, *args)
         for k in range(RUNS):

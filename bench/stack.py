@@ -3,12 +3,19 @@
 
 Starts a Stack (own PostgreSQL, broker, services, gateway on a free port), logs in,
 creates one property, one unit and one occupant (a party moved in), prints one line
-    <base_url> <token> <property_id> <unit_id> <tmpdir>
-and keeps everything running until its standard input closes (or SIGTERM/SIGINT),
-then stops it all. Environment: PM_BENCH_SCALE_TENANTS (2), PM_BENCH_LOG_LEVEL (warn), BUILD.
+    <base_url> <token> <property_id> <unit_id> <tmpdir> <name>=<pid>,<name>=<pid>,...
+(the last field: every pm-* process of the stack) and keeps everything running until its
+standard input closes (or SIGTERM/SIGINT), then stops it all.
+
+The gateway may hold PM_BENCH_IDLE_CONNS (10,000) idle connections from 127.0.0.1 for
+bench/idle.py, so this stack (only this one) lifts the limits that would refuse them: the
+open-file limit the daemons inherit, PM_HTTP_MAX_CONNECTIONS and PM_HTTP_CONN_PER_ADDR
+(one address may otherwise hold 128). Nothing else differs from a default stack.
+Environment: PM_BENCH_SCALE_TENANTS (2), PM_BENCH_LOG_LEVEL (warn), PM_BENCH_IDLE_CONNS, BUILD.
 """
 
 import os
+import resource
 import signal
 import sys
 
@@ -20,7 +27,18 @@ import harness  # noqa: E402
 def main():
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     scale = {"tenants": int(os.environ.get("PM_BENCH_SCALE_TENANTS", "2"))}
-    env = {"PM_LOG_LEVEL": os.environ.get("PM_BENCH_LOG_LEVEL", "warn")}
+    conns = int(os.environ.get("PM_BENCH_IDLE_CONNS", "10000"))
+    env = {"PM_LOG_LEVEL": os.environ.get("PM_BENCH_LOG_LEVEL", "warn"),
+           "PM_HTTP_MAX_CONNECTIONS": str(conns + 1000), "PM_HTTP_CONN_PER_ADDR": "0"}
+    # the daemons inherit our limit: the gateway needs a descriptor per connection
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = conns + 4096
+    if soft != resource.RLIM_INFINITY and soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want if hard == resource.RLIM_INFINITY
+                                                        else min(want, hard), hard))
+        except (ValueError, OSError) as e:
+            print("bench stack: cannot raise the open-file limit: %s" % e, file=sys.stderr)
     stack = harness.Stack(scale=scale, env=env)
     try:
         token = stack.admin_token
@@ -41,7 +59,8 @@ def main():
         r = stack.http("POST", "/v1/properties/%s/units/%s/occupancies" % (pid, uid), token=token,
                        body={"party_id": r.json()["id"], "role": "owner", "start_date": "2024-01-01"})
         assert r.status == 201, "move in: %r" % r
-        print(stack.base_url, token, pid, uid, stack.tmpdir, flush=True)
+        pids = ",".join("%s=%d" % (name, p.pid) for name in harness.ALL for p in stack.procs[name])
+        print(stack.base_url, token, pid, uid, stack.tmpdir, pids, flush=True)
         sys.stdin.read()  # until bench/run.sh closes our stdin
     finally:
         stack.stop()
