@@ -51,7 +51,7 @@ def main():
                              "use": "office"})
         assert r.status == 201, "create unit: %r" % r
         uid = r.json()["id"]
-        # one current occupant, so the measured GET reads occupants (and audits the admin's read)
+        # one current occupant, so the measured GET reads occupants (masked for the agent)
         r = stack.http("POST", "/v1/properties/%s/parties" % pid, token=token,
                        body={"kind": "person", "name": "王建华", "phone": "13800138000",
                              "id_type": "passport", "id_number": "E12345678"})
@@ -59,6 +59,12 @@ def main():
         r = stack.http("POST", "/v1/properties/%s/units/%s/occupancies" % (pid, uid), token=token,
                        body={"party_id": r.json()["id"], "role": "owner", "start_date": "2024-01-01"})
         assert r.status == 201, "move in: %r" % r
+        # the GET is an agent's: the desk's everyday read, scoped to the property
+        r = stack.http("POST", "/v1/users", token=token,
+                       body={"username": "bench-agent", "password": "bench-agent-pass-1", "role": "agent",
+                             "property_ids": [pid]})
+        assert r.status == 201, "create agent: %r" % r
+        token = stack.login("bench-agent", "bench-agent-pass-1")
         pids = ",".join("%s=%d" % (name, p.pid) for name in harness.ALL for p in stack.procs[name])
         print(stack.base_url, token, pid, uid, stack.tmpdir, pids, flush=True)
         sys.stdin.read()  # until bench/run.sh closes our stdin
