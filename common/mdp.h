@@ -4,7 +4,7 @@
  *
  * Client -> broker:  "" | "MDPC01" | service | request_id | request JSON
  * Broker -> client:  "" | "MDPC01" | service | request_id | reply JSON
- * Worker -> broker:  "" | "MDPW01" | READY     | service
+ * Worker -> broker:  "" | "MDPW01" | READY     | service [| credit]
  *                    "" | "MDPW01" | REPLY     | client | "" | request_id | reply JSON
  *                    "" | "MDPW01" | HEARTBEAT
  *                    "" | "MDPW01" | DISCONNECT
@@ -15,12 +15,20 @@
  * sender is the identity the broker's ZAP handler gave the client's CURVE
  * key (services/broker/zap.h): written by the broker, never by the client.
  *
+ * credit (decimal, 1..MDP_CREDIT_MAX; 1 when absent) is how many requests
+ * the broker may send the worker before it has answered them: the worker
+ * serves them one after another in the order they came, so that while it
+ * is busy the next request already waits in its socket (no round trip
+ * through the broker between two requests, no sleep of the worker's loop).
+ * The broker gives a request to a worker holding others only when no
+ * worker of the service holds none.
+ *
  * The request_id frame lets the broker answer 503 for a request it cannot
  * place without parsing JSON, and lets clients match replies to requests.
  *
  * A REPLY with an empty reply frame means "skipped, nothing to deliver"
  * (the request's deadline had passed when the worker got it): the broker
- * marks the worker idle and forwards nothing. A worker heartbeats while it
+ * takes it off the worker's count and forwards nothing. A worker heartbeats while it
  * is busy too, so that a long handler does not get it expired. */
 #ifndef PM_MDP_H
 #define PM_MDP_H
@@ -38,6 +46,9 @@
  * MDP_HEARTBEAT_LIVENESS intervals is dead. */
 #define MDP_HEARTBEAT_MS       300
 #define MDP_HEARTBEAT_LIVENESS 3
+
+/* The most requests a worker may hold (its READY credit). */
+#define MDP_CREDIT_MAX 16
 
 /* How long the broker holds a request for a service with no live worker
  * before answering 503 (a restarting worker gets this long to come back). */

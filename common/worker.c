@@ -219,9 +219,11 @@ s_connect (worker_t *self)
     pthread_mutex_lock (&self->lock);
     self->sock = sock;
     pthread_mutex_unlock (&self->lock);
-    const void *data[] = { "", MDP_WORKER, MDP_READY, self->service };
-    size_t sizes[] = { 0, (size_t) -1, 1, (size_t) -1 };
-    if (zmsg_send (sock, 4, data, sizes) != 0)
+    char credit[8];
+    snprintf (credit, sizeof credit, "%d", (int) config_int ("PM_WORKER_CREDIT", WORKER_CREDIT, 1, MDP_CREDIT_MAX));
+    const void *data[] = { "", MDP_WORKER, MDP_READY, self->service, credit };
+    size_t sizes[] = { 0, (size_t) -1, 1, (size_t) -1, (size_t) -1 };
+    if (zmsg_send (sock, 5, data, sizes) != 0)
         log_warn (NULL, "READY not sent: %s", zmq_strerror (errno));
     log_debug (NULL, "worker for %s connecting to %s", self->service, endpoint);
     return 0;

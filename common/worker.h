@@ -4,7 +4,9 @@
  * reconnects (and says READY again) when the broker goes silent, and
  * dispatches each request's "method" to a handler from a table. A request
  * whose deadline has passed is skipped (no reply: the caller already gave up).
- * One request at a time: a handler runs to completion and its reply is sent.
+ * The broker may send up to WORKER_CREDIT requests ahead (mdp.h, READY);
+ * they are served one at a time, in order: a handler runs to completion and
+ * its reply is sent before the next one starts.
  *
  *   static const worker_method_t methods[] = {
  *       { "tenants.units.create", s_units_create },
@@ -23,6 +25,13 @@
 
 #include "envelope.h"
 #include <uv.h>
+
+/* Requests the broker may send before this worker has answered them (the
+ * READY credit, mdp.h): one running, the rest waiting in the socket, so the
+ * next one starts without a round trip through the broker (docs/DESIGN.md,
+ * "Message hops"). PM_WORKER_CREDIT (1..MDP_CREDIT_MAX) overrides it; 1 is
+ * one request at a time. */
+#define WORKER_CREDIT 2
 
 typedef void (worker_handler_fn) (void *app, const env_request_t *req, env_reply_t *rep);
 

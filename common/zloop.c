@@ -261,8 +261,8 @@ zloop_sock_socket (zloop_sock_t *zs)
 
 /* ---- multipart messages ---------------------------------------------- */
 
-int
-zmsg_recv (void *sock, zmsg_t *msg)
+static int
+s_recv (void *sock, zmsg_t *msg, zmq_msg_t *last)
 {
     zloop_touch (sock);
     memset (msg, 0, sizeof *msg);
@@ -288,6 +288,15 @@ zmsg_recv (void *sock, zmsg_t *msg)
             if (uid)
                 snprintf (msg->user_id, sizeof msg->user_id, "%s", uid);
         }
+        if (!more && last && zmq_msg_size (&part) > ZMSG_MOVE_MIN
+            && msg->count < (int) (sizeof msg->frame / sizeof msg->frame[0])) {
+            zmq_msg_move (last, &part);  /* the body: forwarded, never copied */
+            msg->frame[msg->count].data = zmq_msg_data (last);
+            msg->frame[msg->count].size = zmq_msg_size (last);
+            msg->count++;
+            msg->moved = msg->count;
+        }
+        else
         if (msg->count < (int) (sizeof msg->frame / sizeof msg->frame[0])) {
             size_t size = zmq_msg_size (&part);
             char *copy = malloc (size + 1);
@@ -305,6 +314,10 @@ zmsg_recv (void *sock, zmsg_t *msg)
     }
     if (oom) {
         zmsg_free (msg);
+        if (last) {
+            zmq_msg_close (last);
+            zmq_msg_init (last);
+        }
         errno = ENOMEM;
         return -1;
     }
@@ -312,13 +325,38 @@ zmsg_recv (void *sock, zmsg_t *msg)
 }
 
 int
+zmsg_recv (void *sock, zmsg_t *msg)
+{
+    return s_recv (sock, msg, NULL);
+}
+
+int
+zmsg_recv_move (void *sock, zmsg_t *msg, zmq_msg_t *last)
+{
+    zmq_msg_init (last);
+    return s_recv (sock, msg, last);
+}
+
+int
 zmsg_send (void *sock, int count, const void *const *data, const size_t *sizes)
+{
+    return zmsg_send_move (sock, count, data, sizes, -1, NULL);
+}
+
+int
+zmsg_send_move (void *sock, int count, const void *const *data, const size_t *sizes,
+                int move_at, zmq_msg_t *move)
 {
     zloop_touch (sock);
     for (int i = 0; i < count; i++) {
+        int flags = ZMQ_DONTWAIT | (i + 1 < count ? ZMQ_SNDMORE : 0);
+        if (i == move_at && move) {
+            if (zmq_msg_send (move, sock, flags) < 0)
+                return -1;
+            continue;
+        }
         size_t size = sizes && sizes[i] != (size_t) -1 ? sizes[i]
                                                        : (data[i] ? strlen (data[i]) : 0);
-        int flags = ZMQ_DONTWAIT | (i + 1 < count ? ZMQ_SNDMORE : 0);
         if (zmq_send (sock, data[i], size, flags) < 0) {
             /* Only the first part of a message can fail (HWM, unroutable
              * identity): later parts follow it atomically. */
@@ -332,7 +370,8 @@ void
 zmsg_free (zmsg_t *msg)
 {
     for (int i = 0; i < msg->count; i++)
-        free (msg->frame[i].data);
+        if (i + 1 != msg->moved)         /* that one is zmsg_recv_move's *last */
+            free (msg->frame[i].data);
     memset (msg, 0, sizeof *msg);
 }
 

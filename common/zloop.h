@@ -22,6 +22,7 @@
 #define PM_ZLOOP_H
 
 #include <uv.h>
+#include <zmq.h>
 
 /* The one ZeroMQ context of the process (created on first use; a forked
  * child gets its own). Never terminated: sockets are made with linger 0. */
@@ -48,12 +49,26 @@ typedef struct {
      * (libzmq's "User-Id" property), "" when the connection has none. Only
      * the receiving side's libzmq writes it: a peer cannot forge it. */
     char user_id[33];
+    int moved;                       /* 1 + the frame zmsg_recv_move did not copy; 0: none */
 } zmsg_t;
 
 /* Receives a whole multipart message without blocking: 0, or -1 (EAGAIN or error). */
 int zmsg_recv (void *sock, zmsg_t *msg);
+/* As zmsg_recv, for forwarding a body without copying it: a last frame
+ * longer than ZMSG_MOVE_MIN is not copied but moved into *last, and
+ * frame[count - 1].data points into it (read it by its size: it is not
+ * NUL-terminated; valid while *last is). *last is initialised here in every
+ * case (empty when the last frame was copied): zmq_msg_close it, or send it
+ * with zmsg_send_move. Shorter frames (names, ids) stay NUL-terminated. */
+#define ZMSG_MOVE_MIN 64
+int zmsg_recv_move (void *sock, zmsg_t *msg, zmq_msg_t *last);
 /* Sends count frames; sizes of (size_t)-1 mean strlen. 0 or -1. */
 int zmsg_send (void *sock, int count, const void *const *data, const size_t *sizes);
+/* As zmsg_send, but frame move_at (> 0) is *move, sent without a copy:
+ * on success *move is left empty; on failure (only the first frame can
+ * fail) nothing was sent and *move is untouched. */
+int zmsg_send_move (void *sock, int count, const void *const *data, const size_t *sizes,
+                    int move_at, zmq_msg_t *move);
 void zmsg_free (zmsg_t *msg);
 /* Frame i as a NUL-terminated copy into buf (truncated); returns buf. */
 char *zmsg_str (const zmsg_t *msg, int i, char *buf, size_t cap);

@@ -36,22 +36,22 @@ typedef struct brk_service brk_service_t;
 
 struct brk_request {
     brk_request_t *next;             /* in its service's queue */
-    void *client;                    /* the client's routing identity */
+    unsigned char client[BROKER_IDENTITY_MAX];   /* the client's routing identity */
     size_t client_size;
     char id[ENVELOPE_ID_MAX + 1];
     char sender[CURVE_IDENTITY_MAX + 1];   /* the client's authenticated identity */
-    void *body;                      /* the request JSON, as received */
-    size_t body_size;
+    zmq_msg_t body;                  /* the request JSON as received, forwarded without a copy */
     uint64_t queued_at;
 };
 
 struct brk_service {
     brk_service_t *next;
     char name[MDP_SERVICE_MAX + 1];
-    brk_worker_t *idle_head;         /* least recently used first */
-    brk_worker_t *idle_tail;
+    brk_worker_t *ready_head;        /* workers with credit left, least recently used first */
+    brk_worker_t *ready_tail;
     size_t workers;
-    size_t idle;
+    size_t idle;                     /* workers holding no request */
+    size_t held;                     /* requests held by its workers */
     brk_request_t *queue_head;
     brk_request_t *queue_tail;
     size_t queued;
@@ -61,15 +61,18 @@ struct brk_service {
 
 struct brk_worker {
     brk_worker_t *prev, *next;       /* every worker */
-    brk_worker_t *idle_prev, *idle_next;
+    brk_worker_t *ready_prev, *ready_next;
     brk_worker_t *hash_next;
-    bool idle;
+    bool ready;                      /* in its service's ready list */
     unsigned char identity[BROKER_IDENTITY_MAX];
     size_t identity_size;
     char label[24];                  /* identity in hex, for logs */
     brk_service_t *service;
     uint64_t expiry;
-    brk_request_t *current;          /* the request it works on, if busy */
+    brk_request_t *held_head;        /* sent to it, not answered yet, oldest first */
+    brk_request_t *held_tail;
+    unsigned nheld;
+    unsigned credit;                 /* how many it may hold (READY, mdp.h) */
 };
 
 struct broker {
@@ -126,6 +129,26 @@ s_request_id_valid (const zmsg_t *m, int i)
     return strlen (m->frame[i].data) == m->frame[i].size && env_id_valid (m->frame[i].data);
 }
 
+/* READY's credit frame: a decimal 1..MDP_CREDIT_MAX. */
+static bool
+s_credit_parse (const zmsg_t *m, int i, unsigned *credit)
+{
+    const char *p = m->frame[i].data;
+    size_t n = m->frame[i].size;
+    unsigned v = 0;
+    if (n < 1 || n > 3)
+        return false;
+    for (size_t k = 0; k < n; k++) {
+        if (p[k] < '0' || p[k] > '9')
+            return false;
+        v = v * 10 + (unsigned) (p[k] - '0');
+    }
+    if (v < 1 || v > MDP_CREDIT_MAX)
+        return false;
+    *credit = v;
+    return true;
+}
+
 static void
 s_hex (const void *data, size_t size, char *out, size_t cap)
 {
@@ -166,30 +189,39 @@ s_request_free (brk_request_t **req_p)
     brk_request_t *req = *req_p;
     if (!req)
         return;
-    free (req->client);
-    free (req->body);
+    zmq_msg_close (&req->body);
     free (req);
     *req_p = NULL;
 }
 
 /* ---- sending --------------------------------------------------------- */
 
-/* Sends to a client; a client that left or does not read loses the reply. */
+/* Sends to a client; a client that left or does not read loses the reply.
+ * moved: NULL, or the reply as received from the worker (json points into
+ * it), sent on without a copy. */
 static void
 s_send_client (broker_t *b, const void *client, size_t client_size, const char *service,
-               const char *request_id, const void *json, size_t json_size)
+               const char *request_id, const void *json, size_t json_size, zmq_msg_t *moved)
 {
     const void *data[] = { client, "", MDP_CLIENT, service, request_id, json };
     size_t sizes[] = { client_size, 0, (size_t) -1, (size_t) -1, (size_t) -1, json_size };
-    if (zmsg_send (b->router, 6, data, sizes) != 0) {
+    zmq_msg_t tapped;                /* the tap reads the reply after it left */
+    zmq_msg_init (&tapped);
+    if (moved && b->tap) {
+        zmq_msg_copy (&tapped, moved);
+        json = zmq_msg_data (&tapped);
+    }
+    int rc = zmsg_send_move (b->router, 6, data, sizes, 5, moved);
+    if (rc == 0)
+        s_tap (b, "reply", service, json, json_size);
+    zmq_msg_close (&tapped);
+    if (rc != 0) {
         if (errno == EHOSTUNREACH)
             log_debug (request_id, "client gone, reply from %s dropped", service);
         else
             log_warn (request_id, "reply from %s to client dropped: %s", service,
                       zmq_strerror (errno));
-        return;
     }
-    s_tap (b, "reply", service, json, json_size);
 }
 
 static void
@@ -206,22 +238,17 @@ s_reply_error (broker_t *b, const void *client, size_t client_size, const char *
         log_info (request_id, "503 for service %s: %s", service, message);
     else
         log_debug (request_id, "%d for service %s: %s", status, service, message);
-    s_send_client (b, client, client_size, service, request_id, json, strlen (json));
+    s_send_client (b, client, client_size, service, request_id, json, strlen (json), NULL);
     free (json);
 }
 
-/* Worker command with optional extra frames. 0 or -1 (errno set). */
+/* A command without arguments (HEARTBEAT, DISCONNECT). 0 or -1 (errno set). */
 static int
-s_send_worker (broker_t *b, brk_worker_t *w, const char *command, int extra,
-               const void *const *xdata, const size_t *xsizes)
+s_send_worker (broker_t *b, brk_worker_t *w, const char *command)
 {
-    const void *data[9] = { w->identity, "", MDP_WORKER, command };
-    size_t sizes[9] = { w->identity_size, 0, (size_t) -1, 1 };
-    for (int i = 0; i < extra && i < 5; i++) {
-        data[4 + i] = xdata[i];
-        sizes[4 + i] = xsizes[i];
-    }
-    return zmsg_send (b->router, 4 + extra, data, sizes);
+    const void *data[] = { w->identity, "", MDP_WORKER, command };
+    size_t sizes[] = { w->identity_size, 0, (size_t) -1, 1 };
+    return zmsg_send (b->router, 4, data, sizes);
 }
 
 /* To an identity we hold no worker for (it must register again). */
@@ -389,42 +416,84 @@ s_hash_grow (broker_t *b)
     b->nbuckets = n;
 }
 
+/* The ready list: workers that may take one more request, in the order
+ * they got their last one (or registered). */
 static void
-s_idle_push (brk_worker_t *w)
+s_ready_push (brk_worker_t *w)
 {
     brk_service_t *s = w->service;
-    w->idle = true;
-    w->idle_next = NULL;
-    w->idle_prev = s->idle_tail;
-    if (s->idle_tail)
-        s->idle_tail->idle_next = w;
+    if (w->ready)
+        return;
+    w->ready = true;
+    w->ready_next = NULL;
+    w->ready_prev = s->ready_tail;
+    if (s->ready_tail)
+        s->ready_tail->ready_next = w;
     else
-        s->idle_head = w;
-    s->idle_tail = w;
-    s->idle++;
+        s->ready_head = w;
+    s->ready_tail = w;
 }
 
 static void
-s_idle_remove (brk_worker_t *w)
+s_ready_remove (brk_worker_t *w)
 {
     brk_service_t *s = w->service;
-    if (!w->idle)
+    if (!w->ready)
         return;
-    if (w->idle_prev)
-        w->idle_prev->idle_next = w->idle_next;
+    if (w->ready_prev)
+        w->ready_prev->ready_next = w->ready_next;
     else
-        s->idle_head = w->idle_next;
-    if (w->idle_next)
-        w->idle_next->idle_prev = w->idle_prev;
+        s->ready_head = w->ready_next;
+    if (w->ready_next)
+        w->ready_next->ready_prev = w->ready_prev;
     else
-        s->idle_tail = w->idle_prev;
-    w->idle = false;
-    w->idle_prev = w->idle_next = NULL;
-    s->idle--;
+        s->ready_tail = w->ready_prev;
+    w->ready = false;
+    w->ready_prev = w->ready_next = NULL;
+}
+
+/* A request sent to w joins the ones it holds (it answers them in order). */
+static void
+s_held_push (brk_worker_t *w, brk_request_t *req)
+{
+    req->next = NULL;
+    if (w->held_tail)
+        w->held_tail->next = req;
+    else
+        w->held_head = req;
+    w->held_tail = req;
+    if (w->nheld++ == 0)
+        w->service->idle--;
+    w->service->held++;
+}
+
+/* The held request a REPLY answers (normally the oldest), taken out of the
+ * list; NULL when w holds no such request. */
+static brk_request_t *
+s_held_take (brk_worker_t *w, const void *client, size_t client_size, const char *id)
+{
+    brk_request_t *prev = NULL;
+    for (brk_request_t *req = w->held_head; req; prev = req, req = req->next) {
+        if (req->client_size != client_size || memcmp (req->client, client, client_size) != 0
+            || strcmp (req->id, id) != 0)
+            continue;
+        if (prev)
+            prev->next = req->next;
+        else
+            w->held_head = req->next;
+        if (w->held_tail == req)
+            w->held_tail = prev;
+        req->next = NULL;
+        if (--w->nheld == 0)
+            w->service->idle++;
+        w->service->held--;
+        return req;
+    }
+    return NULL;
 }
 
 static brk_worker_t *
-s_worker_new (broker_t *b, const void *identity, size_t size, brk_service_t *s)
+s_worker_new (broker_t *b, const void *identity, size_t size, brk_service_t *s, unsigned credit)
 {
     if (size == 0 || size > BROKER_IDENTITY_MAX)
         return NULL;
@@ -435,6 +504,7 @@ s_worker_new (broker_t *b, const void *identity, size_t size, brk_service_t *s)
     w->identity_size = size;
     s_hex (identity, size, w->label, sizeof w->label);
     w->service = s;
+    w->credit = credit;
     w->expiry = s_now (b) + BROKER_EXPIRY_MS;
     w->next = b->workers;
     if (b->workers)
@@ -446,28 +516,31 @@ s_worker_new (broker_t *b, const void *identity, size_t size, brk_service_t *s)
     w->hash_next = b->buckets[i];
     b->buckets[i] = w;
     s->workers++;
+    s->idle++;
     s->registered = true;
     return w;
 }
 
-/* Forgets a worker. A request it held is answered 503 now: nobody else
- * will answer it, and the caller should not wait for its deadline. */
+/* Forgets a worker. The requests it held are answered 503 now: nobody else
+ * will answer them, and their callers should not wait for the deadline.
+ * (One may have run: MDP_WORKER_LOST says so; none is sent elsewhere.) */
 static void
 s_worker_drop (broker_t *b, brk_worker_t *w, const char *reason, bool disconnect)
 {
     brk_service_t *s = w->service;
     if (disconnect)
-        s_send_worker (b, w, MDP_DISCONNECT, 0, NULL, NULL);
-    log_info (NULL, "worker %s of %s dropped: %s%s", w->label, s->name, reason,
-              w->current ? " (answering its request 503)" : "");
-    if (w->current) {
-        brk_request_t *req = w->current;
-        w->current = NULL;
+        s_send_worker (b, w, MDP_DISCONNECT);
+    log_info (NULL, "worker %s of %s dropped: %s (answering %u held request(s) 503)", w->label,
+              s->name, reason, w->nheld);
+    brk_request_t *req;
+    while ((req = w->held_head)) {
+        s_held_take (w, req->client, req->client_size, req->id);
         s_reply_error (b, req->client, req->client_size, s->name, req->id, 503,
                        "service_unavailable", MDP_WORKER_LOST);
         s_request_free (&req);
     }
-    s_idle_remove (w);
+    s_ready_remove (w);
+    s->idle--;
     if (--s->workers == 0) {
         s->empty_since = s_now (b);
         s_purge_arm (b);
@@ -488,28 +561,50 @@ s_worker_drop (broker_t *b, brk_worker_t *w, const char *reason, bool disconnect
     free (w);
 }
 
-/* Hands queued requests to idle workers, least recently used first. */
+/* Which ready worker gets the next request: an idle one if any (least
+ * recently used first), so that a request waits behind another only when
+ * every worker is busy; else the one that got a request longest ago. */
+static brk_worker_t *
+s_pick (brk_service_t *s)
+{
+    for (brk_worker_t *w = s->ready_head; w; w = w->ready_next)
+        if (w->nheld == 0)
+            return w;
+    return s->ready_head;
+}
+
+/* Hands queued requests to workers with credit left (mdp.h, READY). */
 static void
 s_dispatch (broker_t *b, brk_service_t *s)
 {
-    while (s->queue_head && s->idle_head) {
-        brk_worker_t *w = s->idle_head;
-        s_idle_remove (w);
+    while (s->queue_head && s->ready_head) {
+        brk_worker_t *w = s_pick (s);
+        s_ready_remove (w);
         brk_request_t *req = s_queue_pop (s);
-        const void *data[] = { req->client, "", req->id, req->body, req->sender };
-        size_t sizes[] = { req->client_size, 0, (size_t) -1, req->body_size, (size_t) -1 };
-        if (s_send_worker (b, w, MDP_REQUEST, 5, data, sizes) != 0) {
+        const void *data[] = { w->identity, "", MDP_WORKER, MDP_REQUEST, req->client, "",
+                               req->id, NULL, req->sender };
+        size_t sizes[] = { w->identity_size, 0, (size_t) -1, 1, req->client_size, 0,
+                           (size_t) -1, 0, (size_t) -1 };
+        zmq_msg_t tapped;            /* the tap reads the body after it left */
+        zmq_msg_init (&tapped);
+        if (b->tap)
+            zmq_msg_copy (&tapped, &req->body);
+        if (zmsg_send_move (b->router, 9, data, sizes, 7, &req->body) != 0) {
             /* The request did not leave: it goes back first in line, and
              * the worker, gone (EHOSTUNREACH) or not reading (EAGAIN), is
              * dropped. */
             char reason[96];
             snprintf (reason, sizeof reason, "send failed: %s", zmq_strerror (errno));
+            zmq_msg_close (&tapped);
             s_queue_push_front (s, req);
             s_worker_drop (b, w, reason, false);
             continue;
         }
-        w->current = req;
-        s_tap (b, "request", s->name, req->body, req->body_size);
+        s_tap (b, "request", s->name, zmq_msg_data (&tapped), zmq_msg_size (&tapped));
+        zmq_msg_close (&tapped);
+        s_held_push (w, req);
+        if (w->nheld < w->credit)
+            s_ready_push (w);        /* to the tail: the busy take turns */
     }
 }
 
@@ -525,6 +620,7 @@ s_stats (broker_t *b)
         cJSON_AddNumberToObject (o, "workers", (double) s->workers);
         cJSON_AddNumberToObject (o, "idle", (double) s->idle);
         cJSON_AddNumberToObject (o, "queued", (double) s->queued);
+        cJSON_AddNumberToObject (o, "held", (double) s->held);
     }
     cJSON_AddNumberToObject (body, "requests", (double) b->requests);
     return body;
@@ -556,18 +652,19 @@ s_internal (broker_t *b, const zmsg_t *m, const char *request_id)
     env_reply_reset (&rep);
     if (json) {
         s_send_client (b, m->frame[0].data, m->frame[0].size, BROKER_SERVICE, request_id, json,
-                       strlen (json));
+                       strlen (json), NULL);
         free (json);
     }
 }
 
 /* ---- messages -------------------------------------------------------- */
 
-/* identity | "" | MDPC01 | service | request_id | request JSON */
+/* identity | "" | MDPC01 | service | request_id | request JSON
+ * (a long request JSON is in *body, not copied: zmsg_recv_move) */
 static void
-s_client_message (broker_t *b, zmsg_t *m)
+s_client_message (broker_t *b, zmsg_t *m, zmq_msg_t *body)
 {
-    if (m->count != 6 || !s_request_id_valid (m, 4)) {
+    if (m->count != 6 || !s_request_id_valid (m, 4) || m->frame[0].size > BROKER_IDENTITY_MAX) {
         s_warn_peer (b, "malformed client message dropped");
         return;
     }
@@ -600,12 +697,20 @@ s_client_message (broker_t *b, zmsg_t *m)
                        "service_unavailable", "broker out of memory");
         return;
     }
-    /* take the frames over instead of copying them */
-    req->client = m->frame[0].data;
+    memcpy (req->client, m->frame[0].data, m->frame[0].size);
     req->client_size = m->frame[0].size;
-    req->body = m->frame[5].data;
-    req->body_size = m->frame[5].size;
-    m->frame[0].data = m->frame[5].data = NULL;
+    zmq_msg_init (&req->body);
+    if (m->moved == 6)
+        zmq_msg_move (&req->body, body);     /* the body is forwarded, never copied */
+    else
+    if (zmq_msg_init_size (&req->body, m->frame[5].size) == 0)
+        memcpy (zmq_msg_data (&req->body), m->frame[5].data, m->frame[5].size);
+    else {
+        free (req);
+        s_reply_error (b, m->frame[0].data, m->frame[0].size, name, request_id, 503,
+                       "service_unavailable", "broker out of memory");
+        return;
+    }
     snprintf (req->id, sizeof req->id, "%s", request_id);
     snprintf (req->sender, sizeof req->sender, "%s", m->user_id);
     req->queued_at = s_now (b);
@@ -615,9 +720,10 @@ s_client_message (broker_t *b, zmsg_t *m)
     s_dispatch (b, s);
 }
 
-/* identity | "" | MDPW01 | command | ... */
+/* identity | "" | MDPW01 | command | ...
+ * (a long reply JSON is in *body, not copied: zmsg_recv_move) */
 static void
-s_worker_message (broker_t *b, zmsg_t *m)
+s_worker_message (broker_t *b, zmsg_t *m, zmq_msg_t *body)
 {
     if (m->count < 4 || m->frame[3].size != 1) {
         s_warn_peer (b, "malformed worker message dropped");
@@ -633,7 +739,13 @@ s_worker_message (broker_t *b, zmsg_t *m)
             s_worker_drop (b, w, "READY while registered", true);
             return;
         }
-        if (m->count != 5 || !s_service_name_valid (m, 4)
+        unsigned credit = 1;
+        if (m->count == 6 && !s_credit_parse (m, 5, &credit)) {
+            s_warn_peer (b, "READY with an invalid credit refused");
+            s_send_disconnect_to (b, identity, identity_size);
+            return;
+        }
+        if (m->count < 5 || m->count > 6 || !s_service_name_valid (m, 4)
             || strcmp (m->frame[4].data, BROKER_SERVICE) == 0) {
             s_warn_peer (b, "READY with an invalid service name refused");
             s_send_disconnect_to (b, identity, identity_size);
@@ -650,14 +762,14 @@ s_worker_message (broker_t *b, zmsg_t *m)
             return;
         }
         brk_service_t *s = s_service_require (b, m->frame[4].data);
-        w = s ? s_worker_new (b, identity, identity_size, s) : NULL;
+        w = s ? s_worker_new (b, identity, identity_size, s, credit) : NULL;
         if (!w) {
             s_send_disconnect_to (b, identity, identity_size);
             return;
         }
-        log_info (NULL, "worker %s registered for %s (%zu workers)", w->label, s->name,
-                  s->workers);
-        s_idle_push (w);
+        log_info (NULL, "worker %s registered for %s (%zu workers, credit %u)", w->label, s->name,
+                  s->workers, credit);
+        s_ready_push (w);
         s_dispatch (b, s);
         s_purge_arm (b);
         return;
@@ -682,10 +794,8 @@ s_worker_message (broker_t *b, zmsg_t *m)
         return;
     }
     /* REPLY: client | "" | request_id | reply JSON (empty: skipped, see mdp.h) */
-    brk_request_t *req = w->current;
-    if (!req || req->client_size != m->frame[4].size
-        || memcmp (req->client, m->frame[4].data, req->client_size) != 0
-        || strcmp (req->id, m->frame[6].data) != 0) {
+    brk_request_t *req = s_held_take (w, m->frame[4].data, m->frame[4].size, m->frame[6].data);
+    if (!req) {
         log_warn (m->frame[6].data, "worker %s of %s replied to a request it does not hold",
                   w->label, w->service->name);
         return;
@@ -693,13 +803,12 @@ s_worker_message (broker_t *b, zmsg_t *m)
     brk_service_t *s = w->service;
     if (m->frame[7].size > 0)
         s_send_client (b, req->client, req->client_size, s->name, req->id, m->frame[7].data,
-                       m->frame[7].size);
+                       m->frame[7].size, m->moved == 8 ? body : NULL);
     else
         log_debug (req->id, "worker %s of %s skipped the request (deadline passed)", w->label,
                    s->name);
-    w->current = NULL;
     s_request_free (&req);
-    s_idle_push (w);
+    s_ready_push (w);                /* stays in place if it already was */
     s_dispatch (b, s);
 }
 
@@ -708,19 +817,23 @@ s_on_router (zloop_sock_t *zs, void *arg)
 {
     broker_t *b = arg;
     zmsg_t m;
-    if (zmsg_recv (zloop_sock_socket (zs), &m) != 0)
+    zmq_msg_t body;                  /* the last frame, when long: moved, never copied */
+    if (zmsg_recv_move (zloop_sock_socket (zs), &m, &body) != 0) {
+        zmq_msg_close (&body);
         return;
+    }
     if (m.count < 3 || m.frame[1].size != 0)
         s_warn_peer (b, "message without an MDP header dropped");
     else
     if (zmsg_eq (&m, 2, MDP_CLIENT))
-        s_client_message (b, &m);
+        s_client_message (b, &m, &body);
     else
     if (zmsg_eq (&m, 2, MDP_WORKER))
-        s_worker_message (b, &m);
+        s_worker_message (b, &m, &body);
     else
         s_warn_peer (b, "message of an unknown protocol dropped");
     zmsg_free (&m);
+    zmq_msg_close (&body);
 }
 
 /* Heartbeats every worker, busy or idle, and drops the silent ones. */
@@ -736,7 +849,7 @@ s_on_heartbeat (uv_timer_t *t)
             s_worker_drop (b, w, "expired (no heartbeat)", true);
             continue;
         }
-        if (s_send_worker (b, w, MDP_HEARTBEAT, 0, NULL, NULL) != 0) {
+        if (s_send_worker (b, w, MDP_HEARTBEAT) != 0) {
             if (errno == EHOSTUNREACH)
                 s_worker_drop (b, w, "unreachable", false);
             else

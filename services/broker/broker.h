@@ -1,10 +1,10 @@
 /* broker: the Majordomo-style broker (common/mdp.h, after ZeroMQ RFC 7).
  *
  * One ROUTER for clients and workers. Each request goes to the least
- * recently used idle worker of its service, or waits in the service's FIFO
- * queue. Every worker, idle or busy, gets a heartbeat each MDP_HEARTBEAT_MS;
+ * recently used idle worker of its service, else to a busy one with credit
+ * left (mdp.h, READY), else waits in the service's FIFO queue. Every worker, idle or busy, gets a heartbeat each MDP_HEARTBEAT_MS;
  * one silent for MDP_HEARTBEAT_LIVENESS intervals, unreachable, or saying
- * DISCONNECT is dropped, and a request it held is answered 503 at once. A
+ * DISCONNECT is dropped, and the requests it held are answered 503 at once. A
  * request for a service without a live worker waits MDP_NO_WORKER_WAIT_MS
  * for one to register, then is answered 503. The service "broker" is the
  * broker itself ("broker.stats", "broker.ping").

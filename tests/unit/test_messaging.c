@@ -599,8 +599,8 @@ test_lru_two_workers (void **state)
     assert_int_equal (seen_a, 5);
     assert_int_equal (seen_b, 5);
 
-    /* both busy: the third request waits in the queue, then goes to the
-     * worker that finished first */
+    /* both busy: the third request waits (at a worker, within its credit,
+     * or in the broker's queue) until a 300 ms one is done */
     uv_loop_t loop;
     uv_loop_init (&loop);
     client_t *c = client_new (&loop);
@@ -680,14 +680,19 @@ test_worker_killed_in_flight (void **state)
     uv_loop_t loop;
     uv_loop_init (&loop);
     client_t *c = client_new (&loop);
-    s_result_t r = { 0 };
-    assert_int_equal (s_send (c, "victim.sleep", "3000", 5000, &r), 0);
-    assert_true (s_run_until (&loop, &r, 1, 4000, 200, s_kill_victim, NULL));
-    int64_t after = r.at_ms - s_killed_at;
-    print_message ("    worker killed in flight -> %d after %lld ms\n", r.status, (long long) after);
-    assert_int_equal (r.status, 503);
-    assert_string_equal (r.code, "service_unavailable");
-    assert_true (after < s_slow (1500));
+    /* one running, the rest of its credit waiting in its socket: all 503 */
+    s_result_t r[WORKER_CREDIT] = { { 0 } };
+    for (int i = 0; i < WORKER_CREDIT; i++)
+        assert_int_equal (s_send (c, "victim.sleep", "3000", 5000, &r[i]), 0);
+    assert_true (s_run_until (&loop, r, WORKER_CREDIT, 4000, 200, s_kill_victim, NULL));
+    for (int i = 0; i < WORKER_CREDIT; i++) {
+        int64_t after = r[i].at_ms - s_killed_at;
+        print_message ("    worker killed in flight -> %d after %lld ms\n", r[i].status,
+                       (long long) after);
+        assert_int_equal (r[i].status, 503);
+        assert_string_equal (r[i].code, "service_unavailable");
+        assert_true (after < s_slow (1500));
+    }
     waitpid (s_victim, NULL, 0);
     s_forget_worker (s_victim);
     assert_true (s_wait_workers ("victim", 0, 1000));
@@ -879,19 +884,22 @@ test_broker_stats (void **state)
     cJSON_Delete (s1);
     cJSON_Delete (s2);
 
-    /* busy and queued show up */
+    /* busy, held and queued show up: the worker holds its credit's worth
+     * (one running, the rest waiting in its socket), the broker the rest */
     uv_loop_t loop;
     uv_loop_init (&loop);
     client_t *c = client_new (&loop);
-    s_result_t res[3] = { { 0 } };
-    for (int i = 0; i < 3; i++)
-        assert_int_equal (s_send (c, "stats.sleep", "300", 5000, &res[i]), 0);
+    enum { N = WORKER_CREDIT + 2 };
+    s_result_t res[N] = { { 0 } };
+    for (int i = 0; i < N; i++)
+        assert_int_equal (s_send (c, "stats.sleep", "200", 5000, &res[i]), 0);
     s_sleep_ms (100);
     cJSON *s3 = s_stats ();
     assert_int_equal (s_stat (s3, "stats", "idle"), 0);
-    assert_int_equal (s_stat (s3, "stats", "queued"), 2);
+    assert_int_equal (s_stat (s3, "stats", "held"), WORKER_CREDIT);
+    assert_int_equal (s_stat (s3, "stats", "queued"), N - WORKER_CREDIT);
     cJSON_Delete (s3);
-    assert_true (s_run_until (&loop, res, 3, 3000, 0, NULL, NULL));
+    assert_true (s_run_until (&loop, res, N, 3000, 0, NULL, NULL));
     client_destroy (&c);
     s_close_loop (&loop);
 
@@ -946,6 +954,16 @@ test_protocol_errors (void **state)
     assert_int_equal (s_raw_recv (sock, &m, 1000), 0);
     assert_true (zmsg_eq (&m, 2, MDP_DISCONNECT));
     zmsg_free (&m);
+
+    /* a READY credit must be 1..MDP_CREDIT_MAX in decimal */
+    const char *credits[] = { "0", "17", "x", "", "1234" };
+    for (size_t i = 0; i < sizeof credits / sizeof credits[0]; i++) {
+        const void *bad[] = { "", MDP_WORKER, MDP_READY, "proto", credits[i] };
+        assert_int_equal (zmsg_send (sock, 5, bad, NULL), 0);
+        assert_int_equal (s_raw_recv (sock, &m, 1000), 0);
+        assert_true (zmsg_eq (&m, 2, MDP_DISCONNECT));
+        zmsg_free (&m);
+    }
 
     /* garbage is dropped without an answer or a crash */
     const void *junk1[] = { "", "HTTP/1.1", "x" };
