@@ -315,10 +315,12 @@ gw_finish (gw_ctx_t *ctx, int status, char *body, const char *extra)
     }
     /* API answers are per caller and may hold secrets (a login's token):
      * no cache keeps them */
+#define S_NO_STORE "Cache-Control: no-store\r\n"
     char headers[HTTP_EXTRA_MAX];
-    snprintf (headers, sizeof headers, "Cache-Control: no-store\r\n%s", extra ? extra : "");
+    if (extra)
+        snprintf (headers, sizeof headers, S_NO_STORE "%s", extra);
     gw_finish_raw (ctx, status, body ? "application/json" : NULL, body, body ? strlen (body) : 0,
-                   HTTP_FREE_BODY | (status == 413 ? HTTP_CLOSE : 0), headers);
+                   HTTP_FREE_BODY | (status == 413 ? HTTP_CLOSE : 0), extra ? headers : S_NO_STORE);
 }
 
 void
@@ -903,21 +905,30 @@ s_authenticate (gw_t *gw, gw_ctx_t *ctx)
                                                  : "send Authorization: Bearer <token>");
         return -1;
     }
-    /* the caller's properties are borrowed from the token cache, which
-     * may reuse the slot while the body arrives: keep a copy */
-    if (ctx->caller.property_ids) {
-        ctx->caller_pids = cJSON_Duplicate (ctx->caller.property_ids, true);
-        if (!ctx->caller_pids) {
-            gw_finish_error (ctx, 503, "service_unavailable", NULL, "out of memory");
-            return -1;
-        }
-        ctx->caller.property_ids = ctx->caller_pids;
-    }
     ctx->authenticated = true;
     if (!(gw_role_bit (ctx->caller.role) & ctx->route->roles)) {
         gw_finish_error (ctx, 403, "forbidden", NULL, "the role %s may not do this", ctx->caller.role);
         return -1;
     }
+    return 0;
+}
+
+/* The caller's properties are borrowed from the token cache, which may
+ * reuse the slot once the request waits (for its body, the thread pool, a
+ * service): a request that will wait keeps a copy. A forwarded request
+ * without a body does not: its envelope is built before it first waits,
+ * and the copy would be an allocation per request. 0, or -1 after answering. */
+static int
+s_own_caller (gw_ctx_t *ctx)
+{
+    if (!ctx->caller.property_ids || ctx->caller_pids)
+        return 0;
+    ctx->caller_pids = cJSON_Duplicate (ctx->caller.property_ids, true);
+    if (!ctx->caller_pids) {
+        gw_finish_error (ctx, 503, "service_unavailable", NULL, "out of memory");
+        return -1;
+    }
+    ctx->caller.property_ids = ctx->caller_pids;
     return 0;
 }
 
@@ -1003,6 +1014,8 @@ gw_on_headers (void *app, http_req_t *req)
         s_ctx_give (ctx);
         return;
     }
+    if (s_own_caller (ctx) != 0)
+        return;
     ctx->checked = true;
     if (ctx->route->flags & GW_ROUTE_IMPORT)
         req->max_body_bytes = gw->import_max_bytes;
@@ -1049,10 +1062,11 @@ gw_on_request (void *app, http_req_t *req)
         return;
     if (s_idempotency (gw, ctx) != 0)
         return;
-    if (ctx->route->handler)
-        ctx->route->handler (gw, ctx);
-    else
+    if (!ctx->route->handler)
         s_forward (gw, ctx);
+    else
+    if (s_own_caller (ctx) == 0)
+        ctx->route->handler (gw, ctx);
 }
 
 /* --- life -------------------------------------------------------------------- */

@@ -40,19 +40,36 @@ static const char *const s_header_names[H_COUNT] = {
 
 typedef enum { S_READING, S_PROCESSING, S_WRITING, S_LINGER } s_state_t;
 
+/* What a connection needs only while a request is in flight: taken from
+ * the server's free list at a request's first byte (or when an answer is
+ * made before any), given back once the answer is written. An idle
+ * keep-alive connection holds none of it, so 10,000 of them cost their
+ * handles and little more (about 1.1 KB each). */
+#define S_HB_INLINE    2048          /* request line + kept headers, without a malloc */
+#define S_BLOCKS_FREE  256           /* blocks kept on the free list; more go back to malloc */
+#define S_PEND_MAX     (64 * 1024)   /* bytes read ahead of an unanswered request: then reading stops */
+typedef struct s_block s_block_t;
+struct s_block {
+    s_block_t *next;                 /* the free list */
+    uv_write_t write_req;            /* the response */
+    uv_write_t continue_req;         /* "100 Continue" */
+    char head[HTTP_HEAD_MAX];        /* the response's header block */
+    char hb[S_HB_INLINE];
+};
+
 typedef struct s_conn s_conn_t;
 struct s_conn {
     uv_tcp_t tcp;                    /* first: the handle's address is the connection's */
     uv_timer_t timer;
-    uv_write_t write_req;
-    uv_write_t continue_req;         /* "100 Continue" */
     uv_shutdown_t shutdown_req;
     http_parser parser;
     http_server_t *server;
     s_conn_t *prev, *next;
+    s_block_t *blk;                  /* while a request is in flight, else NULL */
     s_state_t state;
     int handles_open;                /* 2 until both close callbacks ran */
     bool closing;                    /* uv_close called */
+    bool reading;                    /* uv_read_start in effect */
     bool in_app;                     /* the application holds req */
     bool close_after;                /* close once the current response is written */
     bool peer_eof;
@@ -63,22 +80,31 @@ struct s_conn {
     bool in_message;                 /* bytes of a request arrived */
     bool ready;                      /* on_message_complete ran */
     bool in_field;                   /* a header name is being read (maybe in pieces) */
+    bool headers_done;               /* on_headers_complete ran: trailers are not kept */
     int fail_status;                 /* 400, 413, 431, 503 set by a callback that refused */
     int cur_header;                  /* index into s_header_names, -1 for others */
+    int open_item;                   /* S_ITEM_URL, a kept header's index, or S_ITEM_NONE */
     unsigned seen;                   /* bit per kept header */
     size_t header_bytes;
     size_t field_len;
     char field[32];
-    s_buf_t url, body, hdr[H_COUNT];
-    /* bytes read past the current request (pipelining) */
+    /* the request line's target and the kept header values, one after
+     * another (each NUL-terminated) in one buffer: the block's hb, or a
+     * malloc'ed one when they do not fit; items are offsets into it */
+    s_buf_t hb;
+    size_t url_off, url_len;
+    size_t h_off[H_COUNT], h_len[H_COUNT];
+    s_buf_t body;
+    /* bytes read past the current request (pipelining, or read while it is answered) */
     s_buf_t pend;
     size_t pend_off;
     /* the response being written */
-    char head[HTTP_HEAD_MAX];
     char *resp_body;
     bool resp_body_owned;
     http_req_t req;
 };
+
+enum { S_ITEM_NONE = -2, S_ITEM_URL = -1 };
 
 struct http_server {
     uv_tcp_t listener;
@@ -95,8 +121,10 @@ struct http_server {
     http_addrs_t *addrs;             /* connections per client address */
     uint64_t refused_log_sec;        /* refusals (429, 503) are logged once a second */
     size_t refused_unlogged;
+    s_block_t *blocks;               /* free in-flight blocks */
+    size_t nblocks;
     /* one read buffer for all connections: a read callback consumes it
-     * before the next read, and what a paused parser left goes to pend */
+     * before the next read, and what is not parsed at once goes to pend */
     char rbuf[64 * 1024];
     uint64_t date_sec;
     char date[32];
@@ -166,21 +194,140 @@ s_buf_free (s_conn_t *c, s_buf_t *b)
     memset (b, 0, sizeof *b);
 }
 
-/* Keeps small buffers across requests (no allocation on the hot path) but
- * gives back big ones, so an idle connection does not hold a megabyte, and
- * what was paid for an announced body that never came. */
-static void
-s_buf_reset (s_conn_t *c, s_buf_t *b, size_t keep)
+/* --- the in-flight block and the header buffer ----------------------------- */
+
+static s_block_t *
+s_block_take (s_conn_t *c)
 {
-    if (b->cap > keep)
-        s_buf_free (c, b);
-    if (b->paid > b->cap) {
-        http_budget_give (&c->server->budget, b->paid - b->cap);
-        b->paid = b->cap;
+    if (c->blk)
+        return c->blk;
+    http_server_t *srv = c->server;
+    s_block_t *b = srv->blocks;
+    if (b) {
+        srv->blocks = b->next;
+        srv->nblocks--;
     }
-    b->len = 0;
-    if (b->data)
-        b->data[0] = 0;
+    else
+    if (!(b = malloc (sizeof *b)))
+        return NULL;
+    c->blk = b;
+    return b;
+}
+
+static void
+s_block_give (s_conn_t *c)
+{
+    s_block_t *b = c->blk;
+    if (!b)
+        return;
+    c->blk = NULL;
+    http_server_t *srv = c->server;
+    if (srv->nblocks < S_BLOCKS_FREE) {
+        b->next = srv->blocks;
+        srv->blocks = b;
+        srv->nblocks++;
+    }
+    else
+        free (b);
+}
+
+static void
+s_blocks_free (http_server_t *srv)
+{
+    while (srv->blocks) {
+        s_block_t *next = srv->blocks->next;
+        free (srv->blocks);
+        srv->blocks = next;
+    }
+    srv->nblocks = 0;
+}
+
+static bool
+s_hb_inline (const s_conn_t *c)
+{
+    return c->blk && c->hb.data == c->blk->hb;
+}
+
+/* The header buffer starts in the block, paid for whole when the request
+ * begins (-1, fail_status 503, when the budget has no room), and moves to
+ * the heap only when a request line and its kept headers do not fit. */
+static int
+s_hb_start (s_conn_t *c)
+{
+    if (c->hb.data)
+        return 0;
+    if (!s_block_take (c))
+        return -1;
+    c->hb.data = c->blk->hb;
+    c->hb.cap = S_HB_INLINE;
+    c->hb.len = 0;
+    c->hb.data[0] = 0;
+    return s_buf_prepay (c, &c->hb, S_HB_INLINE);
+}
+
+static int
+s_hb_append (s_conn_t *c, const char *data, size_t len)
+{
+    s_buf_t *b = &c->hb;
+    if (!b->data && s_hb_start (c) != 0)
+        return -1;
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap;
+        while (cap < b->len + len + 1)
+            cap *= 2;
+        if (s_buf_prepay (c, b, cap) != 0)
+            return -1;
+        bool moving = s_hb_inline (c);
+        char *p = moving ? malloc (cap) : realloc (b->data, cap);
+        if (!p)
+            return -1;
+        if (moving)
+            memcpy (p, b->data, b->len + 1);
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy (b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = 0;
+    return 0;
+}
+
+static void
+s_hb_release (s_conn_t *c)
+{
+    if (c->hb.data && !s_hb_inline (c))
+        free (c->hb.data);
+    http_budget_give (&c->server->budget, c->hb.paid);
+    memset (&c->hb, 0, sizeof c->hb);
+}
+
+/* An item (the target, a kept header's value) begins where the buffer
+ * ends; it ends with its NUL, kept, when the next begins or the headers
+ * are complete. */
+static void
+s_item_close (s_conn_t *c)
+{
+    if (c->open_item != S_ITEM_NONE)
+        c->hb.len++;                 /* the NUL s_hb_append wrote */
+    c->open_item = S_ITEM_NONE;
+}
+
+static int
+s_item_open (s_conn_t *c, int item)
+{
+    s_item_close (c);
+    if (s_hb_append (c, "", 0) != 0)
+        return -1;
+    if (item == S_ITEM_URL) {
+        c->url_off = c->hb.len;
+        c->url_len = 0;
+    }
+    else {
+        c->h_off[item] = c->hb.len;
+        c->h_len[item] = 0;
+    }
+    c->open_item = item;
+    return 0;
 }
 
 /* --- the date header, formatted once a second ----------------------------- */
@@ -221,15 +368,20 @@ s_on_message_begin (http_parser *p)
      * client sending a byte now and then (slowloris) does not hold the
      * connection for the whole idle timeout */
     s_arm (c, c->server->cfg.header_timeout_ms);
-    return 0;
+    return s_hb_start (c);
 }
 
 static int
 s_on_url (http_parser *p, const char *at, size_t len)
 {
     s_conn_t *c = p->data;
-    if (s_count (c, len) || s_buf_append (c, &c->url, at, len))
+    if (s_count (c, len))
         return -1;
+    if (c->open_item != S_ITEM_URL && s_item_open (c, S_ITEM_URL) != 0)
+        return -1;
+    if (s_hb_append (c, at, len) != 0)
+        return -1;
+    c->url_len += len;
     return 0;
 }
 
@@ -242,6 +394,7 @@ s_on_header_field (http_parser *p, const char *at, size_t len)
     if (!c->in_field) {              /* a new name; else the rest of one split across reads */
         c->in_field = true;
         c->field_len = 0;
+        s_item_close (c);            /* the target, or the previous kept value */
     }
     /* the names we keep are short: a longer one is simply not ours */
     if (c->field_len + len < sizeof c->field)
@@ -270,26 +423,37 @@ s_on_header_value (http_parser *p, const char *at, size_t len)
                         return -1;
                     }
                     c->seen |= 1u << i;
-                    c->cur_header = i;
+                    /* a trailer is counted and checked, not kept: the
+                     * buffer must not move under the request's pointers */
+                    if (!c->headers_done) {
+                        if (s_item_open (c, i) != 0)
+                            return -1;
+                        c->cur_header = i;
+                    }
                     break;
                 }
     }
-    if (c->cur_header >= 0 && s_buf_append (c, &c->hdr[c->cur_header], at, len))
-        return -1;
+    if (c->cur_header >= 0) {
+        if (s_hb_append (c, at, len) != 0)
+            return -1;
+        c->h_len[c->cur_header] += len;
+    }
     return 0;
 }
 
+/* A kept header's value (trailing blanks trimmed), or NULL when absent;
+ * valid once the headers are complete. */
 static const char *
 s_header (s_conn_t *c, int i)
 {
-    if (!(c->seen & (1u << i)))
+    if (!(c->seen & (1u << i)) || !c->hb.data)
         return NULL;
-    s_buf_t *b = &c->hdr[i];
-    if (!b->data && s_buf_append (c, b, "", 0))
-        return NULL;
-    while (b->len && (b->data[b->len - 1] == ' ' || b->data[b->len - 1] == '\t'))
-        b->data[--b->len] = 0;
-    return b->data;
+    char *v = c->hb.data + c->h_off[i];
+    size_t n = c->h_len[i];
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        v[--n] = 0;
+    c->h_len[i] = n;
+    return v;
 }
 
 static void s_on_continue_written (uv_write_t *w, int status) { (void) w; (void) status; }
@@ -324,12 +488,14 @@ s_on_headers_complete (http_parser *p)
         c->fail_status = 400;        /* HTTP/1.0 and 1.1 only */
         return -1;
     }
-    if (!c->url.data && s_buf_append (c, &c->url, "", 0))
+    s_item_close (c);
+    c->headers_done = true;
+    if (!c->hb.data && s_hb_start (c) != 0)
         return -1;
     r->method = p->method;
     r->method_name = http_method_str (p->method);
-    r->target = c->url.data;
-    r->target_len = c->url.len;
+    r->target = c->url_len ? c->hb.data + c->url_off : "";
+    r->target_len = c->url_len;
     r->content_type = s_header (c, H_CONTENT_TYPE);
     r->authorization = s_header (c, H_AUTHORIZATION);
     r->idempotency_key = s_header (c, H_IDEMPOTENCY_KEY);
@@ -374,7 +540,7 @@ s_on_headers_complete (http_parser *p)
         && (p->http_major > 1 || p->http_minor >= 1)) {
         static char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         uv_buf_t buf = uv_buf_init (cont, sizeof cont - 1);
-        uv_write (&c->continue_req, (uv_stream_t *) &c->tcp, &buf, 1, s_on_continue_written);
+        uv_write (&c->blk->continue_req, (uv_stream_t *) &c->tcp, &buf, 1, s_on_continue_written);
     }
     return 0;
 }
@@ -404,9 +570,7 @@ static int
 s_on_message_complete (http_parser *p)
 {
     s_conn_t *c = p->data;
-    if (!c->body.data && s_buf_append (c, &c->body, "", 0))
-        return -1;
-    c->req.body = c->body.data;
+    c->req.body = c->body.data ? c->body.data : "";
     c->req.body_len = c->body.len;
     if (!http_should_keep_alive (p))
         c->close_after = true;
@@ -443,11 +607,10 @@ s_free (s_conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->nconns--;
-    s_buf_free (c, &c->url);
+    s_hb_release (c);
     s_buf_free (c, &c->body);
     s_buf_free (c, &c->pend);
-    for (int i = 0; i < H_COUNT; i++)
-        s_buf_free (c, &c->hdr[i]);
+    s_block_give (c);
     if (c->resp_body_owned)
         free (c->resp_body);
     free (c);
@@ -503,6 +666,28 @@ s_on_alloc (uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void s_on_read (uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
+/* Reading stays on while a request is answered (no epoll_ctl pair per
+ * request); it stops only for a refusal, a client that reads ahead more
+ * than S_PEND_MAX, and EOF. -1 when it cannot start. */
+static int
+s_read_on (s_conn_t *c)
+{
+    if (c->reading)
+        return 0;
+    if (uv_read_start ((uv_stream_t *) &c->tcp, s_on_alloc, s_on_read) != 0)
+        return -1;
+    c->reading = true;
+    return 0;
+}
+
+static void
+s_read_off (s_conn_t *c)
+{
+    if (c->reading)
+        uv_read_stop ((uv_stream_t *) &c->tcp);
+    c->reading = false;
+}
+
 static void
 s_on_shutdown (uv_shutdown_t *req, int status)
 {
@@ -524,7 +709,7 @@ s_linger (s_conn_t *c)
     }
     c->state = S_LINGER;
     if (uv_shutdown (&c->shutdown_req, (uv_stream_t *) &c->tcp, s_on_shutdown) != 0
-        || uv_read_start ((uv_stream_t *) &c->tcp, s_on_alloc, s_on_read) != 0) {
+        || s_read_on (c) != 0) {
         s_close (c);
         return;
     }
@@ -535,13 +720,18 @@ static void
 s_req_reset (s_conn_t *c)
 {
     s_abandon (c);
-    s_buf_reset (c, &c->url, 4096);
-    s_buf_reset (c, &c->body, 64 * 1024);
-    for (int i = 0; i < H_COUNT; i++)
-        s_buf_reset (c, &c->hdr[i], 1024);
+    /* the request's buffers go back: an idle connection holds none */
+    s_hb_release (c);
+    s_buf_free (c, &c->body);
+    s_block_give (c);
+    c->open_item = S_ITEM_NONE;
+    c->url_off = c->url_len = 0;
+    memset (c->h_off, 0, sizeof c->h_off);
+    memset (c->h_len, 0, sizeof c->h_len);
     c->in_message = false;
     c->ready = false;
     c->in_field = false;
+    c->headers_done = false;
     c->fail_status = 0;
     c->cur_header = -1;
     c->seen = 0;
@@ -592,25 +782,55 @@ s_on_read (uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0 || c->closing)
         return;
     if (nread < 0) {
-        /* EOF or reset: whatever was half received is dropped */
-        if (nread == UV_EOF && c->state == S_READING && !c->in_message)
-            c->peer_eof = true;
+        if (nread == UV_EOF) {
+            c->reading = false;      /* libuv stopped reading */
+            if (c->state == S_PROCESSING || c->state == S_WRITING) {
+                /* the client shut its side after its request(s): it still
+                 * gets the answers; s_resume closes once they are out */
+                c->peer_eof = true;
+                return;
+            }
+            if (c->state == S_READING && !c->in_message)
+                c->peer_eof = true;
+        }
+        /* EOF or reset: whatever was half received is dropped (and a
+         * request being answered is answered to no one: http_req_gone) */
         s_close (c);
         return;
     }
     if (c->state == S_LINGER)
         return;
-    assert (c->state == S_READING);
+    if (c->state != S_READING) {
+        /* bytes of the next requests while this one is answered: kept
+         * (the consumed part dropped first) until it is; past S_PEND_MAX
+         * reading stops, so a client that sends faster than we answer
+         * meets its kernel's buffers */
+        if (c->pend_off) {
+            memmove (c->pend.data, c->pend.data + c->pend_off, c->pend.len - c->pend_off);
+            c->pend.len -= c->pend_off;
+            c->pend_off = 0;
+        }
+        if (s_buf_append (c, &c->pend, buf->base, (size_t) nread) != 0) {
+            /* no room (the budget): these bytes are lost, so the stream
+             * cannot go on past this answer, which still goes out */
+            c->close_after = true;
+            s_read_off (c);
+            return;
+        }
+        if (c->pend.len >= S_PEND_MAX)
+            s_read_off (c);
+        return;
+    }
     size_t n = s_feed (c, buf->base, (size_t) nread);
     if (!c->ready)
         return;
-    /* a complete request: keep what follows for later and stop reading
-     * until it is answered */
+    /* a complete request: keep what follows for when it is answered */
     if (n < (size_t) nread && s_buf_append (c, &c->pend, buf->base + n, (size_t) nread - n) != 0) {
         s_close (c);
         return;
     }
-    uv_read_stop (s);
+    if (c->pend.len >= S_PEND_MAX)
+        s_read_off (c);
     s_dispatch (c);
 }
 
@@ -636,9 +856,9 @@ s_resume (s_conn_t *c)
         }
     }
     c->pend_off = 0;
-    s_buf_reset (c, &c->pend, 64 * 1024);
-    if (uv_read_start ((uv_stream_t *) &c->tcp, s_on_alloc, s_on_read) != 0) {
-        s_close (c);
+    s_buf_free (c, &c->pend);
+    if (c->peer_eof || s_read_on (c) != 0) {
+        s_close (c);                 /* the client said all it had to say */
         return;
     }
     s_arm (c, c->server->cfg.idle_timeout_ms);
@@ -673,14 +893,15 @@ s_write (s_conn_t *c, int status, const char *content_type, char *body, size_t l
     http_conn_mode_t mode = c->close_after ? HTTP_CONN_CLOSE
                           : (c->parser.http_major == 1 && c->parser.http_minor == 0)
                                 ? HTTP_CONN_KEEP_ALIVE : HTTP_CONN_KEEP;
-    char safe_extra[HTTP_EXTRA_MAX + 1];
-    if (extra && strlen (extra) > HTTP_EXTRA_MAX)
+    if (extra && strnlen (extra, HTTP_EXTRA_MAX + 1) > HTTP_EXTRA_MAX)
         extra = NULL;                /* a programming error; the response still goes out */
-    if (extra) {
-        snprintf (safe_extra, sizeof safe_extra, "%s", extra);
-        extra = safe_extra;
+    if (!s_block_take (c)) {
+        if (owned)
+            free (body);
+        s_close (c);
+        return;
     }
-    int n = http_format_head (c->head, sizeof c->head, status, content_type, len,
+    int n = http_format_head (c->blk->head, sizeof c->blk->head, status, content_type, len,
                               c->req.request_id[0] ? c->req.request_id : "-", mode,
                               s_date (srv), extra);
     if (n < 0) {
@@ -691,11 +912,11 @@ s_write (s_conn_t *c, int status, const char *content_type, char *body, size_t l
     }
     c->resp_body = body;
     c->resp_body_owned = owned;
-    uv_buf_t bufs[2] = { uv_buf_init (c->head, (unsigned) n), uv_buf_init (body, (unsigned) len) };
+    uv_buf_t bufs[2] = { uv_buf_init (c->blk->head, (unsigned) n), uv_buf_init (body, (unsigned) len) };
     int nbufs = (body && len && !head_only) ? 2 : 1;
     c->state = S_WRITING;
-    c->write_req.data = c;
-    if (uv_write (&c->write_req, (uv_stream_t *) &c->tcp, bufs, (unsigned) nbufs, s_on_written) != 0) {
+    c->blk->write_req.data = c;
+    if (uv_write (&c->blk->write_req, (uv_stream_t *) &c->tcp, bufs, (unsigned) nbufs, s_on_written) != 0) {
         if (owned)
             free (body);
         c->resp_body = NULL;
@@ -728,7 +949,7 @@ s_fail (s_conn_t *c, int status)
 {
     http_server_t *srv = c->server;
     s_abandon (c);
-    uv_read_stop ((uv_stream_t *) &c->tcp);
+    s_read_off (c);
     c->close_after = true;
     if (!c->req.request_id[0])
         http_request_id (NULL, c->req.request_id);
@@ -778,6 +999,7 @@ s_on_connection (uv_stream_t *listener, int status)
     if (!c)
         return;
     c->server = srv;
+    c->open_item = S_ITEM_NONE;
     c->tcp.data = c;
     c->timer.data = c;
     c->handles_open = 2;
@@ -813,7 +1035,7 @@ s_on_connection (uv_stream_t *listener, int status)
         }
         c->addr_counted = true;
     }
-    if (uv_read_start ((uv_stream_t *) &c->tcp, s_on_alloc, s_on_read) != 0) {
+    if (s_read_on (c) != 0) {
         s_close (c);
         return;
     }
@@ -947,6 +1169,7 @@ http_server_destroy (http_server_t **self_p)
     if (!self_p || !*self_p)
         return;
     http_addrs_destroy (&(*self_p)->addrs);
+    s_blocks_free (*self_p);
     free (*self_p);
     *self_p = NULL;
 }
@@ -999,7 +1222,7 @@ http_respond (http_req_t *req, int status, const char *content_type, char *body,
     if (c->early) {
         /* answered from on_headers: the body (if any) is never read, so
          * this connection cannot carry another request */
-        uv_read_stop ((uv_stream_t *) &c->tcp);
+        s_read_off (c);
         flags |= HTTP_CLOSE;
     }
     if (c->closing) {

@@ -145,32 +145,83 @@ http_date (time_t t, char out[32])
     strftime (out, 32, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
+/* The header block is written with memcpy, not printf: it is on every
+ * response's path, and its parts are known strings and one number. */
+typedef struct {
+    char *p, *end;
+} s_out_t;
+
+static void
+s_put (s_out_t *o, const char *s, size_t n)
+{
+    if (!o->p)
+        return;
+    if ((size_t) (o->end - o->p) <= n) {   /* room for the NUL too */
+        o->p = NULL;
+        return;
+    }
+    memcpy (o->p, s, n);
+    o->p += n;
+}
+
+#define S_PUTS(o, lit) s_put ((o), (lit), sizeof (lit) - 1)
+
+static void
+s_put_str (s_out_t *o, const char *s)
+{
+    s_put (o, s, strlen (s));
+}
+
+static void
+s_put_uint (s_out_t *o, size_t v)
+{
+    char tmp[24];
+    char *q = tmp + sizeof tmp;
+    do
+        *--q = (char) ('0' + v % 10);
+    while ((v /= 10) != 0);
+    s_put (o, q, (size_t) (tmp + sizeof tmp - q));
+}
+
 int
 http_format_head (char *buf, size_t cap, int status, const char *content_type,
                   size_t content_length, const char *request_id, http_conn_mode_t mode,
                   const char *date, const char *extra)
 {
     static const char *const conn[] = { "", "Connection: keep-alive\r\n", "Connection: close\r\n" };
-    char type_line[128] = "";
-    if (content_type)
-        snprintf (type_line, sizeof type_line, "Content-Type: %s\r\n", content_type);
-    /* a 204 must not carry Content-Length (RFC 9110 8.6) */
-    char length_line[48] = "";
-    if (status != 204 && status >= 200)
-        snprintf (length_line, sizeof length_line, "Content-Length: %zu\r\n", content_length);
-    int n = snprintf (buf, cap,
-                      "HTTP/1.1 %d %s\r\n"
-                      "Date: %s\r\n"
-                      "%s"
-                      "%s"
-                      "X-Request-Id: %s\r\n"
-                      "X-Content-Type-Options: nosniff\r\n"
-                      "Content-Security-Policy: " HTTP_CSP "\r\n"
-                      "Referrer-Policy: no-referrer\r\n"
-                      "%s%s\r\n",
-                      status, http_status_text (status), date, type_line, length_line,
-                      request_id, conn[mode], extra ? extra : "");
-    if (n < 0 || (size_t) n >= cap)
+    if (cap == 0 || status < 100 || status > 999)
         return -1;
-    return n;
+    s_out_t o = { buf, buf + cap };
+    S_PUTS (&o, "HTTP/1.1 ");
+    s_put_uint (&o, (size_t) status);
+    S_PUTS (&o, " ");
+    s_put_str (&o, http_status_text (status));
+    S_PUTS (&o, "\r\nDate: ");
+    s_put_str (&o, date);
+    S_PUTS (&o, "\r\n");
+    if (content_type) {
+        S_PUTS (&o, "Content-Type: ");
+        s_put_str (&o, content_type);
+        S_PUTS (&o, "\r\n");
+    }
+    /* a 204 must not carry Content-Length (RFC 9110 8.6) */
+    if (status != 204 && status >= 200) {
+        S_PUTS (&o, "Content-Length: ");
+        s_put_uint (&o, content_length);
+        S_PUTS (&o, "\r\n");
+    }
+    S_PUTS (&o, "X-Request-Id: ");
+    s_put_str (&o, request_id);
+    S_PUTS (&o, "\r\n"
+                "X-Content-Type-Options: nosniff\r\n"
+                "Content-Security-Policy: " HTTP_CSP "\r\n"
+                "Referrer-Policy: no-referrer\r\n");
+    s_put_str (&o, conn[mode]);
+    if (extra)
+        s_put_str (&o, extra);
+    S_PUTS (&o, "\r\n");
+    if (!o.p)
+        return -1;
+    *o.p = 0;
+    return (int) (o.p - buf);
 }
