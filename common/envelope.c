@@ -18,19 +18,14 @@
 
 /* ---- text, as cJSON prints it ------------------------------------------- */
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    bool failed;                     /* out of memory: the result is NULL */
-} s_text_t;
-
-static void
-s_put (s_text_t *t, const char *s, size_t n)
+void
+env_text_append (env_text_t *t, const char *s, size_t n)
 {
     if (t->failed)
         return;
     if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 256;
+        /* most replies fit the first buffer: one malloc, no regrowth */
+        size_t cap = t->cap ? t->cap : 2048;
         while (cap < t->len + n + 1)
             cap *= 2;
         char *buf = realloc (t->buf, cap);
@@ -46,62 +41,66 @@ s_put (s_text_t *t, const char *s, size_t n)
     t->buf[t->len] = 0;
 }
 
-static void
-s_puts (s_text_t *t, const char *s)
+void
+env_text_put (env_text_t *t, const char *s)
 {
-    s_put (t, s, strlen (s));
+    env_text_append (t, s, strlen (s));
 }
 
 /* A JSON string escaped as cJSON's print_string does: quote, backslash and
  * the short escapes, \u00XX for other control characters, every other
  * byte (UTF-8 included) as is. */
-static void
-s_put_string (s_text_t *t, const char *s)
+void
+env_text_string (env_text_t *t, const char *s)
 {
-    s_put (t, "\"", 1);
+    if (!s) {
+        env_text_append (t, "null", 4);
+        return;
+    }
+    env_text_append (t, "\"", 1);
     const char *run = s;
     for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
         if (*p >= 32 && *p != '"' && *p != '\\')
             continue;
-        s_put (t, run, (size_t) ((const char *) p - run));
+        env_text_append (t, run, (size_t) ((const char *) p - run));
         char esc[8];
         switch (*p) {
-        case '"':  s_put (t, "\\\"", 2); break;
-        case '\\': s_put (t, "\\\\", 2); break;
-        case '\b': s_put (t, "\\b", 2); break;
-        case '\f': s_put (t, "\\f", 2); break;
-        case '\n': s_put (t, "\\n", 2); break;
-        case '\r': s_put (t, "\\r", 2); break;
-        case '\t': s_put (t, "\\t", 2); break;
+        case '"':  env_text_append (t, "\\\"", 2); break;
+        case '\\': env_text_append (t, "\\\\", 2); break;
+        case '\b': env_text_append (t, "\\b", 2); break;
+        case '\f': env_text_append (t, "\\f", 2); break;
+        case '\n': env_text_append (t, "\\n", 2); break;
+        case '\r': env_text_append (t, "\\r", 2); break;
+        case '\t': env_text_append (t, "\\t", 2); break;
         default:
             snprintf (esc, sizeof esc, "\\u%04x", *p);
-            s_put (t, esc, 6);
+            env_text_append (t, esc, 6);
         }
         run = (const char *) p + 1;
     }
-    s_puts (t, run);
-    s_put (t, "\"", 1);
+    env_text_put (t, run);
+    env_text_append (t, "\"", 1);
+}
+
+char *
+env_text_take (env_text_t *t)
+{
+    char *out = t->failed ? NULL : t->buf;
+    if (t->failed)
+        free (t->buf);
+    *t = (env_text_t) ENV_TEXT_INIT;
+    return out;
 }
 
 /* Appends a document printed by cJSON (freed), or fails the text. */
 static void
-s_put_printed (s_text_t *t, char *printed)
+s_put_printed (env_text_t *t, char *printed)
 {
     if (!printed)
         t->failed = true;
     else
-        s_puts (t, printed);
+        env_text_put (t, printed);
     free (printed);
-}
-
-static char *
-s_text_take (s_text_t *t)
-{
-    if (t->failed) {
-        free (t->buf);
-        return NULL;
-    }
-    return t->buf;
 }
 
 /* cJSON prints an integral number below 2^53 in magnitude as its digits;
@@ -209,47 +208,47 @@ static char *
 s_request_text (const char *id, const char *method, const env_caller_t *caller,
                 int64_t deadline_ms, cJSON *body)
 {
-    s_text_t t = { 0 };
+    env_text_t t = ENV_TEXT_INIT;
     char num[32];
     snprintf (num, sizeof num, "{\"v\":%d,\"id\":", ENVELOPE_VERSION);
-    s_puts (&t, num);
-    s_put_string (&t, id);
-    s_puts (&t, ",\"method\":");
-    s_put_string (&t, method);
-    s_puts (&t, ",\"caller\":{");
+    env_text_put (&t, num);
+    env_text_string (&t, id);
+    env_text_put (&t, ",\"method\":");
+    env_text_string (&t, method);
+    env_text_put (&t, ",\"caller\":{");
     if (caller) {
         if (caller->user_id) {
-            s_puts (&t, "\"user_id\":");
-            s_put_string (&t, caller->user_id);
-            s_puts (&t, ",");
+            env_text_put (&t, "\"user_id\":");
+            env_text_string (&t, caller->user_id);
+            env_text_put (&t, ",");
         }
-        s_puts (&t, "\"role\":");
-        s_put_string (&t, caller->role ? caller->role : "");
-        s_puts (&t, ",\"property_ids\":[");
+        env_text_put (&t, "\"role\":");
+        env_text_string (&t, caller->role ? caller->role : "");
+        env_text_put (&t, ",\"property_ids\":[");
         const cJSON *p;
         bool first = true;
         if (caller->property_ids)
             cJSON_ArrayForEach (p, caller->property_ids) {
                 if (!first)
-                    s_puts (&t, ",");
-                s_put_string (&t, p->valuestring);
+                    env_text_put (&t, ",");
+                env_text_string (&t, p->valuestring);
                 first = false;
             }
-        s_puts (&t, "]");
+        env_text_put (&t, "]");
     }
-    s_puts (&t, "}");
+    env_text_put (&t, "}");
     if (deadline_ms) {
         snprintf (num, sizeof num, ",\"deadline\":%lld", (long long) deadline_ms);
-        s_puts (&t, num);
+        env_text_put (&t, num);
     }
-    s_puts (&t, ",\"body\":");
+    env_text_put (&t, ",\"body\":");
     if (body)
         s_put_printed (&t, cJSON_PrintUnformatted (body));
     else
-        s_puts (&t, "{}");
-    s_puts (&t, "}");
+        env_text_put (&t, "{}");
+    env_text_put (&t, "}");
     cJSON_Delete (body);
-    return s_text_take (&t);
+    return env_text_take (&t);
 }
 
 char *
@@ -383,6 +382,18 @@ env_reply_ok (env_reply_t *rep, int status, cJSON *body)
 }
 
 void
+env_reply_text (env_reply_t *rep, int status, char *json)
+{
+    if (!json) {
+        env_reply_error (rep, 500, "internal", NULL, "cannot build the reply");
+        return;
+    }
+    env_reply_reset (rep);
+    rep->status = status;
+    rep->body_json = json;
+}
+
+void
 env_reply_error (env_reply_t *rep, int status, const char *code, cJSON *details,
                  const char *fmt, ...)
 {
@@ -432,19 +443,21 @@ env_reply_build (const char *id, const env_reply_t *rep)
 {
     if (!rep->code) {
         /* a success: the body is printed in place, not copied first */
-        s_text_t t = { 0 };
+        env_text_t t = ENV_TEXT_INIT;
         char num[48];
         snprintf (num, sizeof num, "{\"v\":%d,\"id\":", ENVELOPE_VERSION);
-        s_puts (&t, num);
-        s_put_string (&t, id ? id : "");
+        env_text_put (&t, num);
+        env_text_string (&t, id ? id : "");
         snprintf (num, sizeof num, ",\"status\":%d,\"body\":", rep->status);
-        s_puts (&t, num);
-        if (rep->body)
+        env_text_put (&t, num);
+        if (rep->body_json)
+            env_text_put (&t, rep->body_json);
+        else if (rep->body)
             s_put_printed (&t, cJSON_PrintUnformatted (rep->body));
         else
-            s_puts (&t, "{}");
-        s_puts (&t, "}");
-        return s_text_take (&t);
+            env_text_put (&t, "{}");
+        env_text_put (&t, "}");
+        return env_text_take (&t);
     }
     cJSON *root = cJSON_CreateObject ();
     cJSON_AddNumberToObject (root, "v", ENVELOPE_VERSION);

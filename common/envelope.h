@@ -46,9 +46,29 @@ typedef struct {
     const char *code;                /* error code of API.md, NULL on success */
     char message[256];
     cJSON *details;                  /* array of {"field","problem"} (owned), may be NULL */
-    char *body_json;                 /* env_reply_parse: the body's JSON text as received
-                                      * (owned, may be NULL); spares a re-print */
+    char *body_json;                 /* the body as JSON text (owned, may be NULL): set by
+                                      * env_reply_text (then sent as is by env_reply_build)
+                                      * or by env_reply_parse beside body; spares a re-print */
 } env_reply_t;
+
+/* A growing JSON text, written directly (no cJSON tree) by a hot path that
+ * knows its document's shape. Strings are escaped byte for byte as cJSON
+ * prints them. Out of memory makes env_text_take answer NULL.
+ *   env_text_t t = ENV_TEXT_INIT;
+ *   env_text_put (&t, "{\"id\":"); env_text_string (&t, id); env_text_put (&t, "}");
+ *   env_reply_text (rep, 200, env_text_take (&t)); */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    bool failed;
+} env_text_t;
+#define ENV_TEXT_INIT { NULL, 0, 0, false }
+
+void env_text_append (env_text_t *t, const char *s, size_t n);
+void env_text_put (env_text_t *t, const char *s);            /* raw text */
+void env_text_string (env_text_t *t, const char *s);         /* a JSON string; NULL -> null */
+/* The text (caller frees), or NULL when memory ran out; t is empty after. */
+char *env_text_take (env_text_t *t);
 
 /* Parses a request. Returns 0, or -1 with a reason in err (the message is
  * then answered with 400 by the caller). */
@@ -105,6 +125,9 @@ const char *env_resource_scope (const env_request_t *req, const char *const *rol
 
 /* Reply helpers. env_reply_ok consumes body. */
 void env_reply_ok (env_reply_t *rep, int status, cJSON *body);
+/* A success whose body is already JSON text (consumed; NULL answers 500:
+ * the text could not be built). */
+void env_reply_text (env_reply_t *rep, int status, char *json);
 void env_reply_error (env_reply_t *rep, int status, const char *code, cJSON *details,
                       const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
 void env_reply_reset (env_reply_t *rep);     /* frees body and details */

@@ -249,12 +249,12 @@ void
 tn_unit_detail_reply (tenants_t *app, const env_request_t *req, const char *pid, const char *uid,
                       bool full, bool history, env_reply_t *rep)
 {
-    bool whole = tn_role_sees_pii (req->caller.role);
+    const char *role = req->caller.role;
     const char *user = req->caller.user_id && *req->caller.user_id ? req->caller.user_id : "unknown";
     /* as tn_pii_audit writes them */
-    tn_reader_t reader = { user, req->caller.role, req->id, req->method };
-    bool audited = tn_role_audited (req->caller.role);
-    PGresult *res = tn_unit_detail (app->db, pid, uid, history ? TN_HISTORY_MAX : 0, audited ? &reader : NULL);
+    tn_reader_t reader = { user, role, req->id, req->method };
+    bool audited = tn_role_audited (role);
+    PGresult *res = tn_unit_card (app->db, pid, uid, audited ? &reader : NULL);
     if (!db_ok (res) && audited)
         /* the audit could not be written (nothing was, nor is anything shown):
          * our failure, not the client's, whatever the SQLSTATE */
@@ -264,27 +264,9 @@ tn_unit_detail_reply (tenants_t *app, const env_request_t *req, const char *pid,
     else if (PQntuples (res) == 0)
         env_reply_error (rep, 404, "not_found", NULL, "no such unit");
     else {
-        cJSON *unit = tn_unit_json (res, 0);
-        cJSON *occupants = tn_occupants_json (PQgetvalue (res, 0, TN_DETAIL_OCCUPANTS_COL), whole, full);
-        if (!tn_role_sees_contacts (req->caller.role)) {
-            /* who lives there, not how to reach them (a technician's view) */
-            cJSON *o;
-            cJSON_ArrayForEach (o, occupants) {
-                cJSON_DeleteItemFromObjectCaseSensitive (o, "phone");
-                cJSON_DeleteItemFromObjectCaseSensitive (o, "phones");
-                cJSON_DeleteItemFromObjectCaseSensitive (o, "email");
-                cJSON_DeleteItemFromObjectCaseSensitive (o, "id_type");
-                cJSON_DeleteItemFromObjectCaseSensitive (o, "id_number");
-            }
-        }
-        cJSON_AddItemToObject (unit, "occupants", occupants);
-        if (history) {
-            cJSON *list = cJSON_Parse (PQgetvalue (res, 0, TN_DETAIL_HISTORY_COL));
-            cJSON_AddItemToObject (unit, "history", cJSON_IsArray (list) ? list : cJSON_CreateArray ());
-            if (!cJSON_IsArray (list))
-                cJSON_Delete (list);
-        }
-        env_reply_ok (rep, 200, unit);
+        tn_card_view_t view = { .whole = tn_role_sees_pii (role), .contacts = tn_role_sees_contacts (role),
+                                .full = full, .history = history };
+        env_reply_text (rep, 200, tn_unit_card_json (res, &view));
     }
     PQclear (res);
 }

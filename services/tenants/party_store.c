@@ -444,52 +444,6 @@ tn_occupant_json (const PGresult *res, int row, bool whole, bool full)
     return o;
 }
 
-/* "phone" and "phones" replaced by their masks, in place (keys keep their order). */
-static void
-s_mask_phones (cJSON *o)
-{
-    cJSON *phones = cJSON_CreateArray ();
-    const cJSON *item;
-    cJSON_ArrayForEach (item, cJSON_GetObjectItemCaseSensitive (o, "phones")) {
-        if (!cJSON_IsString (item))
-            continue;
-        char masked[TN_PHONE_MAX + 8];
-        tn_phone_mask (item->valuestring, masked);
-        cJSON_AddItemToArray (phones, cJSON_CreateString (masked));
-    }
-    const cJSON *first = cJSON_GetArrayItem (phones, 0);
-    cJSON_ReplaceItemInObjectCaseSensitive (o, "phone", first ? cJSON_CreateString (first->valuestring)
-                                                               : cJSON_CreateNull ());
-    cJSON_ReplaceItemInObjectCaseSensitive (o, "phones", phones);
-}
-
-cJSON *
-tn_occupants_json (const char *json, bool whole, bool full)
-{
-    cJSON *list = cJSON_Parse (json);
-    if (!cJSON_IsArray (list)) {
-        cJSON_Delete (list);
-        return cJSON_CreateArray ();
-    }
-    cJSON *o;
-    cJSON_ArrayForEach (o, list) {
-        if (!full) {
-            cJSON_DeleteItemFromObjectCaseSensitive (o, "id_type");
-            cJSON_DeleteItemFromObjectCaseSensitive (o, "id_number");
-        }
-        if (whole)
-            continue;
-        s_mask_phones (o);
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive (o, "id_number");
-        if (cJSON_IsString (id)) {
-            char masked[TN_ID_NUMBER_MAX + 1];
-            tn_id_mask (id->valuestring, masked);
-            cJSON_ReplaceItemInObjectCaseSensitive (o, "id_number", cJSON_CreateString (masked));
-        }
-    }
-    return list;
-}
-
 cJSON *
 tn_pii_read_json (const PGresult *res, int row)
 {

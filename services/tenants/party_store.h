@@ -80,10 +80,6 @@ cJSON *tn_party_unit_json (const PGresult *res, int row);
  * "name","role","start_date","phone","phones","email","key_customer"}, plus
  * "id_type","id_number" when full (service callers), masked per whole. */
 cJSON *tn_occupant_json (const PGresult *res, int row, bool whole, bool full);
-/* Occupants as tn_occupant_json gives them, from the whole JSON array of
- * tn_unit_detail (database output): masked unless whole, without
- * "id_type","id_number" unless full. An empty array for anything else. */
-cJSON *tn_occupants_json (const char *json, bool whole, bool full);
 /* The column of an occupant row that holds the party id. */
 #define TN_OCCUPANT_PARTY_COL 3
 

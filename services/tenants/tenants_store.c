@@ -2,9 +2,12 @@
  * Parameterized statements only: any text the client sent is a parameter,
  * never part of the SQL. Every unit query names its property_id. */
 #include "tenants_store.h"
+#include "party_rules.h"
+#include "party_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Column order the JSON conversions below rely on. */
 #define TN_PROPERTY_COLUMNS \
@@ -16,41 +19,37 @@
 enum { P_ID, P_CODE, P_NAME, P_ADDRESS, P_TIMEZONE, P_CREATED };
 enum { U_ID, U_PROPERTY, U_CODE, U_BUILDING, U_FLOOR, U_AREA, U_USE, U_CREATED, U_UPDATED };
 
-/* tn_unit_detail. The occupants' order: owners, tenants, residents, then by
- * start (as tn_occupants_current); the history's: latest end, then the
- * latest move-out first. json, not jsonb: keys stay in the API's order.
- * Dates as ::text, as the row conversions print them. The audit CTE runs
- * once whether or not the SELECT reads it, and only when $4; a unit not in
- * the property has no occupancies (foreign key on property_id, unit_id). */
-#define TN_UNIT_DETAIL_SQL                                                           \
-    "WITH unit (id, property_id, code, building, floor, area, use, created, updated) AS (" \
-    "  SELECT " TN_UNIT_COLUMNS " FROM units WHERE property_id = $1::uuid AND id = $2::uuid), " \
-    "occ AS ("                                                                       \
-    "  SELECT o.id, o.party_id, o.role, o.start_date, o.created_at, "                \
-    "    array_position (ARRAY['owner', 'tenant', 'resident'], o.role) AS rank, "    \
-    "    p.kind, p.name, p.phones, p.email, p.key_customer, p.id_type, p.id_number " \
-    "  FROM occupancies o JOIN parties p ON p.property_id = o.property_id AND p.id = o.party_id " \
-    "  WHERE o.property_id = $1::uuid AND o.unit_id = $2::uuid AND o.end_date IS NULL), " \
-    "audit AS ("                                                                     \
+/* tn_unit_card: the unit's row, then one row per occupancy (current and
+ * ended) with its party, as text columns (TN_CARD_*). The unit's row is the
+ * one whose sort key (the last column) is NULL; a unit not in the property
+ * has no row at all, nor occupancies (foreign key on property_id, unit_id).
+ * Measured (issue I): the former statement (CTEs, json_agg, two sorts, the
+ * audit's INSERT planned on every read) cost PostgreSQL ~110-145 us per
+ * call against ~20 for a primary-key select; most of it starting plan nodes
+ * and sorting. Here: three index scans, no sort, no JSON: the order and the
+ * history's cap are C's (tn_unit_card_json), on the few rows of one unit.
+ * The sort key is the time that breaks ties: the move-in's for a current
+ * occupancy, the move-out's for an ended one (set with end_date). Phones
+ * are joined with the unit separator, which no stored number holds. */
+#define TN_UNIT_CARD_SQL                                                             \
+    "SELECT " TN_UNIT_COLUMNS ", NULL, NULL, NULL, NULL "                             \
+    "FROM units WHERE property_id = $1::uuid AND id = $2::uuid "                      \
+    "UNION ALL "                                                                      \
+    "SELECT o.id::text, o.party_id::text, o.role, o.start_date::text, o.end_date::text, " \
+    "  p.kind, p.name, array_to_string (p.phones, E'\\x1f'), p.email, p.key_customer::text, " \
+    "  p.id_type, p.id_number, " DB_UTC_TS_US ("COALESCE (o.ended_at, o.created_at)") " " \
+    "FROM occupancies o JOIN parties p ON p.property_id = o.property_id AND p.id = o.party_id " \
+    "WHERE o.property_id = $1::uuid AND o.unit_id = $2::uuid"
+
+/* A whole read's audit: one pii_reads row per current occupant, in the
+ * occupants' order, in the same statement (the same snapshot as the read). */
+#define TN_UNIT_CARD_AUDIT                                                           \
+    "WITH audit AS ("                                                                 \
     "  INSERT INTO pii_reads (property_id, party_id, user_id, role, request_id, method) " \
-    "  SELECT $1::uuid, c.party_id, $5::text, $6::text, $7::text, $8::text FROM occ c WHERE $4::boolean " \
-    "  ORDER BY c.rank, c.start_date, c.created_at, c.id RETURNING 1) "              \
-    "SELECT unit.*, "                                                                \
-    "  (SELECT COALESCE (json_agg (json_build_object ("                              \
-    "      'occupancy_id', c.id::text, 'party_id', c.party_id::text, 'kind', c.kind, 'name', c.name, " \
-    "      'role', c.role, 'start_date', c.start_date::text, 'phone', c.phones[1], " \
-    "      'phones', array_to_json (c.phones), 'email', c.email, 'key_customer', c.key_customer, " \
-    "      'id_type', c.id_type, 'id_number', c.id_number) "                         \
-    "    ORDER BY c.rank, c.start_date, c.created_at, c.id), '[]') FROM occ c)::text, " \
-    "  (SELECT COALESCE (json_agg (h.j ORDER BY h.end_date DESC, h.ended_at DESC, h.id DESC), '[]') FROM (" \
-    "    SELECT o.id, o.end_date, o.ended_at, json_build_object ("                   \
-    "        'id', o.id::text, 'property_id', o.property_id::text, 'unit_id', o.unit_id::text, " \
-    "        'unit_code', unit.code, 'party_id', o.party_id::text, 'party_name', p.name, 'role', o.role, " \
-    "        'start_date', o.start_date::text, 'end_date', o.end_date::text) AS j "  \
-    "    FROM occupancies o JOIN parties p ON p.property_id = o.property_id AND p.id = o.party_id " \
-    "    WHERE o.property_id = $1::uuid AND o.unit_id = $2::uuid AND o.end_date IS NOT NULL " \
-    "    ORDER BY o.end_date DESC, o.ended_at DESC, o.id DESC LIMIT $3::int) h)::text " \
-    "FROM unit"
+    "  SELECT $1::uuid, o.party_id, $3::text, $4::text, $5::text, $6::text FROM occupancies o " \
+    "  WHERE o.property_id = $1::uuid AND o.unit_id = $2::uuid AND o.end_date IS NULL " \
+    "  ORDER BY array_position (ARRAY['owner', 'tenant', 'resident'], o.role), o.start_date, " \
+    "    o.created_at, o.id) "
 
 static const db_statement_t s_statements[] = {
     { "tn_timezone_find",
@@ -71,10 +70,10 @@ static const db_statement_t s_statements[] = {
       "RETURNING " TN_UNIT_COLUMNS, false },
     { "tn_unit_get",
       "SELECT " TN_UNIT_COLUMNS " FROM units WHERE property_id = $1::uuid AND id = $2::uuid", true },
-    /* the same statement twice: without the audit it only reads, so db may
-     * retry it after a dropped connection; with it, not (a second row) */
-    { "tn_unit_detail", TN_UNIT_DETAIL_SQL, true },
-    { "tn_unit_detail_audited", TN_UNIT_DETAIL_SQL, false },
+    /* without the audit it only reads, so db may retry it after a dropped
+     * connection; with it, not (a second row) */
+    { "tn_unit_card", TN_UNIT_CARD_SQL, true },
+    { "tn_unit_card_audited", TN_UNIT_CARD_AUDIT TN_UNIT_CARD_SQL, false },
     { "tn_unit_get_for_update",
       "SELECT " TN_UNIT_COLUMNS " FROM units WHERE property_id = $1::uuid AND id = $2::uuid "
       "FOR UPDATE", true },
@@ -142,14 +141,12 @@ tn_unit_get (db_t *db, const char *property_id, const char *id, bool for_update)
 }
 
 PGresult *
-tn_unit_detail (db_t *db, const char *property_id, const char *id, int history_max, const tn_reader_t *audit)
+tn_unit_card (db_t *db, const char *property_id, const char *id, const tn_reader_t *audit)
 {
-    char lim[16];
-    snprintf (lim, sizeof lim, "%d", history_max);
-    const char *p[] = { property_id, id, lim, audit ? "true" : "false", audit ? audit->user_id : NULL,
-                        audit ? audit->role : NULL, audit ? audit->request_id : NULL,
-                        audit ? audit->method : NULL };
-    return db_exec (db, audit ? "tn_unit_detail_audited" : "tn_unit_detail", 8, p);
+    if (!audit)
+        return db_exec (db, "tn_unit_card", 2, (const char *[]) { property_id, id });
+    const char *p[] = { property_id, id, audit->user_id, audit->role, audit->request_id, audit->method };
+    return db_exec (db, "tn_unit_card_audited", 6, p);
 }
 
 PGresult *
@@ -230,4 +227,232 @@ tn_row_code (const PGresult *res, int row)
 {
     /* both column lists keep code where these enums say */
     return PQnfields (res) == U_UPDATED + 1 ? PQgetvalue (res, row, U_CODE) : PQgetvalue (res, row, P_CODE);
+}
+
+/* --- a unit's detail as JSON text (tn_unit_card) -------------------------------- */
+
+/* tn_unit_card's occupancy columns; the unit's row has TN_UNIT_COLUMNS. */
+enum { C_ID, C_PARTY, C_ROLE, C_START, C_END, C_KIND, C_NAME, C_PHONES, C_EMAIL, C_KEY,
+       C_ID_TYPE, C_ID_NUMBER, C_SORT, C_NCOLS };
+_Static_assert ((int) U_UPDATED < (int) C_SORT, "the unit's row pads the sort key with NULL");
+
+static const char *
+s_card_cell (const PGresult *res, int row, int col)
+{
+    return PQgetisnull (res, row, col) ? NULL : PQgetvalue (res, row, col);
+}
+
+static int
+s_card_rank (const char *role)
+{
+    /* array_position (ARRAY['owner', 'tenant', 'resident'], role); another sorts last */
+    static const char *const order[] = { "owner", "tenant", "resident" };
+    for (int i = 0; i < 3; i++)
+        if (strcmp (role, order[i]) == 0)
+            return i;
+    return 3;
+}
+
+/* The occupancies' order (qsort_r over row numbers): current before ended;
+ * current by role (owner, tenant, resident), start date, move-in time, id;
+ * ended by end date, move-out time and id, the latest first. What the
+ * former statement's ORDER BYs said: sorting a unit's few rows here costs
+ * nothing, a Sort node in PostgreSQL ~20 us a call. */
+static int
+s_card_order (const void *a, const void *b, void *res_)
+{
+    const PGresult *res = res_;
+    int x = *(const int *) a, y = *(const int *) b;
+    bool x_ended = !PQgetisnull (res, x, C_END), y_ended = !PQgetisnull (res, y, C_END);
+    if (x_ended != y_ended)
+        return x_ended ? 1 : -1;
+    int c;
+    if (!x_ended) {
+        /* dates (YYYY-MM-DD), times (fixed-width UTC) and uuids compare as their text */
+        if ((c = s_card_rank (PQgetvalue (res, x, C_ROLE)) - s_card_rank (PQgetvalue (res, y, C_ROLE))))
+            return c;
+        if ((c = strcmp (PQgetvalue (res, x, C_START), PQgetvalue (res, y, C_START))))
+            return c;
+        if ((c = strcmp (PQgetvalue (res, x, C_SORT), PQgetvalue (res, y, C_SORT))))
+            return c;
+        return strcmp (PQgetvalue (res, x, C_ID), PQgetvalue (res, y, C_ID));
+    }
+    if ((c = strcmp (PQgetvalue (res, y, C_END), PQgetvalue (res, x, C_END))))
+        return c;
+    if ((c = strcmp (PQgetvalue (res, y, C_SORT), PQgetvalue (res, x, C_SORT))))
+        return c;
+    return strcmp (PQgetvalue (res, y, C_ID), PQgetvalue (res, x, C_ID));
+}
+
+/* A NUMERIC's text as cJSON printed its double ("85.50" -> 85.5, "100.00" ->
+ * 100): NUMERIC(12,2) has at most 12 significant digits, which "%1.15g"
+ * prints back exactly, less the trailing zeros. Anything else (a sign, NaN,
+ * a leading zero) goes through cJSON as before. */
+static void
+s_card_numeric (env_text_t *t, const char *num)
+{
+    size_t n = strspn (num, "0123456789.");
+    const char *dot = strchr (num, '.');
+    bool plain = n > 0 && !num[n] && num[0] != '.' && !(dot && strchr (dot + 1, '.'))
+                 && !(num[0] == '0' && num[1] && num[1] != '.');
+    if (!plain) {
+        cJSON *d = cJSON_CreateNumber (strtod (num, NULL));
+        char *printed = cJSON_PrintUnformatted (d);
+        cJSON_Delete (d);
+        env_text_put (t, printed ? printed : "null");
+        free (printed);
+        return;
+    }
+    if (dot) {
+        while (num[n - 1] == '0')
+            n--;
+        if (num[n - 1] == '.')
+            n--;
+    }
+    env_text_append (t, num, n);
+}
+
+static void
+s_card_key (env_text_t *t, const char *key, const char *value)
+{
+    env_text_put (t, key);
+    env_text_string (t, value);
+}
+
+/* One phone as shown: as stored, or masked. */
+static void
+s_card_phone (env_text_t *t, const char *phone, size_t len, bool whole)
+{
+    char one[TN_PHONE_MAX + 8];
+    if (whole) {
+        char *copy = strndup (phone, len);
+        env_text_string (t, copy ? copy : "");
+        t->failed = t->failed || !copy;
+        free (copy);
+        return;
+    }
+    char stored[TN_PHONE_MAX + 1];
+    len = len < TN_PHONE_MAX ? len : TN_PHONE_MAX;
+    memcpy (stored, phone, len);
+    stored[len] = 0;
+    tn_phone_mask (stored, one);
+    env_text_string (t, one);
+}
+
+/* The phones (joined with \x1f by the statement; "" for none) as "phone"
+ * (the first, or null) and "phones". */
+static void
+s_card_phones (env_text_t *t, const char *joined, bool whole)
+{
+    env_text_put (t, ",\"phone\":");
+    if (!joined || !*joined)
+        env_text_put (t, "null");
+    else
+        s_card_phone (t, joined, strcspn (joined, "\x1f"), whole);
+    env_text_put (t, ",\"phones\":[");
+    for (const char *p = joined ? joined : ""; *p;) {
+        size_t len = strcspn (p, "\x1f");
+        if (p != joined)
+            env_text_put (t, ",");
+        s_card_phone (t, p, len, whole);
+        p += len + (p[len] ? 1 : 0);
+    }
+    env_text_put (t, "]");
+}
+
+static void
+s_card_occupant (env_text_t *t, const PGresult *res, int r, const tn_card_view_t *view)
+{
+    s_card_key (t, "{\"occupancy_id\":", PQgetvalue (res, r, C_ID));
+    s_card_key (t, ",\"party_id\":", PQgetvalue (res, r, C_PARTY));
+    s_card_key (t, ",\"kind\":", PQgetvalue (res, r, C_KIND));
+    s_card_key (t, ",\"name\":", PQgetvalue (res, r, C_NAME));
+    s_card_key (t, ",\"role\":", PQgetvalue (res, r, C_ROLE));
+    s_card_key (t, ",\"start_date\":", PQgetvalue (res, r, C_START));
+    if (view->contacts) {
+        /* a technician is sent to a unit, not to its people */
+        s_card_phones (t, s_card_cell (res, r, C_PHONES), view->whole);
+        s_card_key (t, ",\"email\":", s_card_cell (res, r, C_EMAIL));
+    }
+    env_text_put (t, strcmp (PQgetvalue (res, r, C_KEY), "true") == 0 ? ",\"key_customer\":true"
+                                                                      : ",\"key_customer\":false");
+    if (view->contacts && view->full) {
+        s_card_key (t, ",\"id_type\":", s_card_cell (res, r, C_ID_TYPE));
+        const char *id = s_card_cell (res, r, C_ID_NUMBER);
+        char masked[TN_ID_NUMBER_MAX + 1];
+        if (id && !view->whole) {
+            tn_id_mask (id, masked);
+            id = masked;
+        }
+        s_card_key (t, ",\"id_number\":", id);
+    }
+    env_text_put (t, "}");
+}
+
+static void
+s_card_past (env_text_t *t, const PGresult *res, int r, int unit)
+{
+    s_card_key (t, "{\"id\":", PQgetvalue (res, r, C_ID));
+    s_card_key (t, ",\"property_id\":", PQgetvalue (res, unit, U_PROPERTY));
+    s_card_key (t, ",\"unit_id\":", PQgetvalue (res, unit, U_ID));
+    s_card_key (t, ",\"unit_code\":", PQgetvalue (res, unit, U_CODE));
+    s_card_key (t, ",\"party_id\":", PQgetvalue (res, r, C_PARTY));
+    s_card_key (t, ",\"party_name\":", PQgetvalue (res, r, C_NAME));
+    s_card_key (t, ",\"role\":", PQgetvalue (res, r, C_ROLE));
+    s_card_key (t, ",\"start_date\":", PQgetvalue (res, r, C_START));
+    s_card_key (t, ",\"end_date\":", PQgetvalue (res, r, C_END));
+    env_text_put (t, "}");
+}
+
+char *
+tn_unit_card_json (const PGresult *res, const tn_card_view_t *view)
+{
+    int rows = PQntuples (res), unit = -1, n = 0;
+    if (PQnfields (res) != C_NCOLS)
+        return NULL;
+    int *order = malloc (sizeof *order * (size_t) (rows ? rows : 1));
+    if (!order)
+        return NULL;
+    for (int r = 0; r < rows; r++)
+        if (PQgetisnull (res, r, C_SORT))
+            unit = r;
+        else
+            order[n++] = r;
+    if (unit < 0) {
+        free (order);
+        return NULL;
+    }
+    qsort_r (order, (size_t) n, sizeof *order, s_card_order, (void *) res);
+
+    env_text_t t = ENV_TEXT_INIT;
+    s_card_key (&t, "{\"id\":", PQgetvalue (res, unit, U_ID));
+    s_card_key (&t, ",\"property_id\":", PQgetvalue (res, unit, U_PROPERTY));
+    s_card_key (&t, ",\"code\":", PQgetvalue (res, unit, U_CODE));
+    s_card_key (&t, ",\"building\":", s_card_cell (res, unit, U_BUILDING));
+    s_card_key (&t, ",\"floor\":", s_card_cell (res, unit, U_FLOOR));
+    env_text_put (&t, ",\"area_m2\":");
+    s_card_numeric (&t, PQgetvalue (res, unit, U_AREA));
+    s_card_key (&t, ",\"use\":", s_card_cell (res, unit, U_USE));
+    s_card_key (&t, ",\"created_at\":", s_card_cell (res, unit, U_CREATED));
+    s_card_key (&t, ",\"updated_at\":", s_card_cell (res, unit, U_UPDATED));
+    env_text_put (&t, ",\"occupants\":[");
+    int i = 0;
+    for (; i < n && PQgetisnull (res, order[i], C_END); i++) {
+        if (i)
+            env_text_put (&t, ",");
+        s_card_occupant (&t, res, order[i], view);
+    }
+    env_text_put (&t, "]");
+    if (view->history) {
+        env_text_put (&t, ",\"history\":[");
+        for (int k = 0; i < n && k < TN_HISTORY_MAX; i++, k++) {
+            if (k)
+                env_text_put (&t, ",");
+            s_card_past (&t, res, order[i], unit);
+        }
+        env_text_put (&t, "]");
+    }
+    env_text_put (&t, "}");
+    free (order);
+    return env_text_take (&t);
 }

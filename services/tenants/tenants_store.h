@@ -28,7 +28,7 @@ PGresult *tn_unit_update (db_t *db, const char *property_id, const char *id, con
 PGresult *tn_unit_list (db_t *db, const char *property_id, const char *q, const char *use,
                         const char *building, const char *after, int limit);
 
-/* Who reads whole personal data, for the pii_reads rows tn_unit_detail writes. */
+/* Who reads whole personal data, for the pii_reads rows tn_unit_card writes. */
 typedef struct {
     const char *user_id;
     const char *role;
@@ -37,19 +37,28 @@ typedef struct {
 } tn_reader_t;
 
 /* A unit's detail in one statement (one round trip, atomic without BEGIN):
- * no row when the unit is not in the property, else the columns of
- * tn_unit_get (tn_unit_json reads them), then TN_DETAIL_OCCUPANTS_COL: the
- * current occupants as a JSON array of {"occupancy_id","party_id","kind",
- * "name","role","start_date","phone","phones","email","key_customer",
- * "id_type","id_number"}, whole (owners, then tenants, then residents, by
- * start date; tn_occupants_json masks them), then TN_DETAIL_HISTORY_COL: the
- * latest history_max ended occupancies as a JSON array of occupancies
- * (tn_occupancy_json's shape; "[]" for history_max 0). audit non-NULL: one
- * pii_reads row per current occupant, in the same statement. */
-PGresult *tn_unit_detail (db_t *db, const char *property_id, const char *id, int history_max,
-                          const tn_reader_t *audit);
-#define TN_DETAIL_OCCUPANTS_COL 9
-#define TN_DETAIL_HISTORY_COL   10
+ * no row when the unit is not in the property, else the unit's row (the
+ * columns of tn_unit_get) and one row per occupancy of the unit, current or
+ * ended, with its party, in no order: tn_unit_card_json reads them. audit
+ * non-NULL: one pii_reads row per current occupant, in the same statement. */
+PGresult *tn_unit_card (db_t *db, const char *property_id, const char *id, const tn_reader_t *audit);
+
+/* What a caller sees of the occupants (party_rules.h's tn_role_* answer it). */
+typedef struct {
+    bool whole;                      /* phones and ID number as stored, else masked */
+    bool contacts;                   /* phones and email at all (not a technician) */
+    bool full;                       /* the identity document (other services) */
+    bool history;                    /* the latest TN_HISTORY_MAX ended occupancies */
+} tn_card_view_t;
+
+/* tn_unit_card's rows (at least one) as the API's unit detail, written
+ * straight to JSON text: the unit (tn_unit_json's keys), "occupants" (owners,
+ * then tenants, then residents, by start date, then move-in time: as
+ * tn_occupants_current) as {"occupancy_id","party_id","kind","name","role",
+ * "start_date","phone","phones","email","key_customer","id_type",
+ * "id_number"} cut and masked per view, then "history" (the latest end
+ * first) in tn_occupancy_json's shape. NULL when memory ran out. */
+char *tn_unit_card_json (const PGresult *res, const tn_card_view_t *view);
 
 /* Rows of the above as the API's JSON. */
 cJSON *tn_property_json (const PGresult *res, int row);

@@ -141,6 +141,12 @@ s_call (worker_handler_fn *handler, const char *role, const char *pids, const ch
     assert_int_equal (env_request_parse (json, strlen (json), &req, err), 0);
     env_reply_t rep = { 0 };
     handler (&s_app, &req, &rep);
+    if (rep.body_json) {
+        /* a body written as text (tn_unit_card_json): JSON a client can read */
+        assert_null (rep.body);
+        rep.body = cJSON_Parse (rep.body_json);
+        assert_non_null (rep.body);
+    }
     env_request_destroy (&req);
     free (json);
     return rep;
