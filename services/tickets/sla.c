@@ -15,15 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A calendar's days as the JSON array of sla_clock.h ("as" only for workdays). */
-#define S_DAYS_JSON(cal)                                                                  \
-    "coalesce ((SELECT json_agg (json_strip_nulls (json_build_object ("                  \
-    "  'day', d.day::text, 'kind', d.kind, 'name', d.name, "                            \
-    "  'as', CASE WHEN d.kind = 'workday' THEN coalesce (d.as_weekday, 'mon') END)) "    \
-    "  ORDER BY d.day) FROM sla_calendar_days d WHERE d.calendar_id = " cal "), '[]')::text"
-
 #define S_CAL_COLS \
-    "c.id::text, c.name, c.timezone, c.weekly::text, " S_DAYS_JSON ("c.id") ", " \
+    "c.id::text, c.name, c.timezone, c.weekly::text, " SLA_DAYS_JSON ("c.id") ", " \
     DB_UTC_TS ("c.created_at") ", " DB_UTC_TS ("c.updated_at")
 enum { C_ID, C_NAME, C_TZ, C_WEEKLY, C_DAYS, C_CREATED, C_UPDATED };
 enum { P_TYPE, P_PRIORITY, P_RESPOND, P_RESOLVE, P_WARN, P_CALENDAR };   /* sla_policies_list */
@@ -35,13 +28,6 @@ enum { P_TYPE, P_PRIORITY, P_RESPOND, P_RESOLVE, P_WARN, P_CALENDAR };   /* sla_
 #define S_XSTR(x)           S_STR (x)
 
 static const db_statement_t s_statements[] = {
-    /* the policy of (type, priority) with its calendar, in one round trip */
-    { "sla_policy_find",
-      "SELECT p.respond_minutes, p.resolve_minutes, p.warn_minutes, p.calendar_id::text, "
-      "  c.timezone, c.weekly::text, " S_DAYS_JSON ("c.id") " "
-      "FROM sla_policies p LEFT JOIN sla_calendars c "
-      "  ON c.property_id = p.property_id AND c.id = p.calendar_id "
-      "WHERE p.property_id = $1::uuid AND p.type = $2::text AND p.priority = $3::text", true },
     { "sla_policies_list",
       "SELECT type, priority, respond_minutes, resolve_minutes, warn_minutes, calendar_id::text, "
       "  updated_by, " DB_UTC_TS ("updated_at") " "
@@ -132,25 +118,20 @@ s_calendar_from_row (const char *tz, const char *weekly, const char *days, const
     return cal;
 }
 
-int
-sla_terms_for_ticket (db_t *db, const char *property_id, const char *type, const char *priority,
+void
+sla_terms_for_ticket (const PGresult *res, int row, int col, const char *type, const char *priority,
                       int64_t created_at, sla_terms_t *out)
 {
     memset (out, 0, sizeof *out);
-    PGresult *res = db_exec (db, "sla_policy_find", 3, (const char *[]) { property_id, type, priority });
-    if (!db_ok (res)) {
-        PQclear (res);
-        return -1;
-    }
     sla_calendar_t *cal = NULL;
-    if (PQntuples (res) == 1) {
-        out->respond_minutes = atoi (PQgetvalue (res, 0, 0));
-        out->resolve_minutes = atoi (PQgetvalue (res, 0, 1));
-        out->warn_minutes = atoi (PQgetvalue (res, 0, 2));
-        if (!PQgetisnull (res, 0, 3)) {
-            snprintf (out->calendar_id, sizeof out->calendar_id, "%s", PQgetvalue (res, 0, 3));
-            cal = s_calendar_from_row (PQgetvalue (res, 0, 4), PQgetvalue (res, 0, 5),
-                                       PQgetvalue (res, 0, 6), out->calendar_id);
+    if (!PQgetisnull (res, row, col)) {
+        out->respond_minutes = atoi (PQgetvalue (res, row, col));
+        out->resolve_minutes = atoi (PQgetvalue (res, row, col + 1));
+        out->warn_minutes = atoi (PQgetvalue (res, row, col + 2));
+        if (!PQgetisnull (res, row, col + 3)) {
+            snprintf (out->calendar_id, sizeof out->calendar_id, "%s", PQgetvalue (res, row, col + 3));
+            cal = s_calendar_from_row (PQgetvalue (res, row, col + 4), PQgetvalue (res, row, col + 5),
+                                       PQgetvalue (res, row, col + 6), out->calendar_id);
         }
     }
     else if (!sla_default_terms (type, priority, &out->respond_minutes, &out->resolve_minutes,
@@ -161,11 +142,9 @@ sla_terms_for_ticket (db_t *db, const char *property_id, const char *type, const
         out->resolve_minutes = 1440;
         out->warn_minutes = SLA_WARN_CAP_MIN;
     }
-    PQclear (res);
     out->respond_by = sla_add_minutes (cal, created_at, out->respond_minutes);
     out->resolve_by = sla_add_minutes (cal, created_at, out->resolve_minutes);
     sla_calendar_destroy (&cal);
-    return 0;
 }
 
 /* The calendar of a property by id (NULL: none, or it does not parse);

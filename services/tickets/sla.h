@@ -1,14 +1,17 @@
 /* sla: SLA policies and calendars of a property, and the deadlines of a
  * ticket. The arithmetic is sla_clock's (pure); this
  * module reads the policy and the calendar from the database and answers
- * the tickets.sla-* methods. All its SQL lives in sla.c.
+ * the tickets.sla-* methods. Its SQL lives in sla.c, but for the policy's
+ * columns below, which a new ticket reads beside its other references.
  *
- * What the ticket code calls (every function takes the db and the property;
- * each runs inside the caller's transaction when one is open, and writes
- * nothing except where it says so):
+ * What the ticket code calls (each runs inside the caller's transaction when
+ * one is open, and writes nothing):
  *
+ *   a new ticket's policy is read by the statement that loads what the ticket
+ *   needs (ticket_store's tk_ticket_new_refs: SLA_POLICY_COLS, SLA_POLICY_JOIN
+ *   below), so that it costs no round trip of its own; then
  *   sla_terms_t t;
- *   if (sla_terms_for_ticket (db, pid, "repair", "urgent", created_at, &t)) -> 500/503
+ *   sla_terms_for_ticket (res, 0, first_policy_col, "repair", "urgent", created_at, &t);
  *   ... INSERT the ticket with t.respond_minutes, t.resolve_minutes,
  *       t.warn_minutes, t.calendar_id ("" = NULL), t.respond_by, t.resolve_by
  *
@@ -44,14 +47,36 @@ typedef struct {
 /* Registers sla.c's statements; 0 or -1. */
 int sla_prepare (db_t *db);
 
-/* The terms of a new ticket of (type, priority) created at created_at:
- * the property's policy, else the built-in default; deadlines counted on
- * the policy's calendar (business time) or around the clock. 0, or -1 on a
- * database error (the caller rolls back and answers 503/500). A calendar
- * that no longer parses (should not happen: it was validated when stored)
- * is logged and the clock runs around the clock. */
-int sla_terms_for_ticket (db_t *db, const char *property_id, const char *type,
-                          const char *priority, int64_t created_at, sla_terms_t *out);
+/* A calendar's days as the JSON array of sla_clock.h ("as" only for
+ * workdays); cal: SQL text of the calendar's id. */
+#define SLA_DAYS_JSON(cal)                                                                \
+    "coalesce ((SELECT json_agg (json_strip_nulls (json_build_object ("                  \
+    "  'day', d.day::text, 'kind', d.kind, 'name', d.name, "                            \
+    "  'as', CASE WHEN d.kind = 'workday' THEN coalesce (d.as_weekday, 'mon') END)) "    \
+    "  ORDER BY d.day) FROM sla_calendar_days d WHERE d.calendar_id = " cal "), '[]')::text"
+
+/* The policy of (type, priority) with its calendar, for a statement that
+ * reads it beside other things in one round trip: SLA_POLICY_COLS
+ * (SLA_POLICY_NCOLS columns, all NULL when the property has no policy for
+ * the pair) from SLA_POLICY_JOIN, LEFT JOINed to a one-row FROM. pid, type,
+ * priority: the statement's parameters ("$1::uuid", ...). */
+#define SLA_POLICY_COLS \
+    "p.respond_minutes, p.resolve_minutes, p.warn_minutes, p.calendar_id::text, " \
+    "c.timezone, c.weekly::text, " SLA_DAYS_JSON ("c.id")
+#define SLA_POLICY_NCOLS 7
+#define SLA_POLICY_JOIN(pid, type, priority)                                              \
+    "LEFT JOIN (sla_policies p LEFT JOIN sla_calendars c "                                \
+    "  ON c.property_id = p.property_id AND c.id = p.calendar_id) "                      \
+    "  ON p.property_id = " pid " AND p.type = " type " AND p.priority = " priority " "
+
+/* The terms of a new ticket of (type, priority) created at created_at, from
+ * the SLA_POLICY_COLS of res's row starting at column col: the property's
+ * policy, else the built-in default; deadlines counted on the policy's
+ * calendar (business time) or around the clock. A calendar that no longer
+ * parses (should not happen: it was validated when stored) is logged and
+ * the clock runs around the clock. No database. */
+void sla_terms_for_ticket (const PGresult *res, int row, int col, const char *type,
+                           const char *priority, int64_t created_at, sla_terms_t *out);
 
 /* On resume after a hold from hold_since to now: the deadlines shifted so
  * that the business time left at hold_since is left again at now

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "log.h"
 #include "outbox.h"
+#include "ticket_store.h"
 #include "tk_clock.h"
 
 #include <stdio.h>
@@ -34,18 +35,8 @@
     done " IS NULL AND " kind "_breached_at IS NULL AND hold_since IS NULL "             \
     "AND closed_at IS NULL AND status NOT IN ('closed', 'cancelled', 'rejected', 'released', 'refused') "
 
-/* the Ticket summary of events.md (ticket_handlers.c's tk_event_data) */
-#define S_SUMMARY                                                                        \
-    "jsonb_build_object ('id', u.id, 'number', u.number, 'type', u.type, 'status', u.status, " \
-    "  'property_id', u.property_id, 'unit_id', u.unit_id, 'unit_code', u.unit_code, "   \
-    "  'party_id', u.party_id, 'assignee_id', u.assignee_id, 'priority', u.priority, "   \
-    "  'category', u.category, 'title', u.title, 'channel', u.channel, "                 \
-    "  'sla', jsonb_build_object ('respond_by', " DB_UTC_TS ("u.respond_by") ", "        \
-    "    'resolve_by', " DB_UTC_TS ("u.resolve_by") ", "                                 \
-    "    'breached', u.respond_breached_at IS NOT NULL OR u.resolve_breached_at IS NOT NULL))"
-
 #define S_EVENT(deadline)                                                                \
-    "(" S_SUMMARY " || jsonb_build_object ('ticket_id', u.id, 'deadline', '" deadline "', " \
+    "(" TK_EVENT_SUMMARY " || jsonb_build_object ('ticket_id', u.id, 'deadline', '" deadline "', " \
     "  'which', '" deadline "', 'due_at', " DB_UTC_TS ("u.due_at") "))"
 
 #define S_TIMELINE(action, deadline, note)                                               \
@@ -128,7 +119,7 @@ static const db_statement_t s_statements[] = {
       "  SELECT 'ticket.sla_breached' AS type, u.property_id, " S_EVENT ("resolve") " AS data, "
       "    u.due_at, u.id, 0 AS ord FROM upd u "
       "  UNION ALL "
-      "  SELECT 'ticket.escalated', u.property_id, " S_SUMMARY " || jsonb_build_object ("
+      "  SELECT 'ticket.escalated', u.property_id, " TK_EVENT_SUMMARY " || jsonb_build_object ("
       "    'escalated_to', u.escalated_to, 'escalated_at', " DB_UTC_TS ("u.escalated_at") ", "
       "    'reason', 'resolution deadline passed', 'auto', true), u.due_at, u.id, 1 "
       "  FROM upd u WHERE u.escalate"

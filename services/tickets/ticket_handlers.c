@@ -128,7 +128,7 @@ typedef struct {
     const tk_ticket_input_t *in;
     const char *pid;
     int64_t now_us;
-    char now[40], tz[64], unit_code[TK_UNIT_CODE_MAX + 1], number[48], tid[64];
+    char now[40], tz[64], unit_code[TK_UNIT_CODE_MAX + 1];
     sla_terms_t terms;
     char respond_min[16], resolve_min[16], warn_min[16], respond_by[40], resolve_by[40];
 } s_new_ticket_t;
@@ -144,50 +144,46 @@ s_known (int found, const char *field, const char *problem, env_reply_t *rep)
 }
 
 /* The unit, the party and the property's timezone (the year of the number,
- * in the property's own timezone) from the copy of tenants (tenants_copy.h),
- * asked of tenants only for an id the copy does not know yet: all before
- * the transaction. 0, or -1 after answering. */
+ * in the property's own timezone) from the copy of tenants, and the SLA
+ * terms, in one statement (tk_ticket_new_refs); an id the copy does not
+ * know yet is asked of tenants (tenants_copy.h). All before the
+ * transaction, which then holds only the writes. 0, or -1 after answering. */
 static int
-s_lookups (tickets_t *app, const env_request_t *req, s_new_ticket_t *nt, env_reply_t *rep)
+s_load (tickets_t *app, const env_request_t *req, s_new_ticket_t *nt, env_reply_t *rep)
 {
     const tk_ticket_input_t *in = nt->in;
-    if (in->unit_id && !s_known (tk_copy_unit (app->db, req, nt->pid, in->unit_id, nt->unit_code, rep),
-                                 "unit_id", "no such unit", rep))
-        return -1;
-    if (in->party_id && !s_known (tk_copy_party (app->db, req, nt->pid, in->party_id, rep),
-                                  "party_id", "no such party", rep))
-        return -1;
-    return tk_copy_timezone (app->db, req, nt->pid, nt->tz, rep);
-}
-
-/* The ticket's number ("BX-2026-000042") and its SLA terms (sla.h), inside
- * the transaction: the counter row stays locked until it ends, so numbers
- * never repeat. 0, or -1 after answering. */
-static int
-s_number_and_terms (tickets_t *app, const env_request_t *req, s_new_ticket_t *nt, env_reply_t *rep)
-{
-    const char *prefix = wf_prefix (nt->in->type);
-    PGresult *res = tk_counter_next (app->db, nt->pid, prefix, nt->now, nt->tz);
-    bool ok = db_ok (res) && PQntuples (res) == 1;
-    if (ok)
-        snprintf (nt->number, sizeof nt->number, "%s-%s-%06lld", prefix, PQgetvalue (res, 0, 1),
-                  strtoll (PQgetvalue (res, 0, 0), NULL, 10));
-    else
+    int rc = -1;
+    PGresult *res = tk_ticket_new_refs (app->db, nt->pid, in->unit_id, in->party_id, in->type,
+                                        in->priority);
+    if (!db_ok (res) || PQntuples (res) != 1) {
         db_reply_error (res, rep, req->id);
-    PQclear (res);
-    if (!ok)
-        return -1;
-    sla_terms_t *t = &nt->terms;
-    if (sla_terms_for_ticket (app->db, nt->pid, nt->in->type, nt->in->priority, nt->now_us / 1000000, t)) {
-        db_fail (app->db, req->id, rep, "sla terms");
-        return -1;
+        goto out;
     }
+    const char *code = tk_value (res, 0, TK_R_UNIT_CODE), *tz = tk_value (res, 0, TK_R_TIMEZONE);
+    if (in->unit_id && code)
+        snprintf (nt->unit_code, sizeof nt->unit_code, "%s", code);
+    else if (in->unit_id && !s_known (tk_copy_unit (app->db, req, nt->pid, in->unit_id, nt->unit_code, rep),
+                                      "unit_id", "no such unit", rep))
+        goto out;
+    if (in->party_id && strcmp (PQgetvalue (res, 0, TK_R_PARTY_KNOWN), "t") != 0
+        && !s_known (tk_copy_party (app->db, req, nt->pid, in->party_id, rep), "party_id",
+                     "no such party", rep))
+        goto out;
+    if (tz)
+        snprintf (nt->tz, sizeof nt->tz, "%s", tz);
+    else if (tk_copy_timezone (app->db, req, nt->pid, nt->tz, rep))
+        goto out;
+    sla_terms_t *t = &nt->terms;
+    sla_terms_for_ticket (res, 0, TK_R_POLICY, in->type, in->priority, nt->now_us / 1000000, t);
     snprintf (nt->respond_min, sizeof nt->respond_min, "%d", t->respond_minutes);
     snprintf (nt->resolve_min, sizeof nt->resolve_min, "%d", t->resolve_minutes);
     snprintf (nt->warn_min, sizeof nt->warn_min, "%d", t->warn_minutes);
     tk_time_param (t->respond_by * 1000000, nt->respond_by);
     tk_time_param (t->resolve_by * 1000000, nt->resolve_by);
-    return 0;
+    rc = 0;
+out:
+    PQclear (res);
+    return rc;
 }
 
 /* An inquiry resolved at creation keeps its answer in its data and counts
@@ -209,60 +205,52 @@ s_answer (tickets_t *app, const env_request_t *req, const s_new_ticket_t *nt, en
     return hit == 1 ? 0 : -1;
 }
 
-/* Inserts the ticket (its id into nt->tid) and its timeline: created, and
- * resolved at once for an inquiry answered then. 0, or -1 after answering. */
-static int
-s_insert (tickets_t *app, const env_request_t *req, s_new_ticket_t *nt, env_reply_t *rep)
+/* Inserts the ticket with its number, its timeline and its events
+ * (tk_ticket_insert: ticket.created, and for an inquiry answered at once its
+ * resolve entry and ticket.resolved): the new ticket's row (TK_C_*
+ * columns), or NULL after answering. */
+static PGresult *
+s_insert (tickets_t *app, const env_request_t *req, const s_new_ticket_t *nt, env_reply_t *rep)
 {
     const tk_ticket_input_t *in = nt->in;
     const char *now = nt->now, *resolved = in->resolve_now ? now : NULL;
     char *data_text = cJSON_PrintUnformatted (in->data);
+    char resolve_data[80];
+    snprintf (resolve_data, sizeof resolve_data, in->faq_id ? "{\"faq_id\":\"%s\"}" : "{}", in->faq_id);
     tk_ticket_new_t t = {
-        .number = nt->number, .type = in->type, .status = resolved ? "resolved" : "new",
+        .prefix = wf_prefix (in->type), .timezone = nt->tz,
+        .type = in->type, .status = resolved ? "resolved" : "new",
         .title = in->title, .description = in->description, .unit_id = in->unit_id,
         .unit_code = in->unit_id ? nt->unit_code : NULL, .party_id = in->party_id,
         .channel = in->channel, .priority = in->priority, .category = in->category,
-        .faq_id = resolved ? in->faq_id : NULL, .created_by = req->caller.user_id, .created_at = now,
+        .faq_id = resolved ? in->faq_id : NULL, .created_by = req->caller.user_id,
+        .created_by_role = req->caller.role, .created_at = now,
         .respond_minutes = nt->respond_min, .resolve_minutes = nt->resolve_min,
         .warn_minutes = nt->warn_min, .calendar_id = nt->terms.calendar_id[0] ? nt->terms.calendar_id : NULL,
         .respond_by = nt->respond_by, .resolve_by = nt->resolve_by,
         .responded_at = resolved, .resolved_at = resolved, .data = data_text,
+        .resolve_note = in->answer, .resolve_data = resolve_data,
     };
     PGresult *res = tk_ticket_insert (app->db, nt->pid, &t);
     free (data_text);
     if (!db_ok (res) || PQntuples (res) != 1) {
         db_reply_error (res, rep, req->id);
         PQclear (res);
-        return -1;
+        return NULL;
     }
-    snprintf (nt->tid, sizeof nt->tid, "%s", PQgetvalue (res, 0, 0));
-    PQclear (res);
-    res = tk_timeline_add (app->db, nt->pid, nt->tid, now, req->caller.user_id, req->caller.role,
-                           "create", NULL, "new", NULL, false, NULL);
-    bool ok = db_ok (res);
-    PQclear (res);
-    if (ok && resolved) {
-        char data[80];
-        snprintf (data, sizeof data, in->faq_id ? "{\"faq_id\":\"%s\"}" : "{}", in->faq_id);
-        res = tk_timeline_add (app->db, nt->pid, nt->tid, now, req->caller.user_id, req->caller.role,
-                               "resolve", "new", "resolved", in->answer, false, data);
-        ok = db_ok (res);
-        PQclear (res);
-    }
-    if (!ok)
-        db_fail (app->db, req->id, rep, "timeline");
-    return ok ? 0 : -1;
+    return res;
 }
 
-/* validate -> the unit, party and timezone (before any lock) -> number, SLA
- * terms, FAQ hit, ticket and timeline in one transaction, with its events
- * -> reply. Every exit goes through out, which rolls back whatever is open. */
+/* validate -> the unit, party, timezone and SLA terms (before any
+ * transaction) -> the ticket with its number, timeline and events in one
+ * statement (with the FAQ hit in one transaction for an inquiry answered at
+ * once) -> reply. Every exit goes through out, which rolls back whatever is
+ * open. */
 void
 tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
     PGresult *res = NULL;
-    cJSON *ticket = NULL;
     tk_ticket_input_t in = { 0 };
     /* the front desk or a manager opens tickets */
     s_new_ticket_t nt = { .in = &in, .pid = env_property_scope (req, env_roles_desk, rep) };
@@ -273,33 +261,29 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid ticket");
         goto out;
     }
-    if (s_lookups (app, req, &nt, rep))
-        goto out;
     nt.now_us = tk_clock_now_us ();
     tk_time_param (nt.now_us, nt.now);
-    if (db_begin (app->db)) {
+    if (s_load (app, req, &nt, rep))
+        goto out;
+    /* the insert is one statement, its own transaction, outbox included;
+     * only the FAQ hit of an inquiry answered at once must join it */
+    if (in.resolve_now && db_begin (app->db)) {
         db_fail (app->db, req->id, rep, "begin");
         goto out;
     }
-    if (s_number_and_terms (app, req, &nt, rep) || s_answer (app, req, &nt, rep)
-        || s_insert (app, req, &nt, rep))
+    if (s_answer (app, req, &nt, rep) || !(res = s_insert (app, req, &nt, rep)))
         goto out;
-    res = tk_ticket_get (app->db, nt.pid, nt.tid, nt.now, false);
-    if (!db_ok (res) || PQntuples (res) != 1) {
-        db_fail (app->db, req->id, rep, "read back");
+    if (in.resolve_now && db_commit (app->db)) {
+        db_fail (app->db, req->id, rep, "commit");
         goto out;
     }
-    ticket = tk_ticket_json (res, 0);
-    cJSON *events = cJSON_CreateArray ();
-    tk_event (events, "ticket.created", tk_event_data (ticket));
-    if (in.resolve_now)
-        tk_event (events, "ticket.resolved", tk_event_data (ticket));
-    if (tk_commit_reply (app, req, rep, nt.pid, events, 201, &ticket) == 0)
-        log_info (req->id, "ticket %s (%s) created in property %s", nt.number, nt.tid, nt.pid);
+    outbox_wake (app->outbox);
+    env_reply_ok (rep, 201, tk_ticket_json (res, 0));
+    log_info (req->id, "ticket %s (%s) created in property %s", PQgetvalue (res, 0, TK_C_NUMBER),
+              PQgetvalue (res, 0, TK_C_ID), nt.pid);
 out:
     db_rollback (app->db);             /* whatever is still open; nothing after the commit */
     PQclear (res);
-    cJSON_Delete (ticket);
     cJSON_Delete (in.data);
 }
 

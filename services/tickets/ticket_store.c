@@ -1,7 +1,10 @@
-/* ticket_store: the SQL of tickets, timeline, feedback and counters; see
+/* ticket_store: the SQL of tickets, timeline and feedback; see
  * ticket_store.h. Parameterized statements only: any text the client sent
  * is a parameter, never part of the SQL. Every query names its property_id. */
 #include "ticket_store.h"
+
+#include "outbox.h"
+#include "sla.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,24 +46,48 @@
     "internal::text, data::text"
 
 static const db_statement_t s_statements[] = {
-    /* an upsert takes the counter row's lock until commit: numbers never
-     * repeat, and a rolled-back ticket gives its number back */
-    { "tk_counter_next",
-      "INSERT INTO ticket_counters AS c (property_id, prefix, year, last) "
-      "VALUES ($1::uuid, $2::text, "
-      "  extract (year FROM ($3::timestamptz AT TIME ZONE $4::text))::int, 1) "
-      "ON CONFLICT (property_id, prefix, year) DO UPDATE SET last = c.last + 1 "
-      "RETURNING last::text, year::text", false },
+    /* What a new ticket needs before its transaction, in one round trip:
+     * from the copy of tenants (tenants_copy.h) the property's timezone,
+     * the unit's code and whether the party is known, and the SLA policy of
+     * its type and priority (sla.h). One row whatever is missing. */
+    { "tk_ticket_new_refs",
+      "SELECT tp.timezone, tu.code, tpa.id IS NOT NULL, " SLA_POLICY_COLS " "
+      "FROM (SELECT 1) one "
+      "LEFT JOIN tenant_properties tp ON tp.id = $1::uuid "
+      "LEFT JOIN tenant_units tu ON tu.property_id = $1::uuid AND tu.id = $2::uuid "
+      "LEFT JOIN tenant_parties tpa ON tpa.property_id = $1::uuid AND tpa.id = $3::uuid "
+      SLA_POLICY_JOIN ("$1::uuid", "$4::text", "$5::text"), true },
+    /* The ticket, its number, its timeline and its events in one statement
+     * (so in one transaction without a BEGIN), answering the ticket's row.
+     * The number comes from ticket_number_next (migrations/007): a
+     * sequence, so no lock is held to commit and tickets of one property
+     * are created in parallel (numbers may have gaps). */
     { "tk_ticket_insert",
-      "INSERT INTO tickets (property_id, number, type, status, title, description, unit_id, "
-      "  unit_code, party_id, channel, priority, category, assignee_id, faq_id, created_by, "
-      "  created_at, updated_at, respond_minutes, resolve_minutes, warn_minutes, calendar_id, "
-      "  respond_by, resolve_by, responded_at, resolved_at, data) "
-      "VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::uuid, $8::text, "
-      "  $9::uuid, $10::text, $11::text, $12::text, $13::text, $14::uuid, $15::text, "
-      "  $16::timestamptz, $16::timestamptz, $17::int, $18::int, $19::int, $20::uuid, "
-      "  $21::timestamptz, $22::timestamptz, $23::timestamptz, $24::timestamptz, $25::jsonb) "
-      "RETURNING id::text", false },
+      "WITH t AS ("
+      "  INSERT INTO tickets (property_id, number, type, status, title, description, unit_id, "
+      "    unit_code, party_id, channel, priority, category, assignee_id, faq_id, created_by, "
+      "    created_at, updated_at, respond_minutes, resolve_minutes, warn_minutes, calendar_id, "
+      "    respond_by, resolve_by, responded_at, resolved_at, data) "
+      "  VALUES ($1::uuid, ticket_number_next ($1::uuid, $2::text, $16::timestamptz, $26::text), "
+      "    $3::text, $4::text, $5::text, $6::text, $7::uuid, $8::text, "
+      "    $9::uuid, $10::text, $11::text, $12::text, $13::text, $14::uuid, $15::text, "
+      "    $16::timestamptz, $16::timestamptz, $17::int, $18::int, $19::int, $20::uuid, "
+      "    $21::timestamptz, $22::timestamptz, $23::timestamptz, $24::timestamptz, $25::jsonb) "
+      "  RETURNING *), "
+      "tl AS ("
+      "  INSERT INTO ticket_timeline (property_id, ticket_id, at, actor_id, actor_role, action, "
+      "    from_status, to_status, note, data) "
+      "  SELECT t.property_id, t.id, t.created_at, t.created_by, $27::text, x.action, x.from_status, "
+      "    x.to_status, x.note, x.data "
+      "  FROM t, LATERAL (VALUES (1, 'create', NULL, 'new', NULL, '{}'::jsonb), "
+      "    (2, 'resolve', 'new', 'resolved', $28::text, coalesce ($29::jsonb, '{}'))) "
+      "    AS x (ord, action, from_status, to_status, note, data) "
+      "  WHERE x.ord = 1 OR t.status = 'resolved' ORDER BY x.ord), "
+      "ev AS (" OUTBOX_INSERT
+      "  SELECT x.type, u.property_id, " TK_EVENT_SUMMARY " FROM t u, "
+      "    LATERAL (VALUES (1, 'ticket.created'), (2, 'ticket.resolved')) AS x (ord, type) "
+      "  WHERE x.ord = 1 OR u.status = 'resolved' ORDER BY x.ord) "
+      "SELECT " TK_COLS ("$16") " FROM t", false },
     { "tk_ticket_get",
       "SELECT " TK_COLS ("$3") " FROM tickets t WHERE t.property_id = $1::uuid AND t.id = $2::uuid",
       true },
@@ -150,23 +177,27 @@ tk_store_prepare (db_t *db)
     return DB_PREPARE_ALL (db, s_statements);
 }
 
+_Static_assert (TK_R_POLICY == 3, "tk_ticket_new_refs: the policy's columns follow the three of the copy");
+
 PGresult *
-tk_counter_next (db_t *db, const char *property_id, const char *prefix, const char *at,
-                 const char *tz)
+tk_ticket_new_refs (db_t *db, const char *property_id, const char *unit_id, const char *party_id,
+                    const char *type, const char *priority)
 {
-    return db_exec (db, "tk_counter_next", 4, (const char *[]) { property_id, prefix, at, tz });
+    return db_exec (db, "tk_ticket_new_refs", 5,
+                    (const char *[]) { property_id, unit_id, party_id, type, priority });
 }
 
 PGresult *
 tk_ticket_insert (db_t *db, const char *property_id, const tk_ticket_new_t *t)
 {
-    const char *p[] = { property_id, t->number, t->type, t->status, t->title, t->description,
+    const char *p[] = { property_id, t->prefix, t->type, t->status, t->title, t->description,
                         t->unit_id, t->unit_code, t->party_id, t->channel, t->priority, t->category,
                         t->assignee_id, t->faq_id, t->created_by, t->created_at,
                         t->respond_minutes, t->resolve_minutes, t->warn_minutes, t->calendar_id,
                         t->respond_by, t->resolve_by, t->responded_at, t->resolved_at,
-                        t->data ? t->data : "{}" };
-    return db_exec (db, "tk_ticket_insert", 25, p);
+                        t->data ? t->data : "{}", t->timezone, t->created_by_role,
+                        t->resolve_note, t->resolve_data };
+    return db_exec (db, "tk_ticket_insert", 29, p);
 }
 
 PGresult *

@@ -1,7 +1,8 @@
-/* ticket_store: the SQL of tickets, their timeline, feedback and number
- * counters, in one place (sla.c, roster.c, faq.c keep theirs), and the row
- * -> JSON conversions. Every function returns db_exec's result: check
- * db_ok, PQclear it. Every statement names the property.
+/* ticket_store: the SQL of tickets, their timeline and feedback, in one
+ * place (sla.c, roster.c, faq.c keep theirs; the number's is
+ * migrations/007), and the row -> JSON conversions. Every function returns
+ * db_exec's result: check db_ok, PQclear it. Every statement names the
+ * property.
  *
  * Times cross as text: RFC 3339 with microseconds ("2026-11-27T03:14:00.123456Z",
  * DB_UTC_TS_US out, tk_time_param in), so a value read can be written back
@@ -30,12 +31,30 @@ enum {
     TK_C_COUNT
 };
 
-/* What a new ticket is; NULL = SQL NULL. Times are tk_time_param text. */
+/* The Ticket summary of events.md in SQL, of a tickets row aliased u, for a
+ * statement that writes its events itself (OUTBOX_INSERT): the create, the
+ * SLA timer. tk_event_data (tickets.h) is its C twin, for the events of a
+ * ticket the handler decided on in C; test_event_examples.py holds both to
+ * the documented keys. */
+#define TK_EVENT_SUMMARY                                                                 \
+    "jsonb_build_object ('id', u.id, 'number', u.number, 'type', u.type, 'status', u.status, " \
+    "  'property_id', u.property_id, 'unit_id', u.unit_id, 'unit_code', u.unit_code, "   \
+    "  'party_id', u.party_id, 'assignee_id', u.assignee_id, 'priority', u.priority, "   \
+    "  'category', u.category, 'title', u.title, 'channel', u.channel, "                 \
+    "  'sla', jsonb_build_object ('respond_by', " DB_UTC_TS ("u.respond_by") ", "        \
+    "    'resolve_by', " DB_UTC_TS ("u.resolve_by") ", "                                 \
+    "    'breached', u.respond_breached_at IS NOT NULL OR u.resolve_breached_at IS NOT NULL))"
+
+/* What a new ticket is; NULL = SQL NULL. Times are tk_time_param text. Its
+ * number is made by the insert: prefix (wf_prefix), the year of created_at
+ * in timezone (the property's), a sequence's next value. */
 typedef struct {
-    const char *number, *type, *status, *title, *description, *unit_id, *unit_code, *party_id;
-    const char *channel, *priority, *category, *assignee_id, *faq_id, *created_by, *created_at;
+    const char *prefix, *timezone, *type, *status, *title, *description, *unit_id, *unit_code;
+    const char *party_id, *channel, *priority, *category, *assignee_id, *faq_id, *created_by;
+    const char *created_by_role, *created_at;
     const char *respond_minutes, *resolve_minutes, *warn_minutes, *calendar_id;
     const char *respond_by, *resolve_by, *responded_at, *resolved_at, *data;
+    const char *resolve_note, *resolve_data;     /* status "resolved": its timeline entry */
 } tk_ticket_new_t;
 
 /* The columns an action may change; NULL = SQL NULL. */
@@ -49,12 +68,24 @@ typedef struct {
 /* Registers the statements; 0 or -1. */
 int tk_store_prepare (db_t *db);
 
-/* The next number of (property, prefix) in the year of `at` in timezone tz:
- * one row (last, year). Locks the counter row until the transaction ends. */
-PGresult *tk_counter_next (db_t *db, const char *property_id, const char *prefix,
-                           const char *at, const char *tz);
+/* What a new ticket needs, read before its transaction: one row of the
+ * TK_R_* columns. unit_id, party_id: NULL when the ticket names none. */
+PGresult *tk_ticket_new_refs (db_t *db, const char *property_id, const char *unit_id,
+                              const char *party_id, const char *type, const char *priority);
+enum {
+    TK_R_TIMEZONE,                   /* the property's, NULL when the copy does not know it */
+    TK_R_UNIT_CODE,                  /* NULL: no unit asked, or not in the copy */
+    TK_R_PARTY_KNOWN,                /* "t" when the copy knows the party */
+    TK_R_POLICY                      /* sla.h's SLA_POLICY_NCOLS columns: sla_terms_for_ticket */
+};
 
-/* One row: the new id. */
+/* Inserts the ticket with its number, its timeline and its events, in one
+ * statement: the "create" entry (by created_by as created_by_role, to status
+ * "new") and ticket.created; for a ticket created resolved (status
+ * "resolved") also the "resolve" entry (note resolve_note, data resolve_data)
+ * and ticket.resolved. One row of TK_C_* columns, as tk_ticket_get answers
+ * it (now = created_at). Holds no lock beyond the new rows; the number is
+ * not given back if it fails. */
 PGresult *tk_ticket_insert (db_t *db, const char *property_id, const tk_ticket_new_t *t);
 
 /* The ticket (0 or 1 row of TK_C_* columns). now: for the breached flags. */

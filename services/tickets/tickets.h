@@ -64,7 +64,8 @@ int tk_commit_reply (tickets_t *app, const env_request_t *req, env_reply_t *rep,
 /* Appends {"type","data"} to events. data consumed. */
 void tk_event (cJSON *events, const char *type, cJSON *data);
 
-/* The ticket summary events carry, from a ticket's JSON (borrowed). */
+/* The ticket summary events carry, from a ticket's JSON (borrowed); its SQL
+ * twin, for statements that write their own events, is TK_EVENT_SUMMARY. */
 cJSON *tk_event_data (const cJSON *ticket);
 
 /* RFC 3339 text with microseconds of a tk_clock_now_us () time
