@@ -36,6 +36,7 @@ struct pending {
     int64_t deadline_ms;
     client_reply_fn *cb;
     void *arg;
+    bool text;                       /* client_send_text: the body as text only */
     char id[ENVELOPE_ID_MAX + 1];
 };
 
@@ -261,7 +262,9 @@ s_on_reply (zloop_sock_t *zs, void *arg)
     }
     env_reply_t rep;
     char rid[ENVELOPE_ID_MAX + 1];
-    if (env_reply_parse (m.frame[4].data, m.frame[4].size, rid, &rep) != 0) {
+    int rc = p->text ? env_reply_read (m.frame[4].data, m.frame[4].size, rid, &rep)
+                     : env_reply_parse (m.frame[4].data, m.frame[4].size, rid, &rep);
+    if (rc != 0) {
         log_warn (id, "malformed reply envelope");
         s_complete_error (self, p, 502, "malformed reply from the service");
     }
@@ -354,9 +357,9 @@ client_destroy (client_t **self_p)
     uv_close ((uv_handle_t *) &self->timer, s_on_closed);
 }
 
-int
-client_send (client_t *self, const char *service, const char *request_id, const char *request,
-             int64_t deadline_ms, client_reply_fn *cb, void *arg)
+static int
+s_send (client_t *self, const char *service, const char *request_id, const char *request,
+        int64_t deadline_ms, client_reply_fn *cb, void *arg, bool text)
 {
     if (!self || self->destroyed || !service || !request || !cb
         || !s_service_valid (service, strlen (service)) || !env_id_valid (request_id)) {
@@ -376,6 +379,7 @@ client_send (client_t *self, const char *service, const char *request_id, const 
     p->deadline_ms = deadline_ms;
     p->cb = cb;
     p->arg = arg;
+    p->text = text;
     /* Past its deadline already: not worth sending; the 504 comes from the
      * timer, never from inside this call. */
     if (deadline_ms > env_now_ms ()) {
@@ -396,6 +400,20 @@ client_send (client_t *self, const char *service, const char *request_id, const 
     }
     s_timer_arm (self);
     return 0;
+}
+
+int
+client_send (client_t *self, const char *service, const char *request_id, const char *request,
+             int64_t deadline_ms, client_reply_fn *cb, void *arg)
+{
+    return s_send (self, service, request_id, request, deadline_ms, cb, arg, false);
+}
+
+int
+client_send_text (client_t *self, const char *service, const char *request_id,
+                  const char *request, int64_t deadline_ms, client_reply_fn *cb, void *arg)
+{
+    return s_send (self, service, request_id, request, deadline_ms, cb, arg, true);
 }
 
 size_t

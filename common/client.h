@@ -30,6 +30,13 @@ void client_destroy (client_t **self_p);          /* pending callbacks get 503 *
 int client_send (client_t *self, const char *service, const char *request_id,
                  const char *request, int64_t deadline_ms, client_reply_fn *cb, void *arg);
 
+/* As client_send, for a caller that forwards a success's body as text (the
+ * gateway): the reply is read with env_reply_read, so rep->body_json may hold
+ * the body with rep->body NULL; env_reply_body (rep) builds the tree where
+ * one is needed. Spares a cJSON tree per reply. */
+int client_send_text (client_t *self, const char *service, const char *request_id,
+                      const char *request, int64_t deadline_ms, client_reply_fn *cb, void *arg);
+
 /* Requests waiting for a reply (for /metrics). */
 size_t client_pending (const client_t *self);
 

@@ -139,6 +139,18 @@ char *env_reply_build (const char *id, const env_reply_t *rep);
  * rep->body_json holds the body's text when it could be cut out as is). */
 int env_reply_parse (const char *json, size_t len, char id[ENVELOPE_ID_MAX + 1], env_reply_t *rep);
 
+/* As env_reply_parse, without a cJSON tree when json is a success printed
+ * the way env_reply_build prints it ({"v":1,"id":"..","status":N,"body":..}
+ * with a body a strict scan accepts): then rep->body_json holds the body's
+ * text and rep->body is NULL (env_reply_body builds it). Anything else
+ * (errors included) goes to env_reply_parse. For a caller that forwards the
+ * body as text (the gateway). */
+int env_reply_read (const char *json, size_t len, char id[ENVELOPE_ID_MAX + 1], env_reply_t *rep);
+
+/* A success's body as a tree (owned by rep), parsed from rep->body_json on
+ * first use; NULL when there is none or it does not parse. */
+cJSON *env_reply_body (env_reply_t *rep);
+
 /* The error body of API.md: {"error":{"code","message","details"},"request_id"}.
  * Returns serialized JSON (caller frees). */
 char *env_error_body (const char *code, const char *message, const cJSON *details,

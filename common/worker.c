@@ -46,6 +46,11 @@
  * after which it parks until the next request. */
 #define WORKER_HB_CHECK_MS     (MDP_HEARTBEAT_MS / 3)
 #define WORKER_HB_PARK_MS      (MDP_HEARTBEAT_MS * 4)
+/* A broker that answers READY with DISCONNECT refuses this worker (an older
+ * pm-broker, which does not know READY's credit frame): saying READY again at
+ * once would do so hundreds of times a second. The next try waits from one
+ * heartbeat, doubling up to this. */
+#define WORKER_REFUSED_MAX_MS  5000
 
 struct worker {
     uv_loop_t *loop;
@@ -58,6 +63,8 @@ struct worker {
     uv_timer_t timer;
     int liveness;
     bool heard;                      /* the broker spoke since the last (re)connect */
+    int refused_ms;                  /* back-off after a refused READY; 0: none */
+    int64_t retry_at;                /* monotonic ms before which no READY is sent */
     bool stopped;
     /* the heartbeat thread, active while a handler runs */
     pthread_t hb_thread;
@@ -235,6 +242,8 @@ s_on_timer (uv_timer_t *t)
     worker_t *self = t->data;
     if (self->stopped)
         return;
+    if (!self->sock && s_mono_ms () < self->retry_at)
+        return;                      /* backing off: READY was refused */
     if (!self->sock || --self->liveness <= 0) {
         /* Once per outage, not at every attempt. */
         if (self->heard)
@@ -355,6 +364,25 @@ s_request (worker_t *self, const zmsg_t *m)
     env_request_destroy (&req);          /* method pointed into it */
 }
 
+/* READY answered with DISCONNECT: close, and say READY again only after a
+ * back-off (s_on_timer), logged once per back-off rather than per try. */
+static void
+s_refused (worker_t *self)
+{
+    bool first = self->refused_ms == 0;
+    self->refused_ms = first ? MDP_HEARTBEAT_MS
+                             : (self->refused_ms * 2 < WORKER_REFUSED_MAX_MS ? self->refused_ms * 2
+                                                                             : WORKER_REFUSED_MAX_MS);
+    if (first)
+        log_warn (NULL, "the broker refused READY for %s (an older pm-broker? upgrade it before the "
+                  "workers); retrying with a back-off up to %d ms", self->service,
+                  WORKER_REFUSED_MAX_MS);
+    else
+        log_debug (NULL, "READY refused again; next try in %d ms", self->refused_ms);
+    s_close_socket (self, 0);
+    self->retry_at = s_mono_ms () + self->refused_ms;
+}
+
 static void
 s_on_message (zloop_sock_t *zs, void *arg)
 {
@@ -367,8 +395,15 @@ s_on_message (zloop_sock_t *zs, void *arg)
         goto out;
     }
     self->liveness = MDP_HEARTBEAT_LIVENESS;
-    if (!self->heard) {
+    bool first = !self->heard;       /* the broker's answer to READY */
+    if (first && zmsg_eq (&m, 2, MDP_DISCONNECT)) {
+        if (!self->stopped)
+            s_refused (self);        /* destroys zs: nothing may touch it after */
+        goto out;
+    }
+    if (first) {
         self->heard = true;
+        self->refused_ms = 0;
         log_info (NULL, "worker for %s connected to the broker", self->service);
     }
     if (zmsg_eq (&m, 2, MDP_REQUEST) && m.count == 8) {

@@ -6,9 +6,10 @@
  * ev_zmq does for libev:
  *   - prepare (before the loop blocks): if ZMQ_EVENTS says POLLIN, start an
  *     idle handle so the loop polls without blocking;
- *   - check (right after polling): stop the idle handle and call on_readable
- *     while ZMQ_EVENTS says POLLIN, at most ZLOOP_BATCH times so that other
- *     sockets and timers get their turn (the next prepare sees what is left);
+ *   - check (right after polling): stop the idle handle and, when ZMQ_EVENTS
+ *     says POLLIN, call on_readable until its receive finds nothing (at most
+ *     ZLOOP_BATCH times so that other sockets and timers get their turn; the
+ *     next prepare sees what is left);
  *   - the uv_poll on ZMQ_FD wakes the loop when new input arrives.
  * Reading ZMQ_EVENTS also makes libzmq process its command mailbox, which
  * clears ZMQ_FD; libuv's epoll is level-triggered, so without that the loop
@@ -20,7 +21,7 @@
  * asked only when the answer can have changed without ZMQ_FD saying so:
  * input can hide only behind a libzmq call on that socket that processed
  * its mailbox, i.e. a send or receive since ZMQ_EVENTS last said "no
- * POLLIN". zmsg_send and zmsg_recv mark the socket `dirty` (any thread:
+ * POLLIN". zmsg_send and zmsg_recv mark the socket dirty (any thread:
  * the worker's heartbeat thread sends too); prepare reads ZMQ_EVENTS only
  * for a dirty socket, and check drains only when prepare found input. A
  * quiet socket costs nothing per iteration; new input on it raises ZMQ_FD. */
@@ -49,7 +50,11 @@ struct zloop_sock {
     void *arg;
     int open_handles;                /* freed when the last close callback ran */
     int destroyed;
-    atomic_int dirty;                /* a send/receive since ZMQ_EVENTS said "no POLLIN" */
+    /* dirty (a send/receive since the mailbox was last seen empty) while
+     * touches != seen: a count, so that s_drain can tell its own receive
+     * from another thread's send made meanwhile */
+    atomic_uint touches;
+    unsigned seen;                   /* touches when the mailbox was last seen empty */
     zloop_sock_t *watched_next;      /* in s_watched */
 };
 
@@ -124,7 +129,7 @@ zloop_touch (void *sock)
     pthread_mutex_lock (&s_watch_lock);
     for (zloop_sock_t *zs = s_watched; zs; zs = zs->watched_next)
         if (zs->sock == sock)
-            atomic_store (&zs->dirty, 1);
+            atomic_fetch_add (&zs->touches, 1);
     pthread_mutex_unlock (&s_watch_lock);
 }
 
@@ -137,7 +142,7 @@ s_pollin (zloop_sock_t *zs)
 {
     /* cleared before the read: a send from another thread after it marks
      * the socket again */
-    atomic_store (&zs->dirty, 0);
+    zs->seen = atomic_load (&zs->touches);
     uint32_t events = 0;
     size_t size = sizeof events;
     if (zmq_getsockopt (zs->sock, ZMQ_EVENTS, &events, &size) != 0)
@@ -145,17 +150,46 @@ s_pollin (zloop_sock_t *zs)
     return (events & ZMQ_POLLIN) ? 1 : 0;
 }
 
+/* What the last zmsg_recv of this thread met, for s_drain: the socket it
+ * read and whether it came back empty (EAGAIN or an error). */
+static _Thread_local void *s_recv_sock;
+static _Thread_local int s_recv_empty;
+
 static void
 s_drain (zloop_sock_t *zs)
 {
-    /* After ZLOOP_BATCH messages the socket stays dirty, so the next
-     * prepare looks again (marked here too, in case on_readable read with
-     * something other than zmsg_recv). */
+    /* ZMQ_EVENTS once, then on_readable until its zmsg_recv finds nothing,
+     * where ZMQ_EVENTS was read before every message (two system calls:
+     * libzmq polls its mailbox, and checks getpid for fork safety).
+     *
+     * The empty receive is the check before sleeping that ZMQ_FD's edge
+     * needs: libzmq's non-blocking recv processes the command mailbox
+     * (process_commands (0, false), what a ZMQ_EVENTS read does) and tries
+     * the pipes again before it answers EAGAIN, so it answers exactly what
+     * ZMQ_EVENTS would have. The socket is clean after it only when that
+     * receive was the last touch of the socket (touches moved by one since
+     * the call began): a send by another thread meanwhile (the worker's
+     * heartbeat thread), or anything else on_readable did, leaves it dirty
+     * and the next prepare reads ZMQ_EVENTS as before. A callback that did
+     * not read this socket with zmsg_recv is asked about by ZMQ_EVENTS, as
+     * before. After ZLOOP_BATCH messages the next prepare looks again, so
+     * that other sockets and timers get their turn. */
+    if (s_pollin (zs) != 1)
+        return;
     for (int i = 0; i < ZLOOP_BATCH && !zs->destroyed; i++) {
-        if (s_pollin (zs) != 1)
-            return;
+        unsigned before = atomic_load (&zs->touches);
+        s_recv_sock = NULL;
         zs->fn (zs, zs->arg);
-        atomic_store (&zs->dirty, 1);
+        if (zs->destroyed)
+            return;
+        if (s_recv_sock == zs->sock && s_recv_empty) {
+            if (atomic_load (&zs->touches) == before + 1)
+                zs->seen = before + 1;   /* drained, and nothing since */
+            return;
+        }
+        atomic_fetch_add (&zs->touches, 1);  /* read otherwise: prepare looks */
+        if (s_recv_sock != zs->sock && s_pollin (zs) != 1)
+            return;
     }
 }
 
@@ -179,7 +213,7 @@ static void
 s_on_prepare (uv_prepare_t *h)
 {
     zloop_sock_t *zs = h->data;
-    if (zs->destroyed || !atomic_load (&zs->dirty))
+    if (zs->destroyed || atomic_load (&zs->touches) == zs->seen)
         return;                      /* nothing can hide behind a quiet ZMQ_FD */
     if (s_pollin (zs) == 1)
         uv_idle_start (&zs->idle, s_on_idle);
@@ -228,7 +262,7 @@ zloop_sock_new (uv_loop_t *loop, void *zmq_socket, zloop_fn *on_readable, void *
     uv_idle_init (loop, &zs->idle);
     zs->poll.data = zs->prepare.data = zs->check.data = zs->idle.data = zs;
     zs->open_handles = 4;
-    atomic_init (&zs->dirty, 1);     /* connect/bind may have hidden input already */
+    atomic_init (&zs->touches, 1);   /* connect/bind may have hidden input already */
     s_watch (zs);
     uv_poll_start (&zs->poll, UV_READABLE, s_on_poll);
     uv_prepare_start (&zs->prepare, s_on_prepare);
@@ -266,6 +300,8 @@ s_recv (void *sock, zmsg_t *msg, zmq_msg_t *last)
 {
     zloop_touch (sock);
     memset (msg, 0, sizeof *msg);
+    s_recv_sock = sock;
+    s_recv_empty = 0;
     int more = 1;
     int oom = 0;
     while (more) {
@@ -275,6 +311,7 @@ s_recv (void *sock, zmsg_t *msg, zmq_msg_t *last)
          * be EAGAIN. */
         if (zmq_msg_recv (&part, sock, ZMQ_DONTWAIT) < 0) {
             int err = errno;
+            s_recv_empty = msg->count == 0;
             zmq_msg_close (&part);
             if (msg->count > 0) {
                 zmsg_free (msg);

@@ -7,8 +7,9 @@
  * the socket is drained whenever ZMQ_EVENTS says POLLIN, whoever sent last.
  *
  *   zloop_sock_t *zs = zloop_sock_new (loop, sock, on_readable, arg);
- *   ...  on_readable (zs, arg) is called while ZMQ_POLLIN is set; it should
- *        receive ONE message with ZMQ_DONTWAIT and return;
+ *   ...  on_readable (zs, arg) is called when ZMQ_POLLIN is set, then again
+ *        until its zmsg_recv finds nothing; it should receive ONE message
+ *        with ZMQ_DONTWAIT and return (an empty receive: return at once);
  *   zloop_sock_destroy (&zs);   // stops watching; does not close sock
  *
  * Destroy the watcher before closing its socket (the fd dies with it).

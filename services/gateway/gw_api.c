@@ -446,8 +446,8 @@ s_send (gw_ctx_t *ctx)
     gw_t *gw = ctx->gw;
     ctx->attempts++;
     ctx->sent_ms = uv_now (gw->loop);
-    if (client_send (gw->client, ctx->service, ctx->wire_id, ctx->envelope, ctx->deadline_ms,
-                     s_on_reply, ctx) != 0) {
+    if (client_send_text (gw->client, ctx->service, ctx->wire_id, ctx->envelope,
+                          ctx->deadline_ms, s_on_reply, ctx) != 0) {
         s_inflight_remove (gw, ctx);
         gw_finish_error (ctx, 503, "service_unavailable", NULL, "the %s service cannot be reached",
                          ctx->service);
@@ -546,13 +546,14 @@ s_on_reply (void *arg, env_reply_t *rep)
         gw_finish_error (ctx, 502, "internal", NULL, "the %s service answered badly", ctx->service);
         return;
     }
-    if ((ctx->route->flags & GW_ROUTE_FILE) && status == 200 && rep->body && !ctx->idem_claimed
-        && s_finish_file (ctx, rep->body))
+    if ((ctx->route->flags & GW_ROUTE_FILE) && status == 200 && !ctx->idem_claimed
+        && env_reply_body (rep) && s_finish_file (ctx, rep->body))
         return;
     char *body = NULL;
     if (status != 204) {
-        /* the service printed the body already: its text, not a re-print */
-        if (rep->body && rep->body_json) {
+        /* the service printed the body already: its text, not a re-print
+         * (client_send_text: a canonical reply's body comes only as text) */
+        if (rep->body_json) {
             body = rep->body_json;
             rep->body_json = NULL;
         }

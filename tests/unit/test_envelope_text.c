@@ -186,6 +186,122 @@ test_reply_body_cut_out (void **state)
                  NULL);
 }
 
+/* env_reply_read agrees with env_reply_parse on every input, and reads
+ * without a tree (rep.body NULL, the body as text) only when light says so. */
+static void
+s_check_read_n (const char *json, size_t len, bool light)
+{
+    env_reply_t fast, full;
+    char fid[ENVELOPE_ID_MAX + 1], pid[ENVELOPE_ID_MAX + 1];
+    int frc = env_reply_read (json, len, fid, &fast);
+    int prc = env_reply_parse (json, len, pid, &full);
+    assert_int_equal (frc, prc);
+    bool was_light = frc == 0 && !fast.body && fast.body_json && !fast.code;
+    assert_int_equal (was_light, light);
+    if (frc == 0) {
+        assert_int_equal (fast.status, full.status);
+        assert_string_equal (fid, pid);
+        assert_true ((fast.code == NULL) == (full.code == NULL));
+        if (was_light) {
+            /* the same text the full parse cuts out, and the same document */
+            assert_non_null (full.body_json);
+            assert_string_equal (fast.body_json, full.body_json);
+            assert_non_null (env_reply_body (&fast));
+            assert_true (cJSON_Compare (fast.body, full.body, true));
+            assert_ptr_equal (env_reply_body (&fast), fast.body);   /* parsed once */
+        }
+        env_reply_reset (&fast);
+        env_reply_reset (&full);
+    }
+}
+
+static void
+s_check_read (const char *json, bool light)
+{
+    s_check_read_n (json, strlen (json), light);
+}
+
+static void
+test_reply_read_light (void **state)
+{
+    (void) state;
+    /* canonical successes, as env_reply_build prints them */
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":{\"x\":[1,{\"y\":\"}]\\\"{\"}],\"z\":null}}",
+                  true);
+    s_check_read ("{\"v\":1,\"id\":\"r-1.x_Z\",\"status\":201,\"body\":{}}", true);
+    s_check_read ("{\"v\":1,\"id\":\"\",\"status\":200,\"body\":[]}", true);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":null}", true);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":false}", true);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":-0.5e+10}", true);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":\"\\u00e9\\n\\\\\\/\"}", true);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":{\"a\": [1, 2], \"b\" : {}}}", true);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":{\"n\":\"caf\xc3\xa9\"}}", true);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":[[[[{\"a\":[[]]}]]]]}", true);
+    /* what the reader leaves to the full parse, which decides as before */
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":404,\"error\":{\"code\":\"not_found\","
+                  "\"message\":\"no such unit\",\"details\":[]}}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":{\"a\":\n1}}", false);    /* newline */
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\": {}}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":{} }", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":\"\\ud83d\\ude00\"}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":\"\\ud83d\"}", false);  /* lone */
+    s_check_read ("{\"v\":1,\"id\":\"a b\",\"status\":200,\"body\":{}}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\\\"\",\"status\":200,\"body\":{}}", false);
+    s_check_read ("{\"v\":2,\"id\":\"a\",\"status\":200,\"body\":{}}", false);
+    s_check_read ("{\"id\":\"a\",\"v\":1,\"status\":200,\"body\":{}}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":2000,\"body\":{}}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":-1,\"body\":{}}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200.5,\"body\":{}}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":{},\"x\":1}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":01}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":[1,]}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":{\"a\"}}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":\"\\x\"}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":tru}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":1e}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":{}}}", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":{}", false);          /* truncated */
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":\"abc", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":\"\\u12", false);
+    s_check_read ("{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":", false);
+    s_check_read ("{\"v\":1,\"id\":\"a", false);
+    s_check_read ("", false);
+    s_check_read ("x", false);
+    /* a NUL inside: cut by length, not by the terminator */
+    static const char nul[] = "{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":\"a\0b\"}";
+    s_check_read_n (nul, sizeof nul - 1, false);
+    /* a long number (cJSON reads 63 characters) and deep nesting */
+    char num[200];
+    snprintf (num, sizeof num, "{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":%s}",
+              "1234567890123456789012345678901234567890123456789012345678901234567890");
+    s_check_read (num, false);
+    char deep[400] = "{\"v\":1,\"id\":\"a\",\"status\":200,\"body\":";
+    for (int i = 0; i < 100; i++)
+        strcat (deep, "[");
+    for (int i = 0; i < 100; i++)
+        strcat (deep, "]");
+    strcat (deep, "}");
+    s_check_read (deep, false);
+    /* an id longer than 64 characters */
+    char longid[200];
+    snprintf (longid, sizeof longid, "{\"v\":1,\"id\":\"%065d\",\"status\":200,\"body\":{}}", 0);
+    s_check_read (longid, false);
+    /* what env_reply_build prints, read back without a tree */
+    env_reply_t rep = { 0 };
+    cJSON *b = cJSON_Parse ("{\"name\":\"\\\"q\\\" \\u0001 \\t\",\"n\":[1.5,-2,1e300],\"o\":{\"k\":true}}");
+    env_reply_ok (&rep, 200, b);
+    char *text = env_reply_build ("req-9", &rep);
+    s_check_read (text, true);
+    free (text);
+    env_reply_reset (&rep);
+    env_reply_text (&rep, 201, strdup ("{\"id\":\"x\"}"));
+    text = env_reply_build ("req-9", &rep);
+    s_check_read (text, true);
+    free (text);
+    env_reply_reset (&rep);
+}
+
 int
 main (void)
 {
@@ -193,6 +309,7 @@ main (void)
         cmocka_unit_test (test_request_text_is_cjson_text),
         cmocka_unit_test (test_reply_text_is_cjson_text),
         cmocka_unit_test (test_reply_body_cut_out),
+        cmocka_unit_test (test_reply_read_light),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

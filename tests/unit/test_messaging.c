@@ -1229,7 +1229,7 @@ s_group_setup (void **state)
     log_init ("test");
     static const char *const ids[] = { "broker", "test", "echo", "late", "lru", "front", "back",
                                        "victim", "quit", "phoenix", "slow", "long", "job", "stats",
-                                       "proto", "guard", NULL };
+                                       "proto", "guard", "refused", NULL };
     if (curve_keygen (curve_keys_dir (), ids) != 0 || curve_init ("test") != 0)
         return -1;
     s_broker_pid = s_start_broker ();
@@ -1257,6 +1257,66 @@ s_group_teardown (void **state)
     char cmd[600];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     return system (cmd) == 0 ? 0 : -1;
+}
+
+/* ---- a broker that refuses READY ------------------------------------- */
+
+/* A forked stand-in for an older pm-broker: answers every READY with
+ * DISCONNECT for window_ms and exits with the number of READYs it saw. */
+static int
+s_refusing_broker (const char *endpoint, int64_t window_ms)
+{
+    if (curve_init ("broker") != 0)
+        return 255;
+    void *router = pm_zmq_socket (ZMQ_ROUTER);
+    if (!router || curve_server (router) != 0 || zmq_bind (router, endpoint) != 0)
+        return 255;
+    int readies = 0;
+    int64_t end = s_mono_ms () + window_ms;
+    while (s_mono_ms () < end) {
+        zmq_pollitem_t item = { router, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, 50) != 1)
+            continue;
+        zmsg_t m;
+        if (zmsg_recv (router, &m) != 0)
+            continue;
+        /* identity | "" | MDPW01 | READY | service | credit */
+        if (m.count >= 4 && zmsg_eq (&m, 3, MDP_READY)) {
+            readies++;
+            const void *data[] = { m.frame[0].data, "", MDP_WORKER, MDP_DISCONNECT };
+            size_t sizes[] = { m.frame[0].size, 0, (size_t) -1, 1 };
+            zmsg_send (router, 4, data, sizes);
+        }
+        zmsg_free (&m);
+    }
+    return readies < 250 ? readies : 250;
+}
+
+static void
+test_refused_ready_backs_off (void **state)
+{
+    (void) state;
+    char endpoint[512];
+    snprintf (endpoint, sizeof endpoint, "ipc://%s/refusing.ipc", s_dir);
+    int64_t window = s_slow (2500);
+    pid_t fake = fork ();
+    assert_true (fake >= 0);
+    if (fake == 0)
+        _exit (s_refusing_broker (endpoint, window));
+    setenv ("PM_BROKER_ENDPOINT", endpoint, 1);
+    pid_t w = s_start_worker ("refused");
+    unsetenv ("PM_BROKER_ENDPOINT");
+    int status = 0;
+    assert_int_equal (waitpid (fake, &status, 0), fake);
+    s_reap (w, SIGTERM);
+    s_forget_worker (w);
+    assert_true (WIFEXITED (status));
+    int readies = WEXITSTATUS (status);
+    print_message ("    READY said %d times in %lld ms to a broker refusing it\n", readies,
+                   (long long) window);
+    /* it tries again, but with a back-off (one heartbeat, doubling: four in
+     * 2.5 s), not at once (which made hundreds a second) */
+    assert_in_range (readies, 2, 8);
 }
 
 int
@@ -1287,6 +1347,7 @@ main (int argc, char **argv)
         cmocka_unit_test_teardown (test_event_wakeups_forwarded, s_teardown_workers),
         cmocka_unit_test_teardown (test_broker_restart, s_teardown_workers),
         cmocka_unit_test_teardown (test_tap_lines, s_teardown_workers),
+        cmocka_unit_test_teardown (test_refused_ready_backs_off, s_teardown_workers),
     };
     return cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
 }

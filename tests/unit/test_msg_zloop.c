@@ -12,11 +12,13 @@
 
 #include "zloop.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 static int s_pair_seq;
@@ -299,11 +301,77 @@ test_signals_stop_the_loop (void **state)
     assert_ptr_equal (sa.sa_handler, SIG_IGN);
 }
 
+/* ---- a burst that arrives while the loop is busy ---------------------- */
+
+#define BURST_TOTAL 3000
+
+typedef struct {
+    void *sock;
+} s_burst_arg_t;
+
+/* Sends BURST_TOTAL messages in bursts of 100 from another thread, so that
+ * bursts land while the receiving callback is busy and while it sends. */
+static void *
+s_burst_sender (void *arg)
+{
+    s_burst_arg_t *t = arg;
+    for (int i = 0; i < BURST_TOTAL; i++) {
+        zmq_send (t->sock, "b", 1, 0);
+        if (i % 100 == 99)
+            usleep (500);
+    }
+    return NULL;
+}
+
+static void
+s_on_busy (zloop_sock_t *zs, void *arg)
+{
+    s_counter_t *c = arg;
+    zmsg_t m;
+    if (zmsg_recv (zloop_sock_socket (zs), &m) != 0)
+        return;
+    zmsg_free (&m);
+    c->received++;
+    if (c->received % 50 == 0) {
+        usleep (1000);               /* busy: input queues meanwhile */
+        /* and a send on the same socket, which can take that input's edge */
+        zmq_send (zloop_sock_socket (zs), "r", 1, ZMQ_DONTWAIT);
+    }
+    if (c->received == c->want)
+        uv_stop (s_loop);
+}
+
+static void
+test_burst_while_busy_all_delivered (void **state)
+{
+    (void) state;
+    uv_loop_t loop;
+    uv_loop_init (&loop);
+    s_loop = &loop;
+    void *a, *b;
+    s_pair (&a, &b);
+    s_counter_t c = { .want = BURST_TOTAL };
+    zloop_sock_t *zs = zloop_sock_new (&loop, b, s_on_busy, &c);
+    s_burst_arg_t t = { .sock = a };
+    pthread_t th;
+    assert_int_equal (pthread_create (&th, NULL, s_burst_sender, &t), 0);
+    bool done = s_run (&loop, 20000);
+    pthread_join (th, NULL);
+    assert_true (done);
+    assert_int_equal (c.received, BURST_TOTAL);
+    zloop_sock_destroy (&zs);
+    uv_run (&loop, UV_RUN_DEFAULT);
+    assert_int_equal (uv_loop_close (&loop), 0);
+    zmq_close (a);
+    zmq_close (b);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_drains_backlog),
+        cmocka_unit_test (test_burst_while_busy_all_delivered),
         cmocka_unit_test (test_ping_pong_no_missed_wakeup),
         cmocka_unit_test (test_destroy_inside_callback),
         cmocka_unit_test (test_zmsg),

@@ -255,10 +255,42 @@ test_quiet_socket_costs_nothing (void **state)
     zmq_close (b);
 }
 
+/* ---- a backlog is drained by receiving, not by asking ZMQ_EVENTS ----- */
+
+static void
+test_backlog_without_events_per_message (void **state)
+{
+    (void) state;
+    uv_loop_t loop;
+    uv_loop_init (&loop);
+    void *a, *b;
+    s_pair (&a, &b);
+    s_side_t sb = { .sock = b, .want = 500 };
+    uv_timer_init (&loop, &sb.timer);
+    sb.timer.data = &sb;
+    zloop_sock_t *zb = zloop_sock_new (&loop, b, s_on_count, &sb);
+    uv_run (&loop, UV_RUN_NOWAIT);
+    for (int i = 0; i < 500; i++)
+        s_send_one (a);
+    int before = s_events_reads;
+    assert_true (s_run (&loop, 5000));
+    assert_int_equal (sb.received, 500);
+    /* one ZMQ_EVENTS read per wake-up and per ZLOOP_BATCH messages (and one
+     * before the loop blocks), where there was one per message */
+    assert_in_range (s_events_reads - before, 1, 2 * (500 / ZLOOP_BATCH + 1) + 4);
+    zloop_sock_destroy (&zb);
+    uv_close ((uv_handle_t *) &sb.timer, NULL);
+    uv_run (&loop, UV_RUN_DEFAULT);
+    assert_int_equal (uv_loop_close (&loop), 0);
+    zmq_close (a);
+    zmq_close (b);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_backlog_without_events_per_message),
         cmocka_unit_test (test_sends_from_timers_lose_nothing),
         cmocka_unit_test (test_send_from_another_thread),
         cmocka_unit_test (test_quiet_socket_costs_nothing),
