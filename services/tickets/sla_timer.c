@@ -3,7 +3,7 @@
  * (sla_timer.h), not from a client's request.
  *
  * Each deadline kind is one set-based statement: pick a bounded batch of due
- * tickets through the partial indexes of migrations/001_init.sql (FOR UPDATE
+ * tickets through the partial indexes of migrations/001 and 008 (FOR UPDATE
  * SKIP LOCKED, so several workers share the work without waiting), mark
  * them (the *_warned_at / *_breached_at column, which the picking condition
  * requires to be NULL: each is raised once however many workers run), and
@@ -25,10 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The warning's lead time: the policy's warn_minutes, but at most half the
- * deadline's window (a 15-minute response does not warn at creation) and at
- * most SLA_WARN_LEAD_MAX (which bounds the index scan). */
-#define SLA_WARN_LEAD_MAX "interval '7 days'"
+/* The warning point of a deadline: ticket_warn_at () of migrations/008 (the
+ * policy's warn_minutes, at most half the deadline's window, at most 7 days),
+ * the lead rule's one home. Its partial indexes tickets_sla_*_warn hold the
+ * tickets still to warn, so a tick reads only those due, however many are
+ * open. */
+#define S_WARN_AT(kind) "ticket_warn_at (" kind "_by, warn_minutes, " kind "_minutes)"
 
 /* open, not on hold: the predicate of tickets_sla_respond / tickets_sla_resolve */
 #define S_OPEN(kind, done)                                                               \
@@ -48,17 +50,14 @@
     "INSERT INTO ticket_timeline (property_id, ticket_id, at, actor_id, actor_role, action, " \
     "  from_status, to_status, note, internal, data) "
 
-/* warning: the deadline is near, not yet passed, and no warning went out */
-#define S_WARN_SQL(kind, done, minutes, note)                                            \
+/* warning: the warning point passed, the deadline not yet, and no warning
+ * went out; the conditions imply tickets_sla_*_warn's predicate */
+#define S_WARN_SQL(kind, done, note)                                                     \
     "WITH due AS ("                                                                      \
     "  SELECT id FROM tickets WHERE " S_OPEN (kind, done)                                \
-    "    AND " kind "_by <= $1::timestamptz + " SLA_WARN_LEAD_MAX                        \
-    "    AND " kind "_by > $1::timestamptz AND " kind "_warned_at IS NULL "              \
-    "    AND warn_minutes > 0 "                                                          \
-    "    AND " kind "_by - least (make_interval (mins => least (warn_minutes, "          \
-    "          coalesce (" minutes ", warn_minutes * 2) / 2)), "                          \
-    "          " SLA_WARN_LEAD_MAX ") <= $1::timestamptz "                               \
-    "  ORDER BY " kind "_by LIMIT $2::int FOR UPDATE SKIP LOCKED), "                     \
+    "    AND " kind "_warned_at IS NULL AND warn_minutes > 0 "                           \
+    "    AND " S_WARN_AT (kind) " <= $1::timestamptz AND " kind "_by > $1::timestamptz "  \
+    "  ORDER BY " S_WARN_AT (kind) " LIMIT $2::int FOR UPDATE SKIP LOCKED), "            \
     "upd AS ("                                                                           \
     "  UPDATE tickets t SET " kind "_warned_at = $1::timestamptz FROM due "              \
     "  WHERE t.id = due.id AND t." kind "_warned_at IS NULL "                            \
@@ -70,9 +69,9 @@
 
 static const db_statement_t s_statements[] = {
     { "sla_timer_respond_warn",
-      S_WARN_SQL ("respond", "responded_at", "respond_minutes", "'response deadline near'"), false },
+      S_WARN_SQL ("respond", "responded_at", "'response deadline near'"), false },
     { "sla_timer_resolve_warn",
-      S_WARN_SQL ("resolve", "resolved_at", "resolve_minutes", "'resolution deadline near'"), false },
+      S_WARN_SQL ("resolve", "resolved_at", "'resolution deadline near'"), false },
     { "sla_timer_respond_breach",
       "WITH due AS ("
       "  SELECT id FROM tickets WHERE " S_OPEN ("respond", "responded_at")

@@ -36,10 +36,9 @@
     "  coalesce (t.resolved_at, t.closed_at, t.hold_since, " NOW "::timestamptz) > t.resolve_by)), " \
     "t.fee_status"
 
-/* How long before a deadline the SLA timer warns (S_WARN_SQL in sla_timer.c). */
-#define TK_WARN_LEAD(kind) \
-    "least (make_interval (mins => least (warn_minutes, " \
-    "  coalesce (" kind "_minutes, warn_minutes * 2) / 2)), interval '7 days')"
+/* Where the SLA timer warns before deadline D: ticket_warn_at () of
+ * migrations/008, the rule's one home (sla_timer.c reads its index). */
+#define TK_WARN_AT(kind, d) "ticket_warn_at (" d ", warn_minutes, " kind "_minutes)"
 
 #define TK_TIMELINE_COLS \
     "id::text, " DB_UTC_TS_US ("at") ", actor_id, actor_role, action, from_status, to_status, note, " \
@@ -102,12 +101,12 @@ static const db_statement_t s_statements[] = {
       "  fee_item_code = $14::text, data = $15::jsonb, updated_at = $16::timestamptz, "
       "  fee_status = $17::text, "
       /* a deadline moved (resume) back beyond its warning point may warn
-       * again: the lead is sla_timer.c's */
+       * again */
       "  respond_warned_at = CASE WHEN $11::timestamptz IS DISTINCT FROM respond_by "
-      "    AND $11::timestamptz - " TK_WARN_LEAD ("respond") " > $16::timestamptz "
+      "    AND " TK_WARN_AT ("respond", "$11::timestamptz") " > $16::timestamptz "
       "    THEN NULL ELSE respond_warned_at END, "
       "  resolve_warned_at = CASE WHEN $12::timestamptz IS DISTINCT FROM resolve_by "
-      "    AND $12::timestamptz - " TK_WARN_LEAD ("resolve") " > $16::timestamptz "
+      "    AND " TK_WARN_AT ("resolve", "$12::timestamptz") " > $16::timestamptz "
       "    THEN NULL ELSE resolve_warned_at END "
       "WHERE property_id = $1::uuid AND id = $2::uuid RETURNING id::text", false },
     /* q: the number exactly, or part of the title (strpos: % and _ mean themselves) */
