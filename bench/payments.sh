@@ -22,7 +22,8 @@
 # Usage: bash bench/payments.sh [OUT]. Environment: BUILD (build), PM_BENCH_DUR (10),
 # PM_BENCH_CONNS (50), PM_BENCH_THREADS (2), PM_BENCH_PAYMENTS_RUNS (3),
 # PM_BENCH_PAYMENTS_UNITS (2000), PM_BENCH_SCALE_BILLING (4), PM_BENCH_PAYMENTS_BASELINE (1),
-# PM_BENCH_PAYMENTS_DURABLE (1).
+# PM_BENCH_PAYMENTS_DURABLE (1), PM_BENCH_PAYMENTS_CLAIM_ASYNC (0, as shipped; 1: the
+# gateway's PM_IDEM_CLAIM_ASYNC, safe with this stack's single cluster: README).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -34,6 +35,7 @@ PY=python3
 command -v wrk > /dev/null || { echo "bench: wrk missing (make deps installs it)" >&2; exit 1; }
 exec "$PY" - "$@" << 'PYEOF'
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -94,6 +96,67 @@ def durable(stack):
         "'synchronous_commit') AND setting = 'on'")[0][0] == "3", timeout=10)
 
 
+# --- CPU per request per process group, from /proc (utime + stime), as bench/tickets.sh
+
+HZ = os.sysconf("SC_CLK_TCK")
+GROUPS = ("gateway", "broker", "billing", "postgres")
+
+
+def s_stat(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            f_ = f.read().rsplit(")", 1)[1].split()
+        return int(f_[11]) + int(f_[12]), int(f_[1])        # utime + stime, ppid
+    except (OSError, IndexError, ValueError):
+        return 0, 0
+
+
+def s_backend(pid):
+    """A PostgreSQL child: its role for a backend ("pm_billing"), else its title."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            title = f.read().decode("utf-8", "replace").replace("\0", " ").split()
+    except OSError:
+        return "?"
+    return title[1] if len(title) > 1 and title[0] == "postgres:" else "?"
+
+
+def cpu_snapshot(stack):
+    """{pid: (group, ticks, name)}: gateway, broker, billing workers, the postmaster and its children."""
+    snap = {}
+    for g in GROUPS[:3]:
+        for p in stack.procs[g]:
+            snap[p.pid] = (g, s_stat(p.pid)[0], g)
+    with open(os.path.join(stack.pg_dir, "data", "postmaster.pid")) as f:
+        pm = int(f.readline())
+    snap[pm] = ("postgres", s_stat(pm)[0], "postmaster")
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            t, ppid = s_stat(int(d))
+            if ppid == pm:
+                snap[int(d)] = ("postgres", t, s_backend(int(d)))
+    return snap
+
+
+def cpu_report(before, after, requests):
+    """'gateway 123, broker ..., sum N' and PostgreSQL's split by backend role: CPU us per request."""
+    groups, pg = dict.fromkeys(GROUPS, 0.0), {}
+    for pid, (g, t, name) in after.items():
+        if pid in before:
+            us = (t - before[pid][1]) * 1e6 / HZ / max(1, requests)
+            groups[g] += us
+            if g == "postgres":
+                pg[name] = pg.get(name, 0.0) + us
+    return ("CPU us/request: " + ", ".join("%s %.0f" % (g, groups[g]) for g in GROUPS)
+            + ", sum %.0f; PostgreSQL by process: " % sum(groups.values())
+            + ", ".join("%s %.0f" % kv for kv in sorted(pg.items(), key=lambda kv: -kv[1]) if kv[1] >= 1))
+
+
+def wrk_requests(name):
+    m = re.search(r"^\s*(\d+) requests in", open(os.path.join(OUT, name + ".txt")).read(), re.M)
+    return int(m.group(1)) if m else 0
+
+
 def baseline():
     if os.environ.get("PM_BENCH_PAYMENTS_BASELINE", "1") == "0":
         return None
@@ -120,7 +183,10 @@ def baseline():
 def main():
     stack = harness.Stack(scale={"tenants": 1, "billing": SCALE},
                           env={"PM_LOG_LEVEL": "warn", "PM_LATE_FEE_TICK_MS": "86400000",
-                               "PM_REQUEST_TIMEOUT_MS": "60000"})
+                               "PM_REQUEST_TIMEOUT_MS": "60000",
+                               # one cluster for every service here: the claim's commit need not
+                               # wait for its own WAL flush (services/gateway/gw_idem.h)
+                               "PM_IDEM_CLAIM_ASYNC": os.environ.get("PM_BENCH_PAYMENTS_CLAIM_ASYNC", "0")})
     rows, runs = [], []
     try:
         adm = stack.admin_token
@@ -147,15 +213,19 @@ def main():
         if os.environ.get("PM_BENCH_PAYMENTS_DURABLE", "1") != "0":
             durable(stack)
             sync = "on"
-        print("PostgreSQL: fsync, full_page_writes, synchronous_commit %s" % sync, flush=True)
+        print("PostgreSQL: fsync, full_page_writes, synchronous_commit %s; gateway PM_IDEM_CLAIM_ASYNC=%s"
+              % (sync, stack.env.get("PM_IDEM_CLAIM_ASYNC")), flush=True)
         log("%d units with an open bill each; warm-up 3 s" % UNITS)
         wrk("warmup", url, 3, *args)
         for k in range(RUNS):
             os.environ["PM_BENCH_PAYMENTS_TAG"] = "run%d-%d" % (k, os.getpid())
             log("wrk POST payments %d s (run %d of %d)" % (DUR, k + 1, RUNS))
+            before = cpu_snapshot(stack)
             runs.append(wrk("post_payment_%d" % (k + 1), url, DUR, *args))
+            cpu = cpu_report(before, cpu_snapshot(stack), wrk_requests("post_payment_%d" % (k + 1)))
             print("run %d: %d payments/s, p50 %.2f ms, p99 %.2f ms, %d failed"
                   % (k + 1, runs[-1][0], runs[-1][1] / 1000, runs[-1][2] / 1000, runs[-1][3]), flush=True)
+            print("  " + cpu, flush=True)
         made = stack.psql("SELECT count(*), count(DISTINCT external_ref), (SELECT count(*) FROM billing.outbox"
                           " WHERE type = 'payment.received') FROM billing.payments WHERE property_id = '%s'" % pid)[0]
         assert made[0] == made[1] == made[2], "payments, external_refs, events: %r" % (made,)

@@ -2,6 +2,7 @@
 #include "gw_idem.h"
 #include "mdp.h"
 
+#include "config.h"
 #include "log.h"
 
 #include <sodium.h>
@@ -23,6 +24,7 @@ struct s_step {
 
 struct gw_idem {
     db_t *db;
+    const char *claim_async;         /* "t" or "f": idem_claim's $6 */
     s_step_t *head, *tail;
     size_t npending;
     size_t pending_bytes;            /* answers kept for a later store */
@@ -81,10 +83,15 @@ gw_idem_outcome_unknown (int status, const char *message)
 #define S_STAMP "(extract(epoch FROM created_at) * 1000000)::bigint"
 
 static const db_statement_t s_idem_statements[] = {
-    /* claims a new key, or one whose record expired, or one a dead request left */
+    /* claims a new key, or one whose record expired, or one a dead request left;
+     * $6: commit without waiting for the WAL flush (PM_IDEM_CLAIM_ASYNC, see
+     * gw_idem.h): set_config (..., true) lasts to the transaction's end,
+     * which is when its commit reads the setting; else the session's own */
     { "idem_claim",
       "INSERT INTO idempotency (key, caller_id, route, body_hash) "
-      "VALUES ($1, $2, $3, decode($4, 'hex')) "
+      "SELECT $1, $2, $3, decode($4, 'hex') "
+      "  FROM (SELECT set_config('synchronous_commit', CASE WHEN $6::bool THEN 'off' "
+      "               ELSE current_setting('synchronous_commit') END, true)) AS commit_mode "
       "ON CONFLICT (caller_id, key) DO UPDATE "
       "SET route = EXCLUDED.route, body_hash = EXCLUDED.body_hash, status = NULL, "
       "    response = NULL, created_at = now() "
@@ -112,8 +119,10 @@ gw_idem_new (db_t *db)
     if (DB_PREPARE_ALL (db, s_idem_statements) != 0)
         return NULL;
     gw_idem_t *self = calloc (1, sizeof *self);
-    if (self)
-        self->db = db;
+    if (!self)
+        return NULL;
+    self->db = db;
+    self->claim_async = config_int ("PM_IDEM_CLAIM_ASYNC", 0, 0, 1) ? "t" : "f";
     return self;
 }
 
@@ -211,8 +220,8 @@ gw_idem_begin (gw_idem_t *self, const char *key, const char *caller_id, const ch
     snprintf (abandon, sizeof abandon, "%d", abandon_after_s);
     /* twice: a claim released between our INSERT and SELECT is claimable again */
     for (int attempt = 0; attempt < 2; attempt++) {
-        PGresult *res = db_exec (self->db, "idem_claim", 5,
-                                 (const char *[]) { key, caller_id, route, hash, abandon });
+        PGresult *res = db_exec (self->db, "idem_claim", 6,
+                                 (const char *[]) { key, caller_id, route, hash, abandon, self->claim_async });
         if (!db_ok (res)) {
             log_warn (request_id, "idempotency claim: %s", PQresultErrorMessage (res));
             PQclear (res);

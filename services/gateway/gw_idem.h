@@ -23,7 +23,20 @@
  * tried again by gw_idem_flush (a timer, and before every claim), so a failed
  * request's key is free again as soon as the database is back, not after the
  * takeover delay. A claim left behind by a gateway that died mid-request is
- * taken over the same way (the route's timeout plus GW_IDEM_SETTLE_S). */
+ * taken over the same way (the route's timeout plus GW_IDEM_SETTLE_S).
+ *
+ * Commits: a claim and a store are one statement and one commit each, on the
+ * gateway's loop; the store's commit waits for the WAL flush (an answer sent
+ * is an answer kept). PM_IDEM_CLAIM_ASYNC=1 lets the claim's commit not wait
+ * (one flush per request instead of two): safe only when the gateway's
+ * database and every service's are one PostgreSQL cluster (the default
+ * layout, one database pm), because then the claim only needs to be durable
+ * once something it guards is, and what it guards (the service's commit, the
+ * answer's store) commits after it with a WAL flush that covers the claim's
+ * record too: a crash that loses the claim loses the request's effects with
+ * it, and a retry runs it afresh. A claim is visible to other sessions at its
+ * commit either way (409 in progress). Default 0: README lets a service move
+ * to its own cluster, where a lost claim would let a retry run twice. */
 #ifndef GW_IDEM_H
 #define GW_IDEM_H
 
