@@ -433,6 +433,25 @@ s_check_done (nt_sender_t *self)
 
 /* ------------------------------------------------------------------ claiming */
 
+/* libcurl is set up at the first delivery, not at start: its global init
+ * (OpenSSL's among it) costs an idle worker ~2 MB that most never need.
+ * 0, or -1 when it cannot be (the delivery is retried). */
+static int
+s_curl_up (nt_sender_t *self)
+{
+    if (self->multi)
+        return 0;
+    if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK || !(self->multi = curl_multi_init ())) {
+        log_error (NULL, "sender: cannot initialise libcurl");
+        return -1;
+    }
+    curl_multi_setopt (self->multi, CURLMOPT_SOCKETFUNCTION, s_on_socket);
+    curl_multi_setopt (self->multi, CURLMOPT_SOCKETDATA, self);
+    curl_multi_setopt (self->multi, CURLMOPT_TIMERFUNCTION, s_on_timer_set);
+    curl_multi_setopt (self->multi, CURLMOPT_TIMERDATA, self);
+    return 0;
+}
+
 static void
 s_start (nt_sender_t *self, s_job_t *job)
 {
@@ -440,7 +459,7 @@ s_start (nt_sender_t *self, s_job_t *job)
     nt_outcome_t out = { 0 };
     job->sender = self;
     job->started_ns = uv_hrtime ();
-    job->req.easy = curl_easy_init ();
+    job->req.easy = s_curl_up (self) == 0 ? curl_easy_init () : NULL;
     if (!job->req.easy) {
         out.verdict = NT_RETRY;
         snprintf (out.error, sizeof out.error, "cannot set up the request");
@@ -607,8 +626,8 @@ nt_sender_new (uv_loop_t *loop, nt_app_t *app)
         return NULL;
     if (DB_PREPARE_ALL (app->db, s_statements))
         return NULL;
-    if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK || sodium_init () < 0) {
-        log_error (NULL, "sender: cannot initialise libcurl or libsodium");
+    if (sodium_init () < 0) {
+        log_error (NULL, "sender: cannot initialise libsodium");
         return NULL;
     }
     nt_sender_t *self = calloc (1, sizeof *self);
@@ -639,15 +658,6 @@ nt_sender_new (uv_loop_t *loop, nt_app_t *app)
                   (long long) (self->ch.timeout_ms + S_LEASE_MARGIN_MS), S_LEASE_MARGIN_MS);
         self->lease_ms = self->ch.timeout_ms + S_LEASE_MARGIN_MS;
     }
-    self->multi = curl_multi_init ();
-    if (!self->multi) {
-        free (self);
-        return NULL;
-    }
-    curl_multi_setopt (self->multi, CURLMOPT_SOCKETFUNCTION, s_on_socket);
-    curl_multi_setopt (self->multi, CURLMOPT_SOCKETDATA, self);
-    curl_multi_setopt (self->multi, CURLMOPT_TIMERFUNCTION, s_on_timer_set);
-    curl_multi_setopt (self->multi, CURLMOPT_TIMERDATA, self);
     uv_timer_t *timers[] = { &self->curl_timer, &self->poll_timer, &self->kick_timer };
     for (int i = 0; i < 3; i++) {
         uv_timer_init (loop, timers[i]);
@@ -710,10 +720,12 @@ nt_sender_destroy (nt_sender_t **self_p)
         curl_multi_assign (self->multi, self->socks->fd, NULL);
         s_sock_close (self, self->socks);
     }
-    curl_multi_setopt (self->multi, CURLMOPT_SOCKETFUNCTION, NULL);
-    curl_multi_setopt (self->multi, CURLMOPT_TIMERFUNCTION, NULL);
-    curl_multi_cleanup (self->multi);
-    self->multi = NULL;
+    if (self->multi) {                 /* NULL: nothing was ever delivered */
+        curl_multi_setopt (self->multi, CURLMOPT_SOCKETFUNCTION, NULL);
+        curl_multi_setopt (self->multi, CURLMOPT_TIMERFUNCTION, NULL);
+        curl_multi_cleanup (self->multi);
+        self->multi = NULL;
+    }
     uv_timer_t *timers[] = { &self->curl_timer, &self->poll_timer, &self->kick_timer };
     for (int i = 0; i < 3; i++) {
         uv_timer_stop (timers[i]);
