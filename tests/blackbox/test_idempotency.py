@@ -162,7 +162,7 @@ def test_release_waits_for_the_database(stack):
     back, the claim is released (the retry runs) in seconds, not after the takeover
     delay."""
     key, code = "k-" + secrets.token_hex(8), _code("PGDOWN")
-    lock = _lock_properties(stack, 3)
+    lock = _lock_properties(stack, 60)     # ended by the database stop below, however slow the run
     first = {}
     pg_down = False
     try:
