@@ -638,18 +638,6 @@ s_light_space (const char *p, const char *end)
     return p;
 }
 
-static int
-s_hex (char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Past the string at p ('"'), or NULL. Bytes >= 0x80 pass as cJSON passes
  * them; a \u escape of a surrogate is left to cJSON, which checks pairs. */
 static const char *
@@ -673,7 +661,7 @@ s_light_string (const char *p, const char *end)
                 return NULL;
             int v = 0;
             for (int i = 1; i <= 4; i++) {
-                int d = s_hex (p[i]);
+                int d = jv_hex_digit (p[i]);
                 if (d < 0)
                     return NULL;
                 v = v * 16 + d;

@@ -220,6 +220,18 @@ jv_date (jv_t *v, const cJSON *obj, const char *field, bool required)
     return item->valuestring;
 }
 
+int
+jv_hex_digit (char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 bool
 jv_is_uuid (const char *s)
 {

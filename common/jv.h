@@ -64,4 +64,7 @@ bool jv_is_utf8 (const char *s, size_t len);
 bool jv_is_date (const char *s);
 bool jv_is_uuid (const char *s);
 
+/* The value of a hexadecimal digit (either case), or -1. */
+int jv_hex_digit (char c);
+
 #endif

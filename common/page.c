@@ -220,3 +220,14 @@ page_time_id (jv_t *v, const env_request_t *req, page_time_id_t *p)
     snprintf (p->limit_plus_one, sizeof p->limit_plus_one, "%d", p->limit + 1);
     return jv_ok (v);
 }
+
+void
+page_reply_rows (PGresult *res, int limit, page_item_fn *item, void *arg, page_key_fn *key,
+                 env_reply_t *rep, const char *request_id)
+{
+    if (db_ok (res))
+        env_reply_ok (rep, 200, page_rows (res, limit, item, arg, key));
+    else
+        db_reply_error (res, rep, request_id);
+    PQclear (res);
+}

@@ -83,4 +83,8 @@ cJSON *page_json_rows (const PGresult *res, int limit, int cursor_col, int curso
 void page_reply (PGresult *res, int limit, int cursor_col, int cursor_cols, env_reply_t *rep,
                  const char *request_id);
 
+/* The same with page_rows: items and keys made by the list's own functions. */
+void page_reply_rows (PGresult *res, int limit, page_item_fn *item, void *arg, page_key_fn *key,
+                      env_reply_t *rep, const char *request_id);
+
 #endif

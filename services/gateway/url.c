@@ -34,18 +34,6 @@ url_split (const char *target, size_t len, const char **path, size_t *path_len,
     return 0;
 }
 
-static int
-s_hex (char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 long
 url_decode (const char *src, size_t len, char *dst, size_t cap, bool plus_space)
 {
@@ -55,7 +43,7 @@ url_decode (const char *src, size_t len, char *dst, size_t cap, bool plus_space)
         if (c == '%') {
             if (i + 2 >= len)
                 return -1;
-            int hi = s_hex (src[i + 1]), lo = s_hex (src[i + 2]);
+            int hi = jv_hex_digit (src[i + 1]), lo = jv_hex_digit (src[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             c = (char) (hi << 4 | lo);

@@ -205,11 +205,7 @@ tn_occupancies_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!tn_unit_exists (app, req, pid, uid, rep))
         return;
     PGresult *res = tn_occupancy_list_unit (app->db, pid, uid, a_date, a_created, a_id, limit + 1);
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else
-        env_reply_ok (rep, 200, page_rows (res, limit, s_occ_item, NULL, tn_occupancy_row_key));
-    PQclear (res);
+    page_reply_rows (res, limit, s_occ_item, NULL, tn_occupancy_row_key, rep, req->id);
 }
 
 /* --- occupants ---------------------------------------------------------------- */

@@ -106,11 +106,7 @@ tn_parking_spaces_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!tn_property_exists (app, req, pid, rep))
         return;
     PGresult *res = tn_space_list (app->db, pid, zone, *after ? after : NULL, limit + 1);
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else
-        env_reply_ok (rep, 200, page_rows (res, limit, s_pk_space_item, NULL, s_pk_space_key));
-    PQclear (res);
+    page_reply_rows (res, limit, s_pk_space_item, NULL, s_pk_space_key, rep, req->id);
 }
 
 /* ---- leases ------------------------------------------------------------ */
@@ -317,9 +313,5 @@ tn_parking_leases_list (void *app_, const env_request_t *req, env_reply_t *rep)
     PGresult *res = tn_lease_list (app->db, pid, space_id, party_id, active,
                                    *after_date ? after_date : NULL, *after_id ? after_id : NULL,
                                    limit + 1);
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else
-        env_reply_ok (rep, 200, page_rows (res, limit, s_pk_lease_item, NULL, tn_lease_row_key));
-    PQclear (res);
+    page_reply_rows (res, limit, s_pk_lease_item, NULL, tn_lease_row_key, rep, req->id);
 }

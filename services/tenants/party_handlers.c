@@ -450,9 +450,5 @@ tn_pii_reads_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!tn_property_exists (app, req, pid, rep))
         return;
     PGresult *res = tn_pii_reads_select (app->db, pid, party, after_at, after_id, limit + 1);
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else
-        env_reply_ok (rep, 200, page_rows (res, limit, s_pii_item, NULL, tn_pii_read_row_key));
-    PQclear (res);
+    page_reply_rows (res, limit, s_pii_item, NULL, tn_pii_read_row_key, rep, req->id);
 }

@@ -115,11 +115,7 @@ tn_properties_list (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     PGresult *res = tn_property_list (app->db, all, ids, *after ? after : NULL, limit + 1);
     free (ids);
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else
-        env_reply_ok (rep, 200, page_rows (res, limit, s_property_item, NULL, s_code_key));
-    PQclear (res);
+    page_reply_rows (res, limit, s_property_item, NULL, s_code_key, rep, req->id);
 }
 
 void

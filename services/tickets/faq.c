@@ -227,10 +227,7 @@ faq_search (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     }
     PGresult *res = s_search (app->db, pid, text, limit);
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else    /* ranked results are one page, the best `limit`: next_cursor is null */
-        env_reply_ok (rep, 200, page_rows (res, limit, s_faq_json, NULL, NULL));
-    PQclear (res);
+    /* ranked results are one page, the best `limit`: next_cursor is null */
+    page_reply_rows (res, limit, s_faq_json, NULL, NULL, rep, req->id);
     cJSON_Delete (q);
 }

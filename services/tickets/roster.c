@@ -244,11 +244,7 @@ roster_shifts_list (void *app_, const env_request_t *req, env_reply_t *rep)
     snprintf (lim, sizeof lim, "%d", limit + 1);
     const char *params[] = { pid, w.from_text, w.to_text, w.post, after[0], after[1], lim };
     PGresult *res = db_exec (app->db, "roster_shift_list", 7, params);
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else
-        env_reply_ok (rep, 200, page_rows (res, limit, s_shift_json, NULL, s_shift_key));
-    PQclear (res);
+    page_reply_rows (res, limit, s_shift_json, NULL, s_shift_key, rep, req->id);
 }
 
 void

@@ -485,11 +485,8 @@ sla_calendars_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     PGresult *res = db_exec (app->db, "sla_calendar_list", 1, (const char *[]) { pid });
-    if (!db_ok (res))
-        db_reply_error (res, rep, req->id);
-    else            /* one page: at most S_CALENDARS_MAX rows, next_cursor null */
-        env_reply_ok (rep, 200, page_rows (res, S_CALENDARS_MAX, s_calendar_json, NULL, NULL));
-    PQclear (res);
+    /* one page: at most S_CALENDARS_MAX rows, next_cursor null */
+    page_reply_rows (res, S_CALENDARS_MAX, s_calendar_json, NULL, NULL, rep, req->id);
 }
 
 void

@@ -317,18 +317,6 @@ s_resolved_key (const PGresult *res, int row, char *key, size_t cap)
     s_time_id_key (res, row, TK_C_RESOLVED_AT, key, cap);
 }
 
-/* 200 with the page of ticket rows res holds (limit + 1 fetched), or the
- * statement's error. Clears res. */
-static void
-s_reply_page (PGresult *res, int limit, page_key_fn *key, const env_request_t *req, env_reply_t *rep)
-{
-    if (db_ok (res))
-        env_reply_ok (rep, 200, page_rows (res, limit, s_ticket_item, NULL, key));
-    else
-        db_reply_error (res, rep, req->id);
-    PQclear (res);
-}
-
 /* ?limit= and ?cursor= of a (time, id) list into page (page.h), and the
  * tickets list's filters into filter unless NULL: false after answering 422
  * with every problem. */
@@ -360,7 +348,8 @@ tk_tickets_list (void *app_, const env_request_t *req, env_reply_t *rep)
         in.assignee_id = req->caller.user_id;
     char now[40];
     tk_time_param (tk_clock_now_us (), now);
-    s_reply_page (tk_ticket_list (app->db, pid, &in, now, &page), page.limit, s_created_key, req, rep);
+    page_reply_rows (tk_ticket_list (app->db, pid, &in, now, &page), page.limit, s_ticket_item, NULL,
+                     s_created_key, rep, req->id);
 }
 
 /* --- get ----------------------------------------------------------------------- */
@@ -450,7 +439,8 @@ tk_callbacks_list (void *app_, const env_request_t *req, env_reply_t *rep)
     char now[40], before[40];
     tk_time_param (now_us, now);
     tk_time_param (now_us - app->callback_after_s * 1000000, before);
-    s_reply_page (tk_callbacks_due (app->db, pid, before, now, &page), page.limit, s_resolved_key, req, rep);
+    page_reply_rows (tk_callbacks_due (app->db, pid, before, now, &page), page.limit, s_ticket_item, NULL,
+                     s_resolved_key, rep, req->id);
 }
 
 /* --- service-to-service -------------------------------------------------------- */
