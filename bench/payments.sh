@@ -35,8 +35,6 @@ PY=python3
 command -v wrk > /dev/null || { echo "bench: wrk missing (make deps installs it)" >&2; exit 1; }
 exec "$PY" - "$@" << 'PYEOF'
 import os
-import re
-import statistics
 import subprocess
 import sys
 import time
@@ -85,76 +83,16 @@ ANALYZE billing.units; ANALYZE billing.occupancies; ANALYZE billing.fee_items;
 """ % {"pid": pid, "n": UNITS})
 
 
-def durable(stack):
-    """fsync, full_page_writes and synchronous_commit on for the whole cluster: ALTER SYSTEM
-    wins over the harness's pm.conf, a reload applies it to every session (none SETs its own)."""
-    for name in ("fsync", "full_page_writes", "synchronous_commit"):
-        stack.psql("ALTER SYSTEM SET %s = on" % name)
-    stack.psql("SELECT pg_reload_conf ()")
-    harness.wait_for("the reload", lambda: stack.psql(
-        "SELECT count(*) FROM pg_settings WHERE name IN ('fsync', 'full_page_writes', "
-        "'synchronous_commit') AND setting = 'on'")[0][0] == "3", timeout=10)
-
-
-# --- CPU per request per process group, from /proc (utime + stime), as bench/tickets.sh
-
-HZ = os.sysconf("SC_CLK_TCK")
-GROUPS = ("gateway", "broker", "billing", "postgres")
-
-
-def s_stat(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            f_ = f.read().rsplit(")", 1)[1].split()
-        return int(f_[11]) + int(f_[12]), int(f_[1])        # utime + stime, ppid
-    except (OSError, IndexError, ValueError):
-        return 0, 0
-
-
-def s_backend(pid):
-    """A PostgreSQL child: its role for a backend ("pm_billing"), else its title."""
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            title = f.read().decode("utf-8", "replace").replace("\0", " ").split()
-    except OSError:
-        return "?"
-    return title[1] if len(title) > 1 and title[0] == "postgres:" else "?"
-
-
-def cpu_snapshot(stack):
-    """{pid: (group, ticks, name)}: gateway, broker, billing workers, the postmaster and its children."""
-    snap = {}
-    for g in GROUPS[:3]:
-        for p in stack.procs[g]:
-            snap[p.pid] = (g, s_stat(p.pid)[0], g)
-    with open(os.path.join(stack.pg_dir, "data", "postmaster.pid")) as f:
-        pm = int(f.readline())
-    snap[pm] = ("postgres", s_stat(pm)[0], "postmaster")
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            t, ppid = s_stat(int(d))
-            if ppid == pm:
-                snap[int(d)] = ("postgres", t, s_backend(int(d)))
-    return snap
+# the processes whose CPU a payment is charged to, besides PostgreSQL
+GROUPS = ("gateway", "broker", "billing")
 
 
 def cpu_report(before, after, requests):
     """'gateway 123, broker ..., sum N' and PostgreSQL's split by backend role: CPU us per request."""
-    groups, pg = dict.fromkeys(GROUPS, 0.0), {}
-    for pid, (g, t, name) in after.items():
-        if pid in before:
-            us = (t - before[pid][1]) * 1e6 / HZ / max(1, requests)
-            groups[g] += us
-            if g == "postgres":
-                pg[name] = pg.get(name, 0.0) + us
-    return ("CPU us/request: " + ", ".join("%s %.0f" % (g, groups[g]) for g in GROUPS)
+    groups = wrkrun.cpu_per_request(before, after, requests, GROUPS)
+    return ("CPU us/request: " + ", ".join("%s %.0f" % kv for kv in groups.items())
             + ", sum %.0f; PostgreSQL by process: " % sum(groups.values())
-            + ", ".join("%s %.0f" % kv for kv in sorted(pg.items(), key=lambda kv: -kv[1]) if kv[1] >= 1))
-
-
-def wrk_requests(name):
-    m = re.search(r"^\s*(\d+) requests in", open(os.path.join(OUT, name + ".txt")).read(), re.M)
-    return int(m.group(1)) if m else 0
+            + ", ".join("%s %.0f" % kv for kv in wrkrun.cpu_postgres_split(before, after, requests)))
 
 
 def baseline():
@@ -211,7 +149,7 @@ def main():
         os.environ["PM_BENCH_PAYMENTS_TAG"] = "warm%d" % os.getpid()
         sync = "off (PM_BENCH_PAYMENTS_DURABLE=0)"
         if os.environ.get("PM_BENCH_PAYMENTS_DURABLE", "1") != "0":
-            durable(stack)
+            wrkrun.durable(stack)
             sync = "on"
         print("PostgreSQL: fsync, full_page_writes, synchronous_commit %s; gateway PM_IDEM_CLAIM_ASYNC=%s"
               % (sync, stack.env.get("PM_IDEM_CLAIM_ASYNC")), flush=True)
@@ -220,9 +158,10 @@ def main():
         for k in range(RUNS):
             os.environ["PM_BENCH_PAYMENTS_TAG"] = "run%d-%d" % (k, os.getpid())
             log("wrk POST payments %d s (run %d of %d)" % (DUR, k + 1, RUNS))
-            before = cpu_snapshot(stack)
+            before = wrkrun.cpu_snapshot(stack, GROUPS)
             runs.append(wrk("post_payment_%d" % (k + 1), url, DUR, *args))
-            cpu = cpu_report(before, cpu_snapshot(stack), wrk_requests("post_payment_%d" % (k + 1)))
+            cpu = cpu_report(before, wrkrun.cpu_snapshot(stack, GROUPS),
+                             wrkrun.requests(OUT, "post_payment_%d" % (k + 1)))
             print("run %d: %d payments/s, p50 %.2f ms, p99 %.2f ms, %d failed"
                   % (k + 1, runs[-1][0], runs[-1][1] / 1000, runs[-1][2] / 1000, runs[-1][3]), flush=True)
             print("  " + cpu, flush=True)

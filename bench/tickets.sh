@@ -74,82 +74,8 @@ def wrk(name, url, dur, *args):
     return wrkrun.wrk(OUT, name, url, dur, THREADS, CONNS, *args)
 
 
-def durable(stack):
-    """fsync, full_page_writes and synchronous_commit on for the whole cluster (the
-    harness starts it with them off): ALTER SYSTEM wins over the harness's pm.conf, a
-    reload applies it to every session that did not SET its own."""
-    for name in ("fsync", "full_page_writes", "synchronous_commit"):
-        stack.psql("ALTER SYSTEM SET %s = on" % name)
-    stack.psql("SELECT pg_reload_conf ()")
-    harness.wait_for("the reload", lambda: stack.psql(
-        "SELECT count(*) FROM pg_settings WHERE name IN ('fsync', 'full_page_writes', "
-        "'synchronous_commit') AND setting = 'on'")[0][0] == "3", timeout=10)
-
-
-# --- CPU per request per process group, from /proc (utime + stime, clock ticks)
-
-HZ = os.sysconf("SC_CLK_TCK")
-GROUPS = ("gateway", "broker", "tickets", "postgres")
-
-
-def s_ticks(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            f_ = f.read().rsplit(")", 1)[1].split()
-        return int(f_[11]) + int(f_[12]), int(f_[1])        # utime + stime, ppid
-    except (OSError, IndexError, ValueError):
-        return 0, 0
-
-
-def cpu_snapshot(stack):
-    """{pid: (group, ticks)}: the stack's gateway, broker and tickets workers, and the
-    postmaster with every child (its backends) alive now."""
-    snap = {}
-    for g in GROUPS[:3]:
-        for p in stack.procs[g]:
-            snap[p.pid] = (g, s_ticks(p.pid)[0], g)
-    with open(os.path.join(stack.pg_dir, "data", "postmaster.pid")) as f:
-        pm = int(f.readline())
-    snap[pm] = ("postgres", s_ticks(pm)[0], "postmaster")
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            t, ppid = s_ticks(int(d))
-            if ppid == pm:
-                snap[int(d)] = ("postgres", t, s_backend(int(d)))
-    return snap
-
-
-def s_backend(pid):
-    """What a PostgreSQL child is: its role for a backend ("pm_tickets"), else its title."""
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            title = f.read().decode("utf-8", "replace").replace("\0", " ").split()
-    except OSError:
-        return "?"
-    return title[1] if len(title) > 1 and title[0] == "postgres:" else "?"
-
-
-def cpu_postgres_split(before, after, requests):
-    """PostgreSQL's CPU per request by backend role or process ("pm_tickets", "walwriter")."""
-    out = {}
-    for pid, v in after.items():
-        if v[0] == "postgres" and pid in before:
-            out[v[2]] = out.get(v[2], 0.0) + (v[1] - before[pid][1]) * 1e6 / HZ / max(1, requests)
-    return sorted(((k, u) for k, u in out.items() if u >= 1), key=lambda kv: -kv[1])
-
-
-def cpu_per_request(before, after, requests):
-    """{group: CPU microseconds per request} between two snapshots (a process in both)."""
-    out = dict.fromkeys(GROUPS, 0.0)
-    for pid, (g, t, _) in after.items():
-        if pid in before:
-            out[g] += (t - before[pid][1]) * 1e6 / HZ / max(1, requests)
-    return out
-
-
-def wrk_requests(name):
-    m = re.search(r"^\s*(\d+) requests in", open(os.path.join(OUT, name + ".txt")).read(), re.M)
-    return int(m.group(1)) if m else 0
+# the processes whose CPU a POST is charged to, besides PostgreSQL
+GROUPS = ("gateway", "broker", "tickets")
 
 
 # --- the baseline: pgbench's one-row insert on the stack's own cluster
@@ -306,7 +232,7 @@ def main():
         assert r.status == 201, "create ticket: %r" % r
         tid = r.json()["id"]
         if DURABLE:
-            durable(stack)
+            wrkrun.durable(stack)
         post = ["-s", os.path.join("bench", "tickets_post.lua")] + auth
         log("warm-up 3 s, then wrk POST tickets %d s" % DUR)
         wrk("warmup_post", base, 3, *post)
@@ -314,11 +240,12 @@ def main():
         for k in range(POST_RUNS):
             log("wrk POST tickets %d s (run %d of %d)" % (DUR, k + 1, POST_RUNS))
             name = "post_ticket_%d" % (k + 1)
-            before = cpu_snapshot(stack)
+            before = wrkrun.cpu_snapshot(stack, GROUPS)
             row = wrk(name, base, DUR, *post)
-            after = cpu_snapshot(stack)
-            posts.append((row, cpu_per_request(before, after, wrk_requests(name)),
-                          cpu_postgres_split(before, after, wrk_requests(name))))
+            after = wrkrun.cpu_snapshot(stack, GROUPS)
+            n = wrkrun.requests(OUT, name)
+            posts.append((row, wrkrun.cpu_per_request(before, after, n, GROUPS),
+                          wrkrun.cpu_postgres_split(before, after, n)))
         post_row, cpu, pg_split = sorted(posts, key=lambda x: x[0][0])[len(posts) // 2]
         rows.append(("ours: POST /v1/properties/{pid}/tickets",) + post_row)
         pgbs = []
@@ -333,7 +260,7 @@ def main():
                     % (cluster, POST_RUNS, "%.2f" % (post_row[0] / pgb[0]) if pgb[0] else "-", post_row[0],
                        pgb[0], post_row[1] / 1000, post_row[2] / 1000, scale["tickets"]))
         over.append("POST ticket, CPU us per request (the median run): " + ", ".join(
-            "%s %.0f" % (g, cpu[g]) for g in GROUPS) + ", sum %.0f" % sum(cpu.values()))
+            "%s %.0f" % kv for kv in cpu.items()) + ", sum %.0f" % sum(cpu.values()))
         over.append("  of which PostgreSQL: " + ", ".join("%s %.0f" % kv for kv in pg_split))
         if GET:
             log("warm-up 3 s, then wrk GET ticket %d s" % DUR)
