@@ -284,13 +284,18 @@ test_properties (void **state)
     env_reply_reset (&rep);
 }
 
+/* The units' scenario, step by step (cmocka runs them in order): the units
+ * test_units_create makes are what the later steps list, read and change. */
+static char s_uid[40], s_uid2[40];           /* A-1201 in s_p1, and in s_p2 */
+static long s_unit_events0;                  /* unit.* events before the scenario */
+
 static void
-test_units (void **state)
+test_units_create (void **state)
 {
     (void) state;
     SKIP_WITHOUT_DB ();
     assert_true (*s_p1);
-    long events0 = s_count ("SELECT count(*) FROM outbox WHERE type LIKE 'unit.%'");
+    s_unit_events0 = s_count ("SELECT count(*) FROM outbox WHERE type LIKE 'unit.%'");
     env_reply_t rep = s_call (tn_units_create, "manager", s_pids, s_params (s_p1, NULL),
                               "{\"code\":\"A-1201\",\"building\":\"A\",\"floor\":\"12\","
                               "\"area_m2\":85.5,\"use\":\"residential\"}");
@@ -298,8 +303,7 @@ test_units (void **state)
     assert_string_equal (s_str (rep.body, "property_id"), s_p1);
     assert_true (cJSON_GetObjectItem (rep.body, "area_m2")->valuedouble == 85.5);
     assert_string_equal (s_str (rep.body, "created_at"), s_str (rep.body, "updated_at"));
-    char uid[40];
-    snprintf (uid, sizeof uid, "%s", s_str (rep.body, "id"));
+    snprintf (s_uid, sizeof s_uid, "%s", s_str (rep.body, "id"));
     env_reply_reset (&rep);
 
     /* duplicate code in the same property: 409; in another property: fine */
@@ -311,8 +315,7 @@ test_units (void **state)
     rep = s_call (tn_units_create, "admin", NULL, s_params (s_p2, NULL),
                   "{\"code\":\"A-1201\",\"area_m2\":1,\"use\":\"office\"}");
     assert_int_equal (rep.status, 201);
-    char uid2[40];
-    snprintf (uid2, sizeof uid2, "%s", s_str (rep.body, "id"));
+    snprintf (s_uid2, sizeof s_uid2, "%s", s_str (rep.body, "id"));
     env_reply_reset (&rep);
 
     /* 422 with every problem */
@@ -351,9 +354,15 @@ test_units (void **state)
         assert_int_equal (rep.status, 201);
         env_reply_reset (&rep);
     }
+}
 
+static void
+test_units_list (void **state)
+{
+    (void) state;
+    SKIP_WITHOUT_DB ();
     /* list: ordered by code, filters, pages */
-    rep = s_call (tn_units_list, "manager", s_pids, s_params (s_p1, NULL), NULL);
+    env_reply_t rep = s_call (tn_units_list, "manager", s_pids, s_params (s_p1, NULL), NULL);
     assert_int_equal (rep.status, 200);
     cJSON *items = cJSON_GetObjectItem (rep.body, "items");
     assert_int_equal (cJSON_GetArraySize (items), 7);
@@ -402,14 +411,21 @@ test_units (void **state)
     rep = s_call (tn_units_list, "manager", s_pids, s_params (s_p2, NULL), NULL);
     assert_int_equal (rep.status, 404);
     env_reply_reset (&rep);
+}
 
+static void
+test_units_get (void **state)
+{
+    (void) state;
+    SKIP_WITHOUT_DB ();
+    char more[200];
     /* get: with occupants; another property's unit is 404 even under a visible pid */
-    snprintf (more, sizeof more, "\"uid\":\"%s\"", uid);
-    rep = s_call (tn_units_get, "manager", s_pids, s_params (s_p1, more), NULL);
+    snprintf (more, sizeof more, "\"uid\":\"%s\"", s_uid);
+    env_reply_t rep = s_call (tn_units_get, "manager", s_pids, s_params (s_p1, more), NULL);
     assert_int_equal (rep.status, 200);
     assert_true (cJSON_IsArray (cJSON_GetObjectItem (rep.body, "occupants")));
     env_reply_reset (&rep);
-    snprintf (more, sizeof more, "\"uid\":\"%s\"", uid2);
+    snprintf (more, sizeof more, "\"uid\":\"%s\"", s_uid2);
     rep = s_call (tn_units_get, "manager", s_pids, s_params (s_p1, more), NULL);
     assert_int_equal (rep.status, 404);
     env_reply_reset (&rep);
@@ -419,10 +435,17 @@ test_units (void **state)
     rep = s_call (tn_units_get, "manager", s_pids, s_params (s_p1, "\"uid\":\"nope\""), NULL);
     assert_int_equal (rep.status, 404);
     env_reply_reset (&rep);
+}
 
+static void
+test_units_update (void **state)
+{
+    (void) state;
+    SKIP_WITHOUT_DB ();
+    char more[200];
     /* update */
-    snprintf (more, sizeof more, "\"uid\":\"%s\"", uid);
-    rep = s_call (tn_units_update, "manager", s_pids, s_params (s_p1, more),
+    snprintf (more, sizeof more, "\"uid\":\"%s\"", s_uid);
+    env_reply_t rep = s_call (tn_units_update, "manager", s_pids, s_params (s_p1, more),
                   "{\"area_m2\":90.1,\"building\":null}");
     assert_int_equal (rep.status, 200);
     assert_true (cJSON_GetObjectItem (rep.body, "area_m2")->valuedouble == 90.1);
@@ -449,7 +472,7 @@ test_units (void **state)
     env_reply_reset (&rep);
 
     /* events: one per change, in order, the full unit as data */
-    assert_int_equal (s_count ("SELECT count(*) FROM outbox WHERE type LIKE 'unit.%'"), events0 + 9);
+    assert_int_equal (s_count ("SELECT count(*) FROM outbox WHERE type LIKE 'unit.%'"), s_unit_events0 + 9);
     PGresult *r = db_query (s_app.db, "SELECT type, data->>'code', (data->>'area_m2')::numeric, property_id::text "
                                       "FROM outbox WHERE type LIKE 'unit.%' ORDER BY xid, seq");
     int n = PQntuples (r);
@@ -512,7 +535,10 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_properties),
-        cmocka_unit_test (test_units),
+        cmocka_unit_test (test_units_create),
+        cmocka_unit_test (test_units_list),
+        cmocka_unit_test (test_units_get),
+        cmocka_unit_test (test_units_update),
         cmocka_unit_test (test_nothing_half_written),
         cmocka_unit_test (test_events_and_ping),
     };
