@@ -19,6 +19,7 @@ SVC_LDLIBS := $(shell pkg-config --libs libzmq libuv libpq libcjson 2>/dev/null)
               -lm $(EXTRA_LDLIBS)
 SVC_LDLIBS_gateway       := -lhttp_parser $(shell pkg-config --libs libsodium 2>/dev/null)
 SVC_LDLIBS_notifications := $(shell pkg-config --libs libcurl libsodium 2>/dev/null)
+SVC_LDLIBS_tickets       := $(shell pkg-config --libs libsodium 2>/dev/null)
 
 COMMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
 BINS       := $(SERVICES:%=$(BUILD)/bin/pm-%)

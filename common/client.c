@@ -240,17 +240,44 @@ s_on_timer (uv_timer_t *t)
 
 /* ---- replies --------------------------------------------------------- */
 
-/* "" | MDPC01 | service | request_id | reply JSON */
+/* A reply's blob frame (mdp.h) into rep, as the bytes a caller owns. 0,
+ * or -1 after answering 500 in rep (out of memory). */
+static int
+s_reply_blob (const zmsg_t *m, env_reply_t *rep)
+{
+    if (m->count != 6 || rep->code)
+        return 0;                    /* none, or an error's (there is none) */
+    size_t len = m->frame[5].size;
+    rep->blob = malloc (len ? len : 1);
+    if (!rep->blob) {
+        env_reply_error (rep, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    memcpy (rep->blob, m->frame[5].data, len);
+    rep->blob_len = len;
+    return 0;
+}
+
+/* True for "" | MDPC01 | service | request_id | reply JSON [| blob] */
+static bool
+s_reply_shape (const zmsg_t *m)
+{
+    return (m->count == 5 || m->count == 6) && m->frame[0].size == 0 && zmsg_eq (m, 1, MDP_CLIENT)
+           && m->frame[3].size <= ENVELOPE_ID_MAX;
+}
+
 static void
 s_on_reply (zloop_sock_t *zs, void *arg)
 {
     client_t *self = arg;
     zmsg_t m;
-    if (zmsg_recv (zloop_sock_socket (zs), &m) != 0)
+    zmq_msg_t last;                  /* the reply JSON, or its blob: read in place */
+    if (zmsg_recv_move (zloop_sock_socket (zs), &m, &last) != 0) {
+        zmq_msg_close (&last);
         return;
+    }
     char id[ENVELOPE_ID_MAX + 1];
-    if (m.count != 5 || m.frame[0].size != 0 || !zmsg_eq (&m, 1, MDP_CLIENT)
-        || m.frame[3].size > ENVELOPE_ID_MAX) {
+    if (!s_reply_shape (&m)) {
         log_warn (NULL, "malformed reply from the broker dropped");
         goto out;
     }
@@ -268,10 +295,13 @@ s_on_reply (zloop_sock_t *zs, void *arg)
         log_warn (id, "malformed reply envelope");
         s_complete_error (self, p, 502, "malformed reply from the service");
     }
-    else
+    else {
+        s_reply_blob (&m, &rep);
         s_complete (self, p, &rep);
+    }
 out:
     zmsg_free (&m);
+    zmq_msg_close (&last);
 }
 
 /* ---- public: asynchronous -------------------------------------------- */
@@ -359,7 +389,8 @@ client_destroy (client_t **self_p)
 
 static int
 s_send (client_t *self, const char *service, const char *request_id, const char *request,
-        int64_t deadline_ms, client_reply_fn *cb, void *arg, bool text)
+        const void *blob, size_t blob_len, int64_t deadline_ms, client_reply_fn *cb, void *arg,
+        bool text)
 {
     if (!self || self->destroyed || !service || !request || !cb
         || !s_service_valid (service, strlen (service)) || !env_id_valid (request_id)) {
@@ -383,9 +414,9 @@ s_send (client_t *self, const char *service, const char *request_id, const char 
     /* Past its deadline already: not worth sending; the 504 comes from the
      * timer, never from inside this call. */
     if (deadline_ms > env_now_ms ()) {
-        const void *data[] = { "", MDP_CLIENT, service, request_id, request };
-        size_t sizes[] = { 0, (size_t) -1, (size_t) -1, (size_t) -1, (size_t) -1 };
-        if (zmsg_send (self->sock, 5, data, sizes) != 0) {
+        const void *data[] = { "", MDP_CLIENT, service, request_id, request, blob };
+        size_t sizes[] = { 0, (size_t) -1, (size_t) -1, (size_t) -1, (size_t) -1, blob_len };
+        if (zmsg_send (self->sock, blob ? 6 : 5, data, sizes) != 0) {
             int err = errno;
             log_warn (request_id, "request to %s not sent: %s", service, zmq_strerror (err));
             free (p);
@@ -406,14 +437,26 @@ int
 client_send (client_t *self, const char *service, const char *request_id, const char *request,
              int64_t deadline_ms, client_reply_fn *cb, void *arg)
 {
-    return s_send (self, service, request_id, request, deadline_ms, cb, arg, false);
+    return s_send (self, service, request_id, request, NULL, 0, deadline_ms, cb, arg, false);
 }
 
 int
 client_send_text (client_t *self, const char *service, const char *request_id,
                   const char *request, int64_t deadline_ms, client_reply_fn *cb, void *arg)
 {
-    return s_send (self, service, request_id, request, deadline_ms, cb, arg, true);
+    return s_send (self, service, request_id, request, NULL, 0, deadline_ms, cb, arg, true);
+}
+
+int
+client_send_blob (client_t *self, const char *service, const char *request_id, const char *request,
+                  const void *blob, size_t blob_len, int64_t deadline_ms, client_reply_fn *cb,
+                  void *arg)
+{
+    if (!blob || blob_len > MDP_BLOB_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    return s_send (self, service, request_id, request, blob, blob_len, deadline_ms, cb, arg, true);
 }
 
 size_t
@@ -524,13 +567,14 @@ client_call (const char *method, const env_caller_t *caller, const char *request
         zmsg_t m;
         if (zmsg_recv (sock, &m) != 0)
             continue;
-        if (m.count != 5 || m.frame[0].size != 0 || !zmsg_eq (&m, 1, MDP_CLIENT)
-            || !zmsg_eq (&m, 3, request_id)) {
+        if (!s_reply_shape (&m) || !zmsg_eq (&m, 3, request_id)) {
             zmsg_free (&m);          /* a late reply to an earlier call, or garbage */
             continue;
         }
         char rid[ENVELOPE_ID_MAX + 1];
         rc = env_reply_parse (m.frame[4].data, m.frame[4].size, rid, rep);
+        if (rc == 0)
+            s_reply_blob (&m, rep);
         zmsg_free (&m);
         if (rc != 0)
             return s_call_fail (rep, request_id, 502, "malformed reply from the service");

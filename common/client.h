@@ -14,8 +14,8 @@
 
 typedef struct client client_t;
 
-/* rep is valid only during the call; take ownership of rep->body by setting
- * it to NULL. */
+/* rep is valid only during the call; take ownership of rep->body (or of a
+ * file's bytes, rep->blob) by setting it to NULL. */
 typedef void (client_reply_fn) (void *arg, env_reply_t *rep);
 
 client_t *client_new (uv_loop_t *loop);
@@ -36,6 +36,14 @@ int client_send (client_t *self, const char *service, const char *request_id,
  * one is needed. Spares a cJSON tree per reply. */
 int client_send_text (client_t *self, const char *service, const char *request_id,
                       const char *request, int64_t deadline_ms, client_reply_fn *cb, void *arg);
+
+/* As client_send_text, with blob_len bytes (copied) as the request's binary
+ * frame (mdp.h: a file, 0..MDP_BLOB_MAX bytes, never inside the JSON). A
+ * reply with a binary frame comes as rep->blob (the callback may take it:
+ * set it to NULL). */
+int client_send_blob (client_t *self, const char *service, const char *request_id,
+                      const char *request, const void *blob, size_t blob_len, int64_t deadline_ms,
+                      client_reply_fn *cb, void *arg);
 
 /* Requests waiting for a reply (for /metrics). */
 size_t client_pending (const client_t *self);

@@ -370,7 +370,46 @@ env_reply_reset (env_reply_t *rep)
     cJSON_Delete (rep->body);
     cJSON_Delete (rep->details);
     free (rep->body_json);
+    free (rep->blob);
     memset (rep, 0, sizeof *rep);
+}
+
+void
+env_reply_blob (env_reply_t *rep, int status, const char *content_type, const char *filename,
+                const void *bytes, size_t len)
+{
+    env_reply_reset (rep);
+    cJSON *body = cJSON_CreateObject ();
+    void *copy = malloc (len ? len : 1);
+    if (!body || !copy || !cJSON_AddStringToObject (body, "content_type", content_type ? content_type : "")
+        || !(filename ? cJSON_AddStringToObject (body, "filename", filename)
+                      : cJSON_AddNullToObject (body, "filename"))
+        || !cJSON_AddNumberToObject (body, "size", (double) len)) {
+        cJSON_Delete (body);
+        free (copy);
+        env_reply_error (rep, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    if (len)
+        memcpy (copy, bytes, len);
+    rep->status = status;
+    rep->body = body;
+    rep->blob = copy;
+    rep->blob_len = len;
+}
+
+const char *
+env_reply_blob_type (env_reply_t *rep)
+{
+    if (!rep->blob)
+        return NULL;
+    return cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (env_reply_body (rep), "content_type"));
+}
+
+const char *
+env_reply_blob_name (env_reply_t *rep)
+{
+    return cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (env_reply_body (rep), "filename"));
 }
 
 void
@@ -600,7 +639,8 @@ env_reply_parse (const char *json, size_t len, char id[ENVELOPE_ID_MAX + 1], env
             "bad_json", "validation_failed", "unauthenticated", "forbidden", "not_found",
             "conflict", "invalid_transition", "idempotency_mismatch", "payload_too_large",
             "unsupported_media_type", "rate_limited", "service_unavailable", "timeout",
-            "internal", "method_not_allowed", "bad_request", NULL };
+            "internal", "method_not_allowed", "bad_request",
+            "checklist_incomplete", "arrears_outstanding", "invalid_claim_code", "claim_locked", NULL };
         for (int i = 0; code && known[i]; i++)
             if (strcmp (code, known[i]) == 0)
                 rep->code = known[i];

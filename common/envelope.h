@@ -37,6 +37,10 @@ typedef struct {
     const cJSON *body;               /* object, never NULL */
     const cJSON *params;             /* object, never NULL */
     const cJSON *data;               /* may be NULL */
+    /* the request's binary frame (mdp.h: a file's bytes, as they are), borrowed
+     * from the message for the handler's run; NULL when it has none */
+    const void *blob;
+    size_t blob_len;
 } env_request_t;
 
 /* What a handler answers: a success body or an error. */
@@ -49,6 +53,10 @@ typedef struct {
     char *body_json;                 /* the body as JSON text (owned, may be NULL): set by
                                       * env_reply_text (then sent as is by env_reply_build)
                                       * or by env_reply_parse beside body; spares a re-print */
+    /* a file answered as bytes (env_reply_blob): sent as the reply's binary
+     * frame (mdp.h), body then {"content_type","filename","size"} */
+    void *blob;                      /* owned (malloc), NULL when none */
+    size_t blob_len;
 } env_reply_t;
 
 /* A growing JSON text, written directly (no cJSON tree) by a hot path that
@@ -130,7 +138,16 @@ void env_reply_ok (env_reply_t *rep, int status, cJSON *body);
 void env_reply_text (env_reply_t *rep, int status, char *json);
 void env_reply_error (env_reply_t *rep, int status, const char *code, cJSON *details,
                       const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
-void env_reply_reset (env_reply_t *rep);     /* frees body and details */
+void env_reply_reset (env_reply_t *rep);     /* frees body, details and blob */
+/* A success that is a file: len bytes (copied) of content_type, named
+ * filename (UTF-8, may be NULL), go as the reply's binary frame; the body
+ * says {"content_type","filename","size"}. 500 when out of memory. */
+void env_reply_blob (env_reply_t *rep, int status, const char *content_type, const char *filename,
+                     const void *bytes, size_t len);
+/* A blob reply's media type and filename (borrowed from rep's body; NULL
+ * when absent). The type is NULL too when rep carries no blob. */
+const char *env_reply_blob_type (env_reply_t *rep);
+const char *env_reply_blob_name (env_reply_t *rep);
 
 /* Serializes a reply to JSON (caller frees). */
 char *env_reply_build (const char *id, const env_reply_t *rep);

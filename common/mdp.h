@@ -2,15 +2,27 @@
  * (after ZeroMQ RFC 7, MDP/0.1). All peers use DEALER sockets connected to
  * the broker's ROUTER at config_broker_endpoint ().
  *
- * Client -> broker:  "" | "MDPC01" | service | request_id | request JSON
- * Broker -> client:  "" | "MDPC01" | service | request_id | reply JSON
+ * Client -> broker:  "" | "MDPC01" | service | request_id | request JSON [| blob]
+ * Broker -> client:  "" | "MDPC01" | service | request_id | reply JSON [| blob]
  * Worker -> broker:  "" | "MDPW01" | READY     | service [| credit]
- *                    "" | "MDPW01" | REPLY     | client | "" | request_id | reply JSON
+ *                    "" | "MDPW01" | REPLY     | client | "" | request_id | reply JSON [| blob]
  *                    "" | "MDPW01" | HEARTBEAT
  *                    "" | "MDPW01" | DISCONNECT
  * Broker -> worker:  "" | "MDPW01" | REQUEST   | client | "" | request_id | request JSON | sender
+ *                                                                                     [| blob]
  *                    "" | "MDPW01" | HEARTBEAT
  *                    "" | "MDPW01" | DISCONNECT
+ *
+ * blob (optional, both ways) is a file's bytes as they are (an attachment:
+ * API.md), never inside the JSON, where base64 would grow it by a third and
+ * every hop would parse it. The JSON says what it is (the request's params
+ * "content_type" and "filename"; a reply's body {"content_type","filename",
+ * "size"}). The broker forwards it without reading or copying it (a moved
+ * zmq_msg_t), after the sender frame of a REQUEST so that the frames a
+ * worker already knew keep their places; it refuses (413) a client's blob
+ * over MDP_BLOB_MAX. A message without a blob is the same as before: older
+ * peers keep working as long as no blob reaches them (README: upgrade the
+ * broker, then the workers, then the gateway).
  *
  * sender is the identity the broker's ZAP handler gave the client's CURVE
  * key (services/broker/zap.h): written by the broker, never by the client.
@@ -58,6 +70,15 @@
  * holding it: the request may still have run, so the gateway keeps its
  * Idempotency-Key claim (gw_idem.h) instead of releasing it. */
 #define MDP_WORKER_LOST "the worker handling this request was lost"
+
+/* The largest blob frame (the gateway's PM_ATTACHMENT_MAX_BYTES at most). */
+#define MDP_BLOB_MAX (10 * 1024 * 1024)
+/* The largest frame any peer takes (libzmq's ZMQ_MAXMSGSIZE, set on the
+ * broker's and the workers' sockets, applies to each frame, not to the whole
+ * message): a request JSON up to the gateway's GW_ENVELOPE_MAX_BYTES (60 MiB,
+ * a CSV import) with room for its envelope. A blob frame needs only
+ * MDP_BLOB_MAX of it. A peer sending a larger frame is disconnected. */
+#define MDP_FRAME_MAX (64LL << 20)
 
 /* Service names: 1..32 of [a-z0-9_-]. They are also the bus identities
  * (curve.h) and the names consumers are known by (outbox.h). */

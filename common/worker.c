@@ -211,6 +211,10 @@ s_connect (worker_t *self)
         log_error (NULL, "cannot create a socket: %s", zmq_strerror (errno));
         return -1;
     }
+    /* what the broker forwards has passed its own limit; one frame more is
+     * a broken peer, not a request to buffer */
+    int64_t maxsize = MDP_FRAME_MAX;
+    zmq_setsockopt (sock, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
     if (curve_client (sock) != 0 || zmq_connect (sock, endpoint) != 0) {
         log_error (NULL, "cannot connect to the broker at %s: %s", endpoint,
                    zmq_strerror (errno));
@@ -269,13 +273,36 @@ s_ping (worker_t *self, env_reply_t *rep)
 }
 
 static void
-s_send_reply (worker_t *self, const zmsg_t *m, const char *request_id, const char *json)
+s_blob_free (void *data, void *hint)
+{
+    (void) hint;
+    free (data);
+}
+
+/* The reply, and rep's blob (when there is one) as the frame after it
+ * (mdp.h): handed to libzmq, which frees it once sent, not copied. */
+static void
+s_send_reply (worker_t *self, const zmsg_t *m, const char *request_id, const char *json,
+              env_reply_t *rep)
 {
     const void *data[] = { "", MDP_WORKER, MDP_REPLY, m->frame[3].data, "", request_id,
-                           json ? json : "" };
-    size_t sizes[] = { 0, (size_t) -1, 1, m->frame[3].size, 0, (size_t) -1, (size_t) -1 };
-    if (zmsg_send (self->sock, 7, data, sizes) != 0)
+                           json ? json : "", NULL };
+    size_t sizes[] = { 0, (size_t) -1, 1, m->frame[3].size, 0, (size_t) -1, (size_t) -1, 0 };
+    zmq_msg_t blob;
+    bool with_blob = json && rep && rep->blob && !rep->code;
+    if (with_blob) {
+        if (zmq_msg_init_data (&blob, rep->blob, rep->blob_len, s_blob_free, NULL) != 0) {
+            log_warn (request_id, "reply not sent: %s", zmq_strerror (errno));
+            return;
+        }
+        rep->blob = NULL;            /* libzmq's now */
+        rep->blob_len = 0;
+    }
+    if (zmsg_send_move (self->sock, with_blob ? 8 : 7, data, sizes, with_blob ? 7 : -1,
+                        with_blob ? &blob : NULL) != 0)
         log_warn (request_id, "reply not sent: %s", zmq_strerror (errno));
+    if (with_blob)
+        zmq_msg_close (&blob);       /* frees the bytes if they did not leave */
 }
 
 bool
@@ -288,7 +315,7 @@ worker_sender_allowed (const env_caller_t *caller, const char *sender)
     return strcmp (sender, "gateway") == 0;
 }
 
-/* "" | MDPW01 | REQUEST | client | "" | request_id | request JSON | sender */
+/* "" | MDPW01 | REQUEST | client | "" | request_id | request JSON | sender [| blob] */
 static void
 s_request (worker_t *self, const zmsg_t *m)
 {
@@ -311,16 +338,20 @@ s_request (worker_t *self, const zmsg_t *m)
          * empty reply frees this worker without telling the sender) */
         log_warn (request_id, "%.64s as %.16s from the key of '%.32s' refused", req.method,
                   req.caller.role, (const char *) m->frame[7].data);
-        s_send_reply (self, m, request_id, NULL);
+        s_send_reply (self, m, request_id, NULL, NULL);
         env_request_destroy (&req);
         return;
     }
     else {
         method = req.method;
+        if (m->count == 9) {
+            req.blob = m->frame[8].data;
+            req.blob_len = m->frame[8].size;
+        }
         if (req.deadline_ms && env_now_ms () > req.deadline_ms) {
             log_info (request_id, "%s skipped: deadline passed %lld ms ago", method,
                       (long long) (env_now_ms () - req.deadline_ms));
-            s_send_reply (self, m, request_id, NULL);
+            s_send_reply (self, m, request_id, NULL, NULL);
             env_request_destroy (&req);
             return;
         }
@@ -351,7 +382,7 @@ s_request (worker_t *self, const zmsg_t *m)
     }
     char *json = env_reply_build (request_id, &rep);
     if (json)
-        s_send_reply (self, m, request_id, json);
+        s_send_reply (self, m, request_id, json, &rep);
     else
         log_error (request_id, "%s: cannot serialize the reply", method);
     long long elapsed = (long long) (s_mono_ms () - started);
@@ -388,8 +419,11 @@ s_on_message (zloop_sock_t *zs, void *arg)
 {
     worker_t *self = arg;
     zmsg_t m;
-    if (zmsg_recv (zloop_sock_socket (zs), &m) != 0)
+    zmq_msg_t blob;                  /* a request's blob (the last frame): read in place, not copied */
+    if (zmsg_recv_move (zloop_sock_socket (zs), &m, &blob) != 0) {
+        zmq_msg_close (&blob);
         return;
+    }
     if (m.count < 3 || m.frame[0].size != 0 || !zmsg_eq (&m, 1, MDP_WORKER)) {
         log_warn (NULL, "message without an MDP worker header dropped");
         goto out;
@@ -406,7 +440,7 @@ s_on_message (zloop_sock_t *zs, void *arg)
         self->refused_ms = 0;
         log_info (NULL, "worker for %s connected to the broker", self->service);
     }
-    if (zmsg_eq (&m, 2, MDP_REQUEST) && m.count == 8) {
+    if (zmsg_eq (&m, 2, MDP_REQUEST) && (m.count == 8 || m.count == 9)) {
         if (!self->stopped)
             s_request (self, &m);
     }
@@ -425,6 +459,7 @@ s_on_message (zloop_sock_t *zs, void *arg)
         log_warn (NULL, "unexpected command from the broker dropped");
 out:
     zmsg_free (&m);
+    zmq_msg_close (&blob);
 }
 
 /* ---- life cycle ------------------------------------------------------ */

@@ -36,14 +36,14 @@ static const s_export_t s_payments = {
     "bl_exp_payments",
     "SELECT p.id, u.code, p.unit_id, p.amount, p.currency, p.method, p.external_ref, " DB_UTC_TS ("p.paid_at") ","
     " p.source, CASE WHEN r.id IS NULL THEN 'received' ELSE 'reversed' END, " DB_UTC_TS ("r.created_at") ","
-    " pr.remainder"
+    " pr.remainder, p.receipt_number"
     " FROM payments p JOIN payment_remainders pr ON pr.payment_id = p.id"
     " LEFT JOIN payment_reversals r ON r.payment_id = p.id"
     " LEFT JOIN units u ON u.property_id = p.property_id AND u.unit_id = p.unit_id"
     " WHERE p.property_id = $1::uuid AND p.paid_at >= " S_FROM " AND p.paid_at < " S_TO
     " ORDER BY p.paid_at, p.id",
     { "payment_id", "unit_code", "unit_id", "#amount", "currency", "method", "external_ref", "paid_at", "source",
-      "status", "reversed_at", "#unallocated", NULL }
+      "status", "reversed_at", "#unallocated", "receipt_number", NULL }
 };
 
 static const s_export_t s_ledger = {

@@ -49,12 +49,12 @@
     "           FROM po JOIN bo ON po.lo < bo.lo + bo.balance AND bo.lo < po.lo + po.rem)"
 
 /* The fields of a Payment document (openapi Payment) every statement that
- * reads one answers alike: id .. source, status, reversal and allocations
+ * reads one answers alike: id, receipt_number .. source, status, reversal and allocations
  * (per bill, net of reversals, first allocated first). SQL over p, a
  * payments row, and r, its payment_reversals row (LEFT JOIN), inside a
  * json_build_object (...). */
 #define BL_PAYMENT_JSON_FIELDS                                                                     \
-    "'id', p.id, 'property_id', p.property_id, 'unit_id', p.unit_id,"                            \
+    "'id', p.id, 'receipt_number', p.receipt_number, 'property_id', p.property_id, 'unit_id', p.unit_id," \
     " 'amount', p.amount, 'currency', p.currency, 'method', p.method, 'external_ref', p.external_ref," \
     " 'paid_at', " DB_UTC_TS ("p.paid_at") ", 'created_at', " DB_UTC_TS ("p.created_at") ","       \
     " 'source', p.source, 'status', CASE WHEN r.id IS NULL THEN 'received' ELSE 'reversed' END,"   \

@@ -14,6 +14,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "payments.h"
+#include "receipts.h"
 #include "reports.h"
 #include "service.h"
 
@@ -33,6 +34,7 @@ static const worker_method_t s_methods[] = {
     { "billing.payments.list",    bl_payments_list },
     { "billing.payments.reverse", bl_payments_reverse },
     { "billing.payments.import",  bl_payments_import },
+    { "billing.payments.receipt", bl_payments_receipt },
     { "billing.credit.apply",     bl_credit_apply },
     { "billing.charges.create",   bl_charges_create },
     { "billing.deposits.create",  bl_deposits_create },
@@ -55,7 +57,8 @@ s_prepare (db_t *db)
     return bl_archive_prepare (db) || bl_fee_items_prepare (db) || bl_run_prepare (db)
            || bl_bills_prepare (db) || bl_ledger_prepare (db) || bl_payments_prepare (db)
            || bl_charges_prepare (db) || bl_deposits_prepare (db) || bl_late_fees_prepare (db)
-           || bl_reports_prepare (db) || bl_imports_prepare (db) || bl_exports_prepare (db) ? -1 : 0;
+           || bl_reports_prepare (db) || bl_imports_prepare (db) || bl_exports_prepare (db)
+           || bl_receipts_prepare (db) ? -1 : 0;
 }
 
 /* Beside the worker: tenants' events into the archive copy, tickets' events

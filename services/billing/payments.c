@@ -16,11 +16,17 @@
 static const db_statement_t s_statements[] = {
     { "bl_pay_by_ref",
       "SELECT id, unit_id, amount FROM payments WHERE property_id = $1::uuid AND external_ref = $2", true },
-    /* the unit's ledger lock (property shared, unit exclusive) and whether
-     * billing knows the unit: one round trip, before bl_pay_record so that
-     * its snapshot sees every payment committed before the lock */
+    /* the property's receipt lock, the unit's ledger lock (property shared,
+     * unit exclusive) and whether billing knows the unit: one round trip,
+     * before bl_pay_record so that its snapshot sees every payment committed
+     * before the lock. The receipt lock comes first and is held to the
+     * commit by every writer of payments (and by an import from its first
+     * payment to its last), so that no one waits for it while holding a
+     * unit's lock: the numbers stay gapless (004_receipts.sql) without a
+     * deadlock between an import and the desk */
     { "bl_pay_lock",
-      "SELECT pg_advisory_xact_lock_shared(hashtextextended('billing.property:' || $1::text, 0)),"
+      "SELECT pg_advisory_xact_lock(hashtextextended('billing.receipts:' || $1::text, 0)),"
+      " pg_advisory_xact_lock_shared(hashtextextended('billing.property:' || $1::text, 0)),"
       " pg_advisory_xact_lock(hashtextextended('billing.unit:' || $1::text || ':' || $2::text, 0)),"
       " EXISTS (SELECT 1 FROM units WHERE property_id = $1::uuid AND unit_id = $2::uuid)",
       false },
@@ -32,14 +38,30 @@ static const db_statement_t s_statements[] = {
      * of the schema; the unit's bills are locked FOR UPDATE as
      * bl_ledger_settle does. No row when external_ref is known (then ob and
      * pr are empty: nothing is allocated).
+     * The receipt number comes first (num): the next of the property's
+     * counter for the payment's year in its time zone, taken only when the
+     * external_ref is new, which the receipt lock (bl_pay_lock) makes
+     * certain; the counter's row is locked until the commit, and a rollback
+     * gives the number back.
      * $1 pid, $2 unit, $3 amount, $4 method, $5 external_ref, $6 paid_at,
      * $7 by, $8 source */
     { "bl_pay_record",
-      "WITH ins AS ("
-      "  INSERT INTO payments (property_id, unit_id, amount, method, external_ref, paid_at, created_by, source)"
-      "  VALUES ($1::uuid, $2::uuid, $3::bigint, $4, $5, COALESCE($6::timestamptz, now()), $7, $8)"
+      "WITH num AS ("
+      "  INSERT INTO receipt_counters AS c (property_id, year, last)"
+      "  SELECT $1::uuid, extract(year FROM COALESCE($6::timestamptz, now()) AT TIME ZONE"
+      "    COALESCE((SELECT timezone FROM property_settings WHERE property_id = $1::uuid), 'Asia/Shanghai'))::int, 1"
+      "  WHERE $5::text IS NULL"
+      "     OR NOT EXISTS (SELECT 1 FROM payments WHERE property_id = $1::uuid AND external_ref = $5::text)"
+      "  ON CONFLICT (property_id, year) DO UPDATE SET last = c.last + 1"
+      "  RETURNING 'SJ-' || c.year || '-' || lpad(c.last::text, greatest(6, length(c.last::text)), '0') AS number),"
+      " ins AS ("
+      "  INSERT INTO payments (property_id, unit_id, amount, method, external_ref, paid_at, created_by, source,"
+      "                        receipt_number)"
+      "  SELECT $1::uuid, $2::uuid, $3::bigint, $4, $5::text, COALESCE($6::timestamptz, now()), $7, $8, num.number"
+      "  FROM num"
       "  ON CONFLICT (property_id, external_ref) DO NOTHING"
-      "  RETURNING id, property_id, unit_id, amount, currency, method, external_ref, paid_at, created_at, source),"
+      "  RETURNING id, property_id, unit_id, amount, currency, method, external_ref, paid_at, created_at, source,"
+      "            receipt_number),"
       " ob AS (SELECT b.id, b.due_date, b.issued_at,"
       "          b.amount - COALESCE((SELECT sum(a.amount) FROM allocations a WHERE a.bill_id = b.id), 0) AS balance"
       "        FROM bills b WHERE b.property_id = $1::uuid AND b.unit_id = $2::uuid"
@@ -52,7 +74,8 @@ static const db_statement_t s_statements[] = {
       " al AS (INSERT INTO allocations (property_id, unit_id, payment_id, bill_id, amount)"
       "        SELECT $1::uuid, $2::uuid, payment_id, bill_id, amount FROM pairs ORDER BY plo, blo"
       "        RETURNING id, payment_id, bill_id, amount),"
-      " doc AS (SELECT json_build_object('id', i.id, 'property_id', i.property_id, 'unit_id', i.unit_id,"
+      " doc AS (SELECT json_build_object('id', i.id, 'receipt_number', i.receipt_number,"
+      "  'property_id', i.property_id, 'unit_id', i.unit_id,"
       "  'amount', i.amount, 'currency', i.currency, 'method', i.method, 'external_ref', i.external_ref,"
       "  'paid_at', " DB_UTC_TS ("i.paid_at") ","
       "  'created_at', " DB_UTC_TS ("i.created_at") ","
@@ -127,7 +150,7 @@ bl_payment_record (billing_t *app, const char *pid, const bl_payment_input_t *in
     res = db_exec (app->db, "bl_pay_lock", 2, (const char *[]) { pid, in->unit_id });
     if (!db_ok (res) || PQntuples (res) != 1)
         goto out;
-    if (strcmp (PQgetvalue (res, 0, 2), "t") != 0) {
+    if (strcmp (PQgetvalue (res, 0, 3), "t") != 0) {
         rc = 1;                                  /* no such unit in this property */
         goto out;
     }

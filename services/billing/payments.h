@@ -18,10 +18,12 @@ void bl_payments_list (void *app, const env_request_t *req, env_reply_t *rep);
 void bl_payments_reverse (void *app, const env_request_t *req, env_reply_t *rep);
 void bl_credit_apply (void *app, const env_request_t *req, env_reply_t *rep);
 
-/* Records one payment inside the caller's transaction (which holds nothing
- * yet): takes the unit's lock, checks the unit, inserts (or finds the
- * payment of the same external_ref), allocates it and writes
- * payment.received, in one statement (bl_pay_record). *id gets the payment's
+/* Records one payment inside the caller's transaction (which holds no
+ * unit's lock yet): takes the property's receipt lock (to the commit) and
+ * the unit's lock, checks the unit, inserts (or finds the payment of the
+ * same external_ref) with the next receipt number of its property and year
+ * (gapless: 004_receipts.sql), allocates it and writes payment.received, in
+ * one statement (bl_pay_record). *id gets the payment's
  * id (37 bytes); *duplicate is true when external_ref was known (nothing was
  * written; *existing then holds its "unit_id" and "amount"); *doc (when doc
  * is not NULL) the new payment's document, the event's data. 0, 1 when the

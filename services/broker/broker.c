@@ -41,6 +41,8 @@ struct brk_request {
     char id[ENVELOPE_ID_MAX + 1];
     char sender[CURVE_IDENTITY_MAX + 1];   /* the client's authenticated identity */
     zmq_msg_t body;                  /* the request JSON as received, forwarded without a copy */
+    zmq_msg_t blob;                  /* its binary frame (mdp.h), moved likewise; empty when none */
+    bool has_blob;
     uint64_t queued_at;
 };
 
@@ -190,6 +192,7 @@ s_request_free (brk_request_t **req_p)
     if (!req)
         return;
     zmq_msg_close (&req->body);
+    zmq_msg_close (&req->blob);
     free (req);
     *req_p = NULL;
 }
@@ -198,20 +201,24 @@ s_request_free (brk_request_t **req_p)
 
 /* Sends to a client; a client that left or does not read loses the reply.
  * moved: NULL, or the reply as received from the worker (json points into
- * it), sent on without a copy. */
+ * it), sent on without a copy. blob: NULL, or the reply's binary frame
+ * (mdp.h), sent on without a copy after the JSON (then moved is NULL: only
+ * the last frame of a message comes moved). */
 static void
 s_send_client (broker_t *b, const void *client, size_t client_size, const char *service,
-               const char *request_id, const void *json, size_t json_size, zmq_msg_t *moved)
+               const char *request_id, const void *json, size_t json_size, zmq_msg_t *moved,
+               zmq_msg_t *blob)
 {
-    const void *data[] = { client, "", MDP_CLIENT, service, request_id, json };
-    size_t sizes[] = { client_size, 0, (size_t) -1, (size_t) -1, (size_t) -1, json_size };
+    const void *data[] = { client, "", MDP_CLIENT, service, request_id, json, NULL };
+    size_t sizes[] = { client_size, 0, (size_t) -1, (size_t) -1, (size_t) -1, json_size, 0 };
     zmq_msg_t tapped;                /* the tap reads the reply after it left */
     zmq_msg_init (&tapped);
     if (moved && b->tap) {
         zmq_msg_copy (&tapped, moved);
         json = zmq_msg_data (&tapped);
     }
-    int rc = zmsg_send_move (b->router, 6, data, sizes, 5, moved);
+    int rc = blob ? zmsg_send_move (b->router, 7, data, sizes, 6, blob)
+                  : zmsg_send_move (b->router, 6, data, sizes, 5, moved);
     if (rc == 0)
         s_tap (b, "reply", service, json, json_size);
     zmq_msg_close (&tapped);
@@ -238,7 +245,7 @@ s_reply_error (broker_t *b, const void *client, size_t client_size, const char *
         log_info (request_id, "503 for service %s: %s", service, message);
     else
         log_debug (request_id, "%d for service %s: %s", status, service, message);
-    s_send_client (b, client, client_size, service, request_id, json, strlen (json), NULL);
+    s_send_client (b, client, client_size, service, request_id, json, strlen (json), NULL, NULL);
     free (json);
 }
 
@@ -582,14 +589,24 @@ s_dispatch (broker_t *b, brk_service_t *s)
         s_ready_remove (w);
         brk_request_t *req = s_queue_pop (s);
         const void *data[] = { w->identity, "", MDP_WORKER, MDP_REQUEST, req->client, "",
-                               req->id, NULL, req->sender };
+                               req->id, NULL, req->sender, NULL };
         size_t sizes[] = { w->identity_size, 0, (size_t) -1, 1, req->client_size, 0,
-                           (size_t) -1, 0, (size_t) -1 };
+                           (size_t) -1, 0, (size_t) -1, 0 };
         zmq_msg_t tapped;            /* the tap reads the body after it left */
         zmq_msg_init (&tapped);
         if (b->tap)
             zmq_msg_copy (&tapped, &req->body);
-        if (zmsg_send_move (b->router, 9, data, sizes, 7, &req->body) != 0) {
+        int rc;
+        if (req->has_blob) {
+            /* the blob is the frame moved; the JSON before it, a few hundred
+             * bytes of params, is sent from where it is */
+            data[7] = zmq_msg_data (&req->body);
+            sizes[7] = zmq_msg_size (&req->body);
+            rc = zmsg_send_move (b->router, 10, data, sizes, 9, &req->blob);
+        }
+        else
+            rc = zmsg_send_move (b->router, 9, data, sizes, 7, &req->body);
+        if (rc != 0) {
             /* The request did not leave: it goes back first in line, and
              * the worker, gone (EHOSTUNREACH) or not reading (EAGAIN), is
              * dropped. */
@@ -652,19 +669,35 @@ s_internal (broker_t *b, const zmsg_t *m, const char *request_id)
     env_reply_reset (&rep);
     if (json) {
         s_send_client (b, m->frame[0].data, m->frame[0].size, BROKER_SERVICE, request_id, json,
-                       strlen (json), NULL);
+                       strlen (json), NULL, NULL);
         free (json);
     }
 }
 
 /* ---- messages -------------------------------------------------------- */
 
-/* identity | "" | MDPC01 | service | request_id | request JSON
- * (a long request JSON is in *body, not copied: zmsg_recv_move) */
+/* The message's last frame, frame i, into *out: moved when zmsg_recv_move
+ * did not copy it (last), else copied (it is short). 0, or -1 when out of
+ * memory. */
+static int
+s_frame_take (const zmsg_t *m, int i, zmq_msg_t *last, zmq_msg_t *out)
+{
+    zmq_msg_init (out);
+    if (m->moved == i + 1)
+        return zmq_msg_move (out, last);
+    if (zmq_msg_init_size (out, m->frame[i].size) != 0)
+        return -1;
+    memcpy (zmq_msg_data (out), m->frame[i].data, m->frame[i].size);
+    return 0;
+}
+
+/* identity | "" | MDPC01 | service | request_id | request JSON [| blob]
+ * (a long last frame is in *body, not copied: zmsg_recv_move) */
 static void
 s_client_message (broker_t *b, zmsg_t *m, zmq_msg_t *body)
 {
-    if (m->count != 6 || !s_request_id_valid (m, 4) || m->frame[0].size > BROKER_IDENTITY_MAX) {
+    if ((m->count != 6 && m->count != 7) || !s_request_id_valid (m, 4)
+        || m->frame[0].size > BROKER_IDENTITY_MAX) {
         s_warn_peer (b, "malformed client message dropped");
         return;
     }
@@ -679,6 +712,11 @@ s_client_message (broker_t *b, zmsg_t *m, zmq_msg_t *body)
         return;
     }
     const char *name = m->frame[3].data;
+    if (m->count == 7 && m->frame[6].size > MDP_BLOB_MAX) {
+        s_reply_error (b, m->frame[0].data, m->frame[0].size, name, request_id, 413,
+                       "payload_too_large", "the file is larger than the bus carries");
+        return;
+    }
     b->requests++;
     if (strcmp (name, BROKER_SERVICE) == 0) {
         s_tap (b, "request", name, m->frame[5].data, m->frame[5].size);
@@ -699,13 +737,13 @@ s_client_message (broker_t *b, zmsg_t *m, zmq_msg_t *body)
     }
     memcpy (req->client, m->frame[0].data, m->frame[0].size);
     req->client_size = m->frame[0].size;
-    zmq_msg_init (&req->body);
-    if (m->moved == 6)
-        zmq_msg_move (&req->body, body);     /* the body is forwarded, never copied */
-    else
-    if (zmq_msg_init_size (&req->body, m->frame[5].size) == 0)
-        memcpy (zmq_msg_data (&req->body), m->frame[5].data, m->frame[5].size);
-    else {
+    zmq_msg_init (&req->blob);
+    req->has_blob = m->count == 7;
+    /* the last frame (the JSON, or the blob after it) is forwarded, never copied */
+    if (s_frame_take (m, 5, body, &req->body) != 0
+        || (req->has_blob && s_frame_take (m, 6, body, &req->blob) != 0)) {
+        zmq_msg_close (&req->body);
+        zmq_msg_close (&req->blob);
         free (req);
         s_reply_error (b, m->frame[0].data, m->frame[0].size, name, request_id, 503,
                        "service_unavailable", "broker out of memory");
@@ -788,12 +826,12 @@ s_worker_message (broker_t *b, zmsg_t *m, zmq_msg_t *body)
         s_worker_drop (b, w, "said DISCONNECT", false);
         return;
     }
-    if (command != MDP_REPLY[0] || m->count != 8 || m->frame[5].size != 0
+    if (command != MDP_REPLY[0] || (m->count != 8 && m->count != 9) || m->frame[5].size != 0
         || !s_request_id_valid (m, 6)) {
         s_worker_drop (b, w, "protocol error", true);
         return;
     }
-    /* REPLY: client | "" | request_id | reply JSON (empty: skipped, see mdp.h) */
+    /* REPLY: client | "" | request_id | reply JSON [| blob] (empty JSON: skipped, see mdp.h) */
     brk_request_t *req = s_held_take (w, m->frame[4].data, m->frame[4].size, m->frame[6].data);
     if (!req) {
         log_warn (m->frame[6].data, "worker %s of %s replied to a request it does not hold",
@@ -801,12 +839,19 @@ s_worker_message (broker_t *b, zmsg_t *m, zmq_msg_t *body)
         return;
     }
     brk_service_t *s = w->service;
+    zmq_msg_t blob;
+    zmq_msg_init (&blob);
+    if (m->frame[7].size > 0 && m->count == 9 && s_frame_take (m, 8, body, &blob) != 0)
+        s_reply_error (b, req->client, req->client_size, s->name, req->id, 503,
+                       "service_unavailable", "broker out of memory");
+    else
     if (m->frame[7].size > 0)
         s_send_client (b, req->client, req->client_size, s->name, req->id, m->frame[7].data,
-                       m->frame[7].size, m->moved == 8 ? body : NULL);
+                       m->frame[7].size, m->moved == 8 ? body : NULL, m->count == 9 ? &blob : NULL);
     else
         log_debug (req->id, "worker %s of %s skipped the request (deadline passed)", w->label,
                    s->name);
+    zmq_msg_close (&blob);
     s_request_free (&req);
     s_ready_push (w);                /* stays in place if it already was */
     s_dispatch (b, s);

@@ -17,12 +17,15 @@
 #ifndef PM_BROKER_H
 #define PM_BROKER_H
 
+#include "mdp.h"
+
 #include <uv.h>
 
 /* A request queue longer than this answers 503 at once (overload). */
 #define BROKER_QUEUE_MAX 10000
-/* Larger messages close the sender's connection (libzmq ZMQ_MAXMSGSIZE). */
-#define BROKER_MAX_MSG_SIZE (64LL << 20)
+/* A larger frame closes the sender's connection (libzmq ZMQ_MAXMSGSIZE,
+ * per frame: mdp.h's MDP_FRAME_MAX). */
+#define BROKER_MAX_MSG_SIZE MDP_FRAME_MAX
 /* Per-peer pipe length before sends fail (EAGAIN) instead of blocking. */
 #define BROKER_HWM 10000
 

@@ -36,6 +36,9 @@
  * is answered 413 here instead (a CSV of control characters grows 6x as a
  * JSON string). */
 #define GW_ENVELOPE_MAX_BYTES (60 * 1024 * 1024)
+/* Attachments (GW_ROUTE_BLOB): a file's bytes as the body, up to
+ * PM_ATTACHMENT_MAX_BYTES, at most MDP_BLOB_MAX (what the bus carries). */
+#define GW_ATTACHMENT_MAX_BYTES (10 * 1024 * 1024)
 /* The body a public route (no token: login) takes. */
 #define GW_PUBLIC_MAX_BODY    (16 * 1024)
 
@@ -53,6 +56,10 @@
 #define GW_ROUTE_NO_IDEM    (1u << 1) /* ignores Idempotency-Key (see the route's comment) */
 #define GW_ROUTE_IMPORT     (1u << 2) /* bulk import: body up to PM_IMPORT_MAX_BYTES, deadline PM_IMPORT_TIMEOUT_MS */
 #define GW_ROUTE_FILE       (1u << 3) /* export: a 200 {"content_type":"text/csv...","filename","text"} is sent as that file */
+#define GW_ROUTE_BLOB       (1u << 4) /* upload: the body is a file (filetype.h's types, up to
+                                       * PM_ATTACHMENT_MAX_BYTES), not JSON: it goes as the
+                                       * request's binary frame (mdp.h), its type and X-Filename
+                                       * as params "content_type" and "filename" */
 
 typedef struct gw gw_t;
 typedef struct gw_ctx gw_ctx_t;
@@ -134,6 +141,7 @@ struct gw {
     int64_t timeout_ms;
     int64_t import_timeout_ms;       /* GW_ROUTE_IMPORT routes */
     size_t import_max_bytes;         /* GW_ROUTE_IMPORT routes */
+    size_t attachment_max_bytes;     /* GW_ROUTE_BLOB routes */
     int64_t token_ttl_s;
     char *ready_services[GW_MAX_SERVICES];
     int nready_services;

@@ -5,7 +5,9 @@
  * broker, whose reply becomes the HTTP answer. */
 #include "gw.h"
 
+#include "config.h"
 #include "csv.h"
+#include "filetype.h"
 #include "gw_audit.h"
 #include "gw_auth.h"
 #include "gw_idem.h"
@@ -14,6 +16,7 @@
 #include "http_response.h"
 #include "jv.h"
 #include "log.h"
+#include "mdp.h"
 #include "url.h"
 
 #include <http_parser.h>
@@ -59,6 +62,13 @@ const gw_route_t gw_routes[] = {
     { { "GET", "/v1/properties/{pid}/units/{uid}" }, "tenants.units.get", NULL, GW_ROLES_STAFF, 0 },
     { { "PATCH", "/v1/properties/{pid}/units/{uid}" }, "tenants.units.update", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    /* a unit's files (floor plans, meter photos): staff */
+    { { "POST", "/v1/properties/{pid}/units/{uid}/attachments" }, "tenants.unit_attachments.create", NULL,
+      GW_ROLES_STAFF, GW_ROUTE_BLOB },
+    { { "GET", "/v1/properties/{pid}/units/{uid}/attachments" }, "tenants.unit_attachments.list", NULL,
+      GW_ROLES_STAFF, 0 },
+    { { "GET", "/v1/properties/{pid}/units/{uid}/attachments/{attachment_id}" },
+      "tenants.unit_attachments.get", NULL, GW_ROLES_STAFF, 0 },
     /* parties (业户) and move-in/move-out (入伙/迁出); who sees personal data
      * whole, and the audit of it, is the service's rule */
     { { "POST", "/v1/properties/{pid}/parties" }, "tenants.parties.create", NULL,
@@ -67,13 +77,43 @@ const gw_route_t gw_routes[] = {
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "GET", "/v1/properties/{pid}/parties/{party_id}" }, "tenants.parties.get", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    /* a party's documents (ID copies, contracts): the desk files them, only
+     * roles with full personal data read them, each read audited (pii_reads) */
+    { { "POST", "/v1/properties/{pid}/parties/{party_id}/attachments" }, "tenants.party_attachments.create",
+      NULL, GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, GW_ROUTE_BLOB },
+    { { "GET", "/v1/properties/{pid}/parties/{party_id}/attachments" }, "tenants.party_attachments.list",
+      NULL, GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "GET", "/v1/properties/{pid}/parties/{party_id}/attachments/{attachment_id}" },
+      "tenants.party_attachments.get", NULL, GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
     { { "PATCH", "/v1/properties/{pid}/parties/{party_id}" }, "tenants.parties.update", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    /* a party's contact log (重点顾客) */
+    { { "POST", "/v1/properties/{pid}/parties/{party_id}/contacts" }, "tenants.contacts.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/parties/{party_id}/contacts" }, "tenants.contacts.list", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "POST", "/v1/properties/{pid}/units/{uid}/occupancies" }, "tenants.occupancies.create", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "GET", "/v1/properties/{pid}/units/{uid}/occupancies" }, "tenants.occupancies.list", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "POST", "/v1/properties/{pid}/occupancies/{oid}/end" }, "tenants.occupancies.end", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    /* the desk's move-in file with its checklist (入伙办理); complete starts the occupancy */
+    { { "GET", "/v1/properties/{pid}/move-in-checklist" }, "tenants.move_in_checklist.get", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "PUT", "/v1/properties/{pid}/move-in-checklist" }, "tenants.move_in_checklist.put", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "POST", "/v1/properties/{pid}/units/{uid}/move-ins" }, "tenants.move_ins.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/move-ins" }, "tenants.move_ins.list", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/move-ins/{id}" }, "tenants.move_ins.get", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "PATCH", "/v1/properties/{pid}/move-ins/{id}" }, "tenants.move_ins.update", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "POST", "/v1/properties/{pid}/move-ins/{id}/complete" }, "tenants.move_ins.complete", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "POST", "/v1/properties/{pid}/move-ins/{id}/cancel" }, "tenants.move_ins.cancel", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "GET", "/v1/properties/{pid}/pii-reads" }, "tenants.pii_reads.list", NULL, GW_ROLE_ADMIN, 0 },
     /* parking (车位, 车位租赁) */
@@ -104,8 +144,18 @@ const gw_route_t gw_routes[] = {
       GW_ROLES_STAFF, 0 },
     { { "POST", "/v1/properties/{pid}/tickets/{tid}/comments" }, "tickets.comments.create", NULL,
       GW_ROLES_STAFF, 0 },
+    /* attachments (photos, scans): the file is the body; a technician on theirs */
+    { { "POST", "/v1/properties/{pid}/tickets/{tid}/attachments" }, "tickets.attachments.create", NULL,
+      GW_ROLES_STAFF, GW_ROUTE_BLOB },
+    { { "GET", "/v1/properties/{pid}/tickets/{tid}/attachments" }, "tickets.attachments.list", NULL,
+      GW_ROLES_STAFF, 0 },
+    { { "GET", "/v1/properties/{pid}/tickets/{tid}/attachments/{attachment_id}" },
+      "tickets.attachments.get", NULL, GW_ROLES_STAFF, 0 },
     { { "POST", "/v1/properties/{pid}/tickets/{tid}/feedback" }, "tickets.feedback.create", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    /* an approved item release's printable pass (放行条), text/html inline */
+    { { "GET", "/v1/properties/{pid}/tickets/{tid}/pass" }, "tickets.pass.get", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, GW_ROUTE_FILE },
     /* SLA policies and calendars: the desk reads them, managers change them */
     { { "GET", "/v1/properties/{pid}/sla-policies" }, "tickets.sla.policies.get", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
@@ -134,6 +184,40 @@ const gw_route_t gw_routes[] = {
     { { "PATCH", "/v1/properties/{pid}/faq/{faq_id}" }, "tickets.faq.update", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
     { { "GET", "/v1/properties/{pid}/reports/service" }, "tickets.reports.service", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    /* the desk's registers: visitors (出入人员登记), items left (物件存放), vehicle
+     * passes (贵宾车辆/访客车辆); the barrier's check before {pass_id}: the
+     * first match wins. The store's 201 shows the claim code once: a replay
+     * of it is the first answer again, to the same client */
+    { { "POST", "/v1/properties/{pid}/visitors" }, "tickets.visitors.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/visitors" }, "tickets.visitors.list", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/visitors/{visitor_id}" }, "tickets.visitors.get", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "POST", "/v1/properties/{pid}/visitors/{visitor_id}/check-in" }, "tickets.visitors.check_in", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "POST", "/v1/properties/{pid}/visitors/{visitor_id}/check-out" }, "tickets.visitors.check_out", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/exports/visitors" }, "tickets.visitors.export", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, GW_ROUTE_FILE },
+    { { "GET", "/v1/properties/{pid}/desk-settings" }, "tickets.desk_settings.get", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "PUT", "/v1/properties/{pid}/desk-settings" }, "tickets.desk_settings.put", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "POST", "/v1/properties/{pid}/stored-items" }, "tickets.stored_items.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/stored-items" }, "tickets.stored_items.list", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "POST", "/v1/properties/{pid}/stored-items/{item_id}/release" }, "tickets.stored_items.release", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "POST", "/v1/properties/{pid}/vehicle-passes" }, "tickets.vehicle_passes.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/vehicle-passes" }, "tickets.vehicle_passes.list", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/vehicle-passes/check" }, "tickets.vehicle_passes.check", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
+    { { "POST", "/v1/properties/{pid}/vehicle-passes/{pass_id}/revoke" }, "tickets.vehicle_passes.revoke", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     /* billing: fee items, runs, settings (bill helper); bills readable by integration keys */
     { { "GET", "/v1/properties/{pid}/billing-settings" }, "billing.settings.get", NULL,
@@ -165,6 +249,9 @@ const gw_route_t gw_routes[] = {
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, 0 },
     { { "POST", "/v1/properties/{pid}/payments/{payment_id}/reverse" }, "billing.payments.reverse", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    /* the printable receipt (收据), text/html inline: like payments.get */
+    { { "GET", "/v1/properties/{pid}/payments/{payment_id}/receipt" }, "billing.payments.receipt", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, GW_ROUTE_FILE },
     { { "POST", "/v1/properties/{pid}/units/{uid}/apply-credit" }, "billing.credit.apply", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "POST", "/v1/properties/{pid}/imports/payments" }, "billing.payments.import", NULL,
@@ -446,8 +533,14 @@ s_send (gw_ctx_t *ctx)
     gw_t *gw = ctx->gw;
     ctx->attempts++;
     ctx->sent_ms = uv_now (gw->loop);
-    if (client_send_text (gw->client, ctx->service, ctx->wire_id, ctx->envelope,
-                          ctx->deadline_ms, s_on_reply, ctx) != 0) {
+    /* an upload's file goes as the binary frame after the envelope (mdp.h) */
+    bool blob = (ctx->route->flags & GW_ROUTE_BLOB) && ctx->req->body_len > 0;
+    int rc = blob ? client_send_blob (gw->client, ctx->service, ctx->wire_id, ctx->envelope,
+                                      ctx->req->body, ctx->req->body_len, ctx->deadline_ms,
+                                      s_on_reply, ctx)
+                  : client_send_text (gw->client, ctx->service, ctx->wire_id, ctx->envelope,
+                                      ctx->deadline_ms, s_on_reply, ctx);
+    if (rc != 0) {
         s_inflight_remove (gw, ctx);
         gw_finish_error (ctx, 503, "service_unavailable", NULL, "the %s service cannot be reached",
                          ctx->service);
@@ -475,19 +568,24 @@ s_on_retry_timer (uv_timer_t *t)
 }
 
 
-/* An export route's file (GW_ROUTE_FILE): the service answers
- * {"content_type":"text/csv...","filename","text"} and the client gets the
- * text itself, as a download. false when the body is not such a file (it is
- * then answered as JSON, e.g. format=json). */
+/* A file route's file (GW_ROUTE_FILE): the service answers
+ * {"content_type","filename","text"} and the client gets the text itself:
+ * an export's "text/csv..." as a download; a printable page's "text/html..."
+ * (a receipt, an item release pass) inline, under a policy that lets it
+ * load nothing and style itself only (the text is the service's, its data
+ * escaped there). false when the body is not such a file (it is then
+ * answered as JSON, e.g. format=json). */
 static bool
 s_finish_file (gw_ctx_t *ctx, const cJSON *body)
 {
     const char *type = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (body, "content_type"));
     const char *text = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (body, "text"));
     const char *name = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (body, "filename"));
-    if (!type || !text || strncmp (type, "text/csv", 8) != 0)
+    bool html = type && strncmp (type, "text/html", 9) == 0;
+    if (!type || !text || (!html && strncmp (type, "text/csv", 8) != 0))
         return false;
-    char safe[80] = "export.csv";
+    char safe[80];
+    snprintf (safe, sizeof safe, "%s", html ? "page.html" : "export.csv");
     size_t n = name ? strlen (name) : 0;
     if (n > 0 && n < sizeof safe && strspn (name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n)
         memcpy (safe, name, n + 1);
@@ -497,10 +595,36 @@ s_finish_file (gw_ctx_t *ctx, const cJSON *body)
         return true;
     }
     char headers[HTTP_EXTRA_MAX];
-    snprintf (headers, sizeof headers,
-              "Cache-Control: no-store\r\nContent-Disposition: attachment; filename=\"%s\"\r\n", safe);
-    gw_finish_raw (ctx, 200, "text/csv; charset=utf-8", copy, strlen (copy), HTTP_FREE_BODY, headers);
+    snprintf (headers, sizeof headers, "Cache-Control: no-store\r\nContent-Disposition: %s; filename=\"%s\"\r\n%s",
+              html ? "inline" : "attachment", safe,
+              html ? "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n" : "");
+    gw_finish_raw (ctx, 200, html ? "text/html; charset=utf-8" : "text/csv; charset=utf-8", copy, strlen (copy),
+                   HTTP_FREE_BODY, headers);
     return true;
+}
+
+/* A file the service answered as bytes (env_reply_blob: the reply's binary
+ * frame, mdp.h), sent as itself: a download (Content-Disposition) of a
+ * type filetype.h allows, never sniffed (nosniff is on every answer,
+ * http_response.c), under a sandbox that gives it no script and no origin
+ * should a browser show it anyway, kept by no shared cache. The bytes are
+ * handed over, not copied: http_respond frees them once written. */
+static void
+s_finish_blob (gw_ctx_t *ctx, env_reply_t *rep)
+{
+    const char *type = filetype_allowed_type (env_reply_blob_type (rep));
+    char name[FILETYPE_NAME_MAX + 1];
+    if (!filetype_name_clean (env_reply_blob_name (rep), name, sizeof name))
+        snprintf (name, sizeof name, "attachment.%s", filetype_extension (type));
+    char headers[HTTP_EXTRA_MAX];
+    int n = snprintf (headers, sizeof headers,
+                      "Cache-Control: private, no-store\r\nContent-Security-Policy: sandbox\r\n");
+    if (filetype_disposition (name, headers + n, sizeof headers - (size_t) n) < 0)
+        snprintf (headers + n, sizeof headers - (size_t) n, "Content-Disposition: attachment\r\n");
+    void *bytes = rep->blob;
+    rep->blob = NULL;
+    gw_finish_raw (ctx, 200, type ? type : "application/octet-stream", bytes, rep->blob_len,
+                   HTTP_FREE_BODY, headers);
 }
 
 static void
@@ -544,6 +668,12 @@ s_on_reply (void *arg, env_reply_t *rep)
     if (status < 200 || status > 299) {
         log_warn (ctx->req->request_id, "%s answered status %d without an error", ctx->service, status);
         gw_finish_error (ctx, 502, "internal", NULL, "the %s service answered badly", ctx->service);
+        return;
+    }
+    /* a file answered as bytes; never for a POST with a key: what gw_idem
+     * stores then is the JSON body, not the bytes */
+    if (rep->blob && status == 200 && !ctx->idem_claimed) {
+        s_finish_blob (ctx, rep);
         return;
     }
     if ((ctx->route->flags & GW_ROUTE_FILE) && status == 200 && !ctx->idem_claimed
@@ -729,6 +859,13 @@ s_media_check (gw_ctx_t *ctx)
     char label[41];
     if (s_is_csv (ctx))
         return s_csv_charset (ctx, label) ? 0 : -1;
+    if (ctx->route->flags & GW_ROUTE_BLOB) {
+        if (filetype_allowed_type (req->content_type))
+            return 0;
+        gw_finish_error (ctx, 415, "unsupported_media_type", NULL,
+                         "send the file as image/jpeg, image/png, image/webp or application/pdf");
+        return -1;
+    }
     if (!http_media_type_is (req->content_type, "application/json")) {
         gw_finish_error (ctx, 415, "unsupported_media_type", NULL,
                          (ctx->route->flags & GW_ROUTE_CSV)
@@ -747,6 +884,8 @@ s_body (gw_ctx_t *ctx)
     http_req_t *req = ctx->req;
     if (!req->has_body && req->body_len == 0)
         return 0;
+    if (ctx->route->flags & GW_ROUTE_BLOB)
+        return 0;                    /* a file: its bytes go as they are (s_send) */
     if (s_is_csv (ctx))
         return s_csv_body (ctx);
     if (!jv_is_utf8 (req->body, req->body_len) || memchr (req->body, 0, req->body_len)) {
@@ -771,6 +910,33 @@ s_body (gw_ctx_t *ctx)
     return 0;
 }
 
+/* An upload's "content_type" (canonical) and "filename": X-Filename
+ * percent-decoded (a browser sends no other bytes than Latin-1 in a header,
+ * so UTF-8 names come encoded) and cleaned (filetype.h); absent or empty
+ * once cleaned, the service names the file. 0, or -1 after answering. */
+static int
+s_blob_params (gw_ctx_t *ctx)
+{
+    http_req_t *req = ctx->req;
+    const char *type = filetype_allowed_type (req->content_type);
+    if (type)
+        cJSON_AddStringToObject (ctx->params, "content_type", type);
+    if (!req->filename)
+        return 0;
+    /* a longer name is cut when cleaned, not refused */
+    char decoded[2048], name[FILETYPE_NAME_MAX + 1];
+    size_t len = strlen (req->filename);
+    if (len >= sizeof decoded || url_decode (req->filename, len, decoded, sizeof decoded, false) < 0) {
+        gw_finish_error (ctx, 422, "validation_failed",
+                         jv_detail ("X-Filename", "must be percent-encoded UTF-8, at most 2047 characters"),
+                         "invalid X-Filename");
+        return -1;
+    }
+    if (filetype_name_clean (decoded, name, sizeof name) > 0)
+        cJSON_AddStringToObject (ctx->params, "filename", name);
+    return 0;
+}
+
 /* Path and query parameters; 0, or -1 after answering. */
 static int
 s_params (gw_ctx_t *ctx, const char *query, size_t qlen)
@@ -783,6 +949,9 @@ s_params (gw_ctx_t *ctx, const char *query, size_t qlen)
     /* pid was checked and put in lower case by s_check */
     for (int i = 0; i < ctx->match.nparams; i++)
         cJSON_AddStringToObject (ctx->params, ctx->match.param[i].name, ctx->match.param[i].value);
+    /* before the query's, which then cannot name them */
+    if ((ctx->route->flags & GW_ROUTE_BLOB) && s_blob_params (ctx) != 0)
+        return -1;
     char err[128];
     if (url_query_params (query, qlen, ctx->params, err) != 0) {
         gw_finish_error (ctx, 400, "bad_request", NULL, "%s", err);
@@ -1020,6 +1189,8 @@ gw_on_headers (void *app, http_req_t *req)
     ctx->checked = true;
     if (ctx->route->flags & GW_ROUTE_IMPORT)
         req->max_body_bytes = gw->import_max_bytes;
+    else if (ctx->route->flags & GW_ROUTE_BLOB)
+        req->max_body_bytes = gw->attachment_max_bytes;
     else if (!ctx->route->roles)
         /* strangers' routes (login) take small bodies: a parsed megabyte of
          * JSON is tens of megabytes of tree, held while a password hashes */
@@ -1077,6 +1248,9 @@ gw_api_init (gw_t *gw)
 {
     gw->routes = gw_routes;
     gw->nroutes = gw_nroutes;
+    /* never more than a blob frame of the bus carries */
+    gw->attachment_max_bytes = (size_t) config_int ("PM_ATTACHMENT_MAX_BYTES", GW_ATTACHMENT_MAX_BYTES,
+                                                    1, MDP_BLOB_MAX);
     uv_timer_init (gw->loop, &gw->retry_timer);
     gw->retry_timer.data = gw;
     gw->api_ready = true;

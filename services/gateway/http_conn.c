@@ -33,9 +33,10 @@ typedef struct {
 } s_buf_t;
 
 /* The headers we keep; all others are only counted. */
-enum { H_CONTENT_TYPE, H_AUTHORIZATION, H_REQUEST_ID, H_IDEMPOTENCY_KEY, H_EXPECT, H_COUNT };
+enum { H_CONTENT_TYPE, H_AUTHORIZATION, H_REQUEST_ID, H_IDEMPOTENCY_KEY, H_EXPECT, H_FILENAME,
+       H_COUNT };
 static const char *const s_header_names[H_COUNT] = {
-    "content-type", "authorization", "x-request-id", "idempotency-key", "expect"
+    "content-type", "authorization", "x-request-id", "idempotency-key", "expect", "x-filename"
 };
 
 typedef enum { S_READING, S_PROCESSING, S_WRITING, S_LINGER } s_state_t;
@@ -499,6 +500,7 @@ s_on_headers_complete (http_parser *p)
     r->content_type = s_header (c, H_CONTENT_TYPE);
     r->authorization = s_header (c, H_AUTHORIZATION);
     r->idempotency_key = s_header (c, H_IDEMPOTENCY_KEY);
+    r->filename = s_header (c, H_FILENAME);
     http_request_id (s_header (c, H_REQUEST_ID), r->request_id);
 
     bool chunked = p->flags & F_CHUNKED;

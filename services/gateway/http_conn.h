@@ -78,6 +78,7 @@ typedef struct {
     const char *content_type;
     const char *authorization;
     const char *idempotency_key;
+    const char *filename;            /* X-Filename (an attachment's name, percent-encoded UTF-8) */
     const char *body;                /* NUL-terminated; "" when none */
     size_t body_len;
     bool has_body;                   /* a body was announced (Content-Length > 0 or chunked) */

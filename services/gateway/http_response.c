@@ -213,9 +213,13 @@ http_format_head (char *buf, size_t cap, int status, const char *content_type,
     S_PUTS (&o, "X-Request-Id: ");
     s_put_str (&o, request_id);
     S_PUTS (&o, "\r\n"
-                "X-Content-Type-Options: nosniff\r\n"
-                "Content-Security-Policy: " HTTP_CSP "\r\n"
-                "Referrer-Policy: no-referrer\r\n");
+                "X-Content-Type-Options: nosniff\r\n");
+    /* a page with a policy of its own (a printable receipt's inline style)
+     * gets that one only: browsers enforce every policy sent, the strictest
+     * wins, and ours would forbid its style */
+    if (!extra || !strcasestr (extra, "Content-Security-Policy:"))
+        S_PUTS (&o, "Content-Security-Policy: " HTTP_CSP "\r\n");
+    S_PUTS (&o, "Referrer-Policy: no-referrer\r\n");
     s_put_str (&o, conn[mode]);
     if (extra)
         s_put_str (&o, extra);

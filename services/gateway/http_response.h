@@ -46,7 +46,8 @@ typedef enum {
 
 /* Formats the status line and headers, ending with the blank line.
  * content_type may be NULL (no body). extra: complete header lines
- * ("Allow: GET\r\n...") or NULL. Returns the length, or -1 if cap is too small. */
+ * ("Allow: GET\r\n...") or NULL; a Content-Security-Policy line in extra
+ * replaces HTTP_CSP. Returns the length, or -1 if cap is too small. */
 int http_format_head (char *buf, size_t cap, int status, const char *content_type,
                       size_t content_length, const char *request_id, http_conn_mode_t mode,
                       const char *date, const char *extra);

@@ -700,7 +700,7 @@ s_party_phones (s_im_prow_t *r, const tn_party_input_t *in)
     cJSON *phones = cJSON_CreateArray (), *tails = cJSON_CreateArray ();
     for (int i = 0; i < in->nphones; i++) {
         char tail[5];
-        tn_phone_tail (in->phones[i], tail);
+        pii_phone_tail (in->phones[i], tail);
         cJSON_AddItemToArray (phones, cJSON_CreateString (in->phones[i]));
         if (strlen (tail) == 4)
             cJSON_AddItemToArray (tails, cJSON_CreateString (tail));

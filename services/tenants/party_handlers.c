@@ -64,7 +64,7 @@ s_phone_arrays (const tn_party_values_t *v, char **phones, char **tails)
     cJSON *p = cJSON_CreateArray (), *t = cJSON_CreateArray ();
     for (int i = 0; i < v->nphones; i++) {
         char tail[5];
-        tn_phone_tail (v->phones[i], tail);
+        pii_phone_tail (v->phones[i], tail);
         cJSON_AddItemToArray (p, cJSON_CreateString (v->phones[i]));
         if (strlen (tail) == 4)
             cJSON_AddItemToArray (t, cJSON_CreateString (tail));

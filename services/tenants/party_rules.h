@@ -1,26 +1,25 @@
 /* party_rules: what a valid party (业户) is, and what each role may see of it.
  * Pure functions (no database), unit-tested in tests/unit/test_party_rules.c:
- * phone numbers (normalised for storage and search), identity documents (the
- * 18-character resident ID with its ISO 7064 MOD 11-2 check character, the
- * unified social credit code of a company), e-mail sanity, the masks shown to
- * roles without full access to personal data, and the create/PATCH inputs.
+ * identity documents by type (the resident ID's check and the phone
+ * normaliser and masks are common/pii.h's, shared with the desk's visitors;
+ * the unified social credit code of a company), e-mail sanity, the create/
+ * PATCH inputs, and which role sees what.
  * The CHECK constraints of migrations/002_parties_occupancies_parking.sql
  * mirror these limits. */
 #ifndef TN_PARTY_RULES_H
 #define TN_PARTY_RULES_H
 
 #include "jv.h"
+#include "pii.h"
 #include <stdbool.h>
 #include <stddef.h>
 
 #define TN_PARTY_NAME_MAX     200    /* bytes of UTF-8 */
 #define TN_PHONES_MAX         5      /* per party; the first is the primary */
-#define TN_PHONE_INPUT_MAX    40     /* bytes a client may send for one number */
-#define TN_PHONE_MAX          24     /* a normalised number: "0755-88881234-123456" */
-#define TN_PHONE_EXT_MAX      6      /* digits of a landline extension */
+/* phones and ID numbers: common/pii.h, shared with the desk's visitors */
+#define TN_PHONE_MAX          PII_PHONE_MAX
 #define TN_EMAIL_MAX          254
-#define TN_ID_NUMBER_MIN      3
-#define TN_ID_NUMBER_MAX      32
+#define TN_ID_NUMBER_MAX      PII_ID_NUMBER_MAX
 #define TN_KEY_NOTE_MAX       1000
 #define TN_PARTY_QUERY_MAX    64     /* ?q= */
 
@@ -28,35 +27,6 @@
 extern const char *const tn_party_kinds[];       /* person company */
 extern const char *const tn_id_types[];          /* resident_id passport other credit_code */
 extern const char *const tn_occupancy_roles[];   /* owner tenant resident */
-
-/* A phone number as the client typed it -> its stored form, in out:
- *   mobile     1[3-9] + 9 digits             "13800138000" (also from +86 / 0086 / 86 forms)
- *   landline   0 + area code + 7..8 digits   "0755-88881234", "010-62345678"
- *              with an optional extension    "0755-88881234-801" (after -, ext, x, #, 转)
- *   other      + then 8..15 digits           "+85291234567"
- * Spaces and dashes between digits are ignored. False for anything else. */
-bool tn_phone_normalize (const char *in, char out[TN_PHONE_MAX + 1]);
-
-/* The last 4 digits of a normalised number's subscriber part (not of its
- * extension): what a caller reads out when asked "the last four digits". */
-void tn_phone_tail (const char *phone, char out[5]);
-
-/* "138****5678": the first 3 characters, ****, the last 4 digits of the number,
- * then a landline's extension as it is ("075****1234-801"). */
-void tn_phone_mask (const char *phone, char out[TN_PHONE_MAX + 8]);
-
-/* "**************1234": at most the last TN_ID_MASK_TAIL characters, the
- * rest '*', the same length; all '*' below TN_ID_MASK_MIN characters (a
- * 9-character passport shows nothing). id is ASCII (ids are validated to
- * [A-Z0-9-]). */
-#define TN_ID_MASK_TAIL 4
-#define TN_ID_MASK_MIN  12
-void tn_id_mask (const char *id, char out[TN_ID_NUMBER_MAX + 1]);
-
-/* 18 characters: 17 digits (the 6-digit area, a birth date YYYYMMDD that
- * exists, a sequence) and the ISO 7064 MOD 11-2 check character, a digit or
- * X. Upper case expected (tn_id_normalize makes it so). */
-bool tn_resident_id_ok (const char *id);
 
 /* The 18-character unified social credit code (统一社会信用代码, GB 32100):
  * characters of 0-9 A-H J-N P-R T U W-Y, the last a MOD 31 check character. */

@@ -282,7 +282,7 @@ s_put_phones (cJSON *obj, const PGresult *res, int row, int col, bool whole)
             continue;
         char masked[TN_PHONE_MAX + 8];
         if (!whole)
-            tn_phone_mask (item->valuestring, masked);
+            pii_phone_mask (item->valuestring, masked);
         cJSON_AddItemToArray (phones, cJSON_CreateString (whole ? item->valuestring : masked));
     }
     cJSON_Delete (stored);
@@ -305,7 +305,7 @@ s_put_id (cJSON *obj, const PGresult *res, int row, int col0, bool whole)
         cJSON_AddStringToObject (obj, "id_number", id);
     else {
         char masked[TN_ID_NUMBER_MAX + 1];
-        tn_id_mask (id, masked);
+        pii_id_mask (id, masked);
         cJSON_AddStringToObject (obj, "id_number", masked);
     }
 }

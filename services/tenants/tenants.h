@@ -77,6 +77,30 @@ void tn_unit_get_service (void *app, const env_request_t *req, env_reply_t *rep)
 void tn_party_get_service (void *app, const env_request_t *req, env_reply_t *rep);
 void tn_units_occupants (void *app, const env_request_t *req, env_reply_t *rep);
 
+/* The occupancy (with its unit and party) as the event's data, after the
+ * change, and the event written, inside the caller's transaction; 0 or -1.
+ * *row receives the loaded row (tn_occupancy_json's). */
+int tn_occupancy_publish (tenants_t *app, const char *type, const char *pid, const char *oid, PGresult **row);
+
+/* occupancy_handlers.c: the caller's user id as records keep it ("unknown"
+ * when none was sent). */
+const char *tn_caller_user (const env_request_t *req);
+
+/* move_in_handlers.c: the desk's move-in file with its checklist (入伙办理) */
+void tn_move_in_checklist_get (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_move_in_checklist_put (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_move_ins_create (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_move_ins_list (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_move_ins_get (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_move_ins_update (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_move_ins_complete (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_move_ins_cancel (void *app, const env_request_t *req, env_reply_t *rep);
+
+/* contact_handlers.c: a party's contact log (重点顾客), and its statements */
+int tn_contact_store_prepare (db_t *db);
+void tn_contacts_create (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_contacts_list (void *app, const env_request_t *req, env_reply_t *rep);
+
 /* Answers the unit with "occupants" (current, phones masked or whole per
  * the caller's role, the identity document when full, whole reads by people
  * audited) and, with history, "history" (ended occupancies); 404 when the

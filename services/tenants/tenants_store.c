@@ -335,7 +335,7 @@ s_card_phone (env_text_t *t, const char *phone, size_t len, bool whole)
     len = len < TN_PHONE_MAX ? len : TN_PHONE_MAX;
     memcpy (stored, phone, len);
     stored[len] = 0;
-    tn_phone_mask (stored, one);
+    pii_phone_mask (stored, one);
     env_text_string (t, one);
 }
 
@@ -381,7 +381,7 @@ s_card_occupant (env_text_t *t, const PGresult *res, int r, const tn_card_view_t
         const char *id = s_card_cell (res, r, C_ID_NUMBER);
         char masked[TN_ID_NUMBER_MAX + 1];
         if (id && !view->whole) {
-            tn_id_mask (id, masked);
+            pii_id_mask (id, masked);
             id = masked;
         }
         s_card_key (t, ",\"id_number\":", id);

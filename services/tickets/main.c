@@ -2,10 +2,12 @@
  * shutdown). Its methods, the statements of its modules, and what runs
  * beside the worker: the consumer of tenants' events into its copy of
  * units, parties and occupancies (tenants_copy.h), and the SLA timer. */
+#include "attachments.h"
 #include "config.h"
 #include "consumer.h"
 #include "faq.h"
 #include "log.h"
+#include "release_pass.h"
 #include "reports.h"
 #include "roster.h"
 #include "service.h"
@@ -15,6 +17,9 @@
 #include "ticket_store.h"
 #include "tickets.h"
 #include "tk_clock.h"
+#include "stored_items.h"
+#include "vehicle_passes.h"
+#include "visitors.h"
 
 static const worker_method_t s_methods[] = {
     { "tickets.create",           tk_tickets_create },
@@ -22,8 +27,12 @@ static const worker_method_t s_methods[] = {
     { "tickets.get",              tk_tickets_get },
     { "tickets.actions.create",   tk_actions_create },
     { "tickets.comments.create",  tk_comments_create },
+    { "tickets.attachments.create", tk_attachments_create },
+    { "tickets.attachments.list", tk_attachments_list },
+    { "tickets.attachments.get",  tk_attachments_get },
     { "tickets.feedback.create",  tk_feedback_create },
     { "tickets.callbacks.list",   tk_callbacks_list },
+    { "tickets.pass.get",         tk_pass_get },
     /* SLA, roster, FAQ, reports (sla.h, roster.h, faq.h, reports.h) */
     { "tickets.sla.policies.get",       sla_policies_get },
     { "tickets.sla.policies.put",       sla_policies_put },
@@ -42,6 +51,22 @@ static const worker_method_t s_methods[] = {
     { "tickets.reports.service",        tk_reports_service },
     { "tickets.events.read",      tk_events_read },
     { "tickets.ping",             tk_ping },
+    /* the desk's registers (visitors.h, stored_items.h, vehicle_passes.h) */
+    { "tickets.visitors.create",        visitors_create },
+    { "tickets.visitors.list",          visitors_list },
+    { "tickets.visitors.get",           visitors_get },
+    { "tickets.visitors.check_in",      visitors_check_in },
+    { "tickets.visitors.check_out",     visitors_check_out },
+    { "tickets.visitors.export",        visitors_export },
+    { "tickets.desk_settings.get",      desk_settings_get },
+    { "tickets.desk_settings.put",      desk_settings_put },
+    { "tickets.stored_items.create",    stored_items_create },
+    { "tickets.stored_items.list",      stored_items_list },
+    { "tickets.stored_items.release",   stored_items_release },
+    { "tickets.vehicle_passes.create",  vehicle_passes_create },
+    { "tickets.vehicle_passes.list",    vehicle_passes_list },
+    { "tickets.vehicle_passes.check",   vehicle_passes_check },
+    { "tickets.vehicle_passes.revoke",  vehicle_passes_revoke },
     { NULL, NULL }
 };
 
@@ -51,13 +76,16 @@ s_prepare (db_t *db)
 {
     return tk_clock_init (db) || tk_store_prepare (db) || tk_copy_prepare (db) || sla_prepare (db)
            || sla_timer_prepare (db) || roster_prepare (db) || faq_prepare (db)
-           || tk_reports_prepare (db) ? -1 : 0;
+           || tk_reports_prepare (db) || tk_pass_prepare (db) || visitors_prepare (db)
+           || stored_items_prepare (db) || vehicle_passes_prepare (db)
+           || tk_attachments_prepare (db) ? -1 : 0;
 }
 
 /* What runs beside the worker. */
 static struct {
     consumer_t *tenants_events;
     job_t *sla_timer;
+    job_t *visitor_purge;
 } s_beside;
 
 /* tenants' events into the copy, and the SLA timer. */
@@ -75,6 +103,11 @@ s_start (uv_loop_t *loop, void *app_)
         log_error (NULL, "cannot start the SLA timer");
         return -1;
     }
+    s_beside.visitor_purge = visitors_purge_new (loop, app);
+    if (!s_beside.visitor_purge) {
+        log_error (NULL, "cannot start the visitor purge");
+        return -1;
+    }
     return 0;
 }
 
@@ -82,6 +115,7 @@ static void
 s_stop (void *app)
 {
     (void) app;
+    job_destroy (&s_beside.visitor_purge);
     job_destroy (&s_beside.sla_timer);
     consumer_destroy (&s_beside.tenants_events);
 }

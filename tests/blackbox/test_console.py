@@ -2,7 +2,8 @@
 
 Seeds a property through the API (scripts/demo.py's tower, then users of every
 desk role, a caller, FAQ entries, fee items, three bill runs, payments and a
-queue of tickets), then runs each scenario of tests/browser/console.mjs
+queue of tickets; for the desk's registers of issue J a unit that owes, a
+reversed payment and an approved item release), then runs each scenario of tests/browser/console.mjs
 (playwright-core driving Debian's chromium headless) against the stack and
 checks, through the API, what the browser did. One test per scenario; the
 scenarios save 1366x768 screenshots into the stack's temp dir (screenshots/),
@@ -27,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
@@ -46,6 +48,8 @@ USERS = {
 }
 CALLER = {"name": "王建华", "phone": "13926517319", "unit": "A-1201"}
 XSS = "<img src=x onerror=\"window.__xss=1\">噪音<b>投诉</b> ' &amp;"
+VOID_REF = "SEED-VOID-1"
+OVERRIDE_REASON = "业主已签还款承诺书"
 
 _seed = {}
 
@@ -183,6 +187,7 @@ def _seed_stack(stack):
                        "resolve_by = resolve_by - interval '%d days', responded_at = responded_at - interval '%d days', "
                        "resolved_at = resolved_at - interval '%d days' WHERE id = '%s'"
                        % (days, days, days, days, days, days, tid))
+    registers = _seed_registers(stack, api, base, caller_unit, unit("A-3099"))
     _seed.update({
         "pid": pid, "ids": ids, "party_id": party["id"], "caller_unit_id": caller_unit["id"],
         "browser": {
@@ -191,10 +196,26 @@ def _seed_stack(stack):
             "technician": USERS["technician"][0], "assigned_title": "隔壁装修噪音太大", "pay_unit_code": CALLER["unit"],
             "import_unit_code": import_unit or CALLER["unit"], "other_property": "锦绣花园 (TEST-GARDEN)",
             "vacant_unit": "A-3099", "mover": "李晓梅", "xss": XSS,
+            "visitor_phone": "13712345678", "override_reason": OVERRIDE_REASON, **registers,
         },
     })
     print("# test_console.py: seeded in %.1f s" % (time.monotonic() - t0), flush=True)
     return _seed
+
+
+def _seed_registers(stack, api, base, caller_unit, vacant):
+    """What the screens of issue J start from: the vacant unit owes (its move-out
+    is refused for arrears), a payment of the caller's unit reversed (its
+    receipt is void), an item release approved by a manager (its pass)."""
+    _ok(api("POST", base + "/charges", {"unit_id": vacant["id"], "amount": 12345, "reason": "维修费"}), "charge")
+    wrong = _ok(api("POST", base + "/payments", {"unit_id": caller_unit["id"], "amount": 100, "method": "cash",
+                                                 "external_ref": VOID_REF}), "payment")
+    _ok(api("POST", "%s/payments/%s/reverse" % (base, wrong["id"]), {"reason": "收错户"}), "reverse")
+    rel = _ok(api("POST", base + "/tickets", {"type": "item_release", "title": "搬出办公家具", "unit_id": caller_unit["id"],
+                                              "data": {"items": ["办公桌 4 张", "文件柜 2 个"], "carrier": "德邦物流"}}), "release")
+    _ok(api("POST", "%s/tickets/%s/actions" % (base, rel["id"]), {"action": "approve"}, stack.login(*USERS["manager"])),
+        "approve")
+    return {"void_ref": VOID_REF, "release_number": rel["number"]}
 
 
 # ---------------------------------------------------------------- running a scenario
@@ -329,13 +350,24 @@ def test_record_payment(stack):
     assert acct["balance_due"] == 0, acct
 
 
-def test_move_in_and_move_out(stack):
+def test_move_in_checklist_and_move_out_for_arrears(stack):
     seed = _scenario(stack, "move_in_out")
     units = [x for x in _get(stack, "/v1/properties/%s/units?q=A-3099" % seed["pid"])["items"]
              if x["code"] == "A-3099"]
     assert len(units) == 1, units
     u = _get(stack, "/v1/properties/%s/units/%s" % (seed["pid"], units[0]["id"]))
     assert not u["occupants"] and [h for h in u["history"] if h["role"] == "tenant"], u
+    # the move-in the checklist completed, with what the desk typed in
+    done = _get(stack, "/v1/properties/%s/move-ins?status=completed&unit_id=%s" % (seed["pid"], units[0]["id"]))["items"]
+    assert len(done) == 1 and done[0]["occupancy_id"], done
+    items = {i["item"]: i for i in done[0]["checklist"]}
+    assert items["keys_handed_over"]["value"] == "2" and items["meter_water"]["value"] == "1234.5", items
+    assert items["identity_checked"]["note"] == "身份证已核对", items
+    # refused for the arrears, then let out by the manager: the reason on the occupancy's record
+    occ = _get(stack, "/v1/properties/%s/units/%s/occupancies" % (seed["pid"], units[0]["id"]))["items"]
+    mine = [o for o in occ if o["id"] == done[0]["occupancy_id"]]
+    assert mine and mine[0]["move_out_override"]["reason"] == OVERRIDE_REASON, occ
+    assert mine[0]["move_out_override"]["balance_due"] == 12345 and mine[0]["move_out_override"]["role"] == "manager", mine
 
 
 def test_switch_to_english_and_back(stack):
@@ -356,6 +388,55 @@ def test_billing_import_export_and_reports(stack):
     assert r.status == 200, "payments list: %r" % r
     refs = [p.get("external_ref") for p in r.json()["items"]]
     assert "BANK-UI-1" in refs, refs[:20]
+
+
+def test_visitor_registered_checked_in_and_out(stack):
+    seed = _scenario(stack, "visitors")
+    name = _state(stack)["visitor"]
+    items = _get(stack, "/v1/properties/%s/visitors?q=%s" % (seed["pid"], urllib.parse.quote(name)))["items"]
+    assert len(items) == 1, items
+    v = items[0]
+    assert v["status"] == "left" and v["checked_in_at"] and v["checked_out_at"], v
+    assert v["visiting_unit_code"] == CALLER["unit"] and v["vehicle_plate"] == "粤B66888" and v["purpose"] == "拜访", v
+
+
+def test_item_stored_and_released_with_its_code(stack):
+    seed = _scenario(stack, "stored_items")
+    what = _state(stack)["item"]
+    items = [x for x in _get(stack, "/v1/properties/%s/stored-items?status=released" % seed["pid"])["items"]
+             if x["description"] == what]
+    assert len(items) == 1 and items[0]["released_to"] == CALLER["name"], items
+    assert items[0]["unit_code"] == CALLER["unit"] and items[0]["location"] == "前台柜 3", items
+
+
+def test_vehicle_pass_created_checked_and_revoked(stack):
+    seed = _scenario(stack, "vehicle_passes")
+    revoked = _get(stack, "/v1/properties/%s/vehicle-passes?status=revoked&plate=%s"
+                   % (seed["pid"], urllib.parse.quote("粤B12345")))["items"]
+    assert len(revoked) == 1 and revoked[0]["vip"] is True and revoked[0]["note"] == "董事长座驾", revoked
+
+
+def test_receipt_printed_and_void_receipt(stack):
+    seed = _scenario(stack, "receipt")
+    number = _state(stack)["receipt_number"]
+    pays = _get(stack, "/v1/properties/%s/payments?unit_id=%s&limit=50" % (seed["pid"], seed["caller_unit_id"]))["items"]
+    assert [p for p in pays if p["receipt_number"] == number and p["status"] == "received"], (number, pays)
+
+
+def test_attachments_uploaded_and_contact_logged(stack):
+    seed = _scenario(stack, "attachments")
+    tk = _ticket_by_number(stack, seed["pid"], _state(stack)["repair_number"])
+    files = _get(stack, "/v1/properties/%s/tickets/%s/attachments" % (seed["pid"], tk["id"]))["items"]
+    assert {f["filename"]: f["content_type"] for f in files} == {
+        "空调出风口 照片.png": "image/png", "维修报价单.pdf": "application/pdf"}, files
+    docs = _get(stack, "/v1/properties/%s/parties/%s/attachments" % (seed["pid"], seed["party_id"]))["items"]
+    assert [d["filename"] for d in docs] == ["身份证复印件.png"], docs
+    log = _get(stack, "/v1/properties/%s/parties/%s/contacts" % (seed["pid"], seed["party_id"]))["items"]
+    assert log and log[0]["channel"] == "visit" and log[0]["by"] == seed["ids"]["agent"], log
+
+
+def test_release_pass_printed(stack):
+    _scenario(stack, "release_pass")
 
 
 def test_inbox_and_announcement(stack):

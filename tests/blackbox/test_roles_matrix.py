@@ -45,6 +45,8 @@ QUERIES = {
     "/v1/properties/{pid}/exports/payments": "?period=2026-01",
     "/v1/properties/{pid}/exports/ledger": "?period=2026-01",
     "/v1/properties/{pid}/duty-roster/gaps": "?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z",
+    "/v1/properties/{pid}/exports/visitors": "?date=2026-01-01",
+    "/v1/properties/{pid}/vehicle-passes/check": "?plate=%E7%B2%A4B12345",
 }
 
 
@@ -132,6 +134,9 @@ def _world(stack, adm, tag):
     ids["{oid}"] = _ok(http("POST", "/v1/properties/%s/units/%s/occupancies" % (pid, ids["{uid}"]), token=adm,
                             body={"party_id": ids["{party_id}"], "role": "owner", "start_date": "2026-01-01"}),
                        201, "occupancy")["id"]
+    ids["{id}@move-ins"] = _ok(http("POST", "/v1/properties/%s/units/%s/move-ins" % (pid, ids["{uid}"]), token=adm,
+                                    body={"party_id": ids["{party_id}"], "role": "tenant",
+                                          "start_date": "2026-01-01"}), 201, "move-in")["id"]
     ids["{tid}"] = _ok(http("POST", "/v1/properties/%s/tickets" % pid, token=adm,
                             body={"type": "repair", "title": "漏水", "unit_id": ids["{uid}"]}), 201, "ticket")["id"]
     ids["{cid}"] = _ok(http("POST", "/v1/properties/%s/sla-calendars" % pid, token=adm,
@@ -142,10 +147,24 @@ def _world(stack, adm, tag):
     ids["{shift_id}"] = _ok(http("POST", "/v1/properties/%s/duty-shifts" % pid, token=adm,
                                  body={"post": "repair", "user_id": "mx", "starts_at": "2026-01-01T00:00:00Z",
                                        "ends_at": "2026-01-01T08:00:00Z"}), 201, "shift")["id"]
+    ids["{visitor_id}"] = _ok(http("POST", "/v1/properties/%s/visitors" % pid, token=adm,
+                                   body={"name": "访客", "purpose": "拜访", "phone": "13800138000"}), 201, "visitor")["id"]
     _wait(stack, "SELECT count(*) FROM billing.units WHERE unit_id = '%s'" % ids["{uid}"])
     ids["{payment_id}"] = _ok(http("POST", "/v1/properties/%s/payments" % pid, token=adm,
                                    body={"unit_id": ids["{uid}"], "amount": 100, "method": "cash"}),
                               201, "payment")["id"]
+    # an approved item release: its printable pass (GET .../tickets/{tid}/pass) is a real resource
+    release = _ok(http("POST", "/v1/properties/%s/tickets" % pid, token=adm,
+                       body={"type": "item_release", "title": "搬出", "data": {"items": ["书柜"]}}), 201, "release")
+    _ok(http("POST", "/v1/properties/%s/tickets/%s/actions" % (pid, release["id"]), token=adm,
+             body={"action": "approve"}), 200, "approve")
+    ids["{tid}@pass"] = release["id"]
+    # a file of the ticket, of the unit and of the party (the body is the file itself)
+    png = {"Content-Type": "image/png"}
+    for seg, parent in (("tickets", "{tid}"), ("units", "{uid}"), ("parties", "{party_id}")):
+        ids["{attachment_id}@" + seg] = _ok(http("POST", "/v1/properties/%s/%s/%s/attachments" % (pid, seg, ids[parent]),
+                                                 token=adm, raw=b"\x89PNG\r\n\x1a\n0000", headers=png),
+                                            201, "attachment of " + seg)["id"]
     ids["{deposit_id}"] = _ok(http("POST", "/v1/properties/%s/deposits" % pid, token=adm,
                                    body={"unit_id": ids["{uid}"], "amount": 100}), 201, "deposit")["id"]
     ids["{bid}"] = _ok(http("POST", "/v1/properties/%s/charges" % pid, token=adm,
@@ -190,12 +209,14 @@ def _url(path, ids, real):
     url = path
     keep = ("{pid}", "{uid}", "{tid}", "{party_id}", "{oid}")
     all_real = True
-    for name, value in ids.items():
+    # a scoped id ("{tid}@pass": the id in a path with that segment) before the bare one
+    for name, value in sorted(ids.items(), key=lambda kv: "@" not in kv[0]):
         bare = name.split("@")[0]
         if bare not in url:
             continue
         scoped = "@" in name
-        if scoped and ("/" + name.split("@")[1] + "/") not in url:
+        seg = "/" + name.split("@")[-1]
+        if scoped and (seg + "/") not in url and not url.endswith(seg):
             continue
         if real or bare in keep:
             url = url.replace(bare, value)

@@ -169,7 +169,7 @@ m_party_update (const cJSON *d)
             s_use (next.phones[i]);
         char mask[TN_ID_NUMBER_MAX + 1];
         if (next.id_number) {
-            tn_id_mask (next.id_number, mask);
+            pii_id_mask (next.id_number, mask);
             s_use (mask);
         }
     }
@@ -310,14 +310,14 @@ m_query (const cJSON *d)
     (void) jv_is_date (s);
     (void) jv_is_uuid (s);
     char phone[TN_PHONE_MAX + 1];
-    if (tn_phone_normalize (s, phone)) {
+    if (pii_phone_normalize (s, phone)) {
         char tail[5], mask[TN_PHONE_MAX + 8];
-        tn_phone_tail (phone, tail);
-        tn_phone_mask (phone, mask);
+        pii_phone_tail (phone, tail);
+        pii_phone_mask (phone, mask);
         s_use (mask);
     }
     (void) tn_email_ok (s);
-    (void) tn_resident_id_ok (s);
+    (void) pii_resident_id_ok (s);
     (void) tn_credit_code_ok (s);
 }
 

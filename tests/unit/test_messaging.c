@@ -178,6 +178,33 @@ s_h_relay (void *app, const env_request_t *req, env_reply_t *rep)
     env_reply_ok (rep, 200, body);
 }
 
+/* A file in, the same file out with its bytes reversed (so an answer that
+ * merely echoed the frame would show), as a blob reply (mdp.h). Without a
+ * blob: 422. With ?big=1: a reply of MDP_BLOB_MAX bytes. */
+static void
+s_h_blob (void *app, const env_request_t *req, env_reply_t *rep)
+{
+    (void) app;
+    const char *big = env_param (req, "big");
+    if (big) {
+        char *bytes = calloc (1, MDP_BLOB_MAX);
+        bytes[MDP_BLOB_MAX - 1] = 'z';
+        env_reply_blob (rep, 200, "application/pdf", "大.pdf", bytes, MDP_BLOB_MAX);
+        free (bytes);
+        return;
+    }
+    if (!req->blob) {
+        env_reply_error (rep, 422, "validation_failed", NULL, "no file");
+        return;
+    }
+    unsigned char *out = malloc (req->blob_len + 1);
+    for (size_t i = 0; i < req->blob_len; i++)
+        out[i] = ((const unsigned char *) req->blob)[req->blob_len - 1 - i];
+    env_reply_blob (rep, 200, env_param (req, "content_type"), env_param (req, "filename"), out,
+                    req->blob_len);
+    free (out);
+}
+
 static void
 s_worker_on_stop (void *arg)
 {
@@ -190,15 +217,15 @@ s_worker_main (const char *service)
     log_init (service);
     if (curve_init (service) != 0)
         return 1;
-    static char names[7][64];
-    static const char *const suffix[7] = { "echo", "sleep", "mark", "count", "nostatus", "relay",
-                                           "loopjob" };
-    for (int i = 0; i < 7; i++)
+    static char names[8][64];
+    static const char *const suffix[8] = { "echo", "sleep", "mark", "count", "nostatus", "relay",
+                                           "loopjob", "blob" };
+    for (int i = 0; i < 8; i++)
         snprintf (names[i], sizeof names[i], "%s.%s", service, suffix[i]);
     worker_method_t methods[] = {
         { names[0], s_h_echo },  { names[1], s_h_sleep },    { names[2], s_h_mark },
         { names[3], s_h_count }, { names[4], s_h_nostatus }, { names[5], s_h_relay },
-        { names[6], s_h_loopjob }, { NULL, NULL } };
+        { names[6], s_h_loopjob }, { names[7], s_h_blob }, { NULL, NULL } };
     uv_loop_t loop;
     uv_loop_init (&loop);
     uv_timer_init (&loop, &s_job_timer);
@@ -1199,6 +1226,144 @@ test_tap_lines (void **state)
     assert_true (replies > 100);
 }
 
+/* ---- binary frames (mdp.h: a file after the JSON) ------------------- */
+
+typedef struct {
+    int done;
+    int status;
+    unsigned char *blob;             /* taken from the reply */
+    size_t blob_len;
+    char type[64], name[64];
+} s_blob_result_t;
+
+static void
+s_on_blob (void *arg, env_reply_t *rep)
+{
+    s_blob_result_t *r = arg;
+    r->done++;
+    r->status = rep->status;
+    snprintf (r->type, sizeof r->type, "%s", env_reply_blob_type (rep) ? env_reply_blob_type (rep) : "");
+    snprintf (r->name, sizeof r->name, "%s", env_reply_blob_name (rep) ? env_reply_blob_name (rep) : "");
+    r->blob = rep->blob;
+    r->blob_len = rep->blob_len;
+    rep->blob = NULL;
+}
+
+/* Sends blob (or none with blob NULL) to blob.blob, runs the loop until the answer. */
+static void
+s_blob_call (uv_loop_t *loop, client_t *c, const void *blob, size_t len, const char *big,
+             s_blob_result_t *r)
+{
+    char id[64];
+    cJSON *body = cJSON_CreateObject ();
+    cJSON *params = cJSON_AddObjectToObject (body, "params");
+    cJSON_AddStringToObject (params, "content_type", "image/png");
+    cJSON_AddStringToObject (params, "filename", "门禁.png");
+    if (big)
+        cJSON_AddStringToObject (params, "big", big);
+    int64_t deadline = env_now_ms () + s_slow (5000);
+    char *req = env_request_build (s_next_id (id), "blob.blob", &s_caller, deadline, body);
+    int rc = blob ? client_send_blob (c, "blob", id, req, blob, len, deadline, s_on_blob, r)
+                  : client_send_text (c, "blob", id, req, deadline, s_on_blob, r);
+    free (req);
+    assert_int_equal (rc, 0);
+    int64_t end = s_mono_ms () + s_slow (5000);
+    while (!r->done && s_mono_ms () < end)
+        uv_run (loop, UV_RUN_ONCE);
+    assert_int_equal (r->done, 1);
+}
+
+static void
+test_blob_frames (void **state)
+{
+    (void) state;
+    s_start_worker ("blob");
+    assert_true (s_wait_workers ("blob", 1, 3000));
+    uv_loop_t loop;
+    uv_loop_init (&loop);
+    client_t *c = client_new (&loop);
+    uv_timer_t tick;                 /* wakes uv_run while the answer is on its way */
+    uv_timer_init (&loop, &tick);
+    uv_timer_start (&tick, s_on_tick, 10, 10);
+
+    /* 3 MiB of every byte value, NULs included, there and back */
+    size_t len = 3 * 1024 * 1024 + 7;
+    unsigned char *bytes = malloc (len);
+    for (size_t i = 0; i < len; i++)
+        bytes[i] = (unsigned char) (i * 31 + (i >> 8));
+    s_blob_result_t r = { 0 };
+    s_blob_call (&loop, c, bytes, len, NULL, &r);
+    assert_int_equal (r.status, 200);
+    assert_string_equal (r.type, "image/png");
+    assert_string_equal (r.name, "门禁.png");
+    assert_int_equal (r.blob_len, len);
+    for (size_t i = 0; i < len; i += 4099)
+        assert_int_equal (r.blob[i], bytes[len - 1 - i]);
+    assert_int_equal (r.blob[0], bytes[len - 1]);
+    free (r.blob);
+
+    /* a blob of a few bytes (shorter than a moved frame), and none at all */
+    s_blob_result_t small = { 0 };
+    s_blob_call (&loop, c, "\x89PNG", 4, NULL, &small);
+    assert_int_equal (small.status, 200);
+    assert_int_equal (small.blob_len, 4);
+    assert_memory_equal (small.blob, "GNP\x89", 4);
+    free (small.blob);
+    s_blob_result_t none = { 0 };
+    s_blob_call (&loop, c, NULL, 0, NULL, &none);
+    assert_int_equal (none.status, 422);
+    assert_null (none.blob);
+
+    /* the largest reply the bus carries, and one byte over it from a client:
+     * the broker answers 413 without passing it on */
+    s_blob_result_t big = { 0 };
+    s_blob_call (&loop, c, "x", 1, "1", &big);
+    assert_int_equal (big.status, 200);
+    assert_int_equal (big.blob_len, MDP_BLOB_MAX);
+    assert_int_equal (big.blob[MDP_BLOB_MAX - 1], 'z');
+    free (big.blob);
+    assert_int_equal (client_send_blob (c, "blob", "too-big", "{}", bytes, MDP_BLOB_MAX + 1,
+                                        env_now_ms () + 1000, s_on_blob, &big), -1);
+    free (bytes);
+
+    /* the ordinary path is unchanged beside it */
+    cJSON *body = NULL;
+    assert_int_equal (s_call ("blob.echo", NULL, 2000, &body, NULL), 200);
+    cJSON_Delete (body);
+
+    uv_close ((uv_handle_t *) &tick, NULL);
+    client_destroy (&c);
+    s_close_loop (&loop);
+}
+
+/* A peer that sends a blob over MDP_BLOB_MAX anyway (not through
+ * client_send_blob): 413 from the broker, which stays up. */
+static void
+test_blob_too_big_refused (void **state)
+{
+    (void) state;
+    void *sock = pm_zmq_socket (ZMQ_DEALER);
+    assert_non_null (sock);
+    assert_int_equal (curve_client (sock), 0);
+    assert_int_equal (zmq_connect (sock, config_broker_endpoint ()), 0);
+    char *big = calloc (1, MDP_BLOB_MAX + 1);
+    const void *data[] = { "", MDP_CLIENT, "nobody", "big-1", "{}", big };
+    size_t sizes[] = { 0, (size_t) -1, (size_t) -1, (size_t) -1, (size_t) -1, MDP_BLOB_MAX + 1 };
+    assert_int_equal (zmsg_send (sock, 6, data, sizes), 0);
+    free (big);
+    zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
+    assert_int_equal (zmq_poll (&item, 1, (long) s_slow (3000)), 1);
+    zmsg_t m;
+    assert_int_equal (zmsg_recv (sock, &m), 0);
+    assert_int_equal (m.count, 5);
+    assert_non_null (strstr (m.frame[4].data, "\"status\":413"));
+    zmsg_free (&m);
+    zmq_close (sock);
+    cJSON *stats = s_stats ();
+    assert_non_null (stats);
+    cJSON_Delete (stats);
+}
+
 /* ==== setup =========================================================== */
 
 static int
@@ -1229,7 +1394,7 @@ s_group_setup (void **state)
     log_init ("test");
     static const char *const ids[] = { "broker", "test", "echo", "late", "lru", "front", "back",
                                        "victim", "quit", "phoenix", "slow", "long", "job", "stats",
-                                       "proto", "guard", "refused", NULL };
+                                       "proto", "guard", "refused", "blob", NULL };
     if (curve_keygen (curve_keys_dir (), ids) != 0 || curve_init ("test") != 0)
         return -1;
     s_broker_pid = s_start_broker ();
@@ -1348,6 +1513,8 @@ main (int argc, char **argv)
         cmocka_unit_test_teardown (test_broker_restart, s_teardown_workers),
         cmocka_unit_test_teardown (test_tap_lines, s_teardown_workers),
         cmocka_unit_test_teardown (test_refused_ready_backs_off, s_teardown_workers),
+        cmocka_unit_test_teardown (test_blob_frames, s_teardown_workers),
+        cmocka_unit_test_teardown (test_blob_too_big_refused, s_teardown_workers),
     };
     return cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
 }

@@ -37,7 +37,7 @@ static void
 s_phone_is (const char *in, const char *want)
 {
     char out[TN_PHONE_MAX + 1];
-    bool ok = tn_phone_normalize (in, out);
+    bool ok = pii_phone_normalize (in, out);
     if (!want) {
         if (ok)
             fail_msg ("accepted %s as %s", in, out);
@@ -75,7 +75,7 @@ test_phones_valid (void **state)
     s_phone_is ("0755-88881234#801", "0755-88881234-801");
     s_phone_is ("0755-88881234\xe8\xbd\xac" "801", "0755-88881234-801");   /* 转 */
     s_phone_is ("0755-88881234 ext 8 0 1", "0755-88881234-801");  /* spaces in an extension */
-    s_phone_is ("0755-88881234 x123456", "0755-88881234-123456");  /* TN_PHONE_EXT_MAX digits */
+    s_phone_is ("0755-88881234 x123456", "0755-88881234-123456");  /* PII_PHONE_EXT_MAX digits */
     s_phone_is ("0755-88881234-123456", "0755-88881234-123456");   /* the same as a third group */
     s_phone_is ("010-6234567-12", "010-6234567-12");               /* after a 7-digit number */
     /* international */
@@ -110,7 +110,7 @@ test_phones_invalid (void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         s_phone_is (bad[i], NULL);
     char out[TN_PHONE_MAX + 1];
-    assert_false (tn_phone_normalize (NULL, out));
+    assert_false (pii_phone_normalize (NULL, out));
 }
 
 static void
@@ -118,24 +118,24 @@ test_phone_tail_and_mask (void **state)
 {
     (void) state;
     char tail[5], mask[TN_PHONE_MAX + 8];
-    tn_phone_tail ("13812345678", tail);
+    pii_phone_tail ("13812345678", tail);
     assert_string_equal (tail, "5678");
-    tn_phone_tail ("0755-88881234-801", tail);
+    pii_phone_tail ("0755-88881234-801", tail);
     assert_string_equal (tail, "1234");
-    tn_phone_tail ("+85291234567", tail);
+    pii_phone_tail ("+85291234567", tail);
     assert_string_equal (tail, "4567");
 
-    tn_phone_mask ("13812345678", mask);
+    pii_phone_mask ("13812345678", mask);
     assert_string_equal (mask, "138****5678");
-    tn_phone_mask ("0755-88881234", mask);
+    pii_phone_mask ("0755-88881234", mask);
     assert_string_equal (mask, "075****1234");
-    tn_phone_mask ("010-62345678", mask);
+    pii_phone_mask ("010-62345678", mask);
     assert_string_equal (mask, "010****5678");
-    tn_phone_mask ("0755-88881234-801", mask);
+    pii_phone_mask ("0755-88881234-801", mask);
     assert_string_equal (mask, "075****1234-801");
-    tn_phone_mask ("+85291234567", mask);
+    pii_phone_mask ("+85291234567", mask);
     assert_string_equal (mask, "+85****4567");
-    tn_phone_mask ("1234567", mask);
+    pii_phone_mask ("1234567", mask);
     assert_string_equal (mask, "****");
 }
 
@@ -154,22 +154,22 @@ static void
 test_resident_id (void **state)
 {
     (void) state;
-    assert_true (tn_resident_id_ok ("11010519491231002X"));   /* the standard's example: check X */
-    assert_true (tn_resident_id_ok ("440304199001011233"));
-    assert_false (tn_resident_id_ok ("440304199001011234"));  /* wrong check digit */
-    assert_false (tn_resident_id_ok ("110105194912310021"));  /* X expected */
-    assert_false (tn_resident_id_ok ("11010519491231002x"));  /* upper case expected (normalised before) */
-    assert_false (tn_resident_id_ok ("11010519491231002"));   /* 17 */
-    assert_false (tn_resident_id_ok ("11010519491231002X1")); /* 19 */
-    assert_false (tn_resident_id_ok ("1101051949123100AX"));  /* a letter inside */
-    assert_false (tn_resident_id_ok (NULL));
+    assert_true (pii_resident_id_ok ("11010519491231002X"));   /* the standard's example: check X */
+    assert_true (pii_resident_id_ok ("440304199001011233"));
+    assert_false (pii_resident_id_ok ("440304199001011234"));  /* wrong check digit */
+    assert_false (pii_resident_id_ok ("110105194912310021"));  /* X expected */
+    assert_false (pii_resident_id_ok ("11010519491231002x"));  /* upper case expected (normalised before) */
+    assert_false (pii_resident_id_ok ("11010519491231002"));   /* 17 */
+    assert_false (pii_resident_id_ok ("11010519491231002X1")); /* 19 */
+    assert_false (pii_resident_id_ok ("1101051949123100AX"));  /* a letter inside */
+    assert_false (pii_resident_id_ok (NULL));
     char id[19];
     s_with_check ("44030419900230123", id);                   /* 30 February */
-    assert_false (tn_resident_id_ok (id));
+    assert_false (pii_resident_id_ok (id));
     s_with_check ("44030420000229123", id);                   /* 29 February of a leap year */
-    assert_true (tn_resident_id_ok (id));
+    assert_true (pii_resident_id_ok (id));
     s_with_check ("04030419900101123", id);                   /* no area starts with 0 */
-    assert_false (tn_resident_id_ok (id));
+    assert_false (pii_resident_id_ok (id));
 
     char out[TN_ID_NUMBER_MAX + 1];
     assert_null (tn_id_normalize ("resident_id", " 11010519491231002x ", out));
@@ -209,26 +209,26 @@ test_id_mask (void **state)
     (void) state;
     char out[TN_ID_NUMBER_MAX + 1];
     /* at most the last 4 shown, never the head (the birthplace of a resident ID) */
-    tn_id_mask ("110105194912311234", out);
+    pii_id_mask ("110105194912311234", out);
     assert_string_equal (out, "**************1234");
     assert_int_equal (strlen (out), 18);
-    tn_id_mask ("11010519491231002X", out);
+    pii_id_mask ("11010519491231002X", out);
     assert_string_equal (out, "**************002X");
-    tn_id_mask ("91350100M000100Y43", out);     /* a credit code */
+    pii_id_mask ("91350100M000100Y43", out);     /* a credit code */
     assert_string_equal (out, "**************0Y43");
     /* 12 characters: the shortest that shows its tail */
-    tn_id_mask ("ABCDEFGH1234", out);
+    pii_id_mask ("ABCDEFGH1234", out);
     assert_string_equal (out, "********1234");
     /* shorter than 12: nothing shown (a 9-character passport kept 2 of 9 hidden before) */
-    tn_id_mask ("ABCDEFG1234", out);
+    pii_id_mask ("ABCDEFG1234", out);
     assert_string_equal (out, "***********");
-    tn_id_mask ("E12345678", out);
+    pii_id_mask ("E12345678", out);
     assert_string_equal (out, "*********");
-    tn_id_mask ("12345678", out);
+    pii_id_mask ("12345678", out);
     assert_string_equal (out, "********");
-    tn_id_mask ("ABC", out);
+    pii_id_mask ("ABC", out);
     assert_string_equal (out, "***");
-    tn_id_mask ("", out);
+    pii_id_mask ("", out);
     assert_string_equal (out, "");
     /* every length: the same length, at most 4 visible, each visible one in place */
     const char *src = "0123456789ABCDEFGHIJKLMNOPQRSTUV";     /* 32 */
@@ -236,7 +236,7 @@ test_id_mask (void **state)
         char id[TN_ID_NUMBER_MAX + 1];
         memcpy (id, src, n);
         id[n] = 0;
-        tn_id_mask (id, out);
+        pii_id_mask (id, out);
         assert_int_equal (strlen (out), n);
         size_t shown = 0;
         for (size_t i = 0; i < n; i++)

@@ -3,11 +3,12 @@
 // banner, and a hash router (#/tickets/ID) that hands each screen its element.
 // No inline script or style anywhere: the gateway's CSP is default-src 'self'.
 import { t, getLang, setLang } from "./i18n.js";
-import { api, setToken, getToken, onApi, $, $$, html, mount, showErrors, clearErrors } from "./lib.js";
+import { api, setToken, getToken, onApi, $, $$, html, mount, showErrors, clearErrors, closePreview } from "./lib.js";
 import * as desk from "./desk.js";
 import * as units from "./units.js";
 import * as billing from "./billing.js";
 import * as inbox from "./inbox.js";
+import * as registers from "./registers.js";
 
 const ROLES_DESK = ["admin", "manager", "agent"];
 // The menu: route, label, who sees it. A screen a role cannot use is not shown.
@@ -19,6 +20,7 @@ const NAV = [
   { r: "billing", k: "nav.billing", roles: ROLES_DESK, view: billing.billing },
   { r: "reports", k: "nav.reports", roles: ROLES_DESK, view: billing.reports },
   { r: "inbox", k: "nav.inbox", roles: ROLES_DESK.concat("technician"), view: inbox.inbox, needs: "inbox" },
+  { r: "registers", k: "nav.registers", roles: ROLES_DESK, view: registers.registers },
 ];
 const DETAIL = { tickets: desk.ticket, units: units.unit, parties: units.party };
 
@@ -99,11 +101,12 @@ function route() {
   const parts = path.split("/").filter(Boolean);
   const params = Object.fromEntries(new URLSearchParams(query || ""));
   renderNav();
+  closePreview(); // a receipt or slip on screen belongs to the screen it was printed from
   // A fresh element per screen: listeners of the screen before go with it.
   const old = $("#view"), el = old.cloneNode(false);
   old.replaceWith(el);
   const ctx = {
-    pid: state.pid, me: state.me, params, id: parts[1],
+    pid: state.pid, me: state.me, params, id: parts[1], property: state.props.find((p) => p.id === state.pid),
     alive: () => gen === state.gen,
     go: (h) => { location.hash = h; },
     refreshBadge,

@@ -2,7 +2,7 @@
 // with arrears by age, CSV export, payments import and reconciliation) and the
 // reports with plain SVG charts (no library: a few rectangles and polylines).
 import { t, tv } from "./i18n.js";
-import { api, qs, html, mount, onSubmit, $, showErrors, clearErrors, fieldError, money, dt, shortDt, period, toFen, pct, errText } from "./lib.js";
+import { api, qs, html, mount, onSubmit, $, showErrors, clearErrors, fieldError, money, dt, shortDt, period, toFen, pct, errText, saveBlob } from "./lib.js";
 import { isSoon, TYPES, slaCell, tick } from "./desk.js";
 
 const P = (ctx) => `/v1/properties/${ctx.pid}`;
@@ -154,11 +154,7 @@ export async function billing(el, ctx) {
     try {
       const r = await api("GET", P(ctx) + "/exports/bills" + qs({ period: per, format: "csv" }), undefined, { raw: true });
       const blob = await r.blob();
-      const a = document.createElement("a");
-      a.href = URL.createObjectURL(blob);
-      a.download = `bills-${per}.csv`;
-      document.body.append(a); a.click(); a.remove();
-      setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+      saveBlob(blob, `bills-${per}.csv`);
       $("#export-msg", el).textContent = `bills-${per}.csv · ${blob.size} B`;
     } catch (e) { $("#export-msg", el).textContent = errText(e); }
   });

@@ -2,7 +2,8 @@
 // queue with live SLA countdowns, and the ticket page (details, timeline,
 // comments, the actions the workflow allows now, the follow-up call).
 import { t, tv } from "./i18n.js";
-import { api, qs, html, mount, onSubmit, $, $$, showErrors, clearErrors, fieldError, errText, dt, shortDt, duration, toFen, money } from "./lib.js";
+import { api, qs, html, mount, onSubmit, $, $$, showErrors, clearErrors, fieldError, errText, dt, shortDt, duration, toFen, money,
+  fetchText, printPreview, filesPanel } from "./lib.js";
 import { allowedActions, needsNote, takesAssignee, takesFee, FINAL, OPEN } from "./workflow.js";
 
 export const TYPES = ["repair", "complaint", "inquiry", "suggestion", "renovation", "item_release", "move_in", "move_out", "parking", "other"];
@@ -279,7 +280,7 @@ export async function call(el, ctx) {
 // per property. Without it (an older gateway) ids show as their first 8 characters.
 const STAFF_TTL_MS = 5 * 60000;
 const staffCache = new Map();
-async function staff(ctx) {
+export async function staff(ctx) {
   const hit = staffCache.get(ctx.pid);
   if (hit && Date.now() - hit.at < STAFF_TTL_MS) return hit.list;
   const r = await api("GET", P(ctx) + "/staff").catch(() => null);
@@ -288,7 +289,7 @@ async function staff(ctx) {
   staffCache.set(ctx.pid, { at: Date.now(), list });
   return list;
 }
-function who(id, list, me) {
+export function who(id, list, me) {
   if (!id) return "—";
   if (id === me.id) return me.username || me.name || id.slice(0, 8);
   const u = list.find((x) => x.id === id);
@@ -416,6 +417,11 @@ export function isSoon(x, now) {
 }
 
 /* ---------------------------------------------------------------- ticket page */
+// The release pass (放行条) is printable while the release is approved and not
+// yet used; the desk roles print it.
+function canPrintPass(tk, ctx) {
+  return tk.type === "item_release" && tk.status === "approved" && ctx.me.role !== "technician";
+}
 export async function ticket(el, ctx) {
   const [tk, people] = await Promise.all([api("GET", P(ctx) + "/tickets/" + ctx.id), staff(ctx)]);
   if (!ctx.alive()) return;
@@ -443,6 +449,8 @@ export async function ticket(el, ctx) {
           ${tk.fee ? html`<dt>${t("tk.fee")}</dt><dd>${t("tk.fee." + (tk.fee.status || "approved"), { m: money(tk.fee.amount) })}</dd>` : ""}
         </dl>
         ${tk.description && tk.description !== tk.title ? html`<p class="desc">${tk.description}</p>` : ""}
+        ${canPrintPass(tk, ctx) ? html`<div class="row"><button type="button" class="primary" id="print-pass">${t("tk.print_pass")}</button>
+          <span class="form-error" id="pass-msg"></span></div>` : ""}
       </section>
       <section class="panel" id="tk-actions" aria-label="${t("tk.actions")}">
         <h3>${t("tk.actions")}</h3>
@@ -457,6 +465,7 @@ export async function ticket(el, ctx) {
           <label class="stack"><span>${t("tk.feedback.comment")}</span><textarea name="comment" rows="2"></textarea></label>
           <p class="form-error" role="alert"></p>
           <button type="submit" class="primary">${t("tk.feedback.submit")}</button></form></section>` : ""}
+      <section class="panel"><h3>${t("f.title")}</h3><div id="tk-files"></div></section>
       ${tk.feedback ? html`<section class="panel"><h3>${t("tk.feedback")}</h3><p id="tk-feedback">${t("tk.feedback.done", { r: tk.feedback.rating })} ${"★".repeat(tk.feedback.rating)}</p>
         ${tk.feedback.comment ? html`<p>${tk.feedback.comment}</p>` : ""}</section>` : ""}
     </div>
@@ -480,6 +489,12 @@ export async function ticket(el, ctx) {
     if (ctx.alive()) $("#tk-party", el).textContent = `${pa.name} ${pa.phone || ""}`;
   }).catch(() => {});
   const reload = () => ticket(el, ctx);
+  filesPanel($("#tk-files", el), P(ctx) + "/tickets/" + tk.id, { alive: ctx.alive });
+  const pp = $("#print-pass", el);
+  if (pp) pp.addEventListener("click", async () => {
+    try { await printPreview(await fetchText(P(ctx) + `/tickets/${tk.id}/pass`), t("tk.pass", { n: tk.number })); }
+    catch (e) { $("#pass-msg", el).textContent = errText(e); }
+  });
 
   const af = $("#act-form", el);
   $("#tk-actions", el).addEventListener("click", (ev) => {

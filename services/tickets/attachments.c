@@ -1,0 +1,124 @@
+/* attachments: tickets.attachments.*; see attachments.h. Each handler:
+ * the ticket as its caller may see it (tk_load), then one statement. */
+#include "attachments.h"
+
+#include "filetype.h"
+#include "log.h"
+#include "page.h"
+#include "ticket_store.h"
+#include "tk_clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* An attachment as the API shows it (never its bytes). */
+#define TK_ATT_JSON                                                                                  \
+    "json_build_object ('id', a.id, 'ticket_id', a.ticket_id, 'content_type', a.content_type, "      \
+    "'filename', a.filename, 'size', a.size, 'sha256', a.sha256, 'uploaded_by', a.uploaded_by, "     \
+    "'created_at', " DB_UTC_TS ("a.created_at") ")::text"
+
+static const db_statement_t s_statements[] = {
+    /* size and digest of the bytes as stored, not as a client says */
+    { "tk_att_insert",
+      "WITH f AS (SELECT $5::bytea AS c) "
+      "INSERT INTO attachments AS a (property_id, ticket_id, content_type, filename, size, sha256, "
+      "  content, uploaded_by) "
+      "SELECT $1::uuid, $2::uuid, $3::text, $4::text, octet_length (f.c), encode (sha256 (f.c), 'hex'), "
+      "  f.c, $6::text FROM f "
+      "RETURNING " TK_ATT_JSON, false },
+    { "tk_att_list",
+      "SELECT " TK_ATT_JSON ", " DB_UTC_TS_US ("a.created_at") ", a.id::text FROM attachments a "
+      "WHERE a.property_id = $1::uuid AND a.ticket_id = $2::uuid "
+      "  AND ($3::timestamptz IS NULL OR (a.created_at, a.id) < ($3::timestamptz, $4::uuid)) "
+      "ORDER BY a.created_at DESC, a.id DESC LIMIT $5::int", true },
+    { "tk_att_get",
+      "SELECT a.content_type, a.filename, a.content FROM attachments a "
+      "WHERE a.property_id = $1::uuid AND a.ticket_id = $2::uuid AND a.id = $3::uuid", true },
+};
+
+int
+tk_attachments_prepare (db_t *db)
+{
+    return DB_PREPARE_ALL (db, s_statements);
+}
+
+/* The path's ticket for this caller (tk_load's rules), its id into tid;
+ * false after answering. */
+static bool
+s_ticket (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char **pid, char tid[37])
+{
+    char now[40];
+    tk_time_param (tk_clock_now_us (), now);
+    PGresult *cur = tk_load (app, req, rep, pid, now, false);
+    if (!cur)
+        return false;
+    snprintf (tid, 37, "%s", PQgetvalue (cur, 0, TK_C_ID));
+    PQclear (cur);
+    return true;
+}
+
+void
+tk_attachments_create (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    const char *pid;
+    char tid[37];
+    filetype_upload_t up;
+    /* the file first: a refused one costs no query */
+    if (!env_property_scope (req, env_roles_staff, rep) || !filetype_upload (req, &up, rep))
+        return;
+    if (s_ticket (app, req, rep, &pid, tid)) {
+        const char *p[] = { pid, tid, up.type, up.name, up.hex, req->caller.user_id };
+        PGresult *res = db_exec (app->db, "tk_att_insert", 6, p);
+        if (db_ok (res))
+            log_info (req->id, "attachment of %zu bytes added to ticket %s", req->blob_len, tid);
+        db_reply_json (res, rep, req->id, 201, "no such ticket");
+    }
+    free (up.hex);
+}
+
+void
+tk_attachments_list (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    const char *pid;
+    char tid[37];
+    page_time_id_t page;
+    jv_t v = JV_INIT;
+    if (!env_property_scope (req, env_roles_staff, rep))
+        return;
+    if (!page_time_id (&v, req, &page)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+        return;
+    }
+    if (!s_ticket (app, req, rep, &pid, tid))
+        return;
+    const char *p[] = { pid, tid, page.at, page.id, page.limit_plus_one };
+    page_reply (db_exec (app->db, "tk_att_list", 5, p), page.limit, 1, 2, rep, req->id);
+}
+
+void
+tk_attachments_get (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    const char *pid;
+    char tid[37];
+    if (!env_property_scope (req, env_roles_staff, rep))
+        return;
+    const char *aid = env_param (req, "attachment_id");
+    if (!aid || !jv_is_uuid (aid)) {
+        env_reply_error (rep, 404, "not_found", NULL, "no such attachment");
+        return;
+    }
+    if (!s_ticket (app, req, rep, &pid, tid))
+        return;
+    PGresult *res = db_exec (app->db, "tk_att_get", 3, (const char *[]) { pid, tid, aid });
+    if (!db_ok (res))
+        db_reply_error (res, rep, req->id);
+    else if (PQntuples (res) == 0)
+        env_reply_error (rep, 404, "not_found", NULL, "no such attachment");
+    else
+        filetype_reply_stored (rep, PQgetvalue (res, 0, 0), PQgetvalue (res, 0, 1),
+                               PQgetvalue (res, 0, 2));
+    PQclear (res);
+}
