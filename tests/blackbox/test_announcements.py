@@ -15,23 +15,14 @@ import json
 import time
 import uuid
 
+from api import ok as _ok, error as _error
+
 STATE = {}
 
 PHONES = {"zhang": "13800138001", "li": "13900139002", "zhao": "13700137004", "sun": "13600136005",
           "out": "13500135006"}
 EMAILS = {"zhang": "zhangwei@example.com", "wang": "finance@wangshi.example.cn", "zhao": "zhaomin@example.com",
           "sun": "sunli@example.com"}
-
-
-def _ok(r, status, what):
-    assert r.status == status, "%s: expected %d, got %r" % (what, status, r)
-    return r.json()
-
-
-def _error(r, status, code, what):
-    body = _ok(r, status, what)
-    assert body.get("error", {}).get("code") == code, "%s: error %r, wanted %s" % (what, body.get("error"), code)
-    return body["error"]
 
 
 def _admin(stack, method, path, body=None):

@@ -16,15 +16,12 @@ job ticks every 200 ms. Tests run in file order and share STATE.
 import json
 import time
 
+from api import ok as _ok
+
 STACK = dict(env={"PM_TEST_CLOCK": "1", "PM_LATE_FEE_TICK_MS": "200"})
 
 STATE = {}
 DAY = 86400
-
-
-def _ok(r, status, what):
-    assert r.status == status, "%s: expected %d, got %r" % (what, status, r)
-    return r.json()
 
 
 def _admin(stack, method, path, body=None):

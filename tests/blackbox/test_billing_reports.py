@@ -8,20 +8,11 @@ Tests run in file order and share STATE.
 
 import time
 
+from api import ok as _ok, error as _error
+
 STACK = dict(env={"PM_LATE_FEE_TICK_MS": "200"})
 
 STATE = {}
-
-
-def _ok(r, status, what):
-    assert r.status == status, "%s: expected %d, got %r" % (what, status, r)
-    return r.json()
-
-
-def _error(r, status, code, what):
-    body = _ok(r, status, what)
-    assert body.get("error", {}).get("code") == code, "%s: error %r, wanted %s" % (what, body.get("error"), code)
-    return body["error"]
 
 
 def _admin(stack, method, path, body=None):

@@ -27,15 +27,12 @@ import time
 
 import harness
 
+from api import ok as _ok
+
 # the prune runs at most once a second here (600 s by default), inside consumers' reads
 STACK = dict(env={"PM_OUTBOX_PRUNE_INTERVAL_S": "1"})
 
 STATE = {}
-
-
-def _ok(r, status, what):
-    assert r.status == status, "%s: expected %d, got %r" % (what, status, r)
-    return r.json()
 
 
 def _test_binary(stack, name):

@@ -14,22 +14,13 @@ import socket
 import threading
 import time
 
+from api import ok as _ok, error as _error
+
 STACK = dict()
 
 STATE = {}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 BOM = "\ufeff"
-
-
-def _ok(r, status, what):
-    assert r.status == status, "%s: expected %d, got %r" % (what, status, r)
-    return r.json()
-
-
-def _error(r, status, code, what):
-    body = _ok(r, status, what)
-    assert body.get("error", {}).get("code") == code, "%s: error %r, wanted %s" % (what, body.get("error"), code)
-    return body["error"]
 
 
 def _admin(stack, method, path, body=None):

@@ -13,6 +13,8 @@ import re
 import secrets
 import threading
 
+from api import ok as _ok, error as _error, fields as _fields
+
 STACK = dict(scale={"tenants": 2})
 
 STATE = {}
@@ -20,21 +22,6 @@ RACE_ROUNDS = 8
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DEFAULT_ITEMS = ["identity_checked", "contract_seen", "keys_handed_over", "meter_electricity", "meter_water",
                  "meter_gas", "first_fees_settled", "handbook_signed"]
-
-
-def _ok(r, status, what):
-    assert r.status == status, "%s: expected %d, got %r" % (what, status, r)
-    return r.json()
-
-
-def _error(r, status, code, what):
-    body = _ok(r, status, what)
-    assert body.get("error", {}).get("code") == code, "%s: error %r, wanted %s" % (what, body.get("error"), code)
-    return body["error"]
-
-
-def _fields(err):
-    return {d.get("field") for d in err.get("details") or []}
 
 
 def _p(rest, pid=None):

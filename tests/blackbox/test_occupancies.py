@@ -17,24 +17,11 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
+from api import ok as _ok, error as _error, fields as _fields
+
 STACK = dict()
 
 STATE = {}
-
-
-def _ok(r, status, what):
-    assert r.status == status, "%s: expected %d, got %r" % (what, status, r)
-    return r.json()
-
-
-def _error(r, status, code, what):
-    body = _ok(r, status, what)
-    assert body.get("error", {}).get("code") == code, "%s: error %r, wanted %s" % (what, body.get("error"), code)
-    return body["error"]
-
-
-def _fields(err):
-    return {d.get("field") for d in err.get("details") or []}
 
 
 def _base(pid=None):

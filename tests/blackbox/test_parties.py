@@ -13,6 +13,8 @@ import json
 import secrets
 import urllib.parse
 
+from api import ok as _ok, error as _error, fields as _fields
+
 STACK = dict()
 
 STATE = {}
@@ -30,21 +32,6 @@ ID_WANG = "11010519491231002X"          # the standard's own example (check char
 ID_LI = resident_id("44030419900101123")
 ID_ZHAO = resident_id("31011519851120456")
 CREDIT = "91350100M000100Y43"
-
-
-def _ok(r, status, what):
-    assert r.status == status, "%s: expected %d, got %r" % (what, status, r)
-    return r.json()
-
-
-def _error(r, status, code, what):
-    body = _ok(r, status, what)
-    assert body.get("error", {}).get("code") == code, "%s: error %r, wanted %s" % (what, body.get("error"), code)
-    return body["error"]
-
-
-def _fields(err):
-    return {d.get("field") for d in err.get("details") or []}
 
 
 def _as(stack, who, method, path, body=None):

@@ -15,22 +15,13 @@ import threading
 import time
 import uuid
 
+from api import ok as _ok, error as _error
+
 # two billing workers: concurrent payments for one unit really run at once
 # (the late fee job is kept out of the way: late fees have test_billing_reports.py)
 STACK = dict(scale={"billing": 2}, env={"PM_LATE_FEE_TICK_MS": "86400000"})
 
 STATE = {}
-
-
-def _ok(r, status, what):
-    assert r.status == status, "%s: expected %d, got %r" % (what, status, r)
-    return r.json()
-
-
-def _error(r, status, code, what):
-    body = _ok(r, status, what)
-    assert body.get("error", {}).get("code") == code, "%s: error %r, wanted %s" % (what, body.get("error"), code)
-    return body["error"]
 
 
 def _admin(stack, method, path, body=None, headers=None):

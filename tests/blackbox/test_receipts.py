@@ -14,6 +14,8 @@ import re
 import threading
 import time
 
+from api import error as _error
+
 # two billing workers: payments from parallel writers really run at once
 STACK = dict(scale={"billing": 2}, env={"PM_LATE_FEE_TICK_MS": "86400000"})
 
@@ -25,12 +27,6 @@ NUMBER = re.compile(r"^SJ-(\d{4})-(\d{6,})$")
 def _ok(r, status, what):
     assert r.status == status, "%s: expected %d, got %r" % (what, status, r)
     return r.json() if r.body[:1] in (b"{", b"[") else r.body.decode("utf-8")
-
-
-def _error(r, status, code, what):
-    body = _ok(r, status, what)
-    assert body.get("error", {}).get("code") == code, "%s: error %r, wanted %s" % (what, body.get("error"), code)
-    return body["error"]
 
 
 def _admin(stack, method, path, body=None, raw=None, headers=None):

@@ -11,6 +11,8 @@ Tests run in file order and share S.
 
 import time
 
+from api import error as _error
+
 S = {}
 HOSTILE_ITEM = "<img src=x onerror=alert(1)> 保险柜 & \"钥匙\""
 
@@ -18,12 +20,6 @@ HOSTILE_ITEM = "<img src=x onerror=alert(1)> 保险柜 & \"钥匙\""
 def _ok(r, status, what):
     assert r.status == status, "%s: expected %d, got %r" % (what, status, r)
     return r.json() if r.body[:1] in (b"{", b"[") else r.body.decode("utf-8")
-
-
-def _error(r, status, code, what):
-    body = _ok(r, status, what)
-    assert body.get("error", {}).get("code") == code, "%s: error %r, wanted %s" % (what, body.get("error"), code)
-    return body["error"]
 
 
 def _p(pid, rest):

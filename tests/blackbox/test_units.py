@@ -9,16 +9,13 @@ import re
 import secrets
 import urllib.parse
 
+from api import ok as _ok, fields as _fields
+
 STACK = dict()
 
 STATE = {}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
-
-
-def _ok(r, status, what):
-    assert r.status == status, "%s: expected %d, got %r" % (what, status, r)
-    return r.json()
 
 
 def _error(r, status, code, what):
@@ -27,10 +24,6 @@ def _error(r, status, code, what):
         what, body.get("error"), code)
     assert "request_id" in body, "%s: no request_id in %r" % (what, body)
     return body["error"]
-
-
-def _fields(err):
-    return {d.get("field") for d in err.get("details") or []}
 
 
 def _units(pid):

@@ -17,6 +17,7 @@ import secrets
 import urllib.parse
 
 from harness import wait_for
+from api import ok as _ok, error as _error, fields as _fields
 
 STACK = dict(env={"PM_VISITOR_PURGE_MS": "200"})
 
@@ -24,21 +25,6 @@ STATE = {}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PHONE, PHONE_MASK = "13800138000", "138****8000"
 RESIDENT_ID = "11010519491231002X"
-
-
-def _ok(r, status, what):
-    assert r.status == status, "%s: expected %d, got %r" % (what, status, r)
-    return r.json()
-
-
-def _error(r, status, code, what):
-    body = _ok(r, status, what)
-    assert body.get("error", {}).get("code") == code, "%s: error %r, wanted %s" % (what, body.get("error"), code)
-    return body["error"]
-
-
-def _fields(err):
-    return {d.get("field") for d in err.get("details") or []}
 
 
 def _p(pid, rest):

@@ -46,6 +46,8 @@ import re
 
 import harness
 
+from api import error as _error
+
 # small timeouts and backoff: the whole file must run in about a minute
 STACK = dict(env={
     "PM_WEBHOOK_TIMEOUT_MS": "1500",
@@ -63,12 +65,6 @@ SECRET = "whsec-" + "x" * 30           # a client's own secret: at least 32 byte
 def _ok(r, status, what):
     assert r.status == status, "%s: expected %d, got %r" % (what, status, r)
     return r.json() if r.body else None
-
-
-def _error(r, status, code, what):
-    body = _ok(r, status, what)
-    assert body.get("error", {}).get("code") == code, "%s: error %r, wanted %s" % (what, body.get("error"), code)
-    return body["error"]
 
 
 def _fields(err):
