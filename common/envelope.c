@@ -159,6 +159,7 @@ env_request_parse (const char *json, size_t len, env_request_t *req, char err[12
 
     const cJSON *caller = cJSON_GetObjectItemCaseSensitive (req->root, "caller");
     req->caller.user_id = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (caller, "user_id"));
+    req->caller.name = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (caller, "name"));
     req->caller.role = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (caller, "role"));
     const cJSON *pids = cJSON_GetObjectItemCaseSensitive (caller, "property_ids");
     req->caller.property_ids = cJSON_IsArray (pids) ? pids : NULL;
@@ -222,6 +223,11 @@ s_request_text (const char *id, const char *method, const env_caller_t *caller,
             env_text_string (&t, caller->user_id);
             env_text_put (&t, ",");
         }
+        if (caller->name) {
+            env_text_put (&t, "\"name\":");
+            env_text_string (&t, caller->name);
+            env_text_put (&t, ",");
+        }
         env_text_put (&t, "\"role\":");
         env_text_string (&t, caller->role ? caller->role : "");
         env_text_put (&t, ",\"property_ids\":[");
@@ -265,6 +271,8 @@ env_request_build (const char *id, const char *method, const env_caller_t *calle
     if (caller) {
         if (caller->user_id)
             cJSON_AddStringToObject (c, "user_id", caller->user_id);
+        if (caller->name)
+            cJSON_AddStringToObject (c, "name", caller->name);
         cJSON_AddStringToObject (c, "role", caller->role ? caller->role : "");
         cJSON_AddItemToObject (c, "property_ids",
                                caller->property_ids ? cJSON_Duplicate (caller->property_ids, 1)

@@ -25,6 +25,8 @@ typedef struct {
     const char *user_id;
     const char *role;                /* admin manager agent technician integration service */
     const cJSON *property_ids;
+    const char *name;                /* the user's username or the key's name (shown on paper:
+                                      * a receipt's cashier), or NULL */
 } env_caller_t;
 
 /* A parsed request; every pointer borrows from the parsed document. */

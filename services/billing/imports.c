@@ -140,7 +140,7 @@ s_header (csv_t *csv, jv_t *v, int idx[C_COUNT], size_t *nfields)
  * a known external_ref), in the caller's transaction. 0, or -1 after a
  * database error. */
 static int
-s_import_line (billing_t *app, const char *pid, const char *by, const char *const f[C_COUNT],
+s_import_line (billing_t *app, const char *pid, const env_caller_t *by, const char *const f[C_COUNT],
                long long amount, size_t line, s_report_t *r)
 {
     PGresult *res = db_exec (app->db, "bl_imp_unit", 2, (const char *[]) { pid, f[C_UNIT] });
@@ -179,7 +179,7 @@ s_import_line (billing_t *app, const char *pid, const char *by, const char *cons
 /* Every line after the header, in the caller's transaction. 0, or -1 after
  * a database error. */
 static int
-s_import_lines (billing_t *app, const char *pid, const char *by, csv_t *csv, const int idx[C_COUNT],
+s_import_lines (billing_t *app, const char *pid, const env_caller_t *by, csv_t *csv, const int idx[C_COUNT],
                 size_t nfields, s_report_t *r)
 {
     csv_result_t rc;
@@ -255,7 +255,7 @@ bl_payments_import (void *app_, const env_request_t *req, env_reply_t *rep)
                          nfields ? "the header line is not right: nothing was imported" : "nothing to import");
         goto out;
     }
-    if (db_begin (app->db) || s_import_lines (app, pid, req->caller.user_id, csv, idx, nfields, &r)
+    if (db_begin (app->db) || s_import_lines (app, pid, &req->caller, csv, idx, nfields, &r)
         || db_commit (app->db)) {
         db_fail (app->db, req->id, rep, "payments import");
         goto out;

@@ -56,8 +56,9 @@ static const db_statement_t s_statements[] = {
       "  RETURNING 'SJ-' || c.year || '-' || lpad(c.last::text, greatest(6, length(c.last::text)), '0') AS number),"
       " ins AS ("
       "  INSERT INTO payments (property_id, unit_id, amount, method, external_ref, paid_at, created_by, source,"
-      "                        receipt_number)"
-      "  SELECT $1::uuid, $2::uuid, $3::bigint, $4, $5::text, COALESCE($6::timestamptz, now()), $7, $8, num.number"
+      "                        receipt_number, created_by_name)"
+      "  SELECT $1::uuid, $2::uuid, $3::bigint, $4, $5::text, COALESCE($6::timestamptz, now()), $7, $8, num.number,"
+      "         $9::text"
       "  FROM num"
       "  ON CONFLICT (property_id, external_ref) DO NOTHING"
       "  RETURNING id, property_id, unit_id, amount, currency, method, external_ref, paid_at, created_at, source,"
@@ -136,7 +137,7 @@ bl_payments_prepare (db_t *db)
 }
 
 int
-bl_payment_record (billing_t *app, const char *pid, const bl_payment_input_t *in, const char *by,
+bl_payment_record (billing_t *app, const char *pid, const bl_payment_input_t *in, const env_caller_t *by,
                    const char *source, char id[37], bool *duplicate, cJSON **existing, cJSON **doc)
 {
     PGresult *res = NULL;
@@ -155,9 +156,9 @@ bl_payment_record (billing_t *app, const char *pid, const bl_payment_input_t *in
         goto out;
     }
     PQclear (res);
-    res = db_exec (app->db, "bl_pay_record", 8,
+    res = db_exec (app->db, "bl_pay_record", 9,
                    (const char *[]) { pid, in->unit_id, amount, in->method, in->external_ref, in->paid_at,
-                                      by, source });
+                                      by->user_id, source, by->name });
     if (!db_ok (res))
         goto out;
     if (PQntuples (res) == 0) {
@@ -207,7 +208,7 @@ bl_payments_create (void *app_, const env_request_t *req, env_reply_t *rep)
     char id[37];
     bool duplicate;
     cJSON *existing = NULL, *doc = NULL;
-    int rc = bl_payment_record (app, pid, &in, req->caller.user_id, "api", id, &duplicate, &existing, &doc);
+    int rc = bl_payment_record (app, pid, &in, &req->caller, "api", id, &duplicate, &existing, &doc);
     if (rc < 0) {
         db_fail (app->db, req->id, rep, "payment");
         return;

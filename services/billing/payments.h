@@ -29,7 +29,7 @@ void bl_credit_apply (void *app, const env_request_t *req, env_reply_t *rep);
  * is not NULL) the new payment's document, the event's data. 0, 1 when the
  * property has no such unit (nothing written), or -1 after a database error.
  * Shared by the HTTP handler and the CSV import. */
-int bl_payment_record (billing_t *app, const char *pid, const bl_payment_input_t *in, const char *by,
+int bl_payment_record (billing_t *app, const char *pid, const bl_payment_input_t *in, const env_caller_t *by,
                        const char *source, char id[37], bool *duplicate, cJSON **existing, cJSON **doc);
 
 #endif

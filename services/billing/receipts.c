@@ -20,14 +20,16 @@ enum {
 };
 
 static const db_statement_t s_statements[] = {
-    /* $1 pid, $2 payment id. Times in the property's zone. The payer: the
+    /* $1 pid, $2 payment id. Times in the property's zone. The cashier: the
+     * username the payment was recorded under (005), else the user id. The payer: the
      * unit's owners and tenants of record on the day paid, owners first.
      * What it paid: its allocations per bill apart from its own reversal
      * (a reversed receipt shows what it had paid), first allocated first */
     { "bl_rcp_load",
       "WITH tz AS (SELECT COALESCE((SELECT timezone FROM property_settings WHERE property_id = $1::uuid),"
       "                            'Asia/Shanghai') AS tz)"
-      " SELECT p.receipt_number, p.amount, p.method, p.external_ref, p.created_by, p.source,"
+      " SELECT p.receipt_number, p.amount, p.method, p.external_ref, COALESCE(p.created_by_name, p.created_by),"
+      "  p.source,"
       "  to_char(p.paid_at AT TIME ZONE tz.tz, 'YYYY-MM-DD HH24:MI'), u.code,"
       "  (SELECT string_agg(pa.name, '、' ORDER BY o.role <> 'owner', o.start_date, pa.id)"
       "   FROM occupancies o JOIN parties pa ON pa.id = o.party_id"
@@ -171,7 +173,7 @@ s_property_name (const env_request_t *req, const char *pid, char *name, size_t c
     cJSON *body = cJSON_CreateObject ();
     cJSON_AddStringToObject (cJSON_AddObjectToObject (body, "params"), "pid", pid);
     cJSON_AddNullToObject (body, "data");
-    env_caller_t caller = { "billing", "service", NULL };
+    env_caller_t caller = { .user_id = "billing", .role = "service" };
     int64_t now = env_now_ms ();
     int64_t deadline = req->deadline_ms > now ? now + (req->deadline_ms - now) / 2 : 0;
     env_reply_t r = { 0 };

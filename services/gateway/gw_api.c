@@ -718,7 +718,7 @@ s_forward (gw_t *gw, gw_ctx_t *ctx)
     cJSON_AddItemToObject (body, "params", ctx->params);
     cJSON_AddItemToObject (body, "data", ctx->data ? ctx->data : cJSON_CreateNull ());
     ctx->params = ctx->data = NULL;
-    env_caller_t caller = { .user_id = ctx->caller.id, .role = ctx->caller.role,
+    env_caller_t caller = { .user_id = ctx->caller.id, .name = ctx->caller.name, .role = ctx->caller.role,
                             .property_ids = ctx->caller.property_ids };
     /* the service's worker skips a request past this deadline, so a bulk
      * import carries its own, longer one */

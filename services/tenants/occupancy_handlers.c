@@ -130,7 +130,7 @@ s_balance_due (const env_request_t *req, const char *pid, const char *uid)
     cJSON_AddStringToObject (params, "pid", pid);
     cJSON_AddStringToObject (params, "uid", uid);
     cJSON_AddNullToObject (body, "data");
-    env_caller_t caller = { "tenants", "service", NULL };
+    env_caller_t caller = { .user_id = "tenants", .role = "service" };
     env_reply_t r = { 0 };
     client_call ("billing.accounts.get", &caller, req->id, s_half_deadline (req), body, &r);
     const cJSON *due = r.status == 200 ? cJSON_GetObjectItemCaseSensitive (r.body, "balance_due") : NULL;

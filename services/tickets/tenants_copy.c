@@ -148,7 +148,7 @@ s_tenants_get (const env_request_t *req, const char *method, const char *pid, co
     if (key)
         cJSON_AddStringToObject (params, key, val);
     cJSON_AddNullToObject (body, "data");
-    env_caller_t caller = { "tickets", "service", NULL };
+    env_caller_t caller = { .user_id = "tickets", .role = "service" };
     env_reply_t r = { 0 };
     client_call (method, &caller, req->id, s_deadline (req), body, &r);
     int rc;

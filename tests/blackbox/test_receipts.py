@@ -232,6 +232,8 @@ def test_the_printable_receipt(stack):
     assert "维修费 &lt;b&gt;门锁&lt;/b&gt;" in page, page
     assert "<script" not in page and "<b>" not in page, page
     assert "作废" not in page, page
+    # the cashier by the username the payment was recorded under, not an id
+    assert "收款人：%s<" % stack.admin_user in page, page
     thermal = _ok(_receipt(stack, pid, p["id"], query="?layout=thermal"), 200, "thermal")
     assert "size:80mm" in thermal and "size:A5" not in thermal, thermal
     assert "壹仟贰佰叁拾肆元伍角陆分" in thermal

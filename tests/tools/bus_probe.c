@@ -71,7 +71,7 @@ s_call (void *sock, const char *method, const char *user_id, const char *role)
     char id[32], service[MDP_SERVICE_MAX + 1];
     snprintf (id, sizeof id, "probe-%d", ++seq);
     snprintf (service, sizeof service, "%.*s", (int) strcspn (method, "."), method);
-    env_caller_t caller = { user_id, role, NULL };
+    env_caller_t caller = { .user_id = user_id, .role = role };
     char *json = env_request_build (id, method, &caller, env_now_ms () + PROBE_WAIT_MS, NULL);
     const void *data[] = { "", MDP_CLIENT, service, id, json };
     zmsg_send (sock, 5, data, NULL);
@@ -95,7 +95,7 @@ s_workers (const char *service)
 {
     void *sock = s_socket (ZMQ_DEALER, "gateway", config_broker_endpoint ());
     char id[] = "probe-stats";
-    env_caller_t caller = { "gateway", "service", NULL };
+    env_caller_t caller = { .user_id = "gateway", .role = "service" };
     char *json = env_request_build (id, "broker.stats", &caller, env_now_ms () + PROBE_WAIT_MS, NULL);
     const void *data[] = { "", MDP_CLIENT, "broker", id, json };
     zmsg_send (sock, 5, data, NULL);

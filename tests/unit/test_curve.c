@@ -102,11 +102,11 @@ static void
 test_sender_allowed (void **state)
 {
     (void) state;
-    env_caller_t admin = { "u-1", "admin", NULL };
-    env_caller_t agent = { "u-2", "agent", NULL };
-    env_caller_t billing = { "billing", "service", NULL };
-    env_caller_t anon_service = { NULL, "service", NULL };
-    env_caller_t no_role = { "u-3", NULL, NULL };
+    env_caller_t admin = { .user_id = "u-1", .role = "admin" };
+    env_caller_t agent = { .user_id = "u-2", .role = "agent" };
+    env_caller_t billing = { .user_id = "billing", .role = "service" };
+    env_caller_t anon_service = { .role = "service" };
+    env_caller_t no_role = { .user_id = "u-3" };
     assert_true (worker_sender_allowed (&admin, "gateway"));
     assert_true (worker_sender_allowed (&agent, "gateway"));
     assert_false (worker_sender_allowed (&admin, "billing"));

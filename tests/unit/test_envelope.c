@@ -22,7 +22,7 @@ test_request_round_trip (void **state)
 {
     (void) state;
     cJSON *pids = cJSON_Parse ("[\"p1\",\"p2\"]");
-    env_caller_t caller = { "u-7", "agent", pids };
+    env_caller_t caller = { .user_id = "u-7", .role = "agent", .property_ids = pids };
     cJSON *body = cJSON_Parse ("{\"params\":{\"pid\":\"p1\",\"limit\":\"20\"},"
                                "\"data\":{\"code\":\"A-101\",\"area_m2\":85.5}}");
     int64_t deadline = env_now_ms () + 5000;
@@ -169,12 +169,12 @@ test_caller_property (void **state)
 {
     (void) state;
     cJSON *pids = cJSON_Parse ("[\"p1\", 7, null, \"p2\"]");
-    env_caller_t admin = { "a", "admin", NULL };
-    env_caller_t service = { "svc", "service", NULL };
-    env_caller_t agent = { "u", "agent", pids };
-    env_caller_t nobody = { "u", "agent", NULL };
-    env_caller_t norole = { "u", NULL, pids };
-    env_caller_t manager = { "u", "manager", pids };
+    env_caller_t admin = { .user_id = "a", .role = "admin" };
+    env_caller_t service = { .user_id = "svc", .role = "service" };
+    env_caller_t agent = { .user_id = "u", .role = "agent", .property_ids = pids };
+    env_caller_t nobody = { .user_id = "u", .role = "agent" };
+    env_caller_t norole = { .user_id = "u", .property_ids = pids };
+    env_caller_t manager = { .user_id = "u", .role = "manager", .property_ids = pids };
     assert_true (env_caller_has_property (&admin, "anything"));
     assert_true (env_caller_has_property (&service, "anything"));
     assert_true (env_caller_has_property (&agent, "p1"));
@@ -188,7 +188,7 @@ test_caller_property (void **state)
     assert_false (env_caller_has_property (&norole, "p1"));
     assert_false (env_caller_has_property (&agent, NULL));
     assert_false (env_caller_has_property (&admin, NULL));
-    env_caller_t admin_upper = { "a", "Admin", NULL };           /* roles are exact */
+    env_caller_t admin_upper = { .user_id = "a", .role = "Admin" };           /* roles are exact */
     assert_false (env_caller_has_property (&admin_upper, "p1"));
     cJSON_Delete (pids);
 }
@@ -198,7 +198,7 @@ static void
 s_request_with_pid (env_request_t *req, const char *role, const char *pids, const char *pid)
 {
     cJSON *ids = cJSON_Parse (pids);
-    env_caller_t caller = { "u-1", role, ids };
+    env_caller_t caller = { .user_id = "u-1", .role = role, .property_ids = ids };
     cJSON *body = cJSON_CreateObject ();
     cJSON *params = cJSON_AddObjectToObject (body, "params");
     if (pid)

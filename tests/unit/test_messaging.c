@@ -43,7 +43,7 @@ static pid_t s_broker_pid;
 static pid_t s_workers[16];
 static int s_nworkers;
 static int s_seq;
-static const env_caller_t s_caller = { "test", "service", NULL };
+static const env_caller_t s_caller = { .user_id = "test", .role = "service" };
 
 static int64_t
 s_mono_ms (void)
@@ -167,7 +167,7 @@ s_h_relay (void *app, const env_request_t *req, env_reply_t *rep)
         return;
     }
     /* a service calls as itself: the broker tells the callee which key asked */
-    const env_caller_t self = { curve_identity (), "service", NULL };
+    const env_caller_t self = { .user_id = curve_identity (), .role = "service" };
     int rc = client_call (target, &self, req->id, req->deadline_ms, NULL, &inner);
     cJSON *body = cJSON_CreateObject ();
     cJSON_AddNumberToObject (body, "rc", rc);
@@ -1068,7 +1068,7 @@ s_stranger (const char *public_z85, const char *secret_z85)
 static char *
 s_envelope (const char *id, const char *method, const char *user_id, const char *role)
 {
-    env_caller_t caller = { user_id, role, NULL };
+    env_caller_t caller = { .user_id = user_id, .role = role };
     return env_request_build (id, method, &caller, env_now_ms () + 5000, NULL);
 }
 

@@ -77,9 +77,9 @@ s_dump_requests (void)
 {
     cJSON *pids = cJSON_CreateArray ();
     cJSON_AddItemToArray (pids, cJSON_CreateString (S_PID));
-    env_caller_t manager = { "0d6f6a0e-1f0a-4c55-9a4c-5a1c0d0e0f10", "manager", pids };
-    env_caller_t admin = { "0d6f6a0e-1f0a-4c55-9a4c-5a1c0d0e0f11", "admin", NULL };
-    env_caller_t service = { NULL, "service", NULL };
+    env_caller_t manager = { .user_id = "0d6f6a0e-1f0a-4c55-9a4c-5a1c0d0e0f10", .role = "manager", .property_ids = pids };
+    env_caller_t admin = { .user_id = "0d6f6a0e-1f0a-4c55-9a4c-5a1c0d0e0f11", .role = "admin" };
+    env_caller_t service = { .role = "service" };
     int64_t dl = env_now_ms () + 5000;
 
     s_emit ("request", "gateway POST with JSON data", 1,
@@ -149,7 +149,7 @@ test_request_round_trip (void **state)
     (void) state;
     cJSON *pids = cJSON_CreateArray ();
     cJSON_AddItemToArray (pids, cJSON_CreateString (S_PID));
-    env_caller_t caller = { "u-1", "manager", pids };
+    env_caller_t caller = { .user_id = "u-1", .role = "manager", .property_ids = pids };
     char *json = env_request_build ("req-1", "tenants.units.create", &caller, 1795000000123,
                                     s_body (s_unit_data (), 1));
     env_request_t req;
@@ -176,7 +176,7 @@ static void
 test_request_null_data_and_defaults (void **state)
 {
     (void) state;
-    env_caller_t service = { NULL, "service", NULL };
+    env_caller_t service = { .role = "service" };
     char *json = env_request_build ("r", "tenants.ping", &service, 0, NULL);
     assert_null (strstr (json, "deadline"));          /* 0 = none: left out */
     env_request_t req;
