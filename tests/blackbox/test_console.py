@@ -188,6 +188,7 @@ def _seed_stack(stack):
                        "resolved_at = resolved_at - interval '%d days' WHERE id = '%s'"
                        % (days, days, days, days, days, days, tid))
     registers = _seed_registers(stack, api, base, caller_unit, unit("A-3099"))
+    registers.update(_seed_ops(api, base, caller_unit, party))
     _seed.update({
         "pid": pid, "ids": ids, "party_id": party["id"], "caller_unit_id": caller_unit["id"],
         "browser": {
@@ -216,6 +217,26 @@ def _seed_registers(stack, api, base, caller_unit, vacant):
     _ok(api("POST", "%s/tickets/%s/actions" % (base, rel["id"]), {"action": "approve"}, stack.login(*USERS["manager"])),
         "approve")
     return {"void_ref": VOID_REF, "release_number": rel["number"]}
+
+
+def _seed_ops(api, base, caller_unit, caller):
+    """What the screens of parking, deposits, CSV imports and the desk's approvals
+    start from: the demo's space B2-001 leased to the caller, a unit with a
+    renovation ticket (its deposit), two item releases of the caller's unit
+    waiting for the owner's word."""
+    spaces = _ok(api("GET", base + "/parking-spaces?zone=B2&limit=500"), "spaces")["items"]
+    space = [s for s in spaces if s["code"] == "B2-001"][0]
+    _ok(api("POST", base + "/parking-leases", {"space_id": space["id"], "party_id": caller["id"], "unit_id": caller_unit["id"],
+                                               "start_date": "2026-01-01", "monthly_fee": 60000}), "lease")
+    dep = _ok(api("POST", base + "/units", {"code": "DEP-01", "building": "写字楼", "floor": "L31", "area_m2": 66, "use": "office"}),
+              "unit")
+    reno = _ok(api("POST", base + "/tickets", {"type": "renovation", "title": "办公室隔断装修", "unit_id": dep["id"]}), "renovation")
+    rel = [_ok(api("POST", base + "/tickets", {"type": "item_release", "title": title, "unit_id": caller_unit["id"],
+                                               "data": {"items": items, "carrier": "顺丰速运"}}), "release")
+           for title, items in (("搬出保险柜", ["保险柜 1 个"]), ("搬出旧沙发", ["沙发 1 套"]))]
+    return {"parking_space": "B2-001", "deposit_unit": "DEP-01", "renovation_id": reno["id"], "renovation_number": reno["number"],
+            "approval_number": rel[0]["number"], "refusal_number": rel[1]["number"],
+            "import_unit": "IMP-3201", "import_party": "赵导入"}
 
 
 # ---------------------------------------------------------------- running a scenario
@@ -390,6 +411,64 @@ def test_billing_import_export_and_reports(stack):
     assert "BANK-UI-1" in refs, refs[:20]
 
 
+def test_service_setup_sla_policy_and_calendar(stack):
+    seed = _scenario(stack, "setup_sla")
+    base = "/v1/properties/%s" % seed["pid"]
+    cals = [c for c in _get(stack, base + "/sla-calendars")["items"] if c["name"] == "写字楼工作时间"]
+    assert len(cals) == 1, cals
+    cal = cals[0]
+    assert cal["timezone"] == "Asia/Shanghai" and cal["weekly"]["mon"] == [["09:00", "12:00"], ["13:00", "18:00"]], cal
+    assert not cal["weekly"].get("sat") and not cal["weekly"].get("sun"), cal["weekly"]
+    days = {d["day"]: d for d in cal["days"]}
+    assert all(days["2026-10-0%d" % i]["kind"] == "holiday" for i in range(1, 8)), days
+    assert days["2026-10-03"].get("name") == "国庆节", days
+    assert days["2026-09-27"]["kind"] == "workday" and days["2026-09-27"].get("as") == "mon", days
+    pol = {(p["type"], p["priority"]): p for p in _get(stack, base + "/sla-policies")["items"]}
+    mine = pol[("repair", "urgent")]
+    assert mine["source"] == "property" and mine["respond_minutes"] == 15 and mine["resolve_minutes"] == 240, mine
+    assert mine["calendar_id"] == cal["id"], mine
+    assert [k for k, p in pol.items() if p["source"] == "property"] == [("repair", "urgent")], "only the row edited"
+
+
+def test_service_setup_duty_roster(stack):
+    seed = _scenario(stack, "setup_roster")
+    now = time.time()
+    q = urllib.parse.urlencode({"from": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 8 * 86400)),
+                                "to": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 8 * 86400)), "limit": 500})
+    shifts = _get(stack, "/v1/properties/%s/duty-shifts?%s" % (seed["pid"], q))["items"]
+    assert [(s["post"], s["user_id"], s["key_post"]) for s in shifts] == [("front_desk", seed["ids"]["agent"], True)], shifts
+    s = shifts[0]
+    hours = (time.mktime(time.strptime(s["ends_at"][:19], "%Y-%m-%dT%H:%M:%S"))
+             - time.mktime(time.strptime(s["starts_at"][:19], "%Y-%m-%dT%H:%M:%S"))) / 3600
+    assert hours == 12, s
+
+
+def test_service_setup_faq_created_and_edited(stack):
+    seed = _scenario(stack, "setup_faq")
+    items = [f for f in _get(stack, "/v1/properties/%s/faq?q=%s" % (seed["pid"], urllib.parse.quote("会议室如何预订")))["items"]
+             if f["question"] == "会议室如何预订"]
+    assert len(items) == 1, items
+    assert items[0]["answer"].endswith("大会议室须提前一天。") and items[0]["tags"] == ["会议室", "预订"], items
+
+
+def test_service_setup_move_in_checklist_and_desk_settings(stack):
+    seed = _scenario(stack, "setup_movein")
+    base = "/v1/properties/%s" % seed["pid"]
+    cl = _get(stack, base + "/move-in-checklist")
+    assert cl["customized"] and cl["updated_by"] == seed["ids"]["manager"], cl
+    last = cl["items"][-1]
+    assert last["item"] == "parking_card" and last["label"] == {"zh": "停车卡", "en": "Parking card"}, last
+    assert last["required"] is False and last["value_kind"] == "count", last
+    assert "identity_checked" in [i["item"] for i in cl["items"]], "the defaults kept"
+    assert _get(stack, base + "/desk-settings")["visitor_retention_days"] == 90
+
+
+def test_service_setup_notification_log_and_agent_view(stack):
+    seed = _scenario(stack, "setup_log")
+    r = _get(stack, "/v1/properties/%s/notification-log?channel=inbox&limit=1" % seed["pid"])
+    assert r["summary"]["total"] >= _state(stack)["log_inbox_total"] > 0, r["summary"]
+
+
 def test_visitor_registered_checked_in_and_out(stack):
     seed = _scenario(stack, "visitors")
     name = _state(stack)["visitor"]
@@ -398,6 +477,52 @@ def test_visitor_registered_checked_in_and_out(stack):
     v = items[0]
     assert v["status"] == "left" and v["checked_in_at"] and v["checked_out_at"], v
     assert v["visiting_unit_code"] == CALLER["unit"] and v["vehicle_plate"] == "粤B66888" and v["purpose"] == "拜访", v
+
+
+def test_parking_space_leased_overlap_refused_and_ended(stack):
+    seed = _scenario(stack, "parking")
+    code = _state(stack)["parking_space"]
+    spaces = [s for s in _get(stack, "/v1/properties/%s/parking-spaces?zone=B2&limit=500" % seed["pid"])["items"]
+              if s["code"] == code]
+    assert len(spaces) == 1, spaces
+    leases = _get(stack, "/v1/properties/%s/parking-leases?space_id=%s" % (seed["pid"], spaces[0]["id"]))["items"]
+    # one lease (the overlapping one was refused), to the party typed in, ended by the desk
+    assert len(leases) == 1 and leases[0]["monthly_fee"] == 50000 and leases[0]["ended_at"], leases
+    party = _get(stack, "/v1/properties/%s/parties/%s" % (seed["pid"], leases[0]["party_id"]))
+    assert party["name"] == "李晓梅" and leases[0]["end_date"] == leases[0]["start_date"], (party["name"], leases)
+
+
+def test_deposit_taken_paid_and_refunded(stack):
+    seed = _scenario(stack, "deposits")
+    units = [u for u in _get(stack, "/v1/properties/%s/units?q=DEP-01" % seed["pid"])["items"] if u["code"] == "DEP-01"]
+    bills = [b for b in _get(stack, "/v1/properties/%s/bills?unit_id=%s" % (seed["pid"], units[0]["id"]))["items"]
+             if b["kind"] == "deposit"]
+    assert len(bills) == 1, bills
+    dep = _get(stack, "/v1/properties/%s/deposits/%s" % (seed["pid"], bills[0]["source_ref"]))
+    assert dep["amount"] == 300000 and dep["ticket_id"] == seed["browser"]["renovation_id"], dep
+    assert dep["status"] == "refunded" and dep["refund"]["amount"] == 250000 and dep["refund"]["deducted"] == 50000, dep
+    assert dep["refund"]["reason"] == "墙面损坏扣款", dep
+
+
+def test_units_and_parties_imported_from_csv(stack):
+    seed = _scenario(stack, "csv_imports")
+    pid = seed["pid"]
+    code = seed["browser"]["import_unit"]
+    got = {u["code"]: u for u in _get(stack, "/v1/properties/%s/units?q=%s" % (pid, code))["items"]}
+    assert set(got) == {code} and got[code]["area_m2"] == 120.5, got
+    u = _get(stack, "/v1/properties/%s/units/%s" % (pid, got[code]["id"]))
+    assert [(o["name"], o["role"]) for o in u["occupants"]] == [(seed["browser"]["import_party"], "tenant")], u["occupants"]
+
+
+def test_item_release_approved_and_refused_at_the_desk(stack):
+    seed = _scenario(stack, "item_approval")
+    ok = _ticket_by_number(stack, seed["pid"], seed["browser"]["approval_number"])
+    assert ok["status"] == "approved" and ok["data"]["approved_by_party_id"] == seed["party_id"], ok
+    step = [e for e in ok["timeline"] if e["action"] == "approve"][-1]
+    assert step["actor_id"] == seed["ids"]["agent"] and "电话" in step["note"] and "来电同意" in step["note"], step
+    no = _ticket_by_number(stack, seed["pid"], seed["browser"]["refusal_number"])
+    step = [e for e in no["timeline"] if e["action"] == "refuse"][-1]
+    assert no["status"] == "refused" and "当面" in step["note"] and CALLER["name"] in step["note"], step
 
 
 def test_item_stored_and_released_with_its_code(stack):

@@ -9,6 +9,7 @@ import * as units from "./units.js";
 import * as billing from "./billing.js";
 import * as inbox from "./inbox.js";
 import * as registers from "./registers.js";
+import * as setup from "./setup.js";
 
 const ROLES_DESK = ["admin", "manager", "agent"];
 // The menu: route, label, who sees it. A screen a role cannot use is not shown.
@@ -21,6 +22,7 @@ const NAV = [
   { r: "reports", k: "nav.reports", roles: ROLES_DESK, view: billing.reports },
   { r: "inbox", k: "nav.inbox", roles: ROLES_DESK.concat("technician"), view: inbox.inbox, needs: "inbox" },
   { r: "registers", k: "nav.registers", roles: ROLES_DESK, view: registers.registers },
+  { r: "setup", k: "nav.setup", roles: ROLES_DESK, view: setup.setup },
 ];
 const DETAIL = { tickets: desk.ticket, units: units.unit, parties: units.party };
 

@@ -422,6 +422,28 @@ export function isSoon(x, now) {
 function canPrintPass(tk, ctx) {
   return tk.type === "item_release" && tk.status === "approved" && ctx.me.role !== "technician";
 }
+// An item release waiting for approval: the desk records the word of the
+// unit's owner or tenant of record (approved_by_party_id), how it was given,
+// and a note; a refusal the same, the who and how in its note. A manager may
+// approve on their own authority.
+const HOW = ["phone", "in_person", "wechat", "written"];
+function takesApproval(tk, a) { return tk.type === "item_release" && tk.status === "new" && (a === "approve" || a === "refuse"); }
+async function partiesOfRecord(ctx, tk) {
+  if (!tk.unit_id) return [];
+  const u = await api("GET", P(ctx) + "/units/" + tk.unit_id).catch(() => ({ occupants: [] }));
+  return (u.occupants || []).filter((o) => o.role === "owner" || o.role === "tenant");
+}
+function approvalFields(ctx, tk, a, parties) {
+  const mgr = ctx.me.role === "admin" || ctx.me.role === "manager";
+  const d = tk.data || {}, items = Array.isArray(d.items) ? d.items.join("、") : "";
+  return html`<fieldset class="approval" id="ir-approval"><legend>${t(a === "approve" ? "ir.approve" : "ir.refuse")}</legend>
+    ${items ? html`<p id="ir-what">${t("ir.what", { items, carrier: d.carrier || "—" })}</p>` : ""}
+    <label class="stack"><span>${t("ir.by")}</span><select name="approved_by_party_id">
+      ${mgr ? html`<option value="">${t("ir.by.me")}</option>` : ""}
+      ${parties.map((p) => html`<option value="${p.party_id}" data-name="${p.name}">${p.name} · ${tv("occ", p.role)}</option>`)}</select></label>
+    <label class="stack"><span>${t("ir.how")}</span><select name="how">${HOW.map((h) => html`<option value="${h}">${t("ir.how." + h)}</option>`)}</select></label>
+    ${!parties.length ? html`<p class="muted small">${t(mgr ? "ir.none.mgr" : "ir.none")}</p>` : ""}</fieldset>`;
+}
 export async function ticket(el, ctx) {
   const [tk, people] = await Promise.all([api("GET", P(ctx) + "/tickets/" + ctx.id), staff(ctx)]);
   if (!ctx.alive()) return;
@@ -497,12 +519,15 @@ export async function ticket(el, ctx) {
   });
 
   const af = $("#act-form", el);
-  $("#tk-actions", el).addEventListener("click", (ev) => {
+  $("#tk-actions", el).addEventListener("click", async (ev) => {
     const b = ev.target.closest("[data-action]");
     if (!b) return;
     const a = b.dataset.action;
     $$("[data-action]", el).forEach((x) => x.classList.toggle("on", x === b));
+    const approval = takesApproval(tk, a), parties = approval ? await partiesOfRecord(ctx, tk) : [];
+    if (!ctx.alive()) return;
     mount(af, html`<input type="hidden" name="action" value="${a}">
+      ${approval ? approvalFields(ctx, tk, a, parties) : ""}
       ${takesAssignee(a) ? html`<label class="stack"><span>${t("tk.assign_to")}</span><select name="assignee_id">
         <option value="">${a === "assign" ? t("tk.assign.duty") : t("tk.assign.keep")}</option>${staffOptions(people, "")}</select></label>` : ""}
       ${takesFee(tk, a) ? html`<label class="stack"><span>${t("tk.fee")}</span><input name="fee" inputmode="decimal" autocomplete="off"></label>` : ""}
@@ -523,8 +548,19 @@ export async function ticket(el, ctx) {
       if (fen === null) return fieldError(af, "fee", "money");
       b.fee = { amount: fen };
     }
-    try { await api("POST", P(ctx) + `/tickets/${tk.id}/actions`, b); reload(); }
-    catch (e) { showErrors(af, e); }
+    if (af.elements.how) {
+      // the approval recorded at the desk: whose word, and how it was given
+      const sel = af.elements.approved_by_party_id, opt = sel.selectedOptions[0];
+      if (!sel.value && !(ctx.me.role === "admin" || ctx.me.role === "manager")) return fieldError(af, "approved_by_party_id", "is required");
+      if (sel.value && b.action === "approve") b.approved_by_party_id = sel.value;
+      if (sel.value) b.note = t("ir.note", { how: t("ir.how." + af.elements.how.value), by: opt.dataset.name }) + (b.note ? " " + b.note : "");
+    }
+    try {
+      await api("POST", P(ctx) + `/tickets/${tk.id}/actions`, b);
+      await reload();
+      const pp = $("#print-pass", el);
+      if (pp && b.action === "approve") pp.focus(); // approved: the pass is next
+    } catch (e) { showErrors(af, e); }
   });
   const fb = $("#fb-form", el);
   if (fb) onSubmit(fb, async (ev) => {

@@ -5,6 +5,9 @@ import { t, tv, getLang } from "./i18n.js";
 import { api, qs, html, mount, onSubmit, $, showErrors, clearErrors, fieldError, errText, money, dt, ymd, toFen,
   fetchText, printPreview, filesPanel } from "./lib.js";
 import { slaCell, staff, who } from "./desk.js";
+import { parking } from "./parking.js";
+import { imports } from "./imports.js";
+import { depositsPanel, deposits } from "./deposits.js";
 
 const P = (ctx) => `/v1/properties/${ctx.pid}`;
 const METHODS = ["cash", "wechat", "alipay", "bank_transfer", "card", "external"];
@@ -13,8 +16,19 @@ const canManage = (ctx) => ctx.me.role === "admin" || ctx.me.role === "manager";
 const LAYOUTS = ["a5", "thermal"];
 function debounce(fn, ms) { let h = 0; return (...a) => { clearTimeout(h); h = setTimeout(() => fn(...a), ms); }; }
 
+// The screen's tabs: the search, parking (车位), and the CSV imports (批量导入) for managers.
+const uTabs = (ctx) => ["search", "parking"].concat(canManage(ctx) ? ["import"] : []);
+function tabsNav(ctx, tab) {
+  return html`<nav class="tabs" role="tablist">${uTabs(ctx).map((k) => html`<a href="#/units${k === "search" ? "" : "?tab=" + k}" role="tab"
+    id="utab-${k}" aria-selected="${k === tab ? "true" : "false"}" class="${k === tab ? "active" : ""}">${t("u.tab." + k)}</a>`)}</nav>`;
+}
 export async function search(el, ctx) {
-  mount(el, html`<h1 class="title">${t("u.title")}</h1>
+  const tab = uTabs(ctx).includes(ctx.params.tab) ? ctx.params.tab : "search";
+  if (tab !== "search") {
+    mount(el, html`<h1 class="title">${t("u.title")}</h1>${tabsNav(ctx, tab)}<div id="u-tab"></div>`);
+    return (tab === "parking" ? parking : imports)($("#u-tab", el), ctx);
+  }
+  mount(el, html`<h1 class="title">${t("u.title")}</h1>${tabsNav(ctx, tab)}
     <form class="filters" id="u-form" role="search"><input name="q" data-search autofocus autocomplete="off" value="${ctx.params.q || ""}"
       placeholder="${t("u.search.ph")}" aria-label="${t("u.search.ph")}"><button class="secondary">${t("search")}</button></form>
     <div class="grid2"><section class="panel"><h3>${t("u.units")}</h3><table class="grid"><thead><tr><th>${t("u.code")}</th><th>${t("u.building")}</th>
@@ -112,6 +126,7 @@ export async function unit(el, ctx) {
             <td>${tv("pstatus", p.status)}</td>
             <td>${p.receipt_number ? html`<button type="button" class="link" data-receipt="${p.id}" data-number="${p.receipt_number}">${t("rcpt.print")}</button>` : ""}</td></tr>`)
             : html`<tr><td colspan="7" class="empty">${t("none")}</td></tr>`}</tbody></table>` : ""}
+        ${depositsPanel()}
       </section>` : ""}
       ${(u.history || []).length ? html`<section class="panel"><h3>${t("u.history")}</h3><table class="grid"><tbody>${u.history.map((h) => html`<tr>
         <td><a href="#/parties/${h.party_id}">${h.party_name || h.party_id.slice(0, 8)}</a></td><td>${tv("occ", h.role)}</td><td>${h.start_date} – ${h.end_date}</td></tr>`)}</tbody></table></section>` : ""}
@@ -123,6 +138,7 @@ export async function unit(el, ctx) {
   moveOut(el, ctx, reload);
   el.querySelectorAll("form[data-movein]").forEach((f) => checklist(f, ctx, mis.items.find((m) => m.id === f.dataset.movein), reload));
   printReceipts(el, ctx);
+  if (acc) deposits($("#unit-deposits", el), ctx, u.id, tks.items, reload);
 
 
   const mi = $("#mi-form", el);
