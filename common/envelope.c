@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* ---- text, as cJSON prints it ------------------------------------------- */
@@ -163,6 +164,8 @@ env_request_parse (const char *json, size_t len, env_request_t *req, char err[12
     req->caller.role = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (caller, "role"));
     const cJSON *pids = cJSON_GetObjectItemCaseSensitive (caller, "property_ids");
     req->caller.property_ids = cJSON_IsArray (pids) ? pids : NULL;
+    const cJSON *parties = cJSON_GetObjectItemCaseSensitive (caller, "party_ids");
+    req->caller.party_ids = cJSON_IsArray (parties) ? parties : NULL;
     if (!req->caller.role)
         req->caller.role = "";
 
@@ -193,11 +196,14 @@ s_request_plain (const char *id, const char *method, const env_caller_t *caller,
 {
     if (!id || !method || deadline_ms > S_PLAIN_INTEGER_MAX || deadline_ms < -S_PLAIN_INTEGER_MAX)
         return false;
-    if (caller && caller->property_ids) {
-        if (!cJSON_IsArray (caller->property_ids))
+    const cJSON *lists[2] = { caller ? caller->property_ids : NULL, caller ? caller->party_ids : NULL };
+    for (int i = 0; i < 2; i++) {
+        if (!lists[i])
+            continue;
+        if (!cJSON_IsArray (lists[i]))
             return false;
         const cJSON *p;
-        cJSON_ArrayForEach (p, caller->property_ids)
+        cJSON_ArrayForEach (p, lists[i])
             if (!cJSON_IsString (p) || !p->valuestring)
                 return false;
     }
@@ -241,6 +247,17 @@ s_request_text (const char *id, const char *method, const env_caller_t *caller,
                 first = false;
             }
         env_text_put (&t, "]");
+        if (caller->party_ids) {
+            env_text_put (&t, ",\"party_ids\":[");
+            first = true;
+            cJSON_ArrayForEach (p, caller->party_ids) {
+                if (!first)
+                    env_text_put (&t, ",");
+                env_text_string (&t, p->valuestring);
+                first = false;
+            }
+            env_text_put (&t, "]");
+        }
     }
     env_text_put (&t, "}");
     if (deadline_ms) {
@@ -277,6 +294,8 @@ env_request_build (const char *id, const char *method, const env_caller_t *calle
         cJSON_AddItemToObject (c, "property_ids",
                                caller->property_ids ? cJSON_Duplicate (caller->property_ids, 1)
                                                     : cJSON_CreateArray ());
+        if (caller->party_ids)
+            cJSON_AddItemToObject (c, "party_ids", cJSON_Duplicate (caller->party_ids, 1));
     }
     if (deadline_ms)
         cJSON_AddNumberToObject (root, "deadline", (double) deadline_ms);
@@ -306,6 +325,8 @@ env_caller_has_property (const env_caller_t *caller, const char *property_id)
         return false;
     if (strcmp (caller->role, "admin") == 0 || strcmp (caller->role, "service") == 0)
         return true;
+    if (strcmp (caller->role, "resident") == 0)
+        return false;
     const cJSON *p;
     cJSON_ArrayForEach (p, caller->property_ids)
         if (cJSON_IsString (p) && strcmp (p->valuestring, property_id) == 0)
@@ -335,6 +356,50 @@ env_role_in (const env_request_t *req, const char *const *roles)
 const char *const env_roles_managers[] = { "admin", "manager", NULL };
 const char *const env_roles_desk[] = { "admin", "manager", "agent", NULL };
 const char *const env_roles_staff[] = { "admin", "manager", "agent", "technician", NULL };
+const char *const env_roles_resident[] = { "resident", NULL };
+
+bool
+env_caller_is_resident (const env_caller_t *caller)
+{
+    return caller && caller->role && strcmp (caller->role, "resident") == 0
+           && cJSON_IsArray (caller->party_ids);
+}
+
+const cJSON *
+env_caller_party_ids (const env_caller_t *caller)
+{
+    return env_caller_is_resident (caller) ? caller->party_ids : NULL;
+}
+
+char *
+env_caller_party_ids_json (const env_caller_t *caller)
+{
+    const cJSON *ids = env_caller_party_ids (caller);
+    if (!ids)
+        return NULL;
+    /* only UUID strings go into SQL parameters, whatever the envelope held */
+    cJSON *clean = cJSON_CreateArray ();
+    const cJSON *p;
+    cJSON_ArrayForEach (p, ids)
+        if (cJSON_IsString (p) && jv_is_uuid (p->valuestring))
+            cJSON_AddItemToArray (clean, cJSON_CreateString (p->valuestring));
+    char *out = clean ? cJSON_PrintUnformatted (clean) : NULL;
+    cJSON_Delete (clean);
+    return out;
+}
+
+bool
+env_caller_has_party (const env_caller_t *caller, const char *party_id)
+{
+    const cJSON *ids = env_caller_party_ids (caller);
+    const cJSON *p;
+    if (!ids || !party_id)
+        return false;
+    cJSON_ArrayForEach (p, ids)
+        if (cJSON_IsString (p) && strcasecmp (p->valuestring, party_id) == 0)
+            return true;
+    return false;
+}
 
 bool
 env_require_role (const env_request_t *req, const char *const *roles, env_reply_t *rep)
@@ -648,7 +713,8 @@ env_reply_parse (const char *json, size_t len, char id[ENVELOPE_ID_MAX + 1], env
             "conflict", "invalid_transition", "idempotency_mismatch", "payload_too_large",
             "unsupported_media_type", "rate_limited", "service_unavailable", "timeout",
             "internal", "method_not_allowed", "bad_request",
-            "checklist_incomplete", "arrears_outstanding", "invalid_claim_code", "claim_locked", NULL };
+            "checklist_incomplete", "arrears_outstanding", "invalid_claim_code", "claim_locked",
+            "activity_full", NULL };
         for (int i = 0; code && known[i]; i++)
             if (strcmp (code, known[i]) == 0)
                 rep->code = known[i];

@@ -27,6 +27,11 @@ typedef struct {
     const cJSON *property_ids;
     const char *name;                /* the user's username or the key's name (shown on paper:
                                       * a receipt's cashier), or NULL */
+    /* role "resident" (issue K) only: the parties (tenants' ids) the person
+     * signed in as, an array of strings; NULL for everyone else. Who the
+     * person is, never what they may reach: a service checks each unit
+     * against its own current occupancies (DESIGN.md, "Residents' scope"). */
+    const cJSON *party_ids;
 } env_caller_t;
 
 /* A parsed request; every pointer borrows from the parsed document. */
@@ -97,7 +102,9 @@ const char *env_param (const env_request_t *req, const char *name);
  * empty filter is no filter. */
 const char *env_query (const env_request_t *req, const char *name);
 
-/* True when the caller may see this property (admin, "service", or listed). */
+/* True when the caller may see this property (admin, "service", or listed).
+ * Never for a resident: their property_ids say where their units were at
+ * sign-in, a hint for pages, not a grant (env_caller_party_ids is). */
 bool env_caller_has_property (const env_caller_t *caller, const char *property_id);
 
 /* The path's {pid} when it is a UUID the caller may see, else NULL: answer
@@ -113,6 +120,21 @@ bool env_role_in (const env_request_t *req, const char *const *roles);
 extern const char *const env_roles_managers[];   /* admin manager */
 extern const char *const env_roles_desk[];       /* admin manager agent */
 extern const char *const env_roles_staff[];      /* admin manager agent technician */
+extern const char *const env_roles_resident[];   /* resident */
+
+/* Residents (issue K). True when the caller is a resident signed in by SMS
+ * code (role "resident" with a party_ids array). */
+bool env_caller_is_resident (const env_caller_t *caller);
+/* A resident's party ids (an array of UUID strings, borrowed), or NULL for
+ * anyone else. What a /v1/me handler matches against its own copy of the
+ * current occupancies (unit_id, party_id, role, end_date IS NULL). */
+const cJSON *env_caller_party_ids (const env_caller_t *caller);
+/* The same as a JSON text ("[\"uuid\",...]", caller frees) for a
+ * $1::jsonb / $1::uuid[] parameter, or NULL when not a resident (or out of
+ * memory). */
+char *env_caller_party_ids_json (const env_caller_t *caller);
+/* True when party_id is one of a resident's parties. */
+bool env_caller_has_party (const env_caller_t *caller, const char *party_id);
 
 /* A handler's role check, made by the service itself: a request on the bus
  * is not trusted to have passed the gateway's. True when the caller's role

@@ -18,6 +18,7 @@
 #   PM_SCALE_TENANTS, PM_SCALE_TICKETS, PM_SCALE_BILLING, PM_SCALE_NOTIFICATIONS (1)
 #   PM_ADMIN_USER (admin), PM_ADMIN_PASSWORD (generated once into $PM_DATA_DIR/admin-password)
 #   PM_DEMO=1                load the demo property (scripts/demo.py) once ready
+#   PM_SMS_FILE ($PM_DATA_DIR/sms.jsonl) where SMS go without PM_SMS_URL ("" for nowhere)
 # Logs: each daemon's stderr (JSON lines) goes to $PM_DATA_DIR/logs/<service>-<n>.log;
 # the supervisor's own lines go to this terminal and to $PM_DATA_DIR/logs/run.log.
 set -euo pipefail
@@ -48,6 +49,9 @@ export PM_WEB_DIR=${PM_WEB_DIR:-$ROOT/services/gateway/web}
 # on this machine); off by default in the daemon, for production
 export PM_WEBHOOK_ALLOW_PRIVATE=${PM_WEBHOOK_ALLOW_PRIVATE:-1}
 export PM_WEBHOOK_ALLOW_HTTP=${PM_WEBHOOK_ALLOW_HTTP:-1}   # ... over plain http to loopback
+# SMS without a provider (PM_SMS_URL unset) are appended to this file, one JSON
+# line each: a resident's sign-in code is read there (README, "Residents' sign-in")
+export PM_SMS_FILE=${PM_SMS_FILE-$PM_DATA_DIR/sms.jsonl}
 PGDIR=$PM_DATA_DIR/pg
 LOGDIR=$PM_DATA_DIR/logs
 RUNDIR=$PM_DATA_DIR/run

@@ -39,6 +39,10 @@
 /* Attachments (GW_ROUTE_BLOB): a file's bytes as the body, up to
  * PM_ATTACHMENT_MAX_BYTES, at most MDP_BLOB_MAX (what the bus carries). */
 #define GW_ATTACHMENT_MAX_BYTES (10 * 1024 * 1024)
+/* A resident's parties (gw_resident.h): at most this many per sign-in, kept
+ * as a JSON array's text: 8 quoted UUIDs, commas, brackets, NUL. */
+#define GW_RESIDENT_PARTIES_MAX 8
+#define GW_PARTY_IDS_TEXT_MAX   (GW_RESIDENT_PARTIES_MAX * 39 + 2)
 /* The body a public route (no token: login) takes. */
 #define GW_PUBLIC_MAX_BODY    (16 * 1024)
 
@@ -48,6 +52,9 @@
 #define GW_ROLE_AGENT       (1u << 2)
 #define GW_ROLE_TECHNICIAN  (1u << 3)
 #define GW_ROLE_INTEGRATION (1u << 4)
+/* A resident signed in by SMS code (issue K, gw_resident.h): never in
+ * GW_ROLES_ALL, so no staff route lets one in. */
+#define GW_ROLE_RESIDENT    (1u << 5)
 #define GW_ROLES_ALL        0x1fu
 #define GW_ROLES_STAFF      (GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_TECHNICIAN)
 
@@ -92,6 +99,9 @@ typedef struct {
     /* borrowed from the token cache: valid only until the request first
      * waits (service call, thread pool); copy what must live longer */
     const cJSON *property_ids;
+    /* a resident's parties as a JSON array's text ("" for staff and keys):
+     * by value, so that it lives as long as the context */
+    char party_ids[GW_PARTY_IDS_TEXT_MAX];
 } gw_caller_t;
 
 struct gw_ctx {

@@ -12,6 +12,7 @@
 #include "gw_auth.h"
 #include "gw_idem.h"
 #include "gw_ops.h"
+#include "gw_resident.h"
 #include "gw_static.h"
 #include "http_response.h"
 #include "jv.h"
@@ -43,6 +44,12 @@ const gw_route_t gw_routes[] = {
     { { "PATCH", "/v1/users/{id}" }, NULL, gw_users_update, GW_ROLE_ADMIN, 0 },
     /* a password change is never stored for a replay */
     { { "POST", "/v1/auth/password" }, NULL, gw_auth_password, GW_ROLES_STAFF, GW_ROUTE_NO_IDEM },
+    /* residents (issue K, gw_resident.h): sign-in by SMS code; never stored
+     * for a replay (a token is a secret, every code request counts) */
+    { { "POST", "/v1/resident/auth/code" }, NULL, gw_resident_code, 0, GW_ROUTE_NO_IDEM },
+    { { "POST", "/v1/resident/auth/login" }, NULL, gw_resident_login, 0, GW_ROUTE_NO_IDEM },
+    { { "POST", "/v1/resident/auth/logout" }, NULL, gw_auth_logout, GW_ROLE_RESIDENT, GW_ROUTE_NO_IDEM },
+    { { "GET", "/v1/me" }, "tenants.me.get", NULL, GW_ROLE_RESIDENT, 0 },
     /* the audit of state-changing requests: a manager sees their properties' rows */
     { { "GET", "/v1/audit" }, NULL, gw_audit_list, GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
     /* who works a property (names for assignees): any staff of it */
@@ -308,6 +315,27 @@ const gw_route_t gw_routes[] = {
       GW_ROLES_STAFF, 0 },
     { { "GET", "/v1/properties/{pid}/announcements/{id}" }, "notifications.announcements.get", NULL,
       GW_ROLES_STAFF, 0 },
+    /* community activities (社区活动): managers run them, the desk signs residents up */
+    { { "POST", "/v1/properties/{pid}/activities" }, "notifications.activities.create", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "GET", "/v1/properties/{pid}/activities" }, "notifications.activities.list", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/activities/{id}" }, "notifications.activities.get", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "PATCH", "/v1/properties/{pid}/activities/{id}" }, "notifications.activities.update", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "POST", "/v1/properties/{pid}/activities/{id}/cancel" }, "notifications.activities.cancel", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
+    { { "GET", "/v1/properties/{pid}/activities/{id}/registrations" },
+      "notifications.activities.registrations", NULL, GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "POST", "/v1/properties/{pid}/activities/{id}/registrations" },
+      "notifications.activities.register", NULL, GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "DELETE", "/v1/properties/{pid}/activities/{id}/registrations/{rid}" },
+      "notifications.activities.unregister", NULL, GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "POST", "/v1/properties/{pid}/activities/{id}/attendance" }, "notifications.activities.attendance",
+      NULL, GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    { { "GET", "/v1/properties/{pid}/reports/activities" }, "notifications.activities.report", NULL,
+      GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     /* webhooks for external systems: an integration key sees its own, of its properties */
     { { "POST", "/v1/webhooks" }, "notifications.webhooks.create", NULL,
       GW_ROLE_ADMIN | GW_ROLE_INTEGRATION, 0 },
@@ -718,13 +746,16 @@ s_forward (gw_t *gw, gw_ctx_t *ctx)
     cJSON_AddItemToObject (body, "params", ctx->params);
     cJSON_AddItemToObject (body, "data", ctx->data ? ctx->data : cJSON_CreateNull ());
     ctx->params = ctx->data = NULL;
+    /* a resident's parties (gw_resident.h): who they are, for the service to check */
+    cJSON *party_ids = ctx->caller.party_ids[0] ? cJSON_Parse (ctx->caller.party_ids) : NULL;
     env_caller_t caller = { .user_id = ctx->caller.id, .name = ctx->caller.name, .role = ctx->caller.role,
-                            .property_ids = ctx->caller.property_ids };
+                            .property_ids = ctx->caller.property_ids, .party_ids = party_ids };
     /* the service's worker skips a request past this deadline, so a bulk
      * import carries its own, longer one */
     ctx->deadline_ms = env_now_ms () + s_route_timeout_ms (gw, ctx->route);
     s_inflight_add (gw, ctx);
     ctx->envelope = env_request_build (ctx->wire_id, method, &caller, ctx->deadline_ms, body);
+    cJSON_Delete (party_ids);
     ctx->caller.property_ids = NULL;     /* borrowed: not beyond this point */
     if (!ctx->envelope) {
         s_inflight_remove (gw, ctx);

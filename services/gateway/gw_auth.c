@@ -80,6 +80,9 @@ gw_role_bit (const char *role)
     for (int i = 0; role && gw_user_roles[i]; i++)
         if (strcmp (role, gw_user_roles[i]) == 0)
             return 1u << i;
+    /* not a user's role (gw_user_roles): no account is ever made with it */
+    if (role && strcmp (role, "resident") == 0)
+        return GW_ROLE_RESIDENT;
     return 0;
 }
 
@@ -227,18 +230,25 @@ s_on_listen_state (void *arg, bool listening)
     "id::text, username, role, array_to_json(property_ids)::text, " DB_UTC_TS ("created_at") ", disabled"
 
 static const db_statement_t s_auth_statements[] = {
-    /* one statement for both kinds of secret: a token of an enabled user, or a live key */
+    /* one statement for the three kinds of secret: a token of an enabled
+     * user, a live key, or a resident's token (migration 004: column 6, the
+     * resident's parties) */
     { "auth_lookup",
       "SELECT u.id::text, u.username, u.role, array_to_json(u.property_ids)::text, "
-      "       (extract(epoch FROM t.expires_at) * 1000)::bigint, false "
+      "       (extract(epoch FROM t.expires_at) * 1000)::bigint, false, NULL::text "
       "  FROM tokens t JOIN users u ON u.id = t.user_id "
       " WHERE t.token_hash = $1::bytea AND t.revoked_at IS NULL AND t.expires_at > now() "
       "   AND NOT u.disabled "
       "UNION ALL "
       "SELECT k.id::text, k.name, k.role, array_to_json(k.property_ids)::text, "
-      "       (extract(epoch FROM k.expires_at) * 1000)::bigint, true "
+      "       (extract(epoch FROM k.expires_at) * 1000)::bigint, true, NULL::text "
       "  FROM api_keys k WHERE k.key_hash = $1::bytea AND k.revoked_at IS NULL "
       "   AND k.role = 'integration' AND (k.expires_at IS NULL OR k.expires_at > now()) "
+      "UNION ALL "
+      "SELECT r.resident_id::text, r.name, 'resident', array_to_json(r.property_ids)::text, "
+      "       (extract(epoch FROM r.expires_at) * 1000)::bigint, false, array_to_json(r.party_ids)::text "
+      "  FROM resident_tokens r WHERE r.token_hash = $1::bytea AND r.revoked_at IS NULL "
+      "   AND r.expires_at > now() "
       "LIMIT 1", true },
     { "auth_user_password",
       "SELECT password_hash, username FROM users WHERE id = $1::uuid AND NOT disabled", true },
@@ -290,7 +300,10 @@ static const db_statement_t s_auth_statements[] = {
       "INSERT INTO tokens (token_hash, user_id, expires_at) "
       "VALUES ($1::bytea, $2::uuid, now() + make_interval(secs => $3::int)) "
       "RETURNING " DB_UTC_TS ("expires_at"), false },
+    /* a staff token or a resident's (logout: whichever it is) */
     { "auth_token_revoke",
+      "WITH r AS (UPDATE resident_tokens SET revoked_at = now() "
+      "            WHERE token_hash = $1::bytea AND revoked_at IS NULL) "
       "UPDATE tokens SET revoked_at = now() WHERE token_hash = $1::bytea AND revoked_at IS NULL", true },
     { "auth_user_insert",
       "INSERT INTO users (username, password_hash, role, property_ids) "
@@ -330,6 +343,10 @@ static const db_statement_t s_auth_statements[] = {
       "           ON CONFLICT (key_id) DO UPDATE SET next_at = now()) "
       "SELECT key_hash FROM k", false },
     { "auth_cleanup",
+      "WITH c AS (DELETE FROM resident_codes WHERE expires_at < now()), "
+      "     r AS (DELETE FROM resident_tokens WHERE expires_at < now() - interval '1 day' "
+      "              OR revoked_at < now() - interval '1 day'), "
+      "     s AS (DELETE FROM resident_send_throttle WHERE window_start < now() - interval '1 day') "
       "DELETE FROM tokens WHERE expires_at < now() - interval '1 day' "
       "   OR revoked_at < now() - interval '1 day'", false },
 };
@@ -591,6 +608,18 @@ gw_auth_caller (gw_auth_t *self, const char *authorization, gw_caller_t *caller,
     snprintf (e->caller.name, sizeof e->caller.name, "%s", PQgetvalue (res, 0, 1));
     snprintf (e->caller.role, sizeof e->caller.role, "%s", PQgetvalue (res, 0, 2));
     e->caller.api_key = PQgetvalue (res, 0, 5)[0] == 't';
+    if (!PQgetisnull (res, 0, 6)) {
+        const char *parties = PQgetvalue (res, 0, 6);
+        /* the table holds at most GW_RESIDENT_PARTIES_MAX: it fits; a text
+         * that would not is no caller at all */
+        if (strlen (parties) >= sizeof e->caller.party_ids) {
+            cJSON_Delete (e->property_ids);
+            memset (e, 0, sizeof *e);
+            PQclear (res);
+            return -1;
+        }
+        snprintf (e->caller.party_ids, sizeof e->caller.party_ids, "%s", parties);
+    }
     if (!PQgetisnull (res, 0, 4)) {
         /* never cache a token (or a key) past its expiry */
         int64_t left = atoll (PQgetvalue (res, 0, 4)) - env_now_ms ();
@@ -728,10 +757,22 @@ s_client_addr (gw_ctx_t *ctx, char out[GW_AUTH_ADDR_MAX])
 static int
 s_admit_attempt (gw_t *gw, gw_ctx_t *ctx, const char *name, char addr[GW_AUTH_ADDR_MAX])
 {
-    gw_auth_t *auth = gw->auth;
-    if (!s_pool_room (auth, ctx))
+    if (!s_pool_room (gw->auth, ctx))
         return -1;
     s_client_addr (ctx, addr);
+    return gw_auth_reserve_attempt (gw, ctx, name, addr);
+}
+
+void
+gw_auth_client_addr (gw_ctx_t *ctx, char out[GW_AUTH_ADDR_MAX])
+{
+    s_client_addr (ctx, out);
+}
+
+int
+gw_auth_reserve_attempt (gw_t *gw, gw_ctx_t *ctx, const char *name, const char *addr)
+{
+    gw_auth_t *auth = gw->auth;
     PGresult *res = db_exec (gw->db, "auth_login_reserve", 7,
                              (const char *[]) { name, addr, auth->throttle_max, auth->throttle_window_s,
                                                 auth->throttle_lock_s, auth->addr_max,
@@ -756,7 +797,22 @@ s_admit_attempt (gw_t *gw, gw_ctx_t *ctx, const char *name, char addr[GW_AUTH_AD
 static void
 s_succeeded (gw_t *gw, const s_job_t *job)
 {
-    PQclear (db_exec (gw->db, "auth_login_succeeded", 2, (const char *[]) { job->attempted, job->addr }));
+    gw_auth_attempt_succeeded (gw, job->attempted, job->addr);
+}
+
+void
+gw_auth_attempt_succeeded (gw_t *gw, const char *name, const char *addr)
+{
+    PQclear (db_exec (gw->db, "auth_login_succeeded", 2, (const char *[]) { name, addr }));
+}
+
+void
+gw_auth_new_token (char token[GW_AUTH_TOKEN_MAX], char param[GW_AUTH_HASH_PARAM_MAX])
+{
+    s_new_secret ("", token, GW_AUTH_TOKEN_MAX);
+    unsigned char hash[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256 (hash, (const unsigned char *) token, strlen (token));
+    s_hash_param (hash, param);
 }
 
 /* The user a login names into its job: the stored hash to verify, or the

@@ -93,6 +93,21 @@ const char *gw_auth_bearer (const char *authorization, size_t *len);
  * for another family. */
 int gw_auth_addr_key (const struct sockaddr *sa, char out[GW_AUTH_ADDR_MAX]);
 
+/* For other sign-ins (gw_resident.h), the pieces the staff login is made of: */
+#define GW_AUTH_TOKEN_MAX      72    /* a new token's text, with its NUL */
+#define GW_AUTH_HASH_PARAM_MAX 68    /* "\\x" + 64 hex + NUL: a bytea parameter */
+/* The key the client's address is counted under (gw_auth_addr_key), or "unknown". */
+void gw_auth_client_addr (gw_ctx_t *ctx, char out[GW_AUTH_ADDR_MAX]);
+/* Reserves one attempt of name from addr against the login limits
+ * (PM_LOGIN_*, migration 003's login_reserve): 0 to go on, or -1 after
+ * answering (429 with Retry-After, or the database's error). */
+int gw_auth_reserve_attempt (gw_t *gw, gw_ctx_t *ctx, const char *name, const char *addr);
+/* The attempt was right: name's failures forgotten, addr's reservation given back. */
+void gw_auth_attempt_succeeded (gw_t *gw, const char *name, const char *addr);
+/* A new bearer token (32 random bytes, base64url) and the bytea parameter
+ * of its SHA-256, as the token tables store it. */
+void gw_auth_new_token (char token[GW_AUTH_TOKEN_MAX], char param[GW_AUTH_HASH_PARAM_MAX]);
+
 /* Local handlers of the route table. */
 void gw_auth_login (gw_t *gw, gw_ctx_t *ctx);
 void gw_auth_logout (gw_t *gw, gw_ctx_t *ctx);

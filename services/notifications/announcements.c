@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ST_ANN_CREATE "nt_ann_create"
+#define ST_ANN_CREATE NT_ST_ANN_CREATE
 #define ST_ANN_LIST   "nt_ann_list"
 #define ST_ANN_GET    "nt_ann_get"
 #define ST_ANN_KNOWN  "nt_ann_property_known"
@@ -108,6 +108,19 @@ nt_announcements_prepare (db_t *db)
     return DB_PREPARE_ALL (db, s_statements);
 }
 
+int
+nt_property_known (nt_app_t *app, const env_request_t *req, const char *pid, env_reply_t *rep)
+{
+    PGresult *res = db_exec (app->db, ST_ANN_KNOWN, 1, (const char *[]) { pid });
+    int rc = db_ok (res) && PQntuples (res) == 1 ? 0 : -1;
+    if (rc != 0 && db_ok (res))
+        env_reply_error (rep, 404, "not_found", NULL, "no such property (no unit of it is known yet)");
+    else if (rc != 0)
+        db_reply_error (res, rep, req->id);
+    PQclear (res);
+    return rc;
+}
+
 void
 nt_announcements_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
@@ -122,17 +135,8 @@ nt_announcements_create (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid announcement");
         return;
     }
-    const char *pk[] = { pid };
-    res = db_exec (app->db, ST_ANN_KNOWN, 1, pk);
-    if (!db_ok (res) || PQntuples (res) == 0) {
-        if (db_ok (res))
-            env_reply_error (rep, 404, "not_found", NULL, "no such property (no unit of it is known yet)");
-        else
-            db_reply_error (res, rep, req->id);
-        goto out;
-    }
-    PQclear (res);
-    res = NULL;
+    if (nt_property_known (app, req, pid, rep) != 0)
+        return;
     if (db_begin (app->db)) {
         db_fail (app->db, req->id, rep, "begin");
         return;

@@ -19,6 +19,15 @@
 #define NT_ANN_STATEMENT_TIMEOUT "60s"
 
 int nt_announcements_prepare (db_t *db);
+
+/* The prepared statement that writes an announcement and fans it out to its
+ * audience (announcements.c documents its parameters); activities.c runs it
+ * when an activity is announced. */
+#define NT_ST_ANN_CREATE "nt_ann_create"
+
+/* 0 when this service knows a unit of property pid (its copy of tenants),
+ * else -1 after answering 404 (or the database's error). */
+int nt_property_known (nt_app_t *app, const env_request_t *req, const char *pid, env_reply_t *rep);
 void nt_announcements_create (void *app, const env_request_t *req, env_reply_t *rep);
 void nt_announcements_list (void *app, const env_request_t *req, env_reply_t *rep);
 void nt_announcements_get (void *app, const env_request_t *req, env_reply_t *rep);

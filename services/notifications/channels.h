@@ -4,7 +4,9 @@
  * sender records. The sender (sender.c) owns the queue, the multi handle and
  * the retries; adapters know only their protocol:
  *   webhook  POST of the signed event body to the subscriber's URL
- *   sms      POST {"to","text"} to the provider's HTTP API (PM_SMS_URL)
+ *   sms      POST {"to","text"} to the provider's HTTP API (PM_SMS_URL), or,
+ *            without one, a JSON line appended to PM_SMS_FILE (the file
+ *            provider: `make run` and the tests read the codes there)
  *   email    SMTP through libcurl (PM_SMTP_URL)
  * Also the pure pieces unit-tested without a network: the signature, the
  * backoff schedule and the RFC 2047 subject. */
@@ -41,6 +43,7 @@ typedef struct {
     bool allow_private;              /* PM_WEBHOOK_ALLOW_PRIVATE */
     bool allow_http;                 /* PM_WEBHOOK_ALLOW_HTTP: plain http to loopback */
     const char *sms_url, *sms_token; /* PM_SMS_URL, PM_SMS_TOKEN */
+    const char *sms_file;            /* PM_SMS_FILE: used only when PM_SMS_URL is unset */
     const char *smtp_url, *smtp_from, *smtp_user, *smtp_password;
 } nt_channel_config_t;
 
@@ -117,6 +120,19 @@ char *nt_rfc2047 (const char *utf8);
 
 /* True for an address we may put in an SMTP envelope and a To: header. */
 bool nt_email_valid (const char *addr);
+
+/* The file provider (PM_SMS_FILE, when PM_SMS_URL is unset). True when it
+ * is the one SMS goes to. */
+bool nt_sms_file_used (const nt_channel_config_t *cfg);
+
+/* One SMS as the file's line: {"to","text","at","id"} and a newline, "at"
+ * RFC 3339 UTC of now_s. Caller frees; NULL when out of memory. */
+char *nt_sms_file_line (const char *to, const char *text, const char *id, int64_t now_s);
+
+/* Appends msg (an SMS) to path as one line: O_APPEND and one write(2), so
+ * that lines of several writers (processes) never interleave. out: NT_SENT,
+ * NT_NOT_SENT (no number), or NT_RETRY (the file cannot be written). */
+void nt_sms_file_append (const char *path, const nt_message_t *msg, nt_outcome_t *out);
 
 /* True for a phone number as an SMS API takes it: digits, '+', '-', spaces. */
 bool nt_phone_valid (const char *phone);

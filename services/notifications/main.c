@@ -4,6 +4,7 @@
  * turn them into deliveries (inbox, SMS, email, webhooks), and the sender. */
 #include "notifications.h"
 
+#include "activities.h"
 #include "announcements.h"
 #include "delivery_log.h"
 #include "events.h"
@@ -28,6 +29,16 @@ static const worker_method_t s_methods[] = {
     { "notifications.announcements.create", nt_announcements_create },
     { "notifications.announcements.list",   nt_announcements_list },
     { "notifications.announcements.get",    nt_announcements_get },
+    { "notifications.activities.create",       nt_activities_create },
+    { "notifications.activities.list",         nt_activities_list },
+    { "notifications.activities.get",          nt_activities_get },
+    { "notifications.activities.update",       nt_activities_update },
+    { "notifications.activities.cancel",       nt_activities_cancel },
+    { "notifications.activities.registrations", nt_activities_registrations },
+    { "notifications.activities.attendance",   nt_activities_attendance },
+    { "notifications.activities.register",     nt_activities_register },
+    { "notifications.activities.unregister",   nt_activities_unregister },
+    { "notifications.activities.report",       nt_activities_report },
     { "notifications.preferences.get",      nt_preferences_get },
     { "notifications.preferences.put",      nt_preferences_put },
     { "notifications.log.list",             nt_log_list },
@@ -48,6 +59,7 @@ static const worker_method_t s_methods[] = {
     { "notifications.webhooks.deliveries",  nt_webhooks_deliveries },
     { "notifications.webhooks.redeliver",   nt_webhooks_redeliver },
     { "notifications.webhooks.disable_for_key", nt_webhooks_disable_for_key },
+    { "notifications.sms.send",             nt_sms_send },
     { "notifications.ping",                 s_ping },
     { NULL, NULL }
 };
@@ -57,7 +69,7 @@ s_prepare (db_t *db)
 {
     return nt_webhooks_prepare (db) || nt_announcements_prepare (db) || nt_preferences_prepare (db)
            || nt_log_prepare (db) || nt_events_prepare (db) || nt_rules_prepare (db)
-           || nt_templates_prepare (db) || nt_inbox_prepare (db) ? -1 : 0;
+           || nt_templates_prepare (db) || nt_inbox_prepare (db) || nt_activities_prepare (db) ? -1 : 0;
 }
 
 /* Beside the worker: a consumer per producer, and the sender. */

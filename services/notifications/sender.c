@@ -55,6 +55,7 @@ struct nt_sender {
 
 struct s_job {
     nt_sender_t *sender;
+    bool transient;                  /* nt_sender_send_now: no row behind it, sent once */
     nt_message_t msg;
     nt_request_t req;
     uint64_t started_ns;
@@ -373,6 +374,14 @@ static void
 s_record (nt_sender_t *self, s_job_t *job, const nt_outcome_t *out)
 {
     int64_t ms = (int64_t) ((uv_hrtime () - job->started_ns) / 1000000u);
+    if (job->transient) {
+        /* a one-off SMS (a sign-in code): its outcome is only logged, never
+         * the number or the text */
+        static const char *const verdicts[] = { "sent", "failed (not retried)", "failed", "not sent" };
+        log_info (NULL, "sms %s (one-off) %s (status %ld, %lld ms)", job->msg.id,
+                  verdicts[out->verdict], out->status, (long long) ms);
+        return;
+    }
     if (job->msg.kind == NT_CH_WEBHOOK)
         s_record_webhook (self, job, out, ms);
     else
@@ -459,6 +468,11 @@ s_start (nt_sender_t *self, s_job_t *job)
     nt_outcome_t out = { 0 };
     job->sender = self;
     job->started_ns = uv_hrtime ();
+    if (job->msg.kind == NT_CH_SMS && nt_sms_file_used (&self->ch)) {
+        /* the file provider: one local write, no transfer to wait for */
+        nt_sms_file_append (self->ch.sms_file, &job->msg, &out);
+        goto fail;
+    }
     job->req.easy = s_curl_up (self) == 0 ? curl_easy_init () : NULL;
     if (!job->req.easy) {
         out.verdict = NT_RETRY;
@@ -610,6 +624,72 @@ nt_sender_kick (nt_sender_t *self)
         uv_timer_start (&self->kick_timer, s_on_kick, 0, 0);
 }
 
+/* ------------------------------------------------------------------ one-off SMS */
+
+int
+nt_sender_send_now (nt_sender_t *self, const char *to, const char *text, char id[40])
+{
+    if (!self || self->stopping || nt_channel_unconfigured (&self->ch, NT_CH_SMS))
+        return -1;
+    s_job_t *job = calloc (1, sizeof *job);
+    if (!job)
+        return -1;
+    unsigned char raw[16];
+    randombytes_buf (raw, sizeof raw);
+    sodium_bin2hex (job->msg.id, sizeof job->msg.id, raw, sizeof raw);
+    job->transient = true;
+    job->msg.kind = NT_CH_SMS;
+    job->msg.attempt = 1;
+    job->msg.address = strdup (to);
+    job->msg.text = strdup (text);
+    if (!job->msg.address || !job->msg.text) {
+        s_job_free (job);
+        return -1;
+    }
+    snprintf (id, 40, "%s", job->msg.id);
+    s_start (self, job);
+    return 0;
+}
+
+/* Only the gateway sends sign-in codes; everything else reaches people
+ * through events and announcements, queued and retried. */
+static const char *const s_sms_callers[] = { "service", NULL };
+#define S_SMS_TEXT_MAX 500
+
+void
+nt_sms_send (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    if (!env_require_role (req, s_sms_callers, rep))
+        return;
+    if (!req->caller.user_id || strcmp (req->caller.user_id, "gateway") != 0) {
+        env_reply_error (rep, 403, "forbidden", NULL, "only the gateway sends one-off SMS");
+        return;
+    }
+    jv_t v = JV_INIT;
+    const char *to = NULL, *text = NULL;
+    if (jv_object (&v, req->data)) {
+        to = jv_string (&v, req->data, "to", JV_REQUIRED, 32);
+        text = jv_string (&v, req->data, "text", JV_REQUIRED, S_SMS_TEXT_MAX);
+        if (to && !nt_phone_valid (to))
+            jv_problem (&v, "to", "is not a phone number");
+    }
+    if (!jv_ok (&v)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "to and text are required");
+        return;
+    }
+    char id[40];
+    const char *why = app->sender ? nt_channel_unconfigured (&app->sender->ch, NT_CH_SMS) : "no sender";
+    if (why || nt_sender_send_now (app->sender, to, text, id) != 0) {
+        env_reply_error (rep, 503, "service_unavailable", NULL, "cannot send an SMS now%s%s",
+                         why ? ": " : "", why ? why : "");
+        return;
+    }
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddStringToObject (body, "id", id);
+    env_reply_ok (rep, 202, body);
+}
+
 /* ------------------------------------------------------------------ life */
 
 static const char *
@@ -648,6 +728,7 @@ nt_sender_new (uv_loop_t *loop, nt_app_t *app)
     self->ch.allow_http = config_int ("PM_WEBHOOK_ALLOW_HTTP", 0, 0, 1) == 1;
     self->ch.sms_url = s_env ("PM_SMS_URL");
     self->ch.sms_token = s_env ("PM_SMS_TOKEN");
+    self->ch.sms_file = s_env ("PM_SMS_FILE");
     self->ch.smtp_url = s_env ("PM_SMTP_URL");
     self->ch.smtp_from = s_env ("PM_SMTP_FROM");
     self->ch.smtp_user = s_env ("PM_SMTP_USER");
@@ -669,7 +750,9 @@ nt_sender_new (uv_loop_t *loop, nt_app_t *app)
               "sms %s, email %s, private addresses %s, plain http to loopback %s",
               (long long) self->max_inflight, (long long) self->poll_ms, (long long) self->ch.timeout_ms,
               (long long) self->base_ms, (long long) self->cap_ms, (long long) self->window_s,
-              self->ch.sms_url ? "configured" : "not configured (PM_SMS_URL)",
+              self->ch.sms_url ? "configured"
+                               : nt_sms_file_used (&self->ch) ? "to the file PM_SMS_FILE"
+                                                              : "not configured (PM_SMS_URL)",
               self->ch.smtp_url ? "configured" : "not configured (PM_SMTP_URL)",
               self->ch.allow_private ? "allowed" : "refused", self->ch.allow_http ? "allowed" : "refused");
     return self;
@@ -681,7 +764,8 @@ s_release (nt_sender_t *self)
 {
     cJSON *wh = cJSON_CreateArray (), *msg = cJSON_CreateArray ();
     for (s_job_t *j = self->jobs; j; j = j->next)
-        cJSON_AddItemToArray (j->msg.kind == NT_CH_WEBHOOK ? wh : msg, cJSON_CreateString (j->msg.id));
+        if (!j->transient)
+            cJSON_AddItemToArray (j->msg.kind == NT_CH_WEBHOOK ? wh : msg, cJSON_CreateString (j->msg.id));
     const char *names[2] = { "nt_sd_wh_release", "nt_sd_msg_release" };
     cJSON *lists[2] = { wh, msg };
     for (int i = 0; i < 2; i++) {

@@ -10,6 +10,11 @@
 #include "tenants.h"
 #include "tenants_store.h"
 
+/* resident_handlers.c (issue K): a resident's parties and units, read live */
+void tn_residents_lookup (void *app, const env_request_t *req, env_reply_t *rep);
+void tn_me_get (void *app, const env_request_t *req, env_reply_t *rep);
+int tn_resident_store_prepare (db_t *db);
+
 static const worker_method_t s_methods[] = {
     { "tenants.properties.create", tn_properties_create },
     { "tenants.properties.list",   tn_properties_list },
@@ -52,6 +57,8 @@ static const worker_method_t s_methods[] = {
     { "tenants.parking.leases.create", tn_parking_leases_create },
     { "tenants.parking.leases.list",   tn_parking_leases_list },
     { "tenants.parking.leases.end",    tn_parking_leases_end },
+    { "tenants.residents.lookup",  tn_residents_lookup },
+    { "tenants.me.get",            tn_me_get },
     { "tenants.events.read",       tn_events_read },
     { "tenants.ping",              tn_ping },
     { NULL, NULL }
@@ -62,7 +69,7 @@ s_prepare (db_t *db)
 {
     return tn_store_prepare (db) || tn_party_store_prepare (db) || tn_parking_store_prepare (db)
            || tn_import_store_prepare (db) || tn_move_in_store_prepare (db) || tn_contact_store_prepare (db)
-           || tn_attachments_prepare (db) ? -1 : 0;
+           || tn_attachments_prepare (db) || tn_resident_store_prepare (db) ? -1 : 0;
 }
 
 int

@@ -229,6 +229,9 @@ class Stack:
             # the tests' webhook receivers listen on loopback
             "PM_WEBHOOK_ALLOW_PRIVATE": "1",
             "PM_WEBHOOK_ALLOW_HTTP": "1",  # ... over plain http
+            # SMS without a provider go to this file, one JSON line each (issue K:
+            # the residents' sign-in codes are read there); "" turns it off
+            "PM_SMS_FILE": os.path.join(self.tmpdir, "sms.jsonl"),
         })
         for s in ["gateway"] + SERVICES:
             e["PM_DB_DSN_" + s.upper()] = "host=%s port=%d dbname=pm user=pm_%s" % (

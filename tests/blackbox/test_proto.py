@@ -1016,6 +1016,18 @@ def test_every_openapi_operation_answers_as_documented(stack):
                    body={"title": "协议测试通知", "body": "停水", "audience": "all"})
     if r.status == 201:
         ids["/v1/properties/{pid}/announcements/"] = r.json()["id"]
+    # an activity, with the party above signed up for the {rid} of its registrations
+    r = stack.http("POST", "/v1/properties/%s/activities" % pid, token=tok,
+                   body={"title": "协议测试活动", "starts_at": "2036-06-01T09:00:00Z",
+                         "ends_at": "2036-06-01T10:00:00Z", "place": "会所", "audience": "all"})
+    if r.status == 201:
+        ids["/v1/properties/{pid}/activities/"] = r.json()["id"]
+        if "{oid}" in path_ids and _poll("SELECT id FROM notifications.occupancies WHERE id = '%s'"
+                                         % path_ids["{oid}"]):
+            r = stack.http("POST", "/v1/properties/%s/activities/%s/registrations" % (pid, r.json()["id"]),
+                           token=tok, body={"unit_id": uid, "party_id": path_ids["{party_id}"]})
+            if r.status == 201:
+                path_ids["{rid}"] = r.json()["id"]
     # an open move-in for the {id} of .../move-ins/{id} (cancelled by its probe, then completed: 409)
     if "{party_id}" in path_ids:
         r = stack.http("POST", "/v1/properties/%s/units/%s/move-ins" % (pid, uid), token=tok,

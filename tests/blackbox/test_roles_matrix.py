@@ -1,6 +1,7 @@
 """test_roles_matrix: who reaches what (issue G, "Trust and limits").
 
-Every route of proto/openapi.yaml, asked by every role (admin, manager,
+Every route of proto/openapi.yaml, asked by every role (a resident signed in
+by SMS code too: issue K; admin, manager,
 agent, technician, integration) on its own property and on another one,
 and once without a token; each answer is checked against the role table.
 The role table is the gateway's route table itself (services/gateway/*.c,
@@ -19,6 +20,8 @@ The technician's tickets: one assigned to them is 200, another 404.
 """
 
 import json
+import os
+import re
 import secrets
 import time
 import uuid
@@ -28,12 +31,15 @@ import test_proto as proto
 STACK = dict(env={"PM_WEBHOOK_ALLOW_PRIVATE": "1", "PM_WEBHOOK_ALLOW_HTTP": "1"})
 
 ROLES = ("admin", "manager", "agent", "technician", "integration")
+# a resident signed in by SMS code (issue K): every staff route answers them 403
+WALKERS = ROLES + ("resident",)
 S = {}
 
 # The gateway's role constants (services/gateway/gw.h) as role names.
 _BITS = {
     "GW_ROLE_ADMIN": {"admin"}, "GW_ROLE_MANAGER": {"manager"}, "GW_ROLE_AGENT": {"agent"},
     "GW_ROLE_TECHNICIAN": {"technician"}, "GW_ROLE_INTEGRATION": {"integration"},
+    "GW_ROLE_RESIDENT": {"resident"},
     "GW_ROLES_ALL": set(ROLES), "GW_ROLES_STAFF": {"admin", "manager", "agent", "technician"}, "0": set(),
 }
 
@@ -46,6 +52,7 @@ QUERIES = {
     "/v1/properties/{pid}/exports/ledger": "?period=2026-01",
     "/v1/properties/{pid}/duty-roster/gaps": "?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z",
     "/v1/properties/{pid}/exports/visitors": "?date=2026-01-01",
+    "/v1/properties/{pid}/reports/activities": "?from=2036-01-01&to=2036-12-31",
     "/v1/properties/{pid}/vehicle-passes/check": "?plate=%E7%B2%A4B12345",
 }
 
@@ -173,6 +180,15 @@ def _world(stack, adm, tag):
     ann = _ok(http("POST", "/v1/properties/%s/announcements" % pid, token=adm,
                    body={"title": "停水通知", "body": "周一停水", "audience": "all"}), 201, "announcement")
     ids["{id}@announcements"] = ann["id"]
+    # an activity with the unit's occupant signed up (notifications' copy of the move-in first)
+    _wait(stack, "SELECT count(*) FROM notifications.occupancies WHERE id = '%s'" % ids["{oid}"])
+    ids["{id}@activities"] = _ok(http("POST", "/v1/properties/%s/activities" % pid, token=adm,
+                                      body={"title": "游园会", "starts_at": "2036-06-01T09:00:00Z",
+                                            "ends_at": "2036-06-01T10:00:00Z", "place": "花园", "audience": "all"}),
+                                 201, "activity")["id"]
+    ids["{rid}"] = _ok(http("POST", "/v1/properties/%s/activities/%s/registrations" % (pid, ids["{id}@activities"]),
+                            token=adm, body={"unit_id": ids["{uid}"], "party_id": ids["{party_id}"]}),
+                       201, "registration")["id"]
     return ids
 
 
@@ -199,6 +215,25 @@ def test_setup(stack):
     hook = _ok(stack.http("POST", "/v1/webhooks", token=key["key"],
                           body={"url": "http://127.0.0.1:9/mx", "events": ["ticket.created"]}), 201, "webhook")
     own["{id}@webhooks"] = hook["id"]
+    # the resident of the world's party (its phone), signed in by the code of the SMS file
+    S["tokens"]["resident"] = _resident_token(stack, "13800138000")
+
+
+def _resident_token(stack, phone):
+    path = stack.env["PM_SMS_FILE"]
+    before = open(path, encoding="utf-8").read().count("\n") if os.path.exists(path) else 0
+    _ok(stack.http("POST", "/v1/resident/auth/code", body={"phone": phone}), 202, "resident code")
+    deadline = time.time() + 15
+    while True:
+        lines = open(path, encoding="utf-8").read().splitlines()[before:] if os.path.exists(path) else []
+        mine = [json.loads(x) for x in lines if json.loads(x).get("to") == phone]
+        if mine:
+            break
+        assert time.time() < deadline, "no SMS to the resident"
+        time.sleep(0.05)
+    code = re.search(r"\b(\d{6})\b", mine[-1]["text"]).group(1)
+    return _ok(stack.http("POST", "/v1/resident/auth/login", body={"phone": phone, "code": code}),
+               200, "resident login")["token"]
 
 
 # ---------------------------------------------------------------- the walk
@@ -246,7 +281,7 @@ def test_every_route_every_role_every_property(stack):
             continue
         allowed = table[(method, path)]
         scoped = "{pid}" in path
-        if path == "/v1/auth/logout":
+        if path in ("/v1/auth/logout", "/v1/resident/auth/logout"):
             continue  # below: it revokes the token it is sent with
         for scope, ids in (("own", own), ("other", other)) if scoped else (("none", own),):
             real = method == "GET"
@@ -258,7 +293,7 @@ def test_every_route_every_role_every_property(stack):
                 count += 1
                 if r.status != 401:
                     problems.append("%s %s (%s) without a token: %d" % (method, path, scope, r.status))
-            for role in ROLES:
+            for role in WALKERS:
                 r = _probe(stack, method, url, S["tokens"][role])
                 count += 1
                 got = r.status
@@ -286,6 +321,20 @@ def test_every_route_every_role_every_property(stack):
         if r.status != 204:
             problems.append("POST /v1/auth/logout as %s: %d" % (role, r.status))
     assert stack.http("POST", "/v1/auth/logout").status == 401
+    # a resident signs out at their own route only; staff cannot use it
+    r = stack.http("POST", "/v1/auth/logout", token=S["tokens"]["resident"])
+    count += 1
+    if r.status != 403:
+        problems.append("POST /v1/auth/logout as resident: %d" % r.status)
+    r = stack.http("POST", "/v1/resident/auth/logout", token=stack.admin_token)
+    count += 1
+    if r.status != 403:
+        problems.append("POST /v1/resident/auth/logout as admin: %d" % r.status)
+    tok = _resident_token(stack, "13800138000")
+    r = stack.http("POST", "/v1/resident/auth/logout", token=tok)
+    count += 1
+    if r.status != 204 or stack.http("GET", "/v1/me", token=tok).status != 401:
+        problems.append("POST /v1/resident/auth/logout as resident: %d" % r.status)
     assert not problems, "%d of %d answers wrong:\n%s" % (len(problems), count, "\n".join(problems))
     assert count > 500, count
 

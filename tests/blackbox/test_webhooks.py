@@ -704,8 +704,8 @@ def test_sms_and_email_channels(stack):
         st, attempts, err = _row(stack, busy)
         assert attempts == "2" and "503" in err, (st, attempts, err)
         _recv().failing.discard("/sms")
-        # without a provider: kept as not_sent, naming what is missing
-        _restart(stack)
+        # without a provider (nor the SMS file the harness sets): kept as not_sent, naming what is missing
+        _restart(stack, {"PM_SMS_FILE": ""})
         s2 = _queue(stack, "sms", "13800138000", "x", "y", pid)
         m2 = _queue(stack, "email", "owner@example.com", "x", "y", pid)
         _wait("not_sent without providers", lambda: _row(stack, s2)[0] == "not_sent" and _row(stack, m2)[0] == "not_sent",
