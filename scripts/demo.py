@@ -34,6 +34,8 @@ GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "
 COMPANIES = ["深圳市前海云图科技有限公司", "华南星辰律师事务所", "鹏城智慧物流股份有限公司", "南山基石投资管理有限公司",
              "粤港澳数字金融服务有限公司", "福田新远建筑设计院", "蓝海跨境电子商务有限公司", "深圳市和谐医疗器械有限公司",
              "中航精密仪器（深圳）有限公司", "立信会计师事务所深圳分所", "星河文化传媒有限公司", "嘉禾教育咨询有限公司"]
+# (name, unit, phone): the demo's resident with a known phone, for the residents' pages
+DEMO_RESIDENT = ("林晓婷", "A-1806", "13602345678")
 SHOPS = ["喜茶", "星巴克", "屈臣氏", "优衣库", "海底捞", "西西弗书店", "周大福", "华为授权体验店", "便利蜂", "麦当劳"]
 
 
@@ -183,6 +185,10 @@ def main():
         name = SURNAMES[rnd.randrange(len(SURNAMES))] + GIVEN[rnd.randrange(len(GIVEN))]
         plan.append(({"kind": "person", "name": name, "phone": "13%d%08d" % (rnd.randrange(10), rnd.randrange(10 ** 8))},
                      code, "owner"))
+    # A resident who can try the residents' pages (/m/): sign in with this
+    # phone, the code is in $PM_DATA_DIR/sms.jsonl (make run's PM_SMS_FILE).
+    if DEMO_RESIDENT[1] in unit_ids:
+        plan.append(({"kind": "person", "name": DEMO_RESIDENT[0], "phone": DEMO_RESIDENT[2]}, DEMO_RESIDENT[1], "owner"))
     for party, code, role in plan:
         st, doc = api.call("POST", base + "/parties", party)
         if st in (404, 405, 501):
@@ -196,6 +202,8 @@ def main():
         moved += st in (200, 201)
     if parties:
         print("demo: %d parties, %d moved in" % (parties, moved))
+        print("demo: residents' pages /m/: sign in as %s (%s, owner of %s) with the code from $PM_DATA_DIR/sms.jsonl"
+              % (DEMO_RESIDENT[2], DEMO_RESIDENT[0], DEMO_RESIDENT[1]))
 
     spaces = 0
     for lvl in ("B2", "B3"):

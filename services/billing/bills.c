@@ -134,6 +134,12 @@ bl_account_get (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *pid, *uid = env_resource_scope (req, s_account_readers, "uid", "unit", rep, &pid);
     if (!uid)
         return;
+    bl_account_reply (app, req, pid, uid, rep);
+}
+
+void
+bl_account_reply (billing_t *app, const env_request_t *req, const char *pid, const char *uid, env_reply_t *rep)
+{
     const char *p[] = { pid, uid };
     db_reply_json (db_exec (app->db, ST_ACCOUNT, 2, p), rep, req->id, 200, "no such unit");
 }

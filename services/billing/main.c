@@ -13,6 +13,7 @@
 #include "late_fees.h"
 #include "ledger.h"
 #include "log.h"
+#include "me.h"
 #include "payments.h"
 #include "receipts.h"
 #include "reports.h"
@@ -35,6 +36,10 @@ static const worker_method_t s_methods[] = {
     { "billing.payments.reverse", bl_payments_reverse },
     { "billing.payments.import",  bl_payments_import },
     { "billing.payments.receipt", bl_payments_receipt },
+    /* a resident's own (me.h) */
+    { "billing.me.account",       bl_me_account },
+    { "billing.me.payments",      bl_me_payments },
+    { "billing.me.receipt",       bl_me_receipt },
     { "billing.credit.apply",     bl_credit_apply },
     { "billing.charges.create",   bl_charges_create },
     { "billing.deposits.create",  bl_deposits_create },
@@ -58,7 +63,7 @@ s_prepare (db_t *db)
            || bl_bills_prepare (db) || bl_ledger_prepare (db) || bl_payments_prepare (db)
            || bl_charges_prepare (db) || bl_deposits_prepare (db) || bl_late_fees_prepare (db)
            || bl_reports_prepare (db) || bl_imports_prepare (db) || bl_exports_prepare (db)
-           || bl_receipts_prepare (db) ? -1 : 0;
+           || bl_receipts_prepare (db) || bl_me_prepare (db) ? -1 : 0;
 }
 
 /* Beside the worker: tenants' events into the archive copy, tickets' events

@@ -376,10 +376,17 @@ bl_payments_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
     const char *pid = env_property_scope (req, bl_roles_readers, rep);
-    if (!pid)
-        return;
+    if (pid)
+        bl_payments_list_unit (app, req, rep, pid, NULL);
+}
+
+void
+bl_payments_list_unit (billing_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                       const char *unit)
+{
     jv_t v = JV_INIT;
-    const char *uid = env_query (req, "unit_id"), *from = env_query (req, "from"), *to = env_query (req, "to");
+    const char *uid = unit ? unit : env_query (req, "unit_id");
+    const char *from = env_query (req, "from"), *to = env_query (req, "to");
     const char *status = env_query (req, "status"), *method = env_query (req, "method");
     const char *ref = env_query (req, "external_ref");
     char key[PAGE_KEY_MAX], cat[28] = "", cid[37] = "";

@@ -15,6 +15,11 @@ void bl_payments_get (void *app, const env_request_t *req, env_reply_t *rep);
  * &external_ref=&limit=&cursor=, newest paid_at first; from/to are dates in
  * the property's time zone, both included. */
 void bl_payments_list (void *app, const env_request_t *req, env_reply_t *rep);
+/* The same list in a property the caller's scope was checked for; with unit
+ * not NULL, that unit's payments only (?unit_id is then ignored): a
+ * resident's (me.h). */
+void bl_payments_list_unit (billing_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                            const char *unit);
 void bl_payments_reverse (void *app, const env_request_t *req, env_reply_t *rep);
 void bl_credit_apply (void *app, const env_request_t *req, env_reply_t *rep);
 

@@ -200,8 +200,13 @@ bl_payments_receipt (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     billing_t *app = app_;
     const char *pid, *id = env_resource_scope (req, bl_roles_readers, "payment_id", "payment", rep, &pid);
-    if (!id)
-        return;
+    if (id)
+        bl_receipt_reply (app, req, pid, id, rep);
+}
+
+void
+bl_receipt_reply (billing_t *app, const env_request_t *req, const char *pid, const char *id, env_reply_t *rep)
+{
     bl_layout_t layout;
     if (!bl_receipt_layout (env_param (req, "layout"), &layout)) {
         env_reply_error (rep, 422, "validation_failed", jv_detail ("layout", "must be a5 or thermal"),

@@ -17,5 +17,10 @@
 int bl_receipts_prepare (db_t *db);
 
 void bl_payments_receipt (void *app, const env_request_t *req, env_reply_t *rep);
+/* The receipt of payment id in pid, for a caller whose scope was checked
+ * (the desk's route above, a resident's me.h): ?layout=, then the page, or
+ * 404 "no such payment". */
+void bl_receipt_reply (billing_t *app, const env_request_t *req, const char *pid, const char *id,
+                       env_reply_t *rep);
 
 #endif

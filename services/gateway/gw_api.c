@@ -49,6 +49,20 @@ const gw_route_t gw_routes[] = {
     { { "POST", "/v1/resident/auth/code" }, NULL, gw_resident_code, 0, GW_ROUTE_NO_IDEM },
     { { "POST", "/v1/resident/auth/login" }, NULL, gw_resident_login, 0, GW_ROUTE_NO_IDEM },
     { { "POST", "/v1/resident/auth/logout" }, NULL, gw_auth_logout, GW_ROLE_RESIDENT, GW_ROUTE_NO_IDEM },
+    /* a resident's own tickets (services/tickets/me_tickets.h): the service scopes each to the
+     * units the resident occupies now, anything else 404 */
+    { { "POST", "/v1/me/tickets" }, "tickets.me.tickets.create", NULL, GW_ROLE_RESIDENT, 0 },
+    { { "GET", "/v1/me/tickets" }, "tickets.me.tickets.list", NULL, GW_ROLE_RESIDENT, 0 },
+    { { "GET", "/v1/me/tickets/{tid}" }, "tickets.me.tickets.get", NULL, GW_ROLE_RESIDENT, 0 },
+    { { "POST", "/v1/me/tickets/{tid}/feedback" }, "tickets.me.tickets.feedback", NULL, GW_ROLE_RESIDENT, 0 },
+    { { "POST", "/v1/me/tickets/{tid}/attachments" }, "tickets.me.tickets.attachments.create", NULL,
+      GW_ROLE_RESIDENT, GW_ROUTE_BLOB },
+    { { "GET", "/v1/me/tickets/{tid}/attachments" }, "tickets.me.tickets.attachments.list", NULL,
+      GW_ROLE_RESIDENT, 0 },
+    { { "GET", "/v1/me/tickets/{tid}/attachments/{attachment_id}" }, "tickets.me.tickets.attachments.get",
+      NULL, GW_ROLE_RESIDENT, 0 },
+    { { "POST", "/v1/me/tickets/{tid}/approve" }, "tickets.me.tickets.approve", NULL, GW_ROLE_RESIDENT, 0 },
+    { { "POST", "/v1/me/tickets/{tid}/refuse" }, "tickets.me.tickets.refuse", NULL, GW_ROLE_RESIDENT, 0 },
     { { "GET", "/v1/me" }, "tenants.me.get", NULL, GW_ROLE_RESIDENT, 0 },
     /* the audit of state-changing requests: a manager sees their properties' rows */
     { { "GET", "/v1/audit" }, NULL, gw_audit_list, GW_ROLE_ADMIN | GW_ROLE_MANAGER, 0 },
@@ -259,6 +273,10 @@ const gw_route_t gw_routes[] = {
     /* the printable receipt (收据), text/html inline: like payments.get */
     { { "GET", "/v1/properties/{pid}/payments/{payment_id}/receipt" }, "billing.payments.receipt", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT | GW_ROLE_INTEGRATION, GW_ROUTE_FILE },
+    /* a resident's own account, payments and receipts (issue K; billing's me.h) */
+    { { "GET", "/v1/me/units/{uid}/account" }, "billing.me.account", NULL, GW_ROLE_RESIDENT, 0 },
+    { { "GET", "/v1/me/units/{uid}/payments" }, "billing.me.payments", NULL, GW_ROLE_RESIDENT, 0 },
+    { { "GET", "/v1/me/payments/{id}/receipt" }, "billing.me.receipt", NULL, GW_ROLE_RESIDENT, GW_ROUTE_FILE },
     { { "POST", "/v1/properties/{pid}/units/{uid}/apply-credit" }, "billing.credit.apply", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "POST", "/v1/properties/{pid}/imports/payments" }, "billing.payments.import", NULL,
@@ -336,6 +354,16 @@ const gw_route_t gw_routes[] = {
       NULL, GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
     { { "GET", "/v1/properties/{pid}/reports/activities" }, "notifications.activities.report", NULL,
       GW_ROLE_ADMIN | GW_ROLE_MANAGER | GW_ROLE_AGENT, 0 },
+    /* a resident's own announcements, activities and preferences (issue K, notifications/me.h) */
+    { { "GET", "/v1/me/announcements" }, "notifications.me.announcements", NULL, GW_ROLE_RESIDENT, 0 },
+    { { "GET", "/v1/me/activities" }, "notifications.me.activities", NULL, GW_ROLE_RESIDENT, 0 },
+    { { "POST", "/v1/me/activities/{id}/registrations" }, "notifications.me.register", NULL, GW_ROLE_RESIDENT, 0 },
+    { { "DELETE", "/v1/me/activities/{id}/registrations/{rid}" }, "notifications.me.unregister", NULL,
+      GW_ROLE_RESIDENT, 0 },
+    { { "GET", "/v1/me/notification-preferences" }, "notifications.me.preferences.get", NULL, GW_ROLE_RESIDENT, 0 },
+    { { "PUT", "/v1/me/notification-preferences" }, "notifications.me.preferences.put", NULL, GW_ROLE_RESIDENT, 0 },
+    /* a resident announces a visitor (and their car) to the desk (issue K, tickets/me_visitors.h) */
+    { { "POST", "/v1/me/visitors" }, "tickets.me.visitors.create", NULL, GW_ROLE_RESIDENT, 0 },
     /* webhooks for external systems: an integration key sees its own, of its properties */
     { { "POST", "/v1/webhooks" }, "notifications.webhooks.create", NULL,
       GW_ROLE_ADMIN | GW_ROLE_INTEGRATION, 0 },

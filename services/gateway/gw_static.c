@@ -1,4 +1,5 @@
-/* gw_static: serving the console's files; see gw_static.h.
+/* gw_static: serving the console's files (and the residents' pages under
+ * /m/: a folder's address ending in "/" is its index.html); see gw_static.h.
  * Files are read with plain blocking calls: the console is a handful of
  * small files the page cache keeps, so a read costs microseconds, less than
  * a trip through the thread pool. */
@@ -69,6 +70,28 @@ gw_static_serve (gw_t *gw, gw_ctx_t *ctx, const char *path, size_t len)
 {
     char rel[URL_STATIC_MAX + 1];
     char file[PATH_MAX];
+    /* a folder's address ("/m/": the residents' pages) is its index.html;
+     * "/m" without the slash is sent to "/m/" so that relative names resolve */
+    char dir[URL_STATIC_MAX + 16];
+    if (len > 1 && len <= URL_STATIC_MAX && path[len - 1] == '/') {
+        snprintf (dir, sizeof dir, "%.*sindex.html", (int) len, path);
+        path = dir;
+        len = strlen (dir);
+    } else if (len > 1 && len < URL_STATIC_MAX && gw->web_root[0]
+               && url_static_path (path, len, rel, sizeof rel) == 0) {
+        char joined[PATH_MAX];
+        struct stat ds;
+        if (snprintf (joined, sizeof joined, "%s/%s/index.html", gw->web_root, rel) < (int) sizeof joined
+            && gw_static_resolve (gw->web_root, joined + strlen (gw->web_root) + 1, file) == 0
+            && stat (file, &ds) == 0) {
+            char loc[URL_STATIC_MAX + 32];
+            snprintf (loc, sizeof loc, "Location: %.*s/\r\n", (int) len, path);
+            char *msg = strdup ("moved\n");
+            gw_finish_raw (ctx, msg ? 308 : 500, "text/plain; charset=utf-8", msg, msg ? 6 : 0,
+                           HTTP_FREE_BODY, loc);
+            return;
+        }
+    }
     if (!gw->web_root[0] || url_static_path (path, len, rel, sizeof rel) != 0
         || gw_static_resolve (gw->web_root, rel, file) != 0) {
         gw_finish_error (ctx, 404, "not_found", NULL, "no such file");

@@ -9,6 +9,7 @@
 #include "delivery_log.h"
 #include "events.h"
 #include "inbox.h"
+#include "me.h"
 #include "preferences.h"
 #include "rules.h"
 #include "sender.h"
@@ -39,6 +40,12 @@ static const worker_method_t s_methods[] = {
     { "notifications.activities.register",     nt_activities_register },
     { "notifications.activities.unregister",   nt_activities_unregister },
     { "notifications.activities.report",       nt_activities_report },
+    { "notifications.me.announcements",     nt_me_announcements },
+    { "notifications.me.activities",        nt_me_activities },
+    { "notifications.me.register",          nt_me_register },
+    { "notifications.me.unregister",        nt_me_unregister },
+    { "notifications.me.preferences.get",   nt_me_preferences_get },
+    { "notifications.me.preferences.put",   nt_me_preferences_put },
     { "notifications.preferences.get",      nt_preferences_get },
     { "notifications.preferences.put",      nt_preferences_put },
     { "notifications.log.list",             nt_log_list },
@@ -69,7 +76,7 @@ s_prepare (db_t *db)
 {
     return nt_webhooks_prepare (db) || nt_announcements_prepare (db) || nt_preferences_prepare (db)
            || nt_log_prepare (db) || nt_events_prepare (db) || nt_rules_prepare (db)
-           || nt_templates_prepare (db) || nt_inbox_prepare (db) || nt_activities_prepare (db) ? -1 : 0;
+           || nt_templates_prepare (db) || nt_inbox_prepare (db) || nt_activities_prepare (db) || nt_me_prepare (db) ? -1 : 0;
 }
 
 /* Beside the worker: a consumer per producer, and the sender. */

@@ -12,16 +12,10 @@
 #define ST_PREF_GET "nt_pref_get"
 #define ST_PREF_PUT "nt_pref_put"
 
-#define PREF_JSON(p, pr, dflt)                                                                    \
-    "json_build_object ('party_id', " p ".id, 'property_id', " p ".property_id, "                 \
-    "  'channels', coalesce (" pr ".channels, '{sms,email}'), "                                   \
-    "  'opt_out', coalesce (" pr ".opt_out, false), 'locale', coalesce (" pr ".locale, 'zh-CN'), " \
-    "  'default', " dflt ", 'updated_at', " DB_UTC_TS (pr ".updated_at") ")::text"
-
 static const db_statement_t s_statements[] = {
     /* $1 pid, $2 party id */
     { ST_PREF_GET,
-      "SELECT " PREF_JSON ("p", "pr", "pr.party_id IS NULL") " FROM parties p "
+      "SELECT " NT_PREF_JSON ("p", "pr", "pr.party_id IS NULL") " FROM parties p "
       "LEFT JOIN preferences pr ON pr.party_id = p.id "
       "WHERE p.property_id = $1::uuid AND p.id = $2::uuid", true },
     /* $3 channels, $4 opt_out, $5 locale: NULL keeps what is there */
@@ -34,7 +28,7 @@ static const db_statement_t s_statements[] = {
       "        opt_out = coalesce ($4::bool, pr.opt_out), locale = coalesce ($5::text, pr.locale), "
       "        updated_at = now () "
       "      RETURNING pr.*) "
-      "SELECT " PREF_JSON ("p", "u", "false") " FROM p JOIN u ON u.party_id = p.id", true },
+      "SELECT " NT_PREF_JSON ("p", "u", "false") " FROM p JOIN u ON u.party_id = p.id", true },
 };
 
 int

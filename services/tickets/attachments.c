@@ -42,16 +42,19 @@ tk_attachments_prepare (db_t *db)
     return DB_PREPARE_ALL (db, s_statements);
 }
 
-/* The path's ticket for this caller (tk_load's rules), its id into tid;
- * false after answering. */
+/* The path's ticket for this caller (tk_load's rules: staff, or a resident
+ * of its unit), its property into pid and its id into tid (copies: the row
+ * is freed here); false after answering. */
 static bool
-s_ticket (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char **pid, char tid[37])
+s_ticket (tickets_t *app, const env_request_t *req, env_reply_t *rep, char pid[37], char tid[37])
 {
     char now[40];
+    const char *p;
     tk_time_param (tk_clock_now_us (), now);
-    PGresult *cur = tk_load (app, req, rep, pid, now, false);
+    PGresult *cur = tk_load (app, req, rep, &p, now, false);
     if (!cur)
         return false;
+    snprintf (pid, 37, "%s", p);
     snprintf (tid, 37, "%s", PQgetvalue (cur, 0, TK_C_ID));
     PQclear (cur);
     return true;
@@ -60,14 +63,19 @@ s_ticket (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char
 void
 tk_attachments_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
-    tickets_t *app = app_;
-    const char *pid;
-    char tid[37];
+    if (env_property_scope (req, env_roles_staff, rep))
+        tk_attachments_create_in (app_, req, rep);
+}
+
+void
+tk_attachments_create_in (tickets_t *app, const env_request_t *req, env_reply_t *rep)
+{
+    char pid[37], tid[37];
     filetype_upload_t up;
     /* the file first: a refused one costs no query */
-    if (!env_property_scope (req, env_roles_staff, rep) || !filetype_upload (req, &up, rep))
+    if (!filetype_upload (req, &up, rep))
         return;
-    if (s_ticket (app, req, rep, &pid, tid)) {
+    if (s_ticket (app, req, rep, pid, tid)) {
         const char *p[] = { pid, tid, up.type, up.name, up.hex, req->caller.user_id };
         PGresult *res = db_exec (app->db, "tk_att_insert", 6, p);
         if (db_ok (res))
@@ -80,18 +88,21 @@ tk_attachments_create (void *app_, const env_request_t *req, env_reply_t *rep)
 void
 tk_attachments_list (void *app_, const env_request_t *req, env_reply_t *rep)
 {
-    tickets_t *app = app_;
-    const char *pid;
-    char tid[37];
+    if (env_property_scope (req, env_roles_staff, rep))
+        tk_attachments_list_in (app_, req, rep);
+}
+
+void
+tk_attachments_list_in (tickets_t *app, const env_request_t *req, env_reply_t *rep)
+{
+    char pid[37], tid[37];
     page_time_id_t page;
     jv_t v = JV_INIT;
-    if (!env_property_scope (req, env_roles_staff, rep))
-        return;
     if (!page_time_id (&v, req, &page)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
         return;
     }
-    if (!s_ticket (app, req, rep, &pid, tid))
+    if (!s_ticket (app, req, rep, pid, tid))
         return;
     const char *p[] = { pid, tid, page.at, page.id, page.limit_plus_one };
     page_reply (db_exec (app->db, "tk_att_list", 5, p), page.limit, 1, 2, rep, req->id);
@@ -100,17 +111,20 @@ tk_attachments_list (void *app_, const env_request_t *req, env_reply_t *rep)
 void
 tk_attachments_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
-    tickets_t *app = app_;
-    const char *pid;
-    char tid[37];
-    if (!env_property_scope (req, env_roles_staff, rep))
-        return;
+    if (env_property_scope (req, env_roles_staff, rep))
+        tk_attachments_get_in (app_, req, rep);
+}
+
+void
+tk_attachments_get_in (tickets_t *app, const env_request_t *req, env_reply_t *rep)
+{
+    char pid[37], tid[37];
     const char *aid = env_param (req, "attachment_id");
     if (!aid || !jv_is_uuid (aid)) {
         env_reply_error (rep, 404, "not_found", NULL, "no such attachment");
         return;
     }
-    if (!s_ticket (app, req, rep, &pid, tid))
+    if (!s_ticket (app, req, rep, pid, tid))
         return;
     PGresult *res = db_exec (app->db, "tk_att_get", 3, (const char *[]) { pid, tid, aid });
     if (!db_ok (res))

@@ -2,7 +2,7 @@
  * the tickets schema. The file comes and goes as the bus's binary frame
  * (mdp.h), never inside the JSON; its type is checked from its first bytes
  * (filetype.h). Who may: as the ticket itself (tk_load: staff, a technician
- * on the tickets assigned to them). */
+ * on the tickets assigned to them, a resident of its unit). */
 #ifndef TK_ATTACHMENTS_H
 #define TK_ATTACHMENTS_H
 
@@ -17,5 +17,12 @@ void tk_attachments_create (void *app, const env_request_t *req, env_reply_t *re
 void tk_attachments_list (void *app, const env_request_t *req, env_reply_t *rep);
 /* tickets.attachments.get: the file itself (a blob reply) */
 void tk_attachments_get (void *app, const env_request_t *req, env_reply_t *rep);
+
+/* The same after the caller's role is checked, for a resident's routes
+ * (me_tickets.h): the ticket is found by tk_load, which scopes a resident
+ * to the units they occupy now. */
+void tk_attachments_create_in (tickets_t *app, const env_request_t *req, env_reply_t *rep);
+void tk_attachments_list_in (tickets_t *app, const env_request_t *req, env_reply_t *rep);
+void tk_attachments_get_in (tickets_t *app, const env_request_t *req, env_reply_t *rep);
 
 #endif

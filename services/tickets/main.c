@@ -7,6 +7,7 @@
 #include "consumer.h"
 #include "faq.h"
 #include "log.h"
+#include "me_tickets.h"
 #include "release_pass.h"
 #include "reports.h"
 #include "roster.h"
@@ -19,6 +20,7 @@
 #include "tk_clock.h"
 #include "stored_items.h"
 #include "vehicle_passes.h"
+#include "me_visitors.h"
 #include "visitors.h"
 
 static const worker_method_t s_methods[] = {
@@ -58,6 +60,7 @@ static const worker_method_t s_methods[] = {
     { "tickets.visitors.check_in",      visitors_check_in },
     { "tickets.visitors.check_out",     visitors_check_out },
     { "tickets.visitors.export",        visitors_export },
+    { "tickets.me.visitors.create",     me_visitors_create },
     { "tickets.desk_settings.get",      desk_settings_get },
     { "tickets.desk_settings.put",      desk_settings_put },
     { "tickets.stored_items.create",    stored_items_create },
@@ -67,6 +70,16 @@ static const worker_method_t s_methods[] = {
     { "tickets.vehicle_passes.list",    vehicle_passes_list },
     { "tickets.vehicle_passes.check",   vehicle_passes_check },
     { "tickets.vehicle_passes.revoke",  vehicle_passes_revoke },
+    /* a resident's own tickets (me_tickets.h) */
+    { "tickets.me.tickets.create",      tk_me_tickets_create },
+    { "tickets.me.tickets.list",        tk_me_tickets_list },
+    { "tickets.me.tickets.get",         tk_me_tickets_get },
+    { "tickets.me.tickets.feedback",    tk_me_feedback_create },
+    { "tickets.me.tickets.attachments.create", tk_me_attachments_create },
+    { "tickets.me.tickets.attachments.list",   tk_me_attachments_list },
+    { "tickets.me.tickets.attachments.get",    tk_me_attachments_get },
+    { "tickets.me.tickets.approve",     tk_me_approve },
+    { "tickets.me.tickets.refuse",      tk_me_refuse },
     { NULL, NULL }
 };
 
@@ -76,9 +89,9 @@ s_prepare (db_t *db)
 {
     return tk_clock_init (db) || tk_store_prepare (db) || tk_copy_prepare (db) || sla_prepare (db)
            || sla_timer_prepare (db) || roster_prepare (db) || faq_prepare (db)
-           || tk_reports_prepare (db) || tk_pass_prepare (db) || visitors_prepare (db)
+           || tk_reports_prepare (db) || tk_pass_prepare (db) || visitors_prepare (db) || me_visitors_prepare (db)
            || stored_items_prepare (db) || vehicle_passes_prepare (db)
-           || tk_attachments_prepare (db) ? -1 : 0;
+           || tk_attachments_prepare (db) || tk_me_prepare (db) ? -1 : 0;
 }
 
 /* What runs beside the worker. */

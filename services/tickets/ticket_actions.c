@@ -457,8 +457,6 @@ void
 tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    PGresult *cur = NULL, *res = NULL;
-    cJSON *ticket = NULL;
     jv_t v = JV_INIT;
     tk_action_input_t in;
     if (!env_property_scope (req, env_roles_staff, rep))
@@ -471,6 +469,16 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
         s_not_technicians (rep);
         return;
     }
+    tk_action_apply (app, req, rep, &in, NULL);
+}
+
+void
+tk_action_apply (tickets_t *app, const env_request_t *req, env_reply_t *rep,
+                 const tk_action_input_t *in_, const char *only_from)
+{
+    PGresult *cur = NULL, *res = NULL;
+    cJSON *ticket = NULL;
+    tk_action_input_t in = *in_;
     s_move_t m = { .in = &in, .now_us = tk_clock_now_us () };
     char now[40];
     m.now = tk_time_param (m.now_us, now);
@@ -491,6 +499,10 @@ tk_actions_create (void *app_, const env_request_t *req, env_reply_t *rep)
     m.unit_id = tk_value (cur, 0, TK_C_UNIT);
     m.who = tk_actor (req, tk_value (cur, 0, TK_C_ASSIGNEE));
     wf_context_t ctx = s_context (cur, &in);
+    if (only_from && strcmp (m.status, only_from) != 0) {
+        s_invalid_transition (rep, m.type, m.status, in.action, &ctx, NULL);
+        goto out;
+    }
     m.tl_data = cJSON_CreateObject ();
     m.tdata = cJSON_Parse (PQgetvalue (cur, 0, TK_C_DATA));
     if (!m.tdata)
@@ -621,8 +633,6 @@ void
 tk_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    PGresult *cur = NULL;
-    cJSON *fb = NULL;
     jv_t v = JV_INIT;
     /* follow-up calls are the front desk's */
     if (!env_property_scope (req, env_roles_desk, rep))
@@ -632,6 +642,16 @@ tk_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid feedback");
         return;
     }
+    tk_feedback_record (app, req, rep, &in);
+}
+
+void
+tk_feedback_record (tickets_t *app, const env_request_t *req, env_reply_t *rep,
+                    const tk_feedback_input_t *in_)
+{
+    PGresult *cur = NULL;
+    cJSON *fb = NULL;
+    tk_feedback_input_t in = *in_;
     char now[40];
     tk_time_param (tk_clock_now_us (), now);
     const char *pid;

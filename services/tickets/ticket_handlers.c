@@ -6,6 +6,7 @@
 #include "tickets.h"
 
 #include "faq.h"
+#include "me_tickets.h"
 #include "sla.h"
 #include "tenants_copy.h"
 #include "ticket_rules.h"
@@ -250,17 +251,27 @@ void
 tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    PGresult *res = NULL;
     tk_ticket_input_t in = { 0 };
     /* the front desk or a manager opens tickets */
-    s_new_ticket_t nt = { .in = &in, .pid = env_property_scope (req, env_roles_desk, rep) };
-    if (!nt.pid)
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
+    if (!pid)
         return;
     jv_t v = JV_INIT;
-    if (!tk_ticket_input (&v, req->data, &in)) {
+    if (!tk_ticket_input (&v, req->data, &in))
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid ticket");
-        goto out;
-    }
+    else
+        tk_ticket_create_in (app, req, rep, pid, &in);
+    cJSON_Delete (in.data);
+}
+
+int
+tk_ticket_create_in (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                     const tk_ticket_input_t *in_)
+{
+    PGresult *res = NULL;
+    tk_ticket_input_t in = *in_;
+    int rc = -1;
+    s_new_ticket_t nt = { .in = &in, .pid = pid };
     nt.now_us = tk_clock_now_us ();
     tk_time_param (nt.now_us, nt.now);
     if (s_load (app, req, &nt, rep))
@@ -281,10 +292,11 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
     env_reply_ok (rep, 201, tk_ticket_json (res, 0));
     log_info (req->id, "ticket %s (%s) created in property %s", PQgetvalue (res, 0, TK_C_NUMBER),
               PQgetvalue (res, 0, TK_C_ID), nt.pid);
+    rc = 0;
 out:
     db_rollback (app->db);             /* whatever is still open; nothing after the commit */
     PQclear (res);
-    cJSON_Delete (in.data);
+    return rc;
 }
 
 /* --- list ---------------------------------------------------------------------- */
@@ -385,6 +397,9 @@ PGresult *
 tk_load (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char **pid,
          const char *now, bool for_update)
 {
+    /* a resident's ticket is one of a unit they occupy now (me_tickets.h) */
+    if (env_caller_is_resident (&req->caller))
+        return tk_me_load (app, req, rep, pid, now, for_update);
     const char *tid = env_resource_scope (req, env_roles_staff, "tid", "ticket", rep, pid);
     if (!tid)
         return NULL;

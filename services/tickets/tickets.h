@@ -9,6 +9,7 @@
 #include "envelope.h"
 #include "jv.h"
 #include "outbox.h"
+#include "ticket_rules.h"
 #include "workflow.h"
 
 #include <stdbool.h>
@@ -81,6 +82,19 @@ PGresult *tk_load (tickets_t *app, const env_request_t *req, env_reply_t *rep, c
 /* The ticket of a tk_load row with its "timeline" and "feedback", as GET
  * answers it; NULL on a database error. */
 cJSON *tk_ticket_full (tickets_t *app, const char *pid, const PGresult *res);
+
+/* --- the desk's paths a resident's handler reuses (me_tickets.h), after the
+ * caller's role and input are checked: the create (the SLA terms, the insert
+ * with its number, timeline and ticket.created; in->data borrowed; 0, or -1
+ * after answering), an action (only_from: the status the ticket must be in,
+ * else 409 invalid_transition; NULL: any the workflow allows) and the
+ * follow-up feedback. The ticket is found by tk_load. --- */
+int tk_ticket_create_in (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                         const tk_ticket_input_t *in);
+void tk_action_apply (tickets_t *app, const env_request_t *req, env_reply_t *rep,
+                      const tk_action_input_t *in, const char *only_from);
+void tk_feedback_record (tickets_t *app, const env_request_t *req, env_reply_t *rep,
+                         const tk_feedback_input_t *in);
 
 /* ticket_actions.c: the actions this caller may take on the ticket of row 0
  * of a tk_load/tk_ticket_get result now, as a JSON array of names. */

@@ -28,9 +28,9 @@
     "v.id::text, v.status, v.name, v.phone, v.id_number, v.visiting_unit_id::text, u.code, v.purpose, " \
     "v.vehicle_plate, " DB_UTC_TS ("v.registered_at") ", v.registered_by, " DB_UTC_TS ("v.checked_in_at") ", " \
     "v.checked_in_by, " DB_UTC_TS ("v.checked_out_at") ", v.checked_out_by, (v.purged_at IS NOT NULL)::text, " \
-    DB_UTC_TS_US ("v.registered_at")
+    DB_UTC_TS_US ("v.registered_at") ", " DB_UTC_TS ("v.expected_at") ", v.pass_code"
 enum { V_ID, V_STATUS, V_NAME, V_PHONE, V_ID_NUMBER, V_UNIT, V_UNIT_CODE, V_PURPOSE, V_PLATE, V_REGISTERED,
-       V_REGISTERED_BY, V_IN, V_IN_BY, V_OUT, V_OUT_BY, V_PURGED, V_CURSOR_AT, V_NCOLS };
+       V_REGISTERED_BY, V_IN, V_IN_BY, V_OUT, V_OUT_BY, V_PURGED, V_CURSOR_AT, V_EXPECTED, V_PASS_CODE, V_NCOLS };
 #define S_JOIN "LEFT JOIN tenant_units u ON u.id = v.visiting_unit_id"
 
 /* the text ?q= searches, the expression of the index visitors_search */
@@ -67,8 +67,9 @@ static const db_statement_t s_statements[] = {
     { "desk_visitor_list",
       "SELECT " S_COLS " FROM visitors v " S_JOIN " WHERE v.property_id = $1::uuid "
       "  AND ($2::boolean IS NULL OR (v.status = 'on_site') = $2::boolean) "
-      "  AND ($3::date IS NULL OR (v.registered_at >= " S_DAY_START ("$3", "$4")
-      "    AND v.registered_at < " S_DAY_END ("$3", "$4") ")) "
+      /* a visitor a resident announced (me_visitors.h) is in the day they are expected */
+      "  AND ($3::date IS NULL OR (coalesce (v.expected_at, v.registered_at) >= " S_DAY_START ("$3", "$4")
+      "    AND coalesce (v.expected_at, v.registered_at) < " S_DAY_END ("$3", "$4") ")) "
       "  AND ($5::text IS NULL OR " S_DOC " ILIKE " S_LIKE ("$5")
       "    OR ($6::text <> '' AND " S_DOC " ILIKE " S_LIKE ("$6") ")) "
       "  AND ($7::timestamptz IS NULL OR (v.registered_at, v.id) < ($7::timestamptz, $8::uuid)) "
@@ -158,6 +159,11 @@ s_visitor_json (const PGresult *res, int row, void *arg)
     desk_add_text (o, "checked_out_at", res, row, V_OUT);
     desk_add_text (o, "checked_out_by", res, row, V_OUT_BY);
     cJSON_AddBoolToObject (o, "purged", strcmp (PQgetvalue (res, row, V_PURGED), "true") == 0);
+    /* announced by a resident (me_visitors.h): expected until checked in, with the code they show */
+    cJSON_AddBoolToObject (o, "expected", !PQgetisnull (res, row, V_EXPECTED)
+                                          && strcmp (PQgetvalue (res, row, V_STATUS), "registered") == 0);
+    desk_add_text (o, "expected_at", res, row, V_EXPECTED);
+    desk_add_text (o, "pass_code", res, row, V_PASS_CODE);
     cJSON_AddItemToObject (o, "allowed_actions", desk_visitor_allowed (PQgetvalue (res, row, V_STATUS)));
     return o;
 }

@@ -20,13 +20,12 @@ The technician's tickets: one assigned to them is 200, another 404.
 """
 
 import json
-import os
-import re
 import secrets
 import time
 import uuid
 
 import test_proto as proto
+from api import resident_token as _resident_token
 
 STACK = dict(env={"PM_WEBHOOK_ALLOW_PRIVATE": "1", "PM_WEBHOOK_ALLOW_HTTP": "1"})
 
@@ -160,6 +159,7 @@ def _world(stack, adm, tag):
     ids["{payment_id}"] = _ok(http("POST", "/v1/properties/%s/payments" % pid, token=adm,
                                    body={"unit_id": ids["{uid}"], "amount": 100, "method": "cash"}),
                               201, "payment")["id"]
+    ids["{id}@payments"] = ids["{payment_id}"]  # GET /v1/me/payments/{id}/receipt (the resident's)
     # an approved item release: its printable pass (GET .../tickets/{tid}/pass) is a real resource
     release = _ok(http("POST", "/v1/properties/%s/tickets" % pid, token=adm,
                        body={"type": "item_release", "title": "搬出", "data": {"items": ["书柜"]}}), 201, "release")
@@ -217,23 +217,6 @@ def test_setup(stack):
     own["{id}@webhooks"] = hook["id"]
     # the resident of the world's party (its phone), signed in by the code of the SMS file
     S["tokens"]["resident"] = _resident_token(stack, "13800138000")
-
-
-def _resident_token(stack, phone):
-    path = stack.env["PM_SMS_FILE"]
-    before = open(path, encoding="utf-8").read().count("\n") if os.path.exists(path) else 0
-    _ok(stack.http("POST", "/v1/resident/auth/code", body={"phone": phone}), 202, "resident code")
-    deadline = time.time() + 15
-    while True:
-        lines = open(path, encoding="utf-8").read().splitlines()[before:] if os.path.exists(path) else []
-        mine = [json.loads(x) for x in lines if json.loads(x).get("to") == phone]
-        if mine:
-            break
-        assert time.time() < deadline, "no SMS to the resident"
-        time.sleep(0.05)
-    code = re.search(r"\b(\d{6})\b", mine[-1]["text"]).group(1)
-    return _ok(stack.http("POST", "/v1/resident/auth/login", body={"phone": phone, "code": code}),
-               200, "resident login")["token"]
 
 
 # ---------------------------------------------------------------- the walk
