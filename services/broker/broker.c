@@ -758,6 +758,50 @@ s_client_message (broker_t *b, zmsg_t *m, zmq_msg_t *body)
     s_dispatch (b, s);
 }
 
+/* READY: service [| credit]. A worker registers once, for the service its
+ * CURVE key is named after, with the credit it asks for (mdp.h). */
+static void
+s_worker_ready (broker_t *b, zmsg_t *m, brk_worker_t *w, const void *identity, size_t identity_size)
+{
+    if (w) {                     /* READY twice: a protocol error (RFC 7) */
+        s_worker_drop (b, w, "READY while registered", true);
+        return;
+    }
+    unsigned credit = 1;
+    if (m->count == 6 && !s_credit_parse (m, 5, &credit)) {
+        s_warn_peer (b, "READY with an invalid credit refused");
+        s_send_disconnect_to (b, identity, identity_size);
+        return;
+    }
+    if (m->count < 5 || m->count > 6 || !s_service_name_valid (m, 4)
+        || strcmp (m->frame[4].data, BROKER_SERVICE) == 0) {
+        s_warn_peer (b, "READY with an invalid service name refused");
+        s_send_disconnect_to (b, identity, identity_size);
+        return;
+    }
+    /* A key serves only its own service: another's requests (webhook
+     * secrets, whole phone numbers) never reach an impostor. No answer,
+     * no registration. */
+    if (CURVE_ENFORCED && strcmp (m->user_id, m->frame[4].data) != 0) {
+        char what[160];
+        snprintf (what, sizeof what, "READY for %.32s from the key of '%.32s' refused",
+                  (const char *) m->frame[4].data, m->user_id);
+        s_warn_peer (b, what);
+        return;
+    }
+    brk_service_t *s = s_service_require (b, m->frame[4].data);
+    w = s ? s_worker_new (b, identity, identity_size, s, credit) : NULL;
+    if (!w) {
+        s_send_disconnect_to (b, identity, identity_size);
+        return;
+    }
+    log_info (NULL, "worker %s registered for %s (%zu workers, credit %u)", w->label, s->name,
+              s->workers, credit);
+    s_ready_push (w);
+    s_dispatch (b, s);
+    s_purge_arm (b);
+}
+
 /* identity | "" | MDPW01 | command | ...
  * (a long reply JSON is in *body, not copied: zmsg_recv_move) */
 static void
@@ -773,43 +817,7 @@ s_worker_message (broker_t *b, zmsg_t *m, zmq_msg_t *body)
     brk_worker_t *w = s_worker_find (b, identity, identity_size);
 
     if (command == MDP_READY[0]) {
-        if (w) {                     /* READY twice: a protocol error (RFC 7) */
-            s_worker_drop (b, w, "READY while registered", true);
-            return;
-        }
-        unsigned credit = 1;
-        if (m->count == 6 && !s_credit_parse (m, 5, &credit)) {
-            s_warn_peer (b, "READY with an invalid credit refused");
-            s_send_disconnect_to (b, identity, identity_size);
-            return;
-        }
-        if (m->count < 5 || m->count > 6 || !s_service_name_valid (m, 4)
-            || strcmp (m->frame[4].data, BROKER_SERVICE) == 0) {
-            s_warn_peer (b, "READY with an invalid service name refused");
-            s_send_disconnect_to (b, identity, identity_size);
-            return;
-        }
-        /* A key serves only its own service: another's requests (webhook
-         * secrets, whole phone numbers) never reach an impostor. No answer,
-         * no registration. */
-        if (CURVE_ENFORCED && strcmp (m->user_id, m->frame[4].data) != 0) {
-            char what[160];
-            snprintf (what, sizeof what, "READY for %.32s from the key of '%.32s' refused",
-                      (const char *) m->frame[4].data, m->user_id);
-            s_warn_peer (b, what);
-            return;
-        }
-        brk_service_t *s = s_service_require (b, m->frame[4].data);
-        w = s ? s_worker_new (b, identity, identity_size, s, credit) : NULL;
-        if (!w) {
-            s_send_disconnect_to (b, identity, identity_size);
-            return;
-        }
-        log_info (NULL, "worker %s registered for %s (%zu workers, credit %u)", w->label, s->name,
-                  s->workers, credit);
-        s_ready_push (w);
-        s_dispatch (b, s);
-        s_purge_arm (b);
+        s_worker_ready (b, m, w, identity, identity_size);
         return;
     }
     if (!w) {
@@ -844,8 +852,7 @@ s_worker_message (broker_t *b, zmsg_t *m, zmq_msg_t *body)
     if (m->frame[7].size > 0 && m->count == 9 && s_frame_take (m, 8, body, &blob) != 0)
         s_reply_error (b, req->client, req->client_size, s->name, req->id, 503,
                        "service_unavailable", "broker out of memory");
-    else
-    if (m->frame[7].size > 0)
+    else if (m->frame[7].size > 0)
         s_send_client (b, req->client, req->client_size, s->name, req->id, m->frame[7].data,
                        m->frame[7].size, m->moved == 8 ? body : NULL, m->count == 9 ? &blob : NULL);
     else

@@ -76,6 +76,38 @@ me_visitor_input (jv_t *v, const cJSON *data, int64_t now_us, me_visitor_input_t
     return jv_ok (v);
 }
 
+/* The 201's body: the expected visitor as the resident announced it, with its
+ * pass code (shown once) and its vehicle pass for the day, if any. */
+static cJSON *
+s_created_json (const me_visitor_input_t *in, const char *code, const PGresult *occ, const PGresult *vis,
+                const PGresult *pass)
+{
+    const char *day = PQgetvalue (vis, 0, 2);
+    cJSON *o = cJSON_CreateObject ();
+    cJSON_AddStringToObject (o, "id", PQgetvalue (vis, 0, 0));
+    cJSON_AddStringToObject (o, "pass_code", code);
+    cJSON_AddStringToObject (o, "unit_id", in->unit_id);
+    desk_add_text (o, "unit_code", occ, 0, 2);
+    cJSON_AddStringToObject (o, "name", in->name);
+    cJSON_AddStringToObject (o, "expected_at", PQgetvalue (vis, 0, 1));
+    cJSON_AddStringToObject (o, "expected_date", day);
+    if (in->plate[0])
+        cJSON_AddStringToObject (o, "vehicle_plate", in->plate);
+    else
+        cJSON_AddNullToObject (o, "vehicle_plate");
+    cJSON_AddStringToObject (o, "status", "expected");
+    if (pass) {
+        cJSON *vp = cJSON_AddObjectToObject (o, "vehicle_pass");
+        /* desk_pass_insert's columns: 0 id, 5 valid_from, 6 valid_to */
+        desk_add_text (vp, "id", pass, 0, 0);
+        desk_add_text (vp, "valid_from", pass, 0, 5);
+        desk_add_text (vp, "valid_to", pass, 0, 6);
+    }
+    else
+        cJSON_AddNullToObject (o, "vehicle_pass");
+    return o;
+}
+
 void
 me_visitors_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
@@ -146,28 +178,7 @@ me_visitors_create (void *app_, const env_request_t *req, env_reply_t *rep)
         db_fail (app->db, req->id, rep, "visitor");
         goto out;
     }
-    cJSON *o = cJSON_CreateObject ();
-    cJSON_AddStringToObject (o, "id", PQgetvalue (vis, 0, 0));
-    cJSON_AddStringToObject (o, "pass_code", code);
-    cJSON_AddStringToObject (o, "unit_id", in.unit_id);
-    desk_add_text (o, "unit_code", occ, 0, 2);
-    cJSON_AddStringToObject (o, "name", in.name);
-    cJSON_AddStringToObject (o, "expected_at", PQgetvalue (vis, 0, 1));
-    cJSON_AddStringToObject (o, "expected_date", day);
-    if (in.plate[0])
-        cJSON_AddStringToObject (o, "vehicle_plate", in.plate);
-    else
-        cJSON_AddNullToObject (o, "vehicle_plate");
-    cJSON_AddStringToObject (o, "status", "expected");
-    if (pass) {
-        cJSON *vp = cJSON_AddObjectToObject (o, "vehicle_pass");
-        /* desk_pass_insert's columns: 0 id, 5 valid_from, 6 valid_to */
-        desk_add_text (vp, "id", pass, 0, 0);
-        desk_add_text (vp, "valid_from", pass, 0, 5);
-        desk_add_text (vp, "valid_to", pass, 0, 6);
-    }
-    else
-        cJSON_AddNullToObject (o, "vehicle_pass");
+    cJSON *o = s_created_json (&in, code, occ, vis, pass);
     env_reply_ok (rep, 201, o);
     log_info (req->id, "expected visitor %s announced for a unit of property %s", PQgetvalue (vis, 0, 0), pid);
 out:
