@@ -388,6 +388,20 @@ env_caller_party_ids_json (const env_caller_t *caller)
     return out;
 }
 
+char *
+env_resident_parties (const env_request_t *req, env_reply_t *rep)
+{
+    if (!env_require_role (req, env_roles_resident, rep))
+        return NULL;
+    char *parties = env_caller_party_ids_json (&req->caller);
+    if (!parties || strcmp (parties, "[]") == 0) {
+        free (parties);
+        env_reply_error (rep, 403, "forbidden", NULL, "this role may not do this");
+        return NULL;
+    }
+    return parties;
+}
+
 bool
 env_caller_has_party (const env_caller_t *caller, const char *party_id)
 {

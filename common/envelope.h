@@ -135,6 +135,10 @@ const cJSON *env_caller_party_ids (const env_caller_t *caller);
 char *env_caller_party_ids_json (const env_caller_t *caller);
 /* True when party_id is one of a resident's parties. */
 bool env_caller_has_party (const env_caller_t *caller, const char *party_id);
+/* A /v1/me handler's first line: the resident's parties as
+ * env_caller_party_ids_json gives them (caller frees), or NULL after
+ * answering 403 (not a resident, or a resident without parties). */
+char *env_resident_parties (const env_request_t *req, env_reply_t *rep);
 
 /* A handler's role check, made by the service itself: a request on the bus
  * is not trusted to have passed the gateway's. True when the caller's role

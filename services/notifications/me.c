@@ -103,27 +103,11 @@ nt_me_prepare (db_t *db)
     return DB_PREPARE_ALL (db, s_statements);
 }
 
-/* The resident's parties as a jsonb array text (free it), or NULL after
- * answering 403 (not a resident, or a resident without parties). */
-static char *
-s_parties (const env_request_t *req, env_reply_t *rep)
-{
-    if (!env_require_role (req, env_roles_resident, rep))
-        return NULL;
-    char *parties = env_caller_party_ids_json (&req->caller);
-    if (!parties || strcmp (parties, "[]") == 0) {
-        free (parties);
-        env_reply_error (rep, 403, "forbidden", NULL, "this role may not do this");
-        return NULL;
-    }
-    return parties;
-}
-
 /* A (time, id) page of parties' rows of statement st. */
 static void
 s_list (nt_app_t *app, const env_request_t *req, const char *st, env_reply_t *rep)
 {
-    char *parties = s_parties (req, rep);
+    char *parties = env_resident_parties (req, rep);
     if (!parties)
         return;
     jv_t v = JV_INIT;
@@ -154,7 +138,7 @@ void
 nt_me_register (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    char *parties = s_parties (req, rep);
+    char *parties = env_resident_parties (req, rep);
     if (!parties)
         return;
     PGresult *res = NULL;
@@ -202,7 +186,7 @@ void
 nt_me_unregister (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    char *parties = s_parties (req, rep);
+    char *parties = env_resident_parties (req, rep);
     if (!parties)
         return;
     PGresult *res = NULL;
@@ -231,7 +215,7 @@ void
 nt_me_preferences_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    char *parties = s_parties (req, rep);
+    char *parties = env_resident_parties (req, rep);
     if (!parties)
         return;
     db_reply_json (db_exec (app->db, ST_ME_PREF_GET, 1, (const char *[]) { parties }), rep, req->id, 200,
@@ -243,7 +227,7 @@ void
 nt_me_preferences_put (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    char *parties = s_parties (req, rep);
+    char *parties = env_resident_parties (req, rep);
     if (!parties)
         return;
     jv_t v = JV_INIT;

@@ -86,14 +86,9 @@ void
 tn_me_get (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tenants_t *app = app_;
-    if (!env_require_role (req, env_roles_resident, rep))
+    char *parties = env_resident_parties (req, rep);
+    if (!parties)
         return;
-    char *parties = env_caller_party_ids_json (&req->caller);
-    if (!parties || strcmp (parties, "[]") == 0) {
-        free (parties);
-        env_reply_error (rep, 403, "forbidden", NULL, "this role may not do this");
-        return;
-    }
     PGresult *res = db_exec (app->db, "tn_residents_me", 1, (const char *[]) { parties });
     free (parties);
     db_reply_json (res, rep, req->id, 200, "no answer");

@@ -112,14 +112,9 @@ void
 me_visitors_create (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     tickets_t *app = app_;
-    if (!env_require_role (req, env_roles_resident, rep))
+    char *parties = env_resident_parties (req, rep);
+    if (!parties)
         return;
-    char *parties = env_caller_party_ids_json (&req->caller);
-    if (!parties || strcmp (parties, "[]") == 0) {
-        free (parties);
-        env_reply_error (rep, 403, "forbidden", NULL, "this role may not do this");
-        return;
-    }
     PGresult *occ = NULL, *vis = NULL, *pass = NULL;
     int64_t now_us = tk_clock_now_us ();
     jv_t v = JV_INIT;
