@@ -681,3 +681,17 @@ db_fail (db_t *self, const char *request_id, env_reply_t *rep, const char *what)
         env_reply_error (rep, 500, "internal", NULL, "%s failed", what);
     }
 }
+
+bool
+db_one_row (db_t *self, const PGresult *res, env_reply_t *rep, const char *request_id, const char *what)
+{
+    if (db_ok (res) && PQntuples (res) == 1)
+        return true;
+    if (db_ok (res))
+        db_fail (self, request_id, rep, what);
+    else {
+        db_reply_error (res, rep, request_id);
+        db_rollback (self);
+    }
+    return false;
+}

@@ -104,6 +104,12 @@ void db_reply_json (PGresult *res, env_reply_t *rep, const char *request_id, int
  * connection is gone and 500 otherwise, logging what failed (never the data). */
 void db_fail (db_t *self, const char *request_id, env_reply_t *rep, const char *what);
 
+/* A statement that must answer exactly one row (an INSERT ... RETURNING, a
+ * row the transaction just locked): true when res has it. Else false, the
+ * transaction rolled back, and rep answered: the database's error
+ * (db_reply_error), or db_fail's naming what when the row is missing. */
+bool db_one_row (db_t *self, const PGresult *res, env_reply_t *rep, const char *request_id, const char *what);
+
 /* The status and code a SQLSTATE maps to; pure, unit-tested.
  * 23505/23P01 -> 409 conflict; 23503/23514/22xxx -> 422 validation_failed;
  * 57014 -> 504 timeout; 08xxx, 57P01-57P03, 40001/40P01 -> 503

@@ -432,15 +432,8 @@ nt_activities_create (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *p[] = { pid, in.title, in.description, in.place, in.starts_at, in.ends_at, in.capacity,
                         in.audience, who };
     res = db_exec (app->db, ST_ACT_CREATE, 9, p);
-    if (!db_ok (res) || PQntuples (res) != 1) {
-        if (db_ok (res))
-            db_fail (app->db, req->id, rep, "activity");
-        else {
-            db_reply_error (res, rep, req->id);
-            db_rollback (app->db);
-        }
+    if (!db_one_row (app->db, res, rep, req->id, "activity"))
         goto out;
-    }
     made = res;                 /* the id and the announcement's body, until the end */
     res = NULL;
     const char *aid = PQgetvalue (made, 0, 0);
@@ -597,13 +590,8 @@ nt_activities_cancel (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!already) {             /* a second cancel answers the first, telling no one again */
         const char *p[] = { pid, aid, reason };
         res = db_exec (app->db, ST_ACT_CANCEL, 3, p);
-        if (!db_ok (res) || PQntuples (res) != 1) {
-            if (db_ok (res))
-                db_fail (app->db, req->id, rep, "cancel");
-            else
-                db_reply_error (res, rep, req->id);
+        if (!db_one_row (app->db, res, rep, req->id, "cancel"))
             goto out;
-        }
         queued = strtol (PQgetvalue (res, 0, 0), NULL, 10);
     }
     s_reply_activity (app, req, pid, aid, 200, rep);
@@ -724,13 +712,8 @@ nt_activities_register_core (nt_app_t *app, const env_request_t *req, const char
     snprintf (people, sizeof people, "%d", in->people);
     const char *p[] = { aid, pid, in->unit_id, in->party_id, people, who };
     res = db_exec (app->db, ST_REG_INSERT, 6, p);
-    if (!db_ok (res) || PQntuples (res) != 1) {
-        if (db_ok (res))
-            db_fail (app->db, req->id, rep, "registration");
-        else
-            db_reply_error (res, rep, req->id);
+    if (!db_one_row (app->db, res, rep, req->id, "registration"))
         goto out;
-    }
     if (db_commit (app->db)) {
         db_fail (app->db, req->id, rep, "registration");
         goto out;

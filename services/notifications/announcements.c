@@ -150,15 +150,8 @@ nt_announcements_create (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *who = req->caller.user_id ? req->caller.user_id : "";
     const char *p[] = { pid, in.title, in.body, in.audience, in.aud.building, in.aud.use, in.channels, who };
     res = db_exec (app->db, ST_ANN_CREATE, 8, p);
-    if (!db_ok (res) || PQntuples (res) != 1) {
-        if (db_ok (res))
-            db_fail (app->db, req->id, rep, "announcement");
-        else {
-            db_reply_error (res, rep, req->id);
-            db_rollback (app->db);
-        }
+    if (!db_one_row (app->db, res, rep, req->id, "announcement"))
         goto out;
-    }
     if (db_commit (app->db)) {
         db_fail (app->db, req->id, rep, "announcement");
         goto out;

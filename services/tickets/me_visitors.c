@@ -146,13 +146,8 @@ me_visitors_create (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *p[] = { pid, in.name, in.unit_id, in.plate[0] ? in.plate : NULL, in.expected_at, code, party,
                         now, "resident", tz };
     vis = db_exec (app->db, ST_ME_VIS_INSERT, 10, p);
-    if (!db_ok (vis) || PQntuples (vis) != 1) {
-        if (db_ok (vis))
-            db_fail (app->db, req->id, rep, "visitor");
-        else
-            db_reply_error (vis, rep, req->id);
+    if (!db_one_row (app->db, vis, rep, req->id, "visitor"))
         goto out;
-    }
     const char *day = PQgetvalue (vis, 0, 2);
     if (in.plate[0]) {
         /* vehicle_passes.c's insert: the whole expected day in the property's timezone */
@@ -161,13 +156,8 @@ me_visitors_create (void *app_, const env_request_t *req, env_reply_t *rep)
         const char *q[] = { pid, in.plate, in.unit_id, party, NULL, day, NULL, day, tz, "false", note, now,
                             "resident" };
         pass = db_exec (app->db, "desk_pass_insert", 13, q);
-        if (!db_ok (pass) || PQntuples (pass) != 1) {
-            if (db_ok (pass))
-                db_fail (app->db, req->id, rep, "vehicle pass");
-            else
-                db_reply_error (pass, rep, req->id);
+        if (!db_one_row (app->db, pass, rep, req->id, "vehicle pass"))
             goto out;
-        }
     }
     if (db_commit (app->db)) {
         db_fail (app->db, req->id, rep, "visitor");
