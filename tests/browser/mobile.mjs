@@ -12,9 +12,7 @@
 // Prints one line per scenario, `ok - NAME (N s)` or `FAIL - NAME: why`; exits 1 on a failure.
 import fs from "node:fs";
 import path from "node:path";
-import readline from "node:readline";
-import zlib from "node:zlib";
-import { chromium } from "playwright-core";
+import { main, png } from "./runner.mjs";
 
 const BASE = process.env.PM_BASE_URL;
 const SMS = process.env.PM_SMS_FILE || "";
@@ -54,28 +52,6 @@ async function codeFor(phone, after) {
   throw new Error("no SMS to the resident in " + SMS);
 }
 
-// A small real PNG (a gradient): the "photo" of the repair.
-function crc32(buf) {
-  let c, crc = 0xffffffff;
-  for (const b of buf) { c = (crc ^ b) & 0xff; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; crc = (crc >>> 8) ^ c; }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-function png(w, h) {
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type), data]), crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td));
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
-  const raw = Buffer.alloc((w * 3 + 1) * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const o = y * (w * 3 + 1) + 1 + x * 3;
-    raw[o] = 40 + (x * 200) / w; raw[o + 1] = 90 + (y * 120) / h; raw[o + 2] = 160;
-  }
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr),
-    chunk("IDAT", zlib.deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
-}
 
 // A fresh context per scenario (its own sessionStorage), a phone's screen, zh-CN.
 let current = null;
@@ -343,43 +319,5 @@ const scenarios = {
 };
 
 /* ---------------------------------------------------------------- main */
-async function runOne(browser, name) {
-  const fn = scenarios[name];
-  const t0 = Date.now();
-  const errors = [];
-  current = null;
-  try {
-    if (!fn) throw new Error("no such scenario");
-    await fn(browser, errors);
-    if (errors.length) throw new Error(errors.join(" | "));
-    console.log(`ok - ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    return true;
-  } catch (e) {
-    if (current && STATE) await current.screenshot({ path: path.join(path.dirname(STATE), "failed-m-" + name + ".png") }).catch(() => {});
-    if (current) await current.context().close().catch(() => {});
-    const lines = String(e.message || e).split("\n");
-    const waiting = lines.find((l) => /waiting for/.test(l));
-    console.log(`FAIL - ${name}: ${lines[0]}${waiting ? " (" + waiting.trim() + ")" : ""}${errors.length ? " | " + errors.join(" | ") : ""}`);
-    return false;
-  }
-}
-
-const args = process.argv.slice(2);
-const serve = args[0] === "--serve";
-if (!BASE || (!serve && !args.length)) {
-  console.error("usage: PM_BASE_URL=... PM_SMS_FILE=... PM_SEED=... node mobile.mjs (SCENARIO... | --serve)");
-  process.exit(2);
-}
-const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
-let failed = 0;
-try {
-  if (serve) {
-    const rl = readline.createInterface({ input: process.stdin });
-    for await (const line of rl) if (line.trim() && !(await runOne(browser, line.trim()))) failed++;
-  } else {
-    for (const name of args) if (!(await runOne(browser, name))) failed++;
-  }
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+await main({ scenarios, page: { get: () => current, reset: () => { current = null; } }, failed: "failed-m-",
+  usage: "usage: PM_BASE_URL=... PM_SMS_FILE=... PM_SEED=... node mobile.mjs (SCENARIO... | --serve)", base: BASE, chromiumPath: CHROMIUM, state: STATE });
