@@ -11,11 +11,14 @@ share S.
 
 import re
 import secrets
+import threading
 import time
 import urllib.parse
 
 from api import ok as _ok, error as _error, fields as _fields, resident_token as _token
 
+# twenty residents sign in from this one address (test_twenty_residents_ten_places)
+STACK = dict(env={"PM_RESIDENT_CODE_ADDR_MAX": "60"})
 S = {}
 FUTURE = ("2036-06-01T09:00:00+08:00", "2036-06-01T11:30:00+08:00")
 
@@ -141,6 +144,52 @@ def test_activity_signup_capacity_unregister(stack):
     assert reg2["party_id"] == S["parties"][1] and reg2["people"] == 1, reg2
     got = _ok(_adm(stack, "GET", base + "/" + act["id"]), 200, "activity")
     assert got["registered"] == 1 and got["places_left"] == 1, got
+
+
+def test_twenty_residents_ten_places(stack):
+    """Twenty residents of twenty units sign up at once, each from their phone,
+    for an activity of ten places: exactly ten are registered, the other ten
+    are told activity_full, and the places never go below zero."""
+    pid, n = S["pid"], 20
+    base = "/v1/properties/%s" % pid
+    units, occs, phones = [], [], []
+    for i in range(n):
+        units.append(_ok(_adm(stack, "POST", base + "/units", {"code": "C-%02d" % i, "building": "C", "floor": "1",
+                                                             "area_m2": 80, "use": "residential"}), 201, "unit")["id"])
+        phones.append("138%08d" % secrets.randbelow(10 ** 8))
+        party = _ok(_adm(stack, "POST", base + "/parties", {"kind": "person", "name": "邻居%d" % i,
+                                                          "phone": phones[i]}), 201, "party")["id"]
+        occs.append(_ok(_adm(stack, "POST", "%s/units/%s/occupancies" % (base, units[i]),
+                             {"party_id": party, "role": "owner", "start_date": "2026-01-01"}), 201, "move-in")["id"])
+    _wait(stack, "the move-ins (notifications)", "SELECT count(*) FROM notifications.occupancies WHERE id IN (%s) "
+          "AND end_date IS NULL" % ",".join("'%s'" % o for o in occs), n)
+    tokens = [_token(stack, p) for p in phones]
+    act = _ok(_adm(stack, "POST", base + "/activities", {"title": "中秋游园会", "starts_at": FUTURE[0],
+                                                         "ends_at": FUTURE[1], "place": "中心广场", "capacity": 10,
+                                                         "audience": "building:C", "announce": False}),
+              201, "activity")
+    path = "/v1/me/activities/%s/registrations" % act["id"]
+    answers = [None] * n
+    start = threading.Barrier(n)
+
+    def sign_up(i):
+        start.wait()
+        answers[i] = stack.http("POST", path, body={"unit_id": units[i]}, token=tokens[i])
+
+    threads = [threading.Thread(target=sign_up, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = sorted(r.status for r in answers)
+    assert codes == [201] * 10 + [409] * 10, codes
+    full = [r for r in answers if r.status == 409]
+    assert all(r.json()["error"]["code"] == "activity_full" for r in full), [r.json() for r in full]
+    rows = stack.psql("SELECT count(*), count(DISTINCT unit_id) FROM notifications.activity_registrations "
+                      "WHERE activity_id = '%s'" % act["id"])
+    assert rows[0] == ("10", "10"), rows
+    got = _ok(_adm(stack, "GET", base + "/activities/" + act["id"]), 200, "activity")
+    assert got["registered"] == 10 and got["places_left"] == 0, got
 
 
 def test_preferences_round_trip(stack):

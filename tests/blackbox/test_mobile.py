@@ -82,6 +82,7 @@ def _seed(stack):
         "repair_title": "厨房水管漏水", "repair_text": "水槽下面的水管一直在滴水", "rating_comment": "师傅很快就修好了",
         "activity_title": "亲子植树活动", "balance_text": "¥200.00", "receipt_number": pay["receipt_number"],
         "release_number": rel["number"], "release_item": "立式钢琴", "visitor_name": "陈阿姨", "offline_visitor": "林师傅", "xss": XSS, "visitor_plate": "粤B12345",
+        "pid": pid, "desk_user": stack.admin_user, "desk_password": stack.admin_password,
     })
     return S
 
@@ -251,6 +252,8 @@ def test_report_repair_with_photo_seen_by_desk(stack):
     atts = _ok(_admin(stack, "GET", "%s/tickets/%s/attachments" % (S["base"], tid)), 200, "attachments")
     items = atts["items"] if isinstance(atts, dict) else atts
     assert [a for a in items if a.get("content_type") == "image/png"], items
+    # and in the console's queue, as the desk sees it
+    _scenario(stack, "desk_queue")
 
 
 def test_rate_after_the_desk_resolves(stack):

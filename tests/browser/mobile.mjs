@@ -182,6 +182,33 @@ const scenarios = {
     await page.context().close();
   },
 
+  // The repair at the desk: the console's queue (a desktop screen, the desk's
+  // sign-in) lists it among the property's new tickets, its unit and title.
+  async desk_queue(browser, errors) {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "zh-CN",
+      timezoneId: "Asia/Shanghai" });
+    const page = await ctx.newPage();
+    current = page;
+    page.setDefaultTimeout(10000);
+    page.on("pageerror", (e) => errors.push("page error: " + e.message));
+    await page.goto(BASE + "/");
+    await page.waitForSelector("#login-form");
+    await page.fill("#login-form [name=username]", SEED.desk_user);
+    await page.fill("#login-form [name=password]", SEED.desk_password);
+    await page.press("#login-form [name=password]", "Enter");
+    await page.waitForSelector("#shell:not([hidden]) #nav a");
+    await page.waitForSelector(`#prop option[value="${SEED.pid}"]`, { state: "attached" });
+    if (await page.locator("#prop").isEnabled()) await page.selectOption("#prop", SEED.pid);   // one property: no choice
+    check((await page.inputValue("#prop")) === SEED.pid, "the desk works in the resident's property");
+    await page.evaluate(() => { location.hash = "#/tickets?status=new"; });
+    const row = page.locator(`#q-table tbody tr:has-text("${SEED.repair_title}")`).first();
+    await row.waitFor();
+    const text = await row.innerText();
+    check(text.includes(SEED.unit_code), "the queue shows the repair's unit: " + text);
+    check(text.includes("报修"), "the queue shows it as a repair: " + text);
+    await ctx.close();
+  },
+
   // After the desk resolved it (test_mobile.py, through the staff API): the rating.
   async rate(browser, errors) {
     const page = await open(browser, errors);
