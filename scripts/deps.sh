@@ -28,9 +28,13 @@ FUZZ_PKGS="clang-14 libclang-rt-14-dev llvm-14"
 # browser tests of the console (tests/browser, playwright-core drives Debian's chromium headless);
 # a CJK font, or the Chinese of the screenshots renders as boxes
 BROWSER_PKGS="chromium fonts-noto-cjk"
+# deployment checks (tests/deploy): systemd-analyze verify, and promtool, which only
+# comes with the prometheus package (the server too: it is kept from starting below);
+# kubectl from kubernetes-client further down
+DEPLOY_PKGS="systemd prometheus"
 
 missing=""
-for p in $BUILD_PKGS $RUN_PKGS $BENCH_PKGS $CI_PKGS $FUZZ_PKGS $BROWSER_PKGS; do
+for p in $BUILD_PKGS $RUN_PKGS $BENCH_PKGS $CI_PKGS $FUZZ_PKGS $BROWSER_PKGS $DEPLOY_PKGS; do
     st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
     case "$st" in
         ii*) ;;
@@ -44,6 +48,12 @@ done
 if ! command -v node >/dev/null 2>&1 || ! command -v npx >/dev/null 2>&1; then
     missing="$missing nodejs npm"
 fi
+# kubectl renders the k8s overlays (its built-in kustomize): Debian's kubernetes-client
+# (1.20) unless a kubectl is there already (another packaging's owns /usr/bin/kubectl
+# and would conflict with it; tests/deploy/check_k8s.sh passes with either).
+if ! command -v kubectl >/dev/null 2>&1; then
+    missing="$missing kubernetes-client"
+fi
 
 [ -z "$missing" ] && exit 0
 
@@ -56,8 +66,37 @@ fi
 echo "deps: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >&2
+# prometheus's postinst starts its server (invoke-rc.d, or systemctl where systemd
+# runs), and enables it for boot; only promtool is wanted. While this install runs,
+# a policy-rc.d that refuses every start (unless one is there already: a
+# container's usually is) keeps it stopped, in a chroot as on a booted machine; then
+# its unit and init script are disabled (systemctl disable works without a running systemd).
+policy=/usr/sbin/policy-rc.d
+case " $missing " in
+    *" prometheus "*|*" etcd-server "*|*" patroni "*)
+        if [ ! -e "$policy" ]; then
+            printf '#!/bin/sh\n# scripts/deps.sh: no daemon starts while it installs packages\nexit 101\n' > "$policy"
+            chmod 755 "$policy"
+            trap 'rm -f "$policy"' EXIT
+        fi ;;
+esac
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >&2
+case " $missing " in
+    *" prometheus "*)
+        # offline too: systemctl disable edits the links (and the SysV ones)
+        systemctl disable prometheus.service > /dev/null 2>&1 \
+            || update-rc.d prometheus disable > /dev/null 2>&1 || true ;;
+esac
+# etcd-server's postinst enables (and would start) a default etcd on 2379; patroni's
+# units are templates for clusters we do not have: the test starts its own of both
+for unit in etcd patroni; do
+    case " $missing " in
+        *" $unit "*|*" $unit-server "*)
+            systemctl disable "$unit.service" > /dev/null 2>&1 \
+                || update-rc.d "$unit" disable > /dev/null 2>&1 || true ;;
+    esac
+done
 # The postgresql package may start a cluster of its own on 5432 via its init
 # script; ours run under their own data directories, so it does not matter.
 echo "deps: done" >&2

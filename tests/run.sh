@@ -4,7 +4,8 @@
 #   1. each $BUILD/tests/test_* cmocka binary (a crash or a non-zero exit without a
 #      cmocka failure count is one failed test; a skipped cmocka test is a skip)
 #   2. the black-box suite, tests/blackbox/run.py (real processes, own PostgreSQL per file)
-#   3. `docker-compose config -q`
+#   3. `docker-compose config -q`, then the deployment checks of tests/deploy (k8s
+#      manifests, systemd units, Prometheus rules: one test each)
 #   4. the OpenAPI lint of proto/openapi.yaml (npx @redocly/cli, pinned to a version
 #      that runs on Debian 12's own Node.js 18)
 # Every skip prints `skip - <file>::<test>: why`; a skip not on tests/skips.txt is a failure.
@@ -115,6 +116,22 @@ if [[ $# -eq 0 ]]; then
     else
         skip "packaging::docker-compose" "docker-compose not installed (make deps installs it)"
     fi
+
+    # deployment checks (tests/deploy): the k8s overlays rendered and validated, the
+    # systemd units verified, the alert rules checked and unit-tested; each check is
+    # one test. A missing tool (kubectl, node, systemd-analyze, promtool) fails it:
+    # make deps installs them.
+    section "deployment checks (tests/deploy)"
+    for check in check_k8s check_systemd check_prometheus; do
+        if timeout 600 bash "tests/deploy/$check.sh" > "$out/$check.log" 2>&1 < /dev/null; then
+            echo "ok - tests/deploy/$check.sh: $(grep -c '^ok - ' "$out/$check.log") checks"
+            passed=$((passed + 1))
+        else
+            echo "FAIL - tests/deploy/$check.sh:"
+            cat "$out/$check.log"
+            failed=$((failed + 1))
+        fi
+    done
     if [[ ${PM_SKIP_LINT:-0} == 1 ]]; then
         skip "packaging::openapi-lint" "PM_SKIP_LINT=1"
     elif ! command -v npx > /dev/null 2>&1; then

@@ -60,6 +60,19 @@ s_act_capacity (jv_t *v, const cJSON *data, const char **out, char text[16])
     return true;
 }
 
+/* remind_before_minutes (issue K item 7, reminders.h): NULL when absent
+ * (the default, or unchanged), else its decimal text in text. */
+static const char *
+s_act_remind (jv_t *v, const cJSON *data, char text[16])
+{
+    int64_t n;
+    if (!cJSON_GetObjectItemCaseSensitive (data, "remind_before_minutes")
+        || !jv_int (v, data, "remind_before_minutes", JV_REQUIRED, 0, NT_ACT_REMIND_MAX, &n))
+        return NULL;
+    snprintf (text, 16, "%d", (int) n);
+    return text;
+}
+
 bool
 nt_activity_input (jv_t *v, const cJSON *data, nt_activity_input_t *in)
 {
@@ -76,6 +89,7 @@ nt_activity_input (jv_t *v, const cJSON *data, nt_activity_input_t *in)
         jv_problem (v, "ends_at", "must be after starts_at");
     (void) s_act_capacity (v, data, &in->capacity, in->capacity_text);
     in->audience = jv_string (v, data, "audience", JV_REQUIRED, 9 + NT_ANN_BUILDING_MAX);
+    in->remind = s_act_remind (v, data, in->remind_text);
     const char *why;
     if (in->audience && nt_audience_parse (in->audience, &in->aud, &why)) {
         jv_problem (v, "audience", "%s", why);
@@ -98,7 +112,7 @@ nt_activity_patch_input (jv_t *v, const cJSON *data, nt_activity_patch_t *in)
     if (!jv_object (v, data))
         return false;
     static const char *const known[] = { "title", "description", "place", "starts_at", "ends_at",
-                                         "capacity", NULL };
+                                         "capacity", "remind_before_minutes", NULL };
     const cJSON *f;
     cJSON_ArrayForEach (f, data) {
         bool ok = false;
@@ -122,12 +136,13 @@ nt_activity_patch_input (jv_t *v, const cJSON *data, nt_activity_patch_t *in)
     in->starts_at = s_act_time (v, data, "starts_at", JV_OPTIONAL, &in->starts_us);
     in->ends_at = s_act_time (v, data, "ends_at", JV_OPTIONAL, &in->ends_us);
     in->set_capacity = s_act_capacity (v, data, &in->capacity, in->capacity_text);
+    in->remind = s_act_remind (v, data, in->remind_text);
     if (in->starts_at && in->ends_at && in->ends_us <= in->starts_us)
         jv_problem (v, "ends_at", "must be after starts_at");
     if (jv_ok (v) && !in->title && !in->description && !in->place && !in->starts_at && !in->ends_at
-        && !in->set_capacity)
+        && !in->set_capacity && !in->remind)
         jv_problem (v, "body", "must change at least one of title, description, place, starts_at, "
-                               "ends_at, capacity");
+                               "ends_at, capacity, remind_before_minutes");
     return jv_ok (v);
 }
 
@@ -207,6 +222,7 @@ nt_activity_report_range (jv_t *v, const char *from, const char *to, int64_t *fr
     "  'description', " a ".description, 'place', " a ".place, "                                  \
     "  'starts_at', " DB_UTC_TS (a ".starts_at") ", 'ends_at', " DB_UTC_TS (a ".ends_at") ", "    \
     "  'capacity', " a ".capacity, 'audience', " a ".audience, 'status', " a ".status, "          \
+    "  'remind_before_minutes', " a ".remind_before_minutes, "                                   \
     "  'announcement_id', " a ".announcement_id, "                                               \
     "  'registrations', (SELECT count (*) FROM activity_registrations r WHERE r.activity_id = " a \
     ".id), 'registered', " a ".registered, "                                                      \
@@ -234,8 +250,9 @@ static const db_statement_t s_statements[] = {
     { ST_ACT_CREATE,
       "WITH a AS ("
       "  INSERT INTO activities (property_id, title, description, place, starts_at, ends_at, capacity, "
-      "    audience, created_by) "
-      "  VALUES ($1::uuid, $2, $3, $4, $5::timestamptz, $6::timestamptz, $7::int, $8, $9) RETURNING *) "
+      "    audience, created_by, remind_before_minutes) "
+      "  VALUES ($1::uuid, $2, $3, $4, $5::timestamptz, $6::timestamptz, $7::int, $8, $9, "
+      "          coalesce ($10::int, 1440)) RETURNING *) "
       "SELECT a.id, format ('时间：%s 至 %s；地点：%s。%s', " ACT_LOCAL ("a.starts_at", "a.property_id")
       ", " ACT_LOCAL ("a.ends_at", "a.property_id") ", a.place, a.description) FROM a", false },
     { ST_ACT_LINK,
@@ -261,7 +278,8 @@ static const db_statement_t s_statements[] = {
       "UPDATE activities SET title = coalesce ($3, title), description = coalesce ($4, description), "
       "  place = coalesce ($5, place), starts_at = coalesce ($6::timestamptz, starts_at), "
       "  ends_at = coalesce ($7::timestamptz, ends_at), "
-      "  capacity = CASE WHEN $8::bool THEN $9::int ELSE capacity END, updated_at = now () "
+      "  capacity = CASE WHEN $8::bool THEN $9::int ELSE capacity END, "
+      "  remind_before_minutes = coalesce ($10::int, remind_before_minutes), updated_at = now () "
       "WHERE property_id = $1::uuid AND id = $2::uuid", false },
     /* $1 pid, $2 id, $3 reason or NULL: cancels an open activity and tells
      * each registered party once per channel: the inbox, and sms (queued to
@@ -430,8 +448,8 @@ nt_activities_create (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     const char *who = req->caller.user_id ? req->caller.user_id : "";
     const char *p[] = { pid, in.title, in.description, in.place, in.starts_at, in.ends_at, in.capacity,
-                        in.audience, who };
-    res = db_exec (app->db, ST_ACT_CREATE, 9, p);
+                        in.audience, who, in.remind };
+    res = db_exec (app->db, ST_ACT_CREATE, 10, p);
     if (!db_one_row (app->db, res, rep, req->id, "activity"))
         goto out;
     made = res;                 /* the id and the announcement's body, until the end */
@@ -547,8 +565,8 @@ nt_activities_update (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     PQclear (res);
     const char *p[] = { pid, aid, in.title, in.description, in.place, in.starts_at, in.ends_at,
-                        in.set_capacity ? "true" : "false", in.capacity };
-    res = db_exec (app->db, ST_ACT_UPDATE, 9, p);
+                        in.set_capacity ? "true" : "false", in.capacity, in.remind };
+    res = db_exec (app->db, ST_ACT_UPDATE, 10, p);
     if (!db_ok (res)) {
         db_reply_error (res, rep, req->id);
         goto out;

@@ -38,26 +38,34 @@
 #define NT_ACT_PEOPLE_MAX     10      /* people of one registration */
 #define NT_ACT_REPORT_DAYS    366     /* the longest report */
 #define NT_ACT_TIME_MAX       40      /* bytes of an RFC 3339 time */
+#define NT_ACT_REMIND_MAX     43200   /* remind_before_minutes: 30 days (migration 010) */
 
 /* POST .../activities: {"title","description"?,"starts_at","ends_at",
- * "place","capacity"?,"audience","announce"?}. Strings borrowed from data.
- * capacity is NULL for unlimited, else its decimal text. */
+ * "place","capacity"?,"audience","announce"?,"remind_before_minutes"?}.
+ * Strings borrowed from data. capacity is NULL for unlimited, else its
+ * decimal text; remind NULL for the default (1440: a day before, reminders.h),
+ * else 0..NT_ACT_REMIND_MAX as text. */
 typedef struct {
     const char *title, *description, *place, *audience, *starts_at, *ends_at, *capacity;
     nt_audience_t aud;
     int64_t starts_us, ends_us;
     bool announce;
     char capacity_text[16];
+    const char *remind;
+    char remind_text[16];
 } nt_activity_input_t;
 bool nt_activity_input (jv_t *v, const cJSON *data, nt_activity_input_t *in);
 
 /* PATCH .../activities/{id}: at least one of title, description, place,
- * starts_at, ends_at, capacity (null: unlimited). NULL = unchanged. */
+ * starts_at, ends_at, capacity (null: unlimited), remind_before_minutes.
+ * NULL = unchanged. */
 typedef struct {
     const char *title, *description, *place, *starts_at, *ends_at, *capacity;
     bool set_capacity;               /* capacity given (NULL then: unlimited) */
     int64_t starts_us, ends_us;      /* when given */
     char capacity_text[16];
+    const char *remind;
+    char remind_text[16];
 } nt_activity_patch_t;
 bool nt_activity_patch_input (jv_t *v, const cJSON *data, nt_activity_patch_t *in);
 

@@ -88,7 +88,13 @@ static const db_statement_t s_ev_statements[] = {
       "                       '" EV_TIMEZONE_DEFAULT "') AS tz) z", true },
     /* $1 event id, $2 property, $3 type, $4 assignee (user id), $5 party,
      * $6 unit, $7 bill_to party, $8/$9 zh-CN title/body, $10/$11 en, $12 link,
-     * $13 the user a ticket was escalated to (NULL when to "managers").
+     * $13 the user a ticket was escalated to (NULL when to "managers"),
+     * $14/$15 the residents' zh-CN title/body, $16/$17 en (party rows read
+     * these: templates' audience "resident"), $18 the event's topic a
+     * resident may mute (preferences.topics; NULL: none, as 催缴). A muted
+     * topic or an opt-out still writes the inbox row; the SMS and e-mail
+     * rows are then not_sent with the reason. activity.reminder (reminders.c,
+     * $1 the registration) is written as source_kind 'activity'.
      * Answers (rows written, sms/email rows queued). */
     { ST_EV_NOTIFY,
       "WITH r AS ("
@@ -119,7 +125,8 @@ static const db_statement_t s_ev_statements[] = {
       "pp AS ("
       "  SELECT t.party_id, t.chans, nullif (p.phone, '') AS phone, nullif (p.email, '') AS email, "
       "         coalesce (pr.channels, '{sms,email}') AS pref, coalesce (pr.opt_out, false) AS opt_out, "
-      "         coalesce (pr.locale, 'zh-CN') AS locale "
+      "         coalesce (pr.locale, 'zh-CN') AS locale, "
+      "         ($18::text IS NOT NULL AND coalesce (pr.topics ->> $18::text, 'true') = 'false') AS muted "
       "  FROM (SELECT pt.party_id, array_agg (DISTINCT c) AS chans FROM pt, unnest (pt.channels) c "
       "        GROUP BY pt.party_id) t "
       "  LEFT JOIN parties p ON p.id = t.party_id "
@@ -127,10 +134,10 @@ static const db_statement_t s_ev_statements[] = {
       /* 'preferred': the inbox, and the first preferred channel the party
        * has an address for (else the first one, which is then not sent) */
       "prow AS ("
-      "  SELECT DISTINCT pp.party_id, ch.c, pp.phone, pp.email, pp.opt_out, pp.locale "
+      "  SELECT DISTINCT pp.party_id, ch.c, pp.phone, pp.email, pp.opt_out, pp.muted, pp.locale "
       "  FROM pp, LATERAL ("
       "    SELECT c FROM unnest (pp.chans) c WHERE c IN ('inbox', 'sms', 'email') "
-      "    UNION SELECT 'inbox' WHERE 'preferred' = ANY (pp.chans) "
+      "    UNION SELECT 'inbox' WHERE 'preferred' = ANY (pp.chans) OR pp.muted "
       "    UNION SELECT coalesce ("
       "      (SELECT u.c FROM unnest (pp.pref) WITH ORDINALITY u (c, n) "
       "       WHERE u.c = 'inbox' OR (u.c = 'sms' AND pp.phone IS NOT NULL) "
@@ -143,22 +150,29 @@ static const db_statement_t s_ev_statements[] = {
       "  SELECT kind, who, 'inbox', NULL::text, 'zh-CN', 'delivered', NULL::text FROM staff "
       "  UNION ALL "
       "  SELECT 'party', party_id::text, c, CASE c WHEN 'sms' THEN phone WHEN 'email' THEN email END, locale, "
-      "    CASE WHEN c = 'inbox' THEN 'delivered' WHEN opt_out THEN 'not_sent' "
+      "    CASE WHEN c = 'inbox' THEN 'delivered' WHEN opt_out OR muted THEN 'not_sent' "
       "         WHEN (c = 'sms' AND phone IS NULL) OR (c = 'email' AND email IS NULL) THEN 'not_sent' "
       "         ELSE 'queued' END, "
-      "    CASE WHEN c = 'inbox' THEN NULL WHEN opt_out THEN 'opted out' "
+      "    CASE WHEN c = 'inbox' THEN NULL WHEN opt_out THEN 'opted out' WHEN muted THEN 'topic muted' "
       "         WHEN c = 'sms' AND phone IS NULL THEN 'no phone number' "
       "         WHEN c = 'email' AND email IS NULL THEN 'no email address' END "
       "  FROM prow), "
       "ins AS ("
       "  INSERT INTO notifications (property_id, source_kind, source_id, event_type, recipient_kind, "
       "    recipient, channel, address, locale, title, body, link, status, next_attempt_at, last_error, "
-      "    sent_at) "
-      "  SELECT $2::uuid, 'event', $1::uuid, $3::text, kind, who, channel, address, locale, "
-      "    CASE WHEN locale = 'en' THEN $10::text ELSE $8::text END, "
-      "    CASE WHEN locale = 'en' THEN $11::text ELSE $9::text END, $12::jsonb, status, "
+      "    sent_at, created_at) "
+      "  SELECT $2::uuid, CASE WHEN $3::text = 'activity.reminder' THEN 'activity' ELSE 'event' END, "
+      "    $1::uuid, $3::text, kind, who, channel, address, locale, "
+      "    CASE WHEN kind = 'party' AND locale = 'en' THEN $16::text WHEN kind = 'party' THEN $14::text "
+      "         WHEN locale = 'en' THEN $10::text ELSE $8::text END, "
+      "    CASE WHEN kind = 'party' AND locale = 'en' THEN $17::text WHEN kind = 'party' THEN $15::text "
+      "         WHEN locale = 'en' THEN $11::text ELSE $9::text END, $12::jsonb, status, "
       "    CASE WHEN status = 'queued' THEN now () END, last_error, "
-      "    CASE WHEN status = 'delivered' THEN now () END "
+      "    CASE WHEN status = 'delivered' THEN now () END, "
+      /* the clock, not the transaction's start: a consumer's batch applies
+       * several events of one ticket in one transaction, and an inbox lists
+       * them newest first */
+      "    clock_timestamp () "
       "  FROM tgt "
       "  ON CONFLICT (source_id, recipient_kind, recipient, channel) DO NOTHING "
       "  RETURNING status) "
@@ -298,14 +312,28 @@ s_user (const cJSON *data, const char *key)
     return who;
 }
 
+const char *
+nt_event_topic (const char *type)
+{
+    if (!type || strcmp (type, "bill.overdue") == 0)
+        return NULL;                 /* 催缴 reaches the resident whatever they muted */
+    if (s_prefix (type, "ticket."))
+        return "tickets";
+    if (s_prefix (type, "bill.") || s_prefix (type, "payment.") || s_prefix (type, "deposit."))
+        return "bills";
+    if (s_prefix (type, "activity."))
+        return "activities";
+    return NULL;
+}
+
 /* The rules -> notifications rows. 0 or -1. */
 static int
 s_route (nt_app_t *app, db_t *db, const cJSON *event, const char *type, const char *pid,
          const cJSON *data, const char *rid)
 {
     int rc = -1;
-    nt_template_texts_t tx = { { NULL, NULL }, { NULL, NULL } };
-    char *text[4] = { NULL, NULL, NULL, NULL };
+    nt_template_texts_t tx = { { NULL, NULL }, { NULL, NULL }, { NULL, NULL }, { NULL, NULL } };
+    char *text[8] = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
     char *link_json = NULL, *times_json = NULL;
     cJSON *link = NULL, *local = NULL;
     PGresult *res = NULL;
@@ -333,9 +361,12 @@ s_route (nt_app_t *app, db_t *db, const cJSON *event, const char *type, const ch
         goto out;
     if (nt_template_lookup (db, pid, type, &tx))
         goto out;
-    for (int i = 0; i < 2; i++) {
-        text[2 * i] = nt_template_render (tx.title[i], type, data, nt_locales[i], &zt);
-        text[2 * i + 1] = nt_template_render (tx.body[i], type, data, nt_locales[i], &zt);
+    /* text: staff zh-CN title, body, en title, body; then the residents' */
+    for (int i = 0; i < 4; i++) {
+        int l = i % 2;
+        const char *title = i < 2 ? tx.title[l] : tx.r_title[l], *body = i < 2 ? tx.body[l] : tx.r_body[l];
+        text[2 * i] = nt_template_render (title, type, data, nt_locales[l], &zt);
+        text[2 * i + 1] = nt_template_render (body, type, data, nt_locales[l], &zt);
         if (!text[2 * i] || !text[2 * i + 1])
             goto out;
         s_cut (text[2 * i], NT_TEMPLATE_TITLE_MAX);
@@ -348,8 +379,9 @@ s_route (nt_app_t *app, db_t *db, const cJSON *event, const char *type, const ch
     const char *id = s_str (event, "id");
     const char *params[] = { id, pid, type, s_user (data, "assignee_id"), s_uuid (data, "party_id"),
                              s_uuid (data, "unit_id"), s_uuid (data, "bill_to_party_id"), text[0], text[1],
-                             text[2], text[3], link_json, s_user (data, "escalated_to") };
-    res = db_exec (db, ST_EV_NOTIFY, 13, params);
+                             text[2], text[3], link_json, s_user (data, "escalated_to"), text[4], text[5],
+                             text[6], text[7], nt_event_topic (type) };
+    res = db_exec (db, ST_EV_NOTIFY, 18, params);
     if (!db_ok (res) || PQntuples (res) != 1) {
         log_warn (rid, "routing %s: insert failed (%s)", type, db_sqlstate (res));
         goto out;
@@ -367,10 +399,20 @@ out:
     cJSON_Delete (local);
     free (link_json);
     free (times_json);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 8; i++)
         free (text[i]);
     nt_template_texts_free (&tx);
     return rc;
+}
+
+int
+nt_events_route (nt_app_t *app, db_t *db, const cJSON *event, const char *rid)
+{
+    const char *type = s_str (event, "type");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive (event, "data");
+    if (!nt_event_type_known (type) || !cJSON_IsObject (data) || !s_uuid (event, "id"))
+        return 0;
+    return s_route (app, db, event, type, s_uuid (event, "property_id"), data, rid);
 }
 
 int

@@ -21,4 +21,15 @@ int nt_events_apply (void *app, db_t *db, const cJSON *event, const char *reques
  * as a new JSON object. */
 cJSON *nt_event_link (const char *type, const char *property_id, const cJSON *data);
 
+/* Pure: the topic of an event type a resident may mute (preferences'
+ * "topics"): "tickets" (ticket.*), "bills" (bill.issued, payment.*,
+ * deposit.*), "activities" (activity.*); NULL for the others and for
+ * bill.overdue (催缴 is sent whatever the topic). */
+const char *nt_event_topic (const char *type);
+
+/* Step 3 alone, for an event notifications makes itself (reminders.c's
+ * activity.reminder: {"id","type","property_id","data"}), inside the
+ * caller's transaction. 0, or -1 on a database error. */
+int nt_events_route (nt_app_t *app, db_t *db, const cJSON *event, const char *request_id);
+
 #endif

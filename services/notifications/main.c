@@ -11,6 +11,7 @@
 #include "inbox.h"
 #include "me.h"
 #include "preferences.h"
+#include "reminders.h"
 #include "rules.h"
 #include "sender.h"
 #include "templates.h"
@@ -46,6 +47,8 @@ static const worker_method_t s_methods[] = {
     { "notifications.me.unregister",        nt_me_unregister },
     { "notifications.me.preferences.get",   nt_me_preferences_get },
     { "notifications.me.preferences.put",   nt_me_preferences_put },
+    { "notifications.me.notifications",      nt_me_notifications },
+    { "notifications.me.notifications.read", nt_me_notification_read },
     { "notifications.preferences.get",      nt_preferences_get },
     { "notifications.preferences.put",      nt_preferences_put },
     { "notifications.log.list",             nt_log_list },
@@ -76,10 +79,14 @@ s_prepare (db_t *db)
 {
     return nt_webhooks_prepare (db) || nt_announcements_prepare (db) || nt_preferences_prepare (db)
            || nt_log_prepare (db) || nt_events_prepare (db) || nt_rules_prepare (db)
-           || nt_templates_prepare (db) || nt_inbox_prepare (db) || nt_activities_prepare (db) || nt_me_prepare (db) ? -1 : 0;
+           || nt_templates_prepare (db) || nt_inbox_prepare (db) || nt_activities_prepare (db) || nt_me_prepare (db)
+           || nt_reminders_prepare (db) ? -1 : 0;
 }
 
-/* Beside the worker: a consumer per producer, and the sender. */
+/* the activity reminders' job (reminders.h) */
+static job_t *s_reminders;
+
+/* Beside the worker: a consumer per producer, the sender, and the reminders. */
 static int
 s_start (uv_loop_t *loop, void *app_)
 {
@@ -96,6 +103,11 @@ s_start (uv_loop_t *loop, void *app_)
         log_error (NULL, "cannot start the sender");
         return -1;
     }
+    s_reminders = nt_reminders_new (loop, app);
+    if (!s_reminders) {
+        log_error (NULL, "cannot start the activity reminders");
+        return -1;
+    }
     return 0;
 }
 
@@ -103,6 +115,7 @@ static void
 s_stop (void *app_)
 {
     nt_app_t *app = app_;
+    job_destroy (&s_reminders);
     nt_sender_destroy (&app->sender);
     consumer_destroy (&app->tenants_events);
     consumer_destroy (&app->tickets_events);

@@ -20,6 +20,22 @@
 #define ST_ME_REG       "nt_me_registration"
 #define ST_ME_PREF_GET  "nt_me_pref_get"
 #define ST_ME_PREF_PUT  "nt_me_pref_put"
+#define ST_ME_INBOX     "nt_me_inbox"
+#define ST_ME_UNREAD    "nt_me_unread"
+#define ST_ME_READ      "nt_me_read"
+
+/* a notification n in the inbox of one of the parties $1 (a jsonb array);
+ * read marks are the party's ("party:<id>" in notification_reads), so any
+ * login of the party sees them */
+#define ME_INBOX                                                                                  \
+    "n.channel = 'inbox' AND n.recipient_kind = 'party' "                                         \
+    "AND n.recipient IN (SELECT jsonb_array_elements_text ($1::jsonb))"
+#define ME_READER "'party:' || n.recipient"
+#define ME_NOTE(read_at)                                                                          \
+    "json_build_object ('id', n.id, 'property_id', n.property_id, 'party_id', n.recipient, "      \
+    "  'event_type', n.event_type, 'title', n.title, 'body', n.body, 'link', n.link, "            \
+    "  'created_at', " DB_UTC_TS ("n.created_at") ", 'read', (" read_at ") IS NOT NULL, "        \
+    "  'read_at', " DB_UTC_TS (read_at) ")::text"
 
 /* the caller's current units ($1 the party ids as a jsonb array) */
 #define ME_UNITS                                                                                  \
@@ -82,19 +98,41 @@ static const db_statement_t s_statements[] = {
       "SELECT json_build_object ('items', coalesce (json_agg ((" NT_PREF_JSON ("p", "pr", "pr.party_id IS NULL")
       ")::json ORDER BY p.id), '[]'))::text FROM parties p LEFT JOIN preferences pr ON pr.party_id = p.id "
       "WHERE p.id IN (SELECT jsonb_array_elements_text ($1::jsonb)::uuid)", true },
-    /* $1 parties, $2 channels, $3 opt_out, $4 locale: NULL keeps what is there */
+    /* $1 parties, $2 channels, $3 opt_out, $4 locale: NULL keeps what is
+     * there; $5 topics merged over the stored ones */
     { ST_ME_PREF_PUT,
       "WITH p AS (SELECT id, property_id FROM parties "
       "  WHERE id IN (SELECT jsonb_array_elements_text ($1::jsonb)::uuid)), "
-      "u AS (INSERT INTO preferences AS pr (party_id, property_id, channels, opt_out, locale) "
+      "u AS (INSERT INTO preferences AS pr (party_id, property_id, channels, opt_out, locale, topics) "
       "      SELECT p.id, p.property_id, coalesce ($2::text[], '{sms,email}'), "
-      "             coalesce ($3::bool, false), coalesce ($4::text, 'zh-CN') FROM p "
+      "             coalesce ($3::bool, false), coalesce ($4::text, 'zh-CN'), coalesce ($5::jsonb, '{}') FROM p "
       "      ON CONFLICT (party_id) DO UPDATE SET channels = coalesce ($2::text[], pr.channels), "
       "        opt_out = coalesce ($3::bool, pr.opt_out), locale = coalesce ($4::text, pr.locale), "
-      "        updated_at = now () "
+      "        topics = pr.topics || coalesce ($5::jsonb, '{}'), updated_at = now () "
       "      RETURNING pr.*) "
       "SELECT json_build_object ('items', coalesce (json_agg ((" NT_PREF_JSON ("p", "u", "false")
       ")::json ORDER BY p.id), '[]'))::text FROM p JOIN u ON u.party_id = p.id", false },
+    /* $1 parties, $2 cursor created_at, $3 cursor id, $4 limit + 1; newest first */
+    { ST_ME_INBOX,
+      "SELECT " ME_NOTE ("r.read_at") ", " DB_UTC_TS_US ("n.created_at") ", n.id "
+      "FROM notifications n "
+      "LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.user_id = " ME_READER " "
+      "WHERE " ME_INBOX " "
+      "  AND ($2::timestamptz IS NULL OR (n.created_at, n.id) < ($2::timestamptz, $3::uuid)) "
+      "ORDER BY n.created_at DESC, n.id DESC LIMIT $4::int", true },
+    { ST_ME_UNREAD,
+      "SELECT count (*) FROM notifications n WHERE " ME_INBOX " "
+      "  AND NOT EXISTS (SELECT 1 FROM notification_reads r "
+      "                  WHERE r.notification_id = n.id AND r.user_id = " ME_READER ")", true },
+    /* $1 parties, $2 the notification: marked once, answered with its first read_at */
+    { ST_ME_READ,
+      "WITH m AS (INSERT INTO notification_reads (notification_id, user_id) "
+      "           SELECT n.id, " ME_READER " FROM notifications n WHERE n.id = $2::uuid AND " ME_INBOX " "
+      "           ON CONFLICT DO NOTHING RETURNING read_at) "
+      "SELECT " ME_NOTE ("coalesce ((SELECT read_at FROM m), r.read_at)") " "
+      "FROM notifications n "
+      "LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.user_id = " ME_READER " "
+      "WHERE n.id = $2::uuid AND " ME_INBOX, false },
 };
 
 int
@@ -232,12 +270,64 @@ nt_me_preferences_put (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     jv_t v = JV_INIT;
     nt_preferences_input_t in;
-    if (!nt_preferences_input (&v, req->data, &in)) {
+    char topics[NT_PREF_TOPICS_TEXT];
+    if (!nt_preferences_body (&v, req->data, &in, topics)) {
         free (parties);
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid preferences");
         return;
     }
-    const char *p[] = { parties, in.has_channels ? in.channels : NULL, in.opt_out, in.locale };
-    db_reply_json (db_exec (app->db, ST_ME_PREF_PUT, 4, p), rep, req->id, 200, "no answer");
+    const char *p[] = { parties, in.has_channels ? in.channels : NULL, in.opt_out, in.locale,
+                        topics[0] ? topics : NULL };
+    db_reply_json (db_exec (app->db, ST_ME_PREF_PUT, 5, p), rep, req->id, 200, "no answer");
+    free (parties);
+}
+
+void
+nt_me_notifications (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    char *parties = env_resident_parties (req, rep);
+    if (!parties)
+        return;
+    PGresult *res = NULL, *count = NULL;
+    jv_t v = JV_INIT;
+    page_time_id_t page;
+    if (!page_time_id (&v, req, &page)) {
+        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid list parameters");
+        goto out;
+    }
+    const char *p[] = { parties, page.at, page.id, page.limit_plus_one };
+    res = db_exec (app->db, ST_ME_INBOX, 4, p);
+    count = db_ok (res) ? db_exec (app->db, ST_ME_UNREAD, 1, p) : NULL;
+    if (!db_ok (res) || !db_ok (count) || PQntuples (count) != 1) {
+        db_reply_error (db_ok (res) ? count : res, rep, req->id);
+        goto out;
+    }
+    cJSON *body = page_json_rows (res, page.limit, 1, 2);
+    if (!body || !cJSON_AddNumberToObject (body, "unread", strtod (PQgetvalue (count, 0, 0), NULL))) {
+        cJSON_Delete (body);
+        env_reply_error (rep, 500, "internal", NULL, "out of memory");
+        goto out;
+    }
+    env_reply_ok (rep, 200, body);
+out:
+    PQclear (res);
+    PQclear (count);
+    free (parties);
+}
+
+void
+nt_me_notification_read (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    nt_app_t *app = app_;
+    char *parties = env_resident_parties (req, rep);
+    if (!parties)
+        return;
+    const char *id = env_param (req, "id");
+    if (!id || !jv_is_uuid (id))
+        env_reply_error (rep, 404, "not_found", NULL, "no such notification");
+    else
+        db_reply_json (db_exec (app->db, ST_ME_READ, 2, (const char *[]) { parties, id }), rep, req->id, 200,
+                       "no such notification");
     free (parties);
 }

@@ -17,7 +17,12 @@
  *   resident occupies, by one of their parties: nt_activities_unregister_core.
  * - notifications.me.preferences.get / .put: {"items":[preferences of each
  *   of the resident's parties notifications knows]}; a PUT (the body of
- *   notifications.preferences.put) sets them all. */
+ *   notifications.preferences.put, topics included) sets them all.
+ * - notifications.me.notifications: the inbox rows of the resident's
+ *   parties (ticket status changes, bills, activity reminders, in the
+ *   party's locale), newest first, paged, with "unread" (all pages).
+ * - notifications.me.notifications.read {id}: marks one read (for the
+ *   party: every login of it sees the mark); another party's: 404. */
 #ifndef NT_ME_H
 #define NT_ME_H
 
@@ -30,5 +35,7 @@ void nt_me_register (void *app, const env_request_t *req, env_reply_t *rep);
 void nt_me_unregister (void *app, const env_request_t *req, env_reply_t *rep);
 void nt_me_preferences_get (void *app, const env_request_t *req, env_reply_t *rep);
 void nt_me_preferences_put (void *app, const env_request_t *req, env_reply_t *rep);
+void nt_me_notifications (void *app, const env_request_t *req, env_reply_t *rep);
+void nt_me_notification_read (void *app, const env_request_t *req, env_reply_t *rep);
 
 #endif

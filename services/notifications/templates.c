@@ -25,9 +25,14 @@ const char *const nt_event_types[] = {
     "ticket.fee_charged", "ticket.feedback", "ticket.renovation_approved",
     "ticket.renovation_accepted", "ticket.sla_warning", "ticket.sla_breached",
     "payment.received", "payment.reversed", "deposit.refunded", "bill.issued", "bill.overdue",
+    /* internal to notifications: its reminders job (reminders.c) makes it */
+    "activity.reminder",
+    /* tickets' patrol timer (issue L): a planned round not started in time */
+    "patrol.missed",
     NULL
 };
 const char *const nt_locales[] = { "zh-CN", "en", NULL };
+const char *const nt_template_audiences[] = { "staff", "resident", NULL };
 
 static bool
 s_in (const char *const *list, const char *s)
@@ -48,6 +53,12 @@ bool
 nt_locale_known (const char *locale)
 {
     return s_in (nt_locales, locale);
+}
+
+bool
+nt_template_audience_known (const char *audience)
+{
+    return s_in (nt_template_audiences, audience);
 }
 
 /* ------------------------------------------------------------------ placeholders */
@@ -127,6 +138,14 @@ static const ph_t s_ph_parking[] = {
     { "space_code", "space_code", PH_TEXT },   { "zone", "zone", PH_TEXT },
     { "start_date", "start_date", PH_DATE },   { "end_date", "end_date", PH_DATE },
     { "monthly_fee", "monthly_fee", PH_MONEY }, PH_END
+};
+static const ph_t s_ph_activity[] = {
+    { "title", "title", PH_TEXT },             { "place", "place", PH_TEXT },
+    { "starts_at", "starts_at", PH_TIME },     { "ends_at", "ends_at", PH_TIME },
+    { "unit_code", "unit_code", PH_TEXT },     PH_END
+};
+static const ph_t s_ph_patrol[] = {
+    { "name", "name", PH_TEXT }, { "planned_at", "planned_at", PH_TIME }, PH_END
 };
 static const ph_t s_ph_none[] = { PH_END };
 
@@ -225,8 +244,43 @@ static const tpl_def_t s_defs[] = {
       "{{unit_code}} {{period}}账单尚欠 ¥{{amount_due}}，已逾期 {{days_overdue}} 天，请尽快缴纳。",
       "Overdue bill: CNY {{amount_due}}",
       "The {{period}} bill of {{unit_code}} has CNY {{amount_due}} unpaid, {{days_overdue}} days overdue." },
+    { "activity.reminder", { s_ph_activity, s_ph_none },
+      "活动提醒：{{title}}", "您报名的活动「{{title}}」将于 {{starts_at}} 在{{place}}开始，欢迎准时参加。",
+      "Reminder: {{title}}",
+      "The activity \"{{title}}\" you signed up for starts at {{starts_at}} at {{place}}. See you there." },
+    { "patrol.missed", { s_ph_patrol, s_ph_none },
+      "巡查未按时开始：{{name}}", "巡查路线「{{name}}」计划 {{planned_at}} 的巡查 30 分钟内未开始，请跟进。",
+      "Patrol not started: {{name}}",
+      "The round of patrol route \"{{name}}\" planned for {{planned_at}} was not started within 30 minutes." },
 };
 #define NDEFS (sizeof s_defs / sizeof s_defs[0])
+
+/* The residents' own texts (audience "resident"), where the staff's would
+ * not do: a ticket's requester reads "we have your request", not "new
+ * ticket"; "assigned" without who. No staff names or phones: the data's
+ * assignee is never a placeholder. Types not here: the staff's text. */
+typedef struct {
+    const char *type;
+    const char *zh_title, *zh_body, *en_title, *en_body;
+} tpl_res_t;
+
+static const tpl_res_t s_res_defs[] = {
+    { "ticket.created",
+      "已受理：您的请求 {{number}}", "我们已收到您的{{type}}请求「{{title}}」，编号 {{number}}。处理进展会及时通知您。",
+      "We have your request {{number}}",
+      "We have received your {{type}} request \"{{title}}\", number {{number}}. We will keep you posted." },
+    { "ticket.assigned",
+      "您的请求 {{number}} 已派工", "「{{title}}」已安排工作人员处理，请保持电话畅通。",
+      "Your request {{number}} is being handled",
+      "Someone from the service centre has been sent to handle \"{{title}}\"." },
+    { "ticket.resolved",
+      "您的请求 {{number}} 已处理完成", "「{{title}}」已处理完成。如有疑问，请联系物业服务中心。",
+      "Your request {{number}} is resolved",
+      "\"{{title}}\" has been resolved. If anything is not right, please contact the service centre." },
+    { "ticket.closed",
+      "您的请求 {{number}} 已关闭", "「{{title}}」已关闭，感谢您的支持。",
+      "Your request {{number}} is closed", "\"{{title}}\" is closed. Thank you." },
+};
 
 static const tpl_def_t *
 s_def (const char *type)
@@ -246,6 +300,23 @@ nt_template_default (const char *type, const char *locale, const char **title, c
     bool en = strcmp (locale, "en") == 0;
     *title = en ? d->en_title : d->zh_title;
     *body = en ? d->en_body : d->zh_body;
+    return 0;
+}
+
+int
+nt_template_default_for (const char *type, const char *audience, const char *locale, const char **title,
+                         const char **body)
+{
+    if (!nt_template_audience_known (audience) || nt_template_default (type, locale, title, body))
+        return -1;
+    if (strcmp (audience, "resident") != 0)
+        return 0;
+    bool en = strcmp (locale, "en") == 0;
+    for (size_t i = 0; i < sizeof s_res_defs / sizeof s_res_defs[0]; i++)
+        if (strcmp (s_res_defs[i].type, type) == 0) {
+            *title = en ? s_res_defs[i].en_title : s_res_defs[i].zh_title;
+            *body = en ? s_res_defs[i].en_body : s_res_defs[i].zh_body;
+        }
     return 0;
 }
 
@@ -668,24 +739,28 @@ nt_template_validate (const char *tpl, const char *type, char err[NT_TEMPLATE_ER
 #define ST_TPL_DELETE "nt_tpl_delete"
 
 static const db_statement_t s_tpl_statements[] = {
-    /* a property's row first, then a default row: the first per locale wins */
+    /* a property's row first, then a default row: the first per (audience,
+     * locale) wins */
     { ST_TPL_LOOKUP,
-      "SELECT locale, title, body FROM templates "
+      "SELECT audience, locale, title, body FROM templates "
       "WHERE event_type = $2::text AND (property_id = $1::uuid OR property_id IS NULL) "
-      "ORDER BY locale, property_id NULLS LAST", true },
-    /* default rows first, then the property's: the last per (type, locale) wins */
+      "ORDER BY audience, locale, property_id NULLS LAST", true },
+    /* $2 audience; default rows first, then the property's: the last per
+     * (type, locale) wins */
     { ST_TPL_LIST,
       "SELECT event_type, locale, title, body, property_id IS NOT NULL, " DB_UTC_TS ("updated_at") " "
-      "FROM templates WHERE property_id = $1::uuid OR property_id IS NULL "
+      "FROM templates WHERE (property_id = $1::uuid OR property_id IS NULL) AND audience = $2::text "
       "ORDER BY property_id NULLS FIRST", true },
     { ST_TPL_PUT,
-      "INSERT INTO templates (property_id, event_type, locale, title, body) "
-      "VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::text) "
-      "ON CONFLICT (COALESCE(property_id, '00000000-0000-0000-0000-000000000000'::uuid), event_type, locale) "
+      "INSERT INTO templates (property_id, event_type, locale, title, body, audience) "
+      "VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text) "
+      "ON CONFLICT (COALESCE(property_id, '00000000-0000-0000-0000-000000000000'::uuid), event_type, "
+      "             audience, locale) "
       "DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body, updated_at = now() "
       "RETURNING " DB_UTC_TS ("updated_at"), false },
     { ST_TPL_DELETE,
-      "DELETE FROM templates WHERE property_id = $1::uuid AND event_type = $2::text AND locale = $3::text",
+      "DELETE FROM templates WHERE property_id = $1::uuid AND event_type = $2::text AND locale = $3::text "
+      "  AND audience = $4::text",
       false },
 };
 
@@ -701,7 +776,9 @@ nt_template_texts_free (nt_template_texts_t *t)
     for (int i = 0; t && i < 2; i++) {
         free (t->title[i]);
         free (t->body[i]);
-        t->title[i] = t->body[i] = NULL;
+        free (t->r_title[i]);
+        free (t->r_body[i]);
+        t->title[i] = t->body[i] = t->r_title[i] = t->r_body[i] = NULL;
     }
 }
 
@@ -717,21 +794,37 @@ nt_template_lookup (db_t *db, const char *pid, const char *type, nt_template_tex
         return -1;
     }
     for (int r = 0; r < PQntuples (res); r++) {
-        int i = strcmp (PQgetvalue (res, r, 0), "en") == 0 ? 1 : 0;
-        if (out->title[i])
+        int i = strcmp (PQgetvalue (res, r, 1), "en") == 0 ? 1 : 0;
+        bool resident = strcmp (PQgetvalue (res, r, 0), "resident") == 0;
+        char **title = resident ? &out->r_title[i] : &out->title[i];
+        char **body = resident ? &out->r_body[i] : &out->body[i];
+        if (*title)
             continue;
-        out->title[i] = strdup (PQgetvalue (res, r, 1));
-        out->body[i] = strdup (PQgetvalue (res, r, 2));
+        *title = strdup (PQgetvalue (res, r, 2));
+        *body = strdup (PQgetvalue (res, r, 3));
     }
     PQclear (res);
     for (int i = 0; i < 2; i++) {
-        const char *t = "", *b = "";
+        const char *t = "", *b = "", *rt = NULL, *rb = NULL;
         if (!out->title[i]) {
             nt_template_default (type, nt_locales[i], &t, &b);   /* unknown type: empty */
             out->title[i] = strdup (t);
             out->body[i] = strdup (b);
         }
-        if (!out->title[i] || !out->body[i]) {
+        if (!out->r_title[i]) {
+            /* the compiled-in resident text when it differs from the staff's,
+             * else the staff's effective text (a property's own included) */
+            nt_template_default (type, nt_locales[i], &t, &b);
+            if (nt_template_default_for (type, "resident", nt_locales[i], &rt, &rb) == 0 && rt != t) {
+                out->r_title[i] = strdup (rt);
+                out->r_body[i] = strdup (rb);
+            }
+            else if (out->title[i] && out->body[i]) {
+                out->r_title[i] = strdup (out->title[i]);
+                out->r_body[i] = strdup (out->body[i]);
+            }
+        }
+        if (!out->title[i] || !out->body[i] || !out->r_title[i] || !out->r_body[i]) {
             nt_template_texts_free (out);
             return -1;
         }
@@ -743,11 +836,12 @@ nt_template_lookup (db_t *db, const char *pid, const char *type, nt_template_tex
 
 
 static cJSON *
-s_item (const char *type, const char *locale, const char *title, const char *body, bool own,
-        const char *updated_at)
+s_item (const char *type, const char *audience, const char *locale, const char *title, const char *body,
+        bool own, const char *updated_at)
 {
     cJSON *o = cJSON_CreateObject ();
     cJSON_AddStringToObject (o, "event_type", type);
+    cJSON_AddStringToObject (o, "audience", audience);
     cJSON_AddStringToObject (o, "locale", locale);
     cJSON_AddStringToObject (o, "title", title);
     cJSON_AddStringToObject (o, "body", body);
@@ -760,10 +854,11 @@ s_item (const char *type, const char *locale, const char *title, const char *bod
     return o;
 }
 
-/* The effective templates of a property, each (type, locale) once, in the
- * order of nt_event_types; filtered by type and locale when given. */
+/* The effective templates of a property for an audience (res: its rows of
+ * that audience), each (type, locale) once, in the order of nt_event_types;
+ * filtered by type and locale when given. */
 static cJSON *
-s_effective (PGresult *res, const char *only_type, const char *only_locale)
+s_effective (PGresult *res, const char *audience, const char *only_type, const char *only_locale)
 {
     cJSON *items = cJSON_CreateArray ();
     for (int t = 0; nt_event_types[t]; t++) {
@@ -776,7 +871,7 @@ s_effective (PGresult *res, const char *only_type, const char *only_locale)
                 continue;
             const char *title = NULL, *body = NULL, *at = NULL;
             bool own = false;
-            nt_template_default (type, locale, &title, &body);
+            nt_template_default_for (type, audience, locale, &title, &body);
             for (int r = 0; res && r < PQntuples (res); r++)
                 if (strcmp (PQgetvalue (res, r, 0), type) == 0 && strcmp (PQgetvalue (res, r, 1), locale) == 0) {
                     title = PQgetvalue (res, r, 2);
@@ -784,10 +879,21 @@ s_effective (PGresult *res, const char *only_type, const char *only_locale)
                     own = strcmp (PQgetvalue (res, r, 4), "t") == 0;
                     at = PQgetvalue (res, r, 5);
                 }
-            cJSON_AddItemToArray (items, s_item (type, locale, title, body, own, own ? at : NULL));
+            cJSON_AddItemToArray (items, s_item (type, audience, locale, title, body, own, own ? at : NULL));
         }
     }
     return items;
+}
+
+/* ?audience=: staff when absent (what the API answered before residents had
+ * texts of their own), else staff or resident; NULL for any other word. */
+static const char *
+s_audience (const env_request_t *req)
+{
+    const char *a = env_query (req, "audience");
+    if (!a)
+        return "staff";
+    return nt_template_audience_known (a) ? a : NULL;
 }
 
 void
@@ -798,24 +904,27 @@ nt_templates_list (void *app_, const env_request_t *req, env_reply_t *rep)
     if (!pid)
         return;
     const char *type = env_param (req, "event_type"), *locale = env_param (req, "locale");
+    const char *audience = s_audience (req);
     jv_t v = JV_INIT;
     if (type && !nt_event_type_known (type))
         jv_problem (&v, "event_type", "is not a known event type");
     if (locale && !nt_locale_known (locale))
         jv_problem (&v, "locale", "must be zh-CN or en");
+    if (!audience)
+        jv_problem (&v, "audience", "must be staff or resident");
     if (!jv_ok (&v)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid filter");
         return;
     }
-    const char *params[] = { pid };
-    PGresult *res = db_exec (app->db, ST_TPL_LIST, 1, params);
+    const char *params[] = { pid, audience };
+    PGresult *res = db_exec (app->db, ST_TPL_LIST, 2, params);
     if (!db_ok (res)) {
         db_reply_error (res, rep, req->id);
         PQclear (res);
         return;
     }
     cJSON *body = cJSON_CreateObject ();
-    cJSON_AddItemToObject (body, "items", s_effective (res, type, locale));
+    cJSON_AddItemToObject (body, "items", s_effective (res, audience, type, locale));
     cJSON_AddNullToObject (body, "next_cursor");
     PQclear (res);
     env_reply_ok (rep, 200, body);
@@ -825,15 +934,19 @@ nt_templates_list (void *app_, const env_request_t *req, env_reply_t *rep)
  * for the same unknown type in a rules body or a list filter: the event
  * types and locales are a fixed vocabulary, not resources. */
 static bool
-s_path_template (const env_request_t *req, env_reply_t *rep, const char **type, const char **locale)
+s_path_template (const env_request_t *req, env_reply_t *rep, const char **type, const char **locale,
+                 const char **audience)
 {
     *type = env_param (req, "event_type");
     *locale = env_param (req, "locale");
+    *audience = s_audience (req);
     jv_t v = JV_INIT;
     if (!nt_event_type_known (*type))
         jv_problem (&v, "event_type", "is not a known event type");
     if (!nt_locale_known (*locale))
         jv_problem (&v, "locale", "must be zh-CN or en");
+    if (!*audience)
+        jv_problem (&v, "audience", "must be staff or resident");
     if (!jv_ok (&v)) {
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "no such template");
         return false;
@@ -885,20 +998,20 @@ s_text (jv_t *v, const cJSON *data, const char *field, size_t max, const char *t
  * false after answering 404, 403 or 422. */
 static bool
 s_template_to_change (const env_request_t *req, env_reply_t *rep, const char **pid, const char **type,
-                      const char **locale)
+                      const char **locale, const char **audience)
 {
     *pid = env_property_scope (req, env_roles_managers, rep);
     if (!*pid)
         return false;
-    return s_path_template (req, rep, type, locale);
+    return s_path_template (req, rep, type, locale, audience);
 }
 
 void
 nt_templates_put (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *pid, *type, *locale;
-    if (!s_template_to_change (req, rep, &pid, &type, &locale))
+    const char *pid, *type, *locale, *audience;
+    if (!s_template_to_change (req, rep, &pid, &type, &locale, &audience))
         return;
     jv_t v = JV_INIT;
     const char *title = NULL, *body = NULL;
@@ -910,14 +1023,14 @@ nt_templates_put (void *app_, const env_request_t *req, env_reply_t *rep)
         env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid template");
         return;
     }
-    const char *params[] = { pid, type, locale, title, body };
-    PGresult *res = db_exec (app->db, ST_TPL_PUT, 5, params);
+    const char *params[] = { pid, type, locale, title, body, audience };
+    PGresult *res = db_exec (app->db, ST_TPL_PUT, 6, params);
     if (!db_ok (res) || PQntuples (res) != 1) {
         db_reply_error (res, rep, req->id);
         PQclear (res);
         return;
     }
-    env_reply_ok (rep, 200, s_item (type, locale, title, body, true, PQgetvalue (res, 0, 0)));
+    env_reply_ok (rep, 200, s_item (type, audience, locale, title, body, true, PQgetvalue (res, 0, 0)));
     PQclear (res);
 }
 
@@ -925,11 +1038,11 @@ void
 nt_templates_delete (void *app_, const env_request_t *req, env_reply_t *rep)
 {
     nt_app_t *app = app_;
-    const char *pid, *type, *locale;
-    if (!s_template_to_change (req, rep, &pid, &type, &locale))
+    const char *pid, *type, *locale, *audience;
+    if (!s_template_to_change (req, rep, &pid, &type, &locale, &audience))
         return;
-    const char *params[] = { pid, type, locale };
-    PGresult *res = db_exec (app->db, ST_TPL_DELETE, 3, params);
+    const char *params[] = { pid, type, locale, audience };
+    PGresult *res = db_exec (app->db, ST_TPL_DELETE, 4, params);
     if (!db_ok (res)) {
         db_reply_error (res, rep, req->id);
         PQclear (res);
@@ -937,14 +1050,14 @@ nt_templates_delete (void *app_, const env_request_t *req, env_reply_t *rep)
     }
     PQclear (res);
     /* what the property uses now: a default row, or the compiled-in text */
-    const char *lp[] = { pid };
-    res = db_exec (app->db, ST_TPL_LIST, 1, lp);
+    const char *lp[] = { pid, audience };
+    res = db_exec (app->db, ST_TPL_LIST, 2, lp);
     if (!db_ok (res)) {
         db_reply_error (res, rep, req->id);
         PQclear (res);
         return;
     }
-    cJSON *items = s_effective (res, type, locale);
+    cJSON *items = s_effective (res, audience, type, locale);
     PQclear (res);
     cJSON *item = cJSON_DetachItemFromArray (items, 0);
     cJSON_Delete (items);

@@ -28,6 +28,18 @@ bool nt_locale_known (const char *locale);
 /* The compiled-in template of (type, locale): 0, or -1 for an unknown pair. */
 int nt_template_default (const char *type, const char *locale, const char **title, const char **body);
 
+/* Audiences of a template (NULL-terminated): "staff" (the console's inbox,
+ * the default, what every template was before) and "resident" (what a
+ * party reads: a ticket's requester, whom a bill is for). No staff name,
+ * phone or "assigned to you" in a resident's text. */
+extern const char *const nt_template_audiences[];
+bool nt_template_audience_known (const char *audience);
+
+/* The compiled-in template of (type, audience, locale): a resident's own
+ * text where there is one, else the staff's. 0, or -1 for an unknown triple. */
+int nt_template_default_for (const char *type, const char *audience, const char *locale, const char **title,
+                             const char **body);
+
 /* The names a type's templates may use, as a new JSON array (NULL for an unknown type). */
 cJSON *nt_template_placeholders (const char *type);
 
@@ -90,11 +102,16 @@ int nt_templates_prepare (db_t *db);
 
 /* The effective templates of (property, type) for both locales into
  * title[i]/body[i] (i = 0 zh-CN, 1 en): the property's row, else a default
- * row (property_id NULL), else the compiled-in one. Strings are malloc'd
- * (nt_template_texts_free). 0, or -1 on a database error. */
+ * row (property_id NULL), else the compiled-in one; the residents' into
+ * r_title[i]/r_body[i]: the property's resident row, else a default
+ * resident row, else the compiled-in resident text, else the staff's
+ * effective one (bills were always written for the resident). Strings are
+ * malloc'd (nt_template_texts_free). 0, or -1 on a database error. */
 typedef struct {
     char *title[2];
     char *body[2];
+    char *r_title[2];
+    char *r_body[2];
 } nt_template_texts_t;
 int nt_template_lookup (db_t *db, const char *pid, const char *type, nt_template_texts_t *out);
 void nt_template_texts_free (nt_template_texts_t *t);

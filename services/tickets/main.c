@@ -3,11 +3,16 @@
  * beside the worker: the consumer of tenants' events into its copy of
  * units, parties and occupancies (tenants_copy.h), and the SLA timer. */
 #include "attachments.h"
+#include "cases.h"
 #include "config.h"
 #include "consumer.h"
+#include "daily_checks.h"
+#include "contractors.h"
 #include "faq.h"
 #include "log.h"
 #include "me_tickets.h"
+#include "patrols.h"
+#include "performance.h"
 #include "release_pass.h"
 #include "reports.h"
 #include "roster.h"
@@ -51,6 +56,44 @@ static const worker_method_t s_methods[] = {
     { "tickets.faq.get",                faq_get },
     { "tickets.faq.update",             faq_update },
     { "tickets.reports.service",        tk_reports_service },
+    /* service quality (issue L): patrols (patrols.h) */
+    { "tickets.patrol_routes.create",   patrol_routes_create },
+    { "tickets.patrol_routes.list",     patrol_routes_list },
+    { "tickets.patrol_routes.get",      patrol_routes_get },
+    { "tickets.patrol_routes.update",   patrol_routes_update },
+    { "tickets.patrols.create",         patrols_create },
+    { "tickets.patrols.list",           patrols_list },
+    { "tickets.patrols.get",            patrols_get },
+    { "tickets.patrols.finish",         patrols_finish },
+    { "tickets.patrols.checks.create",  patrol_checks_create },
+    { "tickets.patrols.attachments.create", patrol_attachments_create },
+    { "tickets.patrols.attachments.get",    patrol_attachments_get },
+    { "tickets.reports.patrol",         patrol_report },
+    /* contractors and inspections (contractors.h) */
+    { "tickets.contractors.create",     contractors_create },
+    { "tickets.contractors.list",       contractors_list },
+    { "tickets.contractors.get",        contractors_get },
+    { "tickets.contractors.update",     contractors_update },
+    { "tickets.contractors.trend",      contractors_trend },
+    { "tickets.contractor_settings.get", contractor_settings_get },
+    { "tickets.contractor_settings.put", contractor_settings_put },
+    { "tickets.inspections.create",     inspections_create },
+    { "tickets.inspections.list",       inspections_list },
+    { "tickets.inspections.get",        inspections_get },
+    { "tickets.reports.contractors",    contractors_report },
+    /* typical cases and daily checks (cases.h, daily_checks.h) */
+    { "tickets.cases.create",           cases_create },
+    { "tickets.cases.list",             cases_list },
+    { "tickets.cases.get",              cases_get },
+    { "tickets.cases.faq",              cases_to_faq },
+    { "tickets.daily_check_items.get",  daily_check_items_get },
+    { "tickets.daily_check_items.put",  daily_check_items_put },
+    { "tickets.daily_checks.create",    daily_checks_create },
+    { "tickets.daily_checks.list",      daily_checks_list },
+    /* per-person performance and the satisfaction index (performance.h) */
+    { "tickets.reports.agents",         perf_reports_agents },
+    { "tickets.reports.agents.get",     perf_reports_agent },
+    { "tickets.reports.satisfaction",   perf_reports_satisfaction },
     { "tickets.events.read",      tk_events_read },
     { "tickets.ping",             tk_ping },
     /* the desk's registers (visitors.h, stored_items.h, vehicle_passes.h) */
@@ -91,6 +134,10 @@ s_prepare (db_t *db)
            || sla_timer_prepare (db) || roster_prepare (db) || faq_prepare (db)
            || tk_reports_prepare (db) || tk_pass_prepare (db) || visitors_prepare (db) || me_visitors_prepare (db)
            || stored_items_prepare (db) || vehicle_passes_prepare (db)
+           || patrols_prepare (db)
+           || contractors_prepare (db)
+           || cases_prepare (db) || daily_checks_prepare (db)
+           || perf_prepare (db)
            || tk_attachments_prepare (db) || tk_me_prepare (db) ? -1 : 0;
 }
 
@@ -99,6 +146,7 @@ static struct {
     consumer_t *tenants_events;
     job_t *sla_timer;
     job_t *visitor_purge;
+    job_t *patrol_timer;
 } s_beside;
 
 /* tenants' events into the copy, and the SLA timer. */
@@ -121,6 +169,11 @@ s_start (uv_loop_t *loop, void *app_)
         log_error (NULL, "cannot start the visitor purge");
         return -1;
     }
+    s_beside.patrol_timer = patrol_timer_new (loop, app);
+    if (!s_beside.patrol_timer) {
+        log_error (NULL, "cannot start the patrol timer");
+        return -1;
+    }
     return 0;
 }
 
@@ -128,6 +181,7 @@ static void
 s_stop (void *app)
 {
     (void) app;
+    job_destroy (&s_beside.patrol_timer);
     job_destroy (&s_beside.visitor_purge);
     job_destroy (&s_beside.sla_timer);
     consumer_destroy (&s_beside.tenants_events);

@@ -6,7 +6,9 @@
  * answer came late; tickets still inside their time (or cancelled before a
  * deadline) count as neither. Dates are days in the property's timezone
  * (the desk's wall clock, as ticket numbers: tk_copy_timezone); `to` as a date includes
- * that whole day. */
+ * that whole day. by_channel applies the same rules per channel (the
+ * hotline's figures among them), internal_requests counts the tickets of
+ * requester_kind "internal". */
 #include "reports.h"
 
 #include "jv.h"
@@ -68,7 +70,17 @@ static const char *s_report_sql =
     "  'by_category', (SELECT coalesce (json_agg (x ORDER BY x.total DESC, x.category NULLS LAST), '[]') FROM ("
     "    SELECT category, count (*) AS total, "
     "      count (*) FILTER (WHERE resolved_at IS NOT NULL) AS resolved "
-    "    FROM t GROUP BY category) x) "
+    "    FROM t GROUP BY category) x), "
+    /* the internal hotline (issue L): each channel's volume and deadlines
+     * met, by the rules above, and the requests from inside the company */
+    "  'by_channel', (SELECT coalesce (json_object_agg (channel, json_build_object ("
+    "      'count', n, 'first_response_met', rm, 'first_response_missed', rx, "
+    "      'resolution_met', sm, 'resolution_missed', sx) ORDER BY channel), '{}') FROM ("
+    "    SELECT channel, count (*) AS n, count (*) FILTER (WHERE r_met) AS rm, "
+    "      count (*) FILTER (WHERE r_missed) AS rx, count (*) FILTER (WHERE s_met) AS sm, "
+    "      count (*) FILTER (WHERE s_missed) AS sx "
+    "    FROM t GROUP BY channel) x), "
+    "  'internal_requests', (SELECT count (*) FILTER (WHERE requester_kind = 'internal') FROM t) "
     ")::text";
 
 int

@@ -17,7 +17,6 @@
 
 #include "tickets.h"
 
-#define TK_UNIT_CODE_MAX 64          /* tenants' TN_UNIT_CODE_MAX */
 
 int tk_copy_prepare (db_t *db);
 

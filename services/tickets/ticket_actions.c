@@ -369,8 +369,7 @@ s_store (tickets_t *app, const env_request_t *req, env_reply_t *rep, s_move_t *m
     }
     PQclear (res);
     m->tl_text = cJSON_PrintUnformatted (m->tl_data);
-    res = tk_timeline_add (app->db, m->pid, m->tid, m->now, req->caller.user_id, req->caller.role,
-                           m->in->action, m->status, m->r.to, m->in->note, false, m->tl_text);
+    res = tk_timeline_add (app->db, m->pid, m->tid, m->now, &req->caller, m->in->action, m->status, m->r.to, m->in->note, false, m->tl_text);
     bool ok = db_ok (res);
     PQclear (res);
     res = ok ? tk_ticket_get (app->db, m->pid, m->tid, m->now, false) : NULL;
@@ -553,7 +552,7 @@ tk_comments_create (void *app_, const env_request_t *req, env_reply_t *rep)
         return;
     const char *status = PQgetvalue (cur, 0, TK_C_STATUS);
     PGresult *res = tk_timeline_add (app->db, pid, PQgetvalue (cur, 0, TK_C_ID), now,
-                                     req->caller.user_id, req->caller.role, "comment", status,
+                                     &req->caller, "comment", status,
                                      status, in.body, in.internal, NULL);
     if (!db_ok (res))
         db_reply_error (res, rep, req->id);
@@ -602,7 +601,7 @@ s_feedback_store (tickets_t *app, const env_request_t *req, env_reply_t *rep, co
     cJSON_AddStringToObject (fb, "ticket_id", tid);
     char data[32];
     snprintf (data, sizeof data, "{\"rating\":%d}", (int) in->rating);
-    res = tk_timeline_add (app->db, pid, tid, now, req->caller.user_id, req->caller.role, "feedback",
+    res = tk_timeline_add (app->db, pid, tid, now, &req->caller, "feedback",
                            status, status, in->comment, false, data);
     if (!db_ok (res)) {
         db_fail (app->db, req->id, rep, "timeline");

@@ -94,7 +94,7 @@ tk_event_data (const cJSON *ticket)
     cJSON *d = cJSON_CreateObject ();
     static const char *const fields[] = {
         "id", "number", "type", "status", "property_id", "unit_id", "unit_code", "party_id",
-        "assignee_id", "priority", "category", "title", "channel", NULL
+        "assignee_id", "priority", "category", "title", "channel", "requester_kind", "department", NULL
     };
     for (const char *const *f = fields; *f; f++)
         s_copy (d, ticket, *f);
@@ -123,16 +123,6 @@ tk_time_param (int64_t us, char out[40])
 
 /* --- create -------------------------------------------------------------------- */
 
-/* A new ticket on its way in: the input, what it refers to, and the text of
- * its columns (the buffers tk_ticket_new_t's pointers point into). */
-typedef struct {
-    const tk_ticket_input_t *in;
-    const char *pid;
-    int64_t now_us;
-    char now[40], tz[64], unit_code[TK_UNIT_CODE_MAX + 1];
-    sla_terms_t terms;
-    char respond_min[16], resolve_min[16], warn_min[16], respond_by[40], resolve_by[40];
-} s_new_ticket_t;
 
 /* A reference the input makes: true when found is 1; after 422 naming the
  * field when it is 0 (found < 0: answered already), false. */
@@ -150,7 +140,7 @@ s_known (int found, const char *field, const char *problem, env_reply_t *rep)
  * know yet is asked of tenants (tenants_copy.h). All before the
  * transaction, which then holds only the writes. 0, or -1 after answering. */
 static int
-s_load (tickets_t *app, const env_request_t *req, s_new_ticket_t *nt, env_reply_t *rep)
+s_load (tickets_t *app, const env_request_t *req, tk_new_ticket_t *nt, env_reply_t *rep)
 {
     const tk_ticket_input_t *in = nt->in;
     int rc = -1;
@@ -190,7 +180,7 @@ out:
 /* An inquiry resolved at creation keeps its answer in its data and counts
  * a hit on the FAQ entry it was answered from. 0, or -1 after answering. */
 static int
-s_answer (tickets_t *app, const env_request_t *req, const s_new_ticket_t *nt, env_reply_t *rep)
+s_answer (tickets_t *app, const env_request_t *req, const tk_new_ticket_t *nt, env_reply_t *rep)
 {
     const tk_ticket_input_t *in = nt->in;
     if (!in->resolve_now)
@@ -211,7 +201,7 @@ s_answer (tickets_t *app, const env_request_t *req, const s_new_ticket_t *nt, en
  * resolve entry and ticket.resolved): the new ticket's row (TK_C_*
  * columns), or NULL after answering. */
 static PGresult *
-s_insert (tickets_t *app, const env_request_t *req, const s_new_ticket_t *nt, env_reply_t *rep)
+s_insert (tickets_t *app, const env_request_t *req, const tk_new_ticket_t *nt, env_reply_t *rep)
 {
     const tk_ticket_input_t *in = nt->in;
     const char *now = nt->now, *resolved = in->resolve_now ? now : NULL;
@@ -225,12 +215,14 @@ s_insert (tickets_t *app, const env_request_t *req, const s_new_ticket_t *nt, en
         .unit_code = in->unit_id ? nt->unit_code : NULL, .party_id = in->party_id,
         .channel = in->channel, .priority = in->priority, .category = in->category,
         .faq_id = resolved ? in->faq_id : NULL, .created_by = req->caller.user_id,
+        .created_by_name = req->caller.name,
         .created_by_role = req->caller.role, .created_at = now,
         .respond_minutes = nt->respond_min, .resolve_minutes = nt->resolve_min,
         .warn_minutes = nt->warn_min, .calendar_id = nt->terms.calendar_id[0] ? nt->terms.calendar_id : NULL,
         .respond_by = nt->respond_by, .resolve_by = nt->resolve_by,
         .responded_at = resolved, .resolved_at = resolved, .data = data_text,
         .resolve_note = in->answer, .resolve_data = resolve_data,
+        .requester_kind = in->requester_kind, .department = in->department,
     };
     PGresult *res = tk_ticket_insert (app->db, nt->pid, &t);
     free (data_text);
@@ -265,33 +257,48 @@ tk_tickets_create (void *app_, const env_request_t *req, env_reply_t *rep)
 }
 
 int
+tk_ticket_prepare (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                   const tk_ticket_input_t *in, tk_new_ticket_t *nt)
+{
+    *nt = (tk_new_ticket_t) { .in = in, .pid = pid };
+    nt->now_us = tk_clock_now_us ();
+    tk_time_param (nt->now_us, nt->now);
+    return s_load (app, req, nt, rep);
+}
+
+PGresult *
+tk_ticket_open (tickets_t *app, const env_request_t *req, env_reply_t *rep, const tk_new_ticket_t *nt)
+{
+    if (s_answer (app, req, nt, rep))
+        return NULL;
+    return s_insert (app, req, nt, rep);
+}
+
+int
 tk_ticket_create_in (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
-                     const tk_ticket_input_t *in_)
+                     const tk_ticket_input_t *in)
 {
     PGresult *res = NULL;
-    tk_ticket_input_t in = *in_;
     int rc = -1;
-    s_new_ticket_t nt = { .in = &in, .pid = pid };
-    nt.now_us = tk_clock_now_us ();
-    tk_time_param (nt.now_us, nt.now);
-    if (s_load (app, req, &nt, rep))
+    tk_new_ticket_t nt;
+    if (tk_ticket_prepare (app, req, rep, pid, in, &nt))
         goto out;
     /* the insert is one statement, its own transaction, outbox included;
      * only the FAQ hit of an inquiry answered at once must join it */
-    if (in.resolve_now && db_begin (app->db)) {
+    if (in->resolve_now && db_begin (app->db)) {
         db_fail (app->db, req->id, rep, "begin");
         goto out;
     }
-    if (s_answer (app, req, &nt, rep) || !(res = s_insert (app, req, &nt, rep)))
+    if (!(res = tk_ticket_open (app, req, rep, &nt)))
         goto out;
-    if (in.resolve_now && db_commit (app->db)) {
+    if (in->resolve_now && db_commit (app->db)) {
         db_fail (app->db, req->id, rep, "commit");
         goto out;
     }
     outbox_wake (app->outbox);
     env_reply_ok (rep, 201, tk_ticket_json (res, 0));
     log_info (req->id, "ticket %s (%s) created in property %s", PQgetvalue (res, 0, TK_C_NUMBER),
-              PQgetvalue (res, 0, TK_C_ID), nt.pid);
+              PQgetvalue (res, 0, TK_C_ID), pid);
     rc = 0;
 out:
     db_rollback (app->db);             /* whatever is still open; nothing after the commit */

@@ -109,6 +109,24 @@ s_opt_text (jv_t *v, const cJSON *data, const char *field, size_t max)
     return jv_string (v, data, field, JV_OPTIONAL, max);
 }
 
+static const char *const s_requester_kinds[] = { "resident", "internal", NULL };
+
+/* Who asks (the internal hotline, issue L): a resident, or a department or
+ * member of staff, who is no party of the property. */
+static void
+s_requester (jv_t *v, const cJSON *data, tk_ticket_input_t *in)
+{
+    in->requester_kind = jv_enum (v, data, "requester_kind", JV_OPTIONAL, s_requester_kinds);
+    in->department = s_opt_text (v, data, "department", TK_DEPARTMENT_MAX);
+    bool internal = in->requester_kind && strcmp (in->requester_kind, "internal") == 0;
+    if (internal && in->party_id)
+        jv_problem (v, "party_id", "an internal request names no resident party");
+    if (in->department && !internal)
+        jv_problem (v, "department", "only an internal request (requester_kind internal) names a department");
+    if (!in->requester_kind)
+        in->requester_kind = "resident";
+}
+
 bool
 tk_ticket_input (jv_t *v, const cJSON *data, tk_ticket_input_t *in)
 {
@@ -141,6 +159,7 @@ tk_ticket_input (jv_t *v, const cJSON *data, tk_ticket_input_t *in)
     else if (inquiry && !in->resolve_now && (in->faq_id || in->answer))
         jv_problem (v, "resolve_now", "must be true when an answer or faq_id is given");
     in->data = s_type_data (v, in->type, cJSON_GetObjectItemCaseSensitive (data, "data"));
+    s_requester (v, data, in);
     if (!in->channel)
         in->channel = "phone";
     if (!in->priority)
@@ -155,7 +174,8 @@ tk_list_input (jv_t *v, const cJSON *params, tk_list_input_t *in)
 {
     memset (in, 0, sizeof *in);
     /* "" filters nothing: check only the values given, as body fields are */
-    static const char *const names[] = { "status", "type", "assignee_id", "unit_id", "q", "overdue", NULL };
+    static const char *const names[] = { "status", "type", "assignee_id", "unit_id", "q", "overdue",
+                                         "requester_kind", NULL };
     cJSON *given = cJSON_CreateObject ();
     for (const char *const *n = names; *n; n++) {
         const char *s = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (params, *n));
@@ -168,6 +188,7 @@ tk_list_input (jv_t *v, const cJSON *params, tk_list_input_t *in)
     in->assignee_id = jv_string (v, given, "assignee_id", JV_OPTIONAL, TK_USER_ID_MAX);
     in->unit_id = jv_uuid (v, given, "unit_id", JV_OPTIONAL);
     in->q = jv_string (v, given, "q", JV_OPTIONAL, TK_QUERY_MAX);
+    in->requester_kind = jv_enum (v, given, "requester_kind", JV_OPTIONAL, s_requester_kinds);
     const char *overdue = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (given, "overdue"));
     if (overdue && !wf_in (booleans, overdue))
         jv_problem (v, "overdue", "must be true or false");

@@ -18,13 +18,17 @@
 #define TK_SLA_MINUTES_MAX   525600      /* a year: the CHECKs of sla_policies */
 #define TK_SLA_POLICIES_MAX  40          /* one per type and priority (10 x 4) */
 #define TK_SHIFT_MAX_S       (31 * 86400) /* a shift longer than a month is a typo */
+#define TK_DEPARTMENT_MAX    64          /* an internal requester's department: tickets.department */
 
 /* POST .../tickets data. channel and priority default to "phone" and
- * "normal"; "" and null are no description, category or answer. */
+ * "normal"; "" and null are no description, category, answer or department. */
 typedef struct {
     const char *type, *title, *description, *unit_id, *party_id, *channel, *priority, *category;
     bool resolve_now;
     const char *faq_id, *answer;
+    /* the internal hotline (issue L): "resident" (NULL: the default) or
+     * "internal" (no party_id), and an internal requester's department */
+    const char *requester_kind, *department;
     cJSON *data;                     /* owned: the type-specific fields kept; caller deletes
                                         (also after false; NULL when data is no object) */
 } tk_ticket_input_t;
@@ -36,6 +40,7 @@ bool tk_ticket_input (jv_t *v, const cJSON *data, tk_ticket_input_t *out);
  * ?limit= and ?cursor= are page.h's. */
 typedef struct {
     const char *status, *type, *assignee_id, *unit_id, *q;
+    const char *requester_kind;      /* ?requester_kind=internal: the hotline queue */
     bool overdue;
 } tk_list_input_t;
 

@@ -34,7 +34,7 @@
     "  coalesce (t.responded_at, t.closed_at, t.hold_since, " NOW "::timestamptz) > t.respond_by)), " \
     "(t.resolve_breached_at IS NOT NULL OR (t.resolve_by IS NOT NULL AND " \
     "  coalesce (t.resolved_at, t.closed_at, t.hold_since, " NOW "::timestamptz) > t.resolve_by)), " \
-    "t.fee_status"
+    "t.fee_status, t.requester_kind, t.department"
 
 /* Where the SLA timer warns before deadline D: ticket_warn_at () of
  * migrations/008, the rule's one home (sla_timer.c reads its index). */
@@ -66,18 +66,19 @@ static const db_statement_t s_statements[] = {
       "  INSERT INTO tickets (property_id, number, type, status, title, description, unit_id, "
       "    unit_code, party_id, channel, priority, category, assignee_id, faq_id, created_by, "
       "    created_at, updated_at, respond_minutes, resolve_minutes, warn_minutes, calendar_id, "
-      "    respond_by, resolve_by, responded_at, resolved_at, data) "
+      "    respond_by, resolve_by, responded_at, resolved_at, data, requester_kind, department) "
       "  VALUES ($1::uuid, ticket_number_next ($1::uuid, $2::text, $16::timestamptz, $26::text), "
       "    $3::text, $4::text, $5::text, $6::text, $7::uuid, $8::text, "
       "    $9::uuid, $10::text, $11::text, $12::text, $13::text, $14::uuid, $15::text, "
       "    $16::timestamptz, $16::timestamptz, $17::int, $18::int, $19::int, $20::uuid, "
-      "    $21::timestamptz, $22::timestamptz, $23::timestamptz, $24::timestamptz, $25::jsonb) "
+      "    $21::timestamptz, $22::timestamptz, $23::timestamptz, $24::timestamptz, $25::jsonb, "
+      "    coalesce ($30::text, 'resident'), $31::text) "
       "  RETURNING *), "
       "tl AS ("
       "  INSERT INTO ticket_timeline (property_id, ticket_id, at, actor_id, actor_role, action, "
-      "    from_status, to_status, note, data) "
+      "    from_status, to_status, note, data, actor_name) "
       "  SELECT t.property_id, t.id, t.created_at, t.created_by, $27::text, x.action, x.from_status, "
-      "    x.to_status, x.note, x.data "
+      "    x.to_status, x.note, x.data, $32::text "
       "  FROM t, LATERAL (VALUES (1, 'create', NULL, 'new', NULL, '{}'::jsonb), "
       "    (2, 'resolve', 'new', 'resolved', $28::text, coalesce ($29::jsonb, '{}'))) "
       "    AS x (ord, action, from_status, to_status, note, data) "
@@ -122,6 +123,7 @@ static const db_statement_t s_statements[] = {
       "  AND ($7::text IS NULL OR t.number = upper ($7::text) "
       "       OR strpos (lower (t.title), lower ($7::text)) > 0) "
       "  AND ($9::timestamptz IS NULL OR (t.created_at, t.id) < ($9::timestamptz, $10::uuid)) "
+      "  AND ($12::text IS NULL OR t.requester_kind = $12::text) "
       "ORDER BY t.created_at DESC, t.id DESC LIMIT $11::int", true },
     /* ?overdue=true: the open tickets past their resolution deadline,
      * newest first like every list (API.md), read from the partial index of
@@ -141,7 +143,7 @@ static const db_statement_t s_statements[] = {
       "  AND ($9::timestamptz IS NULL OR (t.created_at, t.id) < ($9::timestamptz, $10::uuid)) "
       /* the same bound as an index condition, for the generic plan too */
       "  AND t.created_at <= coalesce ($9::timestamptz, 'infinity') "
-      "  AND $6::boolean "
+      "  AND $6::boolean AND ($12::text IS NULL OR t.requester_kind = $12::text) "
       "ORDER BY t.created_at DESC, t.id DESC LIMIT $11::int", true },
     { "tk_callbacks_list",
       "SELECT " TK_COLS ("$3") " FROM tickets t "
@@ -152,9 +154,9 @@ static const db_statement_t s_statements[] = {
       "ORDER BY t.resolved_at, t.id LIMIT $6::int", true },
     { "tk_timeline_add",
       "INSERT INTO ticket_timeline (property_id, ticket_id, at, actor_id, actor_role, action, "
-      "  from_status, to_status, note, internal, data) "
+      "  from_status, to_status, note, internal, data, actor_name) "
       "VALUES ($1::uuid, $2::uuid, $3::timestamptz, $4::text, $5::text, $6::text, $7::text, "
-      "  $8::text, $9::text, $10::boolean, coalesce ($11::jsonb, '{}')) "
+      "  $8::text, $9::text, $10::boolean, coalesce ($11::jsonb, '{}'), $12::text) "
       "RETURNING " TK_TIMELINE_COLS, false },
     { "tk_timeline_list",
       "SELECT " TK_TIMELINE_COLS " FROM ticket_timeline "
@@ -195,8 +197,9 @@ tk_ticket_insert (db_t *db, const char *property_id, const tk_ticket_new_t *t)
                         t->respond_minutes, t->resolve_minutes, t->warn_minutes, t->calendar_id,
                         t->respond_by, t->resolve_by, t->responded_at, t->resolved_at,
                         t->data ? t->data : "{}", t->timezone, t->created_by_role,
-                        t->resolve_note, t->resolve_data };
-    return db_exec (db, "tk_ticket_insert", 29, p);
+                        t->resolve_note, t->resolve_data, t->requester_kind, t->department,
+                        t->created_by_name };
+    return db_exec (db, "tk_ticket_insert", 32, p);
 }
 
 PGresult *
@@ -223,8 +226,8 @@ tk_ticket_list (db_t *db, const char *property_id, const tk_list_input_t *f, con
 {
     const char *p[] = { property_id, f->status, f->type, f->assignee_id, f->unit_id,
                         f->overdue ? "true" : "false", f->q, now, page->at, page->id,
-                        page->limit_plus_one };
-    return db_exec (db, f->overdue ? "tk_ticket_list_overdue" : "tk_ticket_list", 11, p);
+                        page->limit_plus_one, f->requester_kind };
+    return db_exec (db, f->overdue ? "tk_ticket_list_overdue" : "tk_ticket_list", 12, p);
 }
 
 PGresult *
@@ -237,13 +240,13 @@ tk_callbacks_due (db_t *db, const char *property_id, const char *before, const c
 
 PGresult *
 tk_timeline_add (db_t *db, const char *property_id, const char *ticket_id, const char *at,
-                 const char *actor_id, const char *actor_role, const char *action,
+                 const env_caller_t *actor, const char *action,
                  const char *from_status, const char *to_status, const char *note, bool internal,
                  const char *data)
 {
-    const char *p[] = { property_id, ticket_id, at, actor_id, actor_role, action, from_status,
-                        to_status, note, internal ? "true" : "false", data };
-    return db_exec (db, "tk_timeline_add", 11, p);
+    const char *p[] = { property_id, ticket_id, at, actor->user_id, actor->role, action, from_status,
+                        to_status, note, internal ? "true" : "false", data, actor->name };
+    return db_exec (db, "tk_timeline_add", 12, p);
 }
 
 PGresult *
@@ -329,6 +332,8 @@ tk_ticket_json (const PGresult *res, int row)
     s_text (t, "status", res, row, TK_C_STATUS);
     s_text (t, "priority", res, row, TK_C_PRIORITY);
     s_text (t, "channel", res, row, TK_C_CHANNEL);
+    s_text (t, "requester_kind", res, row, TK_C_REQUESTER_KIND);
+    s_text (t, "department", res, row, TK_C_DEPARTMENT);
     s_text (t, "category", res, row, TK_C_CATEGORY);
     s_text (t, "title", res, row, TK_C_TITLE);
     s_text (t, "description", res, row, TK_C_DESCRIPTION);

@@ -28,6 +28,7 @@ enum {
     TK_C_RESPOND_BY_S, TK_C_RESOLVE_BY_S, TK_C_HOLD_SINCE_S,       /* epoch seconds */
     TK_C_HELD_FROM, TK_C_HAS_FEEDBACK, TK_C_RESPOND_BREACHED, TK_C_RESOLVE_BREACHED,
     TK_C_FEE_STATUS,                                               /* proposed approved rejected */
+    TK_C_REQUESTER_KIND, TK_C_DEPARTMENT,                          /* resident internal; the hotline's */
     TK_C_COUNT
 };
 
@@ -41,6 +42,7 @@ enum {
     "  'property_id', u.property_id, 'unit_id', u.unit_id, 'unit_code', u.unit_code, "   \
     "  'party_id', u.party_id, 'assignee_id', u.assignee_id, 'priority', u.priority, "   \
     "  'category', u.category, 'title', u.title, 'channel', u.channel, "                 \
+    "  'requester_kind', u.requester_kind, 'department', u.department, "                 \
     "  'sla', jsonb_build_object ('respond_by', " DB_UTC_TS ("u.respond_by") ", "        \
     "    'resolve_by', " DB_UTC_TS ("u.resolve_by") ", "                                 \
     "    'breached', u.respond_breached_at IS NOT NULL OR u.resolve_breached_at IS NOT NULL))"
@@ -51,10 +53,11 @@ enum {
 typedef struct {
     const char *prefix, *timezone, *type, *status, *title, *description, *unit_id, *unit_code;
     const char *party_id, *channel, *priority, *category, *assignee_id, *faq_id, *created_by;
-    const char *created_by_role, *created_at;
+    const char *created_by_role, *created_by_name, *created_at;
     const char *respond_minutes, *resolve_minutes, *warn_minutes, *calendar_id;
     const char *respond_by, *resolve_by, *responded_at, *resolved_at, *data;
     const char *resolve_note, *resolve_data;     /* status "resolved": its timeline entry */
+    const char *requester_kind, *department;     /* NULL kind: "resident" */
 } tk_ticket_new_t;
 
 /* The columns an action may change; NULL = SQL NULL. */
@@ -107,9 +110,10 @@ PGresult *tk_ticket_list (db_t *db, const char *property_id, const tk_list_input
 PGresult *tk_callbacks_due (db_t *db, const char *property_id, const char *before,
                             const char *now, const page_time_id_t *page);
 
-/* One timeline row (TK_T_* columns) inserted. data: JSON text or NULL ("{}"). */
+/* One timeline row (TK_T_* columns) inserted, by actor (its user id, role
+ * and name). data: JSON text or NULL ("{}"). */
 PGresult *tk_timeline_add (db_t *db, const char *property_id, const char *ticket_id, const char *at,
-                           const char *actor_id, const char *actor_role, const char *action,
+                           const env_caller_t *actor, const char *action,
                            const char *from_status, const char *to_status, const char *note,
                            bool internal, const char *data);
 /* The timeline, oldest first; internal entries only when with_internal. */

@@ -9,6 +9,7 @@
 #include "envelope.h"
 #include "jv.h"
 #include "outbox.h"
+#include "sla.h"
 #include "ticket_rules.h"
 #include "workflow.h"
 
@@ -19,6 +20,7 @@
 #define TK_TEXT_MAX           65536  /* description, note, comment body, answer */
 #define TK_CATEGORY_MAX       64
 #define TK_USER_ID_MAX        128    /* assignee ids are the gateway's user ids */
+#define TK_UNIT_CODE_MAX      64     /* tenants' TN_UNIT_CODE_MAX */
 #define TK_FEEDBACK_COMMENT_MAX 4000
 #define TK_QUERY_MAX          100    /* ?q= */
 #define TK_FEE_MAX            100000000000LL   /* fen: a billion yuan is a typo */
@@ -91,6 +93,25 @@ cJSON *tk_ticket_full (tickets_t *app, const char *pid, const PGresult *res);
  * follow-up feedback. The ticket is found by tk_load. --- */
 int tk_ticket_create_in (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
                          const tk_ticket_input_t *in);
+/* The create's work in two steps, for a handler whose own transaction
+ * opens a ticket (a patrol's failed check, an inspection's rectification):
+ * tk_ticket_prepare before the transaction (the unit, party, timezone and
+ * SLA terms, which may ask tenants: never inside a transaction; in is
+ * borrowed until the insert), then tk_ticket_open inside it (the ticket with
+ * its number, timeline and ticket.created in the outbox): its row (TK_C_*
+ * columns). Each answers the error itself (-1 / NULL). The caller commits,
+ * wakes the outbox and answers. */
+typedef struct {
+    const tk_ticket_input_t *in;
+    const char *pid;
+    int64_t now_us;
+    char now[40], tz[64], unit_code[TK_UNIT_CODE_MAX + 1];
+    sla_terms_t terms;
+    char respond_min[16], resolve_min[16], warn_min[16], respond_by[40], resolve_by[40];
+} tk_new_ticket_t;
+int tk_ticket_prepare (tickets_t *app, const env_request_t *req, env_reply_t *rep, const char *pid,
+                       const tk_ticket_input_t *in, tk_new_ticket_t *nt);
+PGresult *tk_ticket_open (tickets_t *app, const env_request_t *req, env_reply_t *rep, const tk_new_ticket_t *nt);
 void tk_action_apply (tickets_t *app, const env_request_t *req, env_reply_t *rep,
                       const tk_action_input_t *in, const char *only_from);
 void tk_feedback_record (tickets_t *app, const env_request_t *req, env_reply_t *rep,

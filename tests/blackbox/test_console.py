@@ -189,6 +189,7 @@ def _seed_stack(stack):
                        % (days, days, days, days, days, days, tid))
     registers = _seed_registers(stack, api, base, caller_unit, unit("A-3099"))
     registers.update(_seed_ops(api, base, caller_unit, party))
+    registers.update(_seed_quality(stack, api, base, desk))
     _seed.update({
         "pid": pid, "ids": ids, "party_id": party["id"], "caller_unit_id": caller_unit["id"],
         "browser": {
@@ -217,6 +218,29 @@ def _seed_registers(stack, api, base, caller_unit, vacant):
     _ok(api("POST", "%s/tickets/%s/actions" % (base, rel["id"]), {"action": "approve"}, stack.login(*USERS["manager"])),
         "approve")
     return {"void_ref": VOID_REF, "release_number": rel["number"]}
+
+
+def _seed_quality(stack, api, base, desk):
+    """What the service-quality screens of issue L start from: a repair the desk
+    took and resolved (kept as a typical case from its page), and follow-up
+    ratings of past months (moved back in time; 3 months ago none: a gap in
+    the satisfaction chart)."""
+    title = "电梯困人，维保单位十五分钟内解救"
+    tk = _ok(api("POST", base + "/tickets", {"type": "repair", "title": title, "priority": "urgent",
+                                             "category": "elevator"}, desk), "case ticket")
+    for a in ("accept", "resolve"):
+        _ok(api("POST", "%s/tickets/%s/actions" % (base, tk["id"]), {"action": a}), a)
+    past = [(1, "hvac", 4), (1, "cleaning", 3), (2, "plumbing", 5), (2, "elevator", 2), (2, "hvac", 4),
+            (4, "noise", 3), (4, "cleaning", 5), (5, "security", 4), (5, "plumbing", 5)]
+    for i, (months, cat, rating) in enumerate(past):
+        old = _ok(api("POST", base + "/tickets", {"type": "repair", "title": "历史报修 %d" % (i + 1), "category": cat}, desk),
+                  "old ticket")
+        for a in ("accept", "resolve"):
+            _ok(api("POST", "%s/tickets/%s/actions" % (base, old["id"]), {"action": a}), a)
+        _ok(api("POST", "%s/tickets/%s/feedback" % (base, old["id"]), {"rating": rating}), "feedback")
+        stack.psql("UPDATE tickets.ticket_feedback SET created_at = created_at - interval '%d months' WHERE ticket_id = '%s'"
+                   % (months, old["id"]))
+    return {"case_number": tk["number"], "case_title": title, "case_ticket_id": tk["id"]}
 
 
 def _seed_ops(api, base, caller_unit, caller):
@@ -523,6 +547,149 @@ def test_item_release_approved_and_refused_at_the_desk(stack):
     no = _ticket_by_number(stack, seed["pid"], seed["browser"]["refusal_number"])
     step = [e for e in no["timeline"] if e["action"] == "refuse"][-1]
     assert no["status"] == "refused" and "当面" in step["note"] and CALLER["name"] in step["note"], step
+
+
+def test_contractor_inspection_scored_live_and_rectified(stack):
+    seed = _scenario(stack, "contractor_inspection")
+    st = _state(stack)
+    base = "/v1/properties/%s" % seed["pid"]
+    cons = [c for c in _get(stack, base + "/contractors?limit=500")["items"] if c["name"] == st["contractor"]]
+    assert len(cons) == 1 and cons[0]["service"] == "cleaning" and cons[0]["contact"] == "王经理", cons
+    insp = _get(stack, base + "/inspections?contractor_id=%s" % cons[0]["id"])["items"]
+    by_area = {i["area"]: i for i in insp}
+    assert set(by_area) == {"1号楼大堂", "地下车库"}, insp
+    ok = by_area["1号楼大堂"]
+    # the score the console showed while typing is the one the API computed
+    assert "%.1f" % ok["score"] == st["live_score"] == "85.3", (ok["score"], st["live_score"])
+    assert [(c["name"], c["weight"], c["score"]) for c in ok["criteria"]] == [("地面清洁", 3, 90), ("垃圾清运", 1, 71)], ok
+    assert not ok["below_threshold"] and ok["rectification_ticket_id"] is None, ok
+    low = by_area["地下车库"]
+    assert low["score"] == 67.5 and low["below_threshold"] and low["rectification_ticket_id"], low
+    tk = _get(stack, base + "/tickets/%s" % low["rectification_ticket_id"])
+    assert tk["number"] == st["rectification_number"] and tk["category"] == "rectification", tk
+    rep = [x for x in _get(stack, base + "/reports/contractors?period=%s" % ok["period"])["items"]
+           if x["contractor_id"] == cons[0]["id"]]
+    assert rep and rep[0]["mean_score"] == 76.4 and rep[0]["lowest_criterion"]["name"] == "垃圾清运", rep
+
+
+def test_typical_case_from_ticket_found_and_turned_into_faq(stack):
+    seed = _scenario(stack, "typical_case")
+    base = "/v1/properties/%s" % seed["pid"]
+    found = _get(stack, base + "/cases?q=%s" % urllib.parse.quote("维保单位"))["items"]
+    mine = [c for c in found if c["ticket_id"] == seed["browser"]["case_ticket_id"]]
+    assert len(mine) == 1, found
+    c = mine[0]
+    assert c["summary"] == "电梯困人 15 分钟内解救" and c["tags"] == ["电梯", "应急"] and c["faq_id"], c
+    faq = [f for f in _get(stack, base + "/faq?q=%s" % urllib.parse.quote(c["summary"]))["items"] if f["id"] == c["faq_id"]]
+    assert faq and faq[0]["question"] == c["summary"] and faq[0]["answer"] == c["lesson"], faq
+
+
+def test_performance_and_satisfaction_shown_as_the_api_says(stack):
+    seed = _scenario(stack, "performance_satisfaction")
+    st = _state(stack)
+    base = "/v1/properties/%s" % seed["pid"]
+    window = "from=%s&to=%s" % (st["perf_from"], st["perf_to"])
+    rows = _get(stack, base + "/reports/agents?%s&user_id=%s" % (window, seed["ids"]["agent"]))["items"]
+    assert len(rows) == 1 and rows[0]["tickets_created"] == st["agent_created"] > 0, (rows, st)
+    sat = _get(stack, base + "/reports/satisfaction?from=%s&to=%s" % (st["sat_period"], st["sat_period"]))["items"]
+    assert sat[0]["count"] == st["sat_count"] > 0 and sat[0]["mean"] is not None, sat
+    # what the agent saw was their own row: the API gives an agent nothing else
+    agent = stack.login(*USERS["agent"])
+    r = stack.http("GET", base + "/reports/agents?" + window, token=agent)
+    assert r.status == 200 and [x["user_id"] for x in r.json()["items"]] == [seed["ids"]["agent"]], r
+
+
+def test_hotline_internal_request_in_its_queue(stack):
+    seed = _scenario(stack, "hotline_call")
+    st = _state(stack)
+    base = "/v1/properties/%s" % seed["pid"]
+    tk = _ticket_by_number(stack, seed["pid"], st["hotline_number"])
+    assert tk["requester_kind"] == "internal" and tk["department"] == "行政部" and tk["channel"] == "hotline", tk
+    assert not tk.get("unit_id") and not tk.get("party_id") and tk["title"] == st["hotline_title"], tk
+    queue = _get(stack, base + "/tickets?requester_kind=internal&limit=500")["items"]
+    assert tk["id"] in [x["id"] for x in queue] and all(x["requester_kind"] == "internal" for x in queue), queue
+    assert st["internal_shown"] >= 1, st
+
+
+def _seed_patrols(stack, seed):
+    """What the patrol screens start from beside what the browser makes: a roof
+    route with one finished round, all OK (a second bar in the report), and the
+    daily check of the day before yesterday (a day recorded beside days missed)."""
+    if "patrols" in seed:
+        return seed["patrols"]
+    import datetime
+    import zoneinfo
+    base = "/v1/properties/%s" % seed["pid"]
+    api = lambda m, p, b=None: _ok(stack.http(m, base + p, body=b, token=stack.admin_token), "%s %s" % (m, p))
+    roof = api("POST", "/patrol-routes", {"name": "屋面巡查", "times": ["10:00"], "checkpoints": [
+        {"code": "ROOF", "name": "屋面", "checklist": ["排水通畅", "避雷设施完好"]}]})
+    rnd = api("POST", "/patrols", {"route_id": roof["id"]})
+    api("POST", "/patrols/%s/checks" % rnd["id"],
+        {"checkpoint_code": "ROOF", "results": [{"item": i, "ok": True} for i in roof["checkpoints"][0]["checklist"]]})
+    api("POST", "/patrols/%s/finish" % rnd["id"])
+    tz = zoneinfo.ZoneInfo(api("GET", "")["timezone"])
+    today = datetime.datetime.now(tz).date()
+    day = (today - datetime.timedelta(days=2)).isoformat()
+    items = api("GET", "/daily-check-items")["items"]
+    api("POST", "/daily-checks", {"date": day, "items": [{"item": i, "ok": True} for i in items]})
+    seed["patrols"] = {"roof": roof["id"], "daily_seeded": day, "today": today.isoformat(),
+                       "week_ago": (today - datetime.timedelta(days=6)).isoformat()}
+    return seed["patrols"]
+
+
+def test_patrol_route_and_a_round_on_a_phone(stack):
+    seed = _seed_stack(stack)
+    _seed_patrols(stack, seed)
+    _scenario(stack, "patrol_round")
+    st = _state(stack)
+    base = "/v1/properties/%s" % seed["pid"]
+    routes = [r for r in _get(stack, base + "/patrol-routes?limit=500")["items"] if r["name"] == st["patrol_route"]]
+    assert len(routes) == 1 and routes[0]["times"] == ["09:00", "15:00"], routes
+    assert [(c["code"], c["checklist"]) for c in routes[0]["checkpoints"]] == [
+        ("B1-PUMP", ["无渗漏", "设备运行正常"]), ("B1-FIRE", ["通道畅通"])], routes[0]["checkpoints"]
+    rnd = _get(stack, base + "/patrols/" + st["patrol_round"])
+    assert rnd["status"] == "finished" and rnd["route_id"] == routes[0]["id"] and rnd["missing"] == [], rnd
+    assert rnd["started_by"] == seed["ids"]["technician"] == rnd["finished_by"], rnd
+    checks = {c["checkpoint_code"]: c for c in rnd["checks"]}
+    assert checks["B1-FIRE"]["failed_items"] == 0 and checks["B1-FIRE"]["ticket_id"] is None, checks
+    pump = checks["B1-PUMP"]
+    assert pump["failed_items"] == 1 and pump["ticket_id"] == st["patrol_ticket"], pump
+    assert pump["results"][0] == {"item": "无渗漏", "ok": False, "note": "水泵接口滴水"}, pump["results"]
+    assert pump["results"][1]["ok"] is True, pump["results"]
+    assert [(a["filename"], a["content_type"]) for a in pump["attachments"]] == [("水泵.png", "image/png")], pump
+    tk = _get(stack, base + "/tickets/" + pump["ticket_id"])
+    assert tk["channel"] == "patrol" and tk["type"] == "repair" and tk["priority"] == "high", tk
+    assert tk["title"] == "B1 水泵接口滴水" and tk["created_by"] == seed["ids"]["technician"], tk
+    assert tk["number"] == st["patrol_ticket_number"], (tk["number"], st)
+
+
+def test_patrol_report_with_a_bar_per_route(stack):
+    seed = _seed_stack(stack)
+    days = _seed_patrols(stack, seed)
+    _scenario(stack, "patrol_report")
+    rep = _get(stack, "/v1/properties/%s/reports/patrol?from=%s&to=%s" % (seed["pid"], days["week_ago"], days["today"]))
+    by = {x["name"]: x for x in rep["items"]}
+    mine = by[_state(stack)["patrol_route"]]
+    assert (mine["rounds_done"], mine["failed_items"], mine["tickets_opened"], mine["checkpoints_missed"]) == (1, 1, 1, 0), mine
+    assert (by["屋面巡查"]["rounds_done"], by["屋面巡查"]["failed_items"]) == (1, 0), by["屋面巡查"]
+
+
+def test_daily_check_recorded_and_missed_days(stack):
+    seed = _seed_stack(stack)
+    days = _seed_patrols(stack, seed)
+    _scenario(stack, "daily_check")
+    today = _state(stack)["daily_today"]
+    base = "/v1/properties/%s" % seed["pid"]
+    r = _get(stack, base + "/daily-checks")
+    assert r["to"] == today == days["today"], (r["to"], today)
+    mine = [x for x in r["items"] if x["date"] == today]
+    assert len(mine) == 1 and mine[0]["failed"] == 1 and mine[0]["created_by"] == seed["ids"]["manager"], mine
+    assert [(i["item"], i["note"]) for i in mine[0]["items"] if not i["ok"]] == [(mine[0]["items"][1]["item"], "两单未跟进")], mine
+    assert mine[0]["items"][-1]["item"] == "消防控制室值班记录", mine[0]["items"]
+    assert days["daily_seeded"] not in r["missed"] and today not in r["missed"], r["missed"]
+    assert len(r["missed"]) == 28, r["missed"]
+    cl = _get(stack, base + "/daily-check-items")
+    assert cl["default"] is False and cl["items"][-1] == "消防控制室值班记录", cl
 
 
 def test_item_stored_and_released_with_its_code(stack):

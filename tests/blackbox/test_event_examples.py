@@ -41,7 +41,8 @@ sys.path.insert(0, HERE)
 import jsonschema_mini as js  # noqa: E402
 
 # tickets' SLA timer and billing's late fee job follow their test clocks
-STACK = dict(env={"PM_TEST_CLOCK": "1", "PM_SLA_TICK_MS": "100", "PM_LATE_FEE_TICK_MS": "200"})
+STACK = dict(env={"PM_TEST_CLOCK": "1", "PM_SLA_TICK_MS": "100", "PM_LATE_FEE_TICK_MS": "200",
+                  "PM_PATROL_TICK_MS": "200"})
 
 WRITE = os.environ.get("PM_WRITE_EVENT_EXAMPLES") == "1"
 README = os.path.join(ROOT, "README.md")
@@ -94,6 +95,7 @@ WHEN = {
     "payment.received": "a payment is recorded (by hand, by an integration or an import)",
     "payment.reversed": "a payment is voided or refunded: the bills it paid are open again",
     "deposit.refunded": "a paid deposit is refunded",
+    "patrol.missed": "a planned patrol round (巡查) was not started within 30 minutes (once)",
 }
 GROUPS = {
     "tenants": "properties, units, parties (业户), move-in and move-out, parking leases",
@@ -278,7 +280,13 @@ def _drive_tickets(stack):
     _wait("ticket.sla_warning", lambda: _count(stack, "tickets", "ticket.sla_warning") >= 1)
     open_c = _ticket(stack, "complaint", "地下车库照明不足", unit_id=u1, priority="high")
     _act(stack, open_c, "accept")
+    # a patrol route planned 3 hours from now (the property's +08:00): missed once the clock is past it
+    hm = time.strftime("%H:%M", time.gmtime(time.time() + 8 * 3600 + 3 * 3600))
+    _ok(_as(stack, "manager", "POST", _p("/patrol-routes"),
+            {"name": "地库巡查", "checkpoints": [{"code": "B1-PUMP", "name": "B1 水泵房", "checklist": ["无渗漏"]}],
+             "times": [hm]}), 201, "patrol route")
     _tickets_clock(stack, 26 * 3600)  # past every deadline of both
+    _wait("patrol.missed", lambda: _count(stack, "tickets", "patrol.missed") >= 1)
     _wait("ticket.sla_breached", lambda: _count(stack, "tickets", "ticket.sla_breached") >= 2)
     _wait("the automatic escalation", lambda: _count(stack, "tickets", "ticket.escalated") >= 2)
     _tickets_clock(stack, 0)

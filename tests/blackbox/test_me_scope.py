@@ -63,7 +63,15 @@ def test_setup(stack):
                          "place": "中庭", "capacity": 10, "audience": "all", "announce": False}),
               201, "activity")["id"]
     reg = _ok(me("POST", "/activities/%s/registrations" % act, a, body={"unit_id": u1}), 201, "sign-up")["id"]
-    S.update(pid=pid, u1=u1, u2=u2, a=a, b=b, tid=tid, att=att, rel=rel, pay=pay, act=act, reg=reg)
+    # A's notice: the ticket's 受理 reaches A's inbox (issue K item 7)
+    deadline = time.time() + 30
+    notes = []
+    while not notes:
+        assert time.time() < deadline, "A's notice never came"
+        notes = [n["id"] for n in _ok(me("GET", "/notifications", a), 200, "A's inbox")["items"]
+                 if n["link"].get("ticket_id") == tid]
+        time.sleep(0.1)
+    S.update(pid=pid, u1=u1, u2=u2, a=a, b=b, tid=tid, att=att, rel=rel, pay=pay, act=act, reg=reg, note=notes[0])
 
 
 def _b(stack, method, path, **kw):
@@ -75,7 +83,8 @@ def test_another_units_resident_gets_404_everywhere(stack):
     ids = {"{tid}": S["tid"], "{uid}": S["u1"], "{id}": S["pay"], "{attachment_id}": S["att"], "{rid}": S["reg"]}
     # paths that carry an {id} of something else than a payment
     by_path = {"/v1/me/activities/{id}/registrations": S["act"],
-               "/v1/me/activities/{id}/registrations/{rid}": S["act"]}
+               "/v1/me/activities/{id}/registrations/{rid}": S["act"],
+               "/v1/me/notifications/{id}/read": S["note"]}
     bodies = {("POST", "/v1/me/tickets"): {"unit_id": S["u1"], "type": "repair", "title": "x"},
               ("POST", "/v1/me/visitors"): {"unit_id": S["u1"], "name": "访客",
                                              "expected_at": (datetime.datetime.now(datetime.timezone.utc)
@@ -86,7 +95,7 @@ def test_another_units_resident_gets_404_everywhere(stack):
     # the routes that name no other resource: B's own, checked by test_own_lists_show_only_own
     own = {("GET", "/v1/me"), ("GET", "/v1/me/tickets"), ("GET", "/v1/me/announcements"),
            ("GET", "/v1/me/activities"), ("GET", "/v1/me/notification-preferences"),
-           ("PUT", "/v1/me/notification-preferences")}
+           ("PUT", "/v1/me/notification-preferences"), ("GET", "/v1/me/notifications")}
     ops = sorted(op for op in proto.openapi_operations(proto.load_openapi()) if op[1].startswith("/v1/me"))
     problems, walked = [], 0
     for method, path in ops:
@@ -115,6 +124,8 @@ def test_own_lists_show_only_own(stack):
     acts = _ok(_b(stack, "GET", "/v1/me/activities"), 200, "activities")["items"]
     mine = [x for x in acts if x["id"] == S["act"]]
     assert mine and not mine[0].get("my_registrations"), mine
+    notes = _ok(_b(stack, "GET", "/v1/me/notifications"), 200, "notifications")
+    assert S["note"] not in {n["id"] for n in notes["items"]}, notes
 
 
 def test_the_owner_reaches_the_same_things(stack):
@@ -125,3 +136,5 @@ def test_the_owner_reaches_the_same_things(stack):
                  "/v1/me/payments/%s/receipt" % S["pay"]):
         r = stack.http("GET", path, token=a)
         assert r.status == 200, "%s: %r" % (path, r)
+    r = stack.http("POST", "/v1/me/notifications/%s/read" % S["note"], token=a, body={})
+    assert r.status == 200 and r.json()["read"] is True, r

@@ -267,6 +267,18 @@ def test_rate_after_the_desk_resolves(stack):
     assert fb and fb["rating"] == 4 and fb.get("comment") == "师傅很快就修好了", fb
 
 
+def test_messages_with_unread_count(stack):
+    """Issue K item 7: the notices of the repair (受理, resolved) in the Messages view."""
+    if "ticket_id" not in S:
+        raise unittest.SkipTest("no ticket: the repair scenario did not run")
+    _needs(stack, ("GET", "/v1/me/notifications"))
+    _scenario(stack, "messages")
+    tok = _resident_token(stack)
+    notes = _ok(stack.http("GET", "/v1/me/notifications", token=tok), 200, "notifications")
+    mine = [n for n in notes["items"] if n["link"].get("ticket_id") == S["ticket_id"]]
+    assert [n["event_type"] for n in mine][:1] == ["ticket.resolved"] and mine[0]["read"] is True, mine
+
+
 def test_sign_up_for_activity(stack):
     _seed(stack)
     _needs(stack, ("GET", "/v1/me/activities"))

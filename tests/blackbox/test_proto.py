@@ -965,6 +965,46 @@ def test_every_openapi_operation_answers_as_documented(stack):
         r = stack.http("POST", "/v1/properties/%s/%s" % (pid, sub), body=body, token=tok)
         if r.status == 201:
             path_ids[name] = r.json()["id"]
+    # a typical case (issue L) of an inquiry answered at once, for the {case_id} routes
+    r = stack.http("POST", "/v1/properties/%s/tickets" % pid, token=tok,
+                   body={"type": "inquiry", "title": "协议测试问询", "resolve_now": True, "answer": "是。"})
+    if r.status == 201:
+        r = stack.http("POST", "/v1/properties/%s/tickets/%s/case" % (pid, r.json()["id"]), token=tok,
+                       body={"summary": "协议测试案例", "lesson": "协议测试经验"})
+        if r.status == 201:
+            path_ids["{case_id}"] = r.json()["id"]
+    # a contractor and its inspection (issue L), for the {contractor_id} and {inspection_id} routes
+    r = stack.http("POST", "/v1/properties/%s/contractors" % pid, body={"name": "协议测试保洁", "service": "cleaning"},
+                   token=tok)
+    if r.status == 201:
+        path_ids["{contractor_id}"] = r.json()["id"]
+        r = stack.http("POST", "/v1/properties/%s/inspections" % pid, token=tok,
+                       body={"contractor_id": path_ids["{contractor_id}"], "area": "大堂",
+                             "inspected_at": "2026-06-15T02:00:00Z",
+                             "criteria": [{"name": "地面", "weight": 3, "score": 90},
+                                          {"name": "垃圾", "weight": 1, "score": 71}]})
+        if r.status == 201:
+            path_ids["{inspection_id}"] = r.json()["id"]
+    # a patrol route, a round on it and a check with a photo (issue L), for the {route_id},
+    # {round_id}, {check_id} routes and the check's {attachment_id}
+    r = stack.http("POST", "/v1/properties/%s/patrol-routes" % pid, token=tok,
+                   body={"name": "协议测试巡查", "checkpoints": [{"code": "P1", "name": "大堂", "checklist": ["整洁"]}],
+                         "times": ["09:00"]})
+    patrol_photo = {}
+    if r.status == 201:
+        path_ids["{route_id}"] = r.json()["id"]
+        r = stack.http("POST", "/v1/properties/%s/patrols" % pid, token=tok, body={"route_id": path_ids["{route_id}"]})
+        if r.status == 201:
+            path_ids["{round_id}"] = r.json()["id"]
+            r = stack.http("POST", "/v1/properties/%s/patrols/%s/checks" % (pid, path_ids["{round_id}"]), token=tok,
+                           body={"checkpoint_code": "P1", "results": [{"item": "整洁", "ok": True}]})
+            if r.status == 201:
+                path_ids["{check_id}"] = r.json()["id"]
+                r = stack.http("POST", "/v1/properties/%s/patrols/%s/checks/%s/attachments"
+                               % (pid, path_ids["{round_id}"], path_ids["{check_id}"]), token=tok,
+                               raw=b"%PDF-1.7\n%%EOF\n", headers={"Content-Type": "application/pdf"})
+                if r.status == 201:
+                    patrol_photo["/patrols/"] = r.json()["id"]
     # a payment and a deposit (billing), for the {payment_id} and {deposit_id}
     # routes; billing learns the unit from tenants' events, so wait for it
     deadline = time.time() + 10
@@ -1041,6 +1081,7 @@ def test_every_openapi_operation_answers_as_documented(stack):
                        raw=b"%PDF-1.7\n%%EOF\n", headers={"Content-Type": "application/pdf"})
         if r.status == 201:
             attachments["/%s/" % seg] = r.json()["id"]
+    attachments.update(patrol_photo)
     hook = _webhook()
     stack.http("POST", "/v1/properties/%s/tickets" % pid, body={"type": "repair", "title": "协议测试投递"},
                token=tok)

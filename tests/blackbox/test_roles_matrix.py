@@ -53,6 +53,11 @@ QUERIES = {
     "/v1/properties/{pid}/exports/visitors": "?date=2026-01-01",
     "/v1/properties/{pid}/reports/activities": "?from=2036-01-01&to=2036-12-31",
     "/v1/properties/{pid}/vehicle-passes/check": "?plate=%E7%B2%A4B12345",
+    "/v1/properties/{pid}/reports/contractors": "?period=2026-06",
+    "/v1/properties/{pid}/reports/patrol": "?from=2026-01-01&to=2026-01-31",
+    "/v1/properties/{pid}/reports/agents": "?from=2026-01-01&to=2026-12-31",
+    "/v1/properties/{pid}/reports/agents/{user_id}": "?from=2026-01-01&to=2026-12-31",
+    "/v1/properties/{pid}/reports/satisfaction": "?from=2026-01&to=2026-12",
 }
 
 
@@ -150,11 +155,39 @@ def _world(stack, adm, tag):
                                   "weekly": {"mon": [["09:00", "18:00"]]}}), 201, "calendar")["id"]
     ids["{faq_id}"] = _ok(http("POST", "/v1/properties/%s/faq" % pid, token=adm,
                                body={"question": "几点停水？", "answer": "九点。"}), 201, "faq")["id"]
+    # a typical case (issue L) of an inquiry answered at once
+    answered = _ok(http("POST", "/v1/properties/%s/tickets" % pid, token=adm,
+                        body={"type": "inquiry", "title": "几点停水", "resolve_now": True, "answer": "九点。"}),
+                   201, "answered inquiry")["id"]
+    ids["{case_id}"] = _ok(http("POST", "/v1/properties/%s/tickets/%s/case" % (pid, answered), token=adm,
+                                body={"summary": "停水问询", "lesson": "先查停水通知"}), 201, "case")["id"]
     ids["{shift_id}"] = _ok(http("POST", "/v1/properties/%s/duty-shifts" % pid, token=adm,
                                  body={"post": "repair", "user_id": "mx", "starts_at": "2026-01-01T00:00:00Z",
                                        "ends_at": "2026-01-01T08:00:00Z"}), 201, "shift")["id"]
     ids["{visitor_id}"] = _ok(http("POST", "/v1/properties/%s/visitors" % pid, token=adm,
                                    body={"name": "访客", "purpose": "拜访", "phone": "13800138000"}), 201, "visitor")["id"]
+    # a contractor and an inspection above the threshold (no rectification ticket: issue L)
+    ids["{contractor_id}"] = _ok(http("POST", "/v1/properties/%s/contractors" % pid, token=adm,
+                                      body={"name": "矩阵保洁", "service": "cleaning"}), 201, "contractor")["id"]
+    ids["{inspection_id}"] = _ok(http("POST", "/v1/properties/%s/inspections" % pid, token=adm,
+                                      body={"contractor_id": ids["{contractor_id}"], "area": "大堂",
+                                            "inspected_at": "2026-06-15T02:00:00Z",
+                                            "criteria": [{"name": "地面", "weight": 1, "score": 95}]}),
+                                 201, "inspection")["id"]
+    # a patrol route, a round, a check and its photo (issue L)
+    ids["{route_id}"] = _ok(http("POST", "/v1/properties/%s/patrol-routes" % pid, token=adm,
+                                 body={"name": "矩阵巡查", "checkpoints": [{"code": "C1", "name": "大堂",
+                                                                          "checklist": ["整洁"]}],
+                                       "times": ["09:00"]}), 201, "patrol route")["id"]
+    ids["{round_id}"] = _ok(http("POST", "/v1/properties/%s/patrols" % pid, token=adm,
+                                 body={"route_id": ids["{route_id}"]}), 201, "patrol round")["id"]
+    ids["{check_id}"] = _ok(http("POST", "/v1/properties/%s/patrols/%s/checks" % (pid, ids["{round_id}"]), token=adm,
+                                 body={"checkpoint_code": "C1", "results": [{"item": "整洁", "ok": True}]}),
+                            201, "patrol check")["id"]
+    ids["{attachment_id}@checks"] = _ok(http("POST", "/v1/properties/%s/patrols/%s/checks/%s/attachments"
+                                             % (pid, ids["{round_id}"], ids["{check_id}"]), token=adm,
+                                             raw=b"\x89PNG\r\n\x1a\n0000", headers={"Content-Type": "image/png"}),
+                                        201, "patrol photo")["id"]
     _wait(stack, "SELECT count(*) FROM billing.units WHERE unit_id = '%s'" % ids["{uid}"])
     ids["{payment_id}"] = _ok(http("POST", "/v1/properties/%s/payments" % pid, token=adm,
                                    body={"unit_id": ids["{uid}"], "amount": 100, "method": "cash"}),

@@ -135,7 +135,7 @@ const scenarios = {
     page.token = await page.evaluate(() => sessionStorage.getItem("pm_token"));
     check(page.token && !page.url().includes(page.token), "a token, never in the address");
     check((await page.textContent("#units")).includes(SEED.unit_code), "my units show " + SEED.unit_code);
-    check((await page.locator("#tiles .tile").count()) === 6, "six screens on the home page");
+    check((await page.locator("#tiles .tile").count()) === 7, "seven screens on the home page (messages the seventh)");
     await fitsScreen(page, "home");
     await largeTargets(page, "home");
     await shot(page, "home");
@@ -227,6 +227,31 @@ const scenarios = {
     await page.waitForSelector("#rated");
     check((await page.textContent("#rated")).includes("4"), "the rating shown: " + (await page.textContent("#rated")));
     check(!(await page.locator("#rate-form").count()), "rated once: no second form");
+    await page.context().close();
+  },
+
+  // Messages (issue K item 7): the unread count on the tile, the property's
+  // notices about the repair, a tap marks one read and opens the request.
+  async messages(browser, errors) {
+    const page = await open(browser, errors);
+    await login(page);
+    await page.waitForFunction(() => Number(document.querySelector("[data-count=messages]").textContent || 0) > 0);
+    const before = Number(await page.textContent("[data-count=messages]"));
+    await page.click("[data-nav=messages]");
+    await page.waitForSelector("#messages");
+    const note = page.locator("#messages [data-note].unread", { hasText: SEED.repair_title }).first();
+    await note.waitFor();
+    check((await note.innerText()).includes("已处理完成"), "the newest notice is the resolution: " + (await note.innerText()));
+    check((await page.locator("#messages [data-note].unread").count()) === before, "the tile counts the unread ones");
+    await fitsScreen(page, "messages");
+    await largeTargets(page, "messages");
+    await shot(page, "messages");
+    await note.click();
+    await page.waitForSelector("#ticket");
+    check((await page.textContent("#ticket")).includes(SEED.repair_title), "the notice opens its request");
+    await page.evaluate(() => { location.hash = "#/"; });
+    await page.waitForFunction((n) => Number(document.querySelector("[data-count=messages]").textContent || 0) === n,
+      before - 1);
     await page.context().close();
   },
 

@@ -10,6 +10,8 @@ import * as billing from "./billing.js";
 import * as inbox from "./inbox.js";
 import * as registers from "./registers.js";
 import * as setup from "./setup.js";
+import * as quality from "./quality.js";
+import * as patrols from "./patrols.js";
 
 const ROLES_DESK = ["admin", "manager", "agent"];
 // The menu: route, label, who sees it. A screen a role cannot use is not shown.
@@ -22,6 +24,8 @@ const NAV = [
   { r: "reports", k: "nav.reports", roles: ROLES_DESK, view: billing.reports },
   { r: "inbox", k: "nav.inbox", roles: ROLES_DESK.concat("technician"), view: inbox.inbox, needs: "inbox" },
   { r: "registers", k: "nav.registers", roles: ROLES_DESK, view: registers.registers },
+  { r: "patrols", k: "nav.patrols", roles: ROLES_DESK.concat("technician"), view: patrols.patrols },
+  { r: "quality", k: "nav.quality", roles: ROLES_DESK, view: quality.quality },
   { r: "setup", k: "nav.setup", roles: ROLES_DESK, view: setup.setup },
 ];
 const DETAIL = { tickets: desk.ticket, units: units.unit, parties: units.party };
@@ -45,7 +49,7 @@ function navItems() {
 function renderNav() {
   const cur = (location.hash.slice(2).split(/[/?]/)[0]) || "";
   mount($("#nav"), html`${navItems().map((n, i) => html`<a href="#/${n.r}" data-route="${n.r}"
-      class="${cur === n.r ? "active" : ""}" title="Alt+${i + 1}">${t(n.k)}<kbd>${i + 1}</kbd></a>`)}`);
+      class="${cur === n.r ? "active" : ""}" title="${i < 9 ? "Alt+" + (i + 1) : ""}">${t(n.k)}${i < 9 ? html`<kbd>${i + 1}</kbd>` : ""}</a>`)}`);
   $("#who").textContent = state.me ? `${state.me.username || state.me.name} · ${t("role." + state.me.role)}` : "";
   $("#inbox-link").hidden = !state.features.inbox;
 }

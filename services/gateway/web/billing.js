@@ -263,5 +263,20 @@ export async function reports(el, ctx) {
       ${co.map((c, i) => { const h = ((c.rate || 0) / 100) * (H - B - 10); return html`<rect x="${L + i * bw + 8}" y="${H - B - h}" width="${bw - 16}" height="${h}" class="bar c0"></rect>
         <text x="${L + i * bw + bw / 2}" y="${H - B - h - 4}" class="val mid">${c.rate === null ? "—" : c.rate.toFixed(1) + "%"}</text>
         <text x="${L + i * bw + bw / 2}" y="${H - 4}" class="lbl mid">${c.label}</text>`; })}</svg></section>
-  </div>`);
+  </div>
+  <section class="panel"><div class="row between"><h3>${t("r.by_channel")}</h3>
+    <span>${t("r.internal")} <b id="internal-requests">—</b></span></div>
+    <table class="grid" id="by-channel"><thead><tr><th>${t("r.ch.channel")}</th><th class="num">${t("r.ch.count")}</th>
+      <th class="num">${t("r.ch.respond")}</th><th class="num">${t("r.ch.resolve")}</th></tr></thead><tbody></tbody></table></section>`);
+  // the last 30 days by channel (the internal hotline's among them) and its internal requests
+  const met = (m, x) => (m + x ? html`${m} / ${m + x} <span class="muted">(${pct((m / (m + x)) * 100)})</span>` : "—");
+  report(ctx, new Date(d0.getTime() - 29 * day), new Date(d0.getTime() + day)).then((r) => {
+    if (!ctx.alive()) return;
+    $("#internal-requests", el).textContent = String(r.internal_requests || 0);
+    const ch = Object.entries(r.by_channel || {}).sort((a, b) => b[1].count - a[1].count);
+    mount($("#by-channel tbody", el), ch.length ? html`${ch.map(([k, v]) => html`<tr data-channel="${k}"><td>${tv("channel", k)}</td>
+      <td class="num" data-k="count">${v.count}</td><td class="num">${met(v.first_response_met || 0, v.first_response_missed || 0)}</td>
+      <td class="num">${met(v.resolution_met || 0, v.resolution_missed || 0)}</td></tr>`)}`
+      : html`<tr><td colspan="4" class="empty">${t("none")}</td></tr>`);
+  }).catch((e) => { if (ctx.alive()) mount($("#by-channel tbody", el), html`<tr><td colspan="4" class="form-error">${errText(e)}</td></tr>`); });
 }

@@ -10,6 +10,8 @@ export const TYPES = ["repair", "complaint", "inquiry", "suggestion", "renovatio
 export const STATUSES = ["new", "accepted", "assigned", "in_progress", "on_hold", "resolved", "closed", "cancelled", "approved", "rejected", "released", "refused"];
 const PRIORITIES = ["low", "normal", "high", "urgent"];
 const CHANNELS = ["phone", "walk_in", "app", "wechat", "email", "hotline", "patrol"];
+// who asks: a resident, or a department of the company (the internal service hotline, 内部服务热线)
+const REQUESTER_KINDS = ["resident", "internal"];
 const CATEGORIES = ["hvac", "plumbing", "electrical", "elevator", "cleaning", "security", "noise", "parking", "other"];
 
 function debounce(fn, ms) {
@@ -90,6 +92,10 @@ export async function call(el, ctx) {
             <option value=""></option>${CATEGORIES.map((c) => html`<option value="${c}">${tv("cat", c)}</option>`)}</select></label>
           <label class="stack"><span>${t("call.channel")}</span><select name="channel">
             ${CHANNELS.map((c) => html`<option value="${c}">${tv("channel", c)}</option>`)}</select></label>
+          <fieldset class="chips" id="f-requester"><legend>${t("hl.kind")}</legend>
+            ${REQUESTER_KINDS.map((x) => html`<label class="chip"><input type="radio" name="requester_kind" value="${x}" ${x === "resident" ? "checked" : ""}><span>${t("hl.kind." + x)}</span></label>`)}
+          </fieldset>
+          <label class="stack" id="f-department" hidden><span>${t("hl.department")}</span><input name="department" maxlength="64" autocomplete="off" placeholder="${t("hl.department.ph")}"></label>
         </div>
         <label class="stack"><span>${t("call.title_f")}</span><input name="title" maxlength="500" placeholder="${t("call.title.ph")}"></label>
         <label class="stack"><span>${t("call.desc")}</span><textarea name="description" rows="4" placeholder="${t("call.desc.ph")}"></textarea></label>
@@ -200,6 +206,13 @@ export async function call(el, ctx) {
   // data.x, so its errors land next to them).
   const extra = $("#type-extra", el);
   form.addEventListener("change", (ev) => {
+    if (ev.target.name !== "requester_kind") return;
+    const internal = ev.target.value === "internal";
+    $("#f-department", el).hidden = !internal;
+    q.disabled = internal; // an internal request is no resident's: no unit, no party
+    if (internal) { form.channel.value = "hotline"; form.department.focus(); }
+  });
+  form.addEventListener("change", (ev) => {
     if (ev.target.name !== "type") return;
     const ty = ev.target.value;
     mount(extra, ty === "item_release" ? html`
@@ -225,8 +238,14 @@ export async function call(el, ctx) {
     const b = { type: fd.get("type"), priority: fd.get("priority"), channel: fd.get("channel"), title };
     if (desc) b.description = desc;
     if (fd.get("category")) b.category = fd.get("category");
-    if (st.unit) b.unit_id = st.unit.id;
-    if (st.party) b.party_id = st.party.id;
+    if (fd.get("requester_kind") === "internal") {
+      b.requester_kind = "internal";
+      const dep = (fd.get("department") || "").trim();
+      if (dep) b.department = dep;
+    } else {
+      if (st.unit) b.unit_id = st.unit.id;
+      if (st.party) b.party_id = st.party.id;
+    }
     const data = {};
     for (const [k, v] of fd.entries()) {
       if (!k.startsWith("data.") || !String(v).trim()) continue;
@@ -339,6 +358,7 @@ export async function queue(el, ctx) {
     <label class="check"><input type="checkbox" name="overdue" value="true" ${p.overdue ? "checked" : ""}> ${t("tk.f.overdue")}</label>
     <label class="check"><input type="checkbox" name="soon" value="1" ${p.soon ? "checked" : ""}> ${t("tk.f.soon")}</label>
     <label class="check"><input type="checkbox" name="today" value="1" ${p.today ? "checked" : ""}> ${t("tk.f.today")}</label>
+    ${tech ? "" : html`<label class="check"><input type="checkbox" name="requester_kind" value="internal" ${p.requester_kind === "internal" ? "checked" : ""}> ${t("hl.filter")}</label>`}
     ${tech ? "" : html`<label class="check"><input type="checkbox" name="view" value="callbacks" ${p.view === "callbacks" ? "checked" : ""}> ${t("tk.f.callbacks")}</label>`}
   </form>
   <table class="grid" id="q-table"><thead><tr>
@@ -360,7 +380,7 @@ export async function queue(el, ctx) {
     const my = ++seq;
     const f = filters();
     history.replaceState(null, "", "#/tickets" + qs(f));
-    const params = { q: f.q, status: f.status, type: f.type, assignee_id: f.assignee_id, overdue: f.overdue, limit: f.soon || f.today ? 200 : 50, cursor: append ? cursor : undefined };
+    const params = { q: f.q, status: f.status, type: f.type, assignee_id: f.assignee_id, overdue: f.overdue, requester_kind: f.requester_kind, limit: f.soon || f.today ? 200 : 50, cursor: append ? cursor : undefined };
     const path = f.view === "callbacks" ? "/tickets/callbacks" + qs({ limit: 50, cursor: params.cursor }) : "/tickets" + qs(params);
     let r;
     if (f.status === "open" && f.view !== "callbacks") {
@@ -379,7 +399,8 @@ export async function queue(el, ctx) {
     more.hidden = !cursor || f.soon || f.today;
     const rows = items.map((x) => html`<tr data-id="${x.id}" tabindex="0">
       <td><a href="#/tickets/${x.id}" class="number">${x.number}</a></td><td>${tv("type", x.type)}</td>
-      <td class="ellipsis" title="${x.title}">${x.title}</td><td>${x.unit_code || "—"}</td><td>${prioBadge(x.priority)}</td>
+      <td class="ellipsis" title="${x.title}">${x.title}</td>
+      <td>${x.unit_code || (x.requester_kind === "internal" ? html`<span class="st st-key">${t("hl.internal")}</span> ${x.department || ""}` : "—")}</td><td>${prioBadge(x.priority)}</td>
       <td>${statusBadge(x.status)}</td><td>${who(x.assignee_id, people, ctx.me)}</td><td>${slaCell(x)}</td><td>${shortDt(x.created_at)}</td></tr>`);
     if (append) tbody.insertAdjacentHTML("beforeend", html`${rows}`.s);
     else mount(tbody, rows.length ? html`${rows}` : html`<tr><td colspan="9" class="empty">${t("tk.empty")}</td></tr>`);
@@ -449,6 +470,8 @@ export async function ticket(el, ctx) {
   if (!ctx.alive()) return;
   // exactly what the tickets service says this caller may do now
   const acts = allowedActions(tk);
+  // a resolved or closed ticket is kept as a typical case (典型案例) by a manager
+  const canCase = (ctx.me.role === "admin" || ctx.me.role === "manager") && (tk.status === "resolved" || tk.status === "closed");
   const canFeedback = ["admin", "manager", "agent"].includes(ctx.me.role) && (tk.status === "resolved" || tk.status === "closed") && !tk.feedback && !tk.has_feedback;
   const s = tk.sla || {};
   mount(el, html`
@@ -464,6 +487,7 @@ export async function ticket(el, ctx) {
           <dt>${t("tk.unit")}</dt><dd>${tk.unit_id ? html`<a href="#/units/${tk.unit_id}">${tk.unit_code || tk.unit_id}</a>` : "—"}</dd>
           <dt>${t("tk.party")}</dt><dd id="tk-party">${tk.party_id ? "…" : "—"}</dd>
           <dt>${t("tk.channel")}</dt><dd>${tv("channel", tk.channel)}</dd>
+          ${tk.requester_kind === "internal" ? html`<dt>${t("hl.kind")}</dt><dd id="tk-requester">${t("hl.kind.internal")}${tk.department ? " · " + tk.department : ""}</dd>` : ""}
           <dt>${t("tk.assignee")}</dt><dd>${who(tk.assignee_id, people, ctx.me)}</dd>
           <dt>${t("tk.created")}</dt><dd>${dt(tk.created_at)}</dd>
           <dt>${t("tk.respond_by")}</dt><dd>${dt(s.respond_by)} ${tk.responded_at ? html`<span class="sla ${s.respond_breached ? "red" : "done"}">${s.respond_breached ? t("tk.sla.missed") : t("tk.sla.met")}</span>` : ""}</dd>
@@ -487,6 +511,13 @@ export async function ticket(el, ctx) {
           <label class="stack"><span>${t("tk.feedback.comment")}</span><textarea name="comment" rows="2"></textarea></label>
           <p class="form-error" role="alert"></p>
           <button type="submit" class="primary">${t("tk.feedback.submit")}</button></form></section>` : ""}
+      ${canCase ? html`<section class="panel" id="case-panel"><details class="more"><summary>${t("q.case.make")}</summary>
+        <form id="case-form" class="form" novalidate>
+          <label class="stack"><span>${t("q.case.summary")}</span><input name="summary" maxlength="2000" autocomplete="off" value="${tk.title}"></label>
+          <label class="stack"><span>${t("q.case.lesson")}</span><textarea name="lesson" rows="3"></textarea></label>
+          <label class="stack"><span>${t("q.case.tags")}</span><input name="tags" autocomplete="off" placeholder="${t("q.case.tags.ph")}"></label>
+          <p class="form-error" role="alert"></p><button class="primary" id="case-make">${t("q.case.make.submit")}</button></form></details>
+        <p class="ok" id="case-made" role="status"></p></section>` : ""}
       <section class="panel"><h3>${t("f.title")}</h3><div id="tk-files"></div></section>
       ${tk.feedback ? html`<section class="panel"><h3>${t("tk.feedback")}</h3><p id="tk-feedback">${t("tk.feedback.done", { r: tk.feedback.rating })} ${"★".repeat(tk.feedback.rating)}</p>
         ${tk.feedback.comment ? html`<p>${tk.feedback.comment}</p>` : ""}</section>` : ""}
@@ -570,6 +601,19 @@ export async function ticket(el, ctx) {
     if ((fd.get("comment") || "").trim()) b.comment = fd.get("comment").trim();
     try { await api("POST", P(ctx) + `/tickets/${tk.id}/feedback`, b); reload(); }
     catch (e) { showErrors(fb, e); }
+  });
+  const cf = $("#case-form", el);
+  if (cf) onSubmit(cf, async () => {
+    clearErrors(cf);
+    const b = { summary: cf.summary.value.trim(), lesson: cf.lesson.value.trim() };
+    const tags = cf.tags.value.split(/[\s,，、;；]+/).filter(Boolean);
+    if (tags.length) b.tags = tags;
+    try {
+      const c = await api("POST", P(ctx) + `/tickets/${tk.id}/case`, b);
+      if (!ctx.alive()) return;
+      cf.closest("details").remove();
+      mount($("#case-made", el), html`${t("q.case.made_link", { s: "" })}<a id="case-made-link" href="#/quality?tab=cases&case=${c.id}">${c.summary}</a>`);
+    } catch (e) { showErrors(cf, e); }
   });
   const cm = $("#cm-form", el);
   onSubmit(cm, async (ev) => {

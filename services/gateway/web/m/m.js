@@ -1,7 +1,9 @@
 // m.js: the residents' pages (issue K, API.md "Residents"): sign in by SMS
 // code, my units, report a repair with a photo, my tickets (status, public
 // timeline, rating once resolved), item releases waiting for my word, bills,
-// payments and receipts, announcements and activities, visitors.
+// payments and receipts, announcements and activities, visitors, and the
+// messages the property sent me (a ticket's progress, bills, activity
+// reminders: GET /v1/me/notifications) with the unread count on the tile.
 // Same safety as the console (../lib.js): every value through html``, the
 // token only in sessionStorage and the Authorization header, POSTs with an
 // Idempotency-Key retried after a lost connection (the banner says so).
@@ -17,7 +19,8 @@ const zh = {
   "login.sent": "如果该手机号已在物业登记，验证码已发送，10 分钟内有效。", "login.submit": "登录",
   "home.units": "我的房屋", "home.none": "没有您当前居住的房屋。",
   "nav.repair": "报修", "nav.tickets": "我的工单", "nav.approvals": "待我审批", "nav.bills": "账单与收据",
-  "nav.news": "公告与活动", "nav.visitors": "访客登记",
+  "nav.news": "公告与活动", "nav.visitors": "访客登记", "nav.messages": "消息",
+  "msg.none": "暂无消息。", "msg.unread": "未读", "msg.open": "查看工单",
   "role.owner": "业主", "role.tenant": "租户", "role.resident": "住户",
   "rep.unit": "房屋", "rep.type": "类型", "rep.title": "问题简述", "rep.desc": "详细描述（可选）",
   "rep.photo": "照片（可拍照）", "rep.submit": "提交", "rep.done": "已提交，工单号 {n}。物业会尽快处理。",
@@ -55,6 +58,7 @@ const en = {
   "home.units": "My units", "home.none": "You occupy no unit now.",
   "nav.repair": "Report a repair", "nav.tickets": "My requests", "nav.approvals": "Waiting for me",
   "nav.bills": "Bills & receipts", "nav.news": "News & activities", "nav.visitors": "Visitors",
+  "nav.messages": "Messages", "msg.none": "No messages yet.", "msg.unread": "Unread", "msg.open": "Open the request",
   "role.owner": "Owner", "role.tenant": "Tenant", "role.resident": "Resident",
   "rep.unit": "Unit", "rep.type": "Type", "rep.title": "What is wrong", "rep.desc": "Details (optional)",
   "rep.photo": "Photo (camera)", "rep.submit": "Submit", "rep.done": "Sent: request {n}. The property will follow up.",
@@ -203,15 +207,41 @@ async function home() {
         <span class="muted">${u.property_name || ""}</span></span><span class="st">${tv("role", u.role)}</span></div></li>`)}</ul>`
         : html`<p class="muted">${t("home.none")}</p>`}</section>
     <nav class="tiles" id="tiles">
-      ${[["repair", "#/repair"], ["tickets", "#/tickets"], ["approvals", "#/approvals"], ["bills", "#/bills"],
-         ["news", "#/news"], ["visitors", "#/visitors"]].map(([k, href]) =>
+      ${[["messages", "#/messages"], ["repair", "#/repair"], ["tickets", "#/tickets"], ["approvals", "#/approvals"],
+         ["bills", "#/bills"], ["news", "#/news"], ["visitors", "#/visitors"]].map(([k, href]) =>
         html`<a class="tile" href="${href}" data-nav="${k}"><b>${t("nav." + k)}</b><span class="n" data-count="${k}"></span></a>`)}
     </nav>`);
+  // the unread messages on their tile (one row is enough: unread counts every page)
+  api("GET", "/v1/me/notifications?limit=1").then((r) => {
+    const n = $("[data-count=messages]");
+    if (n && r && r.unread > 0) n.textContent = String(r.unread);
+  }).catch(() => { /* the tile still opens */ });
   try {
     waiting = (await pendingApprovals()).length;
     const n = $("[data-count=approvals]");
     if (n && waiting) n.textContent = String(waiting);
   } catch { /* the tickets API may not be there yet: the tile still opens */ }
+}
+
+// The property's messages to me, newest first: a tap marks one read, and
+// opens its request when it is about one.
+async function messages() {
+  setTitle("nav.messages", true);
+  const r = await api("GET", "/v1/me/notifications?limit=100");
+  const list = items(r);
+  mount(view(), list.length ? html`<ul class="list" id="messages">${list.map((n) => html`<li>
+      <button type="button" class="row note ${n.read ? "" : "unread"}" data-note="${n.id}" data-ticket="${(n.link && n.link.ticket_id) || ""}">
+      <div class="row2"><b>${n.title}</b>${n.read ? "" : html`<span class="st st-unread">${t("msg.unread")}</span>`}</div>
+      <div class="body">${n.body}</div><div class="muted">${when(n.created_at)}${n.link && n.link.ticket_id ? " · " + t("msg.open") : ""}</div></button></li>`)}</ul>`
+    : html`<p class="empty" id="messages-none">${t("msg.none")}</p>`);
+  $$("[data-note]").forEach((b) => b.addEventListener("click", async () => {
+    b.disabled = true;
+    try {
+      if (b.classList.contains("unread")) await api("POST", `/v1/me/notifications/${encodeURIComponent(b.dataset.note)}/read`, {});
+    } catch { /* a mark that did not stick is tried again next time */ }
+    if (b.dataset.ticket) { location.hash = "#/tickets/" + encodeURIComponent(b.dataset.ticket); return; }
+    await messages();
+  }));
 }
 
 async function repair() {
@@ -451,7 +481,7 @@ async function route() {
   try {
     if (!me) me = await api("GET", "/v1/me");
     if (my !== routing) return;
-    const screens = { repair, tickets, approvals, bills, news, visitors };
+    const screens = { messages, repair, tickets, approvals, bills, news, visitors };
     if (parts[0] === "tickets" && parts[1]) await ticket(decodeURIComponent(parts[1]));
     else if (screens[parts[0]]) await screens[parts[0]]();
     else await home();
