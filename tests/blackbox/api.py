@@ -3,9 +3,11 @@ its status and JSON body, an error's code, the fields its details name; and a
 resident's sign-in by the code the stack's SMS file holds (issue K).
 A test file imports them as it names them: `from api import ok as _ok, ...`."""
 
+import collections
 import json
 import os
 import re
+import secrets
 import time
 
 
@@ -25,6 +27,20 @@ def error(r, status, code, what):
 def fields(err):
     """The fields an error's details name."""
     return {d.get("field") for d in err.get("details") or []}
+
+
+Staff = collections.namedtuple("Staff", "id name token")
+
+
+def staff_user(stack, role, property_ids):
+    """A new member of staff with this role on these properties, made by the
+    admin, and signed in: Staff(id, name, token)."""
+    name = "%s-%s" % (role, secrets.token_hex(3))
+    pw = "pw-" + secrets.token_urlsafe(10)
+    u = ok(stack.http("POST", "/v1/users", token=stack.admin_token,
+                      body={"username": name, "password": pw, "role": role, "property_ids": property_ids}),
+           201, "create %s" % role)
+    return Staff(u["id"], name, stack.login(name, pw))
 
 
 def sms_to(stack, phone, after=0):

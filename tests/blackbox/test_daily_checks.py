@@ -13,7 +13,7 @@ import secrets
 import time
 import urllib.parse
 
-from api import error as _error, fields as _fields, ok as _ok
+from api import error as _error, fields as _fields, ok as _ok, staff_user
 
 STACK = dict(env={"PM_TEST_CLOCK": "1"})
 
@@ -31,12 +31,7 @@ def _p(path="", pid=None):
 
 
 def _user(stack, role, pids):
-    name = "%s-%s" % (role, secrets.token_hex(3))
-    pw = "pw-" + secrets.token_urlsafe(10)
-    _ok(stack.http("POST", "/v1/users", token=stack.admin_token,
-                   body={"username": name, "password": pw, "role": role, "property_ids": pids}),
-        201, "create %s" % role)
-    return stack.login(name, pw)
+    return staff_user(stack, role, pids).token
 
 
 def _record(date, items=ITEMS, bad=(), note=None):

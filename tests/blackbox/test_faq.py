@@ -6,6 +6,7 @@ the hit count raised when an inquiry is answered with an entry.
 
 import secrets
 import urllib.parse
+from api import staff_user
 
 STACK = dict()
 
@@ -36,12 +37,8 @@ def _p(path="", pid=None):
 
 
 def _user(stack, role, pids):
-    name = "%s-%s" % (role, secrets.token_hex(3))
-    pw = "pw-" + secrets.token_urlsafe(10)
-    u = _ok(stack.http("POST", "/v1/users", token=stack.admin_token,
-                       body={"username": name, "password": pw, "role": role, "property_ids": pids}),
-            201, "create %s" % role)
-    return u["id"], stack.login(name, pw)
+    u = staff_user(stack, role, pids)
+    return u.id, u.token
 
 
 def _search(stack, q, who="agent", **extra):

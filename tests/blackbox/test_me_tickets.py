@@ -17,7 +17,7 @@ import json
 import secrets
 import time
 
-from api import ok as _ok, error as _error, fields as _fields, resident_token as _resident_token
+from api import ok as _ok, error as _error, fields as _fields, resident_token as _resident_token, staff_user
 
 S = {"tokens": {}}
 
@@ -29,12 +29,8 @@ def _phone():
 
 
 def _user(stack, role, pids):
-    name = "%s-%s" % (role, secrets.token_hex(3))
-    pw = "pw-" + secrets.token_urlsafe(10)
-    u = _ok(stack.http("POST", "/v1/users", token=stack.admin_token,
-                       body={"username": name, "password": pw, "role": role, "property_ids": pids}),
-            201, "create %s" % role)
-    return u["id"], stack.login(name, pw)
+    u = staff_user(stack, role, pids)
+    return u.id, u.token
 
 
 def _me(stack, method, path, who="a", body=None, raw=None, headers=None):

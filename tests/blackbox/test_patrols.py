@@ -33,7 +33,7 @@ import re
 import secrets
 import time
 
-from api import error, fields, ok
+from api import error, fields, ok, staff_user
 
 STACK = dict(env={"PM_TEST_CLOCK": "1", "PM_PATROL_TICK_MS": "200"})
 
@@ -60,12 +60,8 @@ def _as(stack, who, method, path, body=None, **kw):
 
 
 def _user(stack, role, pids):
-    name = "%s-%s" % (role, secrets.token_hex(3))
-    pw = "pw-" + secrets.token_urlsafe(10)
-    u = ok(stack.http("POST", "/v1/users", token=stack.admin_token,
-                      body={"username": name, "password": pw, "role": role, "property_ids": pids}),
-           201, "create %s" % role)
-    return u["id"], stack.login(name, pw)
+    u = staff_user(stack, role, pids)
+    return u.id, u.token
 
 
 def _clock(stack, day, hh, mm):

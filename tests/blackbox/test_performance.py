@@ -31,7 +31,7 @@ import calendar
 import secrets
 import time
 
-from api import ok as _ok, error as _error, fields as _fields
+from api import ok as _ok, error as _error, fields as _fields, staff_user
 
 STACK = dict(env={"PM_TEST_CLOCK": "1"})
 
@@ -54,12 +54,8 @@ def _at(stack, seconds_after_b):
 
 
 def _user(stack, role, pids):
-    name = "%s-%s" % (role, secrets.token_hex(3))
-    pw = "pw-" + secrets.token_urlsafe(10)
-    uid = _ok(stack.http("POST", "/v1/users", token=stack.admin_token,
-                         body={"username": name, "password": pw, "role": role, "property_ids": pids}),
-              201, "create %s" % role)["id"]
-    return name, uid, stack.login(name, pw)
+    u = staff_user(stack, role, pids)
+    return u.name, u.id, u.token
 
 
 def _act(stack, who, tid, action, **extra):

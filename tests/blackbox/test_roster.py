@@ -11,6 +11,7 @@ UPDATE tickets.test_clock.
 import calendar
 import secrets
 import time
+from api import staff_user
 
 STACK = dict(env={"PM_TEST_CLOCK": "1"})
 
@@ -41,12 +42,8 @@ def _p(path="", pid=None):
 
 
 def _user(stack, role, pids):
-    name = "%s-%s" % (role, secrets.token_hex(3))
-    pw = "pw-" + secrets.token_urlsafe(10)
-    u = _ok(stack.http("POST", "/v1/users", token=stack.admin_token,
-                       body={"username": name, "password": pw, "role": role, "property_ids": pids}),
-            201, "create %s" % role)
-    return u["id"], stack.login(name, pw)
+    u = staff_user(stack, role, pids)
+    return u.id, u.token
 
 
 def _shift(stack, post, who, starts, ends, key=False, status=201):

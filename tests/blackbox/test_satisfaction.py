@@ -19,7 +19,7 @@ import calendar
 import secrets
 import time
 
-from api import ok as _ok, error as _error, fields as _fields
+from api import ok as _ok, error as _error, fields as _fields, staff_user
 
 STACK = dict(env={"PM_TEST_CLOCK": "1"})
 
@@ -35,12 +35,7 @@ def _p(path="", pid=None):
 
 
 def _user(stack, role, pids):
-    name = "%s-%s" % (role, secrets.token_hex(3))
-    pw = "pw-" + secrets.token_urlsafe(10)
-    _ok(stack.http("POST", "/v1/users", token=stack.admin_token,
-                   body={"username": name, "password": pw, "role": role, "property_ids": pids}),
-        201, "create %s" % role)
-    return stack.login(name, pw)
+    return staff_user(stack, role, pids).token
 
 
 def _rated(stack, when_utc, category, rating, pid=None):

@@ -17,6 +17,7 @@ import calendar
 import re
 import secrets
 import time
+from api import staff_user
 
 # two tickets workers: each warning and breach must still be raised once
 STACK = dict(env={"PM_TEST_CLOCK": "1", "PM_SLA_TICK_MS": "100"}, scale={"tickets": 2})
@@ -117,12 +118,8 @@ def _act(stack, tid, action, who="agent", status=200, **extra):
 
 
 def _user(stack, role, pids):
-    name = "%s-%s" % (role, secrets.token_hex(3))
-    pw = "pw-" + secrets.token_urlsafe(10)
-    u = _ok(stack.http("POST", "/v1/users", token=stack.admin_token,
-                       body={"username": name, "password": pw, "role": role, "property_ids": pids}),
-            201, "create %s" % role)
-    return u["id"], stack.login(name, pw)
+    u = staff_user(stack, role, pids)
+    return u.id, u.token
 
 
 # ---------------------------------------------------------------- set-up

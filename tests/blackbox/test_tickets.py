@@ -11,6 +11,7 @@ UPDATE tickets.test_clock instead of sleeping, and put it back.
 import re
 import secrets
 import time
+from api import staff_user
 
 STACK = dict(env={"PM_TEST_CLOCK": "1"})
 
@@ -63,12 +64,8 @@ def _clock(stack, seconds):
 
 
 def _user(stack, role, pids):
-    name = "%s-%s" % (role, secrets.token_hex(3))
-    pw = "pw-" + secrets.token_urlsafe(10)
-    u = _ok(stack.http("POST", "/v1/users", token=stack.admin_token,
-                       body={"username": name, "password": pw, "role": role, "property_ids": pids}),
-            201, "create %s" % role)
-    return u["id"], stack.login(name, pw)
+    u = staff_user(stack, role, pids)
+    return u.id, u.token
 
 
 # ---------------------------------------------------------------- set-up

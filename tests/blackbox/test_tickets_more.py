@@ -14,6 +14,7 @@ import calendar
 import re
 import secrets
 import time
+from api import staff_user
 
 STACK = dict(env={"PM_TEST_CLOCK": "1"})
 
@@ -61,12 +62,7 @@ def _clock(stack, seconds):
 
 
 def _user(stack, role, pids):
-    name = "%s-%s" % (role, secrets.token_hex(3))
-    pw = "pw-" + secrets.token_urlsafe(10)
-    _ok(stack.http("POST", "/v1/users", token=stack.admin_token,
-                   body={"username": name, "password": pw, "role": role, "property_ids": pids}),
-        201, "create %s" % role)
-    return stack.login(name, pw)
+    return staff_user(stack, role, pids).token
 
 
 # ---------------------------------------------------------------- set-up
