@@ -91,6 +91,31 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) bash bench/run.sh
 
+# Issue M: many properties (bench/many.sh): 200 properties x 2,000 units, 2 million tickets,
+# 24 months of bills; latencies, EXPLAIN of each statement, bill run 1 vs 200 properties, table
+# sizes (~20 min on 2 cores, ~12 GB in the temp dir). Not part of make test nor make bench.
+.PHONY: bench-many
+bench-many: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) bash bench/many.sh
+
+# Issue M: backups that restore (scripts/backup.sh: base backup, WAL archive, restore to a
+# point in time, checked row by row, the product started on it) and the move of a service's
+# schema to its own cluster (scripts/move-schema.sh); prints the figures docs/OPERATIONS.md quotes.
+.PHONY: backup-test
+backup-test: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) python3 tests/blackbox/run.py tests/backup/test_backup.py tests/backup/test_move_schema.py
+
+# Issue M: PostgreSQL failover (tests/ha/test_failover.py): etcd and two Patroni nodes on
+# loopback (scripts/ha/patroni.yml.in), synchronous replication, the product on multi-host
+# DSNs under write load, kill -9 of the primary's machine; prints the figures
+# docs/OPERATIONS.md "PostgreSQL failover" quotes. ~1 min.
+.PHONY: ha-test
+ha-test: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) python3 tests/blackbox/run.py tests/ha/test_failover.py
+
 lint:
 	npx --yes @redocly/cli@1.34.20 lint proto/openapi.yaml
 

@@ -32,9 +32,12 @@ BROWSER_PKGS="chromium fonts-noto-cjk"
 # comes with the prometheus package (the server too: it is kept from starting below);
 # kubectl from kubernetes-client further down
 DEPLOY_PKGS="systemd prometheus"
+# make ha-test (tests/ha): Patroni and etcd run PostgreSQL failover on loopback; their
+# servers are started by the test only (kept from starting at install, below)
+HA_PKGS="patroni etcd-server etcd-client"
 
 missing=""
-for p in $BUILD_PKGS $RUN_PKGS $BENCH_PKGS $CI_PKGS $FUZZ_PKGS $BROWSER_PKGS $DEPLOY_PKGS; do
+for p in $BUILD_PKGS $RUN_PKGS $BENCH_PKGS $CI_PKGS $FUZZ_PKGS $BROWSER_PKGS $DEPLOY_PKGS $HA_PKGS; do
     st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
     case "$st" in
         ii*) ;;
@@ -67,7 +70,8 @@ echo "deps: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >&2
 # prometheus's postinst starts its server (invoke-rc.d, or systemctl where systemd
-# runs), and enables it for boot; only promtool is wanted. While this install runs,
+# runs), and enables it for boot; only promtool is wanted (etcd-server's and patroni's
+# do the same; make ha-test starts its own). While this install runs,
 # a policy-rc.d that refuses every start (unless one is there already: a
 # container's usually is) keeps it stopped, in a chroot as on a booted machine; then
 # its unit and init script are disabled (systemctl disable works without a running systemd).

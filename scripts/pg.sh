@@ -2,8 +2,10 @@
 # pg.sh: a private PostgreSQL 15 cluster for `make run`, the tests and the benchmark.
 #
 #   pg.sh start DIR PORT   initdb DIR/data if needed, then start; idempotent
-#   pg.sh setup DIR PORT   database `pm`, a role and schema per service (deploy/postgres-init.sql);
-#                          idempotent; prints the services' DSNs, one PM_DB_DSN_<SERVICE>=... a line
+#   pg.sh setup DIR PORT [SERVICE]   database `pm`, a role and schema per service
+#                          (deploy/postgres-init.sql), or with SERVICE that service's only (a cluster
+#                          of its own: PM_SPLIT_DB=1); idempotent; prints the DSNs, one
+#                          PM_DB_DSN_<SERVICE>=... a line
 #   pg.sh stop DIR         fast shutdown (pg_ctl stop -m fast); nothing to do if not running
 #   pg.sh psql DIR PORT [psql args]   a superuser psql on database pm
 #
@@ -25,7 +27,7 @@ INIT_SQL=${PM_PG_INIT_SQL:-$ROOT/deploy/postgres-init.sql}
 SERVICES="gateway tenants tickets billing notifications"
 
 die() { echo "pg.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 [[ $# -ge 2 ]] || usage
 cmd=$1
@@ -108,16 +110,30 @@ psql_su() {
     "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$port" -U postgres "$@"
 }
 
+# One service's cluster (PM_SPLIT_DB=1) gets only that service's role and schema: the
+# init SQL's list of services, ARRAY['gateway', ...], is narrowed to ARRAY['<service>'].
+# The list must be written exactly so; a changed init SQL fails here rather than create
+# every role in every cluster.
+ALL_ARRAY="ARRAY['gateway', 'tenants', 'tickets', 'billing', 'notifications']"
+
 cmd_setup() {
-    local port=$1
+    local port=$1 only=${2:-} list=$SERVICES sql
     port_arg "$port"
     [[ -f $INIT_SQL ]] || die "missing $INIT_SQL"
+    sql=$(< "$INIT_SQL")
+    if [[ -n $only ]]; then
+        [[ " $SERVICES " == *" $only "* ]] || die "unknown service '$only' (one of: $SERVICES)"
+        [[ $sql == *"$ALL_ARRAY"* ]] ||
+            die "$INIT_SQL does not list the services as $ALL_ARRAY: cannot set up $only alone"
+        sql=${sql//"$ALL_ARRAY"/"ARRAY['$only']"}
+        list=$only
+    fi
     if [[ -z $(psql_su "$port" -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'pm'") ]]; then
         psql_su "$port" -d postgres -c "CREATE DATABASE pm ENCODING 'UTF8' TEMPLATE template0" > /dev/null
     fi
-    PGOPTIONS="-c client_min_messages=warning" psql_su "$port" -d pm -1 -f "$INIT_SQL" > /dev/null
+    PGOPTIONS="-c client_min_messages=warning" psql_su "$port" -d pm -1 -f - <<< "$sql" > /dev/null
     local s
-    for s in $SERVICES; do
+    for s in $list; do
         echo "PM_DB_DSN_${s^^}=host=$DIR port=$port dbname=pm user=pm_$s"
     done
 }
@@ -131,7 +147,7 @@ cmd_stop() {
 
 case $cmd in
     start) [[ $# -eq 3 ]] || usage; cmd_start "$3" ;;
-    setup) [[ $# -eq 3 ]] || usage; cmd_setup "$3" ;;
+    setup) [[ $# -eq 3 || $# -eq 4 ]] || usage; cmd_setup "$3" "${4:-}" ;;
     stop)  [[ $# -eq 2 ]] || usage; cmd_stop ;;
     psql)  [[ $# -ge 3 ]] || usage; port=$3; shift 3; psql_su "$port" -d pm "$@" ;;
     *) usage ;;

@@ -13,9 +13,18 @@
 #   BUILD (build)            where make put bin/
 #   PM_DATA_DIR (./var)      everything of this stack: pg/, logs/, run/, keys/, ipc sockets, admin-password
 #   PM_HTTP_PORT (8080)      the gateway's port on 127.0.0.1
+#   PM_SPLIT_DB (0)          1: a PostgreSQL cluster per database owner (gateway, tenants,
+#                            tickets, billing, notifications), $PM_DATA_DIR/pg-<owner> on
+#                            ports PM_PG_PORT .. PM_PG_PORT+4 in that order, each with only
+#                            its owner's role and schema (docs/OPERATIONS.md, "One database
+#                            cluster per service"); a data dir keeps one layout's data
 #   PM_PG_PORT (5432)        PostgreSQL's port: its socket is $PM_DATA_DIR/pg/.s.PGSQL.<port>;
 #                            no TCP unless PM_PG_LISTEN=127.0.0.1
 #   PM_SCALE_TENANTS, PM_SCALE_TICKETS, PM_SCALE_BILLING, PM_SCALE_NOTIFICATIONS (1)
+#   PM_BROKERS (1)           2 (up to 4): that many brokers, broker-<n> on ipc://$PM_DATA_DIR/broker-<n>.ipc,
+#                            events-in-<n>.ipc, events-out-<n>.ipc; every daemon gets the lists
+#                            PM_BROKER_ENDPOINTS, PM_EVENTS_IN_ENDPOINTS, PM_EVENTS_OUT_ENDPOINTS
+#                            (docs/DESIGN.md, "Two brokers"); 1: today's single broker
 #   PM_ADMIN_USER (admin), PM_ADMIN_PASSWORD (generated once into $PM_DATA_DIR/admin-password)
 #   PM_DEMO=1                load the demo property (scripts/demo.py) once ready
 #   PM_SMS_FILE ($PM_DATA_DIR/sms.jsonl) where SMS go without PM_SMS_URL ("" for nowhere)
@@ -53,15 +62,38 @@ export PM_WEBHOOK_ALLOW_HTTP=${PM_WEBHOOK_ALLOW_HTTP:-1}   # ... over plain http
 # line each: a resident's sign-in code is read there (README, "Residents' sign-in")
 export PM_SMS_FILE=${PM_SMS_FILE-$PM_DATA_DIR/sms.jsonl}
 PGDIR=$PM_DATA_DIR/pg
+PM_SPLIT_DB=${PM_SPLIT_DB:-0}
+DB_OWNERS=(gateway "${SERVICES[@]}")
 LOGDIR=$PM_DATA_DIR/logs
 RUNDIR=$PM_DATA_DIR/run
 mkdir -p "$LOGDIR" "$RUNDIR"
 
 [[ $PM_HTTP_PORT =~ ^[0-9]+$ ]] || die "PM_HTTP_PORT must be a port number, got '$PM_HTTP_PORT'"
 (( ${#PM_DATA_DIR} < 90 )) || die "PM_DATA_DIR $PM_DATA_DIR is too long for unix sockets (max 89 bytes)"
+[[ $PM_SPLIT_DB == 0 || $PM_SPLIT_DB == 1 ]] || die "PM_SPLIT_DB must be 0 or 1, got '$PM_SPLIT_DB'"
+[[ $PM_PG_PORT =~ ^[0-9]+$ ]] && (( PM_PG_PORT > 0 && PM_PG_PORT + 4 * PM_SPLIT_DB < 65536 )) ||
+    die "PM_PG_PORT must be a port number (split: up to 65531), got '$PM_PG_PORT'"
+# The clusters, "dir port owner" each (owner empty: the one cluster of every schema).
+PG_CLUSTERS=()
+if (( PM_SPLIT_DB )); then
+    for i in "${!DB_OWNERS[@]}"; do
+        PG_CLUSTERS+=("$PM_DATA_DIR/pg-${DB_OWNERS[$i]} $((PM_PG_PORT + i)) ${DB_OWNERS[$i]}")
+    done
+else
+    PG_CLUSTERS=("$PGDIR $PM_PG_PORT ")
+fi
 for name in broker "${SERVICES[@]}" gateway; do
     [[ -x $BIN/pm-$name ]] || die "missing $BIN/pm-$name: build first (make all, or make run)"
 done
+PM_BROKERS=${PM_BROKERS:-1}
+[[ $PM_BROKERS =~ ^[1-4]$ ]] || die "PM_BROKERS must be 1-4, got '$PM_BROKERS'"
+if (( PM_BROKERS > 1 )); then
+    # every daemon but the brokers reads the lists (config.h); each broker its own three
+    b_list() { local i out=""; for ((i = 0; i < PM_BROKERS; i++)); do out+=${out:+,}ipc://$PM_DATA_DIR/$1-$i.ipc; done; echo "$out"; }
+    export PM_BROKER_ENDPOINTS=$(b_list broker)
+    export PM_EVENTS_IN_ENDPOINTS=$(b_list events-in)
+    export PM_EVENTS_OUT_ENDPOINTS=$(b_list events-out)
+fi
 declare -A SCALE
 for s in "${SERVICES[@]}"; do
     v=PM_SCALE_${s^^}
@@ -139,7 +171,11 @@ cleanup() {
     [[ -n ${DEMO_PID:-} ]] && kill -TERM "$DEMO_PID" 2> /dev/null || true
     [[ -n ${NAP_PID:-} ]] && kill "$NAP_PID" 2> /dev/null || true
     if (( PG_STARTED )); then
-        bash "$ROOT/scripts/pg.sh" stop "$PGDIR" 9>&- || note "PostgreSQL did not stop cleanly"
+        local c cdir
+        for c in "${PG_CLUSTERS[@]}"; do
+            read -r cdir _ <<< "$c"
+            bash "$ROOT/scripts/pg.sh" stop "$cdir" 9>&- || note "PostgreSQL in $cdir did not stop cleanly"
+        done
     fi
     note "stopped"
     exit "$rc"
@@ -174,6 +210,11 @@ supervise() {
         exit 0
     }
     trap s_term TERM
+    if [[ $name == broker ]] && (( PM_BROKERS > 1 )); then
+        export PM_BROKER_ENDPOINT=ipc://$PM_DATA_DIR/broker-$idx.ipc
+        export PM_EVENTS_IN_ENDPOINT=ipc://$PM_DATA_DIR/events-in-$idx.ipc
+        export PM_EVENTS_OUT_ENDPOINT=ipc://$PM_DATA_DIR/events-out-$idx.ipc
+    fi
     while :; do
         t0=$SECONDS
         # own session: a terminal's Ctrl-C reaches only the supervisor; pdeathsig: the
@@ -206,19 +247,39 @@ start_sup() {
 MAIN_PID=$$
 rm -f "$RUNDIR"/*.pid   # a previous run's, if it was killed outright
 note "data dir $PM_DATA_DIR; logs in $LOGDIR"
+# The other layout's data is not read: say so, rather than look like an empty platform.
+if (( PM_SPLIT_DB )) && [[ -f $PGDIR/data/PG_VERSION ]]; then
+    note "PM_SPLIT_DB=1: the one cluster in $PGDIR (a run without it) is not used; move a schema with scripts/move-schema.sh"
+elif (( ! PM_SPLIT_DB )) && compgen -G "$PM_DATA_DIR/pg-*/data/PG_VERSION" > /dev/null; then
+    note "the per-service clusters $PM_DATA_DIR/pg-* (a run with PM_SPLIT_DB=1) are not used"
+fi
 PG_STARTED=1
-bash "$ROOT/scripts/pg.sh" start "$PGDIR" "$PM_PG_PORT" 9>&-
-dsns=$(bash "$ROOT/scripts/pg.sh" setup "$PGDIR" "$PM_PG_PORT" 9>&-)
-while IFS='=' read -r k v; do
-    [[ $k == PM_DB_DSN_* ]] || continue
-    [[ -n ${!k:-} ]] || export "$k=$v"   # a DSN given in the environment wins
-done <<< "$dsns"
-note "PostgreSQL ready (socket $PGDIR, port $PM_PG_PORT)"
+# Each cluster starts (initdb the first time) at once; then its roles and schemas.
+pg_pids=()
+for c in "${PG_CLUSTERS[@]}"; do
+    read -r cdir cport _ <<< "$c"
+    bash "$ROOT/scripts/pg.sh" start "$cdir" "$cport" 9>&- &
+    pg_pids+=($!)
+done
+for p in "${pg_pids[@]}"; do
+    wait "$p" || die "PostgreSQL did not start (see above)"
+done
+for c in "${PG_CLUSTERS[@]}"; do
+    read -r cdir cport cowner <<< "$c"
+    dsns=$(bash "$ROOT/scripts/pg.sh" setup "$cdir" "$cport" ${cowner:+"$cowner"} 9>&-)
+    while IFS='=' read -r k v; do
+        [[ $k == PM_DB_DSN_* ]] || continue
+        [[ -n ${!k:-} ]] || export "$k=$v"   # a DSN given in the environment wins
+    done <<< "$dsns"
+    note "PostgreSQL ready${cowner:+ for $cowner} (socket $cdir, port $cport)"
+done
 
 # The bus's CURVE keys: made on the first start (mode 0600), kept after (README, Security).
 "$BIN/pm-broker" keygen 9>&- || die "cannot make the bus keys in ${PM_KEYS_DIR:-$PM_DATA_DIR/keys}"
 
-start_sup broker 0
+for ((i = 0; i < PM_BROKERS; i++)); do
+    start_sup broker "$i"
+done
 for s in "${SERVICES[@]}"; do
     for ((i = 0; i < SCALE[$s]; i++)); do
         start_sup "$s" "$i"

@@ -11,13 +11,25 @@ A Stack starts PostgreSQL (scripts/pg.sh, unix socket in the temp dir, free port
 fsync off), runs scripts/pg.sh setup, then pm-broker, every service (times its
 scale) and pm-gateway on a free HTTP port from $BUILD/bin (env BUILD, default
 build), with PM_DATA_DIR = the temp dir so every ipc:// endpoint lives there,
-and waits for GET /readyz 200. Each process writes stderr to
+and waits for GET /readyz 200. With PM_SPLIT_DB=1 (in the environment, or in
+env=, or split_db=True) each database owner (gateway and every service) gets a
+PostgreSQL cluster of its own, <tmp>/pg-<service> on a port of its own, holding
+only its role and schema, as `PM_SPLIT_DB=1 make run` does; stack.psql routes
+a statement to the cluster of the schema it names (Stack.psql), and
+stack.pg_dir / stack.pg_port are then the tenants cluster's. Each process writes stderr to
 <tmp>/logs/<name>-<n>.log (n counts starts of that name). Nothing restarts a
 process that dies: tests kill and start processes themselves.
 
 stop() always ends what was started (SIGTERM, then SIGKILL after 5 s, then
 PostgreSQL with pg_ctl stop -m fast) and removes the temp dir, unless
 PM_TEST_KEEP=1 and the stack was marked failed (stack.failed = True).
+With PM_BROKERS=2 (env=, up to 4) the stack runs that many brokers, each on
+its own ipc endpoints (<tmp>/broker-<slot>.ipc, events-in-<slot>.ipc,
+events-out-<slot>.ipc), and every other daemon gets the lists
+PM_BROKER_ENDPOINTS etc. (docs/DESIGN.md, "Two brokers"); stack.procs["broker"]
+stays in slot order (proc.slot), so stack.kill("broker", 9, index=1) kills
+broker-1 while both run, and stack.start("broker") starts the lowest slot
+that has no live broker.
 stack.unclean then lists the processes that did not exit with status 0 (or by
 SIGTERM itself) within 5 s of SIGTERM: run.py counts that as a failure.
 Python 3 standard library only.
@@ -27,6 +39,7 @@ import ctypes
 import http.client
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -39,6 +52,8 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SERVICES = ["tenants", "tickets", "billing", "notifications"]
+DB_OWNERS = ["gateway"] + SERVICES  # a schema each; under PM_SPLIT_DB=1 a cluster each
+DEFAULT_CLUSTER = "tenants"  # split: where a statement naming no schema goes
 ALL = ["broker"] + SERVICES + ["gateway"]
 PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
 READY_TIMEOUT = float(os.environ.get("PM_TEST_READY_TIMEOUT", "30"))
@@ -51,6 +66,20 @@ _live_stacks = []  # for the atexit / signal safety net
 
 class StackError(Exception):
     """The stack could not start (or a helper failed); the message says why."""
+
+
+_SQL_SKIP = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.S)
+_SQL_SCHEMA = re.compile(r"\b(%s)\s*\." % "|".join(DB_OWNERS))
+_SQL_ROLE = re.compile(r"\bpm_(%s)\b" % "|".join(DB_OWNERS))
+
+
+def route_sql(sql):
+    """The owner (gateway or a service) whose cluster a statement goes to under
+    PM_SPLIT_DB=1: the first schema it names outside string literals and comments
+    (`tickets.tickets`), else the first role (`pm_billing`, anywhere), else the
+    tenants cluster."""
+    m = _SQL_SCHEMA.search(_SQL_SKIP.sub(" ", sql)) or _SQL_ROLE.search(sql)
+    return m.group(1) if m else DEFAULT_CLUSTER
 
 
 def free_port():
@@ -100,7 +129,10 @@ def cmocka_check(name, returncode, text, allowed_skips=()):
     (`[  SKIPPED ] name`): a skip inside a binary that a black-box file runs would
     be visible nowhere else."""
     lines = text.splitlines()
-    assert returncode == 0, "%s exited %d:\n%s" % (name, returncode, text[-3000:])
+    # the failing tests' names first: a long output's tail may not reach them
+    bad = [ln for ln in lines if ln.startswith(("[  FAILED  ]", "[  ERROR   ]"))]
+    assert returncode == 0, "%s exited %d (%s):\n%s" % (name, returncode, "; ".join(bad) or "no test failed",
+                                                       text[-3000:])
     failed = [ln for ln in lines if ln.startswith("[  FAILED  ]")]
     assert not failed, "%s: %s\n%s" % (name, failed[0], text[-3000:])
     skipped = {ln.split()[3] for ln in lines
@@ -166,6 +198,7 @@ class Proc:
         self.popen = popen
         self.pid = popen.pid
         self.log_path = log_path
+        self.slot = 0  # brokers: which of PM_BROKERS (its endpoints)
 
     def alive(self):
         return self.popen.poll() is None
@@ -187,7 +220,7 @@ class Proc:
 
 class Stack:
     def __init__(self, tmpdir=None, scale=None, env=None, build=None, services=None,
-                 ready_timeout=READY_TIMEOUT):
+                 ready_timeout=READY_TIMEOUT, split_db=None):
         self.failed = False
         self.unclean = []  # after stop(): processes that did not exit cleanly on SIGTERM
         self.procs = {name: [] for name in ALL}
@@ -209,8 +242,17 @@ class Stack:
         self.scale = {s: 1 for s in self.services}
         self.scale["gateway"] = 1
         self.scale.update(scale or {})
-        self.pg_dir = os.path.join(self.tmpdir, "pg")
-        self.pg_port = free_port()
+        if split_db is None:
+            split_db = (env or {}).get("PM_SPLIT_DB", os.environ.get("PM_SPLIT_DB", "0")) == "1"
+        self.split_db = bool(split_db)
+        # owner -> (dir, port) of the cluster holding its schema: one for all, or one each
+        if self.split_db:
+            self.pg_clusters = {s: (os.path.join(self.tmpdir, "pg-" + s), free_port()) for s in DB_OWNERS}
+            self.pg_dir, self.pg_port = self.pg_clusters[DEFAULT_CLUSTER]
+        else:
+            self.pg_dir = os.path.join(self.tmpdir, "pg")
+            self.pg_port = free_port()
+            self.pg_clusters = {s: (self.pg_dir, self.pg_port) for s in DB_OWNERS}
         self.http_port = free_port()
         self.admin_user = "admin"
         self.admin_password = "test-" + secrets.token_urlsafe(12)
@@ -233,9 +275,18 @@ class Stack:
             # the residents' sign-in codes are read there); "" turns it off
             "PM_SMS_FILE": os.path.join(self.tmpdir, "sms.jsonl"),
         })
-        for s in ["gateway"] + SERVICES:
+        for s in DB_OWNERS:
             e["PM_DB_DSN_" + s.upper()] = "host=%s port=%d dbname=pm user=pm_%s" % (
-                self.pg_dir, self.pg_port, s)
+                self.pg_clusters[s][0], self.pg_clusters[s][1], s)
+        if self.split_db:
+            e["PM_SPLIT_DB"] = "1"  # (read by no daemon: for the tests' information)
+        self.brokers = int((env or {}).get("PM_BROKERS", "1"))
+        if not 1 <= self.brokers <= 4:
+            raise StackError("PM_BROKERS must be 1-4")
+        if self.brokers > 1:
+            for var, stem in (("PM_BROKER_ENDPOINTS", "broker"), ("PM_EVENTS_IN_ENDPOINTS", "events-in"),
+                              ("PM_EVENTS_OUT_ENDPOINTS", "events-out")):
+                e[var] = ",".join("ipc://%s/%s-%d.ipc" % (self.tmpdir, stem, i) for i in range(self.brokers))
         e.update(env or {})
         self._port_given = "PM_HTTP_PORT" in (env or {})
         if self._port_given:
@@ -261,12 +312,13 @@ class Stack:
         if missing:
             raise StackError("missing binaries in %s: %s (build with make)" % (
                 self.bindir, ", ".join("pm-" + n for n in missing)))
+        self._pg_started = True  # (before: a split start that fails half-way is still stopped)
         self._pg("start", str(self.pg_port))
-        self._pg_started = True
         self._pg("setup", str(self.pg_port))
         self.keygen()
         self.keygen("test")  # the tests' own bus clients (test_outbox's consumer) are "test"
-        self.start("broker")
+        for _ in range(self.brokers):
+            self.start("broker")
         for s in self.services:
             for _ in range(self.scale.get(s, 1)):
                 self.start(s)
@@ -286,9 +338,45 @@ class Stack:
     def keys_dir(self):
         return self.env.get("PM_KEYS_DIR") or os.path.join(self.tmpdir, "keys")
 
-    def _pg(self, *args):
+    def _pg(self, *args, service=None):
+        """scripts/pg.sh ARGS[0] on the stack's cluster. Split: on the cluster of `service`,
+        or on every cluster at once (start and setup then take each one's own port, whatever
+        ARGS say: a test's `_pg("stop")` ... `_pg("start", str(stack.pg_port))` takes the
+        whole database side away and back, as with one cluster)."""
+        if not self.split_db:
+            return self._pg_one(self.pg_dir, *args)
+        owners = [service] if service else DB_OWNERS
+        out, errors = {}, []
+
+        def one(s):
+            d, port = self.pg_clusters[s]
+            rest = list(args[1:])
+            if args[0] in ("start", "setup"):
+                rest = [str(port)] + ([s] if args[0] == "setup" else [])
+            try:
+                out[s] = self._pg_one(d, args[0], *rest)
+            except Exception as e:  # noqa: BLE001  (reported below, for every cluster)
+                errors.append("%s: %s" % (s, e))
+
+        if args[0] == "stop" and len(owners) > 1:
+            # the gateway's first: as with one cluster, a service's 503 for the database's
+            # loss never reaches a gateway that could still write (test_idempotency)
+            one(owners[0])
+            owners_left = owners[1:]
+        else:
+            owners_left = owners
+        threads = [threading.Thread(target=one, args=(s,)) for s in owners_left]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise StackError("\n".join(errors))
+        return "".join(out[s] for s in owners)
+
+    def _pg_one(self, pg_dir, *args):
         env = dict(os.environ, PM_PG_FSYNC="off")
-        cmd = ["bash", os.path.join(ROOT, "scripts", "pg.sh"), args[0], self.pg_dir] + list(args[1:])
+        cmd = ["bash", os.path.join(ROOT, "scripts", "pg.sh"), args[0], pg_dir] + list(args[1:])
         r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=120)
         if r.returncode != 0:
@@ -308,14 +396,27 @@ class Stack:
             self._starts[name] += 1
         log_path = os.path.join(self.logdir, "%s-%d.log" % (name, n))
         penv = dict(self.env, **(env or {}))
+        slot = 0
+        if name == "broker" and self.brokers > 1:
+            with self._lock:
+                taken = {p.slot for p in self.procs["broker"] if p.alive()}
+            slot = min(i for i in range(self.brokers) if i not in taken) if len(taken) < self.brokers else 0
+            penv.update({
+                "PM_BROKER_ENDPOINT": "ipc://%s/broker-%d.ipc" % (self.tmpdir, slot),
+                "PM_EVENTS_IN_ENDPOINT": "ipc://%s/events-in-%d.ipc" % (self.tmpdir, slot),
+                "PM_EVENTS_OUT_ENDPOINT": "ipc://%s/events-out-%d.ipc" % (self.tmpdir, slot),
+            })
         with open(log_path, "ab") as log:
             popen = subprocess.Popen(
                 [self._bin(name)], env=penv, cwd=ROOT, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=log, start_new_session=True,
                 preexec_fn=_set_pdeathsig if threading.current_thread() is threading.main_thread() else None)
         p = Proc(name, n, popen, log_path)
+        p.slot = slot
         with self._lock:
             self.procs[name].append(p)
+            if name == "broker":
+                self.procs[name].sort(key=lambda q: q.slot)
         return p
 
     def kill(self, name, sig=signal.SIGKILL, index=0, wait=True, timeout=10.0):
@@ -341,10 +442,12 @@ class Stack:
         return p
 
     def restart_broker(self, sig=signal.SIGTERM):
-        """Stops the broker (sig, then SIGKILL after 5 s) and starts a new one; workers stay."""
+        """Stops the broker (sig, then SIGKILL after 5 s) and starts a new one; workers stay.
+        With PM_BROKERS > 1: every broker, and returns the first."""
         while self.procs["broker"]:
             self.kill("broker", sig=sig, index=0, timeout=STOP_GRACE)
-        return self.start("broker")
+        started = [self.start("broker") for _ in range(self.brokers)]
+        return started[0]
 
     def dead(self):
         """Procs that have exited although nobody killed them through the harness."""
@@ -430,13 +533,35 @@ class Stack:
             self._token = self.login(self.admin_user, self.admin_password)
         return self._token
 
-    def psql(self, sql):
+    def pg_cluster(self, sql=None, service=None):
+        """(dir, port) of the cluster a statement goes to: `service`'s if given; with one
+        cluster, that one; split, the cluster of the first schema the statement names
+        (`tickets.x`: string literals and comments are not read), else of the first
+        service role it names (`pm_tickets`, literals included: pg_stat_activity, ALTER
+        ROLE), else the tenants cluster (stack.pg_dir / stack.pg_port)."""
+        if service is not None:
+            if service not in self.pg_clusters:
+                raise StackError("psql: unknown service %r (one of %s)" % (service, ", ".join(DB_OWNERS)))
+            return self.pg_clusters[service]
+        if not self.split_db or sql is None:
+            return self.pg_dir, self.pg_port
+        return self.pg_clusters[route_sql(sql)]
+
+    def pg_dsn(self, service=None, sql=None):
+        """A superuser's libpq DSN of database pm on the cluster pg_cluster() names."""
+        d, port = self.pg_cluster(sql, service)
+        return "host=%s port=%d dbname=pm user=postgres" % (d, port)
+
+    def psql(self, sql, service=None):
         """Runs sql as superuser on database pm; returns the rows of the last statement as
-        tuples of strings (NULL as None)."""
+        tuples of strings (NULL as None). Split (PM_SPLIT_DB=1): on the cluster of
+        `service`, or of the schema the statement names (pg_cluster); a statement that
+        joins two services' schemas fails there, as it should: no service may do it."""
+        pg_dir, pg_port = self.pg_cluster(sql, service)
         null = "\x01NULL\x01"
         cmd = [os.path.join(PGBIN, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
                "-P", "null=" + null, "-F", "\x1f", "-R", "\x1e",
-               "-h", self.pg_dir, "-p", str(self.pg_port), "-U", "postgres", "-d", "pm", "-c", sql]
+               "-h", pg_dir, "-p", str(pg_port), "-U", "postgres", "-d", "pm", "-c", sql]
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=60)
         if r.returncode != 0:
