@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *
 config_str (const char *name, const char *dflt)
@@ -66,6 +67,73 @@ config_events_out_endpoint (void)
 {
     static char buf[512];
     return s_endpoint ("PM_EVENTS_OUT_ENDPOINT", "events-out.ipc", buf, sizeof buf);
+}
+
+int
+config_endpoints_parse (const char *list, config_endpoints_t *out)
+{
+    out->count = 0;
+    if (!list || strlen (list) >= sizeof out->buf)
+        return -1;
+    strcpy (out->buf, list);
+    char *p = out->buf;
+    for (;;) {
+        char *comma = strchr (p, ',');
+        if (comma)
+            *comma = 0;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        char *end = p + strlen (p);
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = 0;
+        if (!*p || out->count == CONFIG_ENDPOINTS_MAX) {
+            out->count = 0;
+            return -1;
+        }
+        out->item[out->count++] = p;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return out->count;
+}
+
+static int
+s_endpoints (const char *list_name, const char *single, config_endpoints_t *out)
+{
+    const char *v = getenv (list_name);
+    if (!v || !*v) {
+        if (strchr (single, ',')) {      /* a list in the single variable */
+            fprintf (stderr, "%s: one endpoint expected; a list goes in %s\n", single,
+                     list_name);
+            exit (2);
+        }
+        v = single;
+    }
+    if (config_endpoints_parse (v, out) < 0) {
+        fprintf (stderr, "%s=%s: expected 1 to %d endpoints separated by commas\n", list_name, v,
+                 CONFIG_ENDPOINTS_MAX);
+        exit (2);
+    }
+    return out->count;
+}
+
+int
+config_broker_endpoints (config_endpoints_t *out)
+{
+    return s_endpoints ("PM_BROKER_ENDPOINTS", config_broker_endpoint (), out);
+}
+
+int
+config_events_in_endpoints (config_endpoints_t *out)
+{
+    return s_endpoints ("PM_EVENTS_IN_ENDPOINTS", config_events_in_endpoint (), out);
+}
+
+int
+config_events_out_endpoints (config_endpoints_t *out)
+{
+    return s_endpoints ("PM_EVENTS_OUT_ENDPOINTS", config_events_out_endpoint (), out);
 }
 
 const char *

@@ -130,15 +130,25 @@ consumer_new (uv_loop_t *loop, db_t *db, const char *service, const char *produc
     self->timer->data = self;
     uv_timer_start (self->timer, s_on_timer, 0, (uint64_t) self->poll_ms);
 
+    /* With several brokers (config.h) the SUB listens to each one's
+     * events-out: a wake-up may come twice (a hint: the round reads the
+     * table), and none is lost while one broker is down. */
+    config_endpoints_t out;
+    config_events_out_endpoints (&out);
     self->sub = pm_zmq_socket (ZMQ_SUB);
     if (!self->sub
         || zmq_setsockopt (self->sub, ZMQ_SUBSCRIBE, self->producer, strlen (self->producer))
-        || curve_client (self->sub) != 0
-        || zmq_connect (self->sub, config_events_out_endpoint ())) {
-        log_error (NULL, "consumer %s: cannot subscribe at %s: %s", self->producer,
-                   config_events_out_endpoint (), zmq_strerror (errno));
+        || curve_client (self->sub) != 0) {
+        log_error (NULL, "consumer %s: cannot subscribe: %s", self->producer,
+                   zmq_strerror (errno));
         goto fail;
     }
+    for (int i = 0; i < out.count; i++)
+        if (zmq_connect (self->sub, out.item[i])) {
+            log_error (NULL, "consumer %s: cannot subscribe at %s: %s", self->producer,
+                       out.item[i], zmq_strerror (errno));
+            goto fail;
+        }
     self->zsub = zloop_sock_new (loop, self->sub, s_on_wakeup, self);
     if (!self->zsub)
         goto fail;

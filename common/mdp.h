@@ -24,6 +24,13 @@
  * peers keep working as long as no blob reaches them (README: upgrade the
  * broker, then the workers, then the gateway).
  *
+ * Several brokers (docs/DESIGN.md, "Two brokers"): a worker says READY to
+ * each and answers a request through the broker it came from; when that one
+ * is gone, through another, which forwards a REPLY for a request it does not
+ * hold (without a blob) to the client frame's identity: a client has one
+ * routing id on every broker, and takes a reply only from the service it
+ * asked.
+ *
  * sender is the identity the broker's ZAP handler gave the client's CURVE
  * key (services/broker/zap.h): written by the broker, never by the client.
  *
@@ -70,6 +77,11 @@
  * holding it: the request may still have run, so the gateway keeps its
  * Idempotency-Key claim (gw_idem.h) instead of releasing it. */
 #define MDP_WORKER_LOST "the worker handling this request was lost"
+
+/* The message of the broker's 503 for a request no worker of the service
+ * took in time: it never ran, so a client may send it through another
+ * broker (client.c, several brokers). */
+#define MDP_NO_WORKER "no live worker for this service"
 
 /* The largest blob frame (the gateway's PM_ATTACHMENT_MAX_BYTES at most). */
 #define MDP_BLOB_MAX (10 * 1024 * 1024)

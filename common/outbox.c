@@ -198,11 +198,18 @@ outbox_new (db_t *db, const char *producer)
     /* connect is asynchronous: it succeeds while the broker is away and
      * reconnects by itself; a wake-up lost meanwhile only delays a consumer
      * until its timer. */
-    if (curve_client (self->pub) != 0 || zmq_connect (self->pub, config_events_in_endpoint ())) {
-        log_error (NULL, "outbox: cannot connect to %s: %s", config_events_in_endpoint (),
-                   zmq_strerror (errno));
+    /* With several brokers (config.h) the PUB connects to each one's
+     * events-in and sends every wake-up to each that has a subscriber: one
+     * broker down loses nothing a consumer needs. */
+    config_endpoints_t in;
+    config_events_in_endpoints (&in);
+    if (curve_client (self->pub) != 0)
         goto fail;
-    }
+    for (int i = 0; i < in.count; i++)
+        if (zmq_connect (self->pub, in.item[i])) {
+            log_error (NULL, "outbox: cannot connect to %s: %s", in.item[i], zmq_strerror (errno));
+            goto fail;
+        }
     return self;
 fail:
     outbox_destroy (&self);

@@ -22,7 +22,15 @@
  *
  * A request whose deadline has passed is skipped: the handler does not run
  * and the broker gets a REPLY with an empty body frame, which frees this
- * worker for the next request and is forwarded to nobody. */
+ * worker for the next request and is forwarded to nobody.
+ *
+ * Several brokers (PM_BROKER_ENDPOINTS; docs/DESIGN.md "Two brokers"): a
+ * link per broker, each with its own DEALER, READY, liveness, reconnect and
+ * back-off, as the zguide's Majordomo worker does for one; a request is
+ * answered on the link it came from (the other broker knows nothing of it),
+ * and the heartbeat thread beats on every link. Requests from both are
+ * served one at a time on the loop thread, in the order they are read. With
+ * one broker there is one link, and everything is as it was. */
 #include "worker.h"
 
 #include "config.h"
@@ -52,19 +60,28 @@
  * heartbeat, doubling up to this. */
 #define WORKER_REFUSED_MAX_MS  5000
 
+typedef struct {
+    worker_t *owner;
+    int index;
+    char endpoint[512];
+    void *sock;                      /* written under owner->lock (the heartbeat thread reads it) */
+    zloop_sock_t *zs;
+    int liveness;
+    bool heard;                      /* the broker spoke since the last (re)connect */
+    int refused_ms;                  /* back-off after a refused READY; 0: none */
+    int64_t retry_at;                /* monotonic ms before which no READY is sent */
+    bool ready_due;                  /* READY could not leave yet (several brokers); under lock */
+} worker_link_t;
+
 struct worker {
     uv_loop_t *loop;
     char service[MDP_SERVICE_MAX + 1];
     char ping_method[MDP_SERVICE_MAX + 8];
     const worker_method_t *methods;
     void *app;
-    void *sock;
-    zloop_sock_t *zs;
+    worker_link_t link[CONFIG_ENDPOINTS_MAX];
+    int nlinks;
     uv_timer_t timer;
-    int liveness;
-    bool heard;                      /* the broker spoke since the last (re)connect */
-    int refused_ms;                  /* back-off after a refused READY; 0: none */
-    int64_t retry_at;                /* monotonic ms before which no READY is sent */
     bool stopped;
     /* the heartbeat thread, active while a handler runs */
     pthread_t hb_thread;
@@ -127,8 +144,11 @@ s_hb_main (void *arg)
                 due = self->busy_since + MDP_HEARTBEAT_MS;
             }
             if (now >= due) {
-                if (self->sock)
-                    s_send_command (self->sock, MDP_HEARTBEAT);
+                /* not before READY: a broker that hears a HEARTBEAT from a
+                 * stranger answers DISCONNECT, taken for a refused READY */
+                for (int i = 0; i < self->nlinks; i++)
+                    if (self->link[i].sock && !self->link[i].ready_due)
+                        s_send_command (self->link[i].sock, MDP_HEARTBEAT);
                 due = now + MDP_HEARTBEAT_MS;
             }
             if (due - now < wait_ms)
@@ -186,26 +206,47 @@ static void s_on_message (zloop_sock_t *zs, void *arg);
 /* linger_ms: 0 when reconnecting (stale messages go), a little at the end
  * so that DISCONNECT still reaches the broker. */
 static void
-s_close_socket (worker_t *self, int linger_ms)
+s_close_socket (worker_link_t *link, int linger_ms)
 {
-    zloop_sock_destroy (&self->zs);
+    worker_t *self = link->owner;
+    zloop_sock_destroy (&link->zs);
     pthread_mutex_lock (&self->lock);
-    if (self->sock) {
-        zmq_setsockopt (self->sock, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
-        zmq_close (self->sock);
+    if (link->sock) {
+        zmq_setsockopt (link->sock, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
+        zmq_close (link->sock);
     }
-    self->sock = NULL;
+    link->sock = NULL;
     pthread_mutex_unlock (&self->lock);
+}
+
+/* READY on the link. With several brokers the link's socket has
+ * ZMQ_IMMEDIATE, so READY cannot leave before the connection is up: then
+ * the timer tries again (ready_due). */
+static void
+s_send_ready (worker_link_t *link)
+{
+    char credit[8];
+    snprintf (credit, sizeof credit, "%d", (int) config_int ("PM_WORKER_CREDIT", WORKER_CREDIT, 1, MDP_CREDIT_MAX));
+    const void *data[] = { "", MDP_WORKER, MDP_READY, link->owner->service, credit };
+    size_t sizes[] = { 0, (size_t) -1, 1, (size_t) -1, (size_t) -1 };
+    bool due = zmsg_send (link->sock, 5, data, sizes) != 0;
+    int err = errno;
+    pthread_mutex_lock (&link->owner->lock);     /* the heartbeat thread reads it */
+    link->ready_due = due;
+    pthread_mutex_unlock (&link->owner->lock);
+    if (due && !(err == EAGAIN && link->owner->nlinks > 1))
+        log_warn (NULL, "READY not sent: %s", zmq_strerror (err));
 }
 
 /* A fresh DEALER that says READY. Messages still queued in an old one
  * (heartbeats, stale replies) are thrown away with it. */
 static int
-s_connect (worker_t *self)
+s_connect (worker_link_t *link)
 {
-    s_close_socket (self, 0);
-    self->liveness = MDP_HEARTBEAT_LIVENESS;
-    const char *endpoint = config_broker_endpoint ();
+    worker_t *self = link->owner;
+    s_close_socket (link, 0);
+    link->liveness = MDP_HEARTBEAT_LIVENESS;
+    const char *endpoint = link->endpoint;
     void *sock = pm_zmq_socket (ZMQ_DEALER);
     if (!sock) {
         log_error (NULL, "cannot create a socket: %s", zmq_strerror (errno));
@@ -215,50 +256,60 @@ s_connect (worker_t *self)
      * a broken peer, not a request to buffer */
     int64_t maxsize = MDP_FRAME_MAX;
     zmq_setsockopt (sock, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
+    if (self->nlinks > 1) {
+        /* a reply for a broker that is gone must fail here, not wait in the
+         * socket, so that s_send_reply can take another link */
+        int one = 1;
+        zmq_setsockopt (sock, ZMQ_IMMEDIATE, &one, sizeof one);
+    }
     if (curve_client (sock) != 0 || zmq_connect (sock, endpoint) != 0) {
         log_error (NULL, "cannot connect to the broker at %s: %s", endpoint,
                    zmq_strerror (errno));
         zmq_close (sock);
         return -1;
     }
-    self->zs = zloop_sock_new (self->loop, sock, s_on_message, self);
-    if (!self->zs) {
+    link->zs = zloop_sock_new (self->loop, sock, s_on_message, link);
+    if (!link->zs) {
         log_error (NULL, "cannot watch the broker socket");
         zmq_close (sock);
         return -1;
     }
     pthread_mutex_lock (&self->lock);
-    self->sock = sock;
+    link->sock = sock;
     pthread_mutex_unlock (&self->lock);
-    char credit[8];
-    snprintf (credit, sizeof credit, "%d", (int) config_int ("PM_WORKER_CREDIT", WORKER_CREDIT, 1, MDP_CREDIT_MAX));
-    const void *data[] = { "", MDP_WORKER, MDP_READY, self->service, credit };
-    size_t sizes[] = { 0, (size_t) -1, 1, (size_t) -1, (size_t) -1 };
-    if (zmsg_send (sock, 5, data, sizes) != 0)
-        log_warn (NULL, "READY not sent: %s", zmq_strerror (errno));
+    s_send_ready (link);
     log_debug (NULL, "worker for %s connecting to %s", self->service, endpoint);
     return 0;
+}
+
+static void
+s_link_timer (worker_link_t *link)
+{
+    if (!link->sock && s_mono_ms () < link->retry_at)
+        return;                      /* backing off: READY was refused */
+    if (!link->sock || --link->liveness <= 0) {
+        /* Once per outage, not at every attempt. */
+        if (link->heard)
+            log_warn (NULL, "broker %s silent for %d ms, reconnecting until it answers",
+                      link->endpoint, MDP_HEARTBEAT_MS * MDP_HEARTBEAT_LIVENESS);
+        link->heard = false;
+        s_connect (link);
+        return;
+    }
+    if (link->ready_due) {
+        s_send_ready (link);
+        return;
+    }
+    if (s_send_command (link->sock, MDP_HEARTBEAT) != 0)
+        log_debug (NULL, "heartbeat not sent: %s", zmq_strerror (errno));
 }
 
 static void
 s_on_timer (uv_timer_t *t)
 {
     worker_t *self = t->data;
-    if (self->stopped)
-        return;
-    if (!self->sock && s_mono_ms () < self->retry_at)
-        return;                      /* backing off: READY was refused */
-    if (!self->sock || --self->liveness <= 0) {
-        /* Once per outage, not at every attempt. */
-        if (self->heard)
-            log_warn (NULL, "broker silent for %d ms, reconnecting until it answers",
-                      MDP_HEARTBEAT_MS * MDP_HEARTBEAT_LIVENESS);
-        self->heard = false;
-        s_connect (self);
-        return;
-    }
-    if (s_send_command (self->sock, MDP_HEARTBEAT) != 0)
-        log_debug (NULL, "heartbeat not sent: %s", zmq_strerror (errno));
+    for (int i = 0; i < self->nlinks && !self->stopped; i++)
+        s_link_timer (&self->link[i]);
 }
 
 /* ---- requests -------------------------------------------------------- */
@@ -282,7 +333,7 @@ s_blob_free (void *data, void *hint)
 /* The reply, and rep's blob (when there is one) as the frame after it
  * (mdp.h): handed to libzmq, which frees it once sent, not copied. */
 static void
-s_send_reply (worker_t *self, const zmsg_t *m, const char *request_id, const char *json,
+s_send_reply (worker_link_t *link, const zmsg_t *m, const char *request_id, const char *json,
               env_reply_t *rep)
 {
     const void *data[] = { "", MDP_WORKER, MDP_REPLY, m->frame[3].data, "", request_id,
@@ -298,8 +349,21 @@ s_send_reply (worker_t *self, const zmsg_t *m, const char *request_id, const cha
         rep->blob = NULL;            /* libzmq's now */
         rep->blob_len = 0;
     }
-    if (zmsg_send_move (self->sock, with_blob ? 8 : 7, data, sizes, with_blob ? 7 : -1,
-                        with_blob ? &blob : NULL) != 0)
+    int rc = zmsg_send_move (link->sock, with_blob ? 8 : 7, data, sizes, with_blob ? 7 : -1,
+                             with_blob ? &blob : NULL);
+    /* Several brokers: the request's broker went away while it ran (the
+     * link's ZMQ_IMMEDIATE says EAGAIN). Another broker forwards the reply
+     * to the client, which has the same identity on every broker. */
+    worker_t *self = link->owner;
+    for (int i = 0; rc != 0 && errno == EAGAIN && !with_blob && i < self->nlinks; i++) {
+        worker_link_t *other = &self->link[i];
+        if (other == link || !other->sock || !other->heard)
+            continue;
+        rc = zmsg_send_move (other->sock, 7, data, sizes, -1, NULL);
+        if (rc == 0)
+            log_info (request_id, "its broker is gone: reply sent through broker %d", i);
+    }
+    if (rc != 0)
         log_warn (request_id, "reply not sent: %s", zmq_strerror (errno));
     if (with_blob)
         zmq_msg_close (&blob);       /* frees the bytes if they did not leave */
@@ -317,8 +381,9 @@ worker_sender_allowed (const env_caller_t *caller, const char *sender)
 
 /* "" | MDPW01 | REQUEST | client | "" | request_id | request JSON | sender [| blob] */
 static void
-s_request (worker_t *self, const zmsg_t *m)
+s_request (worker_link_t *link, const zmsg_t *m)
 {
+    worker_t *self = link->owner;
     int64_t started = s_mono_ms ();
     char request_id[ENVELOPE_ID_MAX + 1];
     zmsg_str (m, 5, request_id, sizeof request_id);
@@ -338,7 +403,7 @@ s_request (worker_t *self, const zmsg_t *m)
          * empty reply frees this worker without telling the sender) */
         log_warn (request_id, "%.64s as %.16s from the key of '%.32s' refused", req.method,
                   req.caller.role, (const char *) m->frame[7].data);
-        s_send_reply (self, m, request_id, NULL, NULL);
+        s_send_reply (link, m, request_id, NULL, NULL);
         env_request_destroy (&req);
         return;
     }
@@ -351,7 +416,7 @@ s_request (worker_t *self, const zmsg_t *m)
         if (req.deadline_ms && env_now_ms () > req.deadline_ms) {
             log_info (request_id, "%s skipped: deadline passed %lld ms ago", method,
                       (long long) (env_now_ms () - req.deadline_ms));
-            s_send_reply (self, m, request_id, NULL, NULL);
+            s_send_reply (link, m, request_id, NULL, NULL);
             env_request_destroy (&req);
             return;
         }
@@ -366,8 +431,9 @@ s_request (worker_t *self, const zmsg_t *m)
             found->handler (self->app, &req, &rep);
             s_set_busy (self, false);
             /* We did not listen while the handler ran: do not count that
-             * time against the broker. */
-            self->liveness = MDP_HEARTBEAT_LIVENESS;
+             * time against the brokers. */
+            for (int i = 0; i < self->nlinks; i++)
+                self->link[i].liveness = MDP_HEARTBEAT_LIVENESS;
             if (rep.status < 100 || rep.status > 599) {
                 log_error (request_id, "%s: handler set no valid status (%d)", method,
                            rep.status);
@@ -382,7 +448,7 @@ s_request (worker_t *self, const zmsg_t *m)
     }
     char *json = env_reply_build (request_id, &rep);
     if (json)
-        s_send_reply (self, m, request_id, json, &rep);
+        s_send_reply (link, m, request_id, json, &rep);
     else
         log_error (request_id, "%s: cannot serialize the reply", method);
     long long elapsed = (long long) (s_mono_ms () - started);
@@ -398,26 +464,28 @@ s_request (worker_t *self, const zmsg_t *m)
 /* READY answered with DISCONNECT: close, and say READY again only after a
  * back-off (s_on_timer), logged once per back-off rather than per try. */
 static void
-s_refused (worker_t *self)
+s_refused (worker_link_t *link)
 {
-    bool first = self->refused_ms == 0;
-    self->refused_ms = first ? MDP_HEARTBEAT_MS
-                             : (self->refused_ms * 2 < WORKER_REFUSED_MAX_MS ? self->refused_ms * 2
+    worker_t *self = link->owner;
+    bool first = link->refused_ms == 0;
+    link->refused_ms = first ? MDP_HEARTBEAT_MS
+                             : (link->refused_ms * 2 < WORKER_REFUSED_MAX_MS ? link->refused_ms * 2
                                                                              : WORKER_REFUSED_MAX_MS);
     if (first)
         log_warn (NULL, "the broker refused READY for %s (an older pm-broker? upgrade it before the "
                   "workers); retrying with a back-off up to %d ms", self->service,
                   WORKER_REFUSED_MAX_MS);
     else
-        log_debug (NULL, "READY refused again; next try in %d ms", self->refused_ms);
-    s_close_socket (self, 0);
-    self->retry_at = s_mono_ms () + self->refused_ms;
+        log_debug (NULL, "READY refused again; next try in %d ms", link->refused_ms);
+    s_close_socket (link, 0);
+    link->retry_at = s_mono_ms () + link->refused_ms;
 }
 
 static void
 s_on_message (zloop_sock_t *zs, void *arg)
 {
-    worker_t *self = arg;
+    worker_link_t *link = arg;
+    worker_t *self = link->owner;
     zmsg_t m;
     zmq_msg_t blob;                  /* a request's blob (the last frame): read in place, not copied */
     if (zmsg_recv_move (zloop_sock_socket (zs), &m, &blob) != 0) {
@@ -428,21 +496,25 @@ s_on_message (zloop_sock_t *zs, void *arg)
         log_warn (NULL, "message without an MDP worker header dropped");
         goto out;
     }
-    self->liveness = MDP_HEARTBEAT_LIVENESS;
-    bool first = !self->heard;       /* the broker's answer to READY */
+    link->liveness = MDP_HEARTBEAT_LIVENESS;
+    bool first = !link->heard;       /* the broker's answer to READY */
     if (first && zmsg_eq (&m, 2, MDP_DISCONNECT)) {
         if (!self->stopped)
-            s_refused (self);        /* destroys zs: nothing may touch it after */
+            s_refused (link);        /* destroys zs: nothing may touch it after */
         goto out;
     }
     if (first) {
-        self->heard = true;
-        self->refused_ms = 0;
-        log_info (NULL, "worker for %s connected to the broker", self->service);
+        link->heard = true;
+        link->refused_ms = 0;
+        if (self->nlinks == 1)
+            log_info (NULL, "worker for %s connected to the broker", self->service);
+        else
+            log_info (NULL, "worker for %s connected to broker %d (%s)", self->service,
+                      link->index, link->endpoint);
     }
     if (zmsg_eq (&m, 2, MDP_REQUEST) && (m.count == 8 || m.count == 9)) {
         if (!self->stopped)
-            s_request (self, &m);
+            s_request (link, &m);
     }
     else
     if (zmsg_eq (&m, 2, MDP_HEARTBEAT))
@@ -451,8 +523,8 @@ s_on_message (zloop_sock_t *zs, void *arg)
     if (zmsg_eq (&m, 2, MDP_DISCONNECT)) {
         if (!self->stopped) {
             log_info (NULL, "broker asked to register again");
-            self->heard = false;
-            s_connect (self);        /* destroys zs: nothing may touch it after */
+            link->heard = false;
+            s_connect (link);        /* destroys zs: nothing may touch it after */
         }
     }
     else
@@ -480,6 +552,13 @@ worker_new (uv_loop_t *loop, const char *service, const worker_method_t *methods
     snprintf (self->ping_method, sizeof self->ping_method, "%s.ping", service);
     self->methods = methods;
     self->app = app;
+    config_endpoints_t brokers;
+    self->nlinks = config_broker_endpoints (&brokers);
+    for (int i = 0; i < self->nlinks; i++) {
+        self->link[i].owner = self;
+        self->link[i].index = i;
+        snprintf (self->link[i].endpoint, sizeof self->link[i].endpoint, "%s", brokers.item[i]);
+    }
     pthread_mutex_init (&self->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init (&attr);
@@ -498,7 +577,8 @@ worker_new (uv_loop_t *loop, const char *service, const worker_method_t *methods
     self->timer.data = self;
     s_process_worker = self;
     /* A failed first connect is retried by the timer. */
-    s_connect (self);
+    for (int i = 0; i < self->nlinks; i++)
+        s_connect (&self->link[i]);
     uv_timer_start (&self->timer, s_on_timer, MDP_HEARTBEAT_MS, MDP_HEARTBEAT_MS);
     return self;
 }
@@ -510,9 +590,12 @@ worker_stop (worker_t *self)
         return;
     self->stopped = true;
     uv_timer_stop (&self->timer);
-    zloop_sock_destroy (&self->zs);
-    if (self->sock && s_send_command (self->sock, MDP_DISCONNECT) != 0)
-        log_debug (NULL, "DISCONNECT not sent: %s", zmq_strerror (errno));
+    for (int i = 0; i < self->nlinks; i++) {
+        worker_link_t *link = &self->link[i];
+        zloop_sock_destroy (&link->zs);
+        if (link->sock && s_send_command (link->sock, MDP_DISCONNECT) != 0)
+            log_debug (NULL, "DISCONNECT not sent: %s", zmq_strerror (errno));
+    }
     log_info (NULL, "worker for %s stopped taking requests", self->service);
 }
 
@@ -539,7 +622,8 @@ worker_destroy (worker_t **self_p)
         pthread_mutex_unlock (&self->lock);
         pthread_join (self->hb_thread, NULL);
     }
-    s_close_socket (self, WORKER_CLOSE_LINGER_MS);
+    for (int i = 0; i < self->nlinks; i++)
+        s_close_socket (&self->link[i], WORKER_CLOSE_LINGER_MS);
     pthread_cond_destroy (&self->cond);
     pthread_mutex_destroy (&self->lock);
     uv_close ((uv_handle_t *) &self->timer, s_on_timer_closed);

@@ -377,7 +377,7 @@ s_on_purge (uv_timer_t *t)
         while (s->workers == 0 && s->queue_head && s_service_due (s) <= now) {
             brk_request_t *req = s_queue_pop (s);
             s_reply_error (b, req->client, req->client_size, s->name, req->id, 503,
-                           "service_unavailable", "no live worker for this service");
+                           "service_unavailable", MDP_NO_WORKER);
             s_request_free (&req);
         }
     }
@@ -842,8 +842,22 @@ s_worker_message (broker_t *b, zmsg_t *m, zmq_msg_t *body)
     /* REPLY: client | "" | request_id | reply JSON [| blob] (empty JSON: skipped, see mdp.h) */
     brk_request_t *req = s_held_take (w, m->frame[4].data, m->frame[4].size, m->frame[6].data);
     if (!req) {
-        log_warn (m->frame[6].data, "worker %s of %s replied to a request it does not hold",
-                  w->label, w->service->name);
+        /* With several brokers (docs/DESIGN.md, "Two brokers") a worker whose
+         * other broker died while it ran that broker's request answers through
+         * this one: forwarded to the client (the same identity on every
+         * broker), which takes a reply only for a request it sent to this
+         * service; a client that is not connected here loses it, as a late
+         * reply is lost. A blob is not forwarded this way. */
+        if (m->count == 8 && m->frame[7].size > 0) {
+            log_info (m->frame[6].data, "worker %s of %s answered a request another broker gave "
+                      "it: forwarded", w->label, w->service->name);
+            s_send_client (b, m->frame[4].data, m->frame[4].size, w->service->name,
+                           m->frame[6].data, m->frame[7].data, m->frame[7].size,
+                           m->moved == 8 ? body : NULL, NULL);
+        }
+        else
+            log_warn (m->frame[6].data, "worker %s of %s replied to a request it does not hold",
+                      w->label, w->service->name);
         return;
     }
     brk_service_t *s = w->service;
