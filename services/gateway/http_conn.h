@@ -60,7 +60,7 @@
  * holds about three more copies of a request while it is forwarded (the
  * parsed CSV text, the envelope, the message), so this times four, plus
  * the process's own ~30 MiB, stays well under the 512 Mi of
- * deploy/k8s/gateway.yaml. */
+ * deploy/k8s/base/gateway.yaml. */
 #define HTTP_BUFFER_MAX       (64u * 1024 * 1024)
 #define HTTP_CONN_PER_ADDR    128    /* PM_HTTP_CONN_PER_ADDR */
 #define HTTP_UNLIMITED        ((size_t) -1)  /* buffer_max, conn_per_addr: no limit */
