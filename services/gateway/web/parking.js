@@ -66,21 +66,18 @@ export async function parking(box, ctx) {
   const sf = $("#pk-space-form", box), lf = $("#pk-lease-form", box), ef = $("#pk-end-form", box);
   const zoneFilter = $("#pk-zone-filter", box), active = $("#pk-active", box);
   sf.code.focus();
-  // names of the parties and codes of the units the leases name, asked once each
-  const names = new Map(), codes = new Map(), spaces = new Map(), zones = new Set();
+  // names of the parties and codes of the units the leases name, asked once
+  // each: a list drawn while another list's question is out waits for its answer
+  const names = new Map(), codes = new Map(), asked = new Map(), spaces = new Map(), zones = new Set();
+  function ask(map, path, id, field) {
+    const key = path + id;
+    if (!asked.has(key))
+      asked.set(key, api("GET", P(ctx) + path + id).then((x) => x[field], () => "—").then((v) => { map.set(id, v); }));
+    return asked.get(key);
+  }
   async function resolve(leases) {
-    const want = [];
-    for (const l of leases) {
-      if (l.party_id && !names.has(l.party_id)) {
-        names.set(l.party_id, "…");
-        want.push(api("GET", P(ctx) + "/parties/" + l.party_id).then((p) => names.set(l.party_id, p.name)).catch(() => names.set(l.party_id, "—")));
-      }
-      if (l.unit_id && !codes.has(l.unit_id)) {
-        codes.set(l.unit_id, "…");
-        want.push(api("GET", P(ctx) + "/units/" + l.unit_id).then((u) => codes.set(l.unit_id, u.code)).catch(() => codes.set(l.unit_id, "—")));
-      }
-    }
-    await Promise.all(want);
+    await Promise.all(leases.flatMap((l) => [l.party_id && ask(names, "/parties/", l.party_id, "name"),
+                                             l.unit_id && ask(codes, "/units/", l.unit_id, "code")]));
   }
   const dates = (l) => `${l.start_date} – ${l.end_date || t("pk.open_ended")}`;
 
