@@ -44,7 +44,13 @@ struct db {
     db_stmt_t *stmts;
     size_t nstmts, cap;
     bool in_tx;                      /* between db_begin and db_commit/db_rollback */
-    bool tx_broken;                  /* the connection dropped inside that transaction */
+    bool in_request;                 /* inside a request's transaction (db_request_begin) */
+    bool tx_broken;                  /* the connection dropped inside either */
+    struct {
+        void (*fn) (void *);
+        void *arg;
+    } after_commit[DB_AFTER_COMMIT_MAX];  /* db_after_commit's steps, for the request's commit */
+    int nafter;
     int backoff_ms;                  /* next wait between reconnect attempts */
     int64_t next_attempt_ms;         /* monotonic ms before which we do not try again */
     int64_t statement_timeout_ms;
@@ -429,7 +435,7 @@ static PGresult *
 s_run (db_t *self, const char *name, const char *sql, int nparams, const char *const *values,
        bool idempotent)
 {
-    if (self->in_tx && (self->tx_broken || s_connection_lost (self))) {
+    if ((self->in_tx || self->in_request) && (self->tx_broken || s_connection_lost (self))) {
         /* Never reconnect in the middle of a transaction (see the top of this file). */
         self->tx_broken = true;
         return s_unavailable (self);
@@ -440,7 +446,7 @@ s_run (db_t *self, const char *name, const char *sql, int nparams, const char *c
         if (s_ensure (self))
             return s_unavailable (self);
         PGTransactionStatusType ts = PQtransactionStatus (self->conn);
-        bool in_tx = self->in_tx || ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
+        bool in_tx = self->in_tx || self->in_request || ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
         PGresult *res = name ? PQexecPrepared (self->conn, name, nparams, values, NULL, NULL, 0)
                              : PQexec (self->conn, sql);
         if (!res)
@@ -473,6 +479,32 @@ s_run (db_t *self, const char *name, const char *sql, int nparams, const char *c
     }
 }
 
+/* s_run, and inside a request's transaction but outside the handler's own a
+ * statement under a savepoint of its own: one that fails undoes only itself
+ * and leaves the request's transaction usable, as on its own it would have
+ * left the session (db.h, db_request_begin). */
+static PGresult *
+s_statement (db_t *self, const char *name, const char *sql, int nparams, const char *const *values,
+             bool idempotent)
+{
+    if (!self->in_request || self->in_tx)
+        return s_run (self, name, sql, nparams, values, idempotent);
+    PGresult *res = s_run (self, NULL, "SAVEPOINT pm_statement", 0, NULL, false);
+    if (!db_ok (res))
+        return res;
+    PQclear (res);
+    res = s_run (self, name, sql, nparams, values, idempotent);
+    PGresult *end = s_run (self, NULL, db_ok (res) ? "RELEASE SAVEPOINT pm_statement"
+                                                   : "ROLLBACK TO SAVEPOINT pm_statement",
+                           0, NULL, false);
+    if (db_ok (res) && !db_ok (end)) {
+        PQclear (res);
+        return end;
+    }
+    PQclear (end);
+    return res;
+}
+
 PGresult *
 db_exec (db_t *self, const char *name, int nparams, const char *const *values)
 {
@@ -480,13 +512,13 @@ db_exec (db_t *self, const char *name, int nparams, const char *const *values)
     if (!st)
         log_error (NULL, "statement %s was never registered with db_prepare", name);
     /* An unknown name still goes to the server, which answers 26000 (-> 500). */
-    return s_run (self, name, NULL, nparams, values, st && st->idempotent);
+    return s_statement (self, name, NULL, nparams, values, st && st->idempotent);
 }
 
 PGresult *
 db_query (db_t *self, const char *sql)
 {
-    return s_run (self, NULL, sql, 0, NULL, false);
+    return s_statement (self, NULL, sql, 0, NULL, false);
 }
 
 bool
@@ -496,6 +528,15 @@ db_ok (const PGresult *res)
     return res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
 }
 
+/* A plain statement on a live connection, its result dropped (rollbacks). */
+static void
+s_discard (db_t *self, const char *sql)
+{
+    if (self->conn && PQstatus (self->conn) == CONNECTION_OK
+        && PQtransactionStatus (self->conn) != PQTRANS_IDLE)
+        PQclear (PQexec (self->conn, sql));
+}
+
 int
 db_begin (db_t *self)
 {
@@ -503,13 +544,16 @@ db_begin (db_t *self)
         log_error (NULL, "db_begin inside a transaction");
         return -1;
     }
-    /* BEGIN has no effect to lose: after a dropped connection it is simply repeated. */
-    PGresult *res = s_run (self, NULL, "BEGIN", 0, NULL, true);
+    /* BEGIN has no effect to lose: after a dropped connection it is simply
+     * repeated. In a request's transaction, the handler's is a savepoint. */
+    PGresult *res = self->in_request ? s_run (self, NULL, "SAVEPOINT pm_handler", 0, NULL, false)
+                                     : s_run (self, NULL, "BEGIN", 0, NULL, true);
     int rc = db_ok (res) ? 0 : -1;
     PQclear (res);
     if (rc == 0) {
         self->in_tx = true;
-        self->tx_broken = false;
+        if (!self->in_request)
+            self->tx_broken = false;
     }
     return rc;
 }
@@ -521,15 +565,21 @@ db_commit (db_t *self)
         log_error (NULL, "db_commit without a transaction");
         return -1;
     }
+    if (self->in_request) {
+        PGresult *res = s_run (self, NULL, "RELEASE SAVEPOINT pm_handler", 0, NULL, false);
+        int rc = db_ok (res) ? 0 : -1;
+        PQclear (res);
+        if (rc)
+            s_discard (self, "ROLLBACK TO SAVEPOINT pm_handler");
+        self->in_tx = false;
+        return rc;
+    }
     PGresult *res = s_run (self, NULL, "COMMIT", 0, NULL, false);
     /* COMMIT of a transaction that failed answers ROLLBACK without an error. */
     int rc = db_ok (res) && strcmp (PQcmdStatus (res), "COMMIT") == 0 ? 0 : -1;
     PQclear (res);
-    if (rc && self->conn && PQstatus (self->conn) == CONNECTION_OK
-        && PQtransactionStatus (self->conn) != PQTRANS_IDLE) {
-        PGresult *rb = PQexec (self->conn, "ROLLBACK");
-        PQclear (rb);
-    }
+    if (rc)
+        s_discard (self, "ROLLBACK");
     self->in_tx = false;
     self->tx_broken = false;
     return rc;
@@ -538,13 +588,88 @@ db_commit (db_t *self)
 void
 db_rollback (db_t *self)
 {
-    if (self->conn && PQstatus (self->conn) == CONNECTION_OK
-        && PQtransactionStatus (self->conn) != PQTRANS_IDLE) {
-        PGresult *res = PQexec (self->conn, "ROLLBACK");
-        PQclear (res);
+    if (self->in_request) {
+        /* the request's transaction goes on; only the handler's is undone
+         * (none open: every statement was on its own already) */
+        if (self->in_tx)
+            s_discard (self, "ROLLBACK TO SAVEPOINT pm_handler");
+        self->in_tx = false;
+        return;
     }
+    s_discard (self, "ROLLBACK");
     self->in_tx = false;
     self->tx_broken = false;
+}
+
+int
+db_request_begin (db_t *self)
+{
+    if (self->in_tx || self->in_request) {
+        log_error (NULL, "db_request_begin inside a transaction");
+        return -1;
+    }
+    PGresult *res = s_run (self, NULL, "BEGIN", 0, NULL, true);
+    int rc = db_ok (res) ? 0 : -1;
+    PQclear (res);
+    if (rc == 0) {
+        self->in_request = true;
+        self->tx_broken = false;
+        self->nafter = 0;
+    }
+    return rc;
+}
+
+int
+db_request_commit (db_t *self)
+{
+    if (!self->in_request) {
+        log_error (NULL, "db_request_commit without a request's transaction");
+        return -1;
+    }
+    int rc = -1;
+    if (self->in_tx)
+        log_error (NULL, "a handler left its transaction open: the request is rolled back");
+    else {
+        PGresult *res = s_run (self, NULL, "COMMIT", 0, NULL, false);
+        rc = db_ok (res) && strcmp (PQcmdStatus (res), "COMMIT") == 0 ? 0 : -1;
+        PQclear (res);
+    }
+    int nafter = self->nafter;
+    self->in_request = false;        /* the steps below run as after any commit */
+    if (rc) {
+        db_request_rollback (self);
+        return rc;
+    }
+    self->tx_broken = false;
+    self->nafter = 0;
+    for (int i = 0; i < nafter; i++)
+        self->after_commit[i].fn (self->after_commit[i].arg);
+    return 0;
+}
+
+void
+db_request_rollback (db_t *self)
+{
+    s_discard (self, "ROLLBACK");
+    self->in_request = self->in_tx = self->tx_broken = false;
+    self->nafter = 0;
+}
+
+void
+db_after_commit (db_t *self, void (*fn) (void *), void *arg)
+{
+    if (self->in_request) {
+        for (int i = 0; i < self->nafter; i++)
+            if (self->after_commit[i].fn == fn && self->after_commit[i].arg == arg)
+                return;
+        if (self->nafter < DB_AFTER_COMMIT_MAX) {
+            self->after_commit[self->nafter].fn = fn;
+            self->after_commit[self->nafter++].arg = arg;
+            return;
+        }
+        log_warn (NULL, "more than %d steps after one commit: one runs early", DB_AFTER_COMMIT_MAX);
+    }
+    fn (arg);
 }
 
 const char *
@@ -645,7 +770,7 @@ db_reply_error (const PGresult *res, env_reply_t *rep, const char *request_id)
 bool
 db_alive (db_t *self)
 {
-    if (self->in_tx)
+    if (self->in_tx || self->in_request)
         return self->conn && PQstatus (self->conn) == CONNECTION_OK && !self->tx_broken;
     PGresult *res = s_run (self, NULL, "SELECT 1", 0, NULL, true);
     bool ok = db_ok (res);

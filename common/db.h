@@ -88,6 +88,26 @@ int db_begin (db_t *self);
 int db_commit (db_t *self);
 void db_rollback (db_t *self);
 
+/* A request's own transaction (common/idem.h: a write with an Idempotency-Key
+ * and the record of its answer commit together). Between db_request_begin and
+ * db_request_commit/_rollback a handler runs as it always does: its
+ * db_begin/db_commit/db_rollback become a savepoint and its release or undo,
+ * and each statement outside them runs under a savepoint of its own, so a
+ * statement that fails undoes only itself; nothing commits before
+ * db_request_commit, which fails (rolling everything back) when the handler
+ * left its transaction open. Nothing reconnects inside it. 0 or -1. */
+int db_request_begin (db_t *self);
+int db_request_commit (db_t *self);
+void db_request_rollback (db_t *self);
+
+/* fn (arg) once what is written now is committed: at once outside a
+ * request's transaction (the caller committed already, as outbox_wake's
+ * callers do), else after db_request_commit (nothing on a rollback). The same
+ * fn and arg twice in one request run once. At most DB_AFTER_COMMIT_MAX per
+ * request; past that fn runs at once (a wake-up early is only a hint). */
+#define DB_AFTER_COMMIT_MAX 8
+void db_after_commit (db_t *self, void (*fn) (void *), void *arg);
+
 /* Fills rep with the contract's error for a failed result (409 for a unique
  * violation, 422 for a check, 503 for a lost connection, 500 otherwise)
  * and logs the SQLSTATE and message. */

@@ -175,6 +175,16 @@ env_request_parse (const char *json, size_t len, env_request_t *req, char err[12
     req->params = cJSON_IsObject (params) ? params : &s_empty_object;
     const cJSON *data = cJSON_GetObjectItemCaseSensitive (req->body, "data");
     req->data = cJSON_IsNull (data) ? NULL : data;
+
+    const cJSON *idem = cJSON_GetObjectItemCaseSensitive (req->root, "idempotency");
+    if (idem) {
+        req->idem_key = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (idem, "key"));
+        req->idem_fingerprint = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (idem, "fingerprint"));
+        if (!env_idem_key_valid (req->idem_key) || !env_idem_fingerprint_valid (req->idem_fingerprint)) {
+            snprintf (err, 128, "idempotency needs a valid key and fingerprint");
+            goto fail;
+        }
+    }
     return 0;
 fail:
     cJSON_Delete (req->root);
@@ -187,6 +197,30 @@ env_request_destroy (env_request_t *req)
 {
     cJSON_Delete (req->root);
     memset (req, 0, sizeof *req);
+}
+
+bool
+env_idem_key_valid (const char *key)
+{
+    if (!key)
+        return false;
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *) key; *p; p++, n++)
+        if (*p < 0x21 || *p > 0x7e)
+            return false;
+    return n >= 1 && n <= ENV_IDEM_KEY_MAX;
+}
+
+bool
+env_idem_fingerprint_valid (const char *fingerprint)
+{
+    if (!fingerprint)
+        return false;
+    size_t n = 0;
+    for (const char *p = fingerprint; *p; p++, n++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return n == ENV_IDEM_FINGERPRINT_LEN;
 }
 
 /* True when the fast path prints this request as cJSON would. */
@@ -213,7 +247,7 @@ s_request_plain (const char *id, const char *method, const env_caller_t *caller,
 /* The same document as below, written directly. */
 static char *
 s_request_text (const char *id, const char *method, const env_caller_t *caller,
-                int64_t deadline_ms, cJSON *body)
+                int64_t deadline_ms, const char *idem_key, const char *idem_fingerprint, cJSON *body)
 {
     env_text_t t = ENV_TEXT_INIT;
     char num[32];
@@ -264,6 +298,13 @@ s_request_text (const char *id, const char *method, const env_caller_t *caller,
         snprintf (num, sizeof num, ",\"deadline\":%lld", (long long) deadline_ms);
         env_text_put (&t, num);
     }
+    if (idem_key) {
+        env_text_put (&t, ",\"idempotency\":{\"key\":");
+        env_text_string (&t, idem_key);
+        env_text_put (&t, ",\"fingerprint\":");
+        env_text_string (&t, idem_fingerprint);
+        env_text_put (&t, "}");
+    }
     env_text_put (&t, ",\"body\":");
     if (body)
         s_put_printed (&t, cJSON_PrintUnformatted (body));
@@ -278,8 +319,18 @@ char *
 env_request_build (const char *id, const char *method, const env_caller_t *caller,
                    int64_t deadline_ms, cJSON *body)
 {
+    return env_request_build_keyed (id, method, caller, deadline_ms, NULL, NULL, body);
+}
+
+char *
+env_request_build_keyed (const char *id, const char *method, const env_caller_t *caller,
+                         int64_t deadline_ms, const char *idem_key, const char *idem_fingerprint,
+                         cJSON *body)
+{
+    if (!idem_key || !idem_fingerprint)
+        idem_key = idem_fingerprint = NULL;
     if (s_request_plain (id, method, caller, deadline_ms))
-        return s_request_text (id, method, caller, deadline_ms, body);
+        return s_request_text (id, method, caller, deadline_ms, idem_key, idem_fingerprint, body);
     cJSON *root = cJSON_CreateObject ();
     cJSON_AddNumberToObject (root, "v", ENVELOPE_VERSION);
     cJSON_AddStringToObject (root, "id", id);
@@ -299,6 +350,11 @@ env_request_build (const char *id, const char *method, const env_caller_t *calle
     }
     if (deadline_ms)
         cJSON_AddNumberToObject (root, "deadline", (double) deadline_ms);
+    if (idem_key) {
+        cJSON *idem = cJSON_AddObjectToObject (root, "idempotency");
+        cJSON_AddStringToObject (idem, "key", idem_key);
+        cJSON_AddStringToObject (idem, "fingerprint", idem_fingerprint);
+    }
     cJSON_AddItemToObject (root, "body", body ? body : cJSON_CreateObject ());
     char *out = cJSON_PrintUnformatted (root);
     cJSON_Delete (root);

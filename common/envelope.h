@@ -2,7 +2,8 @@
  * built and parsed here and nowhere else.
  *
  *   request {"v":1,"id","method","caller":{"user_id","role","property_ids"},
- *            "deadline":<epoch ms>,"body":{"params":{...},"data":...}}
+ *            "deadline":<epoch ms>,"body":{"params":{...},"data":...}
+ *            [,"idempotency":{"key","fingerprint"}]}
  *   reply   {"v":1,"id","status":201,"body":{...}}
  *        or {"v":1,"id","status":409,"error":{"code","message","details"}}
  *   event   {"v":1,"id":<uuid>,"type","occurred_at","property_id","producer","seq","data"}
@@ -19,6 +20,8 @@
 
 #define ENVELOPE_VERSION 1
 #define ENVELOPE_ID_MAX  64          /* request ids: [A-Za-z0-9._-], 1..64 chars */
+#define ENV_IDEM_KEY_MAX 255         /* an Idempotency-Key (API.md, Conventions) */
+#define ENV_IDEM_FINGERPRINT_LEN 64  /* a SHA-256 in hex */
 
 /* Who asks. property_ids is an array of strings; admin sees every property. */
 typedef struct {
@@ -48,6 +51,11 @@ typedef struct {
      * from the message for the handler's run; NULL when it has none */
     const void *blob;
     size_t blob_len;
+    /* the client's Idempotency-Key, passed on by the gateway once it claimed
+     * it (common/idem.h), and the SHA-256 (hex) of the request it names: both
+     * NULL, or both set */
+    const char *idem_key;
+    const char *idem_fingerprint;
 } env_request_t;
 
 /* What a handler answers: a success body or an error. */
@@ -94,6 +102,17 @@ void env_request_destroy (env_request_t *req);
  * serialized JSON (caller frees). */
 char *env_request_build (const char *id, const char *method, const env_caller_t *caller,
                          int64_t deadline_ms, cJSON *body);
+
+/* The same with an Idempotency-Key and its request's fingerprint (both, or
+ * both NULL: then exactly env_request_build). */
+char *env_request_build_keyed (const char *id, const char *method, const env_caller_t *caller,
+                               int64_t deadline_ms, const char *idem_key,
+                               const char *idem_fingerprint, cJSON *body);
+
+/* An Idempotency-Key as the contract allows it: 1..ENV_IDEM_KEY_MAX visible
+ * ASCII characters; a fingerprint: ENV_IDEM_FINGERPRINT_LEN lowercase hex. */
+bool env_idem_key_valid (const char *key);
+bool env_idem_fingerprint_valid (const char *fingerprint);
 
 /* A param as a string, or NULL. */
 const char *env_param (const env_request_t *req, const char *name);

@@ -247,13 +247,21 @@ fail:
     return -1;
 }
 
+static void
+s_wake (void *arg)
+{
+    outbox_t *self = arg;
+    /* Dropped when nobody listens or the queue is full: consumers poll on a timer anyway. */
+    zmq_send (self->pub, self->producer, strlen (self->producer), ZMQ_DONTWAIT);
+}
+
 void
 outbox_wake (outbox_t *self)
 {
     if (!self || !self->pub)
         return;
-    /* Dropped when nobody listens or the queue is full: consumers poll on a timer anyway. */
-    zmq_send (self->pub, self->producer, strlen (self->producer), ZMQ_DONTWAIT);
+    /* in a request's own transaction (common/idem.h), once that commits */
+    db_after_commit (self->db, s_wake, self);
 }
 
 /* A decimal of 1..20 digits that fits in max. */

@@ -41,6 +41,8 @@ service_main (const service_t *svc)
         log_error (NULL, "cannot reach the broker at %s", config_broker_endpoint ());
         goto out;
     }
+    if (worker_set_db (worker, *svc->db) != 0)   /* keyed writes run once (idem.h) */
+        goto out;
     if (svc->start && svc->start (loop, svc->app) != 0)
         goto out;
     zloop_handle_signals (loop, s_on_stop, worker);

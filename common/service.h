@@ -4,7 +4,8 @@
  *
  * service_main: log_init and curve_init under the service's name; the
  * database (migrations applied); the service's prepare hook; its outbox when
- * it publishes events; the worker on the broker; the start hook (consumers,
+ * it publishes events; the worker on the broker, with the database for
+ * requests with an Idempotency-Key (idem.h); the start hook (consumers,
  * timers, a sender); then serves until SIGTERM/SIGINT, when the worker stops
  * taking requests and finishes what is in flight. On the way out, in the
  * reverse order: the stop hook, the worker, one loop turn for the close

@@ -35,6 +35,7 @@
 
 #include "config.h"
 #include "curve.h"
+#include "idem.h"
 #include "log.h"
 #include "mdp.h"
 #include "zloop.h"
@@ -59,6 +60,7 @@
  * once would do so hundreds of times a second. The next try waits from one
  * heartbeat, doubling up to this. */
 #define WORKER_REFUSED_MAX_MS  5000
+#define WORKER_IDEM_CLEANUP_MS (3600 * 1000)  /* how often old idempotency records go */
 
 typedef struct {
     worker_t *owner;
@@ -94,6 +96,8 @@ struct worker {
     bool hb_parked;                  /* waits for a signal, not a timeout */
     int64_t busy_since;              /* monotonic ms the current handler started */
     uint64_t handlers;               /* handlers started, for the thread to see activity */
+    db_t *db;                        /* worker_set_db: keyed requests run once (idem.h) */
+    int64_t idem_cleanup_ms;         /* monotonic ms of the next idem_cleanup */
 };
 
 static int64_t
@@ -428,7 +432,10 @@ s_request (worker_link_t *link, const zmsg_t *m)
             }
         if (found) {
             s_set_busy (self, true);
-            found->handler (self->app, &req, &rep);
+            if (req.idem_key && self->db)
+                idem_serve (self->db, &req, found->handler, self->app, &rep);
+            else
+                found->handler (self->app, &req, &rep);
             s_set_busy (self, false);
             /* We did not listen while the handler ran: do not count that
              * time against the brokers. */
@@ -459,6 +466,23 @@ s_request (worker_link_t *link, const zmsg_t *m)
     free (json);
     env_reply_reset (&rep);
     env_request_destroy (&req);          /* method pointed into it */
+    if (self->db && s_mono_ms () >= self->idem_cleanup_ms) {
+        /* after the reply: no request waits for it but the next in line */
+        self->idem_cleanup_ms = s_mono_ms () + WORKER_IDEM_CLEANUP_MS;
+        long n = idem_cleanup (self->db);
+        if (n > 0)
+            log_info (NULL, "idempotency: %ld records older than %d h deleted", n, IDEM_KEEP_HOURS);
+    }
+}
+
+int
+worker_set_db (worker_t *self, db_t *db)
+{
+    if (idem_prepare (db) != 0)
+        return -1;
+    self->db = db;
+    self->idem_cleanup_ms = 0;       /* at the first request */
+    return 0;
 }
 
 /* READY answered with DISCONNECT: close, and say READY again only after a

@@ -23,6 +23,7 @@
 #ifndef PM_WORKER_H
 #define PM_WORKER_H
 
+#include "db.h"
 #include "envelope.h"
 #include <uv.h>
 
@@ -44,6 +45,12 @@ typedef struct worker worker_t;
 
 /* methods: NULL-terminated, must outlive the worker. Endpoint from config_broker_endpoint (). */
 worker_t *worker_new (uv_loop_t *loop, const char *service, const worker_method_t *methods, void *app);
+/* The service's database (borrowed; outlives the worker): from now on a
+ * request with an Idempotency-Key runs once (common/idem.h), in a transaction
+ * of its own around its handler, and the records older than a day are
+ * deleted now and then. 0, or -1 when the statements do not prepare. */
+int worker_set_db (worker_t *self, db_t *db);
+
 /* Says DISCONNECT to the broker and stops watching; does not run the loop. */
 void worker_destroy (worker_t **self_p);
 

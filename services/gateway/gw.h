@@ -128,6 +128,7 @@ struct gw_ctx {
     bool idem_claimed;
     char idem_key[256];
     char idem_stamp[24];             /* the claim's stamp (GW_IDEM_STAMP_MAX) */
+    char idem_fingerprint[65];       /* the request's, for the service (GW_IDEM_HASH_HEX) */
     /* /readyz and /metrics: several calls at once */
     int ops_pending;
     unsigned ops_failed;             /* bit per service that did not answer 200 */

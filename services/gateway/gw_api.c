@@ -776,14 +776,6 @@ s_on_reply (void *arg, env_reply_t *rep)
     }
     s_inflight_remove (gw, ctx);
     int status = rep->status;
-    if (ctx->idem_claimed && gw_idem_outcome_unknown (status, rep->message)) {
-        /* the service may have run it (or may still): a retry must neither
-         * replay this answer nor run it again now; the claim stays until the
-         * request can no longer run (s_idem_abandon_s), then a retry takes it */
-        ctx->idem_claimed = false;
-        log_info (ctx->req->request_id, "idempotency: outcome unknown (%d); the key waits %d s",
-                  status, s_idem_abandon_s (gw, ctx->route));
-    }
     if (rep->code) {
         if (status < 400 || status > 599)
             status = 502;
@@ -852,7 +844,10 @@ s_forward (gw_t *gw, gw_ctx_t *ctx)
      * import carries its own, longer one */
     ctx->deadline_ms = env_now_ms () + s_route_timeout_ms (gw, ctx->route);
     s_inflight_add (gw, ctx);
-    ctx->envelope = env_request_build (ctx->wire_id, method, &caller, ctx->deadline_ms, body);
+    /* a claimed key goes on: the service runs a keyed write once (common/idem.h) */
+    ctx->envelope = env_request_build_keyed (ctx->wire_id, method, &caller, ctx->deadline_ms,
+                                             ctx->idem_claimed ? ctx->idem_key : NULL,
+                                             ctx->idem_fingerprint, body);
     cJSON_Delete (party_ids);
     ctx->caller.property_ids = NULL;     /* borrowed: not beyond this point */
     if (!ctx->envelope) {
@@ -1097,7 +1092,7 @@ s_idempotency (gw_t *gw, gw_ctx_t *ctx)
     if (req->method != HTTP_POST || !req->idempotency_key || !ctx->authenticated
         || (ctx->route->flags & GW_ROUTE_NO_IDEM))
         return 0;
-    if (!gw_idem_key_valid (req->idempotency_key)) {
+    if (!env_idem_key_valid (req->idempotency_key)) {
         gw_finish_error (ctx, 400, "bad_request", NULL,
                          "Idempotency-Key must be 1 to %d visible ASCII characters", GW_IDEM_KEY_MAX);
         return -1;
@@ -1120,6 +1115,7 @@ s_idempotency (gw_t *gw, gw_ctx_t *ctx)
     case GW_IDEM_CLAIMED:
         ctx->idem_claimed = true;
         snprintf (ctx->idem_key, sizeof ctx->idem_key, "%s", req->idempotency_key);
+        gw_idem_fingerprint (route, hash, ctx->idem_fingerprint);
         return 0;
     case GW_IDEM_REPLAY:
         gw_finish_raw (ctx, status, response ? "application/json" : NULL, response,

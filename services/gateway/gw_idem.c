@@ -1,6 +1,5 @@
 /* gw_idem: Idempotency-Key records in gateway.idempotency; see gw_idem.h. */
 #include "gw_idem.h"
-#include "mdp.h"
 
 #include "config.h"
 #include "log.h"
@@ -39,16 +38,6 @@ s_now_s (void)
     return (int64_t) ts.tv_sec;
 }
 
-bool
-gw_idem_key_valid (const char *key)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *) key; *p; p++, n++)
-        if (*p < 0x21 || *p > 0x7e)
-            return false;
-    return n >= 1 && n <= GW_IDEM_KEY_MAX;
-}
-
 void
 gw_idem_hash (const char *body, size_t len, char out[GW_IDEM_HASH_HEX])
 {
@@ -72,10 +61,17 @@ gw_idem_releases (int status)
     return status >= 500;
 }
 
-bool
-gw_idem_outcome_unknown (int status, const char *message)
+void
+gw_idem_fingerprint (const char *route, const char *hash, char out[GW_IDEM_HASH_HEX])
 {
-    return status == 504 || (status == 503 && message && strstr (message, MDP_WORKER_LOST));
+    crypto_hash_sha256_state st;
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_init (&st);
+    crypto_hash_sha256_update (&st, (const unsigned char *) route, strlen (route));
+    crypto_hash_sha256_update (&st, (const unsigned char *) "\n", 1);
+    crypto_hash_sha256_update (&st, (const unsigned char *) hash, strlen (hash));
+    crypto_hash_sha256_final (&st, h);
+    sodium_bin2hex (out, GW_IDEM_HASH_HEX, h, sizeof h);
 }
 
 /* A claim's stamp: created_at in microseconds since the epoch (exact:

@@ -3,13 +3,14 @@
  * A record per (caller, key): the route ("POST /v1/properties"), the SHA-256
  * of the body, and, once answered, the status and body of the answer.
  *   - first use: the record is claimed (status NULL = in progress), the
- *     request goes on, and its final answer is stored; a request known to
- *     have failed (a 5xx: the service or its database unavailable, the
- *     gateway's database) releases its claim so the client can retry at once;
- *     one whose outcome is unknown (no reply before the deadline, or the
- *     worker holding it was lost: it may still run) keeps its claim until it
- *     can no longer run, the deadline plus GW_IDEM_SETTLE_S, when a retry
- *     takes it over;
+ *     request goes on with the key and its fingerprint (gw_idem_fingerprint),
+ *     and its final answer is stored; a 5xx (the service or its database
+ *     unavailable, no reply before the deadline, the worker or broker holding
+ *     it lost, the gateway's database) releases the claim so the client can
+ *     retry at once. Whether a service's write ran is known only to the
+ *     service: it claims the same key in the write's own transaction and
+ *     answers a retry of a write that did commit with that write's answer
+ *     (common/idem.h), so a release never lets a write run twice;
  *   - same key, same route and body, within 24 h: the stored answer again,
  *     and no second call to the service;
  *   - same key, another route or body: 409 idempotency_mismatch;
@@ -36,17 +37,20 @@
  * record too: a crash that loses the claim loses the request's effects with
  * it, and a retry runs it afresh. A claim is visible to other sessions at its
  * commit either way (409 in progress). Default 0: README lets a service move
- * to its own cluster, where a lost claim would let a retry run twice. */
+ * to its own cluster, where a lost claim would let a retry of a route the
+ * gateway serves itself (users, keys) run twice; a service's write is kept
+ * once by common/idem.h either way. */
 #ifndef GW_IDEM_H
 #define GW_IDEM_H
 
 #include "db.h"
+#include "envelope.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define GW_IDEM_KEY_MAX      255
+#define GW_IDEM_KEY_MAX      ENV_IDEM_KEY_MAX
 #define GW_IDEM_HASH_HEX     65          /* 64 hex characters and the NUL */
 #define GW_IDEM_STAMP_MAX    24          /* a claim's stamp, decimal */
 #define GW_IDEM_PENDING_MAX  1024        /* steps waiting for the database ... */
@@ -66,9 +70,6 @@ typedef enum {
 
 typedef struct gw_idem gw_idem_t;
 
-/* 1..255 visible ASCII characters. */
-bool gw_idem_key_valid (const char *key);
-
 /* SHA-256 of the raw body, as hex. */
 void gw_idem_hash (const char *body, size_t len, char out[GW_IDEM_HASH_HEX]);
 
@@ -81,11 +82,9 @@ gw_idem_result_t gw_idem_decide (const char *stored_route, const char *stored_ha
  * key is released for a retry; anything else is stored for replays. */
 bool gw_idem_releases (int status);
 
-/* True for an answer that says nothing of whether the request ran: a 504
- * (no reply before the deadline) or the broker's 503 for a worker lost while
- * it held the request (MDP_WORKER_LOST, common/mdp.h). Such a claim is
- * neither stored nor released; pure. */
-bool gw_idem_outcome_unknown (int status, const char *message);
+/* The request's fingerprint for its service (common/idem.h): the SHA-256,
+ * as hex, of its route and its body's hash (gw_idem_hash). Pure. */
+void gw_idem_fingerprint (const char *route, const char *hash, char out[GW_IDEM_HASH_HEX]);
 
 /* Prepares the statements on db (borrowed). NULL on failure. */
 gw_idem_t *gw_idem_new (db_t *db);

@@ -552,6 +552,16 @@ class Stack:
         d, port = self.pg_cluster(sql, service)
         return "host=%s port=%d dbname=pm user=postgres" % (d, port)
 
+    def superuser_dsn(self):
+        """libpq DSN of the superuser on database pm (the unit binaries' PM_TEST_DSN)."""
+        return "host=%s port=%d dbname=pm user=postgres" % (self.pg_dir, self.pg_port)
+
+    def unit_binary(self, name):
+        """Path of a tests/unit binary built beside this stack's daemons."""
+        path = os.path.join(os.path.dirname(self.bindir), "tests", name)
+        assert os.access(path, os.X_OK), "%s is missing: build with make" % path
+        return path
+
     def psql(self, sql, service=None):
         """Runs sql as superuser on database pm; returns the rows of the last statement as
         tuples of strings (NULL as None). Split (PM_SPLIT_DB=1): on the cluster of

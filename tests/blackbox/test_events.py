@@ -35,16 +35,6 @@ STACK = dict(env={"PM_OUTBOX_PRUNE_INTERVAL_S": "1"})
 STATE = {}
 
 
-def _test_binary(stack, name):
-    path = os.path.join(os.path.dirname(stack.bindir), "tests", name)
-    assert os.access(path, os.X_OK), "%s is missing: build with make" % path
-    return path
-
-
-def _superuser_dsn(stack):
-    return "host=%s port=%d dbname=pm user=postgres" % (stack.pg_dir, stack.pg_port)
-
-
 def test_unit_events_in_order(stack):
     token = stack.admin_token
     p = _ok(stack.http("POST", "/v1/properties", token=token,
@@ -80,10 +70,10 @@ def test_unit_events_in_order(stack):
 
 def test_concurrent_writers_and_consumer(stack):
     """Runs the C reader against this cluster: see tests/unit/test_outbox.c."""
-    binary = _test_binary(stack, "test_outbox")
+    binary = stack.unit_binary("test_outbox")
     out = tempfile.NamedTemporaryFile(prefix="events-", suffix=".jsonl", dir=stack.tmpdir, delete=False)
     out.close()
-    env = dict(stack.env, PM_TEST_DSN=_superuser_dsn(stack), PM_TEST_WRITERS="12", PM_TEST_TXNS="50",
+    env = dict(stack.env, PM_TEST_DSN=stack.superuser_dsn(), PM_TEST_WRITERS="12", PM_TEST_TXNS="50",
                PM_TEST_CONSUME_FROM="tenants", PM_TEST_EVENTS_OUT=out.name, PM_TEST_PROPERTY=STATE["pid"], PM_LOG_LEVEL="warn")
     # the wake-up test asks for a unit ("# wake-up: make unit <code> in <pid>"): made here through
     # the gateway, since on the CURVE bus a user's request comes from the gateway only
@@ -126,8 +116,8 @@ def test_concurrent_writers_and_consumer(stack):
 def test_handlers_against_this_cluster(stack):
     """tests/unit/test_tenants_handlers (the handlers without broker or gateway,
     on the real migrations, in a scratch schema) needs a database: run it here."""
-    binary = _test_binary(stack, "test_tenants_handlers")
-    env = dict(stack.env, PM_TEST_DSN=_superuser_dsn(stack), PM_LOG_LEVEL="warn")
+    binary = stack.unit_binary("test_tenants_handlers")
+    env = dict(stack.env, PM_TEST_DSN=stack.superuser_dsn(), PM_LOG_LEVEL="warn")
     harness.run_cmocka(binary, env)
 
 

@@ -214,8 +214,5 @@ def test_handlers_against_this_cluster(stack):
     """tests/unit/test_party_handlers: tenants.unit.get and tenants.units.occupants
     (services only, whole contacts, no audit row), and that a whole read which
     cannot be audited is refused."""
-    binary = os.path.join(harness.ROOT, os.environ.get("BUILD", "build"), "tests", "test_party_handlers")
-    assert os.access(binary, os.X_OK), "%s missing: build it with make" % binary
-    dsn = "host=%s port=%d user=postgres dbname=pm" % (stack.pg_dir, stack.pg_port)
-    env = dict(stack.env, PM_TEST_DSN=dsn, PM_LOG_LEVEL="warn")
-    harness.run_cmocka(binary, env)          # fails on any cmocka skip too
+    env = dict(stack.env, PM_TEST_DSN=stack.superuser_dsn(), PM_LOG_LEVEL="warn")
+    harness.run_cmocka(stack.unit_binary("test_party_handlers"), env)   # fails on any cmocka skip too

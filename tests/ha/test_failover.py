@@ -15,9 +15,10 @@ leader by scripts/pg.sh setup; every daemon started once with a multi-host DSN
 4. every request that failed is sent again with its Idempotency-Key until it succeeds;
 5. no acknowledged write lost (every 2xx's id is a row), no duplicate effect (one row per
    key, the id the client was given), every event delivered (each row's ticket.created or
-   payment.received, exactly once, processed by notifications). A duplicate of a request in
-   flight at the kill is a commit in doubt (OPERATIONS.md, "Known limit"): printed with its
-   key, not failed; any other duplicate fails;
+   payment.received, exactly once, processed by notifications). A request in flight at the
+   kill whose COMMIT reached the standby while the service saw only the connection drop
+   (503) is answered on its retry from the key tickets or billing stored with the write
+   (common/idem.h): no duplicate, in flight or not;
 6. the dead node comes back (Patroni again): it rejoins as the synchronous standby.
 Prints `figure:` lines (failover seconds, time until writes succeed again, requests, errors
 seen by clients, requests retried) that docs/OPERATIONS.md quotes. Stdlib Python; runs under
@@ -602,22 +603,16 @@ def test_no_acknowledged_write_lost_no_duplicate(stack):
     lost, dup, wrong, extra = _check_writes(recs)
     assert not lost, "%d acknowledged writes lost, e.g. %s" % (len(lost), lost[:3])
     # A request in flight at the kill may have had its COMMIT flushed on the standby while
-    # the service saw only the connection drop (503): a commit in doubt, which the retry
-    # runs again. The known limit of OPERATIONS.md ("a commit in doubt"): counted and
-    # printed, not failed. Any other duplicate fails.
+    # the service saw only the connection drop (503): its retry finds the key stored with
+    # the write and gets the first answer (common/idem.h), so no duplicate is allowed.
     t_kill = S["t_kill"]
-    in_doubt = [r for r in dup if r["t0"] < t_kill < r["t1"]]
-    other = [r for r in dup if r not in in_doubt]
-    assert not other, "%d requests took effect twice, e.g. %s" % (len(other), other[:3])
+    in_flight = [r for r in recs if r["t0"] < t_kill < r["t1"]]
+    assert not dup, "%d requests took effect twice (%d of them in flight at the kill), e.g. %s" % (
+        len(dup), len([r for r in dup if r in in_flight]), dup[:3])
     assert not wrong, "%d answers name another row than the one written, e.g. %s" % (len(wrong), wrong[:3])
     assert extra == 0, "%d rows that no request asked for" % extra
-    if in_doubt:
-        print("figure: %d writes checked after the failover: none lost; %d applied twice, each a commit"
-              " in doubt at the kill (known limit, OPERATIONS.md): %s"
-              % (len(recs), len(in_doubt), ", ".join(r["key"] for r in in_doubt)), flush=True)
-    else:
-        print("figure: %d writes checked after the failover: none lost, none applied twice" % len(recs),
-              flush=True)
+    print("figure: %d writes checked after the failover (%d in flight at the kill): none lost, none applied"
+          " twice" % (len(recs), len(in_flight)), flush=True)
 
 
 def test_every_event_delivered(stack):
