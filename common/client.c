@@ -17,12 +17,14 @@
  * connection is up (CURVE handshake done) and when it drops. A request goes
  * to the next link that is up, round-robin (to the next link at all when
  * none is: it waits in that socket until the broker comes, as with one
- * broker). When a link drops, the requests it carried get CLIENT_LOST_GRACE_MS
- * more: a worker that was running one answers through another broker
- * (worker.c), which forwards it to this routing id; the rest are answered
- * 503 with MDP_WORKER_LOST in the message (they may have run, so the
- * gateway keeps their Idempotency-Key claims). A reply is taken only from
- * the service the request went to.
+ * broker). When a link drops, a request it carried that is safe to repeat
+ * (a ping; a read or a keyed write, client_repeatable) goes again through
+ * another broker at once; the others get CLIENT_LOST_GRACE_MS more: a worker
+ * that was running one answers through another broker (worker.c), which
+ * forwards it to this routing id; the rest are answered 503 with
+ * MDP_WORKER_LOST in the message (they may have run). A reply is taken only
+ * from the service the request went to; a second reply to a request sent
+ * twice finds nothing and is dropped.
  * client_call's one DEALER connects to every broker with ZMQ_IMMEDIATE, so
  * that libzmq's round-robin skips a broker that is down; before any
  * connection is up, it retries the send until the deadline. With one broker
@@ -74,7 +76,7 @@ struct pending {
     bool text;                       /* client_send_text: the body as text only */
     int link;                        /* the broker it went to (client_t.link) */
     bool lost;                       /* that broker was lost: 503 at the (shortened) deadline */
-    bool ping;                       /* "<service>.ping": no effect, safe to send again */
+    bool repeatable;                 /* safe to send again: a ping, or client_repeatable */
     bool resent;                     /* sent again through another broker once already */
     char *copy;                      /* several brokers: the request, to send it again */
     char service[MDP_SERVICE_MAX + 1];
@@ -462,8 +464,8 @@ s_link_lost (client_t *self, client_link_t *link)
         pending_t *p = self->heap[i];
         if (p->link != link->index || p->lost)
             continue;
-        if (p->ping && s_resend (self, p))
-            continue;                /* no effect: sent again at once (/readyz) */
+        if (p->repeatable && s_resend (self, p))
+            continue;                /* safe to repeat: sent again at once */
         p->lost = true;
         n++;
         if (p->deadline_ms > due) {
@@ -539,7 +541,7 @@ s_link_close (client_link_t *link)
 
 /* Sends p again through another broker that is up (once), when it is known
  * not to have run (the broker answered "no live worker": it never gave it
- * to one) or it has no effect (a ping). True when sent. */
+ * to one) or it is safe to repeat (p->repeatable). True when sent. */
 static bool
 s_resend (client_t *self, pending_t *p)
 {
@@ -687,7 +689,7 @@ s_send (client_t *self, const char *service, const char *request_id, const char 
     if (self->nlinks > 1 && !blob) {
         char ping[MDP_SERVICE_MAX + 24];
         snprintf (ping, sizeof ping, "\"method\":\"%s.ping\"", service);
-        p->ping = strstr (request, ping) != NULL;
+        p->repeatable = strstr (request, ping) != NULL;
         p->copy = strdup (request);  /* NULL: it is simply not sent again */
     }
     p->cb = cb;
@@ -743,6 +745,14 @@ client_send_blob (client_t *self, const char *service, const char *request_id, c
         return -1;
     }
     return s_send (self, service, request_id, request, blob, blob_len, deadline_ms, cb, arg, true);
+}
+
+void
+client_repeatable (client_t *self, const char *request_id)
+{
+    pending_t *p = self ? s_find (self, request_id) : NULL;
+    if (p)
+        p->repeatable = true;
 }
 
 size_t

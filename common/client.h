@@ -45,6 +45,13 @@ int client_send_blob (client_t *self, const char *service, const char *request_i
                       const char *request, const void *blob, size_t blob_len, int64_t deadline_ms,
                       client_reply_fn *cb, void *arg);
 
+/* Says that the pending request request_id may run twice to no harm (a
+ * read; a write with an Idempotency-Key, which its service runs once,
+ * common/idem.h): with several brokers, when the broker carrying it is lost
+ * it is sent again at once through another, instead of being answered 503
+ * "outcome unknown". No-op for an unknown id, and with one broker. */
+void client_repeatable (client_t *self, const char *request_id);
+
 /* Requests waiting for a reply (for /metrics). */
 size_t client_pending (const client_t *self);
 

@@ -35,6 +35,7 @@
 
 #include "config.h"
 #include "curve.h"
+#include "health.h"
 #include "idem.h"
 #include "log.h"
 #include "mdp.h"
@@ -154,6 +155,12 @@ s_hb_main (void *arg)
                     if (self->link[i].sock && !self->link[i].ready_due)
                         s_send_command (self->link[i].sock, MDP_HEARTBEAT);
                 due = now + MDP_HEARTBEAT_MS;
+                /* the health file says since when the loop is held (health.h);
+                 * written without our lock, which every request takes */
+                int64_t since = self->busy_since;
+                pthread_mutex_unlock (&self->lock);
+                health_busy_beat (since);
+                pthread_mutex_lock (&self->lock);
             }
             if (due - now < wait_ms)
                 wait_ms = due - now;
@@ -308,12 +315,33 @@ s_link_timer (worker_link_t *link)
         log_debug (NULL, "heartbeat not sent: %s", zmq_strerror (errno));
 }
 
+/* The health file (health.h): the loop turned, the brokers that hear us
+ * (a link heard from since its last READY, within the liveness window), and
+ * every HEALTH_DB_CHECK_MS the database: a SELECT 1, or a reconnect that may
+ * take seconds, so the heartbeat thread covers it as it covers a job. */
+static void
+s_health_beat (worker_t *self)
+{
+    if (self->db && health_db_due ()) {
+        worker_loop_busy (true);
+        bool up = db_alive (self->db);
+        worker_loop_busy (false);
+        health_db_result (up);
+    }
+    int heard = 0;
+    for (int i = 0; i < self->nlinks; i++)
+        heard += self->link[i].sock && self->link[i].heard;
+    health_loop_beat (self->service, heard, self->nlinks);
+}
+
 static void
 s_on_timer (uv_timer_t *t)
 {
     worker_t *self = t->data;
     for (int i = 0; i < self->nlinks && !self->stopped; i++)
         s_link_timer (&self->link[i]);
+    if (!self->stopped)
+        s_health_beat (self);
 }
 
 /* ---- requests -------------------------------------------------------- */

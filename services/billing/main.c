@@ -17,6 +17,7 @@
 #include "payments.h"
 #include "receipts.h"
 #include "reports.h"
+#include "health.h"
 #include "service.h"
 
 static const worker_method_t s_methods[] = {
@@ -96,8 +97,10 @@ s_stop (void *app_)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
+    if (argc > 1)                    /* `--check [ready|live]`: the probes (health.h) */
+        return health_check_main ("billing", argc, argv);
     static billing_t app;
     return service_main (&(service_t) { .name = "billing", .methods = s_methods, .app = &app,
                                         .db = &app.db, .outbox = &app.outbox, .prepare = s_prepare,

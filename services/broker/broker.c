@@ -10,6 +10,7 @@
 #include "curve.h"
 
 #include "envelope.h"
+#include "health.h"
 #include "log.h"
 #include "mdp.h"
 #include "zloop.h"
@@ -902,11 +903,13 @@ s_on_router (zloop_sock_t *zs, void *arg)
     zmq_msg_close (&body);
 }
 
-/* Heartbeats every worker, busy or idle, and drops the silent ones. */
+/* Heartbeats every worker, busy or idle, and drops the silent ones. Also
+ * the health file's beat (health.h): the loop turns, the sockets are bound. */
 static void
 s_on_heartbeat (uv_timer_t *t)
 {
     broker_t *b = t->data;
+    health_broker_beat ();
     uint64_t now = s_now (b);
     brk_worker_t *next;
     for (brk_worker_t *w = b->workers; w; w = next) {

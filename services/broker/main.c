@@ -5,6 +5,8 @@
  *   pm-broker keygen [ID...]       make the missing keys in PM_KEYS_DIR (default
  *                                  broker gateway tenants tickets billing
  *                                  notifications) and add them to its allow-list
+ *   pm-broker --check [ready|live] the probe (health.h): 0 when the broker's health
+ *                                  file says its loop turns and its sockets are bound
  *
  * Configuration: PM_BROKER_ENDPOINT, PM_EVENTS_IN_ENDPOINT,
  * PM_EVENTS_OUT_ENDPOINT, PM_DATA_DIR (for the ipc:// defaults), PM_KEYS_DIR,
@@ -13,6 +15,7 @@
 #include "broker.h"
 #include "config.h"
 #include "curve.h"
+#include "health.h"
 #include "log.h"
 #include "zap.h"
 #include "zloop.h"
@@ -39,6 +42,8 @@ s_keygen (int argc, char **argv)
 int
 main (int argc, char **argv)
 {
+    if (argc >= 2 && strcmp (argv[1], "--check") == 0)     /* before anything starts */
+        return health_check_main ("broker", argc, argv);
     log_init ("broker");
     /* ipc:// endpoints live in the data directory: make sure it exists. */
     if (mkdir (config_data_dir (), 0700) != 0 && errno != EEXIST)
@@ -47,7 +52,7 @@ main (int argc, char **argv)
     if (argc >= 2 && strcmp (argv[1], "keygen") == 0)
         return s_keygen (argc, argv);
     if (argc != 1) {
-        log_error (NULL, "usage: pm-broker [keygen [identity ...]]");
+        log_error (NULL, "usage: pm-broker [keygen [identity ...] | --check [ready|live]]");
         return 2;
     }
 

@@ -671,6 +671,11 @@ s_send (gw_ctx_t *ctx)
         gw_finish_error (ctx, 503, "service_unavailable", NULL, "the %s service cannot be reached",
                          ctx->service);
     }
+    else
+    if (ctx->req->method == HTTP_GET || ctx->idem_claimed)
+        /* a read, or a write its service runs once (common/idem.h): a lost
+         * broker's copy goes again through another (client.h) */
+        client_repeatable (gw->client, ctx->wire_id);
 }
 
 static void

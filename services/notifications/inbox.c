@@ -22,37 +22,20 @@
     "OR (n.recipient_kind = 'role' AND n.recipient = $2::text "                             \
     "    AND ($4::bool OR n.property_id = ANY ($3::uuid[]))))"
 
-#define ITEM(read_at)                                                                        \
-    "json_build_object('id', n.id, 'property_id', n.property_id, 'event_type', n.event_type, " \
-    "'title', n.title, 'body', n.body, 'link', n.link, 'created_at', " DB_UTC_TS ("n.created_at") ", " \
-    "'read', (" read_at ") IS NOT NULL, 'read_at', " DB_UTC_TS (read_at) ")::text"
+#define ITEM(read_at) NT_INBOX_NOTE ("", read_at)
 
 static const db_statement_t s_statements[] = {
     /* $5 property filter, $6 unread only, $7/$8 cursor (time, id), $9 limit + 1 */
     { ST_INBOX_LIST,
-      "SELECT " ITEM ("r.read_at") ", "
-      "       " DB_UTC_TS_US ("n.created_at") ", n.id "
-      "FROM notifications n "
-      "LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.user_id = $1::text "
-      "WHERE " VISIBLE " "
-      "  AND ($5::uuid IS NULL OR n.property_id = $5::uuid) "
-      "  AND (NOT $6::bool OR r.read_at IS NULL) "
-      "  AND ($7::timestamptz IS NULL OR (n.created_at, n.id) < ($7::timestamptz, $8::uuid)) "
-      "ORDER BY n.created_at DESC, n.id DESC LIMIT $9::int", true },
+      NT_INBOX_PAGE (ITEM, VISIBLE, "$1::text",
+                     "AND ($5::uuid IS NULL OR n.property_id = $5::uuid) AND (NOT $6::bool OR r.read_at IS NULL)",
+                     "$7", "$8", "$9"), true },
     { ST_INBOX_COUNT,
       "SELECT json_build_object('unread', count(*))::text FROM notifications n "
       "WHERE " VISIBLE " AND ($5::uuid IS NULL OR n.property_id = $5::uuid) "
-      "  AND NOT EXISTS (SELECT 1 FROM notification_reads r "
-      "                  WHERE r.notification_id = n.id AND r.user_id = $1::text)", true },
+      "  AND " NT_INBOX_UNREAD ("$1::text"), true },
     /* $5 the notification: marked once, answered with its first read_at */
-    { ST_INBOX_READ,
-      "WITH m AS (INSERT INTO notification_reads (notification_id, user_id) "
-      "           SELECT n.id, $1::text FROM notifications n WHERE n.id = $5::uuid AND " VISIBLE " "
-      "           ON CONFLICT DO NOTHING RETURNING read_at) "
-      "SELECT " ITEM ("coalesce ((SELECT read_at FROM m), r.read_at)") " "
-      "FROM notifications n "
-      "LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.user_id = $1::text "
-      "WHERE n.id = $5::uuid AND " VISIBLE, false },
+    { ST_INBOX_READ, NT_INBOX_READ (ITEM, VISIBLE, "$1::text", "$5"), false },
     { ST_INBOX_READ_ALL,
       "WITH m AS (INSERT INTO notification_reads (notification_id, user_id) "
       "           SELECT n.id, $1::text FROM notifications n "

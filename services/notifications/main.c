@@ -18,6 +18,7 @@
 #include "webhooks.h"
 
 #include "log.h"
+#include "health.h"
 #include "service.h"
 
 static void
@@ -123,8 +124,10 @@ s_stop (void *app_)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
+    if (argc > 1)                    /* `--check [ready|live]`: the probes (health.h) */
+        return health_check_main ("notifications", argc, argv);
     static nt_app_t app;
     return service_main (&(service_t) { .name = "notifications", .methods = s_methods, .app = &app,
                                         .db = &app.db, .prepare = s_prepare, .start = s_start,

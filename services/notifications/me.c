@@ -6,6 +6,7 @@
 #include "me.h"
 
 #include "activities.h"
+#include "inbox.h"
 #include "input_rules.h"
 #include "log.h"
 #include "preferences.h"
@@ -31,11 +32,7 @@
     "n.channel = 'inbox' AND n.recipient_kind = 'party' "                                         \
     "AND n.recipient IN (SELECT jsonb_array_elements_text ($1::jsonb))"
 #define ME_READER "'party:' || n.recipient"
-#define ME_NOTE(read_at)                                                                          \
-    "json_build_object ('id', n.id, 'property_id', n.property_id, 'party_id', n.recipient, "      \
-    "  'event_type', n.event_type, 'title', n.title, 'body', n.body, 'link', n.link, "            \
-    "  'created_at', " DB_UTC_TS ("n.created_at") ", 'read', (" read_at ") IS NOT NULL, "        \
-    "  'read_at', " DB_UTC_TS (read_at) ")::text"
+#define ME_NOTE(read_at) NT_INBOX_NOTE ("'party_id', n.recipient, ", read_at)
 
 /* the caller's current units ($1 the party ids as a jsonb array) */
 #define ME_UNITS                                                                                  \
@@ -113,26 +110,11 @@ static const db_statement_t s_statements[] = {
       "SELECT json_build_object ('items', coalesce (json_agg ((" NT_PREF_JSON ("p", "u", "false")
       ")::json ORDER BY p.id), '[]'))::text FROM p JOIN u ON u.party_id = p.id", false },
     /* $1 parties, $2 cursor created_at, $3 cursor id, $4 limit + 1; newest first */
-    { ST_ME_INBOX,
-      "SELECT " ME_NOTE ("r.read_at") ", " DB_UTC_TS_US ("n.created_at") ", n.id "
-      "FROM notifications n "
-      "LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.user_id = " ME_READER " "
-      "WHERE " ME_INBOX " "
-      "  AND ($2::timestamptz IS NULL OR (n.created_at, n.id) < ($2::timestamptz, $3::uuid)) "
-      "ORDER BY n.created_at DESC, n.id DESC LIMIT $4::int", true },
+    { ST_ME_INBOX, NT_INBOX_PAGE (ME_NOTE, ME_INBOX, ME_READER, "", "$2", "$3", "$4"), true },
     { ST_ME_UNREAD,
-      "SELECT count (*) FROM notifications n WHERE " ME_INBOX " "
-      "  AND NOT EXISTS (SELECT 1 FROM notification_reads r "
-      "                  WHERE r.notification_id = n.id AND r.user_id = " ME_READER ")", true },
+      "SELECT count (*) FROM notifications n WHERE " ME_INBOX " AND " NT_INBOX_UNREAD (ME_READER), true },
     /* $1 parties, $2 the notification: marked once, answered with its first read_at */
-    { ST_ME_READ,
-      "WITH m AS (INSERT INTO notification_reads (notification_id, user_id) "
-      "           SELECT n.id, " ME_READER " FROM notifications n WHERE n.id = $2::uuid AND " ME_INBOX " "
-      "           ON CONFLICT DO NOTHING RETURNING read_at) "
-      "SELECT " ME_NOTE ("coalesce ((SELECT read_at FROM m), r.read_at)") " "
-      "FROM notifications n "
-      "LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.user_id = " ME_READER " "
-      "WHERE n.id = $2::uuid AND " ME_INBOX, false },
+    { ST_ME_READ, NT_INBOX_READ (ME_NOTE, ME_INBOX, ME_READER, "$2"), false },
 };
 
 int

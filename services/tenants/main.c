@@ -6,6 +6,7 @@
 #include "move_in_store.h"
 #include "parking_store.h"
 #include "party_store.h"
+#include "health.h"
 #include "service.h"
 #include "tenants.h"
 #include "tenants_store.h"
@@ -73,8 +74,10 @@ s_prepare (db_t *db)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
+    if (argc > 1)                    /* `--check [ready|live]`: the probes (health.h) */
+        return health_check_main ("tenants", argc, argv);
     static tenants_t app;
     return service_main (&(service_t) { .name = "tenants", .methods = s_methods, .app = &app,
                                         .db = &app.db, .outbox = &app.outbox, .prepare = s_prepare });

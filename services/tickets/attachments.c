@@ -1,5 +1,7 @@
-/* attachments: tickets.attachments.*; see attachments.h. Each handler:
- * the ticket as its caller may see it (tk_load), then one statement. */
+/* attachments: tickets.attachments.* and tickets.me.tickets.attachments.*;
+ * see attachments.h. Each handler: the route's gate (s_gate), the request's
+ * own checks, the ticket as its caller may see it (tk_load), then one
+ * statement. */
 #include "attachments.h"
 
 #include "filetype.h"
@@ -42,6 +44,21 @@ tk_attachments_prepare (db_t *db)
     return DB_PREPARE_ALL (db, s_statements);
 }
 
+/* The route a request came by: the staff's or a resident's. */
+typedef enum { S_STAFF, S_RESIDENT } s_route_t;
+
+/* The route's gate, before anything of the request is read (a caller who
+ * may not is 403 whatever the body): the staff of the route's property, or
+ * the resident role (tk_load, through tk_me_load, scopes their ticket).
+ * False after answering. */
+static bool
+s_gate (s_route_t route, const env_request_t *req, env_reply_t *rep)
+{
+    if (route == S_RESIDENT)
+        return env_require_role (req, env_roles_resident, rep);
+    return env_property_scope (req, env_roles_staff, rep) != NULL;
+}
+
 /* The path's ticket for this caller (tk_load's rules: staff, or a resident
  * of its unit), its property into pid and its id into tid (copies: the row
  * is freed here); false after answering. */
@@ -60,15 +77,8 @@ s_ticket (tickets_t *app, const env_request_t *req, env_reply_t *rep, char pid[3
     return true;
 }
 
-void
-tk_attachments_create (void *app_, const env_request_t *req, env_reply_t *rep)
-{
-    if (env_property_scope (req, env_roles_staff, rep))
-        tk_attachments_create_in (app_, req, rep);
-}
-
-void
-tk_attachments_create_in (tickets_t *app, const env_request_t *req, env_reply_t *rep)
+static void
+s_create (tickets_t *app, const env_request_t *req, env_reply_t *rep)
 {
     char pid[37], tid[37];
     filetype_upload_t up;
@@ -85,15 +95,8 @@ tk_attachments_create_in (tickets_t *app, const env_request_t *req, env_reply_t 
     free (up.hex);
 }
 
-void
-tk_attachments_list (void *app_, const env_request_t *req, env_reply_t *rep)
-{
-    if (env_property_scope (req, env_roles_staff, rep))
-        tk_attachments_list_in (app_, req, rep);
-}
-
-void
-tk_attachments_list_in (tickets_t *app, const env_request_t *req, env_reply_t *rep)
+static void
+s_list (tickets_t *app, const env_request_t *req, env_reply_t *rep)
 {
     char pid[37], tid[37];
     page_time_id_t page;
@@ -108,15 +111,8 @@ tk_attachments_list_in (tickets_t *app, const env_request_t *req, env_reply_t *r
     page_reply (db_exec (app->db, "tk_att_list", 5, p), page.limit, 1, 2, rep, req->id);
 }
 
-void
-tk_attachments_get (void *app_, const env_request_t *req, env_reply_t *rep)
-{
-    if (env_property_scope (req, env_roles_staff, rep))
-        tk_attachments_get_in (app_, req, rep);
-}
-
-void
-tk_attachments_get_in (tickets_t *app, const env_request_t *req, env_reply_t *rep)
+static void
+s_get (tickets_t *app, const env_request_t *req, env_reply_t *rep)
 {
     char pid[37], tid[37];
     const char *aid = env_param (req, "attachment_id");
@@ -136,3 +132,18 @@ tk_attachments_get_in (tickets_t *app, const env_request_t *req, env_reply_t *re
                                PQgetvalue (res, 0, 2));
     PQclear (res);
 }
+
+/* The method table's handlers: a route's gate, then the path both share. */
+#define S_HANDLER(name, route, path)                                                                 \
+    void name (void *app, const env_request_t *req, env_reply_t *rep)                               \
+    {                                                                                                \
+        if (s_gate (route, req, rep))                                                                \
+            path (app, req, rep);                                                                    \
+    }
+
+S_HANDLER (tk_attachments_create, S_STAFF, s_create)
+S_HANDLER (tk_attachments_list, S_STAFF, s_list)
+S_HANDLER (tk_attachments_get, S_STAFF, s_get)
+S_HANDLER (tk_me_attachments_create, S_RESIDENT, s_create)
+S_HANDLER (tk_me_attachments_list, S_RESIDENT, s_list)
+S_HANDLER (tk_me_attachments_get, S_RESIDENT, s_get)

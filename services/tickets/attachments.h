@@ -10,19 +10,22 @@
 
 int tk_attachments_prepare (db_t *db);
 
-/* tickets.attachments.create: 201 {"id","ticket_id","content_type","filename","size","sha256",
+/* The handlers of the staff's routes (/v1/properties/{pid}/tickets/{tid}/
+ * attachments: tickets.attachments.*) and of a resident's (/v1/me/tickets/
+ * {tid}/attachments: tickets.me.tickets.attachments.*, me_tickets.h): one
+ * path behind both, after the route's gate (the route's property for the
+ * staff, the role for a resident). tk_load then finds the ticket, which
+ * scopes a resident to the units they occupy now. */
+
+/* create: 201 {"id","ticket_id","content_type","filename","size","sha256",
  * "uploaded_by","created_at"} */
 void tk_attachments_create (void *app, const env_request_t *req, env_reply_t *rep);
-/* tickets.attachments.list: the ticket's files, newest first (a page) */
+void tk_me_attachments_create (void *app, const env_request_t *req, env_reply_t *rep);
+/* list: the ticket's files, newest first (a page) */
 void tk_attachments_list (void *app, const env_request_t *req, env_reply_t *rep);
-/* tickets.attachments.get: the file itself (a blob reply) */
+void tk_me_attachments_list (void *app, const env_request_t *req, env_reply_t *rep);
+/* get: the file itself (a blob reply) */
 void tk_attachments_get (void *app, const env_request_t *req, env_reply_t *rep);
-
-/* The same after the caller's role is checked, for a resident's routes
- * (me_tickets.h): the ticket is found by tk_load, which scopes a resident
- * to the units they occupy now. */
-void tk_attachments_create_in (tickets_t *app, const env_request_t *req, env_reply_t *rep);
-void tk_attachments_list_in (tickets_t *app, const env_request_t *req, env_reply_t *rep);
-void tk_attachments_get_in (tickets_t *app, const env_request_t *req, env_reply_t *rep);
+void tk_me_attachments_get (void *app, const env_request_t *req, env_reply_t *rep);
 
 #endif

@@ -16,6 +16,7 @@
 #include "release_pass.h"
 #include "reports.h"
 #include "roster.h"
+#include "health.h"
 #include "service.h"
 #include "sla.h"
 #include "sla_timer.h"
@@ -188,8 +189,10 @@ s_stop (void *app)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
+    if (argc > 1)                    /* `--check [ready|live]`: the probes (health.h) */
+        return health_check_main ("tickets", argc, argv);
     static tickets_t app;
     app.callback_after_s = 60 * config_int ("PM_CALLBACK_AFTER_MINUTES",
                                             TK_CALLBACK_AFTER_MIN_DEFAULT, 0, 525600);

@@ -1,10 +1,10 @@
 /* me_tickets: a resident's tickets (tickets.me.tickets.*); see me_tickets.h.
  * Each handler: the resident role -> the unit's scope in the copy of the
  * occupancies (tk_me_unit_scope, one statement) -> the desk's own path
- * (tickets.h, attachments.h) -> the public view. */
+ * (tickets.h) -> the public view. The attachments' handlers are
+ * attachments.c's, which serve the desk's routes and these alike. */
 #include "me_tickets.h"
 
-#include "attachments.h"
 #include "ticket_store.h"
 #include "tk_clock.h"
 
@@ -322,7 +322,7 @@ tk_me_tickets_get (void *app_, const env_request_t *req, env_reply_t *rep)
     PQclear (res);
 }
 
-/* --- feedback, attachments -------------------------------------------------------- */
+/* --- feedback (attachments: attachments.c, beside the desk's) ---------------------- */
 
 /* The resident role, then the path's ticket in their scope (not locked:
  * the desk's path locks it again); false after answering. */
@@ -356,28 +356,6 @@ tk_me_feedback_create (void *app_, const env_request_t *req, env_reply_t *rep)
     tk_feedback_record (app, req, rep, &in);
     if (rep->status == 201 && rep->body)
         cJSON_DeleteItemFromObjectCaseSensitive (rep->body, "called_by");
-}
-
-void
-tk_me_attachments_create (void *app, const env_request_t *req, env_reply_t *rep)
-{
-    /* tk_load (tk_me_load) scopes the ticket; the role is checked here */
-    if (env_require_role (req, env_roles_resident, rep))
-        tk_attachments_create_in (app, req, rep);
-}
-
-void
-tk_me_attachments_list (void *app, const env_request_t *req, env_reply_t *rep)
-{
-    if (env_require_role (req, env_roles_resident, rep))
-        tk_attachments_list_in (app, req, rep);
-}
-
-void
-tk_me_attachments_get (void *app, const env_request_t *req, env_reply_t *rep)
-{
-    if (env_require_role (req, env_roles_resident, rep))
-        tk_attachments_get_in (app, req, rep);
 }
 
 /* --- item release: approval by the occupant of record ----------------------------- */

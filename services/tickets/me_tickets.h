@@ -8,8 +8,8 @@
  * phone numbers in staff notes masked (tk_me_ticket_public).
  *
  * The paths are the desk's (tickets.h: tk_ticket_create_in,
- * tk_action_apply, tk_feedback_record; attachments.h *_in): tk_load finds a
- * resident's ticket through tk_me_load. */
+ * tk_action_apply, tk_feedback_record; attachments.h, whose handlers serve
+ * both routes): tk_load finds a resident's ticket through tk_me_load. */
 #ifndef TK_ME_TICKETS_H
 #define TK_ME_TICKETS_H
 
@@ -54,9 +54,7 @@ void tk_me_tickets_create (void *app, const env_request_t *req, env_reply_t *rep
 void tk_me_tickets_list (void *app, const env_request_t *req, env_reply_t *rep);
 void tk_me_tickets_get (void *app, const env_request_t *req, env_reply_t *rep);
 void tk_me_feedback_create (void *app, const env_request_t *req, env_reply_t *rep);
-void tk_me_attachments_create (void *app, const env_request_t *req, env_reply_t *rep);
-void tk_me_attachments_list (void *app, const env_request_t *req, env_reply_t *rep);
-void tk_me_attachments_get (void *app, const env_request_t *req, env_reply_t *rep);
+/* tk_me_attachments_*: attachments.h */
 /* an item release waiting for approval ("new"): approve as the unit's owner
  * or tenant of record (403 for a resident of record only), or refuse; any
  * other status or type: 409 invalid_transition */

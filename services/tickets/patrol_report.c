@@ -31,12 +31,10 @@
 #define S_STR(x) S_STR_ (x)
 #define S_LATE "make_interval (mins => " S_STR (PATROL_LATE_MINUTES) ")"
 
-/* $2/$3: from as a date / as a time; $4/$5: to likewise; $6: the zone; $7: now */
-#define S_LO "coalesce (($2::date)::timestamp AT TIME ZONE $6::text, $3::timestamptz)"
-#define S_HI "coalesce ((($4::date) + 1)::timestamp AT TIME ZONE $6::text, $5::timestamptz)"
+/* $2..$6: the window (reports.h, tk_report_window); $7: now */
 
 static const char *s_report_sql =
-    "WITH w AS (SELECT " S_LO " AS lo, " S_HI " AS hi), "
+    "WITH w AS (SELECT " TK_REPORT_LO " AS lo, " TK_REPORT_HI " AS hi), "
     "r AS (SELECT pr.* FROM patrol_routes pr, w WHERE pr.property_id = $1::uuid AND pr.created_at < w.hi), "
     "slots AS ("
     "  SELECT r.id AS route_id, count (*) AS n FROM r, w, unnest (r.times) t (hm), "
@@ -103,29 +101,6 @@ patrol_report_prepare (db_t *db)
            || db_prepare (db, "patrol_timer", s_timer_sql, false) ? -1 : 0;
 }
 
-/* ?from= and ?to= (a date, the whole day, or an RFC 3339 time), as the
- * service report reads them. false after adding problems to v. */
-static bool
-s_window (jv_t *v, const cJSON *q, const char **from, const char **to)
-{
-    *from = jv_string (v, q, "from", JV_REQUIRED, 40);
-    *to = jv_string (v, q, "to", JV_REQUIRED, 40);
-    int64_t lo = 0, hi = 0;
-    if (*from && !sla_parse_time (*from, true, &lo))
-        jv_problem (v, "from", "must be a date YYYY-MM-DD or an RFC 3339 time");
-    if (*to && !sla_parse_time (*to, true, &hi))
-        jv_problem (v, "to", "must be a date YYYY-MM-DD or an RFC 3339 time");
-    if (jv_ok (v)) {
-        if (jv_is_date (*to))
-            hi += 86400;
-        if (hi <= lo)
-            jv_problem (v, "to", "must not be before from");
-        else if (hi - lo > REPORT_WINDOW_MAX_S)
-            jv_problem (v, "to", "the report covers at most a year");
-    }
-    return jv_ok (v);
-}
-
 void
 patrol_report (void *app_, const env_request_t *req, env_reply_t *rep)
 {
@@ -133,20 +108,14 @@ patrol_report (void *app_, const env_request_t *req, env_reply_t *rep)
     const char *pid = env_property_scope (req, env_roles_staff, rep);
     if (!pid)
         return;
-    static const char *const names[] = { "from", "to", NULL };
-    cJSON *q = sla_query_object (req, names);
-    jv_t v = JV_INIT;
-    const char *from, *to;
+    tk_report_window_t w;            /* as the service report reads it */
     char tz[64], now[40];
-    if (!s_window (&v, q, &from, &to))
-        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid report window");
-    else if (tk_copy_timezone (app->db, req, pid, tz, rep) == 0) {
-        bool fd = jv_is_date (from), td = jv_is_date (to);
-        tk_time_param (tk_clock_now_us (), now);
-        const char *p[] = { pid, fd ? from : NULL, fd ? NULL : from, td ? to : NULL, td ? NULL : to, tz, now };
-        db_reply_json (db_exec (app->db, "patrol_report", 7, p), rep, req->id, 200, "no report");
-    }
-    cJSON_Delete (q);
+    if (!tk_report_window (req, &w, rep) || tk_copy_timezone (app->db, req, pid, tz, rep))
+        return;
+    tk_time_param (tk_clock_now_us (), now);
+    const char *p[7] = { pid, [5] = tz, [6] = now };
+    tk_report_window_params (&w, p + 1);
+    db_reply_json (db_exec (app->db, "patrol_report", 7, p), rep, req->id, 200, "no report");
 }
 
 /* --- the timer ----------------------------------------------------------------- */

@@ -80,19 +80,15 @@ perf_scope (const env_caller_t *caller, const char *asked, const char **user, bo
 
 #include "reports.h"
 
-/* $2/$3: from as a date / as a time; $4/$5: to likewise; $6: the time zone
- * of dates (as reports.c: `to` as a date includes that day) */
-#define S_LO "coalesce (($2::date)::timestamp AT TIME ZONE $6::text, $3::timestamptz)"
-#define S_HI "coalesce ((($4::date) + 1)::timestamp AT TIME ZONE $6::text, $5::timestamptz)"
-
-/* $7: only this person (NULL: everyone); $8: a person whose row is shown
+/* $1: the property; $2..$6: the window, as the service report's (reports.h);
+ * $7: only this person (NULL: everyone); $8: a person whose row is shown
  * even without activity (NULL: none); $9/$10/$11: the caller's id, name and
  * role (their own row's name and role when the timeline has none). */
 static const char s_agents_sql[] =
     "WITH tl AS ("
     "  SELECT tl.id, tl.ticket_id, tl.at, tl.actor_id, tl.actor_role, tl.action, tl.actor_name "
     "  FROM ticket_timeline tl "
-    "  WHERE tl.property_id = $1::uuid AND tl.at >= " S_LO " AND tl.at < " S_HI " "
+    "  WHERE tl.property_id = $1::uuid AND tl.at >= " TK_REPORT_LO " AND tl.at < " TK_REPORT_HI " "
     "    AND tl.actor_role IN ('admin', 'manager', 'agent', 'technician') "
     "    AND ($7::text IS NULL OR tl.actor_id = $7::text)), "
     "people AS ("
@@ -123,7 +119,7 @@ static const char s_agents_sql[] =
     "  FROM rx GROUP BY user_id), "
     "calls AS ("
     "  SELECT called_by AS user_id, count (*) AS n FROM ticket_feedback "
-    "  WHERE property_id = $1::uuid AND created_at >= " S_LO " AND created_at < " S_HI " "
+    "  WHERE property_id = $1::uuid AND created_at >= " TK_REPORT_LO " AND created_at < " TK_REPORT_HI " "
     "    AND ($7::text IS NULL OR called_by = $7::text) GROUP BY called_by), "
     /* the tickets created in the window, with who created them and every
      * assignee they had: the ticket's first response counts for each */
@@ -134,11 +130,11 @@ static const char s_agents_sql[] =
     "    SELECT t.created_by UNION SELECT t.assignee_id WHERE t.assignee_id IS NOT NULL "
     "    UNION SELECT a.data->>'assignee_id' FROM ticket_timeline a "
     "    WHERE a.ticket_id = t.id AND a.action = 'assign' AND a.data ? 'assignee_id') u (user_id) "
-    "  WHERE t.property_id = $1::uuid AND t.created_at >= " S_LO " AND t.created_at < " S_HI " "
+    "  WHERE t.property_id = $1::uuid AND t.created_at >= " TK_REPORT_LO " AND t.created_at < " TK_REPORT_HI " "
     "    AND t.responded_at IS NOT NULL AND ($7::text IS NULL OR u.user_id = $7::text) "
     "  GROUP BY u.user_id) "
     "SELECT json_build_object ("
-    "  'from', " DB_UTC_TS (S_LO) ", 'to', " DB_UTC_TS (S_HI) ", "
+    "  'from', " DB_UTC_TS (TK_REPORT_LO) ", 'to', " DB_UTC_TS (TK_REPORT_HI) ", "
     "  'items', coalesce (json_agg (json_build_object ("
     "    'user_id', e.user_id, "
     "    'username', coalesce (CASE WHEN e.user_id = $9::text THEN $10::text END, n.name), "
@@ -202,60 +198,22 @@ perf_prepare (db_t *db)
     return DB_PREPARE_ALL (db, s_statements);
 }
 
-/* The agents report's window: the query's from and to as reports.c reads
- * them, into from[41] and to[41]; *from_date / *to_date: whether each is a
- * date (else a time). False after answering 422. */
-static bool
-s_window (const env_request_t *req, char from[41], char to[41], bool *from_date, bool *to_date,
-          env_reply_t *rep)
-{
-    static const char *const names[] = { "from", "to", NULL };
-    cJSON *q = sla_query_object (req, names);
-    jv_t v = JV_INIT;
-    const char *f = jv_string (&v, q, "from", JV_REQUIRED, 40);
-    const char *t = jv_string (&v, q, "to", JV_REQUIRED, 40);
-    int64_t lo = 0, hi = 0;
-    if (f && !sla_parse_time (f, true, &lo))
-        jv_problem (&v, "from", "must be a date YYYY-MM-DD or an RFC 3339 time");
-    if (t && !sla_parse_time (t, true, &hi))
-        jv_problem (&v, "to", "must be a date YYYY-MM-DD or an RFC 3339 time");
-    *to_date = t && jv_is_date (t);
-    *from_date = f && jv_is_date (f);
-    if (jv_ok (&v)) {
-        if (*to_date)
-            hi += 86400;                   /* the whole last day */
-        if (hi <= lo)
-            jv_problem (&v, "to", "must not be before from");
-        else if (hi - lo > REPORT_WINDOW_MAX_S)
-            jv_problem (&v, "to", "the report covers at most a year");
-    }
-    snprintf (from, 41, "%s", f ? f : "");
-    snprintf (to, 41, "%s", t ? t : "");
-    cJSON_Delete (q);
-    if (jv_ok (&v))
-        return true;
-    env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid report window");
-    return false;
-}
-
 /* The agents report for user (NULL: everyone), with present's row shown
  * even when quiet: the statement's JSON document, or NULL after answering. */
 static cJSON *
 s_agents (tickets_t *app, const env_request_t *req, const char *pid, const char *user, const char *present,
           env_reply_t *rep)
 {
-    char from[41], to[41];
-    bool from_date, to_date;
-    if (!s_window (req, from, to, &from_date, &to_date, rep))
+    tk_report_window_t w;
+    if (!tk_report_window (req, &w, rep))
         return NULL;
     char tz[64];
     if (tk_copy_timezone (app->db, req, pid, tz, rep))
         return NULL;
     const env_caller_t *c = &req->caller;
-    PGresult *res = db_exec (app->db, "perf_agents", 11,
-                             (const char *[]) { pid, from_date ? from : NULL, from_date ? NULL : from,
-                                                to_date ? to : NULL, to_date ? NULL : to, tz, user,
-                                                present, c->user_id, c->name, c->role });
+    const char *p[11] = { pid, [5] = tz, user, present, c->user_id, c->name, c->role };
+    tk_report_window_params (&w, p + 1);
+    PGresult *res = db_exec (app->db, "perf_agents", 11, p);
     cJSON *body = NULL;
     if (!db_ok (res) || PQntuples (res) != 1)
         db_reply_error (res, rep, req->id);

@@ -23,10 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* $2/$3: from as a date / as a time; $4/$5: to likewise; $6: the time zone of dates */
-#define S_LO "coalesce (($2::date)::timestamp AT TIME ZONE $6::text, $3::timestamptz)"
-#define S_HI "coalesce ((($4::date) + 1)::timestamp AT TIME ZONE $6::text, $5::timestamptz)"
-
+/* $1: the property; $2..$6: the window (reports.h) */
 static const char *s_report_sql =
     "WITH t AS ("
     "  SELECT tk.*, "
@@ -35,12 +32,12 @@ static const char *s_report_sql =
     "    (resolved_at IS NOT NULL AND resolved_at <= resolve_by AND resolve_breached_at IS NULL) AS s_met, "
     "    (resolve_breached_at IS NOT NULL OR resolved_at > resolve_by) AS s_missed "
     "  FROM tickets tk WHERE tk.property_id = $1::uuid "
-    "    AND tk.created_at >= " S_LO " AND tk.created_at < " S_HI "), "
+    "    AND tk.created_at >= " TK_REPORT_LO " AND tk.created_at < " TK_REPORT_HI "), "
     "f AS (SELECT fb.rating FROM ticket_feedback fb JOIN t ON t.id = fb.ticket_id "
     "      WHERE fb.property_id = $1::uuid) "
     "SELECT json_build_object ("
-    "  'from', " DB_UTC_TS (S_LO) ", "
-    "  'to', " DB_UTC_TS (S_HI) ", "
+    "  'from', " DB_UTC_TS (TK_REPORT_LO) ", "
+    "  'to', " DB_UTC_TS (TK_REPORT_HI) ", "
     "  'total', (SELECT count (*) FROM t), "
     "  'by_type', (SELECT coalesce (json_object_agg (type, n ORDER BY type), '{}') "
     "    FROM (SELECT type, count (*) AS n FROM t GROUP BY type) x), "
@@ -105,14 +102,9 @@ s_add_pct (cJSON *obj, const char *name, double met, double missed)
         cJSON_AddNumberToObject (obj, name, round (met * 1000.0 / (met + missed)) / 10.0);
 }
 
-void
-tk_reports_service (void *app_, const env_request_t *req, env_reply_t *rep)
+bool
+tk_report_window (const env_request_t *req, tk_report_window_t *w, env_reply_t *rep)
 {
-    tickets_t *app = app_;
-    PGresult *res = NULL;
-    const char *pid = env_property_scope (req, env_roles_desk, rep);
-    if (!pid)
-        return;
     static const char *const names[] = { "from", "to", NULL };
     cJSON *q = sla_query_object (req, names);
     jv_t v = JV_INIT;
@@ -123,25 +115,51 @@ tk_reports_service (void *app_, const env_request_t *req, env_reply_t *rep)
         jv_problem (&v, "from", "must be a date YYYY-MM-DD or an RFC 3339 time");
     if (to && !sla_parse_time (to, true, &hi))
         jv_problem (&v, "to", "must be a date YYYY-MM-DD or an RFC 3339 time");
-    bool to_date = to && jv_is_date (to), from_date = from && jv_is_date (from);
+    w->to_date = to && jv_is_date (to);
+    w->from_date = from && jv_is_date (from);
     if (jv_ok (&v)) {
-        if (to_date)
+        if (w->to_date)
             hi += 86400;                   /* the whole last day */
         if (hi <= lo)
             jv_problem (&v, "to", "must not be before from");
         else if (hi - lo > REPORT_WINDOW_MAX_S)
             jv_problem (&v, "to", "the report covers at most a year");
     }
-    if (!jv_ok (&v)) {
-        env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid report window");
-        goto out;
-    }
+    snprintf (w->from, sizeof w->from, "%s", from ? from : "");
+    snprintf (w->to, sizeof w->to, "%s", to ? to : "");
+    cJSON_Delete (q);
+    if (jv_ok (&v))
+        return true;
+    env_reply_error (rep, 422, "validation_failed", jv_take (&v), "invalid report window");
+    return false;
+}
+
+void
+tk_report_window_params (const tk_report_window_t *w, const char *p[4])
+{
+    p[0] = w->from_date ? w->from : NULL;
+    p[1] = w->from_date ? NULL : w->from;
+    p[2] = w->to_date ? w->to : NULL;
+    p[3] = w->to_date ? NULL : w->to;
+}
+
+void
+tk_reports_service (void *app_, const env_request_t *req, env_reply_t *rep)
+{
+    tickets_t *app = app_;
+    PGresult *res = NULL;
+    const char *pid = env_property_scope (req, env_roles_desk, rep);
+    if (!pid)
+        return;
+    tk_report_window_t w;
+    if (!tk_report_window (req, &w, rep))
+        return;
     char tz[64];
     if (tk_copy_timezone (app->db, req, pid, tz, rep))
-        goto out;
-    res = db_exec (app->db, "report_service", 6,
-                   (const char *[]) { pid, from_date ? from : NULL, from_date ? NULL : from,
-                                      to_date ? to : NULL, to_date ? NULL : to, tz });
+        return;
+    const char *p[6] = { pid, [5] = tz };
+    tk_report_window_params (&w, p + 1);
+    res = db_exec (app->db, "report_service", 6, p);
     if (!db_ok (res)) {
         db_reply_error (res, rep, req->id);
         goto out;
@@ -167,5 +185,4 @@ tk_reports_service (void *app_, const env_request_t *req, env_reply_t *rep)
     env_reply_ok (rep, 200, body);
 out:
     PQclear (res);
-    cJSON_Delete (q);
 }

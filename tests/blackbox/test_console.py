@@ -11,33 +11,22 @@ so that a test run changes no tracked file. To refresh the README's pictures:
 `PM_SCREENSHOTS=docs/screenshots bash tests/run.sh test_console.py` (a path
 relative to the checkout, or absolute); `PM_SCREENSHOTS=` (empty) takes none.
 
-Needs node, chromium (/usr/bin/chromium, or PM_CHROMIUM) and
-tests/browser/node_modules: when that is missing this file runs
-`npm ci --prefix tests/browser` (package-lock.json pins playwright-core 1.61,
-the last that runs on Debian 12's own Node.js 18). On a machine without node or
-npm, or with a node older than 18, every test of the file is a skip (not on
-tests/skips.txt: `make test` fails); a missing chromium or a failed `npm ci`
-fails every test with the reason (`make deps` installs chromium, nodejs and npm).
+Needs node, chromium and tests/browser/node_modules (browser.py says how they
+are found and installed). On a machine without node or npm, or with a node older
+than 18, every test of the file is a skip (not on tests/skips.txt: `make test`
+fails); a missing chromium or a failed `npm ci` fails every test with the reason
+(`make deps` installs chromium, nodejs and npm).
 """
 
-import atexit
 import json
 import os
-import select
-import shutil
 import subprocess
 import sys
 import time
 import urllib.parse
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
-SCRIPT = os.path.join(BROWSER_DIR, "console.mjs")
-# where the screenshots go: unset, the stack's temp dir (see _shots_dir); set,
-# that directory (docs/screenshots refreshes the README's); empty, none
-SHOTS = os.environ.get("PM_SCREENSHOTS")
-CHROMIUM = os.environ.get("PM_CHROMIUM", "/usr/bin/chromium")
-SCENARIO_TIMEOUT = 90
+import browser
+from browser import PREREQ, ROOT
 
 STACK = {"env": {"PM_CALLBACK_AFTER_MINUTES": "0"}}
 
@@ -52,38 +41,6 @@ VOID_REF = "SEED-VOID-1"
 OVERRIDE_REASON = "业主已签还款承诺书"
 
 _seed = {}
-
-
-# ---------------------------------------------------------------- prerequisites
-def _prerequisites():
-    """None when the browser tests can run; else (skip?, why)."""
-    if not shutil.which("node") or not shutil.which("npm"):
-        return (True, "node/npm not installed (make deps installs nodejs and npm)")
-    # playwright-core 1.61 (tests/browser/package-lock.json) needs Node.js >= 18: Debian 12's own.
-    try:
-        major = int(subprocess.run(["node", "--version"], stdout=subprocess.PIPE, timeout=30)
-                    .stdout.decode().strip().lstrip("v").split(".")[0])
-    except (ValueError, OSError, subprocess.TimeoutExpired):
-        major = 0
-    if major < 18:
-        return (True, "playwright-core needs Node.js >= 18, this is node %s" % (major or "?"))
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        return (False, "%s not found: install Debian's chromium (make deps)" % CHROMIUM)
-    if not os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")):
-        print("# test_console.py: npm ci --prefix tests/browser", flush=True)
-        try:
-            r = subprocess.run(["npm", "ci", "--prefix", BROWSER_DIR, "--no-audit", "--no-fund"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
-        except subprocess.TimeoutExpired:
-            return (False, "npm ci --prefix tests/browser timed out (the npm registry?)")
-        if r.returncode != 0:
-            return (False, "npm ci --prefix tests/browser failed: %s"
-                    % r.stdout.decode("utf-8", "replace").strip().splitlines()[-1:])
-    return None
-
-
-PREREQ = _prerequisites()
-atexit.register(lambda: _close_node())
 
 
 # ---------------------------------------------------------------- seeding
@@ -264,72 +221,21 @@ def _seed_ops(api, base, caller_unit, caller):
 
 
 # ---------------------------------------------------------------- running a scenario
-_node = {"proc": None}
-
-
-def _close_node():
-    p = _node["proc"]
-    _node["proc"] = None
-    if p and p.poll() is None:
-        try:
-            p.stdin.close()
-            p.wait(timeout=10)
-        except Exception:
-            p.kill()
-            p.wait()
-
-
-def _shots_dir(stack):
-    if SHOTS is None:
-        return os.path.join(stack.tmpdir, "screenshots")
-    return os.path.join(ROOT, SHOTS) if SHOTS else ""
-
-
-def _runner(stack, seed):
-    """One `node console.mjs --serve` (one chromium) per stack; scenario names go to its stdin."""
-    p = _node["proc"]
-    if p and p.poll() is None and _node.get("url") == stack.base_url:
-        return p
-    _close_node()
-    shots = _shots_dir(stack)
-    if shots:
-        os.makedirs(shots, exist_ok=True)
-    users = {"admin": [stack.admin_user, stack.admin_password]}
-    users.update({k: list(v) for k, v in USERS.items()})
-    env = dict(os.environ, PM_BASE_URL=stack.base_url, PM_USERS=json.dumps(users),
-               PM_SEED=json.dumps(seed["browser"], ensure_ascii=False),
-               PM_STATE=os.path.join(stack.tmpdir, "console-state.json"), PM_SCREENSHOTS=shots, PM_CHROMIUM=CHROMIUM)
-    _node["proc"] = subprocess.Popen(["node", SCRIPT, "--serve"], cwd=BROWSER_DIR, env=env, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    _node["url"] = stack.base_url
-    return _node["proc"]
+_browser = browser.Runner("console.mjs")
 
 
 def _scenario(stack, name):
     if PREREQ:
         raise AssertionError(PREREQ[1])
     seed = _seed_stack(stack)
-    p = _runner(stack, seed)
-    p.stdin.write((name + "\n").encode())
-    p.stdin.flush()
-    out = []
-    deadline = time.monotonic() + SCENARIO_TIMEOUT
-    while True:
-        ready, _, _ = select.select([p.stdout], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            p.kill()
-            _close_node()
-            raise AssertionError("scenario %s took over %d s: %s" % (name, SCENARIO_TIMEOUT, "".join(out)[-500:]))
-        line = p.stdout.readline().decode("utf-8", "replace")
-        if not line:
-            _close_node()
-            raise AssertionError("the browser runner ended: %s" % "".join(out)[-900:])
-        out.append(line)
-        print("    " + line.rstrip(), flush=True)
-        if line.startswith("ok - %s " % name) or line.startswith("FAIL - %s:" % name):
-            break
-    assert out[-1].startswith("ok - "), "browser scenario failed: %s (screenshot: failed-%s.png in the stack's dir, "\
-        "kept with PM_TEST_KEEP=1)" % (out[-1].strip(), name)
+    users = {"admin": [stack.admin_user, stack.admin_password]}
+    users.update({k: list(v) for k, v in USERS.items()})
+    verdict = _browser.scenario(stack, {"PM_USERS": json.dumps(users),
+                                        "PM_SEED": json.dumps(seed["browser"], ensure_ascii=False),
+                                        "PM_STATE": os.path.join(stack.tmpdir, "console-state.json")},
+                                name, echo=True)
+    assert verdict.startswith("ok - "), "browser scenario failed: %s (screenshot: failed-%s.png in the stack's dir, "\
+        "kept with PM_TEST_KEEP=1)" % (verdict, name)
     return seed
 
 
@@ -735,7 +641,7 @@ def test_inbox_and_announcement(stack):
     try:
         seed = _scenario(stack, "inbox")
     finally:
-        _close_node()  # the last scenario: no browser outlives the stack
+        _browser.close()  # the last scenario: no browser outlives the stack
     r = stack.http("GET", "/v1/properties/%s/announcements" % seed["pid"], token=stack.admin_token)
     assert r.status == 200, "announcements list: %r" % r
     titles = [a.get("title") for a in r.json().get("items", [])]

@@ -9,29 +9,21 @@ the browser did. The resident signs in with the code the stack wrote to
 PM_SMS_FILE. Screenshots (m-*.png) go to the stack's temp dir; to refresh the
 README's: `PM_SCREENSHOTS=docs/screenshots BUILD=... python3 tests/blackbox/run.py
 test_mobile.py`. Prerequisites (node, chromium, tests/browser/node_modules) as
-test_console.py's.
+test_console.py's (browser.py).
 
 A scenario whose /v1/me API is not in the gateway yet (the route answers 404
 not_found) is a skip that says which route.
 """
 
-import atexit
 import json
 import os
 import secrets
-import select
-import subprocess
 import time
 import unittest
 
-import test_console as console
+import browser
 from api import ok as _ok
-
-ROOT = console.ROOT
-BROWSER_DIR = console.BROWSER_DIR
-SCRIPT = os.path.join(BROWSER_DIR, "mobile.mjs")
-SHOTS = os.environ.get("PM_SCREENSHOTS")
-SCENARIO_TIMEOUT = 90
+from browser import PREREQ, ROOT
 
 # every scenario signs in again: more codes per phone and address than a person needs
 STACK = {"env": {"PM_RESIDENT_CODE_PHONE_MAX": "100", "PM_RESIDENT_CODE_ADDR_MAX": "200"}}
@@ -39,8 +31,7 @@ STACK = {"env": {"PM_RESIDENT_CODE_PHONE_MAX": "100", "PM_RESIDENT_CODE_ADDR_MAX
 PHONE = "139%08d" % secrets.randbelow(10 ** 8)
 XSS = "<img src=x onerror=\"window.__xss=1\">停水<b>通知</b>"
 S = {}
-_node = {"proc": None}
-atexit.register(lambda: _close_node())
+_browser = browser.Runner("mobile.mjs")
 
 
 def _admin(stack, method, path, body=None):
@@ -101,42 +92,6 @@ def _wait_copies(stack, unit, timeout=15):
     raise AssertionError("billing or notifications never saw the unit and its move-in")
 
 
-def _close_node():
-    p = _node["proc"]
-    _node["proc"] = None
-    if p and p.poll() is None:
-        try:
-            p.stdin.close()
-            p.wait(timeout=10)
-        except Exception:
-            p.kill()
-            p.wait()
-
-
-def _shots_dir(stack):
-    if SHOTS is None:
-        return os.path.join(stack.tmpdir, "screenshots")
-    return os.path.join(ROOT, SHOTS) if SHOTS else ""
-
-
-def _runner(stack, seed):
-    p = _node["proc"]
-    if p and p.poll() is None and _node.get("url") == stack.base_url:
-        return p
-    _close_node()
-    shots = _shots_dir(stack)
-    if shots:
-        os.makedirs(shots, exist_ok=True)
-    env = dict(os.environ, PM_BASE_URL=stack.base_url, PM_SMS_FILE=stack.env["PM_SMS_FILE"],
-               PM_SEED=json.dumps(seed["browser"], ensure_ascii=False),
-               PM_STATE=os.path.join(stack.tmpdir, "mobile-state.json"), PM_SCREENSHOTS=shots,
-               PM_CHROMIUM=console.CHROMIUM)
-    _node["proc"] = subprocess.Popen(["node", SCRIPT, "--serve"], cwd=BROWSER_DIR, env=env, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    _node["url"] = stack.base_url
-    return _node["proc"]
-
-
 def _needs(stack, *routes):
     """Skips the test when a /v1/me route it needs is not in the gateway yet
     (answers 404 not_found to a resident; a route that is in answers 404 only
@@ -180,31 +135,17 @@ def _lines(path):
 
 
 def _scenario(stack, name):
-    if console.PREREQ:
-        if console.PREREQ[0]:
-            raise unittest.SkipTest(console.PREREQ[1])
-        raise AssertionError(console.PREREQ[1])
+    if PREREQ:
+        if PREREQ[0]:
+            raise unittest.SkipTest(PREREQ[1])
+        raise AssertionError(PREREQ[1])
     seed = _seed(stack)
-    p = _runner(stack, seed)
-    p.stdin.write((name + "\n").encode())
-    p.stdin.flush()
-    out = []
-    deadline = time.monotonic() + SCENARIO_TIMEOUT
-    while True:
-        ready, _, _ = select.select([p.stdout], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            p.kill()
-            _close_node()
-            raise AssertionError("scenario %s took over %d s: %s" % (name, SCENARIO_TIMEOUT, "".join(out)[-500:]))
-        line = p.stdout.readline().decode("utf-8", "replace")
-        if not line:
-            _close_node()
-            raise AssertionError("node ended during %s: %s" % (name, "".join(out)[-800:]))
-        out.append(line)
-        if line.startswith("ok - " + name):
-            return seed
-        if line.startswith("FAIL - " + name):
-            raise AssertionError(line.strip())
+    verdict = _browser.scenario(stack, {"PM_SMS_FILE": stack.env["PM_SMS_FILE"],
+                                        "PM_SEED": json.dumps(seed["browser"], ensure_ascii=False),
+                                        "PM_STATE": os.path.join(stack.tmpdir, "mobile-state.json")}, name)
+    if not verdict.startswith("ok - "):
+        raise AssertionError(verdict)
+    return seed
 
 
 def _state(stack):

@@ -66,7 +66,8 @@ def test_requests_flow_with_both(stack):
 
 
 class _Load:
-    """Writers of tickets with Idempotency-Keys, and a /readyz poller."""
+    """Writers of tickets with Idempotency-Keys, a reader of the tickets list, and a
+    /readyz poller."""
 
     def __init__(self, stack, pid, threads=4):
         self.stack = stack
@@ -78,9 +79,12 @@ class _Load:
         self.answers = {}       # status (or error name) -> count, for the retries
         self.ready_bad = []     # /readyz answers other than 200
         self.ready_polls = 0
+        self.reads = 0          # GETs of the tickets list ...
+        self.read_bad = []      # ... answered other than 200 (a lost broker's are sent again)
         self.tag = secrets.token_hex(3)
         self.threads = [threading.Thread(target=self._writer, args=(k,)) for k in range(threads)]
         self.threads.append(threading.Thread(target=self._ready))
+        self.threads.append(threading.Thread(target=self._reader))
 
     def start(self):
         for t in self.threads:
@@ -155,6 +159,20 @@ class _Load:
                     self.ready_bad.append(status)
             time.sleep(0.1)
 
+    def _reader(self):
+        while not self.stop.is_set():
+            try:
+                r = self.stack.http("GET", "/v1/properties/%s/tickets?limit=5" % self.pid,
+                                    token=self.stack.admin_token, timeout=10)
+                status = r.status if r.status == 200 else (r.status, r.body[:200])
+            except OSError as e:
+                status = type(e).__name__
+            with self.lock:
+                self.reads += 1
+                if status != 200:
+                    self.read_bad.append(status)
+            time.sleep(0.02)
+
     def count(self):
         with self.lock:
             return len(self.done)
@@ -174,14 +192,17 @@ class _Load:
         assert not extra, "%s: stored but never answered 201: %r" % (what, sorted(extra)[:5])
         assert not self.ready_bad, "%s: /readyz not 200 on %d of %d polls: %r" % (
             what, len(self.ready_bad), self.ready_polls, self.ready_bad[:5])
+        # a read inside a broker that dies is sent again through the other at once
+        assert not self.read_bad, "%s: %d of %d reads not 200: %r" % (
+            what, len(self.read_bad), self.reads, self.read_bad[:5])
         retried = sum(1 for d in self.done if d[2] > 1)
         longest = max(d[1] for d in self.done)
         unknown = sum(1 for d in self.done if d[3])
         print("# %s: %d writes, %d retried (%d extra tries: %s), %d after an unknown outcome, longest "
-              "%.1f s from first try to 201; /readyz 200 on all %d polls; none stored twice" % (
+              "%.1f s from first try to 201; /readyz 200 on all %d polls; %d reads, all 200; none stored twice" % (
                   what, len(self.done), retried, sum(d[2] - 1 for d in self.done),
                   ", ".join("%s x%d" % kv for kv in sorted(self.answers.items())) or "none",
-                  unknown, longest, self.ready_polls))
+                  unknown, longest, self.ready_polls, self.reads))
 
 
 def _events_caught_up(stack):
@@ -237,5 +258,7 @@ def test_kill_one_broker_under_load(stack):
         load.finish()
     load.check("two brokers, each killed once")
     rerouted = sum(p.log().count("reply sent through broker") for s in harness.SERVICES for p in stack.procs[s])
-    print("# replies of a killed broker's requests sent through the other broker: %d" % rerouted)
+    resent = stack.procs["gateway"][0].log().count("sent again through broker")
+    print("# replies of a killed broker's requests sent through the other broker: %d; requests the "
+          "gateway sent again through the other broker: %d" % (rerouted, resent))
     assert stack.http("GET", "/readyz").status == 200

@@ -14,22 +14,9 @@
 
 #include "../../services/tickets/cases.c"
 #include "jv_testing.h"
+#include "tk_stubs.h"
 
-/* --- stubs of what the handlers call ---------------------------------------- */
-int64_t
-tk_clock_now_us (void)
-{
-    return 0;
-}
-
-const char *
-tk_time_param (int64_t us, char out[40])
-{
-    (void) us;
-    snprintf (out, 40, "1970-01-01T00:00:00.000000Z");
-    return out;
-}
-
+/* --- stubs of what the handlers call (and tk_stubs.h) ---------------------- */
 cJSON *
 sla_query_object (const env_request_t *req, const char *const *names)
 {

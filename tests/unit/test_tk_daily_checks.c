@@ -1,7 +1,8 @@
 /* test_tk_daily_checks: the manager's daily check without a database
  * (services/tickets/daily_checks.c, included): the checklist's input, a
  * day's record against the checklist and today, and the range with its
- * defaults. The handlers' neighbours are stubbed: they are never called. */
+ * defaults. The handlers' neighbours are stubbed (tk_stubs.h): they are never
+ * called. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,29 +15,7 @@
 
 #include "../../services/tickets/daily_checks.c"
 #include "jv_testing.h"
-
-/* --- stubs of what the handlers call ---------------------------------------- */
-int
-tk_copy_timezone (db_t *db, const env_request_t *req, const char *pid, char tz[64], env_reply_t *rep)
-{
-    (void) db, (void) req, (void) pid, (void) rep;
-    snprintf (tz, 64, "Asia/Shanghai");
-    return 0;
-}
-
-int64_t
-tk_clock_now_us (void)
-{
-    return 0;
-}
-
-const char *
-tk_time_param (int64_t us, char out[40])
-{
-    (void) us;
-    snprintf (out, 40, "1970-01-01T00:00:00.000000Z");
-    return out;
-}
+#include "tk_stubs.h"
 
 /* --- helpers ------------------------------------------------------------------ */
 static const cJSON *

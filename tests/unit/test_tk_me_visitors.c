@@ -14,27 +14,9 @@
 #include "../../services/tickets/desk_rules.c"
 #include "../../services/tickets/me_visitors.c"
 #include "jv_testing.h"
+#include "tk_stubs.h"
 
 /* --- stubs: the handler's collaborators, never reached here -------------- */
-int
-tk_copy_timezone (db_t *db, const env_request_t *req, const char *pid, char tz[64], env_reply_t *rep)
-{
-    (void) db, (void) req, (void) pid, (void) rep;
-    snprintf (tz, 64, "UTC");
-    return 0;
-}
-int64_t
-tk_clock_now_us (void)
-{
-    return 0;
-}
-const char *
-tk_time_param (int64_t us, char out[40])
-{
-    (void) us;
-    snprintf (out, 40, "1970-01-01T00:00:00Z");
-    return out;
-}
 void
 desk_add_text (cJSON *o, const char *name, const PGresult *res, int row, int col)
 {
