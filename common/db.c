@@ -479,21 +479,97 @@ s_run (db_t *self, const char *name, const char *sql, int nparams, const char *c
     }
 }
 
+/* The next result of a pipeline's query, its NULL read too; NULL when the
+ * connection gave none. */
+static PGresult *
+s_pipeline_result (PGconn *conn)
+{
+    PGresult *res = PQgetResult (conn), *more;
+    while (res && (more = PQgetResult (conn)) != NULL)
+        PQclear (more);              /* a query gives one result, then NULL */
+    return res;
+}
+
+/* SAVEPOINT, the prepared statement and RELEASE in one round trip (libpq's
+ * pipeline mode): the statement's result (a failure without SQLSTATE when the
+ * connection broke: the request's transaction is then broken), or NULL when
+ * pipeline mode could not be entered (nothing was sent). *undo: the statement
+ * failed, the RELEASE did not run, and the savepoint is still to be rolled
+ * back to. */
+static PGresult *
+s_pipelined (db_t *self, const char *name, int nparams, const char *const *values, bool *undo)
+{
+    PGconn *c = self->conn;
+    *undo = false;
+    if (!c || PQstatus (c) != CONNECTION_OK || PQenterPipelineMode (c) != 1)
+        return NULL;
+    bool sent = PQsendQueryParams (c, "SAVEPOINT pm_statement", 0, NULL, NULL, NULL, NULL, 0)
+                && PQsendQueryPrepared (c, name, nparams, values, NULL, NULL, 0)
+                && PQsendQueryParams (c, "RELEASE SAVEPOINT pm_statement", 0, NULL, NULL, NULL, NULL, 0)
+                && PQpipelineSync (c);
+    PGresult *savepoint = sent ? s_pipeline_result (c) : NULL;
+    PGresult *res = sent ? s_pipeline_result (c) : NULL;
+    PGresult *release = sent ? s_pipeline_result (c) : NULL;
+    if (sent)
+        PQclear (PQgetResult (c));   /* PGRES_PIPELINE_SYNC */
+    if (PQexitPipelineMode (c) != 1) {
+        /* results left unread: the connection broke half way; a new one next time */
+        PQfinish (self->conn);
+        self->conn = NULL;
+    }
+    if (s_connection_lost (self)) {
+        self->tx_broken = true;
+        PQclear (savepoint);
+        PQclear (res);
+        PQclear (release);
+        return s_unavailable (self);
+    }
+    if (!db_ok (savepoint) || !res) {
+        /* the statement never ran: the savepoint's failure is the answer */
+        PQclear (res);
+        PQclear (release);
+        return savepoint ? savepoint : s_unavailable (self);
+    }
+    PQclear (savepoint);
+    if (db_ok (res) && !db_ok (release)) {
+        PQclear (res);
+        return release ? release : s_unavailable (self);
+    }
+    PQclear (release);
+    *undo = !db_ok (res);
+    return res;
+}
+
 /* s_run, and inside a request's transaction but outside the handler's own a
  * statement under a savepoint of its own: one that fails undoes only itself
  * and leaves the request's transaction usable, as on its own it would have
- * left the session (db.h, db_request_begin). */
+ * left the session (db.h, db_request_begin). A prepared statement takes one
+ * round trip for the three (s_pipelined); plain SQL three. */
 static PGresult *
 s_statement (db_t *self, const char *name, const char *sql, int nparams, const char *const *values,
              bool idempotent)
 {
     if (!self->in_request || self->in_tx)
         return s_run (self, name, sql, nparams, values, idempotent);
-    PGresult *res = s_run (self, NULL, "SAVEPOINT pm_statement", 0, NULL, false);
+    if (self->tx_broken || s_connection_lost (self)) {
+        self->tx_broken = true;
+        return s_unavailable (self);
+    }
+    PGresult *res;
+    if (name) {
+        bool undo;
+        res = s_pipelined (self, name, nparams, values, &undo);
+        if (!res)                    /* it could not enter pipeline mode */
+            return s_unavailable (self);
+        if (undo)
+            PQclear (s_run (self, NULL, "ROLLBACK TO SAVEPOINT pm_statement", 0, NULL, false));
+        return res;
+    }
+    res = s_run (self, NULL, "SAVEPOINT pm_statement", 0, NULL, false);
     if (!db_ok (res))
         return res;
     PQclear (res);
-    res = s_run (self, name, sql, nparams, values, idempotent);
+    res = s_run (self, NULL, sql, 0, NULL, idempotent);
     PGresult *end = s_run (self, NULL, db_ok (res) ? "RELEASE SAVEPOINT pm_statement"
                                                    : "ROLLBACK TO SAVEPOINT pm_statement",
                            0, NULL, false);
@@ -505,14 +581,30 @@ s_statement (db_t *self, const char *name, const char *sql, int nparams, const c
     return res;
 }
 
-PGresult *
-db_exec (db_t *self, const char *name, int nparams, const char *const *values)
+/* A prepared statement by name: s_statement, or s_run when it needs no
+ * savepoint of its own (db_exec_plain). */
+static PGresult *
+s_exec (db_t *self, const char *name, int nparams, const char *const *values, bool alone)
 {
     const db_stmt_t *st = s_find (self, name);
     if (!st)
         log_error (NULL, "statement %s was never registered with db_prepare", name);
     /* An unknown name still goes to the server, which answers 26000 (-> 500). */
-    return s_statement (self, name, NULL, nparams, values, st && st->idempotent);
+    bool idempotent = st && st->idempotent;
+    return alone ? s_statement (self, name, NULL, nparams, values, idempotent)
+                 : s_run (self, name, NULL, nparams, values, idempotent);
+}
+
+PGresult *
+db_exec (db_t *self, const char *name, int nparams, const char *const *values)
+{
+    return s_exec (self, name, nparams, values, true);
+}
+
+PGresult *
+db_exec_plain (db_t *self, const char *name, int nparams, const char *const *values)
+{
+    return s_exec (self, name, nparams, values, false);
 }
 
 PGresult *

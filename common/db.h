@@ -100,6 +100,11 @@ int db_request_begin (db_t *self);
 int db_request_commit (db_t *self);
 void db_request_rollback (db_t *self);
 
+/* db_exec without the savepoint a request's transaction gives a statement
+ * outside the handler's own: for the request's bookkeeping (idem.c), whose
+ * failure fails the whole request anyway. Elsewhere exactly db_exec. */
+PGresult *db_exec_plain (db_t *self, const char *name, int nparams, const char *const *values);
+
 /* fn (arg) once what is written now is committed: at once outside a
  * request's transaction (the caller committed already, as outbox_wake's
  * callers do), else after db_request_commit (nothing on a rollback). The same

@@ -70,7 +70,7 @@ idem_serve (db_t *db, const env_request_t *req,
         db_fail (db, req->id, rep, "begin");
         return;
     }
-    PGresult *res = db_exec (db, "idem_claim", 3,
+    PGresult *res = db_exec_plain (db, "idem_claim", 3,
                              (const char *[]) { caller, req->idem_key, req->idem_fingerprint });
     if (!db_ok (res) || PQntuples (res) == 0) {
         db_request_rollback (db);
@@ -92,7 +92,7 @@ idem_serve (db_t *db, const env_request_t *req,
     char *json = env_reply_build (req->id, rep);
     char status[8];
     snprintf (status, sizeof status, "%d", rep->status);
-    res = json ? db_exec (db, "idem_answer", 4, (const char *[]) { caller, req->idem_key, status, json })
+    res = json ? db_exec_plain (db, "idem_answer", 4, (const char *[]) { caller, req->idem_key, status, json })
                : NULL;
     free (json);
     if (!db_ok (res)) {

@@ -12,7 +12,9 @@
 //   2. our rules (docs/OPERATIONS.md "Deploy on Kubernetes"), each with an id that
 //      the problem line starts with:
 //      limits       every container has requests and limits of cpu and memory
-//      probes       every container but a Job's has a readiness and a liveness probe
+//      probes       every container but a Job's has a readiness and a liveness probe; the
+//                   broker's and each worker's run its own `pm-<daemon> --check ready|live`
+//                   (a worker has no port: a probe of the process alone says nothing)
 //      non-root     runAsNonRoot true and no runAsUser 0 (pod or container level)
 //      hardening    allowPrivilegeEscalation false, readOnlyRootFilesystem, capabilities
 //                   drop ALL, seccompProfile RuntimeDefault
@@ -34,6 +36,7 @@ import { parseAllDocuments } from "yaml";
 
 const WORKLOADS = new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"]);
 const DAEMONS = ["gateway", "tenants", "tickets", "billing", "notifications"];
+const CHECKED = ["broker", "tenants", "tickets", "billing", "notifications"];   // probed by --check
 
 function load (files) {
     const objs = [];
@@ -165,6 +168,13 @@ export function ruleProblems (objs, env) {
                     add (o, "probes", `${where} has no readinessProbe`);
                 if (!c.livenessProbe)
                     add (o, "probes", `${where} has no livenessProbe`);
+                const daemon = o.metadata?.name?.replace (/^pm-/, "");
+                if (CHECKED.includes (daemon))
+                    for (const [probe, mode] of [["readinessProbe", "ready"], ["livenessProbe", "live"]]) {
+                        const cmd = c[probe]?.exec?.command ?? [];
+                        if (!(cmd[0] ?? "").endsWith (`/pm-${daemon}`) || cmd[1] !== "--check" || cmd[2] !== mode)
+                            add (o, "probes", `${where}: ${probe} is not pm-${daemon} --check ${mode}`);
+                    }
             }
             const csc = c.securityContext ?? {};
             const nonRoot = csc.runAsNonRoot ?? psc.runAsNonRoot;
@@ -325,6 +335,8 @@ const cases = [
     ["refs", "a volume's Secret that is missing", (o) => { firstOf (o, "StatefulSet").spec.template.spec.volumes.find ((v) => v.secret).secret.secretName = "pm-bus-nobody"; }],
     ["probes", "no readiness probe", (o) => { delete firstOf (o, "Deployment", "pm-billing").spec.template.spec.containers[0].readinessProbe; }],
     ["probes", "no liveness probe", (o) => { delete firstOf (o, "Deployment", "pm-gateway").spec.template.spec.containers[0].livenessProbe; }],
+    ["probes", "a worker probed by its process only", (o) => { firstOf (o, "Deployment", "pm-billing").spec.template.spec.containers[0].readinessProbe = { exec: { command: ["/bin/sh", "-c", "test -d /proc/1"] } }; }],
+    ["probes", "another daemon's check", (o) => { firstOf (o, "StatefulSet", "pm-broker").spec.template.spec.containers[0].livenessProbe.exec.command[0] = "/usr/local/bin/pm-tickets"; }],
     ["non-root", "runAsNonRoot false", (o) => { firstOf (o, "Deployment", "pm-tickets").spec.template.spec.securityContext.runAsNonRoot = false; }],
     ["non-root", "a container as uid 0", (o) => { firstOf (o, "Deployment", "pm-tickets").spec.template.spec.containers[0].securityContext.runAsUser = 0; }],
     ["hardening", "a writable root file system", (o) => { firstOf (o, "Deployment", "pm-notifications").spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem = false; }],

@@ -173,6 +173,19 @@ test_statement_fails_alone (void **state)
     PQclear (res);
     /* the request's transaction goes on, as the session would have */
     s_run (s_db, "INSERT INTO things VALUES (2)");
+    /* the same with a prepared statement (one round trip: libpq's pipeline) */
+    res = db_exec (s_db, "thing_insert", 1, (const char *[]) { "2" });
+    assert_false (db_ok (res));
+    assert_string_equal (db_sqlstate (res), "23505");
+    PQclear (res);
+    res = db_exec (s_db, "thing_insert", 1, (const char *[]) { "x" });      /* not a number */
+    assert_false (db_ok (res));
+    assert_string_equal (db_sqlstate (res), "22P02");
+    PQclear (res);
+    res = db_exec (s_db, "thing_insert", 1, (const char *[]) { "6" });
+    assert_true (db_ok (res));
+    assert_string_equal (PQcmdTuples (res), "1");
+    PQclear (res);
     /* a handler's own transaction that fails is undone alone */
     assert_int_equal (db_begin (s_db), 0);
     s_run (s_db, "INSERT INTO things VALUES (3)");
@@ -197,7 +210,7 @@ test_statement_fails_alone (void **state)
     assert_int_equal (db_request_commit (s_db), 0);
     assert_int_equal (s_woken, 1);
     res = db_query (s_db, "SELECT string_agg (n::text, ',' ORDER BY n) FROM things");
-    assert_string_equal (PQgetvalue (res, 0, 0), "1,2,4");
+    assert_string_equal (PQgetvalue (res, 0, 0), "1,2,4,6");
     PQclear (res);
 }
 
@@ -218,6 +231,35 @@ test_open_transaction_is_refused (void **state)
     s_run (s_db, "INSERT INTO things VALUES (5)");
     assert_int_equal (db_commit (s_db), 0);
     assert_int_equal (s_count ("SELECT count(*) FROM things"), 1);
+}
+
+static void
+test_connection_lost_in_request (void **state)
+{
+    (void) state;
+    SKIP_WITHOUT_DB ();
+    s_run (s_db, "TRUNCATE things");
+    assert_int_equal (db_request_begin (s_db), 0);
+    s_run (s_db, "INSERT INTO things VALUES (1)");
+    char sql[96];
+    snprintf (sql, sizeof sql, "SELECT pg_terminate_backend (%d)", PQbackendPID (db_conn (s_db)));
+    db_t *other = db_new (s_schema, s_dsn, s_migrations);
+    assert_non_null (other);
+    s_run (other, sql);
+    db_destroy (&other);
+    /* nothing reconnects inside it: every statement fails as unavailable (503) */
+    PGresult *res = db_exec (s_db, "thing_insert", 1, (const char *[]) { "2" });
+    env_reply_t rep = { 0 };
+    db_reply_error (res, &rep, "rq");
+    assert_int_equal (rep.status, 503);
+    env_reply_reset (&rep);
+    PQclear (res);
+    res = db_query (s_db, "SELECT 1");
+    assert_false (db_ok (res));
+    PQclear (res);
+    assert_int_equal (db_request_commit (s_db), -1);
+    /* after it, the next statement reconnects; nothing of the request stayed */
+    assert_int_equal (s_count ("SELECT count(*) FROM things"), 0);
 }
 
 /* ---- a keyed write, once ------------------------------------------------------ */
@@ -417,7 +459,8 @@ s_setup (void **state)
     if (s_exec (sql) != 0)
         return -1;
     s_db = db_new (s_schema, s_dsn, s_migrations);
-    return s_db && idem_prepare (s_db) == 0 ? 0 : -1;
+    return s_db && idem_prepare (s_db) == 0
+           && db_prepare (s_db, "thing_insert", "INSERT INTO things VALUES ($1::int)", false) == 0 ? 0 : -1;
 }
 
 static int
@@ -443,6 +486,7 @@ main (void)
         cmocka_unit_test (test_request_rolls_back_whole),
         cmocka_unit_test (test_statement_fails_alone),
         cmocka_unit_test (test_open_transaction_is_refused),
+        cmocka_unit_test (test_connection_lost_in_request),
         cmocka_unit_test (test_once_per_key),
         cmocka_unit_test (test_concurrent_runs_once),
     };
