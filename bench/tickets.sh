@@ -194,7 +194,7 @@ def overdue(stack, pids, adm, over):
     sql = next(s for s in subprocess.run(["strings", "-n", "200", binary], stdout=subprocess.PIPE,
                                          text=True, check=True).stdout.splitlines()
                if "AND $6::boolean" in s and "ORDER BY t.created_at DESC" in s)
-    args = "('%s', NULL, NULL, NULL, NULL, true, NULL, now (), NULL, NULL, 51)" % pid
+    args = "('%s', NULL, NULL, NULL, NULL, true, NULL, now (), NULL, NULL, 51, NULL)" % pid  # $12 requester_kind
     plans = []
     for mode in ("force_custom_plan", "force_generic_plan"):
         out = stack.psql("SET search_path = tickets; SET plan_cache_mode = %s; PREPARE s AS %s; "
