@@ -56,14 +56,6 @@ struct db {
     int64_t statement_timeout_ms;
 };
 
-static int64_t
-s_mono_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 s_sleep_ms (int ms)
 {
@@ -164,7 +156,7 @@ s_ensure (db_t *self)
 {
     if (self->conn && PQstatus (self->conn) == CONNECTION_OK)
         return 0;
-    int64_t now = s_mono_ms ();
+    int64_t now = env_mono_ms ();
     if (now < self->next_attempt_ms)
         return -1;
     if (s_connect_once (self) == 0 && s_session_setup (self) == 0) {
@@ -317,12 +309,12 @@ db_new (const char *schema, const char *dsn, const db_migration_t *migrations)
     if (!self->schema || !self->dsn)
         goto fail;
 
-    int64_t give_up = s_mono_ms () + timeout_ms;
+    int64_t give_up = env_mono_ms () + timeout_ms;
     int backoff = DB_BACKOFF_MIN_MS;
     for (;;) {
         if (s_connect_once (self) == 0 && s_session_setup (self) == 0)
             break;
-        int64_t left = give_up - s_mono_ms ();
+        int64_t left = give_up - env_mono_ms ();
         if (left <= 0) {
             log_error (NULL, "database not reachable within %lld ms; giving up", (long long) timeout_ms);
             goto fail;

@@ -229,4 +229,7 @@ bool env_id_valid (const char *id);
 /* Epoch milliseconds now (CLOCK_REALTIME). */
 int64_t env_now_ms (void);
 
+/* Milliseconds of CLOCK_MONOTONIC: for intervals and timeouts, never for dates. */
+int64_t env_mono_ms (void);
+
 #endif

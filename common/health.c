@@ -9,6 +9,7 @@
 #include "health.h"
 
 #include "config.h"
+#include "envelope.h"
 #include "log.h"
 
 #include <errno.h>
@@ -29,14 +30,6 @@
 #define HEALTH_FORMAT_VERSION 1
 #define HEALTH_LINE_MAX       256
 #define HEALTH_BROKERS_MAX    64
-
-static int64_t
-s_mono_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const char *const s_db_names[] = { "none", "unknown", "up", "down" };
 
@@ -428,7 +421,7 @@ health_check_main (const char *daemon, int argc, char **argv)
         return s_not (daemon, mode, "its process (pid %ld) is gone: that pid is another process now",
                       st.pid);
     char why[256];
-    if (health_judge (&st, mode, s_mono_ms (), stale_ms, why, sizeof why) != 0)
+    if (health_judge (&st, mode, env_mono_ms (), stale_ms, why, sizeof why) != 0)
         return s_not (daemon, mode, "%s", why);
     return 0;
 }
@@ -532,7 +525,7 @@ bool
 health_db_due (void)
 {
     pthread_mutex_lock (&s_self.lock);
-    bool due = !s_self.st.db_checked_ms || s_mono_ms () - s_self.st.db_checked_ms >= HEALTH_DB_CHECK_MS;
+    bool due = !s_self.st.db_checked_ms || env_mono_ms () - s_self.st.db_checked_ms >= HEALTH_DB_CHECK_MS;
     pthread_mutex_unlock (&s_self.lock);
     return due;
 }
@@ -545,7 +538,7 @@ health_db_result (bool up)
     if (db != s_self.st.db)
         s_self.dirty = true;
     s_self.st.db = db;
-    s_self.st.db_checked_ms = s_mono_ms ();
+    s_self.st.db_checked_ms = env_mono_ms ();
     if (!s_self.st.db_checked_ms)
         s_self.st.db_checked_ms = 1;             /* 0 says never */
     pthread_mutex_unlock (&s_self.lock);
@@ -559,7 +552,7 @@ s_loop_beat (const char *daemon, int brokers_up, int brokers, int bound)
         s_start (daemon);
         s_self.dirty = true;
     }
-    int64_t now = s_mono_ms ();
+    int64_t now = env_mono_ms ();
     health_state_t *st = &s_self.st;
     if (st->brokers_up != brokers_up || st->brokers != brokers || st->bound != bound)
         s_self.dirty = true;
@@ -590,7 +583,7 @@ health_busy_beat (int64_t busy_since_ms)
 {
     pthread_mutex_lock (&s_self.lock);
     if (s_self.started) {
-        int64_t now = s_mono_ms ();
+        int64_t now = env_mono_ms ();
         s_self.st.busy_since_ms = busy_since_ms > 0 ? busy_since_ms : 1;
         if (now - s_self.written_ms >= HEALTH_WRITE_MS)
             s_write (now);

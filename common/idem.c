@@ -56,22 +56,22 @@ s_replay (db_t *db, const env_request_t *req, env_reply_t *rep)
     PQclear (res);
 }
 
-void
-idem_serve (db_t *db, const env_request_t *req,
+char *
+idem_serve (db_t *db, const env_request_t *req, const char *reply_id,
             void (*handler) (void *app, const env_request_t *req, env_reply_t *rep),
             void *app, env_reply_t *rep)
 {
     const char *caller = req->caller.user_id;
     if (!caller || !*caller || !req->idem_key) {
         handler (app, req, rep);
-        return;
+        return NULL;
     }
     if (db_request_begin (db) != 0) {
         db_fail (db, req->id, rep, "begin");
-        return;
+        return NULL;
     }
     PGresult *res = db_exec_plain (db, "idem_claim", 3,
-                             (const char *[]) { caller, req->idem_key, req->idem_fingerprint });
+                                   (const char *[]) { caller, req->idem_key, req->idem_fingerprint });
     if (!db_ok (res) || PQntuples (res) == 0) {
         db_request_rollback (db);
         if (db_ok (res))
@@ -79,7 +79,7 @@ idem_serve (db_t *db, const env_request_t *req,
         else
             db_reply_error (res, rep, req->id);
         PQclear (res);
-        return;
+        return NULL;
     }
     PQclear (res);
 
@@ -87,14 +87,13 @@ idem_serve (db_t *db, const env_request_t *req,
     if (rep->status < 100 || rep->status >= 500) {
         /* no answer to keep: nothing the handler wrote stays either */
         db_request_rollback (db);
-        return;
+        return NULL;
     }
-    char *json = env_reply_build (req->id, rep);
+    char *json = env_reply_build (reply_id, rep);
     char status[8];
     snprintf (status, sizeof status, "%d", rep->status);
     res = json ? db_exec_plain (db, "idem_answer", 4, (const char *[]) { caller, req->idem_key, status, json })
                : NULL;
-    free (json);
     if (!db_ok (res)) {
         env_reply_reset (rep);
         if (res)
@@ -103,7 +102,8 @@ idem_serve (db_t *db, const env_request_t *req,
             env_reply_error (rep, 500, "internal", NULL, "out of memory");
         db_request_rollback (db);
         PQclear (res);
-        return;
+        free (json);
+        return NULL;
     }
     PQclear (res);
     if (db_request_commit (db) != 0) {
@@ -111,7 +111,10 @@ idem_serve (db_t *db, const env_request_t *req,
          * here, and a retry finds out from the row */
         env_reply_reset (rep);
         db_fail (db, req->id, rep, "commit");
+        free (json);
+        return NULL;
     }
+    return json;
 }
 
 long

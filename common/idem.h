@@ -30,11 +30,14 @@
 /* Prepares the statements on db. 0 or -1. */
 int idem_prepare (db_t *db);
 
-/* Answers req (which has idem_key) as above: the stored answer, or
- * handler (app, req, rep) run once in the request's transaction. */
-void idem_serve (db_t *db, const env_request_t *req,
-                 void (*handler) (void *app, const env_request_t *req, env_reply_t *rep),
-                 void *app, env_reply_t *rep);
+/* Answers req (which has idem_key) in rep as above: the stored answer, or
+ * handler (app, req, rep) run once in the request's transaction. Returns
+ * the reply it stored, as env_reply_build (reply_id, rep) prints it, for the
+ * caller to send (caller frees); NULL when it stored none (the caller builds
+ * the reply itself). */
+char *idem_serve (db_t *db, const env_request_t *req, const char *reply_id,
+                  void (*handler) (void *app, const env_request_t *req, env_reply_t *rep),
+                  void *app, env_reply_t *rep);
 
 /* Deletes the records older than IDEM_KEEP_HOURS; how many, or -1. */
 long idem_cleanup (db_t *db);

@@ -101,14 +101,6 @@ struct worker {
     int64_t idem_cleanup_ms;         /* monotonic ms of the next idem_cleanup */
 };
 
-static int64_t
-s_mono_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 s_send_command (void *sock, const char *command)
 {
@@ -127,9 +119,9 @@ s_hb_main (void *arg)
     int64_t due = 0;                 /* next heartbeat of the current handler */
     uint64_t due_for = 0;            /* the handler (count) `due` belongs to */
     uint64_t seen = self->handlers;
-    int64_t active_at = s_mono_ms ();   /* when a handler was last seen */
+    int64_t active_at = env_mono_ms ();   /* when a handler was last seen */
     while (!self->quit) {
-        int64_t now = s_mono_ms ();
+        int64_t now = env_mono_ms ();
         if (self->handlers != seen || self->busy) {
             seen = self->handlers;
             active_at = now;
@@ -138,7 +130,7 @@ s_hb_main (void *arg)
             self->hb_parked = true;
             pthread_cond_wait (&self->cond, &self->lock);
             self->hb_parked = false;
-            active_at = s_mono_ms ();
+            active_at = env_mono_ms ();
             continue;
         }
         int64_t wait_ms = WORKER_HB_CHECK_MS;
@@ -190,7 +182,7 @@ s_set_busy (worker_t *self, bool busy)
     pthread_mutex_lock (&self->lock);
     self->busy = busy;
     if (busy) {
-        self->busy_since = s_mono_ms ();
+        self->busy_since = env_mono_ms ();
         self->handlers++;
         if (self->hb_parked)
             pthread_cond_signal (&self->cond);
@@ -296,7 +288,7 @@ s_connect (worker_link_t *link)
 static void
 s_link_timer (worker_link_t *link)
 {
-    if (!link->sock && s_mono_ms () < link->retry_at)
+    if (!link->sock && env_mono_ms () < link->retry_at)
         return;                      /* backing off: READY was refused */
     if (!link->sock || --link->liveness <= 0) {
         /* Once per outage, not at every attempt. */
@@ -416,7 +408,7 @@ static void
 s_request (worker_link_t *link, const zmsg_t *m)
 {
     worker_t *self = link->owner;
-    int64_t started = s_mono_ms ();
+    int64_t started = env_mono_ms ();
     char request_id[ENVELOPE_ID_MAX + 1];
     zmsg_str (m, 5, request_id, sizeof request_id);
     if (!env_id_valid (request_id) || m->frame[4].size != 0) {
@@ -425,6 +417,7 @@ s_request (worker_link_t *link, const zmsg_t *m)
     }
     env_request_t req = { 0 };
     env_reply_t rep = { 0 };
+    char *json = NULL;                   /* the reply, when idem_serve printed it already */
     char err[128];
     const char *method = "-";
     if (env_request_parse (m->frame[6].data, m->frame[6].size, &req, err) != 0)
@@ -461,7 +454,7 @@ s_request (worker_link_t *link, const zmsg_t *m)
         if (found) {
             s_set_busy (self, true);
             if (req.idem_key && self->db)
-                idem_serve (self->db, &req, found->handler, self->app, &rep);
+                json = idem_serve (self->db, &req, request_id, found->handler, self->app, &rep);
             else
                 found->handler (self->app, &req, &rep);
             s_set_busy (self, false);
@@ -481,12 +474,13 @@ s_request (worker_link_t *link, const zmsg_t *m)
         else
             env_reply_error (&rep, 404, "not_found", NULL, "unknown method");
     }
-    char *json = env_reply_build (request_id, &rep);
+    if (!json)
+        json = env_reply_build (request_id, &rep);
     if (json)
         s_send_reply (link, m, request_id, json, &rep);
     else
         log_error (request_id, "%s: cannot serialize the reply", method);
-    long long elapsed = (long long) (s_mono_ms () - started);
+    long long elapsed = (long long) (env_mono_ms () - started);
     if (rep.status >= 500)
         log_info (request_id, "%s -> %d (%lld ms)", method, rep.status, elapsed);
     else
@@ -494,9 +488,9 @@ s_request (worker_link_t *link, const zmsg_t *m)
     free (json);
     env_reply_reset (&rep);
     env_request_destroy (&req);          /* method pointed into it */
-    if (self->db && s_mono_ms () >= self->idem_cleanup_ms) {
+    if (self->db && env_mono_ms () >= self->idem_cleanup_ms) {
         /* after the reply: no request waits for it but the next in line */
-        self->idem_cleanup_ms = s_mono_ms () + WORKER_IDEM_CLEANUP_MS;
+        self->idem_cleanup_ms = env_mono_ms () + WORKER_IDEM_CLEANUP_MS;
         long n = idem_cleanup (self->db);
         if (n > 0)
             log_info (NULL, "idempotency: %ld records older than %d h deleted", n, IDEM_KEEP_HOURS);
@@ -530,7 +524,7 @@ s_refused (worker_link_t *link)
     else
         log_debug (NULL, "READY refused again; next try in %d ms", link->refused_ms);
     s_close_socket (link, 0);
-    link->retry_at = s_mono_ms () + link->refused_ms;
+    link->retry_at = env_mono_ms () + link->refused_ms;
 }
 
 static void

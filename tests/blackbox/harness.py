@@ -102,6 +102,24 @@ def tail(path, lines=20):
     return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
 
 
+def procs_of(data_dir):
+    """{pid: exe basename} of every process whose environment has PM_DATA_DIR=data_dir
+    (what scripts/run.sh started there)."""
+    want = ("PM_DATA_DIR=" + data_dir).encode()
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/environ" % d, "rb") as f:
+                if want not in f.read().split(b"\0"):
+                    continue
+            out[int(d)] = os.path.basename(os.readlink("/proc/%s/exe" % d))
+        except OSError:
+            continue
+    return out
+
+
 def wait_for(what, cond, timeout=15.0, step=0.1):
     """Polls cond() until it returns something true and returns that; fails the test
     (AssertionError naming `what`) after timeout seconds, times SLOWDOWN. For a

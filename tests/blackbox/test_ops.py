@@ -140,27 +140,8 @@ def test_killed_worker_fast_503_then_recovers(stack):
 
 
 # ---------------------------------------------------------------- scripts/run.sh
-def _procs_of(data_dir):
-    """{pid: exe basename} of every process whose environment has PM_DATA_DIR=data_dir."""
-    want = ("PM_DATA_DIR=" + data_dir).encode()
-    out = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit() or int(d) == os.getpid():
-            continue
-        try:
-            with open("/proc/%s/environ" % d, "rb") as f:
-                env = f.read().split(b"\0")
-            if want not in env:
-                continue
-            exe = os.path.basename(os.readlink("/proc/%s/exe" % d))
-        except OSError:
-            continue
-        out[int(d)] = exe
-    return out
-
-
 def _pm(data_dir, name):
-    return sorted(pid for pid, exe in _procs_of(data_dir).items() if exe == "pm-" + name)
+    return sorted(pid for pid, exe in harness.procs_of(data_dir).items() if exe == "pm-" + name)
 
 
 class _RunSh:
@@ -213,7 +194,7 @@ class _RunSh:
 
 def _run_sh_cleanup(data_dir):
     """Last resort after a failure: end what run.sh left behind, by pid, and its PostgreSQL."""
-    for pid in _procs_of(data_dir):
+    for pid in harness.procs_of(data_dir):
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
@@ -252,7 +233,7 @@ def test_run_sh_supervises_and_stops_everything(stack):
 
         # SIGTERM ends everything it started, PostgreSQL included
         rc = run.terminate(30)
-        left = _procs_of(data_dir)
+        left = harness.procs_of(data_dir)
         assert not left, "left running after run.sh exited (rc %s): %r" % (rc, left)
         pid_file = os.path.join(data_dir, "pg", "data", "postmaster.pid")
         assert not os.path.exists(pid_file), "PostgreSQL still running (%s exists)" % pid_file
@@ -264,7 +245,7 @@ def test_run_sh_supervises_and_stops_everything(stack):
         assert (again.group(1), again.group(2)) == (user, password), \
             "second run printed another login: %r" % (again.group(0),)
         rc = run.terminate(30)
-        assert not _procs_of(data_dir), "left running after the second run: %r" % _procs_of(data_dir)
+        assert not harness.procs_of(data_dir), "left running after the second run: %r" % harness.procs_of(data_dir)
         clean = True
     finally:
         if not clean:  # do not hide the first failure behind a second one

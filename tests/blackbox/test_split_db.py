@@ -120,23 +120,6 @@ def test_every_cluster_goes_down_and_back(stack):
 
 # ---------------------------------------------------------------- PM_SPLIT_DB=1 make run
 
-def _procs_of(data_dir):
-    """{pid: exe basename} of the processes whose environment has PM_DATA_DIR=data_dir."""
-    want = ("PM_DATA_DIR=" + data_dir).encode()
-    out = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit() or int(d) == os.getpid():
-            continue
-        try:
-            with open("/proc/%s/environ" % d, "rb") as f:
-                if want not in f.read().split(b"\0"):
-                    continue
-            out[int(d)] = os.path.basename(os.readlink("/proc/%s/exe" % d))
-        except OSError:
-            continue
-    return out
-
-
 def _free_run(n):
     """A first port of n in a row that nothing listens on now (run.sh takes PM_PG_PORT..+n-1)."""
     for _ in range(200):
@@ -182,7 +165,7 @@ def test_run_sh_starts_a_cluster_per_service(stack):
             assert any(re.search(r"PostgreSQL ready for %s \(socket %s, port %d\)" % (s, re.escape(d), pg_port + i),
                                  ln) for ln in lines), "no ready line for %s:\n%s" % (s, "\n".join(lines))
         assert not os.path.exists(os.path.join(data_dir, "pg")), "the one cluster's dir was made too"
-        procs = _procs_of(data_dir)
+        procs = harness.procs_of(data_dir)
         for s in DB_OWNERS:
             pids = [pid for pid, exe in procs.items() if exe == "pm-" + s]
             assert pids, "no pm-%s running: %r" % (s, procs)
@@ -191,7 +174,7 @@ def test_run_sh_starts_a_cluster_per_service(stack):
                 os.path.join(data_dir, "pg-" + s), str(pg_port + DB_OWNERS.index(s)), "pm_" + s), (s, kv)
         p.send_signal(signal.SIGTERM)
         p.wait(60)
-        left = _procs_of(data_dir)
+        left = harness.procs_of(data_dir)
         assert not left, "left running after run.sh exited: %r" % left
         for s in DB_OWNERS:
             pidf = os.path.join(data_dir, "pg-" + s, "data", "postmaster.pid")
@@ -205,7 +188,7 @@ def test_run_sh_starts_a_cluster_per_service(stack):
                     p.wait(30)
                 except subprocess.TimeoutExpired:
                     os.killpg(p.pid, signal.SIGKILL)
-            for pid in _procs_of(data_dir):
+            for pid in harness.procs_of(data_dir):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:

@@ -77,14 +77,14 @@ class _Load:
         self.done = []          # (title, seconds from first try to 201, tries)
         self.failed = []        # (title, last answer): gave up
         self.answers = {}       # status (or error name) -> count, for the retries
-        self.ready_bad = []     # /readyz answers other than 200
-        self.ready_polls = 0
-        self.reads = 0          # GETs of the tickets list ...
-        self.read_bad = []      # ... answered other than 200 (a lost broker's are sent again)
+        # GETs polled throughout: how many, and the answers other than 200 (a read in a
+        # lost broker is sent again through the other)
+        self.polls = {"readyz": {"n": 0, "bad": []}, "reads": {"n": 0, "bad": []}}
         self.tag = secrets.token_hex(3)
         self.threads = [threading.Thread(target=self._writer, args=(k,)) for k in range(threads)]
-        self.threads.append(threading.Thread(target=self._ready))
-        self.threads.append(threading.Thread(target=self._reader))
+        self.threads.append(threading.Thread(target=self._poller, args=("readyz", "/readyz", None, 5, 0.1)))
+        self.threads.append(threading.Thread(target=self._poller, args=(
+            "reads", "/v1/properties/%s/tickets?limit=5" % pid, stack.admin_token, 10, 0.02)))
 
     def start(self):
         for t in self.threads:
@@ -146,32 +146,18 @@ class _Load:
                     self.failed.append((title, last))
             time.sleep(0.02)        # a bounded load: the consumers keep up
 
-    def _ready(self):
+    def _poller(self, kind, path, token, timeout, pause):
         while not self.stop.is_set():
             try:
-                r = self.stack.http("GET", "/readyz", timeout=5)
+                r = self.stack.http("GET", path, token=token, timeout=timeout)
                 status = r.status if r.status == 200 else (r.status, r.body[:300])
             except OSError as e:
                 status = type(e).__name__
             with self.lock:
-                self.ready_polls += 1
+                self.polls[kind]["n"] += 1
                 if status != 200:
-                    self.ready_bad.append(status)
-            time.sleep(0.1)
-
-    def _reader(self):
-        while not self.stop.is_set():
-            try:
-                r = self.stack.http("GET", "/v1/properties/%s/tickets?limit=5" % self.pid,
-                                    token=self.stack.admin_token, timeout=10)
-                status = r.status if r.status == 200 else (r.status, r.body[:200])
-            except OSError as e:
-                status = type(e).__name__
-            with self.lock:
-                self.reads += 1
-                if status != 200:
-                    self.read_bad.append(status)
-            time.sleep(0.02)
+                    self.polls[kind]["bad"].append(status)
+            time.sleep(pause)
 
     def count(self):
         with self.lock:
@@ -190,11 +176,12 @@ class _Load:
         assert not missing, "%s: answered 201 but not stored: %r" % (what, sorted(missing)[:5])
         extra = set(got) - set(titles)
         assert not extra, "%s: stored but never answered 201: %r" % (what, sorted(extra)[:5])
-        assert not self.ready_bad, "%s: /readyz not 200 on %d of %d polls: %r" % (
-            what, len(self.ready_bad), self.ready_polls, self.ready_bad[:5])
+        ready, reads = self.polls["readyz"], self.polls["reads"]
+        assert not ready["bad"], "%s: /readyz not 200 on %d of %d polls: %r" % (
+            what, len(ready["bad"]), ready["n"], ready["bad"][:5])
         # a read inside a broker that dies is sent again through the other at once
-        assert not self.read_bad, "%s: %d of %d reads not 200: %r" % (
-            what, len(self.read_bad), self.reads, self.read_bad[:5])
+        assert not reads["bad"], "%s: %d of %d reads not 200: %r" % (
+            what, len(reads["bad"]), reads["n"], reads["bad"][:5])
         retried = sum(1 for d in self.done if d[2] > 1)
         longest = max(d[1] for d in self.done)
         unknown = sum(1 for d in self.done if d[3])
@@ -202,7 +189,7 @@ class _Load:
               "%.1f s from first try to 201; /readyz 200 on all %d polls; %d reads, all 200; none stored twice" % (
                   what, len(self.done), retried, sum(d[2] - 1 for d in self.done),
                   ", ".join("%s x%d" % kv for kv in sorted(self.answers.items())) or "none",
-                  unknown, longest, self.ready_polls, self.reads))
+                  unknown, longest, ready["n"], reads["n"]))
 
 
 def _events_caught_up(stack):

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "envelope.h"
 #include "health.h"
 
 #include <stdio.h>
@@ -17,14 +18,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static int64_t
-s_mono_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A fresh worker's state at now: the loop just turned, one broker of two, db up. */
 static health_state_t
@@ -331,7 +324,7 @@ test_beats_and_checker (void **state)
 
     /* a long handler: the heartbeat thread's beat, once the write period passed */
     usleep ((HEALTH_WRITE_MS + 200) * 1000);
-    int64_t since = s_mono_ms () - 1500;
+    int64_t since = env_mono_ms () - 1500;
     health_busy_beat (since);
     s_read (&st);
     assert_int_equal (st.busy_since_ms, since);
@@ -345,7 +338,7 @@ test_checker_refuses_strangers (void **state)
 {
     (void) state;
     char text[512];
-    long now = (long) s_mono_ms ();
+    long now = (long) env_mono_ms ();
 
     /* a file of a process that is gone */
     pid_t child = fork ();

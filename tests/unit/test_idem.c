@@ -322,8 +322,12 @@ s_serve (app_t *app, const char *user, const char *key, const char *fingerprint)
     char err[128];
     assert_int_equal (env_request_parse (json, strlen (json), &req, err), 0);
     env_reply_t rep = { 0 };
-    idem_serve (app->db, &req, s_handler, app, &rep);
+    char *stored = idem_serve (app->db, &req, "rq", s_handler, app, &rep);
     char *out = env_reply_build ("rq", &rep);
+    /* what it stored is what the worker sends: the reply as built from rep */
+    if (stored)
+        assert_string_equal (stored, out);
+    free (stored);
     snprintf (app->reply, sizeof app->reply, "%s", out);
     app->reply_status = rep.status;
     free (out);
